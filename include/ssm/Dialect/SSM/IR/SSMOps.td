@@ -1,0 +1,180 @@
+//===- SSMOps.td - operations of the ssm dialect -----------*- tablegen -*-===//
+
+#ifndef SSM_DIALECT_SSM_IR_SSMOPS_TD
+#define SSM_DIALECT_SSM_IR_SSMOPS_TD
+
+include "ssm/Dialect/SSM/IR/SSMDialect.td"
+include "ssm/Dialect/SSM/IR/SSMAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// Operands are any ranked tensor: ranks, shapes and element types are checked
+// by the C++ verifiers, whose messages name the operand and the layout that
+// was expected (ODS type constraints could only say "must be tensor of ...").
+
+def SSM_SelectiveScanOp : SSM_Op<"selective_scan",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "selective scan (Mamba's S6 recurrence)";
+  let description = [{
+    The selective scan of mamba_ssm (`selective_scan_fn`). With `b` batch,
+    `d` channels, `L` steps, `n` states per channel and `g` groups of B/C:
+
+    | operand | channel_first | token_major |
+    |---|---|---|
+    | `u`, `delta`, `z`, result `y` | (b, d, L) | (b, L, d) |
+    | `A` | (d, n) | (d, n) |
+    | `B`, `C` time-invariant | (d, n) | (d, n) |
+    | `B`, `C` variable | (b, n, L) | (b, L, n) |
+    | `B`, `C` grouped | (b, g, n, L) | (b, L, g, n) |
+    | `D`, `delta_bias` | (d) | (d) |
+    | `h0`, result `last_state` | (b, d, n) | (b, d, n) |
+
+    B and C take their forms independently; with `g` groups, channel `c`
+    reads group `c / (d / g)` (`d % g == 0`). Per batch, channel `c`, state
+    `j` and step `t`, with `h = h0` (or zeros):
+
+    ```
+    dt      = delta[c,t] + delta_bias[c]     ; softplus(dt) if delta_softplus
+    h[c,j]  = exp(dt * A[c,j]) * h[c,j] + dt * B[j,t] * u[c,t]
+    y[c,t]  = sum_j C[j,t] * h[c,j]  (+ D[c] * u[c,t])  (* silu(z[c,t]))
+    ```
+
+    `softplus(x) = log1p(exp(x))`, taken as `x` for `x > 20`. The optional
+    second result is the state after the last step. All operands share one
+    real element type (f32 or f64); complex A (S4D) is not supported yet.
+
+    Example:
+
+    ```mlir
+    %y, %h = ssm.selective_scan channel_first %u, %dt, %A, %B, %C
+        D(%D : tensor<8xf32>) delta_bias(%bias : tensor<8xf32>) delta_softplus
+        : (tensor<2x8x64xf32>, tensor<2x8x64xf32>, tensor<8x16xf32>,
+           tensor<2x16x64xf32>, tensor<2x16x64xf32>)
+        -> tensor<2x8x64xf32>, tensor<2x8x16xf32>
+    ```
+  }];
+  let arguments = (ins
+    SSM_LayoutAttr:$layout,
+    AnyRankedTensor:$u,
+    AnyRankedTensor:$delta,
+    AnyRankedTensor:$A,
+    AnyRankedTensor:$B,
+    AnyRankedTensor:$C,
+    Optional<AnyRankedTensor>:$D,
+    Optional<AnyRankedTensor>:$z,
+    Optional<AnyRankedTensor>:$delta_bias,
+    Optional<AnyRankedTensor>:$h0,
+    UnitAttr:$delta_softplus);
+  let results = (outs AnyRankedTensor:$y, Optional<AnyRankedTensor>:$last_state);
+  let assemblyFormat = [{
+    $layout $u `,` $delta `,` $A `,` $B `,` $C
+    (`D` `(` $D^ `:` type($D) `)`)?
+    (`z` `(` $z^ `:` type($z) `)`)?
+    (`delta_bias` `(` $delta_bias^ `:` type($delta_bias) `)`)?
+    (`h0` `(` $h0^ `:` type($h0) `)`)?
+    (`delta_softplus` $delta_softplus^)?
+    attr-dict `:` `(` type($u) `,` type($delta) `,` type($A) `,` type($B) `,`
+    type($C) `)` `->` type(results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The form a B or C operand takes.
+    enum class ProjectionKind { TimeInvariant, Variable, Grouped };
+    static ProjectionKind getProjectionKind(::mlir::Value v) {
+      unsigned rank = ::llvm::cast<::mlir::RankedTensorType>(v.getType()).getRank();
+      return rank == 2 ? ProjectionKind::TimeInvariant
+           : rank == 3 ? ProjectionKind::Variable : ProjectionKind::Grouped;
+    }
+    bool isTokenMajor() { return getLayout() == ::mlir::ssm::Layout::token_major; }
+  }];
+}
+
+def SSM_ScanOp : SSM_Op<"scan", [Pure]> {
+  let summary = "first-order linear recurrence along one dimension";
+  let description = [{
+    The generic first-order linear recurrence, elementwise over every lane
+    (every index of the dimensions other than `dim`):
+
+    ```
+    h_t = a_t * h_{t-1} + b_t,   h_{-1} = init (or 0)
+    ```
+
+    `a` and `b` have the same shape; `init`, when given, has that shape with
+    `dim` removed. With `reverse` the recurrence runs from the last index of
+    `dim` to the first (`h_t = a_t * h_{t+1} + b_t`). The result holds every
+    `h_t` (same shape as `a`), or with `last_only` only the final state of the
+    recurrence (the shape of `init`): `h_{L-1}`, or `h_0` when reversed.
+
+    The combination `(a1, b1) o (a2, b2) = (a2 * a1, a2 * b1 + b2)` is
+    associative, which is what lets this op run in parallel over time.
+
+    Example:
+
+    ```mlir
+    %h = ssm.scan %a, %b init(%h0 : tensor<4xf32>) dim = 1 reverse
+        : tensor<4x128xf32>, tensor<4x128xf32> -> tensor<4x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    AnyRankedTensor:$a,
+    AnyRankedTensor:$b,
+    Optional<AnyRankedTensor>:$init,
+    I64Attr:$dim,
+    UnitAttr:$reverse,
+    UnitAttr:$last_only);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $a `,` $b (`init` `(` $init^ `:` type($init) `)`)? `dim` `=` $dim
+    (`reverse` $reverse^)? (`last_only` $last_only^)?
+    attr-dict `:` type($a) `,` type($b) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def SSM_CausalConv1dOp : SSM_Op<"causal_conv1d",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "causal depthwise 1-D convolution (Mamba block, causal-conv1d)";
+  let description = [{
+    Depthwise causal convolution with `k` taps per channel, as in the
+    causal-conv1d package:
+
+    ```
+    out[c,t] = bias[c] + sum_{i=0..k-1} weight[c,i] * x[c, t-(k-1)+i]
+    ```
+
+    The last tap multiplies the current step. Inputs at negative `t` come
+    from `conv_state` (the k-1 inputs before this sequence, oldest first) or
+    are zero. `silu` applies `x * sigmoid(x)` to the result. `x` and `out`
+    are (b, d, L) in channel_first or (b, L, d) in token_major layout;
+    `weight` is (d, k), `bias` (d), `conv_state` and the optional second
+    result `final_state` (b, d, k-1): the last k-1 inputs of the sequence
+    preceded by `conv_state`, which continues the convolution in a later call.
+
+    Example:
+
+    ```mlir
+    %y, %s = ssm.causal_conv1d channel_first %x, %w bias(%b : tensor<8xf32>) silu
+        : tensor<2x8x64xf32>, tensor<8x4xf32> -> tensor<2x8x64xf32>, tensor<2x8x3xf32>
+    ```
+  }];
+  let arguments = (ins
+    SSM_LayoutAttr:$layout,
+    AnyRankedTensor:$x,
+    AnyRankedTensor:$weight,
+    Optional<AnyRankedTensor>:$bias,
+    Optional<AnyRankedTensor>:$conv_state,
+    UnitAttr:$silu);
+  let results = (outs AnyRankedTensor:$out, Optional<AnyRankedTensor>:$final_state);
+  let assemblyFormat = [{
+    $layout $x `,` $weight
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`conv_state` `(` $conv_state^ `:` type($conv_state) `)`)?
+    (`silu` $silu^)?
+    attr-dict `:` type($x) `,` type($weight) `->` type(results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    bool isTokenMajor() { return getLayout() == ::mlir::ssm::Layout::token_major; }
+  }];
+}
+
+#endif // SSM_DIALECT_SSM_IR_SSMOPS_TD

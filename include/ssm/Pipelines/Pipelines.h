@@ -1,0 +1,37 @@
+//===- Pipelines.h - named ssm pipelines ------------------------*- C++ -*-===//
+//
+// Pipelines are C++ builders taking an options struct, shared by ssm-opt
+// (registered as named pipelines), the JIT runner and the Python bindings.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_PIPELINES_PIPELINES_H
+#define SSM_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+class OpPassManager;
+namespace ssm {
+
+struct SSMToLLVMOptions : public PassPipelineOptions<SSMToLLVMOptions> {
+  PassOptions::Option<bool> lowerDeallocations{
+      *this, "buffer-deallocation",
+      llvm::cl::desc("Insert deallocations of intermediate buffers "
+                     "(ownership-based buffer deallocation)"),
+      llvm::cl::init(true)};
+};
+
+/// ssm (and upstream tensor/linalg/scf/arith/math) IR on tensors -> LLVM
+/// dialect: ssm-lower-to-loops, one-shot bufferization with function
+/// boundaries (identity layouts at function boundaries), buffer
+/// deallocation, then the standard conversions to LLVM.
+void buildSSMToLLVMPipeline(OpPassManager &pm, const SSMToLLVMOptions &options);
+
+/// Registers --ssm-to-llvm with the pass registry (for ssm-opt).
+void registerSSMPipelines();
+
+} // namespace ssm
+} // namespace mlir
+
+#endif // SSM_PIPELINES_PIPELINES_H

@@ -1,0 +1,440 @@
+//===- SSMToLoops.cpp - reference lowering of ssm ops to loops ------------===//
+//
+// Each ssm op becomes a loop nest that follows its definition literally, one
+// scalar at a time, in the op's own element type. This is the oracle of the
+// test suite and the semantics every faster lowering must reproduce; it makes
+// no attempt at speed (it recomputes dt once per state, for instance).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Conversion/Passes.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_SSMLOWERTOLOOPS
+#include "ssm/Conversion/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+namespace {
+
+/// Small helpers shared by the three lowerings: buffer import/export, index
+/// and float constants, loops, and the scalar activation functions.
+class LoopBuilder {
+public:
+  LoopBuilder(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  OpBuilder &b;
+  Location loc;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value flt(Type t, double v) {
+    return arith::ConstantOp::create(b, loc, t, b.getFloatAttr(t, v));
+  }
+
+  /// Reads a tensor operand as a memref with a fully dynamic strided layout,
+  /// so that any buffer one-shot bufferization picks for it fits.
+  Value toBuffer(Value tensor) {
+    auto t = cast<RankedTensorType>(tensor.getType());
+    auto layout = StridedLayoutAttr::get(
+        b.getContext(), ShapedType::kDynamic,
+        SmallVector<int64_t>(t.getRank(), ShapedType::kDynamic));
+    auto mt = MemRefType::get(t.getShape(), t.getElementType(), layout);
+    return bufferization::ToBufferOp::create(b, loc, mt, tensor,
+                                             /*read_only=*/true);
+  }
+
+  /// A fresh buffer for a result; `sizes` gives every dimension (static ones
+  /// are taken from the type).
+  Value alloc(RankedTensorType t, ArrayRef<Value> sizes) {
+    SmallVector<Value> dyn;
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      if (t.isDynamicDim(i))
+        dyn.push_back(sizes[i]);
+    auto mt = MemRefType::get(t.getShape(), t.getElementType());
+    return memref::AllocOp::create(b, loc, mt, dyn);
+  }
+
+  Value toTensor(RankedTensorType t, Value buffer) {
+    return bufferization::ToTensorOp::create(b, loc, t, buffer,
+                                             /*restrict=*/b.getUnitAttr(),
+                                             /*writable=*/b.getUnitAttr());
+  }
+
+  Value dim(Value buffer, int64_t i) {
+    return memref::DimOp::create(b, loc, buffer, i);
+  }
+  Value load(Value buffer, ValueRange indices) {
+    return memref::LoadOp::create(b, loc, buffer, indices);
+  }
+  void store(Value v, Value buffer, ValueRange indices) {
+    memref::StoreOp::create(b, loc, v, buffer, indices);
+  }
+
+  /// for iv in [0, ub): body(iv). Inserts after the loop on return.
+  void forLoop(Value ub, function_ref<void(Value)> body) {
+    auto loop = scf::ForOp::create(b, loc, idx(0), ub, idx(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    body(loop.getInductionVar());
+  }
+
+  /// for iv in [0, ub) with one carried value; returns the final value.
+  Value forLoopCarry(Value ub, Value init,
+                     function_ref<Value(Value iv, Value carried)> body) {
+    auto loop = scf::ForOp::create(
+        b, loc, idx(0), ub, idx(1), ValueRange{init},
+        [&](OpBuilder &nested, Location, Value iv, ValueRange args) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(nested.getInsertionBlock());
+          Value next = body(iv, args[0]);
+          scf::YieldOp::create(b, loc, next);
+        });
+    return loop.getResult(0);
+  }
+
+  /// cond ? thenFn() : elseFn(), both yielding one value of type `t`.
+  Value select(Value cond, Type t, function_ref<Value()> thenFn,
+               function_ref<Value()> elseFn) {
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{t}, cond,
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      scf::YieldOp::create(b, loc, thenFn());
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, loc, elseFn());
+    }
+    return ifOp.getResult(0);
+  }
+
+  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value exp(Value x) { return math::ExpOp::create(b, loc, x); }
+
+  /// softplus(x) = log1p(exp(x)), and x itself for x > 20 (as PyTorch).
+  /// log1p is written out with Goldberg's correction
+  ///   log1p(e) = e                          if 1 + e == 1
+  ///            = log(1 + e) * e / ((1 + e) - 1)  otherwise
+  /// because math-to-llvm lowers math.log1p to a plain log(1 + e), which
+  /// loses every digit of e once e < ulp(1).
+  Value softplus(Value x) {
+    Type t = x.getType();
+    Value e = exp(x);
+    Value one = flt(t, 1.0);
+    Value u = add(one, e);
+    Value um1 = arith::SubFOp::create(b, loc, u, one);
+    Value logu = math::LogOp::create(b, loc, u);
+    Value corrected =
+        arith::DivFOp::create(b, loc, mul(logu, e), um1);
+    Value tiny =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, u, one);
+    Value log1p = arith::SelectOp::create(b, loc, tiny, e, corrected);
+    Value big = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x,
+                                      flt(t, 20.0));
+    return arith::SelectOp::create(b, loc, big, x, log1p);
+  }
+
+  /// silu(x) = x * sigmoid(x) = x / (1 + exp(-x)); exp(-x) overflowing to
+  /// +inf gives -0, never NaN.
+  Value silu(Value x) {
+    Value negX = arith::NegFOp::create(b, loc, x);
+    Value den = add(flt(x.getType(), 1.0), exp(negX));
+    return arith::DivFOp::create(b, loc, x, den);
+  }
+};
+
+/// Index order of a per-token activation in either layout.
+SmallVector<Value> actIndex(bool tokenMajor, Value bi, Value c, Value t) {
+  if (tokenMajor)
+    return {bi, t, c};
+  return {bi, c, t};
+}
+
+//===----------------------------------------------------------------------===//
+// ssm.selective_scan
+//===----------------------------------------------------------------------===//
+
+struct SelectiveScanLowering : OpConversionPattern<SelectiveScanOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(SelectiveScanOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LoopBuilder lb(rewriter, op.getLoc());
+    bool tm = op.isTokenMajor();
+    bool softplus = op.getDeltaSoftplus();
+    Type elt = op.getU().getType().getElementType();
+
+    Value u = lb.toBuffer(op.getU()), delta = lb.toBuffer(op.getDelta());
+    Value A = lb.toBuffer(op.getA());
+    Value B = lb.toBuffer(op.getB()), C = lb.toBuffer(op.getC());
+    Value D = op.getD() ? lb.toBuffer(op.getD()) : Value();
+    Value z = op.getZ() ? lb.toBuffer(op.getZ()) : Value();
+    Value bias = op.getDeltaBias() ? lb.toBuffer(op.getDeltaBias()) : Value();
+    Value h0 = op.getH0() ? lb.toBuffer(op.getH0()) : Value();
+
+    Value nb = lb.dim(u, 0);
+    Value nd = lb.dim(u, tm ? 2 : 1);
+    Value nL = lb.dim(u, tm ? 1 : 2);
+    Value nn = lb.dim(A, 1);
+
+    auto yType = cast<RankedTensorType>(op.getY().getType());
+    Value y = lb.alloc(yType, {lb.dim(u, 0), lb.dim(u, 1), lb.dim(u, 2)});
+    Value last;
+    if (op.getLastState())
+      last = lb.alloc(cast<RankedTensorType>(op.getLastState().getType()),
+                      {nb, nd, nn});
+
+    auto kindB = SelectiveScanOp::getProjectionKind(op.getB());
+    auto kindC = SelectiveScanOp::getProjectionKind(op.getC());
+    // Channels per group of a grouped projection (d / g).
+    auto perGroup = [&](Value proj, SelectiveScanOp::ProjectionKind kind) {
+      if (kind != SelectiveScanOp::ProjectionKind::Grouped)
+        return Value();
+      Value g = lb.dim(proj, tm ? 2 : 1);
+      return arith::DivUIOp::create(rewriter, op.getLoc(), nd, g).getResult();
+    };
+    Value perGroupB = perGroup(B, kindB), perGroupC = perGroup(C, kindC);
+
+    auto loadProj = [&](Value proj, SelectiveScanOp::ProjectionKind kind,
+                        Value group, Value bi, Value c, Value j,
+                        Value t) -> Value {
+      switch (kind) {
+      case SelectiveScanOp::ProjectionKind::TimeInvariant:
+        return lb.load(proj, {c, j});
+      case SelectiveScanOp::ProjectionKind::Variable:
+        return tm ? lb.load(proj, {bi, t, j}) : lb.load(proj, {bi, j, t});
+      case SelectiveScanOp::ProjectionKind::Grouped:
+        return tm ? lb.load(proj, {bi, t, group, j})
+                  : lb.load(proj, {bi, group, j, t});
+      }
+      llvm_unreachable("unknown projection kind");
+    };
+
+    lb.forLoop(nb, [&](Value bi) {
+      lb.forLoop(nd, [&](Value c) {
+        Value zero = lb.flt(elt, 0.0);
+        lb.forLoop(nL, [&](Value t) { lb.store(zero, y, actIndex(tm, bi, c, t)); });
+        Value biasC = bias ? lb.load(bias, {c}) : Value();
+        Value gB = perGroupB ? arith::DivUIOp::create(rewriter, op.getLoc(), c,
+                                                      perGroupB)
+                                   .getResult()
+                             : Value();
+        Value gC = perGroupC ? arith::DivUIOp::create(rewriter, op.getLoc(), c,
+                                                      perGroupC)
+                                   .getResult()
+                             : Value();
+        lb.forLoop(nn, [&](Value j) {
+          Value a = lb.load(A, {c, j});
+          Value hInit = h0 ? lb.load(h0, {bi, c, j}) : zero;
+          Value hEnd = lb.forLoopCarry(nL, hInit, [&](Value t, Value h) {
+            SmallVector<Value> at = actIndex(tm, bi, c, t);
+            Value dt = lb.load(delta, at);
+            if (biasC)
+              dt = lb.add(dt, biasC);
+            if (softplus)
+              dt = lb.softplus(dt);
+            Value uv = lb.load(u, at);
+            Value bv = loadProj(B, kindB, gB, bi, c, j, t);
+            Value cv = loadProj(C, kindC, gC, bi, c, j, t);
+            Value decay = lb.exp(lb.mul(dt, a));
+            Value hNext = lb.add(lb.mul(decay, h), lb.mul(lb.mul(dt, bv), uv));
+            lb.store(lb.add(lb.load(y, at), lb.mul(cv, hNext)), y, at);
+            return hNext;
+          });
+          if (last)
+            lb.store(hEnd, last, {bi, c, j});
+        });
+        if (D || z) {
+          Value dC = D ? lb.load(D, {c}) : Value();
+          lb.forLoop(nL, [&](Value t) {
+            SmallVector<Value> at = actIndex(tm, bi, c, t);
+            Value yv = lb.load(y, at);
+            if (dC)
+              yv = lb.add(yv, lb.mul(dC, lb.load(u, at)));
+            if (z)
+              yv = lb.mul(yv, lb.silu(lb.load(z, at)));
+            lb.store(yv, y, at);
+          });
+        }
+      });
+    });
+
+    SmallVector<Value> results = {lb.toTensor(yType, y)};
+    if (last)
+      results.push_back(lb.toTensor(
+          cast<RankedTensorType>(op.getLastState().getType()), last));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// ssm.scan
+//===----------------------------------------------------------------------===//
+
+struct ScanLowering : OpConversionPattern<ScanOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(ScanOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LoopBuilder lb(rewriter, op.getLoc());
+    auto aType = cast<RankedTensorType>(op.getA().getType());
+    int64_t rank = aType.getRank(), dim = op.getDim();
+    bool reverse = op.getReverse(), lastOnly = op.getLastOnly();
+
+    Value a = lb.toBuffer(op.getA()), b = lb.toBuffer(op.getB());
+    Value init = op.getInit() ? lb.toBuffer(op.getInit()) : Value();
+    SmallVector<Value> sizes, laneSizes;
+    for (int64_t i = 0; i < rank; ++i) {
+      sizes.push_back(lb.dim(a, i));
+      if (i != dim)
+        laneSizes.push_back(sizes.back());
+    }
+    auto resType = cast<RankedTensorType>(op.getResult().getType());
+    Value res = lb.alloc(resType, lastOnly ? laneSizes : sizes);
+    Value nL = sizes[dim];
+    Value lastIdx = arith::SubIOp::create(rewriter, op.getLoc(), nL, lb.idx(1));
+
+    // One loop per lane dimension, then the recurrence over `dim`.
+    SmallVector<Value> lane;
+    std::function<void(int64_t)> nest = [&](int64_t i) {
+      if (i < rank && i == dim)
+        return nest(i + 1);
+      if (i < rank)
+        return lb.forLoop(sizes[i], [&](Value iv) {
+          lane.push_back(iv);
+          nest(i + 1);
+          lane.pop_back();
+        });
+      Value h0 = init ? lb.load(init, lane) : lb.flt(aType.getElementType(), 0.0);
+      Value hEnd = lb.forLoopCarry(nL, h0, [&](Value step, Value h) {
+        Value t = reverse ? arith::SubIOp::create(rewriter, op.getLoc(),
+                                                  lastIdx, step)
+                                .getResult()
+                          : step;
+        SmallVector<Value> at(lane.begin(), lane.end());
+        at.insert(at.begin() + dim, t);
+        Value hNext = lb.add(lb.mul(lb.load(a, at), h), lb.load(b, at));
+        if (!lastOnly)
+          lb.store(hNext, res, at);
+        return hNext;
+      });
+      if (lastOnly)
+        lb.store(hEnd, res, lane);
+    };
+    nest(0);
+
+    rewriter.replaceOp(op, lb.toTensor(resType, res));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// ssm.causal_conv1d
+//===----------------------------------------------------------------------===//
+
+struct CausalConv1dLowering : OpConversionPattern<CausalConv1dOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(CausalConv1dOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    LoopBuilder lb(rewriter, loc);
+    bool tm = op.isTokenMajor();
+    Type elt = op.getX().getType().getElementType();
+
+    Value x = lb.toBuffer(op.getX()), w = lb.toBuffer(op.getWeight());
+    Value bias = op.getBias() ? lb.toBuffer(op.getBias()) : Value();
+    Value state = op.getConvState() ? lb.toBuffer(op.getConvState()) : Value();
+
+    Value nb = lb.dim(x, 0), nd = lb.dim(x, tm ? 2 : 1),
+          nL = lb.dim(x, tm ? 1 : 2), nk = lb.dim(w, 1);
+    Value km1 = arith::SubIOp::create(rewriter, loc, nk, lb.idx(1));
+    auto outType = cast<RankedTensorType>(op.getOut().getType());
+    Value out = lb.alloc(outType, {lb.dim(x, 0), lb.dim(x, 1), lb.dim(x, 2)});
+    Value fin;
+    if (op.getFinalState())
+      fin = lb.alloc(cast<RankedTensorType>(op.getFinalState().getType()),
+                     {nb, nd, km1});
+
+    // x at time p of (batch bi, channel c), where p < 0 reads the incoming
+    // conv state (slot k-1+p) or zero.
+    auto input = [&](Value bi, Value c, Value p) {
+      Value inSeq = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge,
+                                          p, lb.idx(0));
+      return lb.select(
+          inSeq, elt, [&] { return lb.load(x, actIndex(tm, bi, c, p)); },
+          [&]() -> Value {
+            if (!state)
+              return lb.flt(elt, 0.0);
+            Value slot = arith::AddIOp::create(rewriter, loc, km1, p);
+            return lb.load(state, {bi, c, slot});
+          });
+    };
+
+    lb.forLoop(nb, [&](Value bi) {
+      lb.forLoop(nd, [&](Value c) {
+        Value acc0 = bias ? lb.load(bias, {c}) : lb.flt(elt, 0.0);
+        lb.forLoop(nL, [&](Value t) {
+          Value tMinus = arith::SubIOp::create(rewriter, loc, t, km1);
+          Value acc = lb.forLoopCarry(nk, acc0, [&](Value i, Value acc) {
+            Value p = arith::AddIOp::create(rewriter, loc, tMinus, i);
+            return lb.add(acc, lb.mul(lb.load(w, {c, i}), input(bi, c, p)));
+          });
+          if (op.getSilu())
+            acc = lb.silu(acc);
+          lb.store(acc, out, actIndex(tm, bi, c, t));
+        });
+        if (fin) {
+          // Slot s of the final state holds x at time L-(k-1)+s.
+          Value base = arith::SubIOp::create(rewriter, loc, nL, km1);
+          lb.forLoop(km1, [&](Value s) {
+            Value p = arith::AddIOp::create(rewriter, loc, base, s);
+            lb.store(input(bi, c, p), fin, {bi, c, s});
+          });
+        }
+      });
+    });
+
+    SmallVector<Value> results = {lb.toTensor(outType, out)};
+    if (fin)
+      results.push_back(lb.toTensor(
+          cast<RankedTensorType>(op.getFinalState().getType()), fin));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct SSMLowerToLoopsPass
+    : ssm::impl::SSMLowerToLoopsBase<SSMLowerToLoopsPass> {
+  void runOnOperation() override {
+    ConversionTarget target(getContext());
+    target.addIllegalDialect<SSMDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet patterns(&getContext());
+    populateSSMToLoopsPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::ssm::populateSSMToLoopsPatterns(RewritePatternSet &patterns) {
+  patterns.add<SelectiveScanLowering, ScanLowering, CausalConv1dLowering>(
+      patterns.getContext());
+}

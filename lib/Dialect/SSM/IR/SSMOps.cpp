@@ -1,0 +1,278 @@
+//===- SSMOps.cpp - verifiers of the ssm operations -----------------------===//
+//
+// The verifiers check ranks, every shape relation between operands and the
+// element types, and say in their messages which operand is wrong, what shape
+// the layout expects, and which operand fixed the dimension that disagrees.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/StringMap.h"
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+namespace {
+
+/// Binds the symbolic dimensions of an op (b, d, L, n, ...) to the first
+/// static size seen, and reports an operand whose shape disagrees.
+class DimBinder {
+public:
+  explicit DimBinder(Operation *op, StringRef layout = "")
+      : op(op), layout(layout) {}
+
+  /// Checks `v` against the symbolic shape `syms`. A symbol may carry a
+  /// private suffix after '@' (e.g. "g@B") that keeps two operands' groups
+  /// apart while printing both as "g".
+  LogicalResult bind(Value v, StringRef name, ArrayRef<StringRef> syms) {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (type.getRank() != static_cast<int64_t>(syms.size()))
+      return op->emitOpError()
+             << "operand '" << name << "' must be a rank-" << syms.size()
+             << " tensor " << spell(syms) << layoutNote() << ", got " << type;
+    for (auto [i, sym] : llvm::enumerate(syms)) {
+      if (type.isDynamicDim(i))
+        continue;
+      int64_t size = type.getDimSize(i);
+      auto it = known.find(sym);
+      if (it == known.end()) {
+        known[sym] = {size, name.str()};
+        continue;
+      }
+      if (it->second.first != size)
+        return op->emitOpError()
+               << "operand '" << name << "' " << spell(syms) << layoutNote()
+               << " has " << display(sym) << " = " << size << " in dimension "
+               << i << ", but '" << it->second.second << "' has "
+               << display(sym) << " = " << it->second.first << " (got " << type
+               << ")";
+    }
+    return success();
+  }
+
+  /// Fixes a symbol from a derived quantity (e.g. k-1 from the weight).
+  void define(StringRef sym, int64_t value, StringRef source) {
+    known[sym] = {value, source.str()};
+  }
+
+  std::optional<int64_t> get(StringRef sym) const {
+    auto it = known.find(sym);
+    if (it == known.end())
+      return std::nullopt;
+    return it->second.first;
+  }
+
+private:
+  static StringRef display(StringRef sym) { return sym.split('@').first; }
+  static std::string spell(ArrayRef<StringRef> syms) {
+    std::string s = "(";
+    for (auto [i, sym] : llvm::enumerate(syms))
+      s += (i ? ", " : "") + display(sym).str();
+    return s + ")";
+  }
+  std::string layoutNote() const {
+    return layout.empty() ? "" : (" in " + layout + " layout").str();
+  }
+
+  Operation *op;
+  StringRef layout;
+  llvm::StringMap<std::pair<int64_t, std::string>> known;
+};
+
+/// All operands and results of the scan ops share one real float type.
+LogicalResult verifyElementTypes(Operation *op,
+                                 ArrayRef<std::pair<Value, StringRef>> values) {
+  Type expected = cast<ShapedType>(values.front().first.getType()).getElementType();
+  StringRef expectedFrom = values.front().second;
+  if (!expected.isF32() && !expected.isF64())
+    return op->emitOpError() << "element type of '" << expectedFrom
+                             << "' must be f32 or f64, got " << expected;
+  for (auto [v, name] : values) {
+    Type t = cast<ShapedType>(v.getType()).getElementType();
+    if (t != expected)
+      return op->emitOpError()
+             << "element type of '" << name << "' must match '"
+             << expectedFrom << "' (" << expected << "), got " << t;
+  }
+  return success();
+}
+
+StringRef layoutName(Layout layout) { return stringifyLayout(layout); }
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// SelectiveScanOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SelectiveScanOp::verify() {
+  bool tm = isTokenMajor();
+  DimBinder dims(getOperation(), layoutName(getLayout()));
+  SmallVector<StringRef> act = tm ? SmallVector<StringRef>{"b", "L", "d"}
+                                  : SmallVector<StringRef>{"b", "d", "L"};
+
+  if (auto ct = dyn_cast<ComplexType>(getA().getType().getElementType()))
+    return emitOpError() << "complex A (S4D) is not supported yet: 'A' must "
+                            "have a real element type, got "
+                         << getA().getType();
+
+  if (failed(dims.bind(getU(), "u", act)) ||
+      failed(dims.bind(getDelta(), "delta", act)) ||
+      failed(dims.bind(getA(), "A", {"d", "n"})))
+    return failure();
+
+  auto bindProjection = [&](Value v, StringRef name,
+                            StringRef group) -> LogicalResult {
+    int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
+    if (rank == 2)
+      return dims.bind(v, name, {"d", "n"});
+    if (rank == 3)
+      return dims.bind(v, name,
+                       tm ? SmallVector<StringRef>{"b", "L", "n"}
+                          : SmallVector<StringRef>{"b", "n", "L"});
+    if (rank == 4) {
+      if (failed(dims.bind(v, name,
+                           tm ? SmallVector<StringRef>{"b", "L", group, "n"}
+                              : SmallVector<StringRef>{"b", group, "n", "L"})))
+        return failure();
+      std::optional<int64_t> g = dims.get(group), d = dims.get("d");
+      if (g && *g == 0)
+        return emitOpError() << "operand '" << name
+                             << "' must have at least one group";
+      if (g && d && *d % *g != 0)
+        return emitOpError() << "operand '" << name << "' has g = " << *g
+                             << " groups, which does not divide d = " << *d
+                             << " channels";
+      return success();
+    }
+    return emitOpError() << "operand '" << name
+                         << "' must be (d, n) time-invariant, "
+                         << (tm ? "(b, L, n)" : "(b, n, L)") << " variable or "
+                         << (tm ? "(b, L, g, n)" : "(b, g, n, L)")
+                         << " grouped in " << layoutName(getLayout())
+                         << " layout, got " << v.getType();
+  };
+  if (failed(bindProjection(getB(), "B", "g@B")) ||
+      failed(bindProjection(getC(), "C", "g@C")))
+    return failure();
+
+  SmallVector<std::pair<Value, StringRef>> typed = {
+      {getU(), "u"}, {getDelta(), "delta"}, {getA(), "A"}, {getB(), "B"},
+      {getC(), "C"}, {getY(), "y"}};
+  if (Value D = getD()) {
+    if (failed(dims.bind(D, "D", {"d"})))
+      return failure();
+    typed.push_back({D, "D"});
+  }
+  if (Value z = getZ()) {
+    if (failed(dims.bind(z, "z", act)))
+      return failure();
+    typed.push_back({z, "z"});
+  }
+  if (Value bias = getDeltaBias()) {
+    if (failed(dims.bind(bias, "delta_bias", {"d"})))
+      return failure();
+    typed.push_back({bias, "delta_bias"});
+  }
+  if (Value h0 = getH0()) {
+    if (failed(dims.bind(h0, "h0", {"b", "d", "n"})))
+      return failure();
+    typed.push_back({h0, "h0"});
+  }
+  if (failed(dims.bind(getY(), "y", act)))
+    return failure();
+  if (Value last = getLastState()) {
+    if (failed(dims.bind(last, "last_state", {"b", "d", "n"})))
+      return failure();
+    typed.push_back({last, "last_state"});
+  }
+  return verifyElementTypes(getOperation(), typed);
+}
+
+//===----------------------------------------------------------------------===//
+// ScanOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScanOp::verify() {
+  auto aType = getA().getType();
+  int64_t rank = cast<RankedTensorType>(aType).getRank();
+  if (rank < 1)
+    return emitOpError() << "operand 'a' must have rank >= 1, got " << aType;
+  int64_t dim = getDim();
+  if (dim < 0 || dim >= rank)
+    return emitOpError() << "dim = " << dim << " is out of range for 'a' of rank "
+                         << rank << " (expected 0 <= dim < " << rank << ")";
+
+  // Name the lane dimensions of `a` d0, d1, ... and the scanned one L.
+  SmallVector<std::string> names;
+  for (int64_t i = 0; i < rank; ++i)
+    names.push_back(i == dim ? "L" : "d" + std::to_string(i));
+  SmallVector<StringRef> full(names.begin(), names.end());
+  SmallVector<StringRef> lanes;
+  for (int64_t i = 0; i < rank; ++i)
+    if (i != dim)
+      lanes.push_back(full[i]);
+
+  DimBinder dims(getOperation());
+  if (failed(dims.bind(getA(), "a", full)) ||
+      failed(dims.bind(getB(), "b", full)))
+    return failure();
+  SmallVector<std::pair<Value, StringRef>> typed = {
+      {getA(), "a"}, {getB(), "b"}, {getResult(), "result"}};
+  if (Value init = getInit()) {
+    if (failed(dims.bind(init, "init", lanes)))
+      return failure();
+    typed.push_back({init, "init"});
+  }
+  if (failed(dims.bind(getResult(), "result", getLastOnly() ? lanes : full)))
+    return failure();
+  return verifyElementTypes(getOperation(), typed);
+}
+
+//===----------------------------------------------------------------------===//
+// CausalConv1dOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CausalConv1dOp::verify() {
+  bool tm = isTokenMajor();
+  DimBinder dims(getOperation(), layoutName(getLayout()));
+  SmallVector<StringRef> act = tm ? SmallVector<StringRef>{"b", "L", "d"}
+                                  : SmallVector<StringRef>{"b", "d", "L"};
+  if (failed(dims.bind(getX(), "x", act)) ||
+      failed(dims.bind(getWeight(), "weight", {"d", "k"})))
+    return failure();
+  std::optional<int64_t> k = dims.get("k");
+  if (k && *k < 1)
+    return emitOpError() << "operand 'weight' must have at least one tap (k >= "
+                            "1), got "
+                         << getWeight().getType();
+  if (k)
+    dims.define("k-1", *k - 1, "weight");
+
+  SmallVector<std::pair<Value, StringRef>> typed = {
+      {getX(), "x"}, {getWeight(), "weight"}, {getOut(), "out"}};
+  if (Value bias = getBias()) {
+    if (failed(dims.bind(bias, "bias", {"d"})))
+      return failure();
+    typed.push_back({bias, "bias"});
+  }
+  if (Value state = getConvState()) {
+    if (failed(dims.bind(state, "conv_state", {"b", "d", "k-1"})))
+      return failure();
+    typed.push_back({state, "conv_state"});
+  }
+  if (failed(dims.bind(getOut(), "out", act)))
+    return failure();
+  if (Value fin = getFinalState()) {
+    if (failed(dims.bind(fin, "final_state", {"b", "d", "k-1"})))
+      return failure();
+    typed.push_back({fin, "final_state"});
+  }
+  return verifyElementTypes(getOperation(), typed);
+}
+
+#define GET_OP_CLASSES
+#include "ssm/Dialect/SSM/IR/SSMOps.cpp.inc"
