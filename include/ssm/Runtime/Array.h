@@ -1,0 +1,65 @@
+//===- Array.h - host arrays exchanged with compiled programs --*- C++ -*-===//
+//
+// A dense, C-ordered, 64-byte aligned host array of one of the element types
+// the runner exchanges with compiled code and .npy files.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_RUNTIME_ARRAY_H
+#define SSM_RUNTIME_ARRAY_H
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace mlir::ssm {
+
+enum class DType { F32, F64, I32, I64 };
+
+/// "float32", "float64", "int32", "int64".
+llvm::StringRef dtypeName(DType dtype);
+size_t dtypeSize(DType dtype);
+bool isFloat(DType dtype);
+
+/// "(2, 3, 4)", numpy's spelling of a shape.
+std::string shapeString(llvm::ArrayRef<int64_t> shape);
+
+class Array {
+public:
+  Array() = default;
+  Array(DType dtype, llvm::ArrayRef<int64_t> shape);
+
+  DType dtype() const { return dtype_; }
+  llvm::ArrayRef<int64_t> shape() const { return shape_; }
+  int64_t rank() const { return static_cast<int64_t>(shape_.size()); }
+  int64_t numElements() const;
+  size_t byteSize() const { return numElements() * dtypeSize(dtype_); }
+
+  void *data() { return data_.get(); }
+  const void *data() const { return data_.get(); }
+  template <typename T> T *as() { return static_cast<T *>(data()); }
+  template <typename T> const T *as() const {
+    return static_cast<const T *>(data());
+  }
+
+  /// This array with its elements converted to `to`. Float widths convert
+  /// freely, int64 -> int32 fails on values out of range, and converting
+  /// between floats and integers is refused.
+  llvm::Expected<Array> convertTo(DType to) const;
+
+private:
+  struct Free {
+    void operator()(void *p) const;
+  };
+  DType dtype_ = DType::F32;
+  llvm::SmallVector<int64_t, 4> shape_;
+  std::unique_ptr<void, Free> data_;
+};
+
+} // namespace mlir::ssm
+
+#endif // SSM_RUNTIME_ARRAY_H

@@ -1,0 +1,100 @@
+//===- Jit.h - compile ssm programs in process and call them ----*- C++ -*-===//
+//
+// JitProgram lowers a module of ssm (and upstream tensor-level) IR through
+// --ssm-to-llvm, JIT-compiles it for the host CPU at -O3 and calls its
+// functions on host arrays. Functions take and return ranked tensors (or
+// memrefs) of f32, f64, i32 or i64.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_RUNTIME_JIT_H
+#define SSM_RUNTIME_JIT_H
+
+#include "ssm/Runtime/Array.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <memory>
+#include <optional>
+
+namespace mlir {
+class ExecutionEngine;
+class DialectRegistry;
+class MLIRContext;
+} // namespace mlir
+
+namespace mlir::ssm {
+
+/// Registers every dialect, extension and LLVM IR translation the runner
+/// needs (all of upstream plus ssm).
+void registerRunnerDialects(mlir::DialectRegistry &registry);
+
+/// A context with registerRunnerDialects() loaded lazily.
+std::unique_ptr<mlir::MLIRContext> createRunnerContext();
+
+struct JitOptions {
+  /// LLVM IR optimisation level and codegen level.
+  unsigned optLevel = 3;
+  /// Target CPU and extra features; empty means the host CPU and features.
+  std::string cpu;
+  std::string features;
+};
+
+/// The type of one argument or result before lowering.
+struct TensorSig {
+  DType dtype;
+  llvm::SmallVector<int64_t> shape; ///< mlir::ShapedType::kDynamic for '?'
+  std::string type;                 ///< as printed, for messages
+};
+
+struct FunctionSig {
+  std::string name;
+  llvm::SmallVector<TensorSig> args, results;
+};
+
+/// Lowers `module` in place to the LLVM dialect with --ssm-to-llvm.
+/// Diagnostics go to the context's handler.
+llvm::Error lowerToLLVMDialect(mlir::ModuleOp module);
+
+/// The optimised LLVM IR of an LLVM-dialect module.
+llvm::Expected<std::string> emitLLVMIR(mlir::ModuleOp module,
+                                       const JitOptions &options);
+
+class JitProgram {
+public:
+  ~JitProgram();
+
+  /// Records the signatures of the public functions of `module`, lowers it
+  /// in place and JIT-compiles it.
+  static llvm::Expected<std::unique_ptr<JitProgram>>
+  compile(mlir::ModuleOp module, const JitOptions &options = {});
+
+  /// The signature of a public function, or an error naming the functions
+  /// the program has.
+  llvm::Expected<const FunctionSig *> signature(llvm::StringRef name) const;
+
+  /// Calls `name` on `inputs`, which must already have the argument dtypes
+  /// and shapes. Returns the results as fresh arrays; `ms`, when given,
+  /// receives the time of the call itself (not of copying the results out).
+  llvm::Expected<llvm::SmallVector<Array>>
+  call(llvm::StringRef name, llvm::ArrayRef<const Array *> inputs,
+       double *ms = nullptr);
+
+private:
+  JitProgram() = default;
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  llvm::StringMap<FunctionSig> functions;
+};
+
+/// Checks host arrays against a signature and converts, in place, dtypes
+/// where allowed (float widths, int widths). `labels` name each input in
+/// messages (e.g. "--input x.npy" or "--B b.npy").
+llvm::Error prepareInputs(const FunctionSig &sig,
+                          llvm::MutableArrayRef<Array> inputs,
+                          llvm::ArrayRef<std::string> labels);
+
+} // namespace mlir::ssm
+
+#endif // SSM_RUNTIME_JIT_H

@@ -1,0 +1,337 @@
+//===- Jit.cpp - compile ssm programs in process and call them ------------===//
+
+#include "ssm/Runtime/Jit.h"
+#include "ssm/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+using namespace mlir::ssm;
+using llvm::StringRef;
+
+namespace {
+
+void initializeNativeTarget() {
+  static bool done = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)done;
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const JitOptions &options) {
+  initializeNativeTarget();
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb)
+    return jtmb.takeError();
+  if (!options.cpu.empty()) {
+    jtmb->setCPU(options.cpu);
+    jtmb->getFeatures() = llvm::SubtargetFeatures();
+  }
+  if (!options.features.empty()) {
+    llvm::SmallVector<StringRef> features;
+    StringRef(options.features).split(features, ',', -1, false);
+    for (StringRef f : features)
+      jtmb->getFeatures().AddFeature(f);
+  }
+  // ExecutionEngineOptions::jitCodeGenOptLevel does not reach the target
+  // machine we pass in, so set the level here.
+  jtmb->setCodeGenOptLevel(options.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive
+                           : options.optLevel == 0 ? llvm::CodeGenOptLevel::None
+                                                   : llvm::CodeGenOptLevel::Default);
+  return jtmb->createTargetMachine();
+}
+
+std::optional<DType> dtypeOf(mlir::Type t) {
+  if (t.isF32())
+    return DType::F32;
+  if (t.isF64())
+    return DType::F64;
+  if (t.isSignlessInteger(32))
+    return DType::I32;
+  if (t.isSignlessInteger(64))
+    return DType::I64;
+  return std::nullopt;
+}
+
+std::string printType(mlir::Type t) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << t;
+  return s;
+}
+
+llvm::Expected<TensorSig> tensorSig(mlir::Type t, StringRef func,
+                                    StringRef what) {
+  auto shaped = llvm::dyn_cast<mlir::ShapedType>(t);
+  if (!shaped || !shaped.hasRank() ||
+      !(llvm::isa<mlir::RankedTensorType, mlir::MemRefType>(t)))
+    return llvm::createStringError(
+        "@%s: %s has type %s; the runner exchanges .npy arrays, so it must "
+        "be a ranked tensor or memref",
+        func.str().c_str(), what.str().c_str(), printType(t).c_str());
+  if (auto mr = llvm::dyn_cast<mlir::MemRefType>(t);
+      mr && !mr.getLayout().isIdentity())
+    return llvm::createStringError(
+        "@%s: %s has type %s; memrefs at the boundary must have the identity "
+        "layout",
+        func.str().c_str(), what.str().c_str(), printType(t).c_str());
+  std::optional<DType> dtype = dtypeOf(shaped.getElementType());
+  if (!dtype)
+    return llvm::createStringError(
+        "@%s: %s has element type %s; supported are f32, f64, i32 and i64",
+        func.str().c_str(), what.str().c_str(),
+        printType(shaped.getElementType()).c_str());
+  return TensorSig{*dtype,
+                   llvm::SmallVector<int64_t>(shaped.getShape().begin(),
+                                              shaped.getShape().end()),
+                   printType(t)};
+}
+
+/// A memref descriptor as func-to-llvm lays it out:
+/// {ptr allocated, ptr aligned, i64 offset, i64 sizes[R], i64 strides[R]}.
+size_t descriptorWords(size_t rank) { return 3 + 2 * rank; }
+
+/// Copies a strided source into a dense C-ordered destination.
+void gatherStrided(const char *src, char *dst, llvm::ArrayRef<int64_t> sizes,
+                   llvm::ArrayRef<int64_t> strides, size_t elt) {
+  if (sizes.empty()) {
+    std::memcpy(dst, src, elt);
+    return;
+  }
+  int64_t inner = 1;
+  for (int64_t s : sizes.drop_front())
+    inner *= s;
+  for (int64_t i = 0; i < sizes[0]; ++i)
+    gatherStrided(src + i * strides[0] * elt, dst + i * inner * elt,
+                  sizes.drop_front(), strides.drop_front(), elt);
+}
+
+} // namespace
+
+llvm::Error mlir::ssm::lowerToLLVMDialect(mlir::ModuleOp module) {
+  mlir::PassManager pm(module.getContext());
+  mlir::ssm::buildSSMToLLVMPipeline(pm, mlir::ssm::SSMToLLVMOptions());
+  if (mlir::failed(pm.run(module)))
+    return llvm::createStringError("lowering with --ssm-to-llvm failed");
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::string> mlir::ssm::emitLLVMIR(mlir::ModuleOp module,
+                                            const JitOptions &options) {
+  auto tm = createTargetMachine(options);
+  if (!tm)
+    return tm.takeError();
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      mlir::translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule)
+    return llvm::createStringError("translation to LLVM IR failed");
+  llvmModule->setDataLayout((*tm)->createDataLayout());
+  llvmModule->setTargetTriple((*tm)->getTargetTriple());
+  auto optimize =
+      mlir::makeOptimizingTransformer(options.optLevel, 0, tm->get());
+  if (llvm::Error err = optimize(llvmModule.get()))
+    return std::move(err);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  llvmModule->print(os, nullptr);
+  return text;
+}
+
+JitProgram::~JitProgram() = default;
+
+llvm::Expected<std::unique_ptr<JitProgram>>
+JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
+  std::unique_ptr<JitProgram> program(new JitProgram());
+  for (auto func : module.getOps<mlir::func::FuncOp>()) {
+    if (func.isExternal() || !func.isPublic())
+      continue;
+    FunctionSig sig;
+    sig.name = func.getName().str();
+    mlir::FunctionType ft = func.getFunctionType();
+    // A signature the runner cannot call is reported when it is called, so
+    // that helper functions with other types do not stop a program.
+    bool callable = true;
+    for (auto [i, t] : llvm::enumerate(ft.getInputs())) {
+      auto ts = tensorSig(t, sig.name, "argument #" + std::to_string(i));
+      if (!ts) {
+        llvm::consumeError(ts.takeError());
+        callable = false;
+        break;
+      }
+      sig.args.push_back(*ts);
+    }
+    for (auto [i, t] : llvm::enumerate(ft.getResults())) {
+      auto ts = tensorSig(t, sig.name, "result #" + std::to_string(i));
+      if (!ts) {
+        llvm::consumeError(ts.takeError());
+        callable = false;
+        break;
+      }
+      sig.results.push_back(*ts);
+    }
+    if (callable)
+      program->functions[sig.name] = std::move(sig);
+  }
+
+  if (llvm::Error err = lowerToLLVMDialect(module))
+    return std::move(err);
+
+  auto tm = createTargetMachine(options);
+  if (!tm)
+    return tm.takeError();
+  auto transformer =
+      mlir::makeOptimizingTransformer(options.optLevel, 0, tm->get());
+  mlir::ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
+  auto engine =
+      mlir::ExecutionEngine::create(module, engineOptions, std::move(*tm));
+  if (!engine)
+    return engine.takeError();
+  program->engine = std::move(*engine);
+  return program;
+}
+
+llvm::Expected<const FunctionSig *>
+JitProgram::signature(StringRef name) const {
+  auto it = functions.find(name);
+  if (it != functions.end())
+    return &it->second;
+  std::string known;
+  for (const auto &entry : functions)
+    known += (known.empty() ? "@" : ", @") + entry.getKey().str();
+  return llvm::createStringError(
+      "no callable public function @%s in the program (callable: %s; a "
+      "callable function takes and returns ranked tensors or memrefs of f32, "
+      "f64, i32 or i64)",
+      name.str().c_str(), known.empty() ? "none" : known.c_str());
+}
+
+llvm::Expected<llvm::SmallVector<Array>>
+JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
+                 double *ms) {
+  auto sigOr = signature(name);
+  if (!sigOr)
+    return sigOr.takeError();
+  const FunctionSig &sig = **sigOr;
+  if (inputs.size() != sig.args.size())
+    return llvm::createStringError("@%s takes %zu arguments, got %zu inputs",
+                                   name.str().c_str(), sig.args.size(),
+                                   inputs.size());
+
+  // One int64 word per scalar of every argument descriptor, then the result
+  // descriptors, which the packed wrapper writes into one buffer.
+  llvm::SmallVector<llvm::SmallVector<int64_t, 8>> argWords;
+  for (const Array *in : inputs) {
+    llvm::SmallVector<int64_t, 8> words;
+    auto ptr = reinterpret_cast<int64_t>(in->data());
+    words.append({ptr, ptr, 0});
+    words.append(in->shape().begin(), in->shape().end());
+    int64_t stride = 1;
+    llvm::SmallVector<int64_t> strides(in->rank());
+    for (int64_t i = in->rank() - 1; i >= 0; --i) {
+      strides[i] = stride;
+      stride *= in->shape()[i];
+    }
+    words.append(strides.begin(), strides.end());
+    argWords.push_back(std::move(words));
+  }
+  llvm::SmallVector<void *> packed;
+  for (auto &words : argWords)
+    for (int64_t &w : words)
+      packed.push_back(&w);
+  size_t resultWords = 0;
+  for (const TensorSig &r : sig.results)
+    resultWords += descriptorWords(r.shape.size());
+  llvm::SmallVector<int64_t> resultBuffer(resultWords, 0);
+  if (resultWords)
+    packed.push_back(resultBuffer.data());
+
+  auto start = std::chrono::steady_clock::now();
+  if (llvm::Error err = engine->invokePacked(name, packed))
+    return std::move(err);
+  auto stop = std::chrono::steady_clock::now();
+  if (ms)
+    *ms = std::chrono::duration<double, std::milli>(stop - start).count();
+
+  llvm::SmallVector<Array> outputs;
+  llvm::SmallVector<void *> freed;
+  size_t offset = 0;
+  for (const TensorSig &r : sig.results) {
+    size_t rank = r.shape.size();
+    const int64_t *d = resultBuffer.data() + offset;
+    offset += descriptorWords(rank);
+    void *allocated = reinterpret_cast<void *>(d[0]);
+    auto *aligned = reinterpret_cast<const char *>(d[1]);
+    llvm::ArrayRef<int64_t> sizes(d + 3, rank), strides(d + 3 + rank, rank);
+    Array out(r.dtype, sizes);
+    size_t elt = dtypeSize(r.dtype);
+    if (out.numElements())
+      gatherStrided(aligned + d[2] * elt, static_cast<char *>(out.data()),
+                    sizes, strides, elt);
+    outputs.push_back(std::move(out));
+    // Results are owned by the caller (ownership-based deallocation), unless
+    // the function handed back one of our own input buffers.
+    bool isInput = llvm::any_of(
+        inputs, [&](const Array *in) { return in->data() == allocated; });
+    if (allocated && !isInput && !llvm::is_contained(freed, allocated)) {
+      freed.push_back(allocated);
+      std::free(allocated);
+    }
+  }
+  return outputs;
+}
+
+llvm::Error mlir::ssm::prepareInputs(const FunctionSig &sig,
+                               llvm::MutableArrayRef<Array> inputs,
+                               llvm::ArrayRef<std::string> labels) {
+  if (inputs.size() != sig.args.size())
+    return llvm::createStringError(
+        "@%s takes %zu arguments, but %zu inputs were given", sig.name.c_str(),
+        sig.args.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Array &in = inputs[i];
+    const TensorSig &arg = sig.args[i];
+    auto mismatch = [&]() {
+      return llvm::createStringError(
+          "%s: a %s array of shape %s does not fit argument #%zu of @%s, "
+          "which is %s",
+          labels[i].c_str(), dtypeName(in.dtype()).data(),
+          shapeString(in.shape()).c_str(), i, sig.name.c_str(),
+          arg.type.c_str());
+    };
+    if (in.rank() != static_cast<int64_t>(arg.shape.size()))
+      return mismatch();
+    for (auto [have, want] : llvm::zip(in.shape(), arg.shape))
+      if (want != mlir::ShapedType::kDynamic && have != want)
+        return mismatch();
+    if (isFloat(in.dtype()) != isFloat(arg.dtype))
+      return mismatch();
+    if (in.dtype() == arg.dtype)
+      continue;
+    auto converted = in.convertTo(arg.dtype);
+    if (!converted)
+      return llvm::createStringError(
+          "%s: %s", labels[i].c_str(),
+          llvm::toString(converted.takeError()).c_str());
+    in = std::move(*converted);
+  }
+  return llvm::Error::success();
+}

@@ -1,0 +1,181 @@
+//===- Npy.cpp - reading and writing .npy files ---------------------------===//
+
+#include "ssm/Runtime/Npy.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstring>
+
+using namespace mlir::ssm;
+using llvm::StringRef;
+
+namespace {
+
+llvm::Error fail(StringRef name, const llvm::Twine &msg) {
+  return llvm::createStringError("%s: %s", name.str().c_str(),
+                                 msg.str().c_str());
+}
+
+/// The value text after `'key':` in the header dict, or an empty ref.
+StringRef valueOf(StringRef header, StringRef key) {
+  size_t pos = header.find(("'" + key + "'").str());
+  if (pos == StringRef::npos)
+    return {};
+  StringRef rest = header.drop_front(pos + key.size() + 2).ltrim();
+  if (!rest.consume_front(":"))
+    return {};
+  return rest.ltrim();
+}
+
+} // namespace
+
+llvm::Expected<Array> mlir::ssm::parseNpy(StringRef bytes, StringRef name) {
+  static constexpr char kMagic[] = "\x93NUMPY";
+  if (bytes.size() < 8 || !bytes.starts_with(StringRef(kMagic, 6)))
+    return fail(name, "not a .npy file (missing the \\x93NUMPY magic)");
+  unsigned major = static_cast<unsigned char>(bytes[6]);
+  size_t lenBytes = major == 1 ? 2 : (major == 2 || major == 3) ? 4 : 0;
+  if (!lenBytes)
+    return fail(name, "unsupported .npy format version " +
+                          llvm::Twine(major) + " (expected 1, 2 or 3)");
+  if (bytes.size() < 8 + lenBytes)
+    return fail(name, "truncated .npy header");
+  size_t headerLen = 0;
+  for (size_t i = 0; i < lenBytes; ++i)
+    headerLen |= size_t(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+  size_t dataStart = 8 + lenBytes + headerLen;
+  if (bytes.size() < dataStart)
+    return fail(name, "truncated .npy header (header claims " +
+                          llvm::Twine(headerLen) + " bytes, file has " +
+                          llvm::Twine(bytes.size() - 8 - lenBytes) + ")");
+  StringRef header = bytes.slice(8 + lenBytes, dataStart);
+
+  StringRef descr = valueOf(header, "descr");
+  if (!descr.consume_front("'") && !descr.consume_front("\""))
+    return fail(name, "unsupported dtype (expected a simple dtype string: "
+                      "float32, float64, int32 or int64)");
+  descr = descr.take_until([](char c) { return c == '\'' || c == '"'; });
+  DType dtype;
+  if (descr == "<f4" || descr == "=f4")
+    dtype = DType::F32;
+  else if (descr == "<f8" || descr == "=f8")
+    dtype = DType::F64;
+  else if (descr == "<i4" || descr == "=i4")
+    dtype = DType::I32;
+  else if (descr == "<i8" || descr == "=i8")
+    dtype = DType::I64;
+  else
+    return fail(name, "unsupported dtype '" + descr +
+                          "' (expected little-endian float32, float64, int32 "
+                          "or int64)");
+
+  StringRef order = valueOf(header, "fortran_order");
+  if (order.starts_with("True"))
+    return fail(name, "Fortran-order arrays are not supported (save a "
+                      "C-ordered array, e.g. np.ascontiguousarray)");
+  if (!order.starts_with("False"))
+    return fail(name, "malformed .npy header: no fortran_order entry");
+
+  StringRef shapeText = valueOf(header, "shape");
+  if (!shapeText.consume_front("("))
+    return fail(name, "malformed .npy header: no shape tuple");
+  shapeText = shapeText.take_until([](char c) { return c == ')'; });
+  llvm::SmallVector<int64_t> shape;
+  llvm::SmallVector<StringRef> parts;
+  shapeText.split(parts, ',');
+  for (StringRef part : parts) {
+    part = part.trim();
+    if (part.empty())
+      continue;
+    int64_t dim;
+    if (part.getAsInteger(10, dim) || dim < 0)
+      return fail(name, "malformed .npy header: bad dimension '" + part + "'");
+    shape.push_back(dim);
+  }
+
+  // Reject sizes whose byte count would overflow before allocating.
+  uint64_t count = 1;
+  for (int64_t d : shape) {
+    if (d != 0 && count > (uint64_t(1) << 48) / uint64_t(d))
+      return fail(name, "shape " + shapeString(shape) + " is too large");
+    count *= uint64_t(d);
+  }
+  uint64_t expected = count * dtypeSize(dtype);
+  uint64_t have = bytes.size() - dataStart;
+  if (have != expected)
+    return fail(name, llvm::Twine(have < expected ? "truncated data: " :
+                                                    "trailing data: ") +
+                          "a " + dtypeName(dtype) + " array of shape " +
+                          shapeString(shape) + " needs " +
+                          llvm::Twine(expected) + " bytes, the file has " +
+                          llvm::Twine(have));
+  Array array(dtype, shape);
+  if (expected)
+    std::memcpy(array.data(), bytes.data() + dataStart, expected);
+  return array;
+}
+
+llvm::Expected<Array> mlir::ssm::readNpy(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return fail(path, "cannot open: " + buffer.getError().message());
+  return parseNpy((*buffer)->getBuffer(), path);
+}
+
+static std::string npyHeader(const Array &a) {
+  std::string dict;
+  llvm::raw_string_ostream os(dict);
+  const char *descr = a.dtype() == DType::F32   ? "<f4"
+                      : a.dtype() == DType::F64 ? "<f8"
+                      : a.dtype() == DType::I32 ? "<i4"
+                                                : "<i8";
+  os << "{'descr': '" << descr << "', 'fortran_order': False, 'shape': "
+     << shapeString(a.shape()) << ", }";
+  // Pad with spaces and a newline so the data starts 64-byte aligned.
+  size_t total = 10 + dict.size() + 1;
+  dict.append((64 - total % 64) % 64, ' ');
+  dict.push_back('\n');
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out.push_back(static_cast<char>(dict.size() & 0xff));
+  out.push_back(static_cast<char>(dict.size() >> 8));
+  return out + dict;
+}
+
+llvm::Error mlir::ssm::writeNpyFiles(
+    llvm::ArrayRef<std::pair<std::string, const Array *>> files) {
+  llvm::SmallVector<std::string> temps;
+  auto cleanup = [&] {
+    for (const std::string &t : temps)
+      llvm::sys::fs::remove(t);
+  };
+  for (const auto &[path, array] : files) {
+    int fd;
+    llvm::SmallString<256> temp;
+    if (std::error_code ec =
+            llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temp)) {
+      cleanup();
+      return fail(path, "cannot create output file: " + ec.message());
+    }
+    temps.push_back(temp.str().str());
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << npyHeader(*array);
+    os.write(static_cast<const char *>(array->data()), array->byteSize());
+    os.close();
+    if (os.has_error()) {
+      std::string msg = os.error().message();
+      os.clear_error();
+      cleanup();
+      return fail(path, "cannot write output file: " + msg);
+    }
+  }
+  for (auto [i, file] : llvm::enumerate(files)) {
+    if (std::error_code ec = llvm::sys::fs::rename(temps[i], file.first)) {
+      cleanup();
+      return fail(file.first, "cannot write output file: " + ec.message());
+    }
+  }
+  return llvm::Error::success();
+}
