@@ -321,7 +321,8 @@ llvm::Error runScan(Options &opts) {
     labels.push_back(std::string("--") + o.option + " " + *path);
     auto a = readNpy(*path);
     if (!a)
-      return a.takeError();
+      return llvm::createStringError("--%s: %s", o.option,
+                                     llvm::toString(a.takeError()).c_str());
     if (!isFloat(a->dtype()))
       return llvm::createStringError(
           "%s: expected a float32 or float64 array, got %s",
@@ -348,10 +349,24 @@ llvm::Error runScan(Options &opts) {
 
   std::unique_ptr<mlir::MLIRContext> ctx = createRunnerContext();
   auto module = buildSelectiveScanModule(*ctx, spec);
-  if (!module)
+  if (!module) {
+    // The verifier names the operand ('B', 'delta_bias', ...): say which
+    // file that was.
+    std::string message = llvm::toString(module.takeError());
+    std::string culprit;
+    size_t at = message.find("operand '");
+    if (at != std::string::npos) {
+      std::string operand = message.substr(at + 9);
+      operand = operand.substr(0, operand.find('\''));
+      for (StringRef label : labels)
+        if (label.drop_front(2).split(' ').first ==
+            StringRef(operand == "delta_bias" ? "delta-bias" : operand))
+          culprit = " [" + label.str() + "]";
+    }
     return llvm::createStringError(
-        "the scan arguments break selective_scan's contract: %s",
-        llvm::toString(module.takeError()).c_str());
+        "the scan arguments break selective_scan's contract%s: %s",
+        culprit.c_str(), message.c_str());
+  }
   std::vector<std::string> outputs;
   if (out)
     outputs.push_back(*out);

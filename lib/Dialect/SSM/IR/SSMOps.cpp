@@ -31,7 +31,7 @@ public:
     auto type = cast<RankedTensorType>(v.getType());
     if (type.getRank() != static_cast<int64_t>(syms.size()))
       return op->emitOpError()
-             << "operand '" << name << "' must be a rank-" << syms.size()
+             << kind(v) << " '" << name << "' must be a rank-" << syms.size()
              << " tensor " << spell(syms) << layoutNote() << ", got " << type;
     for (auto [i, sym] : llvm::enumerate(syms)) {
       if (type.isDynamicDim(i))
@@ -44,7 +44,7 @@ public:
       }
       if (it->second.first != size)
         return op->emitOpError()
-               << "operand '" << name << "' " << spell(syms) << layoutNote()
+               << kind(v) << " '" << name << "' " << spell(syms) << layoutNote()
                << " has " << display(sym) << " = " << size << " in dimension "
                << i << ", but '" << it->second.second << "' has "
                << display(sym) << " = " << it->second.first << " (got " << type
@@ -66,6 +66,9 @@ public:
   }
 
 private:
+  StringRef kind(Value v) const {
+    return v.getDefiningOp() == op ? "result" : "operand";
+  }
   static StringRef display(StringRef sym) { return sym.split('@').first; }
   static std::string spell(ArrayRef<StringRef> syms) {
     std::string s = "(";
@@ -272,6 +275,28 @@ LogicalResult CausalConv1dOp::verify() {
     typed.push_back({fin, "final_state"});
   }
   return verifyElementTypes(getOperation(), typed);
+}
+
+//===----------------------------------------------------------------------===//
+// custom<Layout>: the layout as a bare keyword (channel_first, token_major)
+//===----------------------------------------------------------------------===//
+
+static ParseResult parseLayout(OpAsmParser &parser, LayoutAttr &layout) {
+  StringRef keyword;
+  SMLoc loc = parser.getCurrentLocation();
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<Layout> value = symbolizeLayout(keyword);
+  if (!value)
+    return parser.emitError(loc)
+           << "expected layout channel_first or token_major, got '" << keyword
+           << "'";
+  layout = LayoutAttr::get(parser.getContext(), *value);
+  return success();
+}
+
+static void printLayout(OpAsmPrinter &printer, Operation *, LayoutAttr layout) {
+  printer << stringifyLayout(layout.getValue());
 }
 
 #define GET_OP_CLASSES

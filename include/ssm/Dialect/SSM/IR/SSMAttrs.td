@@ -19,6 +19,10 @@ def SSM_Layout : I32EnumAttr<"Layout",
 
 // channel_first: (b, d, L), the layout of mamba_ssm and causal-conv1d.
 // token_major:   (b, L, d), time outer and channels contiguous.
-def SSM_LayoutAttr : EnumAttr<SSM_Dialect, SSM_Layout, "layout">;
+def SSM_LayoutAttr : EnumAttr<SSM_Dialect, SSM_Layout, "layout"> {
+  // #ssm.layout<token_major> on its own; ops print the bare keyword
+  // through custom<Layout>.
+  let assemblyFormat = "`<` $value `>`";
+}
 
 #endif // SSM_DIALECT_SSM_IR_SSMATTRS_TD

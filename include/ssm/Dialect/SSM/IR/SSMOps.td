@@ -66,7 +66,7 @@ def SSM_SelectiveScanOp : SSM_Op<"selective_scan",
     UnitAttr:$delta_softplus);
   let results = (outs AnyRankedTensor:$y, Optional<AnyRankedTensor>:$last_state);
   let assemblyFormat = [{
-    $layout $u `,` $delta `,` $A `,` $B `,` $C
+    custom<Layout>($layout) $u `,` $delta `,` $A `,` $B `,` $C
     (`D` `(` $D^ `:` type($D) `)`)?
     (`z` `(` $z^ `:` type($z) `)`)?
     (`delta_bias` `(` $delta_bias^ `:` type($delta_bias) `)`)?
@@ -165,7 +165,7 @@ def SSM_CausalConv1dOp : SSM_Op<"causal_conv1d",
     UnitAttr:$silu);
   let results = (outs AnyRankedTensor:$out, Optional<AnyRankedTensor>:$final_state);
   let assemblyFormat = [{
-    $layout $x `,` $weight
+    custom<Layout>($layout) $x `,` $weight
     (`bias` `(` $bias^ `:` type($bias) `)`)?
     (`conv_state` `(` $conv_state^ `:` type($conv_state) `)`)?
     (`silu` $silu^)?

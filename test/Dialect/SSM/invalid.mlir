@@ -1,0 +1,290 @@
+// RUN: ssm-opt %s -split-input-file -verify-diagnostics
+
+func.func @complex_a(%u: tensor<1x4x8xf32>, %A: tensor<4x2xcomplex<f32>>, %B: tensor<4x2xf32>) {
+  // expected-error @+1 {{complex A (S4D) is not supported yet: 'A' must have a real element type, got 'tensor<4x2xcomplex<f32>>'}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %B, %B
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xcomplex<f32>>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @u_rank(%u: tensor<4x8xf32>, %A: tensor<4x2xf32>) {
+  // expected-error @+1 {{operand 'u' must be a rank-3 tensor (b, d, L) in channel_first layout, got 'tensor<4x8xf32>'}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %A, %A
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @delta_shape(%u: tensor<1x4x8xf32>, %dt: tensor<1x4x9xf32>, %A: tensor<4x2xf32>) {
+  // expected-error @+1 {{operand 'delta' (b, d, L) in channel_first layout has L = 9 in dimension 2, but 'u' has L = 8 (got 'tensor<1x4x9xf32>')}}
+  %y = ssm.selective_scan channel_first %u, %dt, %A, %A, %A
+      : (tensor<1x4x8xf32>, tensor<1x4x9xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @delta_shape_token_major(%u: tensor<1x8x4xf32>, %dt: tensor<1x8x5xf32>, %A: tensor<4x2xf32>) {
+  // expected-error @+1 {{operand 'delta' (b, L, d) in token_major layout has d = 5 in dimension 2, but 'u' has d = 4}}
+  %y = ssm.selective_scan token_major %u, %dt, %A, %A, %A
+      : (tensor<1x8x4xf32>, tensor<1x8x5xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @a_channels(%u: tensor<1x4x8xf32>, %A: tensor<3x2xf32>, %B: tensor<4x2xf32>) {
+  // expected-error @+1 {{operand 'A' (d, n) in channel_first layout has d = 3 in dimension 0, but 'u' has d = 4}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %B, %B
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<3x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @b_rank(%u: tensor<1x4x8xf32>, %A: tensor<4x2xf32>, %B: tensor<2xf32>) {
+  // expected-error @+1 {{operand 'B' must be (d, n) time-invariant, (b, n, L) variable or (b, g, n, L) grouped in channel_first layout, got 'tensor<2xf32>'}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %B, %A
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xf32>, tensor<2xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @b_variable_states(%u: tensor<1x4x8xf32>, %A: tensor<4x2xf32>, %B: tensor<1x3x8xf32>) {
+  // expected-error @+1 {{operand 'B' (b, n, L) in channel_first layout has n = 3 in dimension 1, but 'A' has n = 2}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %B, %A
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xf32>, tensor<1x3x8xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @b_variable_token_major(%u: tensor<1x8x4xf32>, %A: tensor<4x2xf32>, %B: tensor<1x2x8xf32>) {
+  // expected-error @+1 {{operand 'B' (b, L, n) in token_major layout has L = 2 in dimension 1, but 'u' has L = 8}}
+  %y = ssm.selective_scan token_major %u, %u, %A, %B, %A
+      : (tensor<1x8x4xf32>, tensor<1x8x4xf32>, tensor<4x2xf32>, tensor<1x2x8xf32>, tensor<4x2xf32>) -> tensor<1x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @groups_divide(%u: tensor<1x4x8xf32>, %A: tensor<4x2xf32>, %C: tensor<1x3x2x8xf32>) {
+  // expected-error @+1 {{operand 'C' has g = 3 groups, which does not divide d = 4 channels}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %A, %C
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<1x3x2x8xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @zero_groups(%u: tensor<1x4x8xf32>, %A: tensor<4x2xf32>, %C: tensor<1x0x2x8xf32>) {
+  // expected-error @+1 {{operand 'C' must have at least one group}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %A, %C
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<1x0x2x8xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @d_shape(%u: tensor<1x4x8xf32>, %A: tensor<4x2xf32>, %D: tensor<5xf32>) {
+  // expected-error @+1 {{operand 'D' (d) in channel_first layout has d = 5 in dimension 0, but 'u' has d = 4}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %A, %A D(%D : tensor<5xf32>)
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @z_shape(%u: tensor<1x4x8xf32>, %A: tensor<4x2xf32>, %z: tensor<2x4x8xf32>) {
+  // expected-error @+1 {{operand 'z' (b, d, L) in channel_first layout has b = 2 in dimension 0, but 'u' has b = 1}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %A, %A z(%z : tensor<2x4x8xf32>)
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @bias_rank(%u: tensor<1x4x8xf32>, %A: tensor<4x2xf32>) {
+  // expected-error @+1 {{operand 'delta_bias' must be a rank-1 tensor (d) in channel_first layout, got 'tensor<4x2xf32>'}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %A, %A delta_bias(%A : tensor<4x2xf32>)
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @h0_shape(%u: tensor<1x4x8xf32>, %A: tensor<4x2xf32>, %h0: tensor<1x4x3xf32>) {
+  // expected-error @+1 {{operand 'h0' (b, d, n) in channel_first layout has n = 3 in dimension 2, but 'A' has n = 2}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %A, %A h0(%h0 : tensor<1x4x3xf32>)
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @y_shape(%u: tensor<1x4x8xf32>, %A: tensor<4x2xf32>) {
+  // expected-error @+1 {{result 'y' (b, d, L) in channel_first layout has L = 7 in dimension 2, but 'u' has L = 8}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %A, %A
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x4x7xf32>
+  return
+}
+
+// -----
+
+func.func @last_state_shape(%u: tensor<1x4x8xf32>, %A: tensor<4x2xf32>) {
+  // expected-error @+1 {{result 'last_state' (b, d, n) in channel_first layout has n = 8 in dimension 2, but 'A' has n = 2}}
+  %y, %h = ssm.selective_scan channel_first %u, %u, %A, %A, %A
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>, tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @f16(%u: tensor<1x4x8xf16>, %A: tensor<4x2xf16>) {
+  // expected-error @+1 {{element type of 'u' must be f32 or f64, got 'f16'}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %A, %A
+      : (tensor<1x4x8xf16>, tensor<1x4x8xf16>, tensor<4x2xf16>, tensor<4x2xf16>, tensor<4x2xf16>) -> tensor<1x4x8xf16>
+  return
+}
+
+// -----
+
+func.func @mixed_types(%u: tensor<1x4x8xf32>, %A: tensor<4x2xf64>, %B: tensor<4x2xf32>) {
+  // expected-error @+1 {{element type of 'A' must match 'u' ('f32'), got 'f64'}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %B, %B
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xf64>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @bad_layout(%u: tensor<1x4x8xf32>, %A: tensor<4x2xf32>) {
+  // expected-error @+1 {{expected layout channel_first or token_major, got 'time_major'}}
+  %y = ssm.selective_scan time_major %u, %u, %A, %A, %A
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @scan_rank0(%a: tensor<f32>) {
+  // expected-error @+1 {{operand 'a' must have rank >= 1, got 'tensor<f32>'}}
+  %h = ssm.scan %a, %a dim = 0 : tensor<f32>, tensor<f32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @scan_dim(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{dim = 2 is out of range for 'a' of rank 2 (expected 0 <= dim < 2)}}
+  %h = ssm.scan %a, %a dim = 2 : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @scan_b_shape(%a: tensor<4x8xf32>, %b: tensor<4x9xf32>) {
+  // expected-error @+1 {{operand 'b' (d0, L) has L = 9 in dimension 1, but 'a' has L = 8}}
+  %h = ssm.scan %a, %b dim = 1 : tensor<4x8xf32>, tensor<4x9xf32> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @scan_init_shape(%a: tensor<4x8xf32>, %h0: tensor<8xf32>) {
+  // expected-error @+1 {{operand 'init' (d0) has d0 = 8 in dimension 0, but 'a' has d0 = 4}}
+  %h = ssm.scan %a, %a init(%h0 : tensor<8xf32>) dim = 1 : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @scan_result_all(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{result 'result' must be a rank-2 tensor (d0, L), got 'tensor<4xf32>'}}
+  %h = ssm.scan %a, %a dim = 1 : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @scan_result_last(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{result 'result' must be a rank-1 tensor (d0), got 'tensor<4x8xf32>'}}
+  %h = ssm.scan %a, %a dim = 1 last_only : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @scan_int(%a: tensor<8xi32>) {
+  // expected-error @+1 {{element type of 'a' must be f32 or f64, got 'i32'}}
+  %h = ssm.scan %a, %a dim = 0 : tensor<8xi32>, tensor<8xi32> -> tensor<8xi32>
+  return
+}
+
+// -----
+
+func.func @conv_rank(%x: tensor<4x8xf32>, %w: tensor<4x4xf32>) {
+  // expected-error @+1 {{operand 'x' must be a rank-3 tensor (b, L, d) in token_major layout, got 'tensor<4x8xf32>'}}
+  %y = ssm.causal_conv1d token_major %x, %w : tensor<4x8xf32>, tensor<4x4xf32> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @conv_weight(%x: tensor<1x4x8xf32>, %w: tensor<5x4xf32>) {
+  // expected-error @+1 {{operand 'weight' (d, k) in channel_first layout has d = 5 in dimension 0, but 'x' has d = 4}}
+  %y = ssm.causal_conv1d channel_first %x, %w : tensor<1x4x8xf32>, tensor<5x4xf32> -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @conv_no_taps(%x: tensor<1x4x8xf32>, %w: tensor<4x0xf32>) {
+  // expected-error @+1 {{operand 'weight' must have at least one tap (k >= 1), got 'tensor<4x0xf32>'}}
+  %y = ssm.causal_conv1d channel_first %x, %w : tensor<1x4x8xf32>, tensor<4x0xf32> -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @conv_bias(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>, %b: tensor<3xf32>) {
+  // expected-error @+1 {{operand 'bias' (d) in channel_first layout has d = 3 in dimension 0, but 'x' has d = 4}}
+  %y = ssm.causal_conv1d channel_first %x, %w bias(%b : tensor<3xf32>) : tensor<1x4x8xf32>, tensor<4x4xf32> -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @conv_state(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>, %s: tensor<1x4x4xf32>) {
+  // expected-error @+1 {{operand 'conv_state' (b, d, k-1) in channel_first layout has k-1 = 4 in dimension 2, but 'weight' has k-1 = 3}}
+  %y = ssm.causal_conv1d channel_first %x, %w conv_state(%s : tensor<1x4x4xf32>) : tensor<1x4x8xf32>, tensor<4x4xf32> -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @conv_out(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>) {
+  // expected-error @+1 {{result 'out' (b, d, L) in channel_first layout has d = 8 in dimension 1, but 'x' has d = 4}}
+  %y = ssm.causal_conv1d channel_first %x, %w : tensor<1x4x8xf32>, tensor<4x4xf32> -> tensor<1x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @conv_final_state(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>) {
+  // expected-error @+1 {{result 'final_state' (b, d, k-1) in channel_first layout has k-1 = 2 in dimension 2, but 'weight' has k-1 = 3}}
+  %y, %s = ssm.causal_conv1d channel_first %x, %w : tensor<1x4x8xf32>, tensor<4x4xf32> -> tensor<1x4x8xf32>, tensor<1x4x2xf32>
+  return
+}
+
+// -----
+
+func.func @conv_types(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf64>) {
+  // expected-error @+1 {{element type of 'weight' must match 'x' ('f32'), got 'f64'}}
+  %y = ssm.causal_conv1d channel_first %x, %w : tensor<1x4x8xf32>, tensor<4x4xf64> -> tensor<1x4x8xf32>
+  return
+}
