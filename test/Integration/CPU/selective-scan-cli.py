@@ -1,0 +1,68 @@
+# RUN: %python %s
+#
+# `ssm-run scan` (mamba_ssm's argument shapes and layout) on seeded random
+# cases against the float64 reference: every B/C form, every optional operand
+# and flag, awkward shapes (L = 1, odd d, n in {1, 3, 16}, L = 4096).
+import numpy as np
+
+import ssm_reference as ref
+from ssm_testing import Suite, scan_inputs
+
+suite = Suite("selective-scan-cli")
+rng = np.random.default_rng(20261122)
+
+OPTION_FILES = [("D", "--D"), ("z", "--z"), ("delta_bias", "--delta-bias"), ("h0", "--h0")]
+
+
+def case(name, b, d, L, n, last=True, softplus=False, **kw):
+    x = scan_inputs(rng, b, d, L, n, softplus=softplus, **kw)
+    paths = suite.save(name, x)
+    args = ["scan", "--u", paths["u"], "--delta", paths["delta"], "--A", paths["A"],
+            "--B", paths["B"], "--C", paths["C"], "--out", suite.path(name + "_y.npy")]
+    for key, flag in OPTION_FILES:
+        if key in x:
+            args += [flag, paths[key]]
+    if softplus:
+        args.append("--delta-softplus")
+    if last:
+        args += ["--last-state", suite.path(name + "_h.npy")]
+    if not suite.run(args, name):
+        return
+    y_ref, h_ref = ref.selective_scan(
+        x["u"], x["delta"], x["A"], x["B"], x["C"], D=x.get("D"), z=x.get("z"),
+        delta_bias=x.get("delta_bias"), delta_softplus=softplus, h0=x.get("h0"))
+    suite.compare(name, "y", np.load(suite.path(name + "_y.npy")), y_ref)
+    if last:
+        suite.compare(name, "last_state", np.load(suite.path(name + "_h.npy")), h_ref)
+
+
+# Every combination of the three B/C forms, all options on (grouped B and C
+# with different group counts, 3 and 2 of d = 6).
+for bform in ("inv", "var", "grp"):
+    for cform in ("inv", "var", "grp"):
+        case("forms_B%s_C%s" % (bform, cform), 2, 6, 37, 3, bform=bform, cform=cform,
+             bgroups=3, cgroups=2, D=True, z=True, bias=True, softplus=True, h0=True)
+case("groups_1", 1, 5, 20, 4, bform="grp", cform="grp", bgroups=1, cgroups=1, D=True)
+case("groups_eq_d", 1, 4, 20, 2, bform="grp", cform="grp", bgroups=4, cgroups=4, z=True)
+
+# Each option on its own, then none at all.
+case("plain", 2, 6, 33, 3, last=False)
+case("only_D", 2, 6, 33, 3, D=True)
+case("only_z", 2, 6, 33, 3, z=True)
+case("only_bias", 2, 6, 33, 3, bias=True)
+case("only_softplus", 2, 6, 33, 3, softplus=True)
+case("bias_softplus", 2, 6, 33, 3, bias=True, softplus=True)
+case("only_h0", 2, 6, 33, 3, h0=True)
+case("h0_no_last", 2, 6, 33, 3, h0=True, last=False)
+case("float64_inputs", 2, 6, 33, 3, D=True, z=True, softplus=True, dtype=np.float64)
+
+# Awkward shapes.
+case("L1", 2, 5, 1, 3, D=True, z=True, softplus=True, h0=True)
+case("L1_n1_d1", 1, 1, 1, 1, softplus=True)
+case("odd_d7_n1", 3, 7, 19, 1, bform="inv", cform="var", D=True, softplus=True)
+case("n16", 1, 9, 65, 16, D=True, z=True, bias=True, softplus=True, h0=True)
+case("n3_long", 1, 3, 513, 3, softplus=True)
+case("L4096", 1, 3, 4096, 16, D=True, z=True, bias=True, softplus=True, h0=True)
+case("L4096_no_softplus", 2, 2, 4096, 1, bform="inv", cform="inv")
+
+suite.finish()

@@ -1,0 +1,30 @@
+// RUN: ssm-opt %s --ssm-to-llvm | FileCheck %s
+// RUN: ssm-opt %s --pass-pipeline='builtin.module(ssm-to-llvm{buffer-deallocation=false})' | FileCheck %s --check-prefix=NODEALLOC
+
+// Everything ends in the LLVM dialect: no ssm, tensor, memref, scf or
+// bufferization op is left, results are returned as memref descriptors and
+// the exponentials are LLVM intrinsics (libm at run time).
+// CHECK-LABEL: llvm.func @program
+// CHECK-SAME: -> !llvm.struct<(struct<(ptr, ptr, i64, array<3 x i64>, array<3 x i64>)>, struct<(ptr, ptr, i64, array<3 x i64>, array<3 x i64>)>)>
+// CHECK: llvm.call @malloc
+// CHECK: llvm.intr.exp
+// CHECK: llvm.intr.log
+// The intermediate conv output is freed once the scan has consumed it.
+// CHECK: llvm.call @free
+// CHECK-NOT: ssm.
+// CHECK-NOT: scf.
+// CHECK-NOT: memref.
+// CHECK-NOT: bufferization.
+// CHECK-NOT: unrealized_conversion_cast
+// NODEALLOC-LABEL: llvm.func @program
+// NODEALLOC-NOT: llvm.call @free
+func.func @program(%x: tensor<1x6x17xf32>, %w: tensor<6x4xf32>, %dt: tensor<1x6x17xf32>,
+                   %A: tensor<6x3xf32>, %B: tensor<1x3x17xf32>, %C: tensor<1x3x17xf32>)
+    -> (tensor<1x6x17xf32>, tensor<1x6x3xf32>) {
+  %xc = ssm.causal_conv1d channel_first %x, %w silu
+      : tensor<1x6x17xf32>, tensor<6x4xf32> -> tensor<1x6x17xf32>
+  %y, %h = ssm.selective_scan channel_first %xc, %dt, %A, %B, %C delta_softplus
+      : (tensor<1x6x17xf32>, tensor<1x6x17xf32>, tensor<6x3xf32>, tensor<1x3x17xf32>, tensor<1x3x17xf32>)
+      -> tensor<1x6x17xf32>, tensor<1x6x3xf32>
+  return %y, %h : tensor<1x6x17xf32>, tensor<1x6x3xf32>
+}

@@ -1,0 +1,107 @@
+"""Helpers for the integration tests: seeded inputs, running ssm-run on .npy
+files in a temporary directory, and comparing with the float64 references
+under the suite's tolerance (max normwise relative error 1e-5, see
+docs/testing.md)."""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from ssm_reference import max_rel_err
+
+TOL = 1e-5
+SSM_RUN = os.path.join(os.environ.get("SSM_TOOLS_DIR", ""), "ssm-run")
+
+
+class Suite:
+    """Collects case results; `finish()` exits non-zero if any case failed."""
+
+    def __init__(self, name):
+        self.name = name
+        self.failures = []
+        self.count = 0
+        self.tmp = tempfile.TemporaryDirectory(prefix=name + "-")
+
+    def path(self, name):
+        return os.path.join(self.tmp.name, name)
+
+    def save(self, prefix, arrays):
+        """Saves each array as <prefix>_<key>.npy; returns {key: path}."""
+        paths = {}
+        for key, value in arrays.items():
+            paths[key] = self.path("%s_%s.npy" % (prefix, key))
+            np.save(paths[key], value)
+        return paths
+
+    def run(self, args, case):
+        proc = subprocess.run([SSM_RUN] + args, capture_output=True, text=True)
+        if proc.returncode != 0:
+            self.fail(case, "ssm-run exited %d: %s" % (proc.returncode,
+                                                       proc.stderr.strip()))
+            return False
+        return True
+
+    def compare(self, case, what, got, ref, tol=TOL):
+        self.count += 1
+        got = np.asarray(got)
+        if got.shape != np.shape(ref):
+            self.fail(case, "%s has shape %s, expected %s" % (what, got.shape, np.shape(ref)))
+            return
+        if got.dtype != np.float32 and got.dtype != np.float64:
+            self.fail(case, "%s has dtype %s" % (what, got.dtype))
+            return
+        if not np.all(np.isfinite(got)):
+            self.fail(case, "%s has non-finite values" % what)
+            return
+        err = max_rel_err(got, ref)
+        status = "ok" if err <= tol else "FAIL"
+        print("%-4s %-60s %-10s rel_err=%.3e" % (status, case, what, err))
+        if err > tol:
+            self.fail(case, "%s: relative error %.3e > %.0e" % (what, err, tol))
+
+    def fail(self, case, message):
+        self.failures.append("%s: %s" % (case, message))
+
+    def finish(self):
+        for f in self.failures:
+            print("FAILED " + f, file=sys.stderr)
+        print("%s: %d comparisons, %d failures" % (self.name, self.count, len(self.failures)))
+        if self.count == 0:
+            print("no comparison was made", file=sys.stderr)
+            sys.exit(1)
+        sys.exit(1 if self.failures else 0)
+
+
+def scan_inputs(rng, b, d, L, n, bform="var", cform="var", bgroups=1, cgroups=1,
+                D=False, z=False, bias=False, softplus=False, h0=False,
+                dtype=np.float32):
+    """Well-conditioned random inputs for a selective scan (positive step
+    sizes: toolchain.md pitfall 18)."""
+    def proj(form, groups):
+        if form == "inv":
+            return rng.standard_normal((d, n))
+        if form == "var":
+            return rng.standard_normal((b, n, L))
+        return rng.standard_normal((b, groups, n, L))
+
+    x = {
+        "u": rng.standard_normal((b, d, L)),
+        "A": -np.exp(rng.uniform(-2.0, 1.5, (d, n))),
+        "B": proj(bform, bgroups),
+        "C": proj(cform, cgroups),
+    }
+    if softplus:
+        x["delta"] = rng.uniform(-4.0, 1.0, (b, d, L))
+    else:
+        x["delta"] = rng.uniform(0.01, 0.3, (b, d, L))
+    if D:
+        x["D"] = rng.standard_normal(d)
+    if z:
+        x["z"] = rng.standard_normal((b, d, L))
+    if bias:
+        x["delta_bias"] = rng.uniform(-1.0, 0.5, d) if softplus else rng.uniform(0.0, 0.2, d)
+    if h0:
+        x["h0"] = rng.standard_normal((b, d, n))
+    return {k: v.astype(dtype) for k, v in x.items()}
