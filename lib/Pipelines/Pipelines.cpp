@@ -30,6 +30,8 @@ using namespace mlir;
 void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
                                  const SSMToLLVMOptions &options) {
   pm.addPass(createSSMLowerToLoops());
+  // Elementwise arith/math on tensors has no bufferization of its own.
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
 
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;

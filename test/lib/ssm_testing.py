@@ -74,6 +74,30 @@ class Suite:
         sys.exit(1 if self.failures else 0)
 
 
+def tensor_type(shape, elt="f32", dynamic=False):
+    dims = ["?" if dynamic else str(s) for s in shape]
+    return "tensor<%s>" % "x".join(dims + [elt])
+
+
+def run_file(suite, name, program, func, inputs, n_outputs):
+    """Writes `program` to <name>.mlir, runs `ssm-run FILE -e func` on the
+    arrays `inputs` and returns the list of output arrays (None on error)."""
+    src = suite.path(name + ".mlir")
+    with open(src, "w") as f:
+        f.write(program)
+    args = [src, "-e", func]
+    for i, a in enumerate(inputs):
+        p = suite.path("%s_in%d.npy" % (name, i))
+        np.save(p, a)
+        args += ["--input", p]
+    outs = [suite.path("%s_out%d.npy" % (name, i)) for i in range(n_outputs)]
+    for p in outs:
+        args += ["--output", p]
+    if not suite.run(args, name):
+        return None
+    return [np.load(p) for p in outs]
+
+
 def scan_inputs(rng, b, d, L, n, bform="var", cform="var", bgroups=1, cgroups=1,
                 D=False, z=False, bias=False, softplus=False, h0=False,
                 dtype=np.float32):

@@ -1,0 +1,68 @@
+# RUN: %python %s
+#
+# ssm.causal_conv1d through `ssm-run FILE`: k in {1, 2, 4}, bias, SiLU, an
+# incoming conv state and the final state (also when L < k - 1, where it
+# still holds part of the incoming state), both layouts, odd d, L = 4096.
+import numpy as np
+
+import ssm_reference as ref
+from ssm_testing import Suite, run_file, tensor_type
+
+suite = Suite("causal-conv1d")
+rng = np.random.default_rng(5)
+
+
+def case(name, b, d, L, k, bias=False, silu=False, state=False, final=False,
+         layout="channel_first", dynamic=False):
+    x = rng.standard_normal((b, d, L)).astype(np.float32)
+    w = rng.standard_normal((d, k)).astype(np.float32)
+    bv = rng.standard_normal(d).astype(np.float32)
+    s = rng.standard_normal((b, d, k - 1)).astype(np.float32)
+    tm = layout == "token_major"
+    xin = np.ascontiguousarray(x.transpose(0, 2, 1)) if tm else x
+    xty = tensor_type(xin.shape, dynamic=dynamic)
+    wty, bty, sty = tensor_type(w.shape), tensor_type(bv.shape), tensor_type(s.shape)
+    args = ["%%x: %s" % xty, "%%w: %s" % wty]
+    inputs = [xin, w]
+    opt = ""
+    if bias:
+        args.append("%%bias: %s" % bty)
+        inputs.append(bv)
+        opt += " bias(%%bias : %s)" % bty
+    if state:
+        args.append("%%s: %s" % sty)
+        inputs.append(s)
+        opt += " conv_state(%%s : %s)" % sty
+    results = [xty] + ([sty] if final else [])
+    program = """
+func.func @main(%s) -> (%s) {
+  %s = ssm.causal_conv1d %s %%x, %%w%s%s : %s, %s -> %s
+  return %s : %s
+}
+""" % (", ".join(args), ", ".join(results),
+       "%y, %fin" if final else "%y", layout, opt, " silu" if silu else "", xty, wty,
+       ", ".join(results), "%y, %fin" if final else "%y", ", ".join(results))
+    outs = run_file(suite, name, program, "main", inputs, len(results))
+    if outs is None:
+        return
+    out_ref, fin_ref = ref.causal_conv1d(x, w, bv if bias else None, silu,
+                                         s if state else None)
+    suite.compare(name, "out", outs[0], out_ref.transpose(0, 2, 1) if tm else out_ref)
+    if final:
+        suite.compare(name, "final_state", outs[1], fin_ref)
+
+
+case("k4_plain", 2, 6, 30, 4)
+case("k4_bias_silu", 2, 6, 30, 4, bias=True, silu=True)
+case("k4_state_final", 2, 6, 30, 4, bias=True, silu=True, state=True, final=True)
+case("k4_final_no_state", 1, 5, 30, 4, final=True)
+case("k4_L1_state", 2, 3, 1, 4, state=True, final=True)
+case("k4_L2_state_final", 1, 3, 2, 4, bias=True, state=True, final=True)
+case("k1", 2, 7, 19, 1, bias=True, final=True)
+case("k2_silu", 1, 7, 19, 2, silu=True, state=True, final=True)
+case("token_major", 2, 6, 30, 4, bias=True, silu=True, state=True, final=True,
+     layout="token_major")
+case("token_major_dynamic", 1, 9, 23, 3, bias=True, layout="token_major", dynamic=True)
+case("dynamic", 2, 5, 23, 4, silu=True, dynamic=True)
+case("L4096", 1, 3, 4096, 4, bias=True, silu=True, state=True, final=True)
+suite.finish()
