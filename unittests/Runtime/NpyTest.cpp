@@ -1,0 +1,177 @@
+//===- NpyTest.cpp - .npy reading, writing and dtype conversion -----------===//
+
+#include "ssm/Runtime/Npy.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+using namespace mlir::ssm;
+
+namespace {
+
+std::string errorOf(llvm::Expected<Array> a) {
+  if (a)
+    return "<no error>";
+  return llvm::toString(a.takeError());
+}
+
+/// A v1.0 .npy image with the given header dict and `dataBytes` zero bytes.
+std::string image(const std::string &dict, size_t dataBytes) {
+  std::string header = dict;
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header.push_back('\n');
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out.push_back(static_cast<char>(header.size() & 0xff));
+  out.push_back(static_cast<char>(header.size() >> 8));
+  return out + header + std::string(dataBytes, '\0');
+}
+
+class TempDir : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("npy-test", dir));
+  }
+  void TearDown() override { llvm::sys::fs::remove_directories(dir); }
+  std::string path(const char *name) {
+    llvm::SmallString<128> p(dir);
+    llvm::sys::path::append(p, name);
+    return p.str().str();
+  }
+  llvm::SmallString<128> dir;
+};
+
+TEST(Npy, ParsesEveryDtypeAndShape) {
+  struct Case {
+    const char *descr;
+    DType dtype;
+  } cases[] = {{"<f4", DType::F32}, {"<f8", DType::F64},
+               {"<i4", DType::I32}, {"<i8", DType::I64}};
+  for (const Case &c : cases) {
+    std::string dict = std::string("{'descr': '") + c.descr +
+                       "', 'fortran_order': False, 'shape': (2, 3), }";
+    auto a = parseNpy(image(dict, 6 * dtypeSize(c.dtype)), "t.npy");
+    ASSERT_TRUE(static_cast<bool>(a)) << llvm::toString(a.takeError());
+    EXPECT_EQ(a->dtype(), c.dtype);
+    EXPECT_EQ(a->shape().vec(), (std::vector<int64_t>{2, 3}));
+  }
+  auto scalar = parseNpy(
+      image("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 4), "s");
+  ASSERT_TRUE(static_cast<bool>(scalar));
+  EXPECT_EQ(scalar->rank(), 0);
+  EXPECT_EQ(scalar->numElements(), 1);
+  auto empty = parseNpy(
+      image("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 5), }", 0),
+      "e");
+  ASSERT_TRUE(static_cast<bool>(empty));
+  EXPECT_EQ(empty->numElements(), 0);
+}
+
+TEST(Npy, RejectsMalformedFiles) {
+  EXPECT_EQ(errorOf(parseNpy("", "x.npy")),
+            "x.npy: not a .npy file (missing the \\x93NUMPY magic)");
+  std::string ok =
+      image("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", 12);
+  EXPECT_EQ(errorOf(parseNpy(ok.substr(0, 9), "x.npy")),
+            "x.npy: truncated .npy header");
+  EXPECT_NE(errorOf(parseNpy(ok.substr(0, 30), "x.npy"))
+                .find("truncated .npy header (header claims"),
+            std::string::npos);
+  EXPECT_EQ(errorOf(parseNpy(ok.substr(0, ok.size() - 1), "x.npy")),
+            "x.npy: truncated data: a float32 array of shape (3,) needs 12 "
+            "bytes, the file has 11");
+  EXPECT_NE(errorOf(parseNpy(image("{'descr': '<u2', 'fortran_order': False, "
+                                   "'shape': (3,), }",
+                                   6),
+                             "x.npy"))
+                .find("unsupported dtype '<u2'"),
+            std::string::npos);
+  EXPECT_NE(errorOf(parseNpy(image("{'descr': [('a', '<f4')], "
+                                   "'fortran_order': False, 'shape': (3,), }",
+                                   12),
+                             "x.npy"))
+                .find("unsupported dtype"),
+            std::string::npos);
+  EXPECT_NE(errorOf(parseNpy(image("{'descr': '<f4', 'fortran_order': True, "
+                                   "'shape': (3,), }",
+                                   12),
+                             "x.npy"))
+                .find("Fortran-order"),
+            std::string::npos);
+  EXPECT_NE(errorOf(parseNpy(image("{'descr': '<f4', 'fortran_order': False, "
+                                   "'shape': (3, -1), }",
+                                   12),
+                             "x.npy"))
+                .find("bad dimension '-1'"),
+            std::string::npos);
+  // A shape whose byte count overflows is refused before any allocation.
+  EXPECT_NE(errorOf(parseNpy(image("{'descr': '<f8', 'fortran_order': False, "
+                                   "'shape': (4294967296, 4294967296), }",
+                                   0),
+                             "x.npy"))
+                .find("too large"),
+            std::string::npos);
+}
+
+TEST_F(TempDir, WritesAndReadsBack) {
+  Array a(DType::F32, {2, 3});
+  for (int i = 0; i < 6; ++i)
+    a.as<float>()[i] = 0.5f * i;
+  Array b(DType::I64, {4});
+  for (int i = 0; i < 4; ++i)
+    b.as<int64_t>()[i] = -i;
+  ASSERT_FALSE(static_cast<bool>(
+      writeNpyFiles({{path("a.npy"), &a}, {path("b.npy"), &b}})));
+  auto ra = readNpy(path("a.npy"));
+  auto rb = readNpy(path("b.npy"));
+  ASSERT_TRUE(ra && rb);
+  EXPECT_EQ(ra->shape().vec(), a.shape().vec());
+  EXPECT_EQ(0, std::memcmp(ra->data(), a.data(), a.byteSize()));
+  EXPECT_EQ(0, std::memcmp(rb->data(), b.data(), b.byteSize()));
+}
+
+TEST_F(TempDir, WritesNothingWhenOneOutputFails) {
+  Array a(DType::F32, {2});
+  llvm::Error err = writeNpyFiles(
+      {{path("a.npy"), &a}, {path("missing-dir/b.npy"), &a}});
+  ASSERT_TRUE(static_cast<bool>(err));
+  EXPECT_NE(llvm::toString(std::move(err)).find("cannot create output file"),
+            std::string::npos);
+  std::error_code ec;
+  int entries = 0;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec))
+    ++entries;
+  EXPECT_EQ(entries, 0) << "a destination or temporary file was left behind";
+}
+
+TEST(Array, ConvertsWithinAKind) {
+  Array d(DType::F64, {3});
+  d.as<double>()[0] = 1.5;
+  d.as<double>()[1] = -2.25;
+  d.as<double>()[2] = 1e300;
+  auto f = d.convertTo(DType::F32);
+  ASSERT_TRUE(static_cast<bool>(f));
+  EXPECT_EQ(f->as<float>()[0], 1.5f);
+  EXPECT_EQ(f->as<float>()[1], -2.25f);
+  EXPECT_TRUE(std::isinf(f->as<float>()[2]));
+
+  Array big(DType::I64, {2});
+  big.as<int64_t>()[0] = 7;
+  big.as<int64_t>()[1] = int64_t(1) << 40;
+  auto narrowed = big.convertTo(DType::I32);
+  ASSERT_FALSE(static_cast<bool>(narrowed));
+  EXPECT_NE(llvm::toString(narrowed.takeError()).find("does not fit in int32"),
+            std::string::npos);
+  auto mixed = big.convertTo(DType::F32);
+  ASSERT_FALSE(static_cast<bool>(mixed));
+  EXPECT_EQ(llvm::toString(mixed.takeError()),
+            "cannot convert int64 to float32");
+}
+
+} // namespace
