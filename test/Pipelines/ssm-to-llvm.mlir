@@ -1,5 +1,17 @@
 // RUN: ssm-opt %s --ssm-to-llvm | FileCheck %s
 // RUN: ssm-opt %s --pass-pipeline='builtin.module(ssm-to-llvm{buffer-deallocation=false})' | FileCheck %s --check-prefix=NODEALLOC
+// RUN: ssm-opt %s --ssm-to-llvm --mlir-timing -o /dev/null 2>&1 | FileCheck %s --check-prefix=TIMING
+// RUN: ssm-opt %s --ssm-to-llvm --mlir-print-ir-after-all -o /dev/null 2>&1 | FileCheck %s --check-prefix=AFTER
+
+// The pipeline's stages, in order.
+// TIMING: SSMLowerToLoops
+// TIMING: OneShotBufferizePass
+// TIMING: OwnershipBasedBufferDeallocationPass
+// TIMING: FinalizeMemRefToLLVMConversionPass
+// TIMING: ReconcileUnrealizedCastsPass
+// AFTER: IR Dump After SSMLowerToLoops (ssm-lower-to-loops)
+// AFTER-NOT: ssm.selective_scan
+// AFTER: IR Dump After OneShotBufferizePass
 
 // Everything ends in the LLVM dialect: no ssm, tensor, memref, scf or
 // bufferization op is left, results are returned as memref descriptors and

@@ -70,6 +70,17 @@ public:
                                              /*writable=*/b.getUnitAttr());
   }
 
+  /// Replaces `op` by its result buffers, each exported as a tensor of the
+  /// corresponding result type.
+  void replaceWithBuffers(ConversionPatternRewriter &rewriter, Operation *op,
+                          ArrayRef<Value> buffers) {
+    SmallVector<Value> results;
+    for (auto [result, buffer] : llvm::zip(op->getResults(), buffers))
+      results.push_back(
+          toTensor(cast<RankedTensorType>(result.getType()), buffer));
+    rewriter.replaceOp(op, results);
+  }
+
   Value dim(Value buffer, int64_t i) {
     return memref::DimOp::create(b, loc, buffer, i);
   }
@@ -270,11 +281,10 @@ struct SelectiveScanLowering : OpConversionPattern<SelectiveScanOp> {
       });
     });
 
-    SmallVector<Value> results = {lb.toTensor(yType, y)};
+    SmallVector<Value> buffers = {y};
     if (last)
-      results.push_back(lb.toTensor(
-          cast<RankedTensorType>(op.getLastState().getType()), last));
-    rewriter.replaceOp(op, results);
+      buffers.push_back(last);
+    lb.replaceWithBuffers(rewriter, op, buffers);
     return success();
   }
 };
@@ -336,7 +346,7 @@ struct ScanLowering : OpConversionPattern<ScanOp> {
     };
     nest(0);
 
-    rewriter.replaceOp(op, lb.toTensor(resType, res));
+    lb.replaceWithBuffers(rewriter, op, {res});
     return success();
   }
 };
@@ -409,11 +419,10 @@ struct CausalConv1dLowering : OpConversionPattern<CausalConv1dOp> {
       });
     });
 
-    SmallVector<Value> results = {lb.toTensor(outType, out)};
+    SmallVector<Value> buffers = {out};
     if (fin)
-      results.push_back(lb.toTensor(
-          cast<RankedTensorType>(op.getFinalState().getType()), fin));
-    rewriter.replaceOp(op, results);
+      buffers.push_back(fin);
+    lb.replaceWithBuffers(rewriter, op, buffers);
     return success();
   }
 };
