@@ -125,9 +125,20 @@ void gatherStrided(const char *src, char *dst, llvm::ArrayRef<int64_t> sizes,
 
 } // namespace
 
-llvm::Error mlir::ssm::lowerToLLVMDialect(mlir::ModuleOp module) {
+llvm::Error mlir::ssm::lowerToLLVMDialect(mlir::ModuleOp module,
+                                          const JitOptions &options) {
+  mlir::ssm::SSMToLLVMOptions pipeline;
+  pipeline.reference = options.reference;
+  int64_t width = options.vectorWidth;
+  if (width == 0) {
+    auto tm = createTargetMachine(options);
+    if (!tm)
+      return tm.takeError();
+    width = (*tm)->getTargetFeatureString().contains("+avx512f") ? 16 : 8;
+  }
+  pipeline.vectorWidth = width;
   mlir::PassManager pm(module.getContext());
-  mlir::ssm::buildSSMToLLVMPipeline(pm, mlir::ssm::SSMToLLVMOptions());
+  mlir::ssm::buildSSMToLLVMPipeline(pm, pipeline);
   if (mlir::failed(pm.run(module)))
     return llvm::createStringError("lowering with --ssm-to-llvm failed");
   return llvm::Error::success();
@@ -191,7 +202,7 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
       program->functions[sig.name] = std::move(sig);
   }
 
-  if (llvm::Error err = lowerToLLVMDialect(module))
+  if (llvm::Error err = lowerToLLVMDialect(module, options))
     return std::move(err);
 
   auto tm = createTargetMachine(options);

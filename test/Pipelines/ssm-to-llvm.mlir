@@ -1,14 +1,28 @@
-// RUN: ssm-opt %s --ssm-to-llvm | FileCheck %s
-// RUN: ssm-opt %s --pass-pipeline='builtin.module(ssm-to-llvm{buffer-deallocation=false})' | FileCheck %s --check-prefix=NODEALLOC
+// RUN: ssm-opt %s --pass-pipeline='builtin.module(ssm-to-llvm{reference=true})' | FileCheck %s
+// RUN: ssm-opt %s --pass-pipeline='builtin.module(ssm-to-llvm{reference=true buffer-deallocation=false})' | FileCheck %s --check-prefix=NODEALLOC
+// RUN: ssm-opt %s --ssm-to-llvm | FileCheck %s --check-prefix=FAST
+// RUN: ssm-opt %s --pass-pipeline='builtin.module(ssm-to-llvm{vector-width=8})' | FileCheck %s --check-prefix=FAST8
 // RUN: ssm-opt %s --ssm-to-llvm --mlir-timing -o /dev/null 2>&1 | FileCheck %s --check-prefix=TIMING
 // RUN: ssm-opt %s --ssm-to-llvm --mlir-print-ir-after-all -o /dev/null 2>&1 | FileCheck %s --check-prefix=AFTER
 
+// The default takes the fast path for the scan: 16-lane vector code with
+// FMAs and no call to a scalar exp for it (the conv stays on the loops).
+// FAST-LABEL: llvm.func @program
+// FAST: llvm.intr.fma({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// FAST: llvm.intr.floor({{.*}}) : (vector<16xf32>) -> vector<16xf32>
+// FAST-NOT: unrealized_conversion_cast
+// FAST8-LABEL: llvm.func @program
+// FAST8: llvm.intr.fma({{.*}}) : (vector<8xf32>, vector<8xf32>, vector<8xf32>) -> vector<8xf32>
+// FAST8-NOT: vector<16xf32>
+
 // The pipeline's stages, in order.
+// TIMING: SSMLowerToVector
 // TIMING: SSMLowerToLoops
 // TIMING: OneShotBufferizePass
 // TIMING: OwnershipBasedBufferDeallocationPass
 // TIMING: FinalizeMemRefToLLVMConversionPass
 // TIMING: ReconcileUnrealizedCastsPass
+// AFTER: IR Dump After SSMLowerToVector (ssm-lower-to-vector)
 // AFTER: IR Dump After SSMLowerToLoops (ssm-lower-to-loops)
 // AFTER-NOT: ssm.selective_scan
 // AFTER: IR Dump After OneShotBufferizePass

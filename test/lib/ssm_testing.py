@@ -12,6 +12,12 @@ import numpy as np
 from ssm_reference import max_rel_err
 
 TOL = 1e-5
+# Every integration case runs through both lowerings: the default fast path
+# and the reference loops.
+LOWERINGS = [("fast", []), ("reference", ["--reference"])]
+# The selective scan's fast path also runs as AVX2 code (8 lanes, no
+# AVX-512 instructions).
+SCAN_LOWERINGS = LOWERINGS + [("avx2", ["--vector-width", "8", "--mattr", "-avx512f"])]
 SSM_RUN = os.path.join(os.environ.get("SSM_TOOLS_DIR", ""), "ssm-run")
 
 
@@ -79,13 +85,14 @@ def tensor_type(shape, elt="f32", dynamic=False):
     return "tensor<%s>" % "x".join(dims + [elt])
 
 
-def run_file(suite, name, program, func, inputs, n_outputs):
-    """Writes `program` to <name>.mlir, runs `ssm-run FILE -e func` on the
-    arrays `inputs` and returns the list of output arrays (None on error)."""
+def run_file(suite, name, program, func, inputs, n_outputs, extra=()):
+    """Writes `program` to <name>.mlir, runs `ssm-run FILE -e func` (plus
+    `extra` options) on the arrays `inputs` and returns the list of output
+    arrays (None on error)."""
     src = suite.path(name + ".mlir")
     with open(src, "w") as f:
         f.write(program)
-    args = [src, "-e", func]
+    args = [src, "-e", func] + list(extra)
     for i, a in enumerate(inputs):
         p = suite.path("%s_in%d.npy" % (name, i))
         np.save(p, a)

@@ -47,6 +47,10 @@ common options:
                     LLVM dialect, or as optimised LLVM IR) instead of running
   --cpu NAME        target CPU for the JIT (default: the host)
   --mattr A,B       extra target features, e.g. -avx512f
+  --reference       lower with the reference loops (the oracle of the tests)
+                    instead of the fast vector paths
+  --vector-width N  f32 lanes per vector on the fast paths (default: 16 with
+                    AVX-512, else 8)
   --threads N       threads for the scan (the reference lowering uses one)
   -h, --help        this text
 )";
@@ -125,6 +129,7 @@ std::map<std::string, Options::Spec> commonSpecs() {
   return {{"time", {true, false}},    {"emit", {true, false}},
           {"cpu", {true, false}},     {"mattr", {true, false}},
           {"threads", {true, false}}, {"help", {false, false}},
+          {"reference", {false, false}}, {"vector-width", {true, false}},
           {"h", {false, false}}};
 }
 
@@ -166,6 +171,13 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
   if (!threads)
     return threads.takeError();
   c.threads = *threads;
+  c.jit.reference = opts.flag("reference");
+  if (opts.value("vector-width")) {
+    auto width = positiveInt(opts, "vector-width", 0);
+    if (!width)
+      return width.takeError();
+    c.jit.vectorWidth = *width;
+  }
   c.jit.cpu = opts.value("cpu").value_or("");
   c.jit.features = opts.value("mattr").value_or("");
   return c;
@@ -184,7 +196,7 @@ llvm::Error runProgram(mlir::ModuleOp module, StringRef func,
     return llvm::Error::success();
   }
   if (!common.emit.empty()) {
-    if (llvm::Error err = lowerToLLVMDialect(module))
+    if (llvm::Error err = lowerToLLVMDialect(module, common.jit))
       return err;
     if (common.emit == "mlir") {
       module.print(llvm::outs());

@@ -24,4 +24,40 @@ def SSMLowerToLoops : Pass<"ssm-lower-to-loops"> {
   ];
 }
 
+def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
+  let summary = "Fused, vectorised lowering of ssm.selective_scan for CPUs";
+  let description = [{
+    Lowers each f32 `ssm.selective_scan` with a static state size into a
+    parallel loop over (batch, channel tile) tiles of `vector-width`
+    channels. A tile keeps the n states of its channels in vector registers
+    for the whole sequence and computes, per step and in registers only,
+    bias and softplus, `exp2(dt * A log2(e))` (A is pre-scaled once per tile),
+    `dt * B * u`, the recurrence, the C contraction, the D skip and the SiLU
+    gate: no (b, L, d, n) array exists. Channel tails are masked.
+
+    In token_major layout every per-step access is one contiguous vector. In
+    channel_first layout (mamba_ssm's) time is cut into chunks of
+    `vector-width` steps: each operand's chunk is read as a
+    (channels x steps) block, transposed in registers, and y is written back
+    the same way; a sequence tail shorter than a chunk is done step by step.
+
+    Ops the fast path does not cover (f64, dynamic n, groups that split a
+    channel tile) are left for ssm-lower-to-loops. The transcendental
+    functions it emits besides exp2 (softplus, SiLU) use upstream's
+    polynomial approximations, applied by this pass.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "Channels per vector: 16 for AVX-512, 8 for AVX2">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // SSM_CONVERSION_PASSES_TD

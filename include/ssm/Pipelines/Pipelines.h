@@ -15,6 +15,16 @@ class OpPassManager;
 namespace ssm {
 
 struct SSMToLLVMOptions : public PassPipelineOptions<SSMToLLVMOptions> {
+  PassOptions::Option<bool> reference{
+      *this, "reference",
+      llvm::cl::desc("Lower every ssm op with the reference loops "
+                     "(ssm-lower-to-loops) instead of the fast paths"),
+      llvm::cl::init(false)};
+  PassOptions::Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("f32 lanes per vector on the fast paths (16: AVX-512, "
+                     "8: AVX2)"),
+      llvm::cl::init(16)};
   PassOptions::Option<bool> lowerDeallocations{
       *this, "buffer-deallocation",
       llvm::cl::desc("Insert deallocations of intermediate buffers "
@@ -23,7 +33,8 @@ struct SSMToLLVMOptions : public PassPipelineOptions<SSMToLLVMOptions> {
 };
 
 /// ssm (and upstream tensor/linalg/scf/arith/math) IR on tensors -> LLVM
-/// dialect: ssm-lower-to-loops, one-shot bufferization with function
+/// dialect: ssm-lower-to-vector (unless `reference`), ssm-lower-to-loops
+/// for the rest, one-shot bufferization with function
 /// boundaries (identity layouts at function boundaries), buffer
 /// deallocation, then the standard conversions to LLVM.
 void buildSSMToLLVMPipeline(OpPassManager &pm, const SSMToLLVMOptions &options);

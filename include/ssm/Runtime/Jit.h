@@ -40,6 +40,11 @@ struct JitOptions {
   /// Target CPU and extra features; empty means the host CPU and features.
   std::string cpu;
   std::string features;
+  /// Lower with the reference loops instead of the fast paths.
+  bool reference = false;
+  /// f32 lanes per vector on the fast paths; 0 picks 16 when the target has
+  /// AVX-512F and 8 otherwise.
+  int64_t vectorWidth = 0;
 };
 
 /// The type of one argument or result before lowering.
@@ -54,9 +59,11 @@ struct FunctionSig {
   llvm::SmallVector<TensorSig> args, results;
 };
 
-/// Lowers `module` in place to the LLVM dialect with --ssm-to-llvm.
+/// Lowers `module` in place to the LLVM dialect with --ssm-to-llvm, with
+/// the pipeline options `options` implies for its target.
 /// Diagnostics go to the context's handler.
-llvm::Error lowerToLLVMDialect(mlir::ModuleOp module);
+llvm::Error lowerToLLVMDialect(mlir::ModuleOp module,
+                               const JitOptions &options = {});
 
 /// The optimised LLVM IR of an LLVM-dialect module.
 llvm::Expected<std::string> emitLLVMIR(mlir::ModuleOp module,

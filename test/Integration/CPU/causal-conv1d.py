@@ -6,7 +6,7 @@
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import Suite, run_file, tensor_type
+from ssm_testing import LOWERINGS, Suite, run_file, tensor_type
 
 suite = Suite("causal-conv1d")
 rng = np.random.default_rng(5)
@@ -42,14 +42,16 @@ func.func @main(%s) -> (%s) {
 """ % (", ".join(args), ", ".join(results),
        "%y, %fin" if final else "%y", layout, opt, " silu" if silu else "", xty, wty,
        ", ".join(results), "%y, %fin" if final else "%y", ", ".join(results))
-    outs = run_file(suite, name, program, "main", inputs, len(results))
-    if outs is None:
-        return
     out_ref, fin_ref = ref.causal_conv1d(x, w, bv if bias else None, silu,
                                          s if state else None)
-    suite.compare(name, "out", outs[0], out_ref.transpose(0, 2, 1) if tm else out_ref)
-    if final:
-        suite.compare(name, "final_state", outs[1], fin_ref)
+    for lowering, extra in LOWERINGS:
+        label = "%s [%s]" % (name, lowering)
+        outs = run_file(suite, label, program, "main", inputs, len(results), extra)
+        if outs is None:
+            continue
+        suite.compare(label, "out", outs[0], out_ref.transpose(0, 2, 1) if tm else out_ref)
+        if final:
+            suite.compare(label, "final_state", outs[1], fin_ref)
 
 
 case("k4_plain", 2, 6, 30, 4)

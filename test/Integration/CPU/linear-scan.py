@@ -6,7 +6,7 @@
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import Suite, run_file, tensor_type
+from ssm_testing import LOWERINGS, Suite, run_file, tensor_type
 
 suite = Suite("linear-scan")
 rng = np.random.default_rng(11)
@@ -31,11 +31,12 @@ func.func @main(%s) -> %s {
 """ % (args, rty, " init(%%h0 : %s)" % hty if init else "", dim,
        " reverse" if reverse else "", " last_only" if last_only else "", aty, aty, rty, rty)
     inputs = [a, b] + ([h0] if init else [])
-    outs = run_file(suite, name, program, "main", inputs, 1)
-    if outs is None:
-        return
     expected = ref.linear_scan(a, b, dim, h0 if init else None, reverse, last_only)
-    suite.compare(name, "h", outs[0], expected)
+    for lowering, extra in LOWERINGS:
+        label = "%s [%s]" % (name, lowering)
+        outs = run_file(suite, label, program, "main", inputs, 1, extra)
+        if outs is not None:
+            suite.compare(label, "h", outs[0], expected)
 
 
 case("rank1", (50,), 0)

@@ -6,7 +6,7 @@
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import Suite, scan_inputs
+from ssm_testing import SCAN_LOWERINGS, Suite, scan_inputs
 
 suite = Suite("selective-scan-cli")
 rng = np.random.default_rng(20261122)
@@ -26,14 +26,16 @@ def case(name, b, d, L, n, last=True, softplus=False, **kw):
         args.append("--delta-softplus")
     if last:
         args += ["--last-state", suite.path(name + "_h.npy")]
-    if not suite.run(args, name):
-        return
     y_ref, h_ref = ref.selective_scan(
         x["u"], x["delta"], x["A"], x["B"], x["C"], D=x.get("D"), z=x.get("z"),
         delta_bias=x.get("delta_bias"), delta_softplus=softplus, h0=x.get("h0"))
-    suite.compare(name, "y", np.load(suite.path(name + "_y.npy")), y_ref)
-    if last:
-        suite.compare(name, "last_state", np.load(suite.path(name + "_h.npy")), h_ref)
+    for lowering, extra in SCAN_LOWERINGS:
+        label = "%s [%s]" % (name, lowering)
+        if not suite.run(args + extra, label):
+            continue
+        suite.compare(label, "y", np.load(suite.path(name + "_y.npy")), y_ref)
+        if last:
+            suite.compare(label, "last_state", np.load(suite.path(name + "_h.npy")), h_ref)
 
 
 # Every combination of the three B/C forms, all options on (grouped B and C
@@ -62,6 +64,11 @@ case("L1_n1_d1", 1, 1, 1, 1, softplus=True)
 case("odd_d7_n1", 3, 7, 19, 1, bform="inv", cform="var", D=True, softplus=True)
 case("n16", 1, 9, 65, 16, D=True, z=True, bias=True, softplus=True, h0=True)
 case("n3_long", 1, 3, 513, 3, softplus=True)
+# Full vector tiles plus a channel tail, whole time chunks plus a time tail;
+# exact multiples of both.
+case("tiles_and_tails", 2, 35, 50, 4, D=True, z=True, bias=True, softplus=True, h0=True)
+case("exact_tiles", 1, 32, 64, 16, bform="grp", cform="var", bgroups=2, D=True, softplus=True)
+case("groups_split_tile", 1, 24, 40, 2, bform="grp", cform="grp", bgroups=3, cgroups=2, z=True)
 case("L4096", 1, 3, 4096, 16, D=True, z=True, bias=True, softplus=True, h0=True)
 case("L4096_no_softplus", 2, 2, 4096, 1, bform="inv", cform="inv")
 

@@ -6,7 +6,7 @@
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import Suite, run_file, scan_inputs, tensor_type
+from ssm_testing import SCAN_LOWERINGS, Suite, run_file, scan_inputs, tensor_type
 
 suite = Suite("selective-scan-token-major")
 rng = np.random.default_rng(7)
@@ -41,15 +41,17 @@ func.func @main(%s) -> (%s, %s) {
 """ % (", ".join("%%%s: %s" % (k, ty[k]) for k in order), yty, hty, opt,
        " delta_softplus" if softplus else "", ", ".join(ty[k] for k in order[:5]),
        yty, hty, yty, hty)
-    outs = run_file(suite, name, program, "main", [tm[k] for k in order], 2)
-    if outs is None:
-        return
     y_ref, h_ref = ref.selective_scan(x["u"], x["delta"], x["A"], x["B"], x["C"],
                                       D=x.get("D"), z=x.get("z"),
                                       delta_bias=x.get("delta_bias"),
                                       delta_softplus=softplus, h0=x.get("h0"))
-    suite.compare(name, "y", outs[0], y_ref.transpose(0, 2, 1))
-    suite.compare(name, "last_state", outs[1], h_ref)
+    for lowering, extra in SCAN_LOWERINGS:
+        label = "%s [%s]" % (name, lowering)
+        outs = run_file(suite, label, program, "main", [tm[k] for k in order], 2, extra)
+        if outs is None:
+            continue
+        suite.compare(label, "y", outs[0], y_ref.transpose(0, 2, 1))
+        suite.compare(label, "last_state", outs[1], h_ref)
 
 
 case("tm_var", 2, 6, 29, 3, D=True, z=True)
@@ -57,5 +59,6 @@ case("tm_grouped", 2, 6, 29, 4, bform="grp", cform="grp", bgroups=2, cgroups=3, 
 case("tm_inv_dynamic", 1, 5, 40, 3, bform="inv", cform="var", dynamic=True, D=True)
 case("tm_f64", 2, 3, 17, 2, elt="f64", z=True, h0=True)
 case("tm_L1", 3, 7, 1, 16, D=True, z=True, bias=True)
+case("tm_tiles_and_tails", 2, 37, 21, 5, bform="grp", cform="grp", bgroups=1, cgroups=37, D=True, z=True)
 case("tm_long", 1, 3, 4096, 16, D=True, z=True)
 suite.finish()

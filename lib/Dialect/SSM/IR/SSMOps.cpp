@@ -117,7 +117,7 @@ LogicalResult SelectiveScanOp::verify() {
   SmallVector<StringRef> act = tm ? SmallVector<StringRef>{"b", "L", "d"}
                                   : SmallVector<StringRef>{"b", "d", "L"};
 
-  if (auto ct = dyn_cast<ComplexType>(getA().getType().getElementType()))
+  if (isa<ComplexType>(getA().getType().getElementType()))
     return emitOpError() << "complex A (S4D) is not supported yet: 'A' must "
                             "have a real element type, got "
                          << getA().getType();

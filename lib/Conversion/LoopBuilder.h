@@ -1,0 +1,176 @@
+//===- LoopBuilder.h - helpers shared by the ssm lowerings ------*- C++ -*-===//
+//
+// Private to lib/Conversion: buffer import/export around a lowered ssm op,
+// loops, constants and the scalar or vector activation functions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_LIB_CONVERSION_LOOPBUILDER_H
+#define SSM_LIB_CONVERSION_LOOPBUILDER_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::ssm {
+
+/// Small helpers shared by the three lowerings: buffer import/export, index
+/// and float constants, loops, and the scalar activation functions.
+class LoopBuilder {
+public:
+  LoopBuilder(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  OpBuilder &b;
+  Location loc;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  /// A float constant of scalar or vector type `t`.
+  Value flt(Type t, double v) {
+    if (auto vt = dyn_cast<VectorType>(t))
+      return arith::ConstantOp::create(
+          b, loc, vt,
+          DenseElementsAttr::get(vt, b.getFloatAttr(vt.getElementType(), v)));
+    return arith::ConstantOp::create(b, loc, t, b.getFloatAttr(t, v));
+  }
+
+  /// Reads a tensor operand as a memref with a fully dynamic strided layout,
+  /// so that any buffer one-shot bufferization picks for it fits.
+  /// With `contiguous`, the buffer has the identity layout instead (vector
+  /// loads need unit innermost stride); bufferization copies into such a
+  /// buffer when the operand's own buffer is strided.
+  Value toBuffer(Value tensor, bool contiguous = false) {
+    auto t = cast<RankedTensorType>(tensor.getType());
+    MemRefLayoutAttrInterface layout;
+    if (!contiguous)
+      layout = StridedLayoutAttr::get(
+          b.getContext(), ShapedType::kDynamic,
+          SmallVector<int64_t>(t.getRank(), ShapedType::kDynamic));
+    auto mt = MemRefType::get(t.getShape(), t.getElementType(), layout);
+    return bufferization::ToBufferOp::create(b, loc, mt, tensor,
+                                             /*read_only=*/true);
+  }
+
+  /// A fresh buffer for a result; `sizes` gives every dimension (static ones
+  /// are taken from the type).
+  Value alloc(RankedTensorType t, ArrayRef<Value> sizes) {
+    SmallVector<Value> dyn;
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      if (t.isDynamicDim(i))
+        dyn.push_back(sizes[i]);
+    auto mt = MemRefType::get(t.getShape(), t.getElementType());
+    return memref::AllocOp::create(b, loc, mt, dyn);
+  }
+
+  Value toTensor(RankedTensorType t, Value buffer) {
+    return bufferization::ToTensorOp::create(b, loc, t, buffer,
+                                             /*restrict=*/b.getUnitAttr(),
+                                             /*writable=*/b.getUnitAttr());
+  }
+
+  /// Replaces `op` by its result buffers, each exported as a tensor of the
+  /// corresponding result type.
+  void replaceWithBuffers(RewriterBase &rewriter, Operation *op,
+                          ArrayRef<Value> buffers) {
+    SmallVector<Value> results;
+    for (auto [result, buffer] : llvm::zip(op->getResults(), buffers))
+      results.push_back(
+          toTensor(cast<RankedTensorType>(result.getType()), buffer));
+    rewriter.replaceOp(op, results);
+  }
+
+  Value dim(Value buffer, int64_t i) {
+    return memref::DimOp::create(b, loc, buffer, i);
+  }
+  Value load(Value buffer, ValueRange indices) {
+    return memref::LoadOp::create(b, loc, buffer, indices);
+  }
+  void store(Value v, Value buffer, ValueRange indices) {
+    memref::StoreOp::create(b, loc, v, buffer, indices);
+  }
+
+  /// for iv in [0, ub): body(iv). Inserts after the loop on return.
+  void forLoop(Value ub, function_ref<void(Value)> body) {
+    auto loop = scf::ForOp::create(b, loc, idx(0), ub, idx(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    body(loop.getInductionVar());
+  }
+
+  /// for iv in [0, ub) with one carried value; returns the final value.
+  Value forLoopCarry(Value ub, Value init,
+                     function_ref<Value(Value iv, Value carried)> body) {
+    auto loop = scf::ForOp::create(
+        b, loc, idx(0), ub, idx(1), ValueRange{init},
+        [&](OpBuilder &nested, Location, Value iv, ValueRange args) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(nested.getInsertionBlock());
+          Value next = body(iv, args[0]);
+          scf::YieldOp::create(b, loc, next);
+        });
+    return loop.getResult(0);
+  }
+
+  /// cond ? thenFn() : elseFn(), both yielding one value of type `t`.
+  Value select(Value cond, Type t, function_ref<Value()> thenFn,
+               function_ref<Value()> elseFn) {
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{t}, cond,
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      scf::YieldOp::create(b, loc, thenFn());
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, loc, elseFn());
+    }
+    return ifOp.getResult(0);
+  }
+
+  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value exp(Value x) { return math::ExpOp::create(b, loc, x); }
+
+  /// softplus(x) = log1p(exp(x)), and x itself for x > 20 (as PyTorch).
+  /// log1p is written out with Goldberg's correction
+  ///   log1p(e) = e                          if 1 + e == 1
+  ///            = log(1 + e) * e / ((1 + e) - 1)  otherwise
+  /// because math-to-llvm lowers math.log1p to a plain log(1 + e), which
+  /// loses every digit of e once e < ulp(1).
+  Value softplus(Value x) {
+    Type t = x.getType();
+    Value e = exp(x);
+    Value one = flt(t, 1.0);
+    Value u = add(one, e);
+    Value um1 = arith::SubFOp::create(b, loc, u, one);
+    Value logu = math::LogOp::create(b, loc, u);
+    Value corrected =
+        arith::DivFOp::create(b, loc, mul(logu, e), um1);
+    Value tiny =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, u, one);
+    Value log1p = arith::SelectOp::create(b, loc, tiny, e, corrected);
+    Value big = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x,
+                                      flt(t, 20.0));
+    return arith::SelectOp::create(b, loc, big, x, log1p);
+  }
+
+  /// silu(x) = x * sigmoid(x) = x / (1 + exp(-x)); exp(-x) overflowing to
+  /// +inf gives -0, never NaN.
+  Value silu(Value x) {
+    Value negX = arith::NegFOp::create(b, loc, x);
+    Value den = add(flt(x.getType(), 1.0), exp(negX));
+    return arith::DivFOp::create(b, loc, x, den);
+  }
+};
+
+/// Index order of a per-token activation in either layout.
+inline SmallVector<Value> actIndex(bool tokenMajor, Value bi, Value c, Value t) {
+  if (tokenMajor)
+    return {bi, t, c};
+  return {bi, c, t};
+}
+
+} // namespace mlir::ssm
+
+#endif // SSM_LIB_CONVERSION_LOOPBUILDER_H

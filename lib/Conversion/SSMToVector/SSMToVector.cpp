@@ -1,0 +1,351 @@
+//===- SSMToVector.cpp - fused vector lowering of the selective scan ------===//
+//
+// The CPU fast path of ssm.selective_scan (see the pass description in
+// Passes.td). A tile of V channels of one batch row is one iteration of an
+// scf.parallel; inside it the n states live in vector registers (scf.for
+// iter_args) for the whole sequence, and every per-step quantity is computed
+// in registers. The arithmetic per state update is one exp2 polynomial and
+// four multiply/FMA operations.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../LoopBuilder.h"
+#include "ssm/Conversion/Passes.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+
+#include "mlir/Dialect/Math/Transforms/Approximation.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_SSMLOWERTOVECTOR
+#include "ssm/Conversion/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+namespace {
+
+constexpr double kLog2E = 1.4426950408889634;
+
+/// Vector arithmetic on vector<V x f32> on top of the loop helpers.
+class VectorBuilder : public LoopBuilder {
+public:
+  VectorBuilder(OpBuilder &b, Location loc, int64_t width)
+      : LoopBuilder(b, loc), vt(VectorType::get({width}, b.getF32Type())) {}
+
+  VectorType vt;
+
+  Value splat(double v) {
+    return arith::ConstantOp::create(
+        b, loc, vt, DenseElementsAttr::get(vt, b.getF32FloatAttr(v)));
+  }
+  Value bcast(Value scalar) {
+    return vector::BroadcastOp::create(b, loc, vt, scalar);
+  }
+  Value fma(Value x, Value y, Value acc) {
+    return vector::FMAOp::create(b, loc, x, y, acc);
+  }
+
+  /// V lanes of `mem` starting at `idx`, lanes running along memref
+  /// dimension `laneDim`; lanes past the end read 0 (masked).
+  Value readLanes(Value mem, ArrayRef<Value> idx, unsigned laneDim) {
+    auto rank = cast<MemRefType>(mem.getType()).getRank();
+    AffineMap map =
+        AffineMap::get(rank, 0, b.getAffineDimExpr(laneDim), b.getContext());
+    return vector::TransferReadOp::create(b, loc, vt, mem, idx,
+                                          flt(b.getF32Type(), 0.0), map,
+                                          ArrayRef<bool>{false});
+  }
+  void writeLanes(Value vec, Value mem, ArrayRef<Value> idx, unsigned laneDim) {
+    auto rank = cast<MemRefType>(mem.getType()).getRank();
+    AffineMap map =
+        AffineMap::get(rank, 0, b.getAffineDimExpr(laneDim), b.getContext());
+    vector::TransferWriteOp::create(b, loc, vec, mem, idx, map,
+                                    ArrayRef<bool>{false});
+  }
+
+  /// 2^x for x in [-126, 127] (clamped there; NaN propagates): Cephes'
+  /// exp2f scheme, 2^x = 2^i * (1 + f P(f)) with i = round(x) and
+  /// f = x - i in [-1/2, 1/2], P of degree 5, the power of two built in the
+  /// exponent bits. Written out rather than taken from upstream's
+  /// math-polynomial-approximation because the scan calls it on arguments
+  /// already scaled by log2(e) (folded into A once per tile), which saves
+  /// upstream exp's range reduction by ln 2 in the innermost loop.
+  /// Measured maximum relative error: see test/Conversion/SSMToVector.
+  Value exp2(Value x) {
+    x = arith::MaximumFOp::create(b, loc, x, splat(-126.0));
+    x = arith::MinimumFOp::create(b, loc, x, splat(127.0));
+    Value i = math::FloorOp::create(b, loc, add(x, splat(0.5)));
+    Value f = arith::SubFOp::create(b, loc, x, i);
+    static constexpr double kP[] = {1.535336188319500e-4, 1.339887440266574e-3,
+                                    9.618437357674640e-3, 5.550332471162809e-2,
+                                    2.402264791363012e-1, 6.931472028550421e-1};
+    Value p = splat(kP[0]);
+    for (double c : ArrayRef<double>(kP).drop_front())
+      p = fma(p, f, splat(c));
+    Value r = fma(f, p, splat(1.0));
+    auto it = VectorType::get(vt.getShape(), b.getI32Type());
+    Value bits = arith::FPToSIOp::create(b, loc, it, i);
+    bits = arith::AddIOp::create(
+        b, loc, bits,
+        arith::ConstantOp::create(
+            b, loc, it, DenseElementsAttr::get(it, b.getI32IntegerAttr(127))));
+    bits = arith::ShLIOp::create(
+        b, loc, bits,
+        arith::ConstantOp::create(
+            b, loc, it, DenseElementsAttr::get(it, b.getI32IntegerAttr(23))));
+    Value scale = arith::BitcastOp::create(b, loc, vt, bits);
+    return mul(r, scale);
+  }
+
+  Value vsoftplus(Value x) {
+    Value l = math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, x));
+    Value big = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x,
+                                      splat(20.0));
+    return arith::SelectOp::create(b, loc, big, x, l);
+  }
+};
+
+struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
+  SelectiveScanToVector(MLIRContext *ctx, int64_t width)
+      : OpRewritePattern(ctx), width(width) {}
+
+  int64_t width;
+
+  LogicalResult matchAndRewrite(SelectiveScanOp op,
+                                PatternRewriter &rewriter) const override {
+    using Kind = SelectiveScanOp::ProjectionKind;
+    auto uType = cast<RankedTensorType>(op.getU().getType());
+    auto aType = cast<RankedTensorType>(op.getA().getType());
+    if (!uType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "the fast path is f32 only");
+    if (aType.isDynamicDim(1) || aType.getDimSize(1) > 64)
+      return rewriter.notifyMatchFailure(op, "needs a static n <= 64");
+    const int64_t n = aType.getDimSize(1);
+    const bool tm = op.isTokenMajor();
+    const int64_t V = width;
+    Kind kindB = SelectiveScanOp::getProjectionKind(op.getB());
+    Kind kindC = SelectiveScanOp::getProjectionKind(op.getC());
+    // A channel tile must read one group: d / g a multiple of V, statically.
+    for (Value proj : {op.getB(), op.getC()}) {
+      if (SelectiveScanOp::getProjectionKind(proj) != Kind::Grouped)
+        continue;
+      auto pt = cast<RankedTensorType>(proj.getType());
+      int64_t g = pt.getDimSize(tm ? 2 : 1);
+      int64_t d = uType.getDimSize(tm ? 2 : 1);
+      if (ShapedType::isDynamic(g) || ShapedType::isDynamic(d) ||
+          (d / g) % V != 0)
+        return rewriter.notifyMatchFailure(
+            op, "grouped B/C whose groups split a channel tile");
+    }
+
+    Location loc = op.getLoc();
+    VectorBuilder vb(rewriter, loc, V);
+    Value u = vb.toBuffer(op.getU(), true), delta = vb.toBuffer(op.getDelta(), true);
+    Value A = vb.toBuffer(op.getA(), true);
+    Value B = vb.toBuffer(op.getB(), true), C = vb.toBuffer(op.getC(), true);
+    Value D = op.getD() ? vb.toBuffer(op.getD(), true) : Value();
+    Value z = op.getZ() ? vb.toBuffer(op.getZ(), true) : Value();
+    Value bias = op.getDeltaBias() ? vb.toBuffer(op.getDeltaBias(), true) : Value();
+    Value h0 = op.getH0() ? vb.toBuffer(op.getH0(), true) : Value();
+
+    Value nb = vb.dim(u, 0), nd = vb.dim(u, tm ? 2 : 1), nL = vb.dim(u, tm ? 1 : 2);
+    auto yType = cast<RankedTensorType>(op.getY().getType());
+    Value y = vb.alloc(yType, {vb.dim(u, 0), vb.dim(u, 1), vb.dim(u, 2)});
+    Value last;
+    if (op.getLastState())
+      last = vb.alloc(cast<RankedTensorType>(op.getLastState().getType()),
+                      {nb, nd, vb.idx(n)});
+    Value nTiles = arith::DivUIOp::create(
+        rewriter, loc, arith::AddIOp::create(rewriter, loc, nd, vb.idx(V - 1)),
+        vb.idx(V));
+    auto groupSize = [&](Value proj, Kind kind) -> Value {
+      if (kind != Kind::Grouped)
+        return Value();
+      return arith::DivUIOp::create(rewriter, loc, nd,
+                                    vb.dim(proj, tm ? 2 : 1));
+    };
+    Value perGroupB = groupSize(B, kindB), perGroupC = groupSize(C, kindC);
+
+    auto par = scf::ParallelOp::create(
+        rewriter, loc, ValueRange{vb.idx(0), vb.idx(0)}, ValueRange{nb, nTiles},
+        ValueRange{vb.idx(1), vb.idx(1)});
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(par.getBody());
+    Value bi = par.getInductionVars()[0];
+    Value c0 = arith::MulIOp::create(rewriter, loc, par.getInductionVars()[1],
+                                     vb.idx(V));
+
+    // Per-tile constants: A * log2(e), time-invariant B/C, D, bias, groups.
+    SmallVector<Value> A2, invB, invC;
+    Value log2e = vb.splat(kLog2E);
+    for (int64_t j = 0; j < n; ++j) {
+      A2.push_back(vb.mul(vb.readLanes(A, {c0, vb.idx(j)}, 0), log2e));
+      if (kindB == Kind::TimeInvariant)
+        invB.push_back(vb.readLanes(B, {c0, vb.idx(j)}, 0));
+      if (kindC == Kind::TimeInvariant)
+        invC.push_back(vb.readLanes(C, {c0, vb.idx(j)}, 0));
+    }
+    Value Dv = D ? vb.readLanes(D, {c0}, 0) : Value();
+    Value biasV = bias ? vb.readLanes(bias, {c0}, 0) : Value();
+    Value gB = perGroupB ? arith::DivUIOp::create(rewriter, loc, c0, perGroupB)
+                               .getResult()
+                         : Value();
+    Value gC = perGroupC ? arith::DivUIOp::create(rewriter, loc, c0, perGroupC)
+                               .getResult()
+                         : Value();
+    SmallVector<Value> hInit;
+    for (int64_t j = 0; j < n; ++j)
+      hInit.push_back(h0 ? vb.readLanes(h0, {bi, c0, vb.idx(j)}, 1)
+                         : vb.splat(0.0));
+
+    // Projection coefficient of state j at step t, broadcast over the lanes.
+    auto proj = [&](Value mem, Kind kind, ArrayRef<Value> inv, Value group,
+                    int64_t j, Value t) -> Value {
+      Value jj = vb.idx(j);
+      switch (kind) {
+      case Kind::TimeInvariant:
+        return inv[j];
+      case Kind::Variable:
+        return vb.bcast(tm ? vb.load(mem, {bi, t, jj}) : vb.load(mem, {bi, jj, t}));
+      case Kind::Grouped:
+        return vb.bcast(tm ? vb.load(mem, {bi, t, group, jj})
+                           : vb.load(mem, {bi, group, jj, t}));
+      }
+      llvm_unreachable("unknown projection kind");
+    };
+
+    // One time step on V channels: returns y and updates the states.
+    auto step = [&](Value dtRaw, Value uv, Value zv, Value t,
+                    SmallVectorImpl<Value> &h) -> Value {
+      Value dt = biasV ? vb.add(dtRaw, biasV) : dtRaw;
+      if (op.getDeltaSoftplus())
+        dt = vb.vsoftplus(dt);
+      Value dtu = vb.mul(dt, uv);
+      Value acc = vb.splat(0.0);
+      for (int64_t j = 0; j < n; ++j) {
+        Value decay = vb.exp2(vb.mul(dt, A2[j]));
+        Value bj = proj(B, kindB, invB, gB, j, t);
+        Value cj = proj(C, kindC, invC, gC, j, t);
+        h[j] = vb.fma(decay, h[j], vb.mul(dtu, bj));
+        acc = vb.fma(cj, h[j], acc);
+      }
+      if (Dv)
+        acc = vb.fma(Dv, uv, acc);
+      if (zv)
+        acc = vb.mul(acc, vb.silu(zv));
+      return acc;
+    };
+
+    // Steps [from, to) one at a time, lanes read directly (contiguous in
+    // token_major, strided in channel_first).
+    unsigned laneDim = tm ? 2 : 1;
+    auto stepwise = [&](Value from, Value to, ValueRange init) {
+      auto loop = scf::ForOp::create(
+          rewriter, loc, from, to, vb.idx(1), init,
+          [&](OpBuilder &, Location, Value t, ValueRange hs) {
+            SmallVector<Value> at = actIndex(tm, bi, c0, t);
+            SmallVector<Value> h(hs.begin(), hs.end());
+            Value yv = step(vb.readLanes(delta, at, laneDim),
+                            vb.readLanes(u, at, laneDim),
+                            z ? vb.readLanes(z, at, laneDim) : Value(), t, h);
+            vb.writeLanes(yv, y, at, laneDim);
+            scf::YieldOp::create(rewriter, loc, h);
+          });
+      return SmallVector<Value>(loop.getResults());
+    };
+
+    SmallVector<Value> hEnd;
+    if (tm) {
+      hEnd = stepwise(vb.idx(0), nL, hInit);
+    } else {
+      // Chunks of V steps: each operand's (V channels x V steps) block is
+      // read with contiguous rows and transposed in registers.
+      Value nChunks = arith::DivUIOp::create(rewriter, loc, nL, vb.idx(V));
+      auto block = VectorType::get({V, V}, rewriter.getF32Type());
+      AffineMap minor = AffineMap::get(
+          3, 0, {rewriter.getAffineDimExpr(1), rewriter.getAffineDimExpr(2)},
+          rewriter.getContext());
+      auto readBlock = [&](Value mem, Value t0) -> Value {
+        Value blk = vector::TransferReadOp::create(
+            rewriter, loc, block, mem, ValueRange{bi, c0, t0},
+            vb.flt(rewriter.getF32Type(), 0.0), minor,
+            ArrayRef<bool>{false, true});
+        return vector::TransposeOp::create(rewriter, loc, blk,
+                                           ArrayRef<int64_t>{1, 0});
+      };
+      auto chunks = scf::ForOp::create(
+          rewriter, loc, vb.idx(0), nChunks, vb.idx(1), hInit,
+          [&](OpBuilder &, Location, Value k, ValueRange hs) {
+            Value t0 = arith::MulIOp::create(rewriter, loc, k, vb.idx(V));
+            Value dtBlk = readBlock(delta, t0), uBlk = readBlock(u, t0);
+            Value zBlk = z ? readBlock(z, t0) : Value();
+            SmallVector<Value> h(hs.begin(), hs.end());
+            Value yBlk = arith::ConstantOp::create(
+                rewriter, loc, block,
+                DenseElementsAttr::get(block, rewriter.getF32FloatAttr(0.0)));
+            for (int64_t s = 0; s < V; ++s) {
+              Value t = arith::AddIOp::create(rewriter, loc, t0, vb.idx(s));
+              auto row = [&](Value blk) -> Value {
+                return blk ? vector::ExtractOp::create(rewriter, loc, blk, s)
+                                 .getResult()
+                           : Value();
+              };
+              Value yv = step(row(dtBlk), row(uBlk), row(zBlk), t, h);
+              yBlk = vector::InsertOp::create(rewriter, loc, yv, yBlk, s);
+            }
+            Value yT = vector::TransposeOp::create(rewriter, loc, yBlk,
+                                                   ArrayRef<int64_t>{1, 0});
+            vector::TransferWriteOp::create(rewriter, loc, yT, y,
+                                            ValueRange{bi, c0, t0}, minor,
+                                            ArrayRef<bool>{false, true});
+            scf::YieldOp::create(rewriter, loc, h);
+          });
+      Value tailStart = arith::MulIOp::create(rewriter, loc, nChunks, vb.idx(V));
+      hEnd = stepwise(tailStart, nL, chunks.getResults());
+    }
+    if (last)
+      for (int64_t j = 0; j < n; ++j)
+        vb.writeLanes(hEnd[j], last, {bi, c0, vb.idx(j)}, 1);
+
+    rewriter.setInsertionPoint(op);
+    SmallVector<Value> buffers = {y};
+    if (last)
+      buffers.push_back(last);
+    vb.replaceWithBuffers(rewriter, op, buffers);
+    return success();
+  }
+};
+
+struct SSMLowerToVectorPass
+    : ssm::impl::SSMLowerToVectorBase<SSMLowerToVectorPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (vectorWidth < 1) {
+      getOperation()->emitError("ssm-lower-to-vector: vector-width must be "
+                                "positive");
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    // Ops the fast path declines stay for ssm-lower-to-loops.
+    RewritePatternSet patterns(ctx);
+    patterns.add<SelectiveScanToVector>(ctx, vectorWidth);
+    GreedyRewriteConfig config;
+    config.setStrictness(GreedyRewriteStrictness::ExistingOps);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
+                                     config)))
+      return signalPassFailure();
+
+    // Vector exp/log1p of softplus and SiLU: upstream polynomials.
+    RewritePatternSet approx(ctx);
+    populateMathPolynomialApproximationPatterns(approx);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(approx))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
