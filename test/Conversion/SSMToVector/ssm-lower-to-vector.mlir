@@ -1,0 +1,88 @@
+// RUN: ssm-opt %s --ssm-lower-to-vector --split-input-file | FileCheck %s
+// RUN: ssm-opt %s --ssm-lower-to-vector=vector-width=8 --split-input-file | FileCheck %s --check-prefix=W8
+
+// channel_first: one scf.parallel iteration per (batch, 16-channel tile);
+// A is scaled by log2(e) once per tile; the n = 2 states are loop-carried
+// vectors; whole chunks of 16 steps are read as 16x16 blocks and transposed,
+// then y is transposed back and written; the sequence tail goes step by step
+// with strided lane accesses; the last state is written per state.
+// CHECK-LABEL: func.func @channel_first
+// CHECK-DAG: %[[LOG2E:.*]] = arith.constant dense<1.44269502> : vector<16xf32>
+// CHECK: scf.parallel (%[[B:.*]], %[[TILE:.*]]) = (%c0, %c0) to (%c2, %c2) step (%c1, %c1) {
+// CHECK:   %[[C0:.*]] = arith.muli %[[TILE]], %c16
+// CHECK:   %[[A0:.*]] = vector.transfer_read %{{.*}}[%[[C0]], %c0], %{{.*}} {permutation_map = #{{.*}}} : memref<20x2xf32>, vector<16xf32>
+// CHECK:   arith.mulf %[[A0]], %[[LOG2E]]
+// CHECK:   %[[CHUNKS:.*]]:2 = scf.for %[[K:.*]] = %c0 to %c2 step %c1 iter_args(%[[H0:.*]] = %{{.*}}, %[[H1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>) {
+// CHECK:     %[[DT:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C0]], %{{.*}}], %{{.*}} {in_bounds = [false, true]} : memref<2x20x37xf32>, vector<16x16xf32>
+// CHECK:     vector.transpose %[[DT]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// CHECK:     vector.extract %{{.*}}[0] : vector<16xf32> from vector<16x16xf32>
+// CHECK:     math.floor
+// CHECK-COUNT-6: vector.fma
+// CHECK:     arith.shli
+// CHECK:     vector.fma %{{.*}}, %[[H0]], %{{.*}} : vector<16xf32>
+// CHECK:     vector.extract %{{.*}}[15] : vector<16xf32> from vector<16x16xf32>
+// CHECK:     %[[YT:.*]] = vector.transpose %{{.*}}, [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// CHECK:     vector.transfer_write %[[YT]], %{{.*}}[%[[B]], %[[C0]], %{{.*}}] {in_bounds = [false, true]} : vector<16x16xf32>, memref<2x20x37xf32>
+// CHECK:     scf.yield
+// CHECK:   %[[END:.*]]:2 = scf.for %{{.*}} = %c32 to %c37 step %c1 iter_args(%{{.*}} = %[[CHUNKS]]#0, %{{.*}} = %[[CHUNKS]]#1)
+// CHECK:     vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : memref<2x20x37xf32>, vector<16xf32>
+// CHECK:     vector.transfer_write %{{.*}} {permutation_map = #{{.*}}} : vector<16xf32>, memref<2x20x37xf32>
+// CHECK:   vector.transfer_write %[[END]]#0, %{{.*}}[%[[B]], %[[C0]], %c0] {permutation_map = #{{.*}}} : vector<16xf32>, memref<2x20x2xf32>
+// CHECK:   vector.transfer_write %[[END]]#1, %{{.*}}[%[[B]], %[[C0]], %c1]
+// CHECK: bufferization.to_tensor
+// CHECK-NOT: ssm.selective_scan
+// W8-LABEL: func.func @channel_first
+// W8: scf.parallel {{.*}} to (%c2, %c3)
+// W8: vector.transfer_read {{.*}} vector<8x8xf32>
+func.func @channel_first(%u: tensor<2x20x37xf32>, %dt: tensor<2x20x37xf32>, %A: tensor<20x2xf32>,
+                         %B: tensor<2x2x37xf32>, %C: tensor<2x2x37xf32>, %D: tensor<20xf32>,
+                         %z: tensor<2x20x37xf32>) -> (tensor<2x20x37xf32>, tensor<2x20x2xf32>) {
+  %y, %h = ssm.selective_scan channel_first %u, %dt, %A, %B, %C D(%D : tensor<20xf32>)
+      z(%z : tensor<2x20x37xf32>) delta_softplus
+      : (tensor<2x20x37xf32>, tensor<2x20x37xf32>, tensor<20x2xf32>, tensor<2x2x37xf32>, tensor<2x2x37xf32>)
+      -> tensor<2x20x37xf32>, tensor<2x20x2xf32>
+  return %y, %h : tensor<2x20x37xf32>, tensor<2x20x2xf32>
+}
+
+// -----
+
+// token_major: every per-step access is one contiguous (masked) vector, so a
+// single loop over time; time-invariant B is read once per tile.
+// CHECK-LABEL: func.func @token_major
+// CHECK: scf.parallel
+// CHECK:   vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : memref<24x1xf32>, vector<16xf32>
+// CHECK:   %[[BINV:.*]] = vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : memref<24x1xf32>, vector<16xf32>
+// CHECK:   scf.for %[[T:.*]] = %c0 to %c9 step %c1 iter_args(%[[H:.*]] = %{{.*}}) -> (vector<16xf32>) {
+// CHECK:     vector.transfer_read %{{.*}}[%{{.*}}, %[[T]], %{{.*}}], %{{.*}} : memref<1x9x24xf32>, vector<16xf32>
+// CHECK:     %[[DTU:.*]] = arith.mulf
+// CHECK:     arith.mulf %[[DTU]], %[[BINV]]
+// CHECK:     vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %[[T]], %{{.*}}] : vector<16xf32>, memref<1x9x24xf32>
+// CHECK-NOT: vector.transpose
+func.func @token_major(%u: tensor<1x9x24xf32>, %A: tensor<24x1xf32>, %C: tensor<1x9x1xf32>)
+    -> tensor<1x9x24xf32> {
+  %y = ssm.selective_scan token_major %u, %u, %A, %A, %C
+      : (tensor<1x9x24xf32>, tensor<1x9x24xf32>, tensor<24x1xf32>, tensor<24x1xf32>, tensor<1x9x1xf32>)
+      -> tensor<1x9x24xf32>
+  return %y : tensor<1x9x24xf32>
+}
+
+// -----
+
+// What the fast path leaves to ssm-lower-to-loops: f64, a dynamic state
+// size, and groups that do not align with 16-channel tiles.
+// CHECK-LABEL: func.func @declined
+// CHECK: ssm.selective_scan {{.*}} -> tensor<1x4x8xf64>
+// CHECK: ssm.selective_scan {{.*}} -> tensor<1x4x8xf32>
+// CHECK: ssm.selective_scan {{.*}} -> tensor<1x24x8xf32>
+func.func @declined(%u64: tensor<1x4x8xf64>, %A64: tensor<4x2xf64>, %u: tensor<1x4x8xf32>,
+                    %Adyn: tensor<4x?xf32>, %B: tensor<1x?x8xf32>, %u24: tensor<1x24x8xf32>,
+                    %A24: tensor<24x2xf32>, %Bg: tensor<1x3x2x8xf32>)
+    -> (tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x24x8xf32>) {
+  %0 = ssm.selective_scan channel_first %u64, %u64, %A64, %A64, %A64
+      : (tensor<1x4x8xf64>, tensor<1x4x8xf64>, tensor<4x2xf64>, tensor<4x2xf64>, tensor<4x2xf64>) -> tensor<1x4x8xf64>
+  %1 = ssm.selective_scan channel_first %u, %u, %Adyn, %B, %B
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x?xf32>, tensor<1x?x8xf32>, tensor<1x?x8xf32>) -> tensor<1x4x8xf32>
+  %2 = ssm.selective_scan channel_first %u24, %u24, %A24, %Bg, %A24
+      : (tensor<1x24x8xf32>, tensor<1x24x8xf32>, tensor<24x2xf32>, tensor<1x3x2x8xf32>, tensor<24x2xf32>) -> tensor<1x24x8xf32>
+  return %0, %1, %2 : tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x24x8xf32>
+}
