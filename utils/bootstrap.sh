@@ -10,6 +10,8 @@ packages=(
   cmake ninja-build ccache
   # tests: Debian's interpreter and numpy (PyPI is not reachable), gtest
   python3 python3-numpy libgtest-dev
+  # OpenMP runtime for the threaded CPU code
+  libomp-22-dev
 )
 
 missing=()

@@ -12,6 +12,8 @@
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MathToLibm/MathToLibm.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
+#include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
@@ -33,6 +35,7 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
   if (!options.reference) {
     SSMLowerToVectorOptions vector;
     vector.vectorWidth = options.vectorWidth;
+    vector.x86Avx512 = options.x86Avx512;
     pm.addPass(createSSMLowerToVector(vector));
   }
   pm.addPass(createSSMLowerToLoops());
@@ -52,6 +55,18 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
+  // Tiles over threads: scf.parallel -> omp.parallel + omp.wsloop (static
+  // schedule over the batch x channel-tile space).
+  if (options.numThreads > 1) {
+    ConvertSCFToOpenMPPassOptions omp;
+    omp.numThreads = options.numThreads;
+    pm.addPass(createConvertSCFToOpenMPPass(omp));
+    // Inlines the memref.alloca_scope the conversion wraps around each
+    // loop body (ours allocate nothing); scf-to-cf would otherwise leave
+    // multi-block regions inside it.
+    pm.addPass(createCanonicalizerPass());
+  }
+
   // Upstream ops a user program may mix with ours.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Masked and transposing transfers -> 1-D transfers and shuffles.
@@ -63,6 +78,7 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
 
   ConvertVectorToLLVMPassOptions vectorToLLVM;
   vectorToLLVM.vectorTransposeLowering = vector::VectorTransposeLowering::Shuffle1D;
+  vectorToLLVM.x86Vector = options.x86Avx512;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
@@ -72,6 +88,8 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
+  if (options.numThreads > 1)
+    pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 using namespace mlir::ssm;
 using llvm::StringRef;
@@ -123,20 +124,26 @@ void gatherStrided(const char *src, char *dst, llvm::ArrayRef<int64_t> sizes,
                   sizes.drop_front(), strides.drop_front(), elt);
 }
 
+unsigned resolveThreads(const JitOptions &options) {
+  if (options.numThreads)
+    return options.numThreads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 } // namespace
 
 llvm::Error mlir::ssm::lowerToLLVMDialect(mlir::ModuleOp module,
                                           const JitOptions &options) {
   mlir::ssm::SSMToLLVMOptions pipeline;
   pipeline.reference = options.reference;
-  int64_t width = options.vectorWidth;
-  if (width == 0) {
-    auto tm = createTargetMachine(options);
-    if (!tm)
-      return tm.takeError();
-    width = (*tm)->getTargetFeatureString().contains("+avx512f") ? 16 : 8;
-  }
-  pipeline.vectorWidth = width;
+  auto tm = createTargetMachine(options);
+  if (!tm)
+    return tm.takeError();
+  bool avx512 = (*tm)->getTargetFeatureString().contains("+avx512f");
+  pipeline.x86Avx512 = avx512;
+  pipeline.vectorWidth = options.vectorWidth ? options.vectorWidth
+                                             : (avx512 ? 16 : 8);
+  pipeline.numThreads = resolveThreads(options);
   mlir::PassManager pm(module.getContext());
   mlir::ssm::buildSSMToLLVMPipeline(pm, pipeline);
   if (mlir::failed(pm.run(module)))
@@ -212,6 +219,11 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
       mlir::makeOptimizingTransformer(options.optLevel, 0, tm->get());
   mlir::ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
+  // Parallel loops call into libomp; the CPU path loads it only then.
+  llvm::SmallVector<llvm::StringRef> libs;
+  if (resolveThreads(options) > 1)
+    libs.push_back(SSM_OPENMP_LIBRARY);
+  engineOptions.sharedLibPaths = libs;
   auto engine =
       mlir::ExecutionEngine::create(module, engineOptions, std::move(*tm));
   if (!engine)

@@ -51,7 +51,9 @@ common options:
                     instead of the fast vector paths
   --vector-width N  f32 lanes per vector on the fast paths (default: 16 with
                     AVX-512, else 8)
-  --threads N       threads for the scan (the reference lowering uses one)
+  --threads N       threads for parallel loops, i.e. the scan's channel
+                    tiles (default: every core; the reference lowering
+                    uses one)
   -h, --help        this text
 )";
 
@@ -150,7 +152,6 @@ struct Common {
   JitOptions jit;
   std::string emit; // empty: run
   int64_t timeRuns = 0;
-  int64_t threads = 1;
 };
 
 llvm::Expected<Common> parseCommon(const Options &opts) {
@@ -170,7 +171,7 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
   auto threads = positiveInt(opts, "threads", 1);
   if (!threads)
     return threads.takeError();
-  c.threads = *threads;
+  c.jit.numThreads = opts.value("threads") ? static_cast<unsigned>(*threads) : 0;
   c.jit.reference = opts.flag("reference");
   if (opts.value("vector-width")) {
     auto width = positiveInt(opts, "vector-width", 0);

@@ -49,6 +49,9 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "Channels per vector: 16 for AVX-512, 8 for AVX2">,
+    Option<"x86Avx512", "x86-avx512", "bool", /*default=*/"false",
+           "With vector-width=16: scale exp2 by a power of two with AVX-512's "
+           "vscalefps (x86vector), which needs no clamping">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -56,7 +59,8 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect"
+    "::mlir::vector::VectorDialect",
+    "::mlir::x86vector::X86VectorDialect"
   ];
 }
 

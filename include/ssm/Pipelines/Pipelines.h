@@ -25,6 +25,16 @@ struct SSMToLLVMOptions : public PassPipelineOptions<SSMToLLVMOptions> {
       llvm::cl::desc("f32 lanes per vector on the fast paths (16: AVX-512, "
                      "8: AVX2)"),
       llvm::cl::init(16)};
+  PassOptions::Option<bool> x86Avx512{
+      *this, "x86-avx512",
+      llvm::cl::desc("The target has AVX-512F: the fast paths may use its "
+                     "instructions (x86vector)"),
+      llvm::cl::init(false)};
+  PassOptions::Option<unsigned> numThreads{
+      *this, "num-threads",
+      llvm::cl::desc("Run scf.parallel loops (the scan's tiles) on this many "
+                     "OpenMP threads; 0 or 1 keeps them sequential"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> lowerDeallocations{
       *this, "buffer-deallocation",
       llvm::cl::desc("Insert deallocations of intermediate buffers "

@@ -45,6 +45,9 @@ struct JitOptions {
   /// f32 lanes per vector on the fast paths; 0 picks 16 when the target has
   /// AVX-512F and 8 otherwise.
   int64_t vectorWidth = 0;
+  /// Threads for parallel loops (OpenMP, libomp loaded into the JIT);
+  /// 0 means every core, 1 runs sequentially without OpenMP.
+  unsigned numThreads = 0;
 };
 
 /// The type of one argument or result before lowering.

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::ssm {
@@ -33,10 +34,13 @@ constexpr double kLog2E = 1.4426950408889634;
 /// Vector arithmetic on vector<V x f32> on top of the loop helpers.
 class VectorBuilder : public LoopBuilder {
 public:
-  VectorBuilder(OpBuilder &b, Location loc, int64_t width)
-      : LoopBuilder(b, loc), vt(VectorType::get({width}, b.getF32Type())) {}
+  VectorBuilder(OpBuilder &b, Location loc, int64_t width, bool scalef)
+      : LoopBuilder(b, loc), vt(VectorType::get({width}, b.getF32Type())),
+        scalef(scalef && width == 16) {}
 
   VectorType vt;
+  /// Use AVX-512's vscalefps for the power of two in exp2.
+  bool scalef;
 
   Value splat(double v) {
     return arith::ConstantOp::create(
@@ -67,18 +71,21 @@ public:
                                     ArrayRef<bool>{false});
   }
 
-  /// 2^x for x in [-126, 127] (clamped there; NaN propagates): Cephes'
-  /// exp2f scheme, 2^x = 2^i * (1 + f P(f)) with i = round(x) and
-  /// f = x - i in [-1/2, 1/2], P of degree 5, the power of two built in the
-  /// exponent bits. Written out rather than taken from upstream's
-  /// math-polynomial-approximation because the scan calls it on arguments
-  /// already scaled by log2(e) (folded into A once per tile), which saves
-  /// upstream exp's range reduction by ln 2 in the innermost loop.
-  /// Measured maximum relative error: see test/Conversion/SSMToVector.
+  /// 2^x: Cephes' exp2f scheme, 2^x = 2^i * (1 + f P(f)) with i = round(x)
+  /// and f = x - i in [-1/2, 1/2], P of degree 5. Written out rather than
+  /// taken from upstream's math-polynomial-approximation because the scan
+  /// calls it on arguments already scaled by log2(e) (folded into A once per
+  /// tile), which saves upstream exp's range reduction by ln 2 in the
+  /// innermost loop. The power of two is applied with vscalefps on AVX-512
+  /// (exact, correct underflow to 0 and overflow to inf without clamping);
+  /// otherwise it is built in the exponent bits of x clamped to [-126, 127].
+  /// Measured maximum relative error: test/Integration/CPU/exp2-accuracy.py.
   Value exp2(Value x) {
-    x = arith::MaximumFOp::create(b, loc, x, splat(-126.0));
-    x = arith::MinimumFOp::create(b, loc, x, splat(127.0));
-    Value i = math::FloorOp::create(b, loc, add(x, splat(0.5)));
+    if (!scalef) {
+      x = arith::MaximumFOp::create(b, loc, x, splat(-126.0));
+      x = arith::MinimumFOp::create(b, loc, x, splat(127.0));
+    }
+    Value i = math::RoundEvenOp::create(b, loc, x);
     Value f = arith::SubFOp::create(b, loc, x, i);
     static constexpr double kP[] = {1.535336188319500e-4, 1.339887440266574e-3,
                                     9.618437357674640e-3, 5.550332471162809e-2,
@@ -87,6 +94,17 @@ public:
     for (double c : ArrayRef<double>(kP).drop_front())
       p = fma(p, f, splat(c));
     Value r = fma(f, p, splat(1.0));
+    if (scalef) {
+      Value all = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(-1));
+      // _MM_FROUND_CUR_DIRECTION: the rounding mode of MXCSR.
+      Value rounding = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(4));
+      // MLIR 22 passes the op's operands (src, a, b) to
+      // llvm.x86.avx512.mask.scalef.ps.512 in that order, but the intrinsic
+      // takes (a, b, src): so `src` carries r and `a` carries i. The mask
+      // selects every lane, so the passthrough value does not matter.
+      // Checked by test/Integration/CPU/exp2-accuracy.py.
+      return x86vector::MaskScaleFOp::create(b, loc, r, i, r, all, rounding);
+    }
     auto it = VectorType::get(vt.getShape(), b.getI32Type());
     Value bits = arith::FPToSIOp::create(b, loc, it, i);
     bits = arith::AddIOp::create(
@@ -97,8 +115,7 @@ public:
         b, loc, bits,
         arith::ConstantOp::create(
             b, loc, it, DenseElementsAttr::get(it, b.getI32IntegerAttr(23))));
-    Value scale = arith::BitcastOp::create(b, loc, vt, bits);
-    return mul(r, scale);
+    return mul(r, arith::BitcastOp::create(b, loc, vt, bits));
   }
 
   Value vsoftplus(Value x) {
@@ -110,10 +127,11 @@ public:
 };
 
 struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
-  SelectiveScanToVector(MLIRContext *ctx, int64_t width)
-      : OpRewritePattern(ctx), width(width) {}
+  SelectiveScanToVector(MLIRContext *ctx, int64_t width, bool avx512)
+      : OpRewritePattern(ctx), width(width), avx512(avx512) {}
 
   int64_t width;
+  bool avx512;
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -143,7 +161,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     }
 
     Location loc = op.getLoc();
-    VectorBuilder vb(rewriter, loc, V);
+    VectorBuilder vb(rewriter, loc, V, avx512);
     Value u = vb.toBuffer(op.getU(), true), delta = vb.toBuffer(op.getDelta(), true);
     Value A = vb.toBuffer(op.getA(), true);
     Value B = vb.toBuffer(op.getB(), true), C = vb.toBuffer(op.getC(), true);
@@ -169,6 +187,24 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
                                     vb.dim(proj, tm ? 2 : 1));
     };
     Value perGroupB = groupSize(B, kindB), perGroupC = groupSize(C, kindC);
+
+    // channel_first workspace: one V x V block per operand and tile,
+    // (b, tiles, V, V) floats each; indexed by the tile, so no two parallel
+    // iterations share one.
+    Value wsDelta, wsU, wsZ, wsY;
+    if (!tm) {
+      auto wsType = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
+                                     V, V},
+                                    rewriter.getF32Type());
+      auto ws = [&]() -> Value {
+        return memref::AllocOp::create(rewriter, loc, wsType,
+                                       ValueRange{nb, nTiles});
+      };
+      wsDelta = ws();
+      wsU = ws();
+      wsZ = z ? ws() : Value();
+      wsY = ws();
+    }
 
     auto par = scf::ParallelOp::create(
         rewriter, loc, ValueRange{vb.idx(0), vb.idx(0)}, ValueRange{nb, nTiles},
@@ -263,41 +299,56 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       hEnd = stepwise(vb.idx(0), nL, hInit);
     } else {
       // Chunks of V steps: each operand's (V channels x V steps) block is
-      // read with contiguous rows and transposed in registers.
+      // read with contiguous rows, transposed in registers and parked in a
+      // per-tile workspace (V x V floats per operand), from which each step
+      // loads its row; y rows collect there and go back the same way. The
+      // workspace keeps the blocks out of the registers the states need.
       Value nChunks = arith::DivUIOp::create(rewriter, loc, nL, vb.idx(V));
       auto block = VectorType::get({V, V}, rewriter.getF32Type());
       AffineMap minor = AffineMap::get(
           3, 0, {rewriter.getAffineDimExpr(1), rewriter.getAffineDimExpr(2)},
           rewriter.getContext());
-      auto readBlock = [&](Value mem, Value t0) -> Value {
+      Value tile = par.getInductionVars()[1];
+      auto slot = [&](Value, Value s) -> SmallVector<Value> {
+        return {bi, tile, s, vb.idx(0)};
+      };
+      auto park = [&](Value mem, Value ws, Value t0) {
         Value blk = vector::TransferReadOp::create(
             rewriter, loc, block, mem, ValueRange{bi, c0, t0},
             vb.flt(rewriter.getF32Type(), 0.0), minor,
             ArrayRef<bool>{false, true});
-        return vector::TransposeOp::create(rewriter, loc, blk,
-                                           ArrayRef<int64_t>{1, 0});
+        Value rows = vector::TransposeOp::create(rewriter, loc, blk,
+                                                 ArrayRef<int64_t>{1, 0});
+        vector::TransferWriteOp::create(rewriter, loc, rows, ws,
+                                        slot(ws, vb.idx(0)),
+                                        ArrayRef<bool>{true, true});
       };
       auto chunks = scf::ForOp::create(
           rewriter, loc, vb.idx(0), nChunks, vb.idx(1), hInit,
           [&](OpBuilder &, Location, Value k, ValueRange hs) {
             Value t0 = arith::MulIOp::create(rewriter, loc, k, vb.idx(V));
-            Value dtBlk = readBlock(delta, t0), uBlk = readBlock(u, t0);
-            Value zBlk = z ? readBlock(z, t0) : Value();
+            park(delta, wsDelta, t0);
+            park(u, wsU, t0);
+            if (z)
+              park(z, wsZ, t0);
             SmallVector<Value> h(hs.begin(), hs.end());
-            Value yBlk = arith::ConstantOp::create(
-                rewriter, loc, block,
-                DenseElementsAttr::get(block, rewriter.getF32FloatAttr(0.0)));
             for (int64_t s = 0; s < V; ++s) {
               Value t = arith::AddIOp::create(rewriter, loc, t0, vb.idx(s));
-              auto row = [&](Value blk) -> Value {
-                return blk ? vector::ExtractOp::create(rewriter, loc, blk, s)
-                                 .getResult()
-                           : Value();
+              auto row = [&](Value ws) -> Value {
+                return ws ? vector::LoadOp::create(rewriter, loc, vb.vt, ws,
+                                                   slot(ws, vb.idx(s)))
+                                .getResult()
+                          : Value();
               };
-              Value yv = step(row(dtBlk), row(uBlk), row(zBlk), t, h);
-              yBlk = vector::InsertOp::create(rewriter, loc, yv, yBlk, s);
+              Value yv = step(row(wsDelta), row(wsU), z ? row(wsZ) : Value(),
+                              t, h);
+              vector::StoreOp::create(rewriter, loc, yv, wsY,
+                                      slot(wsY, vb.idx(s)));
             }
-            Value yT = vector::TransposeOp::create(rewriter, loc, yBlk,
+            Value yRows = vector::TransferReadOp::create(
+                rewriter, loc, block, wsY, slot(wsY, vb.idx(0)),
+                vb.flt(rewriter.getF32Type(), 0.0), ArrayRef<bool>{true, true});
+            Value yT = vector::TransposeOp::create(rewriter, loc, yRows,
                                                    ArrayRef<int64_t>{1, 0});
             vector::TransferWriteOp::create(rewriter, loc, yT, y,
                                             ValueRange{bi, c0, t0}, minor,
@@ -311,6 +362,8 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       for (int64_t j = 0; j < n; ++j)
         vb.writeLanes(hEnd[j], last, {bi, c0, vb.idx(j)}, 1);
 
+    // The workspaces are freed by the pipeline's ownership-based buffer
+    // deallocation, like every other buffer.
     rewriter.setInsertionPoint(op);
     SmallVector<Value> buffers = {y};
     if (last)
@@ -333,7 +386,7 @@ struct SSMLowerToVectorPass
     MLIRContext *ctx = &getContext();
     // Ops the fast path declines stay for ssm-lower-to-loops.
     RewritePatternSet patterns(ctx);
-    patterns.add<SelectiveScanToVector>(ctx, vectorWidth);
+    patterns.add<SelectiveScanToVector>(ctx, vectorWidth, x86Avx512);
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),

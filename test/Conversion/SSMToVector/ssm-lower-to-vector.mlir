@@ -1,27 +1,38 @@
 // RUN: ssm-opt %s --ssm-lower-to-vector --split-input-file | FileCheck %s
 // RUN: ssm-opt %s --ssm-lower-to-vector=vector-width=8 --split-input-file | FileCheck %s --check-prefix=W8
+// RUN: ssm-opt %s --ssm-lower-to-vector=x86-avx512=true --split-input-file | FileCheck %s --check-prefix=AVX512
 
 // channel_first: one scf.parallel iteration per (batch, 16-channel tile);
 // A is scaled by log2(e) once per tile; the n = 2 states are loop-carried
-// vectors; whole chunks of 16 steps are read as 16x16 blocks and transposed,
-// then y is transposed back and written; the sequence tail goes step by step
-// with strided lane accesses; the last state is written per state.
+// vectors; whole chunks of 16 steps are read as 16x16 blocks, transposed
+// and parked in a per-tile workspace from which each step loads its row;
+// y rows are stored there and written back transposed; the sequence tail
+// goes step by step with strided lane accesses; the last state is written
+// per state.
 // CHECK-LABEL: func.func @channel_first
 // CHECK-DAG: %[[LOG2E:.*]] = arith.constant dense<1.44269502> : vector<16xf32>
+// CHECK: %[[WSDT:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
+// CHECK: memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
+// CHECK: memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
+// CHECK: %[[WSY:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
 // CHECK: scf.parallel (%[[B:.*]], %[[TILE:.*]]) = (%c0, %c0) to (%c2, %c2) step (%c1, %c1) {
 // CHECK:   %[[C0:.*]] = arith.muli %[[TILE]], %c16
 // CHECK:   %[[A0:.*]] = vector.transfer_read %{{.*}}[%[[C0]], %c0], %{{.*}} {permutation_map = #{{.*}}} : memref<20x2xf32>, vector<16xf32>
 // CHECK:   arith.mulf %[[A0]], %[[LOG2E]]
 // CHECK:   %[[CHUNKS:.*]]:2 = scf.for %[[K:.*]] = %c0 to %c2 step %c1 iter_args(%[[H0:.*]] = %{{.*}}, %[[H1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>) {
 // CHECK:     %[[DT:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C0]], %{{.*}}], %{{.*}} {in_bounds = [false, true]} : memref<2x20x37xf32>, vector<16x16xf32>
-// CHECK:     vector.transpose %[[DT]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
-// CHECK:     vector.extract %{{.*}}[0] : vector<16xf32> from vector<16x16xf32>
-// CHECK:     math.floor
+// CHECK:     %[[DTT:.*]] = vector.transpose %[[DT]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// CHECK:     vector.transfer_write %[[DTT]], %[[WSDT]][%[[B]], %[[TILE]], %c0, %c0] {in_bounds = [true, true]}
+// CHECK:     vector.load %[[WSDT]][%[[B]], %[[TILE]], %c0, %c0] : memref<?x?x16x16xf32>, vector<16xf32>
+// CHECK:     math.roundeven
 // CHECK-COUNT-6: vector.fma
 // CHECK:     arith.shli
 // CHECK:     vector.fma %{{.*}}, %[[H0]], %{{.*}} : vector<16xf32>
-// CHECK:     vector.extract %{{.*}}[15] : vector<16xf32> from vector<16x16xf32>
-// CHECK:     %[[YT:.*]] = vector.transpose %{{.*}}, [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// CHECK:     vector.store %{{.*}}, %[[WSY]][%[[B]], %[[TILE]], %c0, %c0]
+// CHECK:     vector.load %[[WSDT]][%[[B]], %[[TILE]], %c15, %c0]
+// CHECK:     vector.store %{{.*}}, %[[WSY]][%[[B]], %[[TILE]], %c15, %c0]
+// CHECK:     %[[YR:.*]] = vector.transfer_read %[[WSY]][%[[B]], %[[TILE]], %c0, %c0]
+// CHECK:     %[[YT:.*]] = vector.transpose %[[YR]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
 // CHECK:     vector.transfer_write %[[YT]], %{{.*}}[%[[B]], %[[C0]], %{{.*}}] {in_bounds = [false, true]} : vector<16x16xf32>, memref<2x20x37xf32>
 // CHECK:     scf.yield
 // CHECK:   %[[END:.*]]:2 = scf.for %{{.*}} = %c32 to %c37 step %c1 iter_args(%{{.*}} = %[[CHUNKS]]#0, %{{.*}} = %[[CHUNKS]]#1)
@@ -34,6 +45,12 @@
 // W8-LABEL: func.func @channel_first
 // W8: scf.parallel {{.*}} to (%c2, %c3)
 // W8: vector.transfer_read {{.*}} vector<8x8xf32>
+// W8-NOT: x86vector
+// With AVX-512 the power of two is applied by vscalefps, without clamping.
+// AVX512-LABEL: func.func @channel_first
+// AVX512-NOT: arith.maximumf
+// AVX512: math.roundeven
+// AVX512: x86vector.avx512.mask.scalef {{.*}} : vector<16xf32>
 func.func @channel_first(%u: tensor<2x20x37xf32>, %dt: tensor<2x20x37xf32>, %A: tensor<20x2xf32>,
                          %B: tensor<2x2x37xf32>, %C: tensor<2x2x37xf32>, %D: tensor<20xf32>,
                          %z: tensor<2x20x37xf32>) -> (tensor<2x20x37xf32>, tensor<2x20x2xf32>) {
