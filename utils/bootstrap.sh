@@ -12,6 +12,8 @@ packages=(
   python3 python3-numpy libgtest-dev
   # OpenMP runtime for the threaded CPU code
   libomp-22-dev
+  # benchmarks: peak memory
+  time
 )
 
 missing=()

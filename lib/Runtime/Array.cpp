@@ -48,6 +48,17 @@ Array::Array(DType dtype, llvm::ArrayRef<int64_t> shape)
   data_.reset(std::aligned_alloc(64, bytes ? bytes : 64));
   if (!data_)
     llvm::report_fatal_error("out of memory allocating a host array");
+  begin_ = data_.get();
+}
+
+Array Array::adopt(DType dtype, llvm::ArrayRef<int64_t> shape,
+                   void *allocation, void *data) {
+  Array a;
+  a.dtype_ = dtype;
+  a.shape_.assign(shape.begin(), shape.end());
+  a.data_.reset(allocation);
+  a.begin_ = data;
+  return a;
 }
 
 int64_t Array::numElements() const {

@@ -295,27 +295,46 @@ JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
     *ms = std::chrono::duration<double, std::milli>(stop - start).count();
 
   llvm::SmallVector<Array> outputs;
-  llvm::SmallVector<void *> freed;
+  llvm::SmallVector<void *> taken;
   size_t offset = 0;
   for (const TensorSig &r : sig.results) {
     size_t rank = r.shape.size();
     const int64_t *d = resultBuffer.data() + offset;
     offset += descriptorWords(rank);
     void *allocated = reinterpret_cast<void *>(d[0]);
-    auto *aligned = reinterpret_cast<const char *>(d[1]);
+    auto *aligned = reinterpret_cast<char *>(d[1]);
     llvm::ArrayRef<int64_t> sizes(d + 3, rank), strides(d + 3 + rank, rank);
-    Array out(r.dtype, sizes);
     size_t elt = dtypeSize(r.dtype);
+    // Results are owned by the caller (ownership-based deallocation), unless
+    // the function handed back one of our own input buffers or a buffer that
+    // an earlier result already took.
+    bool owned = allocated &&
+                 llvm::none_of(inputs,
+                               [&](const Array *in) {
+                                 return in->data() == allocated;
+                               }) &&
+                 !llvm::is_contained(taken, allocated);
+    // A dense row-major result is adopted as it is; anything else is copied.
+    bool dense = true;
+    int64_t expect = 1;
+    for (int64_t i = rank - 1; i >= 0; --i) {
+      if (sizes[i] != 1 && strides[i] != expect)
+        dense = false;
+      expect *= sizes[i];
+    }
+    if (owned && dense) {
+      taken.push_back(allocated);
+      outputs.push_back(
+          Array::adopt(r.dtype, sizes, allocated, aligned + d[2] * elt));
+      continue;
+    }
+    Array out(r.dtype, sizes);
     if (out.numElements())
       gatherStrided(aligned + d[2] * elt, static_cast<char *>(out.data()),
                     sizes, strides, elt);
     outputs.push_back(std::move(out));
-    // Results are owned by the caller (ownership-based deallocation), unless
-    // the function handed back one of our own input buffers.
-    bool isInput = llvm::any_of(
-        inputs, [&](const Array *in) { return in->data() == allocated; });
-    if (allocated && !isInput && !llvm::is_contained(freed, allocated)) {
-      freed.push_back(allocated);
+    if (owned) {
+      taken.push_back(allocated);
       std::free(allocated);
     }
   }

@@ -2,6 +2,7 @@
 
 #include "ssm/Runtime/Npy.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
@@ -31,7 +32,18 @@ StringRef valueOf(StringRef header, StringRef key) {
 
 } // namespace
 
-llvm::Expected<Array> mlir::ssm::parseNpy(StringRef bytes, StringRef name) {
+namespace {
+struct NpyHeader {
+  DType dtype;
+  llvm::SmallVector<int64_t> shape;
+  size_t dataStart;  ///< offset of the first data byte
+  uint64_t dataSize; ///< bytes of data the shape needs
+};
+} // namespace
+
+/// Parses the header at the start of `bytes`, which must hold at least the
+/// whole header (it may hold more).
+static llvm::Expected<NpyHeader> parseHeader(StringRef bytes, StringRef name) {
   static constexpr char kMagic[] = "\x93NUMPY";
   if (bytes.size() < 8 || !bytes.starts_with(StringRef(kMagic, 6)))
     return fail(name, "not a .npy file (missing the \\x93NUMPY magic)");
@@ -102,27 +114,80 @@ llvm::Expected<Array> mlir::ssm::parseNpy(StringRef bytes, StringRef name) {
       return fail(name, "shape " + shapeString(shape) + " is too large");
     count *= uint64_t(d);
   }
-  uint64_t expected = count * dtypeSize(dtype);
-  uint64_t have = bytes.size() - dataStart;
-  if (have != expected)
-    return fail(name, llvm::Twine(have < expected ? "truncated data: " :
-                                                    "trailing data: ") +
-                          "a " + dtypeName(dtype) + " array of shape " +
-                          shapeString(shape) + " needs " +
-                          llvm::Twine(expected) + " bytes, the file has " +
-                          llvm::Twine(have));
-  Array array(dtype, shape);
-  if (expected)
-    std::memcpy(array.data(), bytes.data() + dataStart, expected);
+  return NpyHeader{dtype, shape, dataStart, count * dtypeSize(dtype)};
+}
+
+static llvm::Error checkDataSize(const NpyHeader &h, uint64_t have,
+                                 StringRef name) {
+  if (have == h.dataSize)
+    return llvm::Error::success();
+  return fail(name, llvm::Twine(have < h.dataSize ? "truncated data: "
+                                                  : "trailing data: ") +
+                        "a " + dtypeName(h.dtype) + " array of shape " +
+                        shapeString(h.shape) + " needs " +
+                        llvm::Twine(h.dataSize) + " bytes, the file has " +
+                        llvm::Twine(have));
+}
+
+llvm::Expected<Array> mlir::ssm::parseNpy(StringRef bytes, StringRef name) {
+  auto h = parseHeader(bytes, name);
+  if (!h)
+    return h.takeError();
+  if (llvm::Error err = checkDataSize(*h, bytes.size() - h->dataStart, name))
+    return std::move(err);
+  Array array(h->dtype, h->shape);
+  if (h->dataSize)
+    std::memcpy(array.data(), bytes.data() + h->dataStart, h->dataSize);
   return array;
 }
 
 llvm::Expected<Array> mlir::ssm::readNpy(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return fail(path, "cannot open: " + buffer.getError().message());
-  return parseNpy((*buffer)->getBuffer(), path);
+  // Read the header, then the data straight into the array: no second copy
+  // of the data, in memory or mapped.
+  auto file = llvm::sys::fs::openNativeFileForRead(path);
+  if (!file)
+    return fail(path, "cannot open: " + llvm::toString(file.takeError()));
+  auto closer = llvm::make_scope_exit([&] { llvm::sys::fs::closeFile(*file); });
+  uint64_t fileSize = 0;
+  if (std::error_code ec = llvm::sys::fs::file_size(path, fileSize))
+    return fail(path, "cannot open: " + ec.message());
+  auto readAt = [&](char *dst, size_t n, uint64_t offset) -> llvm::Error {
+    while (n) {
+      auto got = llvm::sys::fs::readNativeFileSlice(
+          *file, llvm::MutableArrayRef<char>(dst, n), offset);
+      if (!got)
+        return fail(path, "cannot read: " + llvm::toString(got.takeError()));
+      if (*got == 0)
+        return fail(path, "cannot read: unexpected end of file");
+      dst += *got;
+      n -= *got;
+      offset += *got;
+    }
+    return llvm::Error::success();
+  };
+  // The header length sits in bytes 8..11; the header itself is small.
+  std::string head(std::min<uint64_t>(fileSize, 12), '\0');
+  if (llvm::Error err = readAt(head.data(), head.size(), 0))
+    return std::move(err);
+  size_t lenBytes = head.size() > 6 && head[6] == 1 ? 2 : 4;
+  size_t headerLen = 0;
+  for (size_t i = 0; i < lenBytes && 8 + i < head.size(); ++i)
+    headerLen |= size_t(static_cast<unsigned char>(head[8 + i])) << (8 * i);
+  size_t prefix = std::min<uint64_t>(fileSize, 8 + lenBytes + headerLen);
+  head.resize(prefix);
+  if (llvm::Error err = readAt(head.data(), prefix, 0))
+    return std::move(err);
+  auto h = parseHeader(head, path);
+  if (!h)
+    return h.takeError();
+  if (llvm::Error err = checkDataSize(*h, fileSize - h->dataStart, path))
+    return std::move(err);
+  Array array(h->dtype, h->shape);
+  if (h->dataSize)
+    if (llvm::Error err = readAt(static_cast<char *>(array.data()),
+                                 h->dataSize, h->dataStart))
+      return std::move(err);
+  return array;
 }
 
 static std::string npyHeader(const Array &a) {

@@ -33,14 +33,19 @@ public:
   Array() = default;
   Array(DType dtype, llvm::ArrayRef<int64_t> shape);
 
+  /// Takes ownership of a malloc'ed `allocation` whose dense C-ordered
+  /// elements start at `data` (e.g. a buffer returned by compiled code).
+  static Array adopt(DType dtype, llvm::ArrayRef<int64_t> shape,
+                     void *allocation, void *data);
+
   DType dtype() const { return dtype_; }
   llvm::ArrayRef<int64_t> shape() const { return shape_; }
   int64_t rank() const { return static_cast<int64_t>(shape_.size()); }
   int64_t numElements() const;
   size_t byteSize() const { return numElements() * dtypeSize(dtype_); }
 
-  void *data() { return data_.get(); }
-  const void *data() const { return data_.get(); }
+  void *data() { return begin_; }
+  const void *data() const { return begin_; }
   template <typename T> T *as() { return static_cast<T *>(data()); }
   template <typename T> const T *as() const {
     return static_cast<const T *>(data());
@@ -57,7 +62,8 @@ private:
   };
   DType dtype_ = DType::F32;
   llvm::SmallVector<int64_t, 4> shape_;
-  std::unique_ptr<void, Free> data_;
+  std::unique_ptr<void, Free> data_; ///< the allocation
+  void *begin_ = nullptr;             ///< the first element, inside it
 };
 
 } // namespace mlir::ssm

@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""Selective-scan benchmark (utils/bench.sh): the compiled scan (fast path,
+1 and 2 threads, both layouts), the reference loop lowering and a plain C++
+recurrence (bench/plain_scan.cpp, g++ -O3 -march=native, no fast-math), run
+side by side in one run on the same machine.
+
+Prints, per shape: median ms of each, the speed-up over the plain C++
+recurrence, and the fraction of the arithmetic bound reached, where the bound
+is performance.md's 5.28 ms per 50.3 M state updates on one core (one exp2 and
+about four FMA-class operations per update at the machine's FMA peak), halved
+for two threads. Peak memory comes from /usr/bin/time -v.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+BOUND_NS_PER_UPDATE = 5.28e6 / 50.3e6   # ns per update, one core
+
+SHAPES = [
+    # name, b, d, L, n, reference lowering too?
+    ("reference shape", 1, 1536, 2048, 16, True),
+    ("n = 1", 1, 1536, 2048, 1, True),
+    ("n = 4", 1, 1536, 2048, 4, True),
+    ("n = 64", 1, 1536, 2048, 64, False),
+    ("L = 1", 1, 1536, 1, 16, True),
+    ("L = 64", 1, 1536, 64, 16, True),
+    ("L = 65536", 1, 1536, 65536, 16, False),
+    ("d = 24", 1, 24, 2048, 16, True),
+    ("d = 4096", 1, 4096, 2048, 16, False),
+]
+
+
+def run(cmd):
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit("failed: %s\n%s" % (" ".join(cmd), proc.stderr))
+    return proc.stdout + proc.stderr
+
+
+def median_ms(out):
+    return float(re.search(r"median_ms=([0-9.]+)", out).group(1))
+
+
+def peak_mb(out):
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", out)
+    return int(m.group(1)) / 1024.0 if m else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tools", required=True)
+    ap.add_argument("--plain", required=True, help="the compiled plain_scan")
+    ap.add_argument("--quick", action="store_true", help="only the reference shape")
+    args = ap.parse_args()
+    ssm_run = os.path.join(args.tools, "ssm-run")
+    rng = np.random.default_rng(0)
+    shapes = SHAPES[:1] if args.quick else SHAPES
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ssm-bench-") as tmp:
+        # The runner's own footprint (MLIR, LLVM, the JIT) on a 1x1x1x1 scan.
+        tiny = {}
+        for k, shape in [("u", (1, 1, 1)), ("delta", (1, 1, 1)), ("A", (1, 1)),
+                         ("B", (1, 1, 1)), ("C", (1, 1, 1))]:
+            tiny[k] = os.path.join(tmp, "tiny_" + k + ".npy")
+            np.save(tiny[k], np.full(shape, 0.5, np.float32))
+        cmd = ["/usr/bin/time", "-v", ssm_run, "scan", "--out", os.path.join(tmp, "t.npy"),
+               "--threads", "1"]
+        for k, p in tiny.items():
+            cmd += ["--" + k, p]
+        baseline = peak_mb(run(cmd))
+        for name, b, d, L, n, with_ref in shapes:
+            updates = b * d * L * n
+            reps = max(3, min(50, int(2e9 / max(updates, 1) / 10)))
+            x = {
+                "u": rng.standard_normal((b, d, L)),
+                "delta": rng.uniform(-4.0, 1.0, (b, d, L)),
+                "A": -np.exp(rng.uniform(-2.0, 1.5, (d, n))),
+                "B": rng.standard_normal((b, n, L)),
+                "C": rng.standard_normal((b, n, L)),
+                "D": rng.standard_normal(d),
+                "z": rng.standard_normal((b, d, L)),
+                "delta-bias": rng.uniform(-1.0, 0.5, d),
+            }
+            paths = {}
+            for k, v in x.items():
+                paths[k] = os.path.join(tmp, k + ".npy")
+                np.save(paths[k], v.astype(np.float32))
+            out = os.path.join(tmp, "y.npy")
+            base = [ssm_run, "scan", "--delta-softplus", "--out", out]
+            for k, p in paths.items():
+                base += ["--" + k, p]
+            scan = base + ["--time", str(reps)]
+            t = {}
+            res1 = run(["/usr/bin/time", "-v"] + scan + ["--threads", "1"])
+            t["fast 1T"], mem = median_ms(res1), peak_mb(res1)
+            t["fast 2T"] = median_ms(run(scan + ["--threads", "2"]))
+            if with_ref:
+                t["reference loops"] = median_ms(
+                    run(base + ["--time", "3", "--reference", "--threads", "1"]))
+            plain_reps = 3 if updates < 2e8 else 1
+            t["plain C++"] = median_ms(run([args.plain, str(b), str(d), str(L), str(n), str(plain_reps)]))
+            bound = updates * BOUND_NS_PER_UPDATE / 1e6
+            inputs_mb = sum(os.path.getsize(p) for p in paths.values()) / 2**20
+            rows.append((name, (b, d, L, n), t, bound, mem, inputs_mb))
+            print("%-16s done" % name, flush=True)
+
+    print()
+    print("| shape (b, d, L, n) | fast 1T ms | fast 2T ms | reference loops ms | plain C++ ms "
+          "| 1T vs plain | 2T vs 1T | 1T of bound | 2T of bound | peak MB above baseline (in+out MB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, shape, t, bound, mem, inputs_mb in rows:
+        ref = "%.2f" % t["reference loops"] if "reference loops" in t else "-"
+        out_mb = shape[0] * shape[1] * shape[2] * 4 / 2**20
+        print("| %s %s | %.3f | %.3f | %s | %.2f | %.1fx | %.2fx | %.0f%% | %.0f%% | %.0f (%.0f) |" % (
+            name, shape, t["fast 1T"], t["fast 2T"], ref, t["plain C++"],
+            t["plain C++"] / t["fast 1T"], t["fast 1T"] / t["fast 2T"],
+            100 * bound / t["fast 1T"], 100 * (bound / 2) / t["fast 2T"], mem - baseline,
+            inputs_mb + out_mb))
+    print()
+    print("bound: %.3f ns per state update on one core (performance.md); "
+          "'of bound' = bound / measured." % BOUND_NS_PER_UPDATE)
+    print("peak memory: maximum RSS of the 1-thread run minus the runner's own "
+          "%.0f MB (a 1x1x1x1 scan)." % baseline)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
