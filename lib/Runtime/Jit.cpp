@@ -11,6 +11,8 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/Target/TargetMachine.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
@@ -139,7 +141,8 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(mlir::ModuleOp module,
   auto tm = createTargetMachine(options);
   if (!tm)
     return tm.takeError();
-  bool avx512 = (*tm)->getTargetFeatureString().contains("+avx512f");
+  // The CPU's own features plus the explicit ones.
+  bool avx512 = (*tm)->getMCSubtargetInfo()->checkFeatures("+avx512f");
   pipeline.x86Avx512 = avx512;
   pipeline.vectorWidth = options.vectorWidth ? options.vectorWidth
                                              : (avx512 ? 16 : 8);
