@@ -10,8 +10,14 @@ is performance.md's 5.28 ms per 50.3 M state updates on one core (one exp2 and
 about four FMA-class operations per update at the machine's FMA peak), halved
 for two threads. Peak memory comes from /usr/bin/time -v.
 """
-import argparse
 import os
+
+# numpy's BLAS threads busy-wait after use; on a 2-core machine they would
+# compete with the measured programs. This script needs none of them.
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+import argparse
 import re
 import subprocess
 import sys
@@ -75,7 +81,9 @@ def main():
         baseline = peak_mb(run(cmd))
         for name, b, d, L, n, with_ref in shapes:
             updates = b * d * L * n
-            reps = max(3, min(50, int(2e9 / max(updates, 1) / 10)))
+            # At least 11 calls: the first few pay page faults on fresh output
+            # buffers (expensive in this VM) until glibc reuses them.
+            reps = max(11, min(51, int(2e9 / max(updates, 1) / 10)))
             x = {
                 "u": rng.standard_normal((b, d, L)),
                 "delta": rng.uniform(-4.0, 1.0, (b, d, L)),

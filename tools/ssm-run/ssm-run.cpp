@@ -19,6 +19,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <malloc.h>
 #include <map>
 #include <set>
 
@@ -393,6 +394,12 @@ llvm::Error runScan(Options &opts) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Serve large buffers (the compiled code's results, our arrays) from the
+  // heap and keep freed ones for reuse, instead of a fresh mmap per call:
+  // first-touch page faults are expensive in a VM and otherwise dominate
+  // repeated calls whose outputs exceed glibc's 32 MB dynamic threshold.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   llvm::ArrayRef<const char *> args(argv + 1, argv + argc);
   auto fail = [](llvm::Error err) {
     llvm::errs() << "ssm-run: error: " << llvm::toString(std::move(err))

@@ -261,14 +261,30 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       if (op.getDeltaSoftplus())
         dt = vb.vsoftplus(dt);
       Value dtu = vb.mul(dt, uv);
-      Value acc = vb.splat(0.0);
+      // The C contraction accumulates into kAcc partial sums summed as a
+      // tree: a single chain of n dependent FMAs per step would be the
+      // longest latency path of the step.
+      constexpr int64_t kAcc = 4;
+      SmallVector<Value> partial;
       for (int64_t j = 0; j < n; ++j) {
         Value decay = vb.exp2(vb.mul(dt, A2[j]));
         Value bj = proj(B, kindB, invB, gB, j, t);
         Value cj = proj(C, kindC, invC, gC, j, t);
         h[j] = vb.fma(decay, h[j], vb.mul(dtu, bj));
-        acc = vb.fma(cj, h[j], acc);
+        if (j < kAcc)
+          partial.push_back(vb.mul(cj, h[j]));
+        else
+          partial[j % kAcc] = vb.fma(cj, h[j], partial[j % kAcc]);
       }
+      while (partial.size() > 1) {
+        SmallVector<Value> next;
+        for (size_t i = 0; i + 1 < partial.size(); i += 2)
+          next.push_back(vb.add(partial[i], partial[i + 1]));
+        if (partial.size() % 2)
+          next.push_back(partial.back());
+        partial = std::move(next);
+      }
+      Value acc = partial.front();
       if (Dv)
         acc = vb.fma(Dv, uv, acc);
       if (zv)
