@@ -187,28 +187,24 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
     FunctionSig sig;
     sig.name = func.getName().str();
     mlir::FunctionType ft = func.getFunctionType();
-    // A signature the runner cannot call is reported when it is called, so
-    // that helper functions with other types do not stop a program.
-    bool callable = true;
-    for (auto [i, t] : llvm::enumerate(ft.getInputs())) {
-      auto ts = tensorSig(t, sig.name, "argument #" + std::to_string(i));
-      if (!ts) {
-        llvm::consumeError(ts.takeError());
-        callable = false;
-        break;
+    auto collect = [&](mlir::TypeRange types, llvm::StringRef what,
+                       llvm::SmallVectorImpl<TensorSig> &out) -> llvm::Error {
+      for (auto [i, t] : llvm::enumerate(types)) {
+        auto ts = tensorSig(t, sig.name, what.str() + " #" + std::to_string(i));
+        if (!ts)
+          return ts.takeError();
+        out.push_back(*ts);
       }
-      sig.args.push_back(*ts);
-    }
-    for (auto [i, t] : llvm::enumerate(ft.getResults())) {
-      auto ts = tensorSig(t, sig.name, "result #" + std::to_string(i));
-      if (!ts) {
-        llvm::consumeError(ts.takeError());
-        callable = false;
-        break;
-      }
-      sig.results.push_back(*ts);
-    }
-    if (callable)
+      return llvm::Error::success();
+    };
+    // A function the runner cannot call does not stop the program (it may
+    // be a helper); why it cannot be called is reported if it is called.
+    llvm::Error err = collect(ft.getInputs(), "argument", sig.args);
+    if (!err)
+      err = collect(ft.getResults(), "result", sig.results);
+    if (err)
+      program->uncallable[sig.name] = llvm::toString(std::move(err));
+    else
       program->functions[sig.name] = std::move(sig);
   }
 
@@ -240,6 +236,9 @@ JitProgram::signature(StringRef name) const {
   auto it = functions.find(name);
   if (it != functions.end())
     return &it->second;
+  auto why = uncallable.find(name);
+  if (why != uncallable.end())
+    return llvm::createStringError("%s", why->second.c_str());
   std::string known;
   for (const auto &entry : functions)
     known += (known.empty() ? "@" : ", @") + entry.getKey().str();

@@ -38,7 +38,8 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     In token_major layout every per-step access is one contiguous vector. In
     channel_first layout (mamba_ssm's) time is cut into chunks of
     `vector-width` steps: each operand's chunk is read as a
-    (channels x steps) block, transposed in registers, and y is written back
+    (channels x steps) block, transposed in registers and parked in a small
+    per-tile workspace from which each step loads its row; y is written back
     the same way; a sequence tail shorter than a chunk is done step by step.
 
     Ops the fast path does not cover (f64, dynamic n, groups that split a

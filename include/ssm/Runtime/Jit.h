@@ -96,6 +96,8 @@ private:
   JitProgram() = default;
   std::unique_ptr<mlir::ExecutionEngine> engine;
   llvm::StringMap<FunctionSig> functions;
+  /// Public functions with a signature the runner cannot call, and why.
+  llvm::StringMap<std::string> uncallable;
 };
 
 /// Checks host arrays against a signature and converts, in place, dtypes

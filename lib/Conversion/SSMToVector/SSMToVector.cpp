@@ -325,7 +325,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
           3, 0, {rewriter.getAffineDimExpr(1), rewriter.getAffineDimExpr(2)},
           rewriter.getContext());
       Value tile = par.getInductionVars()[1];
-      auto slot = [&](Value, Value s) -> SmallVector<Value> {
+      auto slot = [&](Value s) -> SmallVector<Value> {
         return {bi, tile, s, vb.idx(0)};
       };
       auto park = [&](Value mem, Value ws, Value t0) {
@@ -336,7 +336,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
         Value rows = vector::TransposeOp::create(rewriter, loc, blk,
                                                  ArrayRef<int64_t>{1, 0});
         vector::TransferWriteOp::create(rewriter, loc, rows, ws,
-                                        slot(ws, vb.idx(0)),
+                                        slot(vb.idx(0)),
                                         ArrayRef<bool>{true, true});
       };
       auto chunks = scf::ForOp::create(
@@ -352,17 +352,17 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
               Value t = arith::AddIOp::create(rewriter, loc, t0, vb.idx(s));
               auto row = [&](Value ws) -> Value {
                 return ws ? vector::LoadOp::create(rewriter, loc, vb.vt, ws,
-                                                   slot(ws, vb.idx(s)))
+                                                   slot(vb.idx(s)))
                                 .getResult()
                           : Value();
               };
               Value yv = step(row(wsDelta), row(wsU), z ? row(wsZ) : Value(),
                               t, h);
               vector::StoreOp::create(rewriter, loc, yv, wsY,
-                                      slot(wsY, vb.idx(s)));
+                                      slot(vb.idx(s)));
             }
             Value yRows = vector::TransferReadOp::create(
-                rewriter, loc, block, wsY, slot(wsY, vb.idx(0)),
+                rewriter, loc, block, wsY, slot(vb.idx(0)),
                 vb.flt(rewriter.getF32Type(), 0.0), ArrayRef<bool>{true, true});
             Value yT = vector::TransposeOp::create(rewriter, loc, yRows,
                                                    ArrayRef<int64_t>{1, 0});
