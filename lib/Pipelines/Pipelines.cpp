@@ -76,8 +76,14 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
 
+  // After the OpenMP conversion's canonicalisation too: an op without
+  // memory effects, like the intrinsic call, keeps memref.alloca_scope from
+  // being inlined.
+  if (!options.reference && options.x86Avx512)
+    pm.addPass(createSSMX86Fraction());
+
   ConvertVectorToLLVMPassOptions vectorToLLVM;
-  vectorToLLVM.vectorTransposeLowering = vector::VectorTransposeLowering::Shuffle1D;
+  vectorToLLVM.vectorTransposeLowering = vector::VectorTransposeLowering::Shuffle16x16;
   vectorToLLVM.x86Vector = options.x86Avx512;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());

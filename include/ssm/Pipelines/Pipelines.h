@@ -27,8 +27,8 @@ struct SSMToLLVMOptions : public PassPipelineOptions<SSMToLLVMOptions> {
       llvm::cl::init(16)};
   PassOptions::Option<bool> x86Avx512{
       *this, "x86-avx512",
-      llvm::cl::desc("The target has AVX-512F: the fast paths may use its "
-                     "instructions (x86vector)"),
+      llvm::cl::desc("The target has AVX-512F and AVX-512DQ: the fast paths "
+                     "may use their instructions (vscalefps, vreduceps)"),
       llvm::cl::init(false)};
   PassOptions::Option<unsigned> numThreads{
       *this, "num-threads",

@@ -42,10 +42,7 @@ public:
   /// Use AVX-512's vscalefps for the power of two in exp2.
   bool scalef;
 
-  Value splat(double v) {
-    return arith::ConstantOp::create(
-        b, loc, vt, DenseElementsAttr::get(vt, b.getF32FloatAttr(v)));
-  }
+  Value splat(double v) { return flt(vt, v); }
   Value bcast(Value scalar) {
     return vector::BroadcastOp::create(b, loc, vt, scalar);
   }
@@ -71,39 +68,43 @@ public:
                                     ArrayRef<bool>{false});
   }
 
-  /// 2^x: Cephes' exp2f scheme, 2^x = 2^i * (1 + f P(f)) with i = round(x)
-  /// and f = x - i in [-1/2, 1/2], P of degree 5. Written out rather than
-  /// taken from upstream's math-polynomial-approximation because the scan
-  /// calls it on arguments already scaled by log2(e) (folded into A once per
-  /// tile), which saves upstream exp's range reduction by ln 2 in the
-  /// innermost loop. The power of two is applied with vscalefps on AVX-512
-  /// (exact, correct underflow to 0 and overflow to inf without clamping);
-  /// otherwise it is built in the exponent bits of x clamped to [-126, 127].
+  /// 2^x = 2^floor(x) * P(f), f = x - floor(x) in [0, 1), P the degree-5
+  /// polynomial of smallest maximum relative error to 2^f on [0, 1) (our
+  /// Remez fit: 7.5e-8 in exact arithmetic, 1.5e-7 evaluated in fp32 by
+  /// Horner's rule). Written out rather than taken from upstream's
+  /// math-polynomial-approximation because the scan calls it on arguments
+  /// already scaled by log2(e) (folded into A once per tile), which saves
+  /// upstream exp's range reduction by ln 2 in the innermost loop, and because
+  /// on AVX-512 two instructions do the range reduction and the scaling:
+  /// vreduceps gives f = x - floor(x) in one instruction (ssm-x86-fraction),
+  /// and vscalefps multiplies by 2^floor(x) taking x itself (it floors its
+  /// exponent operand), exactly, with correct underflow to 0 and overflow to
+  /// inf and no clamping. Without AVX-512 the power of two is built in the exponent
+  /// bits of floor(x) after clamping x to [-126, 127].
   /// Measured maximum relative error: test/Integration/CPU/exp2-accuracy.py.
   Value exp2(Value x) {
     if (!scalef) {
       x = arith::MaximumFOp::create(b, loc, x, splat(-126.0));
       x = arith::MinimumFOp::create(b, loc, x, splat(127.0));
     }
-    Value i = math::RoundEvenOp::create(b, loc, x);
+    // x - floor(x) becomes one vreduceps on AVX-512 in ssm-x86-fraction,
+    // after bufferization (buffer deallocation rejects llvm.call_intrinsic).
+    Value i = math::FloorOp::create(b, loc, x);
     Value f = arith::SubFOp::create(b, loc, x, i);
-    static constexpr double kP[] = {1.535336188319500e-4, 1.339887440266574e-3,
-                                    9.618437357674640e-3, 5.550332471162809e-2,
-                                    2.402264791363012e-1, 6.931472028550421e-1};
+    static constexpr double kP[] = {1.877576675e-03, 8.989340090e-03,
+                                    5.582631805e-02, 2.401536170e-01,
+                                    6.931530732e-01, 9.999999251e-01};
     Value p = splat(kP[0]);
     for (double c : ArrayRef<double>(kP).drop_front())
       p = fma(p, f, splat(c));
-    Value r = fma(f, p, splat(1.0));
     if (scalef) {
-      Value all = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(-1));
-      // _MM_FROUND_CUR_DIRECTION: the rounding mode of MXCSR.
-      Value rounding = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(4));
       // MLIR 22 passes the op's operands (src, a, b) to
       // llvm.x86.avx512.mask.scalef.ps.512 in that order, but the intrinsic
-      // takes (a, b, src): so `src` carries r and `a` carries i. The mask
+      // takes (a, b, src): so `src` carries p and `a` carries x. The mask
       // selects every lane, so the passthrough value does not matter.
       // Checked by test/Integration/CPU/exp2-accuracy.py.
-      return x86vector::MaskScaleFOp::create(b, loc, r, i, r, all, rounding);
+      // i32(4) is _MM_FROUND_CUR_DIRECTION: the rounding mode of MXCSR.
+      return x86vector::MaskScaleFOp::create(b, loc, p, x, p, i16(-1), i32(4));
     }
     auto it = VectorType::get(vt.getShape(), b.getI32Type());
     Value bits = arith::FPToSIOp::create(b, loc, it, i);
@@ -115,13 +116,22 @@ public:
         b, loc, bits,
         arith::ConstantOp::create(
             b, loc, it, DenseElementsAttr::get(it, b.getI32IntegerAttr(23))));
-    return mul(r, arith::BitcastOp::create(b, loc, vt, bits));
+    return mul(p, arith::BitcastOp::create(b, loc, vt, bits));
   }
 
+  Value i32(int32_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  }
+  Value i16(int16_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(v));
+  }
+
+  /// softplus on a vector of any shape, through math ops that upstream's
+  /// polynomial approximations replace (see the pass).
   Value vsoftplus(Value x) {
     Value l = math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, x));
     Value big = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x,
-                                      splat(20.0));
+                                      flt(x.getType(), 20.0));
     return arith::SelectOp::create(b, loc, big, x, l);
   }
 };
@@ -188,23 +198,18 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     };
     Value perGroupB = groupSize(B, kindB), perGroupC = groupSize(C, kindC);
 
-    // channel_first workspace: one V x V block per operand and tile,
-    // (b, tiles, V, V) floats each; indexed by the tile, so no two parallel
-    // iterations share one.
-    Value wsDelta, wsU, wsZ, wsY;
-    if (!tm) {
-      auto wsType = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
-                                     V, V},
-                                    rewriter.getF32Type());
-      auto ws = [&]() -> Value {
-        return memref::AllocOp::create(rewriter, loc, wsType,
-                                       ValueRange{nb, nTiles});
-      };
-      wsDelta = ws();
-      wsU = ws();
-      wsZ = z ? ws() : Value();
-      wsY = ws();
-    }
+    // Workspace: one V x V block (V steps x V channels) per quantity and
+    // tile, (b, tiles, V, V) floats each, indexed by the tile so that no two
+    // parallel iterations share one: dt, u and dt * u from the chunk's
+    // prologue (z in the epilogue), the C contraction of each step.
+    auto wsType = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
+                                   V, V},
+                                  rewriter.getF32Type());
+    auto ws = [&]() -> Value {
+      return memref::AllocOp::create(rewriter, loc, wsType,
+                                     ValueRange{nb, nTiles});
+    };
+    Value wsDt = ws(), wsU = ws(), wsDtu = ws(), wsY = ws();
 
     auto par = scf::ParallelOp::create(
         rewriter, loc, ValueRange{vb.idx(0), vb.idx(0)}, ValueRange{nb, nTiles},
@@ -254,13 +259,93 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       llvm_unreachable("unknown projection kind");
     };
 
-    // One time step on V channels: returns y and updates the states.
-    auto step = [&](Value dtRaw, Value uv, Value zv, Value t,
+    // Time goes in chunks of V steps. A chunk's prologue reads each
+    // per-step operand as a (V steps x V channels) block (in channel_first
+    // layout a (channels x steps) block with contiguous rows, transposed in
+    // registers), computes dt (bias, softplus) and dt * u for all V steps at
+    // once and parks them in the workspace. The state loop then runs over
+    // the chunk's steps with the n states in registers, loading two rows
+    // per step and storing the C contraction. The epilogue adds the D skip,
+    // applies the SiLU(z) gate to the whole block and writes y back. Keeping
+    // softplus and SiLU out of the state loop keeps that loop small (it
+    // fits the micro-op cache) and its registers free for the states.
+    // Blocks past the end of the sequence or of the channels are masked;
+    // the state loop stops at the last real step.
+    auto block = VectorType::get({V, V}, rewriter.getF32Type());
+    Value tile = par.getInductionVars()[1];
+    auto slot = [&](Value s) -> SmallVector<Value> {
+      return {bi, tile, s, vb.idx(0)};
+    };
+    AffineMap minor = AffineMap::get(
+        3, 0, {rewriter.getAffineDimExpr(1), rewriter.getAffineDimExpr(2)},
+        rewriter.getContext());
+    Value zero = vb.flt(rewriter.getF32Type(), 0.0);
+    auto readBlock = [&](Value mem, Value t0) -> Value {
+      SmallVector<Value> at = actIndex(tm, bi, c0, t0);
+      Value blk = vector::TransferReadOp::create(rewriter, loc, block, mem, at,
+                                                 zero, minor,
+                                                 ArrayRef<bool>{false, false});
+      if (tm)
+        return blk;
+      return vector::TransposeOp::create(rewriter, loc, blk,
+                                         ArrayRef<int64_t>{1, 0});
+    };
+    auto writeBlock = [&](Value blk, Value mem, Value t0) {
+      if (!tm)
+        blk = vector::TransposeOp::create(rewriter, loc, blk,
+                                          ArrayRef<int64_t>{1, 0});
+      vector::TransferWriteOp::create(rewriter, loc, blk, mem,
+                                      actIndex(tm, bi, c0, t0), minor,
+                                      ArrayRef<bool>{false, false});
+    };
+    auto park = [&](Value blk, Value wsMem) {
+      vector::TransferWriteOp::create(rewriter, loc, blk, wsMem,
+                                      slot(vb.idx(0)),
+                                      ArrayRef<bool>{true, true});
+    };
+    auto unpark = [&](Value wsMem) -> Value {
+      return vector::TransferReadOp::create(rewriter, loc, block, wsMem,
+                                            slot(vb.idx(0)), zero,
+                                            ArrayRef<bool>{true, true});
+    };
+    auto row = [&](Value wsMem, Value r) -> Value {
+      return vector::LoadOp::create(rewriter, loc, vb.vt, wsMem, slot(r));
+    };
+    // for r in [0, V): body(r), not unrolled.
+    auto rowLoop = [&](function_ref<void(Value)> body) {
+      vb.forLoop(vb.idx(V), body);
+    };
+
+    // Software prefetch of the blocks kAhead chunks ahead: in channel_first
+    // layout a chunk reads V rows V*4 bytes long from each operand, V
+    // separate streams, more than the hardware prefetchers follow (measured:
+    // without this the reference shape spends a third of its time waiting
+    // for memory). Indices are clamped into the buffers.
+    constexpr int64_t kAhead = 4;
+    Value lastC = arith::SubIOp::create(rewriter, loc, nd, vb.idx(1));
+    Value lastT = arith::SubIOp::create(rewriter, loc, nL, vb.idx(1));
+    auto prefetchBlocks = [&](Value t0) {
+      Value tp = arith::AddIOp::create(rewriter, loc, t0, vb.idx(kAhead * V));
+      for (int64_t r = 0; r < V; ++r) {
+        Value c = arith::MinUIOp::create(
+            rewriter, loc, arith::AddIOp::create(rewriter, loc, c0, vb.idx(tm ? 0 : r)),
+            lastC);
+        Value t = arith::MinUIOp::create(
+            rewriter, loc, arith::AddIOp::create(rewriter, loc, tp, vb.idx(tm ? r : 0)),
+            lastT);
+        SmallVector<Value> at = actIndex(tm, bi, c, t);
+        for (Value mem : {delta, u, z})
+          if (mem)
+            memref::PrefetchOp::create(rewriter, loc, mem, at, /*isWrite=*/false,
+                                       /*localityHint=*/3, /*isDataCache=*/true);
+        memref::PrefetchOp::create(rewriter, loc, y, at, /*isWrite=*/true,
+                                   /*localityHint=*/3, /*isDataCache=*/true);
+      }
+    };
+
+    // One step on V channels: updates the states, returns the contraction.
+    auto step = [&](Value dt, Value dtu, Value t,
                     SmallVectorImpl<Value> &h) -> Value {
-      Value dt = biasV ? vb.add(dtRaw, biasV) : dtRaw;
-      if (op.getDeltaSoftplus())
-        dt = vb.vsoftplus(dt);
-      Value dtu = vb.mul(dt, uv);
       // The C contraction accumulates into kAcc partial sums summed as a
       // tree: a single chain of n dependent FMAs per step would be the
       // longest latency path of the step.
@@ -284,96 +369,62 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
           next.push_back(partial.back());
         partial = std::move(next);
       }
-      Value acc = partial.front();
-      if (Dv)
-        acc = vb.fma(Dv, uv, acc);
-      if (zv)
-        acc = vb.mul(acc, vb.silu(zv));
-      return acc;
+      return partial.front();
     };
 
-    // Steps [from, to) one at a time, lanes read directly (contiguous in
-    // token_major, strided in channel_first).
-    unsigned laneDim = tm ? 2 : 1;
-    auto stepwise = [&](Value from, Value to, ValueRange init) {
-      auto loop = scf::ForOp::create(
-          rewriter, loc, from, to, vb.idx(1), init,
-          [&](OpBuilder &, Location, Value t, ValueRange hs) {
-            SmallVector<Value> at = actIndex(tm, bi, c0, t);
-            SmallVector<Value> h(hs.begin(), hs.end());
-            Value yv = step(vb.readLanes(delta, at, laneDim),
-                            vb.readLanes(u, at, laneDim),
-                            z ? vb.readLanes(z, at, laneDim) : Value(), t, h);
-            vb.writeLanes(yv, y, at, laneDim);
-            scf::YieldOp::create(rewriter, loc, h);
+    Value nChunks = arith::DivUIOp::create(
+        rewriter, loc, arith::AddIOp::create(rewriter, loc, nL, vb.idx(V - 1)),
+        vb.idx(V));
+    auto chunks = scf::ForOp::create(
+        rewriter, loc, vb.idx(0), nChunks, vb.idx(1), hInit,
+        [&](OpBuilder &, Location, Value k, ValueRange hs) {
+          Value t0 = arith::MulIOp::create(rewriter, loc, k, vb.idx(V));
+          prefetchBlocks(t0);
+          // Prologue: blocks parked raw, then dt and dt * u row by row (a
+          // whole-block softplus would need 16 registers per temporary).
+          park(readBlock(delta, t0), wsDt);
+          park(readBlock(u, t0), wsU);
+          rowLoop([&](Value r) {
+            Value dt = row(wsDt, r);
+            if (biasV)
+              dt = vb.add(dt, biasV);
+            if (op.getDeltaSoftplus())
+              dt = vb.vsoftplus(dt);
+            vector::StoreOp::create(rewriter, loc, dt, wsDt, slot(r));
+            vector::StoreOp::create(rewriter, loc, vb.mul(dt, row(wsU, r)),
+                                    wsDtu, slot(r));
           });
-      return SmallVector<Value>(loop.getResults());
-    };
-
-    SmallVector<Value> hEnd;
-    if (tm) {
-      hEnd = stepwise(vb.idx(0), nL, hInit);
-    } else {
-      // Chunks of V steps: each operand's (V channels x V steps) block is
-      // read with contiguous rows, transposed in registers and parked in a
-      // per-tile workspace (V x V floats per operand), from which each step
-      // loads its row; y rows collect there and go back the same way. The
-      // workspace keeps the blocks out of the registers the states need.
-      Value nChunks = arith::DivUIOp::create(rewriter, loc, nL, vb.idx(V));
-      auto block = VectorType::get({V, V}, rewriter.getF32Type());
-      AffineMap minor = AffineMap::get(
-          3, 0, {rewriter.getAffineDimExpr(1), rewriter.getAffineDimExpr(2)},
-          rewriter.getContext());
-      Value tile = par.getInductionVars()[1];
-      auto slot = [&](Value s) -> SmallVector<Value> {
-        return {bi, tile, s, vb.idx(0)};
-      };
-      auto park = [&](Value mem, Value ws, Value t0) {
-        Value blk = vector::TransferReadOp::create(
-            rewriter, loc, block, mem, ValueRange{bi, c0, t0},
-            vb.flt(rewriter.getF32Type(), 0.0), minor,
-            ArrayRef<bool>{false, true});
-        Value rows = vector::TransposeOp::create(rewriter, loc, blk,
-                                                 ArrayRef<int64_t>{1, 0});
-        vector::TransferWriteOp::create(rewriter, loc, rows, ws,
-                                        slot(vb.idx(0)),
-                                        ArrayRef<bool>{true, true});
-      };
-      auto chunks = scf::ForOp::create(
-          rewriter, loc, vb.idx(0), nChunks, vb.idx(1), hInit,
-          [&](OpBuilder &, Location, Value k, ValueRange hs) {
-            Value t0 = arith::MulIOp::create(rewriter, loc, k, vb.idx(V));
-            park(delta, wsDelta, t0);
-            park(u, wsU, t0);
+          // State loop over the chunk's steps.
+          Value steps = arith::MinUIOp::create(
+              rewriter, loc, vb.idx(V),
+              arith::SubIOp::create(rewriter, loc, nL, t0));
+          auto loop = scf::ForOp::create(
+              rewriter, loc, vb.idx(0), steps, vb.idx(1), hs,
+              [&](OpBuilder &, Location, Value s, ValueRange hIn) {
+                SmallVector<Value> h(hIn.begin(), hIn.end());
+                Value t = arith::AddIOp::create(rewriter, loc, t0, s);
+                Value acc = step(row(wsDt, s), row(wsDtu, s), t, h);
+                vector::StoreOp::create(rewriter, loc, acc, wsY, slot(s));
+                scf::YieldOp::create(rewriter, loc, h);
+              });
+          // Epilogue: D skip and gate row by row (wsDtu is free again and
+          // takes the gate's z block), then y goes back as one block.
+          if (Dv || z) {
             if (z)
-              park(z, wsZ, t0);
-            SmallVector<Value> h(hs.begin(), hs.end());
-            for (int64_t s = 0; s < V; ++s) {
-              Value t = arith::AddIOp::create(rewriter, loc, t0, vb.idx(s));
-              auto row = [&](Value ws) -> Value {
-                return ws ? vector::LoadOp::create(rewriter, loc, vb.vt, ws,
-                                                   slot(vb.idx(s)))
-                                .getResult()
-                          : Value();
-              };
-              Value yv = step(row(wsDelta), row(wsU), z ? row(wsZ) : Value(),
-                              t, h);
-              vector::StoreOp::create(rewriter, loc, yv, wsY,
-                                      slot(vb.idx(s)));
-            }
-            Value yRows = vector::TransferReadOp::create(
-                rewriter, loc, block, wsY, slot(vb.idx(0)),
-                vb.flt(rewriter.getF32Type(), 0.0), ArrayRef<bool>{true, true});
-            Value yT = vector::TransposeOp::create(rewriter, loc, yRows,
-                                                   ArrayRef<int64_t>{1, 0});
-            vector::TransferWriteOp::create(rewriter, loc, yT, y,
-                                            ValueRange{bi, c0, t0}, minor,
-                                            ArrayRef<bool>{false, true});
-            scf::YieldOp::create(rewriter, loc, h);
-          });
-      Value tailStart = arith::MulIOp::create(rewriter, loc, nChunks, vb.idx(V));
-      hEnd = stepwise(tailStart, nL, chunks.getResults());
-    }
+              park(readBlock(z, t0), wsDtu);
+            rowLoop([&](Value r) {
+              Value acc = row(wsY, r);
+              if (Dv)
+                acc = vb.fma(Dv, row(wsU, r), acc);
+              if (z)
+                acc = vb.mul(acc, vb.silu(row(wsDtu, r)));
+              vector::StoreOp::create(rewriter, loc, acc, wsY, slot(r));
+            });
+          }
+          writeBlock(unpark(wsY), y, t0);
+          scf::YieldOp::create(rewriter, loc, loop.getResults());
+        });
+    SmallVector<Value> hEnd(chunks.getResults());
     if (last)
       for (int64_t j = 0; j < n; ++j)
         vb.writeLanes(hEnd[j], last, {bi, c0, vb.idx(j)}, 1);

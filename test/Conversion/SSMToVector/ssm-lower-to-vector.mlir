@@ -4,53 +4,74 @@
 
 // channel_first: one scf.parallel iteration per (batch, 16-channel tile);
 // A is scaled by log2(e) once per tile; the n = 2 states are loop-carried
-// vectors; whole chunks of 16 steps are read as 16x16 blocks, transposed
-// and parked in a per-tile workspace from which each step loads its row;
-// y rows are stored there and written back transposed; the sequence tail
-// goes step by step with strided lane accesses; the last state is written
-// per state.
+// vectors. Time goes in chunks of 16 steps (the last one partial): the
+// chunk's blocks of the operands two chunks ahead are prefetched; delta and
+// u are read as masked 16x16 blocks, transposed and parked in the per-tile
+// workspace; a row loop computes softplus(dt) and dt * u; the state loop runs
+// over the chunk's real steps (min(16, L - t0)), loading two rows per step
+// and storing the C contraction; the epilogue adds D * u, gates with
+// SiLU(z) row by row and writes y back as a transposed block. The last
+// state is written per state.
 // CHECK-LABEL: func.func @channel_first
 // CHECK-DAG: %[[LOG2E:.*]] = arith.constant dense<1.44269502> : vector<16xf32>
 // CHECK: %[[WSDT:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
-// CHECK: memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
-// CHECK: memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
+// CHECK: %[[WSU:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
+// CHECK: %[[WSDTU:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
 // CHECK: %[[WSY:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
 // CHECK: scf.parallel (%[[B:.*]], %[[TILE:.*]]) = (%c0, %c0) to (%c2, %c2) step (%c1, %c1) {
 // CHECK:   %[[C0:.*]] = arith.muli %[[TILE]], %c16
 // CHECK:   %[[A0:.*]] = vector.transfer_read %{{.*}}[%[[C0]], %c0], %{{.*}} {permutation_map = #{{.*}}} : memref<20x2xf32>, vector<16xf32>
 // CHECK:   arith.mulf %[[A0]], %[[LOG2E]]
-// CHECK:   %[[CHUNKS:.*]]:2 = scf.for %[[K:.*]] = %c0 to %c2 step %c1 iter_args(%[[H0:.*]] = %{{.*}}, %[[H1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>) {
-// CHECK:     %[[DT:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C0]], %{{.*}}], %{{.*}} {in_bounds = [false, true]} : memref<2x20x37xf32>, vector<16x16xf32>
+// CHECK:   %[[CHUNKS:.*]]:2 = scf.for %[[K:.*]] = %c0 to %c3 step %c1 iter_args(%[[H0:.*]] = %{{.*}}, %[[H1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>) {
+// CHECK:     %[[T0:.*]] = arith.muli %[[K]], %c16
+// CHECK:     memref.prefetch {{.*}}, read, locality<3>, data
+// CHECK:     %[[DT:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C0]], %[[T0]]], %{{.*}} : memref<2x20x37xf32>, vector<16x16xf32>
 // CHECK:     %[[DTT:.*]] = vector.transpose %[[DT]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
 // CHECK:     vector.transfer_write %[[DTT]], %[[WSDT]][%[[B]], %[[TILE]], %c0, %c0] {in_bounds = [true, true]}
-// CHECK:     vector.load %[[WSDT]][%[[B]], %[[TILE]], %c0, %c0] : memref<?x?x16x16xf32>, vector<16xf32>
-// CHECK:     math.roundeven
-// CHECK-COUNT-6: vector.fma
-// CHECK:     arith.shli
-// CHECK:     vector.fma %{{.*}}, %[[H0]], %{{.*}} : vector<16xf32>
-// CHECK:     vector.store %{{.*}}, %[[WSY]][%[[B]], %[[TILE]], %c0, %c0]
-// CHECK:     vector.load %[[WSDT]][%[[B]], %[[TILE]], %c15, %c0]
-// CHECK:     vector.store %{{.*}}, %[[WSY]][%[[B]], %[[TILE]], %c15, %c0]
+// CHECK:     scf.for %[[R:.*]] = %c0 to %c16 step %c1 {
+// CHECK:       vector.load %[[WSDT]][%[[B]], %[[TILE]], %[[R]], %c0]
+// CHECK:       arith.cmpf ogt, %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK:       vector.store %{{.*}}, %[[WSDT]][%[[B]], %[[TILE]], %[[R]], %c0]
+// CHECK:       vector.store %{{.*}}, %[[WSDTU]][%[[B]], %[[TILE]], %[[R]], %c0]
+// CHECK:     %[[LEFT:.*]] = arith.subi %c37, %[[T0]]
+// CHECK:     %[[STEPS:.*]] = arith.minui %[[LEFT]], %c16
+// CHECK:     %[[H:.*]]:2 = scf.for %[[S:.*]] = %c0 to %[[STEPS]] step %c1 iter_args(%[[HS0:.*]] = %[[H0]], %{{.*}} = %[[H1]])
+// CHECK:       vector.load %[[WSDT]][%[[B]], %[[TILE]], %[[S]], %c0]
+// CHECK:       math.floor
+// CHECK-COUNT-5: vector.fma
+// CHECK:       arith.shli
+// CHECK:       vector.fma %{{.*}}, %[[HS0]], %{{.*}} : vector<16xf32>
+// CHECK:       vector.store %{{.*}}, %[[WSY]][%[[B]], %[[TILE]], %[[S]], %c0]
+// CHECK:     scf.for %[[R:.*]] = %c0 to %c16 step %c1 {
+// CHECK:       vector.load %[[WSY]]
+// CHECK:       vector.load %[[WSU]]
+// CHECK:       vector.fma
+// CHECK:       arith.divf
+// CHECK:       vector.store %{{.*}}, %[[WSY]]
 // CHECK:     %[[YR:.*]] = vector.transfer_read %[[WSY]][%[[B]], %[[TILE]], %c0, %c0]
 // CHECK:     %[[YT:.*]] = vector.transpose %[[YR]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
-// CHECK:     vector.transfer_write %[[YT]], %{{.*}}[%[[B]], %[[C0]], %{{.*}}] {in_bounds = [false, true]} : vector<16x16xf32>, memref<2x20x37xf32>
-// CHECK:     scf.yield
-// CHECK:   %[[END:.*]]:2 = scf.for %{{.*}} = %c32 to %c37 step %c1 iter_args(%{{.*}} = %[[CHUNKS]]#0, %{{.*}} = %[[CHUNKS]]#1)
-// CHECK:     vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : memref<2x20x37xf32>, vector<16xf32>
-// CHECK:     vector.transfer_write %{{.*}} {permutation_map = #{{.*}}} : vector<16xf32>, memref<2x20x37xf32>
-// CHECK:   vector.transfer_write %[[END]]#0, %{{.*}}[%[[B]], %[[C0]], %c0] {permutation_map = #{{.*}}} : vector<16xf32>, memref<2x20x2xf32>
-// CHECK:   vector.transfer_write %[[END]]#1, %{{.*}}[%[[B]], %[[C0]], %c1]
+// CHECK:     vector.transfer_write %[[YT]], %{{.*}}[%[[B]], %[[C0]], %[[T0]]] : vector<16x16xf32>, memref<2x20x37xf32>
+// CHECK:     scf.yield %[[H]]#0, %[[H]]#1
+// CHECK:   vector.transfer_write %[[CHUNKS]]#0, %{{.*}}[%[[B]], %[[C0]], %c0] {permutation_map = #{{.*}}} : vector<16xf32>, memref<2x20x2xf32>
+// CHECK:   vector.transfer_write %[[CHUNKS]]#1, %{{.*}}[%[[B]], %[[C0]], %c1]
 // CHECK: bufferization.to_tensor
 // CHECK-NOT: ssm.selective_scan
 // W8-LABEL: func.func @channel_first
 // W8: scf.parallel {{.*}} to (%c2, %c3)
 // W8: vector.transfer_read {{.*}} vector<8x8xf32>
 // W8-NOT: x86vector
-// With AVX-512 the power of two is applied by vscalefps, without clamping.
+// With AVX-512 the power of two is applied by vscalefps to the unclamped
+// argument (it floors its exponent operand itself); x - floor(x) stays for
+// ssm-x86-fraction.
 // AVX512-LABEL: func.func @channel_first
+// AVX512: arith.subi %c37
+// AVX512: scf.for
+// AVX512: %[[X:.*]] = arith.mulf %{{.*}}, %{{.*}} : vector<16xf32>
 // AVX512-NOT: arith.maximumf
-// AVX512: math.roundeven
-// AVX512: x86vector.avx512.mask.scalef {{.*}} : vector<16xf32>
+// AVX512: %[[FL:.*]] = math.floor %[[X]]
+// AVX512: %[[F:.*]] = arith.subf %[[X]], %[[FL]]
+// AVX512: %[[P:.*]] = vector.fma %{{.*}}, %[[F]], %{{.*}}
+// AVX512: x86vector.avx512.mask.scalef %{{.*}}, %[[X]], %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
 func.func @channel_first(%u: tensor<2x20x37xf32>, %dt: tensor<2x20x37xf32>, %A: tensor<20x2xf32>,
                          %B: tensor<2x2x37xf32>, %C: tensor<2x2x37xf32>, %D: tensor<20xf32>,
                          %z: tensor<2x20x37xf32>) -> (tensor<2x20x37xf32>, tensor<2x20x2xf32>) {
@@ -63,17 +84,17 @@ func.func @channel_first(%u: tensor<2x20x37xf32>, %dt: tensor<2x20x37xf32>, %A: 
 
 // -----
 
-// token_major: every per-step access is one contiguous (masked) vector, so a
-// single loop over time; time-invariant B is read once per tile.
+// token_major: the chunk's blocks are read with rows along time and need no
+// transpose; time-invariant B is read once per tile.
 // CHECK-LABEL: func.func @token_major
 // CHECK: scf.parallel
 // CHECK:   vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : memref<24x1xf32>, vector<16xf32>
 // CHECK:   %[[BINV:.*]] = vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : memref<24x1xf32>, vector<16xf32>
-// CHECK:   scf.for %[[T:.*]] = %c0 to %c9 step %c1 iter_args(%[[H:.*]] = %{{.*}}) -> (vector<16xf32>) {
-// CHECK:     vector.transfer_read %{{.*}}[%{{.*}}, %[[T]], %{{.*}}], %{{.*}} : memref<1x9x24xf32>, vector<16xf32>
-// CHECK:     %[[DTU:.*]] = arith.mulf
-// CHECK:     arith.mulf %[[DTU]], %[[BINV]]
-// CHECK:     vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %[[T]], %{{.*}}] : vector<16xf32>, memref<1x9x24xf32>
+// CHECK:   scf.for %[[K:.*]] = %c0 to %c1 step %c1 iter_args(%[[H:.*]] = %{{.*}}) -> (vector<16xf32>) {
+// CHECK:     vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], %{{.*}} : memref<1x9x24xf32>, vector<16x16xf32>
+// CHECK:     scf.for
+// CHECK:       arith.mulf %{{.*}}, %[[BINV]]
+// CHECK:     vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : vector<16x16xf32>, memref<1x9x24xf32>
 // CHECK-NOT: vector.transpose
 func.func @token_major(%u: tensor<1x9x24xf32>, %A: tensor<24x1xf32>, %C: tensor<1x9x1xf32>)
     -> tensor<1x9x24xf32> {
