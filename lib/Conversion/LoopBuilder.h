@@ -171,6 +171,56 @@ inline SmallVector<Value> actIndex(bool tokenMajor, Value bi, Value c, Value t) 
   return {bi, c, t};
 }
 
+/// The buffers of a lowered ssm.causal_conv1d and its scalar arithmetic,
+/// shared by the reference lowering (every output) and the vector lowering
+/// (the k-1 outputs at the start of a sequence, which read the incoming
+/// state, and the final state).
+struct ConvBuffers {
+  bool tm;
+  Type elt;
+  Value x, w, bias, state; // bias and state may be null
+  Value km1;               // k - 1
+
+  /// x at time p of (batch bi, channel c), where p < 0 reads the incoming
+  /// conv state (slot k-1+p) or zero.
+  Value input(LoopBuilder &lb, Value bi, Value c, Value p) const {
+    OpBuilder &b = lb.b;
+    Value inSeq = arith::CmpIOp::create(b, lb.loc, arith::CmpIPredicate::sge,
+                                        p, lb.idx(0));
+    return lb.select(
+        inSeq, elt, [&] { return lb.load(x, actIndex(tm, bi, c, p)); },
+        [&]() -> Value {
+          if (!state)
+            return lb.flt(elt, 0.0);
+          Value slot = arith::AddIOp::create(b, lb.loc, km1, p);
+          return lb.load(state, {bi, c, slot});
+        });
+  }
+
+  /// out[bi, c, t] = bias + sum_i w[c, i] x[t-(k-1)+i], then SiLU if asked.
+  Value output(LoopBuilder &lb, Value bi, Value c, Value t, bool silu) const {
+    OpBuilder &b = lb.b;
+    Value acc0 = bias ? lb.load(bias, {c}) : lb.flt(elt, 0.0);
+    Value tMinus = arith::SubIOp::create(b, lb.loc, t, km1);
+    Value nk = lb.dim(w, 1);
+    Value acc = lb.forLoopCarry(nk, acc0, [&](Value i, Value acc) {
+      Value p = arith::AddIOp::create(b, lb.loc, tMinus, i);
+      return lb.add(acc, lb.mul(lb.load(w, {c, i}), input(lb, bi, c, p)));
+    });
+    return silu ? lb.silu(acc) : acc;
+  }
+
+  /// Slot s of the final state holds x at time L-(k-1)+s.
+  void storeFinalState(LoopBuilder &lb, Value fin, Value bi, Value c,
+                       Value nL) const {
+    Value base = arith::SubIOp::create(lb.b, lb.loc, nL, km1);
+    lb.forLoop(km1, [&](Value s) {
+      Value p = arith::AddIOp::create(lb.b, lb.loc, base, s);
+      lb.store(input(lb, bi, c, p), fin, {bi, c, s});
+    });
+  }
+};
+
 } // namespace mlir::ssm
 
 #endif // SSM_LIB_CONVERSION_LOOPBUILDER_H

@@ -15,7 +15,7 @@ TOL = 1e-5
 # Every integration case runs through both lowerings: the default fast path
 # and the reference loops.
 LOWERINGS = [("fast", []), ("reference", ["--reference"])]
-# The selective scan's fast path also runs as AVX2 code (8 lanes, no
+# The fast paths (scan and conv) also run as AVX2 code (8 lanes, no
 # AVX-512 instructions), on one thread (no OpenMP); the others use every core.
 SCAN_LOWERINGS = LOWERINGS + [("avx2-1thread", ["--vector-width", "8", "--mattr", "-avx512f", "--threads", "1"])]
 SSM_RUN = os.path.join(os.environ.get("SSM_TOOLS_DIR", ""), "ssm-run")

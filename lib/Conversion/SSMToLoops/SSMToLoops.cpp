@@ -237,42 +237,15 @@ struct CausalConv1dLowering : OpConversionPattern<CausalConv1dOp> {
       fin = lb.alloc(cast<RankedTensorType>(op.getFinalState().getType()),
                      {nb, nd, km1});
 
-    // x at time p of (batch bi, channel c), where p < 0 reads the incoming
-    // conv state (slot k-1+p) or zero.
-    auto input = [&](Value bi, Value c, Value p) {
-      Value inSeq = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge,
-                                          p, lb.idx(0));
-      return lb.select(
-          inSeq, elt, [&] { return lb.load(x, actIndex(tm, bi, c, p)); },
-          [&]() -> Value {
-            if (!state)
-              return lb.flt(elt, 0.0);
-            Value slot = arith::AddIOp::create(rewriter, loc, km1, p);
-            return lb.load(state, {bi, c, slot});
-          });
-    };
-
+    ConvBuffers conv{tm, elt, x, w, bias, state, km1};
     lb.forLoop(nb, [&](Value bi) {
       lb.forLoop(nd, [&](Value c) {
-        Value acc0 = bias ? lb.load(bias, {c}) : lb.flt(elt, 0.0);
         lb.forLoop(nL, [&](Value t) {
-          Value tMinus = arith::SubIOp::create(rewriter, loc, t, km1);
-          Value acc = lb.forLoopCarry(nk, acc0, [&](Value i, Value acc) {
-            Value p = arith::AddIOp::create(rewriter, loc, tMinus, i);
-            return lb.add(acc, lb.mul(lb.load(w, {c, i}), input(bi, c, p)));
-          });
-          if (op.getSilu())
-            acc = lb.silu(acc);
-          lb.store(acc, out, actIndex(tm, bi, c, t));
+          lb.store(conv.output(lb, bi, c, t, op.getSilu()), out,
+                   actIndex(tm, bi, c, t));
         });
-        if (fin) {
-          // Slot s of the final state holds x at time L-(k-1)+s.
-          Value base = arith::SubIOp::create(rewriter, loc, nL, km1);
-          lb.forLoop(km1, [&](Value s) {
-            Value p = arith::AddIOp::create(rewriter, loc, base, s);
-            lb.store(input(bi, c, p), fin, {bi, c, s});
-          });
-        }
+        if (fin)
+          conv.storeFinalState(lb, fin, bi, c, nL);
       });
     });
 

@@ -440,6 +440,196 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
   }
 };
 
+/// ssm.causal_conv1d on vectors that walk memory contiguously: along time
+/// within a channel's row in channel_first layout, along channels within a
+/// step's row in token_major layout. The k - 1 outputs at the start of each
+/// sequence (which read the incoming state) and the final state use the
+/// reference's scalar code; everything else is vector FMAs over k taps.
+struct CausalConv1dToVector : OpRewritePattern<CausalConv1dOp> {
+  CausalConv1dToVector(MLIRContext *ctx, int64_t width)
+      : OpRewritePattern(ctx), width(width) {}
+
+  int64_t width;
+  /// Taps are unrolled; longer filters stay with the reference loops.
+  static constexpr int64_t kMaxTaps = 16;
+  /// token_major: steps per parallel iteration.
+  static constexpr int64_t kStepsPerBlock = 64;
+
+  LogicalResult matchAndRewrite(CausalConv1dOp op,
+                                PatternRewriter &rewriter) const override {
+    auto xType = cast<RankedTensorType>(op.getX().getType());
+    auto wType = cast<RankedTensorType>(op.getWeight().getType());
+    if (!xType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "the fast path is f32 only");
+    if (wType.isDynamicDim(1) || wType.getDimSize(1) > kMaxTaps)
+      return rewriter.notifyMatchFailure(op, "needs a static k <= 16");
+    const int64_t k = wType.getDimSize(1);
+    const bool tm = op.isTokenMajor();
+    const bool silu = op.getSilu();
+    const int64_t V = width;
+    Location loc = op.getLoc();
+    VectorBuilder vb(rewriter, loc, V, /*scalef=*/false);
+    Type f32 = rewriter.getF32Type();
+
+    ConvBuffers conv{tm,
+                     f32,
+                     vb.toBuffer(op.getX(), true),
+                     vb.toBuffer(op.getWeight(), true),
+                     op.getBias() ? vb.toBuffer(op.getBias(), true) : Value(),
+                     op.getConvState() ? vb.toBuffer(op.getConvState(), true)
+                                       : Value(),
+                     vb.idx(k - 1)};
+    Value x = conv.x;
+    Value nb = vb.dim(x, 0), nd = vb.dim(x, tm ? 2 : 1), nL = vb.dim(x, tm ? 1 : 2);
+    Value out = vb.alloc(cast<RankedTensorType>(op.getOut().getType()),
+                         {vb.dim(x, 0), vb.dim(x, 1), vb.dim(x, 2)});
+    Value fin;
+    if (op.getFinalState())
+      fin = vb.alloc(cast<RankedTensorType>(op.getFinalState().getType()),
+                     {nb, nd, conv.km1});
+    // Outputs before `head` read the incoming state: scalar code.
+    Value head = arith::MinUIOp::create(rewriter, loc, conv.km1, nL);
+    Value zero = vb.flt(f32, 0.0);
+
+    // One vector of outputs from the k input vectors `in(i)` and the tap
+    // weights `wt(i)` (plus bias), then SiLU.
+    auto combine = [&](Value acc, function_ref<Value(int64_t)> wt,
+                       function_ref<Value(int64_t)> in) -> Value {
+      for (int64_t i = 0; i < k; ++i)
+        acc = vb.fma(wt(i), in(i), acc);
+      return silu ? vb.silu(acc) : acc;
+    };
+    auto read = [&](Value mem, ArrayRef<Value> idx, bool inBounds) -> Value {
+      return vector::TransferReadOp::create(rewriter, loc, vb.vt, mem, idx,
+                                            zero, ArrayRef<bool>{inBounds});
+    };
+    auto write = [&](Value v, Value mem, ArrayRef<Value> idx, bool inBounds) {
+      vector::TransferWriteOp::create(rewriter, loc, v, mem, idx,
+                                      ArrayRef<bool>{inBounds});
+    };
+    // Full vectors in [from, to) step V with in-bounds accesses, then one
+    // masked vector for the remainder; `body(pos, inBounds)`.
+    auto vectorLoop = [&](Value from, Value to,
+                          function_ref<void(Value, bool)> body) {
+      Value span = arith::SubIOp::create(rewriter, loc, to, from);
+      Value full = arith::MulIOp::create(
+          rewriter, loc,
+          arith::DivUIOp::create(rewriter, loc, span, vb.idx(V)), vb.idx(V));
+      Value fullEnd = arith::AddIOp::create(rewriter, loc, from, full);
+      scf::ForOp::create(rewriter, loc, from, fullEnd, vb.idx(V), ValueRange{},
+                         [&](OpBuilder &, Location, Value pos, ValueRange) {
+                           body(pos, true);
+                           scf::YieldOp::create(rewriter, loc);
+                         });
+      Value rest = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult,
+                                         fullEnd, to);
+      scf::IfOp::create(rewriter, loc, rest, [&](OpBuilder &, Location) {
+        body(fullEnd, false);
+        scf::YieldOp::create(rewriter, loc);
+      });
+    };
+
+    if (!tm) {
+      // Rows of (batch, channel) in parallel; each row's time in vectors.
+      auto par = scf::ParallelOp::create(
+          rewriter, loc, ValueRange{vb.idx(0), vb.idx(0)}, ValueRange{nb, nd},
+          ValueRange{vb.idx(1), vb.idx(1)});
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(par.getBody());
+      Value bi = par.getInductionVars()[0], c = par.getInductionVars()[1];
+      vb.forLoop(head, [&](Value t) {
+        vb.store(conv.output(vb, bi, c, t, silu), out, {bi, c, t});
+      });
+      SmallVector<Value> wt;
+      for (int64_t i = 0; i < k; ++i)
+        wt.push_back(vb.bcast(vb.load(conv.w, {c, vb.idx(i)})));
+      Value acc0 = conv.bias ? vb.bcast(vb.load(conv.bias, {c})) : vb.splat(0.0);
+      vectorLoop(head, nL, [&](Value t, bool inBounds) {
+        Value start = arith::SubIOp::create(rewriter, loc, t, conv.km1);
+        Value y = combine(
+            acc0, [&](int64_t i) { return wt[i]; },
+            [&](int64_t i) {
+              Value p = arith::AddIOp::create(rewriter, loc, start, vb.idx(i));
+              return read(x, {bi, c, p}, inBounds);
+            });
+        write(y, out, {bi, c, t}, inBounds);
+      });
+      if (fin)
+        conv.storeFinalState(vb, fin, bi, c, nL);
+    } else {
+      // Blocks of steps in parallel; each step's row in channel vectors.
+      // The taps are transposed once into a (k, d) buffer so that tap i of
+      // V channels is one contiguous load (freed by the pipeline's buffer
+      // deallocation, like every other buffer).
+      auto wtType = MemRefType::get({k, ShapedType::kDynamic}, f32);
+      Value wT = memref::AllocOp::create(rewriter, loc, wtType, ValueRange{nd});
+      vb.forLoop(nd, [&](Value c) {
+        for (int64_t i = 0; i < k; ++i)
+          vb.store(vb.load(conv.w, {c, vb.idx(i)}), wT, {vb.idx(i), c});
+      });
+      Value nBlocks = arith::DivUIOp::create(
+          rewriter, loc,
+          arith::AddIOp::create(rewriter, loc, nL, vb.idx(kStepsPerBlock - 1)),
+          vb.idx(kStepsPerBlock));
+      auto par = scf::ParallelOp::create(
+          rewriter, loc, ValueRange{vb.idx(0), vb.idx(0)},
+          ValueRange{nb, nBlocks}, ValueRange{vb.idx(1), vb.idx(1)});
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(par.getBody());
+      Value bi = par.getInductionVars()[0];
+      Value t0 = arith::MulIOp::create(rewriter, loc, par.getInductionVars()[1],
+                                       vb.idx(kStepsPerBlock));
+      Value t1 = arith::MinUIOp::create(
+          rewriter, loc,
+          arith::AddIOp::create(rewriter, loc, t0, vb.idx(kStepsPerBlock)), nL);
+      // Steps before `head` (only in the first block) are scalar.
+      Value vecFrom = arith::MaxUIOp::create(rewriter, loc, t0, head);
+      Value scalarTo = arith::MinUIOp::create(rewriter, loc, vecFrom, t1);
+      scf::ForOp::create(
+          rewriter, loc, t0, scalarTo, vb.idx(1), ValueRange{},
+          [&](OpBuilder &, Location, Value t, ValueRange) {
+            vb.forLoop(nd, [&](Value c) {
+              vb.store(conv.output(vb, bi, c, t, silu), out, {bi, t, c});
+            });
+            scf::YieldOp::create(rewriter, loc);
+          });
+      scf::ForOp::create(
+          rewriter, loc, vecFrom, t1, vb.idx(1), ValueRange{},
+          [&](OpBuilder &, Location, Value t, ValueRange) {
+            Value start = arith::SubIOp::create(rewriter, loc, t, conv.km1);
+            vectorLoop(vb.idx(0), nd, [&](Value c, bool inBounds) {
+              Value acc0 =
+                  conv.bias ? read(conv.bias, {c}, inBounds) : vb.splat(0.0);
+              Value y = combine(
+                  acc0,
+                  [&](int64_t i) { return read(wT, {vb.idx(i), c}, inBounds); },
+                  [&](int64_t i) {
+                    Value p =
+                        arith::AddIOp::create(rewriter, loc, start, vb.idx(i));
+                    return read(x, {bi, p, c}, inBounds);
+                  });
+              write(y, out, {bi, t, c}, inBounds);
+            });
+            scf::YieldOp::create(rewriter, loc);
+          });
+      rewriter.setInsertionPointAfter(par);
+      if (fin)
+        vb.forLoop(nb, [&](Value bi) {
+          vb.forLoop(nd, [&](Value c) {
+            conv.storeFinalState(vb, fin, bi, c, nL);
+          });
+        });
+    }
+
+    rewriter.setInsertionPoint(op);
+    SmallVector<Value> buffers = {out};
+    if (fin)
+      buffers.push_back(fin);
+    vb.replaceWithBuffers(rewriter, op, buffers);
+    return success();
+  }
+};
+
 struct SSMLowerToVectorPass
     : ssm::impl::SSMLowerToVectorBase<SSMLowerToVectorPass> {
   using Base::Base;
@@ -454,6 +644,7 @@ struct SSMLowerToVectorPass
     // Ops the fast path declines stay for ssm-lower-to-loops.
     RewritePatternSet patterns(ctx);
     patterns.add<SelectiveScanToVector>(ctx, vectorWidth, x86Avx512);
+    patterns.add<CausalConv1dToVector>(ctx, vectorWidth);
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),

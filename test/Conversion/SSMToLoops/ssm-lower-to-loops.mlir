@@ -107,8 +107,8 @@ func.func @linear_scan(%a: tensor<4x?xf32>, %b: tensor<4x?xf32>, %h0: tensor<4xf
 // CHECK-LABEL: func.func @conv
 // CHECK: scf.for %[[B:[a-z0-9_]+]] =
 // CHECK:   scf.for %[[C:[a-z0-9_]+]] =
-// CHECK:     %[[BIAS:.*]] = memref.load %{{.*}}[%[[C]]]
 // CHECK:     scf.for %[[T:[a-z0-9_]+]] =
+// CHECK:       %[[BIAS:.*]] = memref.load %{{.*}}[%[[C]]]
 // CHECK:       scf.for %[[I:[a-z0-9_]+]] = {{.*}} iter_args(%[[ACC:.*]] = %[[BIAS]])
 // CHECK:         %[[P:.*]] = arith.addi
 // CHECK:         %[[W:.*]] = memref.load %{{.*}}[%[[C]], %[[I]]]

@@ -124,3 +124,72 @@ func.func @declined(%u64: tensor<1x4x8xf64>, %A64: tensor<4x2xf64>, %u: tensor<1
       : (tensor<1x24x8xf32>, tensor<1x24x8xf32>, tensor<24x2xf32>, tensor<1x3x2x8xf32>, tensor<24x2xf32>) -> tensor<1x24x8xf32>
   return %0, %1, %2 : tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x24x8xf32>
 }
+
+// -----
+
+// causal_conv1d, channel_first: rows of (batch, channel) in parallel; the
+// k - 1 = 3 outputs that read the incoming state are scalar; then time in
+// full vectors of 16 (in bounds: 3 + 16 * 3 = 51), one per tap read at
+// offsets -3 .. 0, and a masked remainder; the final state per row.
+// CHECK-LABEL: func.func @conv_channel_first
+// CHECK: scf.parallel (%[[B:.*]], %[[C:.*]]) = (%c0, %c0) to (%c2, %c8)
+// CHECK:   scf.for %{{.*}} = %c0 to %{{.*}} step %c1 {
+// CHECK:     scf.if
+// CHECK:     memref.store
+// CHECK:   scf.for %[[T:[a-z0-9]+]] = %{{.*}} to %{{.*}} step %c16 {
+// CHECK:     %[[S:.*]] = arith.subi %[[T]], %c3
+// CHECK:     %[[X0:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C]], %[[S]]], %{{.*}} {in_bounds = [true]} : memref<2x8x64xf32>, vector<16xf32>
+// CHECK:     vector.fma %{{.*}}, %[[X0]], %{{.*}} : vector<16xf32>
+// CHECK-COUNT-3: vector.fma
+// CHECK:     arith.divf
+// CHECK:     vector.transfer_write %{{.*}}, %{{.*}}[%[[B]], %[[C]], %[[T]]] {in_bounds = [true]} : vector<16xf32>, memref<2x8x64xf32>
+// CHECK:   scf.if
+// CHECK:     vector.transfer_read %{{.*}} : memref<2x8x64xf32>, vector<16xf32>
+// CHECK:     vector.transfer_write %{{.*}} : vector<16xf32>, memref<2x8x64xf32>
+// CHECK:   scf.for
+// CHECK:     memref.store %{{.*}}, %{{.*}}[%[[B]], %[[C]], %{{.*}}] : memref<2x8x3xf32>
+func.func @conv_channel_first(%x: tensor<2x8x64xf32>, %w: tensor<8x4xf32>, %b: tensor<8xf32>,
+                              %s: tensor<2x8x3xf32>) -> (tensor<2x8x64xf32>, tensor<2x8x3xf32>) {
+  %y, %fin = ssm.causal_conv1d channel_first %x, %w bias(%b : tensor<8xf32>) conv_state(%s : tensor<2x8x3xf32>) silu
+      : tensor<2x8x64xf32>, tensor<8x4xf32> -> tensor<2x8x64xf32>, tensor<2x8x3xf32>
+  return %y, %fin : tensor<2x8x64xf32>, tensor<2x8x3xf32>
+}
+
+// -----
+
+// causal_conv1d, token_major: the taps are transposed into a (k, d) buffer;
+// blocks of 64 steps in parallel; steps before k - 1 scalar; then each
+// step's row of 40 channels as 2 full vectors and a masked one.
+// CHECK-LABEL: func.func @conv_token_major
+// CHECK: %[[WT:.*]] = memref.alloc(%{{.*}}) : memref<4x?xf32>
+// CHECK: scf.for
+// CHECK:   memref.store %{{.*}}, %[[WT]]
+// CHECK: scf.parallel (%[[B:.*]], %{{.*}}) = (%c0, %c0) to (%c1, %c2)
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 {
+// CHECK:     scf.for %{{.*}} = %c0 to %c40 step %c1 {
+// CHECK:       scf.if
+// CHECK:   scf.for %[[T:[a-z0-9]+]] = %{{.*}} to %{{.*}} step %c1 {
+// CHECK-NEXT: arith.subi %[[T]], %c3
+// CHECK:     scf.for %[[C:[a-z0-9]+]] = %c0 to %c32 step %c16 {
+// CHECK:       vector.transfer_read %[[WT]][%c0, %[[C]]], %{{.*}} {in_bounds = [true]}
+// CHECK:       vector.transfer_read %{{.*}}[%[[B]], %{{.*}}, %[[C]]], %{{.*}} {in_bounds = [true]} : memref<1x100x40xf32>, vector<16xf32>
+// CHECK:       vector.transfer_write %{{.*}}, %{{.*}}[%[[B]], %[[T]], %[[C]]] {in_bounds = [true]}
+// CHECK:     scf.if
+// CHECK:       vector.transfer_write %{{.*}}, %{{.*}}[%[[B]], %[[T]], %{{.*}}] : vector<16xf32>, memref<1x100x40xf32>
+func.func @conv_token_major(%x: tensor<1x100x40xf32>, %w: tensor<40x4xf32>) -> tensor<1x100x40xf32> {
+  %y = ssm.causal_conv1d token_major %x, %w : tensor<1x100x40xf32>, tensor<40x4xf32> -> tensor<1x100x40xf32>
+  return %y : tensor<1x100x40xf32>
+}
+
+// -----
+
+// Left to ssm-lower-to-loops: f64, and k dynamic.
+// CHECK-LABEL: func.func @conv_declined
+// CHECK: ssm.causal_conv1d
+// CHECK: ssm.causal_conv1d
+func.func @conv_declined(%x64: tensor<1x4x8xf64>, %w64: tensor<4x4xf64>, %x: tensor<1x4x8xf32>,
+                         %wdyn: tensor<4x?xf32>) -> (tensor<1x4x8xf64>, tensor<1x4x8xf32>) {
+  %0 = ssm.causal_conv1d channel_first %x64, %w64 : tensor<1x4x8xf64>, tensor<4x4xf64> -> tensor<1x4x8xf64>
+  %1 = ssm.causal_conv1d channel_first %x, %wdyn : tensor<1x4x8xf32>, tensor<4x?xf32> -> tensor<1x4x8xf32>
+  return %0, %1 : tensor<1x4x8xf64>, tensor<1x4x8xf32>
+}

@@ -1,12 +1,15 @@
 # RUN: %python %s
 #
-# ssm.causal_conv1d through `ssm-run FILE`: k in {1, 2, 4}, bias, SiLU, an
+# ssm.causal_conv1d through `ssm-run FILE`: k in {1, 2, 4, 5}, bias, SiLU, an
 # incoming conv state and the final state (also when L < k - 1, where it
-# still holds part of the incoming state), both layouts, odd d, L = 4096.
+# still holds part of the incoming state), both layouts, odd d, L = 4096;
+# the fast path's vector loops with and without a masked remainder (time in
+# channel_first, channels in token_major), several token_major step blocks,
+# and its AVX2 form.
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import LOWERINGS, Suite, run_file, tensor_type
+from ssm_testing import SCAN_LOWERINGS, Suite, run_file, tensor_type
 
 suite = Suite("causal-conv1d")
 rng = np.random.default_rng(5)
@@ -44,7 +47,7 @@ func.func @main(%s) -> (%s) {
        ", ".join(results), "%y, %fin" if final else "%y", ", ".join(results))
     out_ref, fin_ref = ref.causal_conv1d(x, w, bv if bias else None, silu,
                                          s if state else None)
-    for lowering, extra in LOWERINGS:
+    for lowering, extra in SCAN_LOWERINGS:
         label = "%s [%s]" % (name, lowering)
         outs = run_file(suite, label, program, "main", inputs, len(results), extra)
         if outs is None:
@@ -67,4 +70,14 @@ case("token_major", 2, 6, 30, 4, bias=True, silu=True, state=True, final=True,
 case("token_major_dynamic", 1, 9, 23, 3, bias=True, layout="token_major", dynamic=True)
 case("dynamic", 2, 5, 23, 4, silu=True, dynamic=True)
 case("L4096", 1, 3, 4096, 4, bias=True, silu=True, state=True, final=True)
+# Vector loops: time 3 + 16 * 6 (no remainder) and 3 + 16 * 6 + 7.
+case("vec_exact", 2, 3, 99, 4, bias=True, silu=True, state=True, final=True)
+case("vec_rest", 1, 3, 106, 4, bias=True, state=True)
+case("k5", 1, 4, 40, 5, bias=True, silu=True, state=True, final=True)
+# token_major: 48 channels (3 full vectors of 16, 6 of 8), 37 (a masked
+# remainder), several blocks of 64 steps and a partial one.
+case("tm_d48", 1, 48, 150, 4, bias=True, silu=True, state=True, final=True,
+     layout="token_major")
+case("tm_d37", 2, 37, 70, 4, bias=True, state=True, final=True, layout="token_major")
+case("tm_L2", 1, 37, 2, 4, state=True, final=True, layout="token_major")
 suite.finish()
