@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -48,10 +49,15 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
   // C caller hand in and expect back.
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  // The state a time chunk of ssm-tile yields is a fresh buffer (the
+  // chunk's last_state / final_state), not the loop's own argument.
+  bufferize.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   if (options.lowerDeallocations)
     bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // Tiles of ssm-tile (scf.forall) join the parallel loops of the lowerings.
+  pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
@@ -62,9 +68,10 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
     omp.numThreads = options.numThreads;
     pm.addPass(createConvertSCFToOpenMPPass(omp));
     // Inlines the memref.alloca_scope the conversion wraps around each
-    // loop body (ours allocate nothing); scf-to-cf would otherwise leave
-    // multi-block regions inside it.
+    // loop body (ours allocate nothing on the stack); scf-to-cf would
+    // otherwise leave multi-block regions inside it.
     pm.addPass(createCanonicalizerPass());
+    pm.addPass(createSSMInlineAllocaScopes());
   }
 
   // Upstream ops a user program may mix with ours.

@@ -223,6 +223,9 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   llvm::SmallVector<llvm::StringRef> libs;
   if (resolveThreads(options) > 1)
     libs.push_back(SSM_OPENMP_LIBRARY);
+  // Strided memref.copy becomes a call to memrefCopy.
+  if (module.lookupSymbol("memrefCopy"))
+    libs.push_back(SSM_C_RUNNER_UTILS_LIBRARY);
   engineOptions.sharedLibPaths = libs;
   auto engine =
       mlir::ExecutionEngine::create(module, engineOptions, std::move(*tm));

@@ -2,6 +2,8 @@
 
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
+#include "ssm/Dialect/SSM/Transforms/Passes.h"
+#include "ssm/Dialect/SSM/Transforms/TilingInterfaceImpl.h"
 #include "ssm/Pipelines/Pipelines.h"
 
 #include "mlir/InitAllDialects.h"
@@ -13,6 +15,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::ssm::registerSSMConversionPasses();
+  mlir::ssm::registerSSMTransformsPasses();
   mlir::ssm::registerSSMPipelines();
 
   mlir::DialectRegistry registry;
@@ -20,6 +23,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllGPUToLLVMIRTranslations(registry);
   registry.insert<mlir::ssm::SSMDialect>();
+  mlir::ssm::registerTilingInterfaceExternalModels(registry);
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "ssm-mlir optimizer driver\n", registry));
 }

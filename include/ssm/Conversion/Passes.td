@@ -81,4 +81,20 @@ def SSMX86Fraction : Pass<"ssm-x86-fraction"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def SSMInlineAllocaScopes : Pass<"ssm-inline-alloca-scopes"> {
+  let summary = "Inline memref.alloca_scope ops that contain no stack allocation";
+  let description = [{
+    convert-scf-to-openmp wraps each parallel loop body in a
+    `memref.alloca_scope`. Upstream's canonicaliser inlines such a scope only
+    when nothing in it may allocate on the stack, and it counts any op
+    without memory-effect information as a possible allocation: the call to
+    the ownership-based deallocation's `dealloc_helper` in the body of a
+    tiled program is one. The scope then survives until scf-to-cf turns its
+    body into several blocks, which the op does not allow. This pass inlines
+    every scope whose body (outside nested scopes) has no `memref.alloca`
+    and no `llvm.alloca`, which is the case for all code our lowerings and
+    the bufferization produce.
+  }];
+}
+
 #endif // SSM_CONVERSION_PASSES_TD
