@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Selective-scan benchmark (utils/bench.sh): the compiled scan (fast path,
+"""Selective-scan and conv benchmark (utils/bench.sh): the compiled scan (fast path,
 1 and 2 threads, both layouts), the reference loop lowering and a plain C++
 recurrence (bench/plain_scan.cpp, g++ -O3 -march=native, no fast-math), run
 side by side in one run on the same machine.
@@ -26,6 +26,17 @@ import tempfile
 import numpy as np
 
 BOUND_NS_PER_UPDATE = 5.28e6 / 50.3e6   # ns per update, one core
+STREAM_GBS = {1: 36.9, 2: 70.2}          # STREAM triad, performance.md
+
+# Causal conv1d (k = 4, bias, SiLU) in both layouts: b, d, L.
+CONV_SHAPES = [("reference shape", 1, 1536, 2048), ("d = 4096, L = 8192", 1, 4096, 8192)]
+CONV_PROGRAM = """
+func.func @conv(%%x: tensor<%s>, %%w: tensor<%dx4xf32>, %%b: tensor<%dxf32>) -> tensor<%s> {
+  %%y = ssm.causal_conv1d %s %%x, %%w bias(%%b : tensor<%dxf32>) silu
+      : tensor<%s>, tensor<%dx4xf32> -> tensor<%s>
+  return %%y : tensor<%s>
+}
+"""
 
 SHAPES = [
     # name, b, d, L, n, reference lowering too?
@@ -117,6 +128,27 @@ def main():
             rows.append((name, (b, d, L, n), t, bound, mem, inputs_mb))
             print("%-16s done" % name, flush=True)
 
+        conv_rows = []
+        for name, b, d, L in CONV_SHAPES[:1] if args.quick else CONV_SHAPES:
+            for layout in ("channel_first", "token_major"):
+                shape = (b, d, L) if layout == "channel_first" else (b, L, d)
+                ty = "x".join(str(v) for v in shape) + "xf32"
+                src = os.path.join(tmp, "conv.mlir")
+                with open(src, "w") as f:
+                    f.write(CONV_PROGRAM % (ty, d, d, ty, layout, d, ty, d, ty, ty))
+                ins = []
+                for k, v in [("x", rng.standard_normal(shape)), ("w", rng.standard_normal((d, 4))),
+                             ("b", rng.standard_normal(d))]:
+                    ins += ["--input", os.path.join(tmp, "conv_" + k + ".npy")]
+                    np.save(ins[-1], v.astype(np.float32))
+                cmd = [ssm_run, src, "-e", "conv"] + ins + ["--output", os.path.join(tmp, "cy.npy")]
+                t = {th: median_ms(run(cmd + ["--time", "21", "--threads", str(th)]))
+                     for th in (1, 2)}
+                t["ref"] = median_ms(run(cmd + ["--time", "3", "--reference"]))
+                traffic = 2 * b * d * L * 4  # x read once, y written once
+                conv_rows.append(("%s, %s" % (name, layout), (b, d, L), t, traffic))
+                print("conv %-28s done" % (name + " " + layout), flush=True)
+
     print()
     print("| shape (b, d, L, n) | fast 1T ms | fast 2T ms | reference loops ms | plain C++ ms "
           "| 1T vs plain | 2T vs 1T | 1T of bound | 2T of bound | peak MB above baseline (in+out MB) |")
@@ -129,6 +161,17 @@ def main():
             t["plain C++"] / t["fast 1T"], t["fast 1T"] / t["fast 2T"],
             100 * bound / t["fast 1T"], 100 * (bound / 2) / t["fast 2T"], mem - baseline,
             inputs_mb + out_mb))
+    print()
+    print("Causal conv1d (k = 4, bias, SiLU): memory bound = (x + y bytes) / STREAM triad.")
+    print()
+    print("| shape (b, d, L), layout | fast 1T ms | fast 2T ms | reference loops ms "
+          "| 1T / memory bound | 2T / memory bound | 2T vs 1T |")
+    print("|---|---|---|---|---|---|---|")
+    for name, shape, t, traffic in conv_rows:
+        b1 = traffic / (STREAM_GBS[1] * 1e6)
+        b2 = traffic / (STREAM_GBS[2] * 1e6)
+        print("| %s %s | %.3f | %.3f | %.2f | %.2fx | %.2fx | %.2fx |" % (
+            name, shape, t[1], t[2], t["ref"], t[1] / b1, t[2] / b2, t[1] / t[2]))
     print()
     print("bound: %.3f ns per state update on one core (performance.md); "
           "'of bound' = bound / measured." % BOUND_NS_PER_UPDATE)
