@@ -25,27 +25,30 @@ def SSMLowerToLoops : Pass<"ssm-lower-to-loops"> {
 }
 
 def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
-  let summary = "Fused, vectorised lowering of ssm.selective_scan for CPUs";
+  let summary = "Fused, vectorised lowering of the selective scan and the "
+                "causal conv1d for CPUs";
   let description = [{
     Lowers each f32 `ssm.selective_scan` with a static state size into a
     parallel loop over (batch, channel tile) tiles of `vector-width`
     channels. A tile keeps the n states of its channels in vector registers
-    for the whole sequence and computes, per step and in registers only,
-    bias and softplus, `exp2(dt * A log2(e))` (A is pre-scaled once per tile),
-    `dt * B * u`, the recurrence, the C contraction, the D skip and the SiLU
-    gate: no (b, L, d, n) array exists. Channel tails are masked.
+    for the whole sequence and walks time in chunks of `vector-width` steps:
+    a prologue reads the chunk's delta and u as blocks (transposed in
+    registers in channel_first layout) and computes bias, softplus and
+    dt * u for the chunk; the state loop computes per step and state
+    `exp2(dt * A log2(e))` (A pre-scaled once per tile), the recurrence and
+    the C contraction; an epilogue adds the D skip, applies the SiLU gate and
+    writes y back. Blocks are prefetched a few chunks ahead; channel and
+    sequence tails are masked; no (b, L, d, n) array exists.
 
-    In token_major layout every per-step access is one contiguous vector. In
-    channel_first layout (mamba_ssm's) time is cut into chunks of
-    `vector-width` steps: each operand's chunk is read as a
-    (channels x steps) block, transposed in registers and parked in a small
-    per-tile workspace from which each step loads its row; y is written back
-    the same way; a sequence tail shorter than a chunk is done step by step.
+    Each f32 `ssm.causal_conv1d` with a static k <= 16 becomes vector FMAs
+    over its taps that walk memory contiguously (along time in
+    channel_first, along channels in token_major layout).
 
-    Ops the fast path does not cover (f64, dynamic n, groups that split a
-    channel tile) are left for ssm-lower-to-loops. The transcendental
+    Ops the fast path does not cover (f64, dynamic n or k, groups that split
+    a channel tile) are left for ssm-lower-to-loops. The transcendental
     functions it emits besides exp2 (softplus, SiLU) use upstream's
-    polynomial approximations, applied by this pass.
+    polynomial approximations, applied by this pass. docs/cpu-fast-path.md
+    explains the design.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
