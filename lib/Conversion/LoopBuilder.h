@@ -13,6 +13,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace mlir::ssm {
@@ -71,11 +73,15 @@ public:
   }
 
   /// Replaces `op` by its result buffers, each exported as a tensor of the
-  /// corresponding result type.
+  /// corresponding result type. A null buffer stands for an optional result
+  /// the op does not have and is skipped.
   void replaceWithBuffers(RewriterBase &rewriter, Operation *op,
                           ArrayRef<Value> buffers) {
+    SmallVector<Value> present(llvm::make_filter_range(
+        buffers, [](Value v) { return static_cast<bool>(v); }));
+    assert(present.size() == op->getNumResults() && "one buffer per result");
     SmallVector<Value> results;
-    for (auto [result, buffer] : llvm::zip(op->getResults(), buffers))
+    for (auto [result, buffer] : llvm::zip(op->getResults(), present))
       results.push_back(
           toTensor(cast<RankedTensorType>(result.getType()), buffer));
     rewriter.replaceOp(op, results);
@@ -180,6 +186,35 @@ struct ConvBuffers {
   Type elt;
   Value x, w, bias, state; // bias and state may be null
   Value km1;               // k - 1
+  Value nb, nd, nL;        // batch, channels, steps
+  Value out, fin;          // results; fin null without final_state
+
+  /// Imports the operands of `op` (with identity layouts when `contiguous`)
+  /// and allocates its results.
+  static ConvBuffers get(LoopBuilder &lb, CausalConv1dOp op, bool contiguous) {
+    ConvBuffers c;
+    c.tm = op.isTokenMajor();
+    c.elt = op.getX().getType().getElementType();
+    c.x = lb.toBuffer(op.getX(), contiguous);
+    c.w = lb.toBuffer(op.getWeight(), contiguous);
+    c.bias = op.getBias() ? lb.toBuffer(op.getBias(), contiguous) : Value();
+    c.state = op.getConvState() ? lb.toBuffer(op.getConvState(), contiguous)
+                                : Value();
+    auto wType = cast<MemRefType>(c.w.getType());
+    c.km1 = wType.isDynamicDim(1)
+                ? arith::SubIOp::create(lb.b, lb.loc, lb.dim(c.w, 1), lb.idx(1))
+                      .getResult()
+                : lb.idx(wType.getDimSize(1) - 1);
+    c.nb = lb.dim(c.x, 0);
+    c.nd = lb.dim(c.x, c.tm ? 2 : 1);
+    c.nL = lb.dim(c.x, c.tm ? 1 : 2);
+    c.out = lb.alloc(cast<RankedTensorType>(op.getOut().getType()),
+                     {lb.dim(c.x, 0), lb.dim(c.x, 1), lb.dim(c.x, 2)});
+    if (op.getFinalState())
+      c.fin = lb.alloc(cast<RankedTensorType>(op.getFinalState().getType()),
+                       {c.nb, c.nd, c.km1});
+    return c;
+  }
 
   /// x at time p of (batch bi, channel c), where p < 0 reads the incoming
   /// conv state (slot k-1+p) or zero.
@@ -211,8 +246,7 @@ struct ConvBuffers {
   }
 
   /// Slot s of the final state holds x at time L-(k-1)+s.
-  void storeFinalState(LoopBuilder &lb, Value fin, Value bi, Value c,
-                       Value nL) const {
+  void storeFinalState(LoopBuilder &lb, Value bi, Value c) const {
     Value base = arith::SubIOp::create(lb.b, lb.loc, nL, km1);
     lb.forLoop(km1, [&](Value s) {
       Value p = arith::AddIOp::create(lb.b, lb.loc, base, s);

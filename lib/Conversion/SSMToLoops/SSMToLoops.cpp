@@ -138,10 +138,7 @@ struct SelectiveScanLowering : OpConversionPattern<SelectiveScanOp> {
       });
     });
 
-    SmallVector<Value> buffers = {y};
-    if (last)
-      buffers.push_back(last);
-    lb.replaceWithBuffers(rewriter, op, buffers);
+    lb.replaceWithBuffers(rewriter, op, {y, last});
     return success();
   }
 };
@@ -220,39 +217,18 @@ struct CausalConv1dLowering : OpConversionPattern<CausalConv1dOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     LoopBuilder lb(rewriter, loc);
-    bool tm = op.isTokenMajor();
-    Type elt = op.getX().getType().getElementType();
-
-    Value x = lb.toBuffer(op.getX()), w = lb.toBuffer(op.getWeight());
-    Value bias = op.getBias() ? lb.toBuffer(op.getBias()) : Value();
-    Value state = op.getConvState() ? lb.toBuffer(op.getConvState()) : Value();
-
-    Value nb = lb.dim(x, 0), nd = lb.dim(x, tm ? 2 : 1),
-          nL = lb.dim(x, tm ? 1 : 2), nk = lb.dim(w, 1);
-    Value km1 = arith::SubIOp::create(rewriter, loc, nk, lb.idx(1));
-    auto outType = cast<RankedTensorType>(op.getOut().getType());
-    Value out = lb.alloc(outType, {lb.dim(x, 0), lb.dim(x, 1), lb.dim(x, 2)});
-    Value fin;
-    if (op.getFinalState())
-      fin = lb.alloc(cast<RankedTensorType>(op.getFinalState().getType()),
-                     {nb, nd, km1});
-
-    ConvBuffers conv{tm, elt, x, w, bias, state, km1};
-    lb.forLoop(nb, [&](Value bi) {
-      lb.forLoop(nd, [&](Value c) {
-        lb.forLoop(nL, [&](Value t) {
-          lb.store(conv.output(lb, bi, c, t, op.getSilu()), out,
-                   actIndex(tm, bi, c, t));
+    ConvBuffers conv = ConvBuffers::get(lb, op, /*contiguous=*/false);
+    lb.forLoop(conv.nb, [&](Value bi) {
+      lb.forLoop(conv.nd, [&](Value c) {
+        lb.forLoop(conv.nL, [&](Value t) {
+          lb.store(conv.output(lb, bi, c, t, op.getSilu()), conv.out,
+                   actIndex(conv.tm, bi, c, t));
         });
-        if (fin)
-          conv.storeFinalState(lb, fin, bi, c, nL);
+        if (conv.fin)
+          conv.storeFinalState(lb, bi, c);
       });
     });
-
-    SmallVector<Value> buffers = {out};
-    if (fin)
-      buffers.push_back(fin);
-    lb.replaceWithBuffers(rewriter, op, buffers);
+    lb.replaceWithBuffers(rewriter, op, {conv.out, conv.fin});
     return success();
   }
 };

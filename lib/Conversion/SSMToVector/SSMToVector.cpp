@@ -432,10 +432,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // The workspaces are freed by the pipeline's ownership-based buffer
     // deallocation, like every other buffer.
     rewriter.setInsertionPoint(op);
-    SmallVector<Value> buffers = {y};
-    if (last)
-      buffers.push_back(last);
-    vb.replaceWithBuffers(rewriter, op, buffers);
+    vb.replaceWithBuffers(rewriter, op, {y, last});
     return success();
   }
 };
@@ -471,22 +468,9 @@ struct CausalConv1dToVector : OpRewritePattern<CausalConv1dOp> {
     VectorBuilder vb(rewriter, loc, V, /*scalef=*/false);
     Type f32 = rewriter.getF32Type();
 
-    ConvBuffers conv{tm,
-                     f32,
-                     vb.toBuffer(op.getX(), true),
-                     vb.toBuffer(op.getWeight(), true),
-                     op.getBias() ? vb.toBuffer(op.getBias(), true) : Value(),
-                     op.getConvState() ? vb.toBuffer(op.getConvState(), true)
-                                       : Value(),
-                     vb.idx(k - 1)};
-    Value x = conv.x;
-    Value nb = vb.dim(x, 0), nd = vb.dim(x, tm ? 2 : 1), nL = vb.dim(x, tm ? 1 : 2);
-    Value out = vb.alloc(cast<RankedTensorType>(op.getOut().getType()),
-                         {vb.dim(x, 0), vb.dim(x, 1), vb.dim(x, 2)});
-    Value fin;
-    if (op.getFinalState())
-      fin = vb.alloc(cast<RankedTensorType>(op.getFinalState().getType()),
-                     {nb, nd, conv.km1});
+    ConvBuffers conv = ConvBuffers::get(vb, op, /*contiguous=*/true);
+    Value x = conv.x, out = conv.out, fin = conv.fin;
+    Value nb = conv.nb, nd = conv.nd, nL = conv.nL;
     // Outputs before `head` read the incoming state: scalar code.
     Value head = arith::MinUIOp::create(rewriter, loc, conv.km1, nL);
     Value zero = vb.flt(f32, 0.0);
@@ -555,7 +539,7 @@ struct CausalConv1dToVector : OpRewritePattern<CausalConv1dOp> {
         write(y, out, {bi, c, t}, inBounds);
       });
       if (fin)
-        conv.storeFinalState(vb, fin, bi, c, nL);
+        conv.storeFinalState(vb, bi, c);
     } else {
       // Blocks of steps in parallel; each step's row in channel vectors.
       // The taps are transposed once into a (k, d) buffer so that tap i of
@@ -616,16 +600,13 @@ struct CausalConv1dToVector : OpRewritePattern<CausalConv1dOp> {
       if (fin)
         vb.forLoop(nb, [&](Value bi) {
           vb.forLoop(nd, [&](Value c) {
-            conv.storeFinalState(vb, fin, bi, c, nL);
+            conv.storeFinalState(vb, bi, c);
           });
         });
     }
 
     rewriter.setInsertionPoint(op);
-    SmallVector<Value> buffers = {out};
-    if (fin)
-      buffers.push_back(fin);
-    vb.replaceWithBuffers(rewriter, op, buffers);
+    vb.replaceWithBuffers(rewriter, op, {out, fin});
     return success();
   }
 };
