@@ -318,21 +318,26 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
 
     // Software prefetch of the blocks kAhead chunks ahead: in channel_first
     // layout a chunk reads V rows V*4 bytes long from each operand, V
-    // separate streams, more than the hardware prefetchers follow (measured:
-    // without this the reference shape spends a third of its time waiting
-    // for memory). Indices are clamped into the buffers.
+    // separate streams, more than the hardware prefetchers follow (without
+    // it the reference shape ran measurably slower in side-by-side runs;
+    // see docs/cpu-fast-path.md). Indices are clamped into the buffers.
     constexpr int64_t kAhead = 4;
     Value lastC = arith::SubIOp::create(rewriter, loc, nd, vb.idx(1));
     Value lastT = arith::SubIOp::create(rewriter, loc, nL, vb.idx(1));
     auto prefetchBlocks = [&](Value t0) {
       Value tp = arith::AddIOp::create(rewriter, loc, t0, vb.idx(kAhead * V));
+      // Row r of a block: channel c0 + r (channel_first) or step tp + r
+      // (token_major); the other index is the same for every row.
+      auto clamped = [&](Value base, int64_t r, Value last) -> Value {
+        Value i = r ? arith::AddIOp::create(rewriter, loc, base, vb.idx(r))
+                          .getResult()
+                    : base;
+        return arith::MinUIOp::create(rewriter, loc, i, last);
+      };
+      Value fixed = tm ? clamped(c0, 0, lastC) : clamped(tp, 0, lastT);
       for (int64_t r = 0; r < V; ++r) {
-        Value c = arith::MinUIOp::create(
-            rewriter, loc, arith::AddIOp::create(rewriter, loc, c0, vb.idx(tm ? 0 : r)),
-            lastC);
-        Value t = arith::MinUIOp::create(
-            rewriter, loc, arith::AddIOp::create(rewriter, loc, tp, vb.idx(tm ? r : 0)),
-            lastT);
+        Value c = tm ? fixed : clamped(c0, r, lastC);
+        Value t = tm ? clamped(tp, r, lastT) : fixed;
         SmallVector<Value> at = actIndex(tm, bi, c, t);
         for (Value mem : {delta, u, z})
           if (mem)

@@ -5,7 +5,7 @@
 // channel_first: one scf.parallel iteration per (batch, 16-channel tile);
 // A is scaled by log2(e) once per tile; the n = 2 states are loop-carried
 // vectors. Time goes in chunks of 16 steps (the last one partial): the
-// chunk's blocks of the operands two chunks ahead are prefetched; delta and
+// chunk's blocks of the operands four chunks ahead are prefetched; delta and
 // u are read as masked 16x16 blocks, transposed and parked in the per-tile
 // workspace; a row loop computes softplus(dt) and dt * u; the state loop runs
 // over the chunk's real steps (min(16, L - t0)), loading two rows per step

@@ -118,3 +118,9 @@ func.func @last_only(%a: tensor<4x19xf32>, %b: tensor<4x19xf32>) -> tensor<4xf32
   %h = ssm.scan %a, %b dim = 1 last_only : tensor<4x19xf32>, tensor<4x19xf32> -> tensor<4xf32>
   return %h : tensor<4xf32>
 }
+
+// Bad options are reported with the pass's name.
+// RUN: not ssm-opt %s --ssm-tile="loop=while" --split-input-file 2>&1 | FileCheck %s --check-prefix=LOOP
+// LOOP: ssm-tile: loop must be forall or for, not 'while'
+// RUN: not ssm-opt %s --ssm-tile="time-chunk=-4" --split-input-file 2>&1 | FileCheck %s --check-prefix=NEG
+// NEG: ssm-tile: tile sizes and time-chunk must not be negative
