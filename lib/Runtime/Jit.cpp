@@ -141,9 +141,9 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(mlir::ModuleOp module,
   auto tm = createTargetMachine(options);
   if (!tm)
     return tm.takeError();
-  // The CPU's own features plus the explicit ones; the fast path uses
-  // AVX512F and AVX512DQ (vreduceps).
-  bool avx512 = (*tm)->getMCSubtargetInfo()->checkFeatures("+avx512f,+avx512dq");
+  // The CPU's own features plus the explicit ones; the fast path's
+  // AVX-512 code needs AVX512F.
+  bool avx512 = (*tm)->getMCSubtargetInfo()->checkFeatures("+avx512f");
   pipeline.x86Avx512 = avx512;
   pipeline.vectorWidth = options.vectorWidth ? options.vectorWidth
                                              : (avx512 ? 16 : 8);

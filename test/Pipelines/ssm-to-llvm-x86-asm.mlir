@@ -1,12 +1,12 @@
 // The machine code of the fast path's scan for an AVX-512 CPU (x86-64-v4,
 // so the check runs on any x86 host): 512-bit FMAs, exp2's range reduction
-// by vreduceps and its scaling by vscalefps, and no call to a scalar exp or
+// by vrndscaleps (round to nearest) and its scaling by vscalefps, and no call to a scalar exp or
 // to any other function in the code (softplus and SiLU are polynomials too;
 // only malloc/free remain).
 // RUN: ssm-run %s --cpu x86-64-v4 --threads 1 --emit=llvm | llc -O3 -mcpu=x86-64-v4 -o - | FileCheck %s
 // CHECK-LABEL: scan:
 // CHECK: vfmadd{{[0-9]+}}ps {{.*}}%zmm
-// CHECK: vreduceps $9, {{.*}}%zmm
+// CHECK: vrndscaleps $8, {{.*}}%zmm
 // CHECK: vscalefps {{.*}}%zmm
 // CHECK-NOT: call{{.*}}exp
 // CHECK-NOT: call{{.*}}log

@@ -54,8 +54,8 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "Channels per vector: 16 for AVX-512, 8 for AVX2">,
     Option<"x86Avx512", "x86-avx512", "bool", /*default=*/"false",
-           "With vector-width=16: reduce and scale exp2's argument with AVX-512 "
-           "(vreduceps, vscalefps; needs AVX512F and AVX512DQ)">,
+           "With vector-width=16: scale exp2's polynomial by AVX-512's "
+           "vscalefps (needs AVX512F)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -66,22 +66,6 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     "::mlir::vector::VectorDialect",
     "::mlir::x86vector::X86VectorDialect"
   ];
-}
-
-def SSMX86Fraction : Pass<"ssm-x86-fraction"> {
-  let summary = "x - floor(x) on 16 x f32 vectors as AVX-512DQ's vreduceps";
-  let description = [{
-    Rewrites `arith.subf %x, (math.floor %x)` on `vector<16xf32>` into one
-    call of `llvm.x86.avx512.mask.reduce.ps.512` (vreduceps with round-down,
-    keeping no fraction bits), which LLVM's X86 backend does not form from
-    the floor and the subtraction itself. The fast path's exp2 does this
-    range reduction once per state update. --ssm-to-llvm runs it late, just
-    before the conversion to LLVM: buffer deallocation rejects the intrinsic
-    call (it declares no memory effects) and the canonicaliser keeps a
-    memref.alloca_scope around it for the same reason. The target must have
-    AVX512F and AVX512DQ.
-  }];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def SSMInlineAllocaScopes : Pass<"ssm-inline-alloca-scopes"> {

@@ -27,14 +27,20 @@ struct SSMToLLVMOptions : public PassPipelineOptions<SSMToLLVMOptions> {
       llvm::cl::init(16)};
   PassOptions::Option<bool> x86Avx512{
       *this, "x86-avx512",
-      llvm::cl::desc("The target has AVX-512F and AVX-512DQ: the fast paths "
-                     "may use their instructions (vscalefps, vreduceps)"),
+      llvm::cl::desc("The target has AVX-512F: the fast paths may use its "
+                     "instructions (vscalefps)"),
       llvm::cl::init(false)};
   PassOptions::Option<unsigned> numThreads{
       *this, "num-threads",
       llvm::cl::desc("Run scf.parallel loops (the scan's tiles) on this many "
                      "OpenMP threads; 0 or 1 keeps them sequential"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> parallelScan{
+      *this, "parallel-scan",
+      llvm::cl::desc("With several threads, let ssm-parallel-scan cut long "
+                     "scans with few channel tiles into time chunks run in "
+                     "parallel (fast paths only)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> lowerDeallocations{
       *this, "buffer-deallocation",
       llvm::cl::desc("Insert deallocations of intermediate buffers "
@@ -43,7 +49,7 @@ struct SSMToLLVMOptions : public PassPipelineOptions<SSMToLLVMOptions> {
 };
 
 /// ssm (and upstream tensor/linalg/scf/arith/math) IR on tensors -> LLVM
-/// dialect: ssm-lower-to-vector (unless `reference`), ssm-lower-to-loops
+/// dialect: ssm-parallel-scan (several threads, fast paths), ssm-lower-to-vector (unless `reference`), ssm-lower-to-loops
 /// for the rest, one-shot bufferization with function
 /// boundaries (identity layouts at function boundaries), buffer
 /// deallocation, then the standard conversions to LLVM.

@@ -68,46 +68,51 @@ public:
                                     ArrayRef<bool>{false});
   }
 
-  /// 2^x = 2^floor(x) * P(f), f = x - floor(x) in [0, 1), P the degree-5
-  /// polynomial of smallest maximum relative error to 2^f on [0, 1) (our
-  /// Remez fit: 7.5e-8 in exact arithmetic, 1.5e-7 evaluated in fp32 by
-  /// Horner's rule). Written out rather than taken from upstream's
+  /// 2^x = 2^k * P(f), k = x rounded to the nearest integer, f = x - k in
+  /// [-1/2, 1/2] (exact), P the degree-5 polynomial of smallest maximum
+  /// relative error to 2^f on [-1/2, 1/2] among those with P(0) = 1 (our fit:
+  /// 9.2e-8 in exact arithmetic, 1.7e-7 evaluated in fp32 by Horner's rule).
+  /// Rounding to nearest rather than down matters for decays just below 1
+  /// (Mamba's long-memory channels, dt * A ~ -1e-3): then f = x exactly and
+  /// the result is 1 + x ln 2 + ... rounded once, without bias. With
+  /// f = x - floor(x) = 1 + x the low bits of x were lost before the
+  /// polynomial, and vreduceps did so with a bias of -0.5 ulp; a channel
+  /// that remembers 1 / |x| steps accumulates a biased decay error that
+  /// many times (5e-5 relative after 20000 steps of dt * A ~ -1e-3).
+  /// Written out rather than taken from upstream's
   /// math-polynomial-approximation because the scan calls it on arguments
   /// already scaled by log2(e) (folded into A once per tile), which saves
-  /// upstream exp's range reduction by ln 2 in the innermost loop, and because
-  /// on AVX-512 two instructions do the range reduction and the scaling:
-  /// vreduceps gives f = x - floor(x) in one instruction (ssm-x86-fraction),
-  /// and vscalefps multiplies by 2^floor(x) taking x itself (it floors its
-  /// exponent operand), exactly, with correct underflow to 0 and overflow to
-  /// inf and no clamping. Without AVX-512 the power of two is built in the exponent
-  /// bits of floor(x) after clamping x to [-126, 127].
+  /// upstream exp's range reduction by ln 2 in the innermost loop, and
+  /// because on AVX-512 vscalefps multiplies by 2^k exactly, with correct
+  /// underflow to 0 and overflow to inf and no clamping. Without AVX-512
+  /// the power of two is built in the exponent bits of k after clamping x
+  /// to [-126, 127].
   /// Measured maximum relative error: test/Integration/CPU/exp2-accuracy.py.
   Value exp2(Value x) {
     if (!scalef) {
       x = arith::MaximumFOp::create(b, loc, x, splat(-126.0));
       x = arith::MinimumFOp::create(b, loc, x, splat(127.0));
     }
-    // x - floor(x) becomes one vreduceps on AVX-512 in ssm-x86-fraction,
-    // after bufferization (buffer deallocation rejects llvm.call_intrinsic).
-    Value i = math::FloorOp::create(b, loc, x);
-    Value f = arith::SubFOp::create(b, loc, x, i);
-    static constexpr double kP[] = {1.877576675e-03, 8.989340090e-03,
-                                    5.582631805e-02, 2.401536170e-01,
-                                    6.931530732e-01, 9.999999251e-01};
+    // vrndscaleps / vroundps: round half to even.
+    Value k = math::RoundEvenOp::create(b, loc, x);
+    Value f = arith::SubFOp::create(b, loc, x, k);
+    static constexpr double kP[] = {1.326471567e-03, 9.671512060e-03,
+                                    5.550733581e-02, 2.402224243e-01,
+                                    6.931470037e-01, 1.0};
     Value p = splat(kP[0]);
     for (double c : ArrayRef<double>(kP).drop_front())
       p = fma(p, f, splat(c));
     if (scalef) {
       // MLIR 22 passes the op's operands (src, a, b) to
       // llvm.x86.avx512.mask.scalef.ps.512 in that order, but the intrinsic
-      // takes (a, b, src): so `src` carries p and `a` carries x. The mask
+      // takes (a, b, src): so `src` carries p and `a` carries k. The mask
       // selects every lane, so the passthrough value does not matter.
       // Checked by test/Integration/CPU/exp2-accuracy.py.
       // i32(4) is _MM_FROUND_CUR_DIRECTION: the rounding mode of MXCSR.
-      return x86vector::MaskScaleFOp::create(b, loc, p, x, p, i16(-1), i32(4));
+      return x86vector::MaskScaleFOp::create(b, loc, p, k, p, i16(-1), i32(4));
     }
     auto it = VectorType::get(vt.getShape(), b.getI32Type());
-    Value bits = arith::FPToSIOp::create(b, loc, it, i);
+    Value bits = arith::FPToSIOp::create(b, loc, it, k);
     bits = arith::AddIOp::create(
         b, loc, bits,
         arith::ConstantOp::create(

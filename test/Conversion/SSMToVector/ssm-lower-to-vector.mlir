@@ -37,7 +37,7 @@
 // CHECK:     %[[STEPS:.*]] = arith.minui %[[LEFT]], %c16
 // CHECK:     %[[H:.*]]:2 = scf.for %[[S:.*]] = %c0 to %[[STEPS]] step %c1 iter_args(%[[HS0:.*]] = %[[H0]], %{{.*}} = %[[H1]])
 // CHECK:       vector.load %[[WSDT]][%[[B]], %[[TILE]], %[[S]], %c0]
-// CHECK:       math.floor
+// CHECK:       math.roundeven
 // CHECK-COUNT-5: vector.fma
 // CHECK:       arith.shli
 // CHECK:       vector.fma %{{.*}}, %[[HS0]], %{{.*}} : vector<16xf32>
@@ -60,18 +60,17 @@
 // W8: scf.parallel {{.*}} to (%c2, %c3)
 // W8: vector.transfer_read {{.*}} vector<8x8xf32>
 // W8-NOT: x86vector
-// With AVX-512 the power of two is applied by vscalefps to the unclamped
-// argument (it floors its exponent operand itself); x - floor(x) stays for
-// ssm-x86-fraction.
+// With AVX-512 the power of two 2^k, k = roundeven(x), is applied by
+// vscalefps without clamping x; f = x - k feeds the polynomial.
 // AVX512-LABEL: func.func @channel_first
 // AVX512: arith.subi %c37
 // AVX512: scf.for
 // AVX512: %[[X:.*]] = arith.mulf %{{.*}}, %{{.*}} : vector<16xf32>
 // AVX512-NOT: arith.maximumf
-// AVX512: %[[FL:.*]] = math.floor %[[X]]
-// AVX512: %[[F:.*]] = arith.subf %[[X]], %[[FL]]
+// AVX512: %[[K:.*]] = math.roundeven %[[X]]
+// AVX512: %[[F:.*]] = arith.subf %[[X]], %[[K]]
 // AVX512: %[[P:.*]] = vector.fma %{{.*}}, %[[F]], %{{.*}}
-// AVX512: x86vector.avx512.mask.scalef %{{.*}}, %[[X]], %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
+// AVX512: x86vector.avx512.mask.scalef %{{.*}}, %[[K]], %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
 func.func @channel_first(%u: tensor<2x20x37xf32>, %dt: tensor<2x20x37xf32>, %A: tensor<20x2xf32>,
                          %B: tensor<2x2x37xf32>, %C: tensor<2x2x37xf32>, %D: tensor<20xf32>,
                          %z: tensor<2x20x37xf32>) -> (tensor<2x20x37xf32>, tensor<2x20x2xf32>) {
