@@ -2,6 +2,7 @@
 
 #include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Conversion/Passes.h"
+#include "ssm/Dialect/SSM/Transforms/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -34,6 +35,14 @@ using namespace mlir;
 void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
                                  const SSMToLLVMOptions &options) {
   if (!options.reference) {
+    // Long sequences with too few channel tiles for the threads: chunks of
+    // time in parallel (the cost model is the pass's).
+    if (options.parallelScan && options.numThreads > 1) {
+      SSMParallelScanOptions parallel;
+      parallel.numThreads = options.numThreads;
+      parallel.laneWidth = options.vectorWidth;
+      pm.addPass(createSSMParallelScan(parallel));
+    }
     SSMLowerToVectorOptions vector;
     vector.vectorWidth = options.vectorWidth;
     vector.x86Avx512 = options.x86Avx512;
@@ -82,12 +91,6 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
-
-  // After the OpenMP conversion's canonicalisation too: an op without
-  // memory effects, like the intrinsic call, keeps memref.alloca_scope from
-  // being inlined.
-  if (!options.reference && options.x86Avx512)
-    pm.addPass(createSSMX86Fraction());
 
   ConvertVectorToLLVMPassOptions vectorToLLVM;
   vectorToLLVM.vectorTransposeLowering = vector::VectorTransposeLowering::Shuffle16x16;

@@ -6,6 +6,7 @@
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Dialect/SSM/Transforms/Passes.h"
+#include "TimeSlices.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -28,57 +29,29 @@ using namespace mlir::ssm;
 
 namespace {
 
-/// Builds the chunk loop of one op: `[from, from + size)` is chunk `k`'s
+/// Builds the chunk loop of one op: `[start, start + size)` is chunk `k`'s
 /// time range; helpers slice operands along time and assemble results.
-class Chunker {
+class Chunker : public TimeSlicer {
 public:
   Chunker(RewriterBase &b, Operation *op, int64_t chunk)
-      : b(b), loc(op->getLoc()), chunk(chunk) {}
+      : TimeSlicer(b, op->getLoc()), chunk(chunk) {}
 
-  RewriterBase &b;
-  Location loc;
   int64_t chunk;
   /// The current chunk, valid inside the loop body.
   Value start, size;
   /// Static chunk size when every chunk has it (L static, L % T == 0).
   std::optional<int64_t> staticSize;
 
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-
-  /// Size of dimension `dim` of `v`: a constant when static.
-  Value extent(Value v, int64_t dim) {
-    return getValueOrCreateConstantIndexOp(
-        b, loc, tensor::getMixedSize(b, loc, v, dim));
-  }
-
   /// `v` restricted to the chunk along dimension `dim`.
   Value slice(Value v, int64_t dim) {
-    auto t = cast<RankedTensorType>(v.getType());
-    SmallVector<OpFoldResult> offsets(t.getRank(), b.getIndexAttr(0)),
-        sizes = tensor::getMixedSizes(b, loc, v),
-        strides(t.getRank(), b.getIndexAttr(1));
-    offsets[dim] = start;
-    sizes[dim] = staticSize ? OpFoldResult(b.getIndexAttr(*staticSize))
-                            : OpFoldResult(size);
-    return tensor::ExtractSliceOp::create(b, loc, v, offsets, sizes, strides);
+    return TimeSlicer::slice(v, dim, start,
+                             staticSize ? OpFoldResult(b.getIndexAttr(*staticSize))
+                                        : OpFoldResult(size));
   }
 
   /// Writes `part` (a chunk along `dim`) into `whole`.
   Value insert(Value part, Value whole, int64_t dim) {
-    auto t = cast<RankedTensorType>(whole.getType());
-    SmallVector<OpFoldResult> offsets(t.getRank(), b.getIndexAttr(0)),
-        sizes = tensor::getMixedSizes(b, loc, part),
-        strides(t.getRank(), b.getIndexAttr(1));
-    offsets[dim] = start;
-    return tensor::InsertSliceOp::create(b, loc, part, whole, offsets, sizes,
-                                         strides);
-  }
-
-  /// A tensor of `shape` (sizes) and `elt` filled with zeros.
-  Value zeros(ArrayRef<OpFoldResult> shape, Type elt) {
-    Value empty = tensor::EmptyOp::create(b, loc, shape, elt);
-    Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(elt, 0.0));
-    return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+    return TimeSlicer::insert(part, whole, dim, start);
   }
 
   /// The type of `t` with dimension `dim` the chunk's size.

@@ -44,4 +44,57 @@ def SSMTile : Pass<"ssm-tile"> {
   ];
 }
 
+def SSMParallelScan : Pass<"ssm-parallel-scan"> {
+  let summary = "Parallelise selective scans and ssm.scan over time";
+  let description = [{
+    Rewrites ssm.selective_scan and ssm.scan (forward or reverse, last_only
+    or not) on tensors into a scan parallel over time chunks, for sequences
+    whose lanes cannot occupy the threads (one long sequence, few channels):
+
+    1. chunks in parallel (`scf.forall`): chunk 0 from the initial state,
+       the others from zeros; each keeps its final state;
+    2. chunks 1.. in parallel: the correction of chunk k started from the
+       final state of chunk k - 1, added to its result. The correction is
+       the op itself with its input term zeroed (u = 0 and no D for the
+       selective scan, b = 0 for ssm.scan): the recurrence is linear in the
+       initial state and the input;
+    3. chunks 2.. in order: what chunk k - 1 still had to correct at its end
+       enters chunk k as a further correction; the final state is the last
+       chunk's plus that remainder.
+
+    Chunks run in blocks of `block` steps (the op is applied per block, so
+    temporaries stay O(block)). A correction stops at the first block that
+    starts from an exactly zero state: once the decays have underflowed its
+    state it stays zero. With decays below 1 the corrections are short and
+    phase 3 is one test per block; with decays of exactly 1 they span whole
+    chunks (correct, and no faster than the sequential scan).
+
+    Chunks: `chunks=N` forces N; otherwise the cost model parallelises over
+    time only when the op's lane tiles (batch x ceil(d / lane-width) for the
+    selective scan, one for ssm.scan, whose lowering is one sequential loop
+    nest) are fewer than `num-threads`, L is static, and each of
+    min(num-threads, L / min-chunk-length) >= 2 chunks gets at least
+    min-chunk-length steps. See docs/parallel-scan.md.
+  }];
+  let options = [
+    Option<"numThreads", "num-threads", "unsigned", /*default=*/"1",
+           "Threads the program will run on (the cost model)">,
+    Option<"chunks", "chunks", "int64_t", /*default=*/"0",
+           "Time chunks; 0: from the cost model">,
+    Option<"minChunkLength", "min-chunk-length", "int64_t", /*default=*/"8192",
+           "Fewest steps per chunk the cost model allows">,
+    Option<"laneWidth", "lane-width", "int64_t", /*default=*/"16",
+           "Channels per tile of the selective scan's fast path (16 AVX-512, "
+           "8 AVX2), to count its tiles">,
+    Option<"block", "block", "int64_t", /*default=*/"1024",
+           "Steps per block inside a chunk (the op applied per block)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // SSM_DIALECT_SSM_TRANSFORMS_PASSES_TD
