@@ -40,19 +40,51 @@ public:
 
   /// Reads a tensor operand as a memref with a fully dynamic strided layout,
   /// so that any buffer one-shot bufferization picks for it fits.
-  /// With `contiguous`, the buffer has the identity layout instead (vector
-  /// loads need unit innermost stride); bufferization copies into such a
-  /// buffer when the operand's own buffer is strided.
-  Value toBuffer(Value tensor, bool contiguous = false) {
+  /// With `unitInner`, the result has innermost stride 1 (vector loads need
+  /// it) and dynamic other strides and offset: a slice of a larger buffer
+  /// (the lane tiles and time chunks of ssm-tile and ssm-parallel-scan) is
+  /// used in place, and only a buffer whose innermost stride is not 1 at run
+  /// time is copied. The test is ours rather than bufferization's: asked
+  /// for the layout directly, one-shot bufferization copies any buffer whose
+  /// layout it cannot prove, into an allocation of that (invalid,
+  /// dynamic-offset) layout.
+  Value toBuffer(Value tensor, bool unitInner = false) {
     auto t = cast<RankedTensorType>(tensor.getType());
-    MemRefLayoutAttrInterface layout;
-    if (!contiguous)
-      layout = StridedLayoutAttr::get(
-          b.getContext(), ShapedType::kDynamic,
-          SmallVector<int64_t>(t.getRank(), ShapedType::kDynamic));
-    auto mt = MemRefType::get(t.getShape(), t.getElementType(), layout);
-    return bufferization::ToBufferOp::create(b, loc, mt, tensor,
-                                             /*read_only=*/true);
+    int64_t rank = t.getRank();
+    auto strided = [&](bool unit) {
+      SmallVector<int64_t> strides(rank, ShapedType::kDynamic);
+      if (unit)
+        strides.back() = 1;
+      return MemRefType::get(
+          t.getShape(), t.getElementType(),
+          StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
+    };
+    Value buf = bufferization::ToBufferOp::create(b, loc, strided(false), tensor,
+                                                  /*read_only=*/true);
+    if (!unitInner || rank == 0)
+      return buf;
+    MemRefType target = strided(true);
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buf);
+    Value unit = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                       meta.getStrides().back(), idx(1));
+    auto choice = scf::IfOp::create(
+        b, loc, unit,
+        [&](OpBuilder &, Location) {
+          scf::YieldOp::create(
+              b, loc, ValueRange{memref::CastOp::create(b, loc, target, buf)});
+        },
+        [&](OpBuilder &, Location) {
+          SmallVector<Value> sizes;
+          for (int64_t i = 0; i < rank; ++i)
+            if (t.isDynamicDim(i))
+              sizes.push_back(dim(buf, i));
+          Value copy = memref::AllocOp::create(
+              b, loc, MemRefType::get(t.getShape(), t.getElementType()), sizes);
+          memref::CopyOp::create(b, loc, buf, copy);
+          scf::YieldOp::create(
+              b, loc, ValueRange{memref::CastOp::create(b, loc, target, copy)});
+        });
+    return choice.getResult(0);
   }
 
   /// A fresh buffer for a result; `sizes` gives every dimension (static ones
@@ -189,7 +221,7 @@ struct ConvBuffers {
   Value nb, nd, nL;        // batch, channels, steps
   Value out, fin;          // results; fin null without final_state
 
-  /// Imports the operands of `op` (with identity layouts when `contiguous`)
+  /// Imports the operands of `op` (innermost stride 1 when `contiguous`)
   /// and allocates its results.
   static ConvBuffers get(LoopBuilder &lb, CausalConv1dOp op, bool contiguous) {
     ConvBuffers c;

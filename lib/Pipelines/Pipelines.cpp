@@ -83,7 +83,9 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createSSMInlineAllocaScopes());
   }
 
-  // Upstream ops a user program may mix with ours.
+  // Upstream ops a user program may mix with ours, and copies between
+  // strided buffers as loops LLVM vectorises.
+  pm.addPass(createSSMStridedCopies());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Masked and transposing transfers -> 1-D transfers and shuffles.
   pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(

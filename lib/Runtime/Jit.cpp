@@ -148,6 +148,7 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(mlir::ModuleOp module,
   pipeline.vectorWidth = options.vectorWidth ? options.vectorWidth
                                              : (avx512 ? 16 : 8);
   pipeline.numThreads = resolveThreads(options);
+  pipeline.parallelScan = options.parallelScan;
   mlir::PassManager pm(module.getContext());
   mlir::ssm::buildSSMToLLVMPipeline(pm, pipeline);
   if (mlir::failed(pm.run(module)))

@@ -53,8 +53,11 @@ common options:
   --vector-width N  f32 lanes per vector on the fast paths (default: 16 with
                     AVX-512, else 8)
   --threads N       threads for parallel loops, i.e. the scan's channel
-                    tiles (default: every core; the reference lowering
-                    uses one)
+                    tiles, or time chunks of long scans with fewer tiles
+                    than threads (default: every core; the reference
+                    lowering uses one)
+  --no-parallel-scan
+                    never parallelise a scan over time (ssm-parallel-scan)
   -h, --help        this text
 )";
 
@@ -133,6 +136,7 @@ std::map<std::string, Options::Spec> commonSpecs() {
           {"cpu", {true, false}},     {"mattr", {true, false}},
           {"threads", {true, false}}, {"help", {false, false}},
           {"reference", {false, false}}, {"vector-width", {true, false}},
+          {"no-parallel-scan", {false, false}},
           {"h", {false, false}}};
 }
 
@@ -174,6 +178,7 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
     return threads.takeError();
   c.jit.numThreads = opts.value("threads") ? static_cast<unsigned>(*threads) : 0;
   c.jit.reference = opts.flag("reference");
+  c.jit.parallelScan = !opts.flag("no-parallel-scan");
   if (opts.value("vector-width")) {
     auto width = positiveInt(opts, "vector-width", 0);
     if (!width)

@@ -68,6 +68,21 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
   ];
 }
 
+def SSMStridedCopies : Pass<"ssm-strided-copies"> {
+  let summary = "Copy strided buffers with loops rather than memrefCopy";
+  let description = [{
+    Rewrites every `memref.copy` whose source or target is not contiguous
+    (a slice of a larger buffer, as when a lane tile or a time chunk of
+    ssm-tile or ssm-parallel-scan goes into its result) into `linalg.copy`.
+    The LLVM lowering of memref.copy calls MLIR's generic `memrefCopy` for
+    such copies, which walks the descriptor element by element (about 2 ns
+    per element here: copying the result blocks of a chunked scan cost more
+    than the scan); convert-linalg-to-loops makes loops whose unit-stride
+    innermost loop LLVM vectorises. Contiguous copies stay memcpy.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def SSMInlineAllocaScopes : Pass<"ssm-inline-alloca-scopes"> {
   let summary = "Inline memref.alloca_scope ops that contain no stack allocation";
   let description = [{

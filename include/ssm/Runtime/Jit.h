@@ -48,6 +48,9 @@ struct JitOptions {
   /// Threads for parallel loops (OpenMP, libomp loaded into the JIT);
   /// 0 means every core, 1 runs sequentially without OpenMP.
   unsigned numThreads = 0;
+  /// With several threads, let long scans with few channel tiles run
+  /// parallel over time (ssm-parallel-scan's cost model decides).
+  bool parallelScan = true;
 };
 
 /// The type of one argument or result before lowering.

@@ -20,12 +20,12 @@
 // CHECK: %[[WSY:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
 // CHECK: scf.parallel (%[[B:.*]], %[[TILE:.*]]) = (%c0, %c0) to (%c2, %c2) step (%c1, %c1) {
 // CHECK:   %[[C0:.*]] = arith.muli %[[TILE]], %c16
-// CHECK:   %[[A0:.*]] = vector.transfer_read %{{.*}}[%[[C0]], %c0], %{{.*}} {permutation_map = #{{.*}}} : memref<20x2xf32>, vector<16xf32>
+// CHECK:   %[[A0:.*]] = vector.transfer_read %{{.*}}[%[[C0]], %c0], %{{.*}} {permutation_map = #{{.*}}} : memref<20x2xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
 // CHECK:   arith.mulf %[[A0]], %[[LOG2E]]
 // CHECK:   %[[CHUNKS:.*]]:2 = scf.for %[[K:.*]] = %c0 to %c3 step %c1 iter_args(%[[H0:.*]] = %{{.*}}, %[[H1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>) {
 // CHECK:     %[[T0:.*]] = arith.muli %[[K]], %c16
 // CHECK:     memref.prefetch {{.*}}, read, locality<3>, data
-// CHECK:     %[[DT:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C0]], %[[T0]]], %{{.*}} : memref<2x20x37xf32>, vector<16x16xf32>
+// CHECK:     %[[DT:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C0]], %[[T0]]], %{{.*}} : memref<2x20x37xf32, strided<[?, ?, 1], offset: ?>>, vector<16x16xf32>
 // CHECK:     %[[DTT:.*]] = vector.transpose %[[DT]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
 // CHECK:     vector.transfer_write %[[DTT]], %[[WSDT]][%[[B]], %[[TILE]], %c0, %c0] {in_bounds = [true, true]}
 // CHECK:     scf.for %[[R:.*]] = %c0 to %c16 step %c1 {
@@ -87,10 +87,10 @@ func.func @channel_first(%u: tensor<2x20x37xf32>, %dt: tensor<2x20x37xf32>, %A: 
 // transpose; time-invariant B is read once per tile.
 // CHECK-LABEL: func.func @token_major
 // CHECK: scf.parallel
-// CHECK:   vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : memref<24x1xf32>, vector<16xf32>
-// CHECK:   %[[BINV:.*]] = vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : memref<24x1xf32>, vector<16xf32>
+// CHECK:   vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : memref<24x1xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:   %[[BINV:.*]] = vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : memref<24x1xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
 // CHECK:   scf.for %[[K:.*]] = %c0 to %c1 step %c1 iter_args(%[[H:.*]] = %{{.*}}) -> (vector<16xf32>) {
-// CHECK:     vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], %{{.*}} : memref<1x9x24xf32>, vector<16x16xf32>
+// CHECK:     vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], %{{.*}} : memref<1x9x24xf32, strided<[?, ?, 1], offset: ?>>, vector<16x16xf32>
 // CHECK:     scf.for
 // CHECK:       arith.mulf %{{.*}}, %[[BINV]]
 // CHECK:     vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : vector<16x16xf32>, memref<1x9x24xf32>
@@ -137,13 +137,13 @@ func.func @declined(%u64: tensor<1x4x8xf64>, %A64: tensor<4x2xf64>, %u: tensor<1
 // CHECK:     memref.store
 // CHECK:   scf.for %[[T:[a-z0-9]+]] = %{{.*}} to %{{.*}} step %c16 {
 // CHECK:     %[[S:.*]] = arith.subi %[[T]], %c3
-// CHECK:     %[[X0:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C]], %[[S]]], %{{.*}} {in_bounds = [true]} : memref<2x8x64xf32>, vector<16xf32>
+// CHECK:     %[[X0:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C]], %[[S]]], %{{.*}} {in_bounds = [true]} : memref<2x8x64xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
 // CHECK:     vector.fma %{{.*}}, %[[X0]], %{{.*}} : vector<16xf32>
 // CHECK-COUNT-3: vector.fma
 // CHECK:     arith.divf
 // CHECK:     vector.transfer_write %{{.*}}, %{{.*}}[%[[B]], %[[C]], %[[T]]] {in_bounds = [true]} : vector<16xf32>, memref<2x8x64xf32>
 // CHECK:   scf.if
-// CHECK:     vector.transfer_read %{{.*}} : memref<2x8x64xf32>, vector<16xf32>
+// CHECK:     vector.transfer_read %{{.*}} : memref<2x8x64xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
 // CHECK:     vector.transfer_write %{{.*}} : vector<16xf32>, memref<2x8x64xf32>
 // CHECK:   scf.for
 // CHECK:     memref.store %{{.*}}, %{{.*}}[%[[B]], %[[C]], %{{.*}}] : memref<2x8x3xf32>
@@ -171,7 +171,7 @@ func.func @conv_channel_first(%x: tensor<2x8x64xf32>, %w: tensor<8x4xf32>, %b: t
 // CHECK-NEXT: arith.subi %[[T]], %c3
 // CHECK:     scf.for %[[C:[a-z0-9]+]] = %c0 to %c32 step %c16 {
 // CHECK:       vector.transfer_read %[[WT]][%c0, %[[C]]], %{{.*}} {in_bounds = [true]}
-// CHECK:       vector.transfer_read %{{.*}}[%[[B]], %{{.*}}, %[[C]]], %{{.*}} {in_bounds = [true]} : memref<1x100x40xf32>, vector<16xf32>
+// CHECK:       vector.transfer_read %{{.*}}[%[[B]], %{{.*}}, %[[C]]], %{{.*}} {in_bounds = [true]} : memref<1x100x40xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
 // CHECK:       vector.transfer_write %{{.*}}, %{{.*}}[%[[B]], %[[T]], %[[C]]] {in_bounds = [true]}
 // CHECK:     scf.if
 // CHECK:       vector.transfer_write %{{.*}}, %{{.*}}[%[[B]], %[[T]], %{{.*}}] : vector<16xf32>, memref<1x100x40xf32>

@@ -2,20 +2,24 @@
 //
 // See the pass description in Passes.td and docs/parallel-scan.md.
 //
-// The recurrence h_t = a_t h_{t-1} + b_t is linear in (h_{-1}, b): run from
-// a wrong initial state h' instead of h, a chunk's states are off by
-// P_t (h - h'), P_t the product of the decays so far, which is itself the
-// recurrence with b = 0 started from h - h'. So every chunk runs at once
-// from zeros (the first from the true initial state), and a chunk's result
-// is repaired by adding that zero-input recurrence started from the
-// difference: the correction. For the selective scan the correction is the
-// op itself with u = 0 and no D: y is linear in (h0, u) for given delta and
-// z, so adding its y repairs y.
+// Every chunk runs at once, chunk 0 from the initial state and the others
+// from zeros, keeping its state at the end of every block of `block` steps.
+// Then every chunk k >= 1 is recomputed from the state chunk k - 1 ended
+// with, block by block, until its state at a block's end is bit for bit the
+// one the first run had there: from that state on the first run computed
+// exactly what a sequential scan computes, so the rest of the chunk is
+// already right. The two runs differ by the initial states' difference
+// carried through the decays, so they meet after about ln(2^24) / |dt A|
+// steps of the slowest lane (plus the wait for the last bits to merge),
+// usually a small part of a chunk; with decays of exactly 1 they never meet
+// and the whole chunk is recomputed. A chunk whose recompute reached its
+// end without meeting the first run ended elsewhere than its first run, so
+// the chunk after it, recomputed from the first run's end, is redone from
+// the right state in a last, ordered pass.
 //
-// The correction decays with the decays of the sequence; once its state is
-// exactly zero (every lane underflowed) it stays zero, and the rest of the
-// chunk is already right. Corrections run block by block and stop there:
-// with Mamba's decays (exp(dt A) < 1) they end long before the chunk does.
+// Recomputing (rather than adding a correction P_t * carry) costs the same
+// per step for ssm.scan and avoids, for the selective scan, a second pass
+// of exp(dt A) and of the C contraction over the corrected range.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,12 +56,10 @@ struct Recurrence {
   SmallVector<OpFoldResult> stateShape;
   /// The initial state, or null (zeros).
   Value init;
-  /// Runs the op over steps [start, start + size) from state `h`; with
-  /// `correction` the input term is zero (u = 0 and no D, or b = 0).
-  /// Returns that range's per-step result (null if none) and the state
-  /// after its last step in scan order.
-  std::function<std::pair<Value, Value>(Value start, Value size, Value h,
-                                        bool correction)>
+  /// Runs the op over steps [start, start + size) from state `h`. Returns
+  /// that range's per-step result (null if none) and the state after its
+  /// last step in scan order.
+  std::function<std::pair<Value, Value>(Value start, Value size, Value h)>
       run;
 };
 
@@ -83,40 +85,33 @@ public:
     return r.reverse ? sub(sub(total, pos), size) : pos;
   }
 
-  /// `x + y` on tensors of one type.
-  Value addTensors(Value x, Value y) {
-    return linalg::AddOp::create(b, loc, ValueRange{x, y}, ValueRange{x})
-        .getResult(0);
-  }
-
-  /// Whether any element of `t` is not zero (NaN counts as not zero, so a
-  /// NaN reaching a correction is propagated, as the sequential scan would).
-  Value anyNonzero(Value t) {
-    auto type = cast<RankedTensorType>(t.getType());
+  /// Whether `x` and `y` (same type) differ in any element, bit for bit
+  /// as far as floats go: -0 equals +0, and a NaN differs from everything,
+  /// so a recompute that meets NaNs runs to the chunk's end.
+  Value anyDiffers(Value x, Value y) {
+    auto type = cast<RankedTensorType>(x.getType());
     int64_t rank = type.getRank();
     Value acc = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{},
                                         b.getI1Type());
     Value no = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
     acc = linalg::FillOp::create(b, loc, no, acc).getResult(0);
-    SmallVector<AffineMap> maps = {
-        b.getMultiDimIdentityMap(rank),
-        AffineMap::get(rank, 0, {}, b.getContext())};
+    AffineMap id = b.getMultiDimIdentityMap(rank);
+    SmallVector<AffineMap> maps = {id, id,
+                                   AffineMap::get(rank, 0, {}, b.getContext())};
     SmallVector<utils::IteratorType> iterators(rank,
                                                utils::IteratorType::reduction);
     auto any = linalg::GenericOp::create(
-        b, loc, acc.getType(), ValueRange{t}, ValueRange{acc}, maps, iterators,
-        [&](OpBuilder &nb, Location l, ValueRange args) {
-          Value zero = arith::ConstantOp::create(
-              nb, l, nb.getFloatAttr(args[0].getType(), 0.0));
+        b, loc, acc.getType(), ValueRange{x, y}, ValueRange{acc}, maps,
+        iterators, [&](OpBuilder &nb, Location l, ValueRange args) {
           Value ne = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNE,
-                                           args[0], zero);
+                                           args[0], args[1]);
           linalg::YieldOp::create(
-              nb, l, ValueRange{arith::OrIOp::create(nb, l, args[1], ne)});
+              nb, l, ValueRange{arith::OrIOp::create(nb, l, args[2], ne)});
         });
     return tensor::ExtractOp::create(b, loc, any.getResult(0), ValueRange{});
   }
 
-  /// Row `k` of a (chunks, state...) tensor, as a state.
+  /// Row `k` of a (rows, state...) tensor, as a state.
   Value row(Value rows, Value k) {
     int64_t rank = r.stateType.getRank();
     SmallVector<OpFoldResult> offsets(rank + 1, b.getIndexAttr(0)),
@@ -127,48 +122,104 @@ public:
                                           sizes, strides);
   }
 
+  /// Writes `state` as row `k` of `rows`.
+  Value insertRow(Value state, Value rows, Value k) {
+    int64_t rank = r.stateType.getRank();
+    SmallVector<OpFoldResult> offsets(rank + 1, b.getIndexAttr(0)),
+        sizes = {b.getIndexAttr(1)}, strides(rank + 1, b.getIndexAttr(1));
+    offsets[0] = k;
+    llvm::append_range(sizes, r.stateShape);
+    return tensor::InsertSliceOp::create(b, loc, state, rows, offsets, sizes,
+                                         strides);
+  }
+
+  /// Row `k` of a (chunks, blocks, state...) tensor: (blocks, state...).
+  Value subRows(Value rows, Value k) {
+    auto type = cast<RankedTensorType>(rows.getType());
+    int64_t rank = type.getRank();
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+        sizes = tensor::getMixedSizes(b, loc, rows),
+        strides(rank, b.getIndexAttr(1));
+    offsets[0] = k;
+    sizes[0] = b.getIndexAttr(1);
+    auto result = RankedTensorType::get(type.getShape().drop_front(),
+                                        type.getElementType());
+    return tensor::ExtractSliceOp::create(b, loc, result, rows, offsets, sizes,
+                                          strides);
+  }
+
+  /// Blocks in a chunk of `size` steps.
+  Value blocksIn(Value size) { return ceilDiv(size, idx(block)); }
+
   /// Walks the chunk of `size` steps at `start` block by block in scan
   /// order from state `h`, writing the per-step result into `outChunk` (the
-  /// chunk's slice of the result, or null). With `correction`, runs the
-  /// zero-input recurrence and adds its result, skipping every block once
-  /// the state is zero. Returns {outChunk', state at the chunk's end}.
-  std::pair<Value, Value> walk(Value start, Value size, Value outChunk,
-                               Value h, bool correction) {
+  /// chunk's slice of the result, or null).
+  ///  - `record` (a (blocks, state...) tensor): the state at the end of
+  ///    block j goes into its row j; returned as the third value.
+  ///  - `meet` (the same, from the first run): stops at the first block
+  ///    whose end state equals meet's row; the state returned is then the
+  ///    first run's, `meetEnd`.
+  /// Returns {outChunk', state at the chunk's end, record'}.
+  std::tuple<Value, Value, Value> walk(Value start, Value size, Value outChunk,
+                                       Value h, Value record = Value(),
+                                       Value meet = Value(),
+                                       Value meetEnd = Value()) {
+    // Iteration arguments: the state, [met], [outChunk], [record].
     SmallVector<Value> init = {h};
+    if (meet)
+      init.push_back(arith::ConstantOp::create(b, loc, b.getBoolAttr(false)));
+    int64_t outAt = init.size();
     if (outChunk)
       init.push_back(outChunk);
+    int64_t recordAt = init.size();
+    if (record)
+      init.push_back(record);
     auto loop = scf::ForOp::create(
-        b, loc, idx(0), ceilDiv(size, idx(block)), idx(1), init,
+        b, loc, idx(0), blocksIn(size), idx(1), init,
         [&](OpBuilder &, Location, Value j, ValueRange args) {
-          Value pos = mul(j, idx(block));
-          Value n = minU(idx(block), sub(size, pos));
-          Value rel = physical(pos, n, size);
-          Value at = add(start, rel);
           auto blockStep = [&]() -> SmallVector<Value> {
-            auto [part, hEnd] = r.run(at, n, args[0], correction);
+            Value pos = mul(j, idx(block));
+            Value n = minU(idx(block), sub(size, pos));
+            Value rel = physical(pos, n, size);
+            auto [part, hEnd] = r.run(add(start, rel), n, args[0]);
             SmallVector<Value> next = {hEnd};
-            if (outChunk) {
-              if (correction)
-                part = addTensors(slice(args[1], r.outTimeDim, rel, n), part);
-              next.push_back(insert(part, args[1], r.outTimeDim, rel));
-            }
+            if (meet)
+              next.push_back(arith::XOrIOp::create(
+                  b, loc, anyDiffers(hEnd, row(meet, j)),
+                  arith::ConstantOp::create(b, loc, b.getBoolAttr(true))));
+            if (outChunk)
+              next.push_back(insert(part, args[outAt], r.outTimeDim, rel));
+            if (record)
+              next.push_back(insertRow(hEnd, args[recordAt], j));
             return next;
           };
-          if (!correction) {
+          if (!meet) {
             scf::YieldOp::create(b, loc, blockStep());
             return;
           }
           auto ifOp = scf::IfOp::create(
-              b, loc, anyNonzero(args[0]),
-              [&](OpBuilder &, Location) {
-                scf::YieldOp::create(b, loc, blockStep());
-              },
+              b, loc, args[1],
               [&](OpBuilder &, Location) {
                 scf::YieldOp::create(b, loc, args);
+              },
+              [&](OpBuilder &, Location) {
+                scf::YieldOp::create(b, loc, blockStep());
               });
           scf::YieldOp::create(b, loc, ifOp.getResults());
         });
-    return {outChunk ? loop.getResult(1) : Value(), loop.getResult(0)};
+    Value end = loop.getResult(0);
+    if (meet)
+      end = scf::IfOp::create(
+                b, loc, loop.getResult(1),
+                [&](OpBuilder &, Location) {
+                  scf::YieldOp::create(b, loc, meetEnd);
+                },
+                [&](OpBuilder &, Location) {
+                  scf::YieldOp::create(b, loc, end);
+                })
+                .getResult(0);
+    return {outChunk ? loop.getResult(outAt) : Value(), end,
+            record ? loop.getResult(recordAt) : Value()};
   }
 
   /// Builds the parallel form with `chunks` chunks; returns the per-step
@@ -179,18 +230,26 @@ public:
     Value T = ceilDiv(L, idx(chunks));
     // Chunks that hold a step (fewer than `chunks` when L is small).
     Value nChunks = ceilDiv(L, T);
+    Value perChunk = blocksIn(T);
     auto chunkAt = [&](Value k) -> std::pair<Value, Value> {
       Value pos = mul(k, T);
       Value size = minU(T, sub(L, pos));
       return {physical(pos, size, L), size};
     };
-    SmallVector<OpFoldResult> rowsShape = {nChunks};
+    auto chunkStart = [&](Value k) { return chunkAt(k).first; };
+    SmallVector<OpFoldResult> rowsShape = {nChunks}, blockRowsShape = {perChunk};
     llvm::append_range(rowsShape, r.stateShape);
+    llvm::append_range(blockRowsShape, r.stateShape);
+    SmallVector<OpFoldResult> allBlocksShape = {nChunks, perChunk};
+    llvm::append_range(allBlocksShape, r.stateShape);
     Value zeroState = zeros(r.stateShape, elt);
 
     // Phase 1, chunks in parallel: chunk 0 from the initial state, the
-    // others from zeros. Rows of `ends`: each chunk's final state.
-    SmallVector<Value> outs = {tensor::EmptyOp::create(b, loc, rowsShape, elt)};
+    // others from zeros. `ends`: each chunk's final state; `blockEnds`:
+    // its state at the end of each block.
+    SmallVector<Value> outs = {
+        tensor::EmptyOp::create(b, loc, rowsShape, elt),
+        tensor::EmptyOp::create(b, loc, allBlocksShape, elt)};
     if (r.outInit)
       outs.push_back(r.outInit);
     auto phase1 = forall(idx(0), nChunks, outs,
@@ -210,20 +269,24 @@ public:
                 })
                 .getResult(0);
       }
-      Value outChunk = r.outInit ? slice(shared[1], r.outTimeDim, start, size)
+      Value outChunk = r.outInit ? slice(shared[2], r.outTimeDim, start, size)
                                  : Value();
-      auto [outDone, end] = walk(start, size, outChunk, h, false);
-      return {end, outDone};
-    }, [&](Value k) { return chunkAt(k).first; });
+      Value record = tensor::EmptyOp::create(b, loc, blockRowsShape, elt);
+      auto [outDone, end, recorded] = walk(start, size, outChunk, h, record);
+      SmallVector<Value> parts = {end, recorded};
+      if (outDone)
+        parts.push_back(outDone);
+      return parts;
+    }, chunkStart);
     Value ends = phase1.getResult(0);
-    Value out = r.outInit ? phase1.getResult(1) : Value();
+    Value blockEnds = phase1.getResult(1);
+    Value out = r.outInit ? phase1.getResult(2) : Value();
 
-    // Phase 2, chunks 1.. in parallel: the correction of chunk k from the
-    // end state of chunk k - 1. Exact for chunk 1 (chunk 0 started from the
-    // true state); for k >= 2 it misses what chunk k - 1 itself still had
-    // to correct at its end. Rows of `rest`: each correction's final state
-    // (row 0 stays zero).
-    outs = {zeros(rowsShape, elt)};
+    // Phase 2, chunks 1.. in parallel: chunk k recomputed from the end
+    // state of chunk k - 1 until it meets its first run. Exact for chunk 1
+    // (chunk 0 started from the true state). `rerun` starts as `ends` and
+    // gets each recomputed chunk's final state.
+    outs = {ends};
     if (out)
       outs.push_back(out);
     auto phase2 = forall(idx(1), nChunks, outs,
@@ -231,44 +294,61 @@ public:
       auto [start, size] = chunkAt(k);
       Value outChunk = out ? slice(shared[1], r.outTimeDim, start, size)
                            : Value();
-      auto [outDone, rest] = walk(start, size, outChunk,
-                                  row(ends, sub(k, idx(1))), true);
-      return {rest, outDone};
-    }, [&](Value k) { return chunkAt(k).first; });
-    Value rests = phase2.getResult(0);
+      auto [outDone, end, unused] =
+          walk(start, size, outChunk, row(ends, sub(k, idx(1))), Value(),
+               subRows(blockEnds, k), row(ends, k));
+      (void)unused;
+      SmallVector<Value> parts = {end};
+      if (outDone)
+        parts.push_back(outDone);
+      return parts;
+    }, chunkStart);
+    Value rerun = phase2.getResult(0);
     if (out)
       out = phase2.getResult(1);
 
-    // Phase 3, chunks 2.. in order: what a chunk still had to correct at
-    // its end (its correction's end state plus this phase's) enters the
-    // next chunk as a further correction. Usually zero: then every block is
-    // skipped after one test.
-    Value pending = row(rests, minU(idx(1), sub(nChunks, idx(1))));
-    SmallVector<Value> init = {pending};
+    // Phase 3, chunks 2.. in order: chunk k - 1 really ended with `prev`;
+    // phase 2 recomputed chunk k from ends[k - 1]. Where they differ (chunk
+    // k - 1's recompute never met its first run), chunk k is recomputed
+    // from `prev` to its end; otherwise its phase-2 result stands.
+    SmallVector<Value> init = {row(rerun, minU(idx(1), sub(nChunks, idx(1))))};
     if (out)
       init.push_back(out);
     auto phase3 = scf::ForOp::create(
         b, loc, idx(2), nChunks, idx(1), init,
         [&](OpBuilder &, Location, Value k, ValueRange args) {
-          auto [start, size] = chunkAt(k);
-          Value outChunk = out ? slice(args[1], r.outTimeDim, start, size)
-                               : Value();
-          auto [outDone, q] = walk(start, size, outChunk, args[0], true);
-          SmallVector<Value> next = {addTensors(row(rests, k), q)};
-          if (out)
-            next.push_back(insert(outDone, args[1], r.outTimeDim, start));
-          scf::YieldOp::create(b, loc, next);
+          Value prev = args[0];
+          auto redo = scf::IfOp::create(
+              b, loc, anyDiffers(prev, row(ends, sub(k, idx(1)))),
+              [&](OpBuilder &, Location) {
+                auto [start, size] = chunkAt(k);
+                Value outChunk =
+                    out ? slice(args[1], r.outTimeDim, start, size) : Value();
+                auto [outDone, end, unused] = walk(start, size, outChunk, prev);
+                (void)unused;
+                SmallVector<Value> next = {end};
+                if (out)
+                  next.push_back(insert(outDone, args[1], r.outTimeDim, start));
+                scf::YieldOp::create(b, loc, next);
+              },
+              [&](OpBuilder &, Location) {
+                SmallVector<Value> next = {row(rerun, k)};
+                if (out)
+                  next.push_back(args[1]);
+                scf::YieldOp::create(b, loc, next);
+              });
+          scf::YieldOp::create(b, loc, redo.getResults());
         });
     if (out)
       out = phase3.getResult(1);
-    Value last = addTensors(row(ends, sub(nChunks, idx(1))), phase3.getResult(0));
-    return {out, last};
+    return {out, phase3.getResult(0)};
   }
 
 private:
-  /// scf.forall over [lb, ub) with shared outputs (a (chunks, state...)
-  /// tensor, then optionally the per-step result); body(k, shared) returns
-  /// the chunk's state row and its slice of the result, written back with
+  /// scf.forall over [lb, ub) with shared outputs: per-chunk rows first
+  /// (each (chunks, ...) tensor gets row k), then optionally the per-step
+  /// result (the chunk's slice along time), as `r.outInit` says.
+  /// body(k, shared) returns one part per output, written back with
   /// parallel_insert_slice.
   scf::ForallOp
   forall(Value lb, Value ub, ValueRange outs,
@@ -283,27 +363,25 @@ private:
     SmallVector<Value> parts = body(k, op.getRegionIterArgs());
     // Offsets and sizes are built in the body: the terminator holds only
     // the parallel inserts.
-    int64_t rank = r.stateType.getRank();
-    SmallVector<OpFoldResult> offsets(rank + 1, b.getIndexAttr(0)),
-        sizes = {b.getIndexAttr(1)}, strides(rank + 1, b.getIndexAttr(1));
-    offsets[0] = k;
-    llvm::append_range(sizes, r.stateShape);
-    SmallVector<OpFoldResult> outOffsets, outSizes, outStrides;
-    if (outs.size() > 1) {
-      int64_t outRank = cast<RankedTensorType>(parts[1].getType()).getRank();
-      outOffsets.assign(outRank, b.getIndexAttr(0));
-      outOffsets[r.outTimeDim] = chunkStart(k);
-      outSizes = tensor::getMixedSizes(b, loc, parts[1]);
-      outStrides.assign(outRank, b.getIndexAttr(1));
+    size_t rows = outs.size() - (r.outInit ? 1 : 0);
+    SmallVector<SmallVector<OpFoldResult>> offsets, sizes, strides;
+    for (auto [i, part] : llvm::enumerate(parts)) {
+      int64_t rank = cast<RankedTensorType>(outs[i].getType()).getRank();
+      offsets.emplace_back(rank, b.getIndexAttr(0));
+      strides.emplace_back(rank, b.getIndexAttr(1));
+      sizes.push_back(tensor::getMixedSizes(b, loc, part));
+      if (i < rows) {
+        offsets.back()[0] = k;
+        sizes.back().insert(sizes.back().begin(), b.getIndexAttr(1));
+      } else {
+        offsets.back()[r.outTimeDim] = chunkStart(k);
+      }
     }
     b.setInsertionPointToStart(op.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(b, loc, parts[0],
-                                          op.getRegionIterArgs()[0], offsets,
-                                          sizes, strides);
-    if (outs.size() > 1)
-      tensor::ParallelInsertSliceOp::create(b, loc, parts[1],
-                                            op.getRegionIterArgs()[1],
-                                            outOffsets, outSizes, outStrides);
+    for (auto [i, part] : llvm::enumerate(parts))
+      tensor::ParallelInsertSliceOp::create(b, loc, part,
+                                            op.getRegionIterArgs()[i],
+                                            offsets[i], sizes[i], strides[i]);
     return op;
   }
 };
@@ -356,26 +434,18 @@ void rewrite(RewriterBase &rw, SelectiveScanOp op, int64_t chunks,
                           elt);
   r.init = op.getH0();
   RankedTensorType partType = dynamicAlong(yType, timeDim);
-  r.run = [&, partType](Value start, Value size, Value h,
-                        bool correction) -> std::pair<Value, Value> {
+  r.run = [&, partType](Value start, Value size,
+                        Value h) -> std::pair<Value, Value> {
     auto cut = [&](Value v, int64_t dim) -> Value {
       return v && dim >= 0 ? s.slice(v, dim, start, size) : v;
     };
-    Value uPart;
-    if (correction) {
-      SmallVector<OpFoldResult> shape = tensor::getMixedSizes(rw, loc, u);
-      shape[timeDim] = size;
-      uPart = s.zeros(shape, elt);
-    } else {
-      uPart = cut(u, timeDim);
-    }
     auto part = SelectiveScanOp::create(
-        rw, loc, partType, r.stateType, op.getLayoutAttr(), uPart,
+        rw, loc, partType, r.stateType, op.getLayoutAttr(), cut(u, timeDim),
         cut(op.getDelta(), timeDim), op.getA(),
         cut(op.getB(), projTimeDim(op.getB())),
-        cut(op.getC(), projTimeDim(op.getC())),
-        correction ? Value() : op.getD(), cut(op.getZ(), timeDim),
-        op.getDeltaBias(), h, op.getDeltaSoftplusAttr());
+        cut(op.getC(), projTimeDim(op.getC())), op.getD(),
+        cut(op.getZ(), timeDim), op.getDeltaBias(), h,
+        op.getDeltaSoftplusAttr());
     return {part.getY(), part.getLastState()};
   };
   ParallelBuilder pb(rw, loc, r, block);
@@ -409,17 +479,10 @@ void rewrite(RewriterBase &rw, ScanOp op, int64_t chunks, int64_t block) {
   r.stateType = RankedTensorType::get(laneShape, elt);
   r.init = op.getInit();
   RankedTensorType partType = dynamicAlong(aType, dim);
-  r.run = [&, partType](Value start, Value size, Value h,
-                        bool correction) -> std::pair<Value, Value> {
+  r.run = [&, partType](Value start, Value size,
+                        Value h) -> std::pair<Value, Value> {
     Value a = s.slice(op.getA(), dim, start, size);
-    Value bPart;
-    if (correction) {
-      SmallVector<OpFoldResult> shape = full;
-      shape[dim] = size;
-      bPart = s.zeros(shape, elt);
-    } else {
-      bPart = s.slice(op.getB(), dim, start, size);
-    }
+    Value bPart = s.slice(op.getB(), dim, start, size);
     if (lastOnly) {
       auto part = ScanOp::create(rw, loc, r.stateType, a, bPart, h,
                                  op.getDimAttr(), op.getReverseAttr(),
