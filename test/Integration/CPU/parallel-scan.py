@@ -6,8 +6,9 @@
 # h0 and last state, D, z, bias, softplus, odd channel counts), ssm.scan
 # (forward, reverse, last_only) with L not a multiple of the chunk, a single
 # chunk, more chunks than steps, L = 1, decays that underflow to 0 at once
-# (corrections end after one block) and decays of exactly 1 (corrections
-# span every chunk and the ordered third phase carries them on). Last, the
+# (the recompute of a chunk meets its first run after one block) and decays
+# of exactly 1 (recomputes never meet their first run, so the ordered third
+# phase recomputes chunks 2.. again from their true initial states). Last, the
 # runner's own choice: `ssm-run --threads 2` on b 1, d 16, n 16, L = 2^20,
 # where the cost model parallelises over time without being asked.
 import os
@@ -106,10 +107,10 @@ scan_case("scan_single_chunk", 1, 16, 77, 4, "chunks=1 block=16")
 scan_case("scan_more_chunks_than_steps", 1, 9, 5, 3, "chunks=8 block=2")
 scan_case("scan_L1", 1, 16, 1, 4, "chunks=2 block=4")
 scan_case("scan_no_h0", 1, 24, 500, 8, "chunks=5 block=50", h0=False)
-# exp(dt * A) underflows to 0 at every step: the corrections end at once.
+# exp(dt * A) underflows to 0 at every step: recomputes end after a block.
 scan_case("scan_decays_underflow", 1, 16, 600, 4, "chunks=4 block=32", A=-1e4)
-# exp(dt * A) = 1: every correction spans its chunk, and each chunk's
-# remainder enters the next in phase 3.
+# exp(dt * A) = 1: every recompute spans its chunk, and phase 3 redoes
+# chunks 2.. from their true initial states.
 scan_case("scan_decays_one", 1, 16, 700, 4, "chunks=5 block=64", A=0.0)
 linear_case("linear_uneven", (3, 1001), 1, "chunks=4 block=100")
 linear_case("linear_reverse", (257, 5), 0, "chunks=3 block=16", reverse=True)
@@ -121,9 +122,9 @@ linear_case("linear_decays_one", (2, 999), 1, "chunks=6 block=50",
 linear_case("linear_decays_zero", (2, 999), 1, "chunks=6 block=50",
             a=np.zeros((2, 999), dtype=np.float32))
 # The runner's pipeline decides by itself: one 16-channel tile, 2 threads,
-# 2^20 steps -> two chunks over time. Compared with the sequential fast path
-# (1 thread) on the same inputs too.
+# 2^20 steps -> two chunks over time; the same on one thread is the sequential
+# fast path.
 scan_case("scan_auto_2threads_L2^20", 1, 16, 1 << 20, 16, None,
-          lowerings=[("fast-2threads", ["--threads", "2"])])
+          lowerings=[("fast-2threads", ["--threads", "2"]), ("fast-1thread", ["--threads", "1"])])
 linear_case("linear_auto_L2^20", (1 << 20, 3), 0, None)
 suite.finish()

@@ -52,22 +52,22 @@ def SSMParallelScan : Pass<"ssm-parallel-scan"> {
     whose lanes cannot occupy the threads (one long sequence, few channels):
 
     1. chunks in parallel (`scf.forall`): chunk 0 from the initial state,
-       the others from zeros; each keeps its final state;
-    2. chunks 1.. in parallel: the correction of chunk k started from the
-       final state of chunk k - 1, added to its result. The correction is
-       the op itself with its input term zeroed (u = 0 and no D for the
-       selective scan, b = 0 for ssm.scan): the recurrence is linear in the
-       initial state and the input;
-    3. chunks 2.. in order: what chunk k - 1 still had to correct at its end
-       enters chunk k as a further correction; the final state is the last
-       chunk's plus that remainder.
+       the others from zeros, each recording its state at the end of every
+       block of `block` steps;
+    2. chunks 1.. in parallel: chunk k recomputed from the final state of
+       chunk k - 1, block by block, until its state at a block's end equals
+       the one recorded there bit for bit; from there on the first run
+       already computed what the sequential scan computes;
+    3. chunks 2.. in order: a chunk whose recompute never met its first run
+       ended elsewhere, so the next chunk is recomputed from its true end.
 
-    Chunks run in blocks of `block` steps (the op is applied per block, so
-    temporaries stay O(block)). A correction stops at the first block that
-    starts from an exactly zero state: once the decays have underflowed its
-    state it stays zero. With decays below 1 the corrections are short and
-    phase 3 is one test per block; with decays of exactly 1 they span whole
-    chunks (correct, and no faster than the sequential scan).
+    The op itself is applied per block (temporaries stay O(block)). The two
+    runs of a chunk differ by their initial states' difference carried
+    through the decays, so they meet after about ln(2^24) / |dt A| steps of
+    the slowest lane: a small part of a long chunk with Mamba's decays; with
+    decays of exactly 1 never, and the chunk is recomputed whole (correct,
+    and no faster than the sequential scan). The result is bit for bit the
+    sequential scan's on the same lowering.
 
     Chunks: `chunks=N` forces N; otherwise the cost model parallelises over
     time only when the op's lane tiles (batch x ceil(d / lane-width) for the
@@ -81,8 +81,9 @@ def SSMParallelScan : Pass<"ssm-parallel-scan"> {
            "Threads the program will run on (the cost model)">,
     Option<"chunks", "chunks", "int64_t", /*default=*/"0",
            "Time chunks; 0: from the cost model">,
-    Option<"minChunkLength", "min-chunk-length", "int64_t", /*default=*/"8192",
-           "Fewest steps per chunk the cost model allows">,
+    Option<"minChunkLength", "min-chunk-length", "int64_t", /*default=*/"65536",
+           "Fewest steps per chunk the cost model allows (a recompute takes "
+           "some 10^4 steps with Mamba's slowest decays)">,
     Option<"laneWidth", "lane-width", "int64_t", /*default=*/"16",
            "Channels per tile of the selective scan's fast path (16 AVX-512, "
            "8 AVX2), to count its tiles">,
