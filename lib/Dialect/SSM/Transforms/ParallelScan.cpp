@@ -111,26 +111,32 @@ public:
     return tensor::ExtractOp::create(b, loc, any.getResult(0), ValueRange{});
   }
 
+  /// Offsets, sizes and strides of row `k` of a (rows, state...) tensor.
+  struct RowSlice {
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+  };
+  RowSlice rowSlice(Value k) {
+    int64_t rank = r.stateType.getRank();
+    RowSlice rs{SmallVector<OpFoldResult>(rank + 1, b.getIndexAttr(0)),
+                {b.getIndexAttr(1)},
+                SmallVector<OpFoldResult>(rank + 1, b.getIndexAttr(1))};
+    rs.offsets[0] = k;
+    llvm::append_range(rs.sizes, r.stateShape);
+    return rs;
+  }
+
   /// Row `k` of a (rows, state...) tensor, as a state.
   Value row(Value rows, Value k) {
-    int64_t rank = r.stateType.getRank();
-    SmallVector<OpFoldResult> offsets(rank + 1, b.getIndexAttr(0)),
-        sizes = {b.getIndexAttr(1)}, strides(rank + 1, b.getIndexAttr(1));
-    offsets[0] = k;
-    llvm::append_range(sizes, r.stateShape);
-    return tensor::ExtractSliceOp::create(b, loc, r.stateType, rows, offsets,
-                                          sizes, strides);
+    RowSlice rs = rowSlice(k);
+    return tensor::ExtractSliceOp::create(b, loc, r.stateType, rows,
+                                          rs.offsets, rs.sizes, rs.strides);
   }
 
   /// Writes `state` as row `k` of `rows`.
   Value insertRow(Value state, Value rows, Value k) {
-    int64_t rank = r.stateType.getRank();
-    SmallVector<OpFoldResult> offsets(rank + 1, b.getIndexAttr(0)),
-        sizes = {b.getIndexAttr(1)}, strides(rank + 1, b.getIndexAttr(1));
-    offsets[0] = k;
-    llvm::append_range(sizes, r.stateShape);
-    return tensor::InsertSliceOp::create(b, loc, state, rows, offsets, sizes,
-                                         strides);
+    RowSlice rs = rowSlice(k);
+    return tensor::InsertSliceOp::create(b, loc, state, rows, rs.offsets,
+                                         rs.sizes, rs.strides);
   }
 
   /// Row `k` of a (chunks, blocks, state...) tensor: (blocks, state...).
