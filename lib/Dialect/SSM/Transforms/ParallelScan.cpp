@@ -403,23 +403,12 @@ RankedTensorType dynamicAlong(Type t, int64_t dim) {
 /// The parallel form of a selective scan.
 void rewrite(RewriterBase &rw, SelectiveScanOp op, int64_t chunks,
              int64_t block) {
-  using Kind = SelectiveScanOp::ProjectionKind;
   Location loc = op.getLoc();
   rw.setInsertionPoint(op);
   TimeSlicer s(rw, loc);
   bool tm = op.isTokenMajor();
   int64_t timeDim = tm ? 1 : 2;
-  auto projTimeDim = [&](Value v) -> int64_t {
-    switch (SelectiveScanOp::getProjectionKind(v)) {
-    case Kind::TimeInvariant:
-      return -1;
-    case Kind::Variable:
-      return tm ? 1 : 2;
-    case Kind::Grouped:
-      return tm ? 1 : 3;
-    }
-    llvm_unreachable("unknown projection kind");
-  };
+  auto projTimeDim = [&](Value v) { return projectionTimeDim(v, tm); };
   auto yType = cast<RankedTensorType>(op.getY().getType());
   Type elt = yType.getElementType();
   Value u = op.getU();

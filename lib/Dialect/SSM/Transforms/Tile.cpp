@@ -87,22 +87,11 @@ public:
 
 /// ssm.selective_scan in time chunks carrying h.
 LogicalResult chunkTime(RewriterBase &b, SelectiveScanOp op, int64_t chunk) {
-  using Kind = SelectiveScanOp::ProjectionKind;
   Chunker c(b, op, chunk);
   b.setInsertionPoint(op);
   bool tm = op.isTokenMajor();
   int64_t timeDim = tm ? 1 : 2;
-  auto projTimeDim = [&](Value v) -> int64_t {
-    switch (SelectiveScanOp::getProjectionKind(v)) {
-    case Kind::TimeInvariant:
-      return -1;
-    case Kind::Variable:
-      return tm ? 1 : 2;
-    case Kind::Grouped:
-      return tm ? 1 : 3;
-    }
-    llvm_unreachable("unknown projection kind");
-  };
+  auto projTimeDim = [&](Value v) { return projectionTimeDim(v, tm); };
   Value length = c.extent(op.getU(), timeDim);
   ReifiedRankedShapedTypeDims shapes;
   if (failed(reifyResultShapes(b, op, shapes)))

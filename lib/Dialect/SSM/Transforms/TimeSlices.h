@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
 
 namespace mlir::ssm {
 
@@ -58,6 +59,20 @@ struct TimeSlicer {
     return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
   }
 };
+
+/// The time dimension of a selective scan's B or C operand, or -1 when it
+/// is time-invariant.
+inline int64_t projectionTimeDim(Value v, bool tokenMajor) {
+  switch (SelectiveScanOp::getProjectionKind(v)) {
+  case SelectiveScanOp::ProjectionKind::TimeInvariant:
+    return -1;
+  case SelectiveScanOp::ProjectionKind::Variable:
+    return tokenMajor ? 1 : 2;
+  case SelectiveScanOp::ProjectionKind::Grouped:
+    return tokenMajor ? 1 : 3;
+  }
+  llvm_unreachable("unknown projection kind");
+}
 
 } // namespace mlir::ssm
 
