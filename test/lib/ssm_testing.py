@@ -9,7 +9,7 @@ import tempfile
 
 import numpy as np
 
-from ssm_reference import max_rel_err
+from ssm_reference import linear_scan, max_rel_err
 
 TOL = 1e-5
 # Every integration case runs through both lowerings: the default fast path
@@ -83,6 +83,28 @@ class Suite:
 def tensor_type(shape, elt="f32", dynamic=False):
     dims = ["?" if dynamic else str(s) for s in shape]
     return "tensor<%s>" % "x".join(dims + [elt])
+
+
+def linear_scan_case(rng, shape, dim, reverse=False, last_only=False, a=None):
+    """An ssm.scan program with init (function @main(a, b, h0)), seeded
+    inputs (decays in [0.5, 1) unless `a` is given) and its float64 result:
+    returns (program, inputs, expected)."""
+    if a is None:
+        a = rng.uniform(0.5, 1.0, shape).astype(np.float32)
+    b = rng.standard_normal(shape).astype(np.float32)
+    lanes = tuple(s for i, s in enumerate(shape) if i != dim)
+    h0 = rng.standard_normal(lanes).astype(np.float32)
+    aty, hty = tensor_type(shape), tensor_type(lanes)
+    rty = hty if last_only else aty
+    program = """
+func.func @main(%%a: %s, %%b: %s, %%h0: %s) -> %s {
+  %%r = ssm.scan %%a, %%b init(%%h0 : %s) dim = %d%s%s : %s, %s -> %s
+  return %%r : %s
+}
+""" % (aty, aty, hty, rty, hty, dim, " reverse" if reverse else "",
+       " last_only" if last_only else "", aty, aty, rty, rty)
+    expected = linear_scan(a, b, dim, h0, reverse, last_only)
+    return program, [a, b, h0], expected
 
 
 def run_file(suite, name, program, func, inputs, n_outputs, extra=()):

@@ -13,7 +13,8 @@ import subprocess
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import LOWERINGS, Suite, run_file, scan_inputs, tensor_type
+from ssm_testing import (LOWERINGS, Suite, linear_scan_case, run_file, scan_inputs,
+                         tensor_type)
 
 SSM_OPT = os.path.join(os.environ.get("SSM_TOOLS_DIR", ""), "ssm-opt")
 suite = Suite("tiling")
@@ -94,21 +95,8 @@ func.func @main(%%x: %s, %%w: %s, %%b: %s, %%s: %s) -> (%s, %s) {
 
 
 def linear_case(name, shape, dim, options, reverse=False, last_only=False):
-    a = rng.uniform(0.5, 1.0, shape).astype(np.float32)
-    bb = rng.standard_normal(shape).astype(np.float32)
-    lanes = tuple(s for i, s in enumerate(shape) if i != dim)
-    h0 = rng.standard_normal(lanes).astype(np.float32)
-    aty, hty = tensor_type(shape), tensor_type(lanes)
-    rty = hty if last_only else aty
-    program = """
-func.func @main(%%a: %s, %%b: %s, %%h0: %s) -> %s {
-  %%r = ssm.scan %%a, %%b init(%%h0 : %s) dim = %d%s%s : %s, %s -> %s
-  return %%r : %s
-}
-""" % (aty, aty, hty, rty, hty, dim, " reverse" if reverse else "",
-       " last_only" if last_only else "", aty, aty, rty, rty)
-    expected = ref.linear_scan(a, bb, dim, h0, reverse, last_only)
-    check(name, program, options, [a, bb, h0], [expected])
+    program, inputs, expected = linear_scan_case(rng, shape, dim, reverse, last_only)
+    check(name, program, options, inputs, [expected])
 
 
 scan_case("scan_tiles_chunks", 2, 40, 37, 4, "tile-sizes=1,16 time-chunk=8")
