@@ -75,10 +75,12 @@ def SSMStridedCopies : Pass<"ssm-strided-copies"> {
     (a slice of a larger buffer, as when a lane tile or a time chunk of
     ssm-tile or ssm-parallel-scan goes into its result) into `linalg.copy`.
     The LLVM lowering of memref.copy calls MLIR's generic `memrefCopy` for
-    such copies, which walks the descriptor element by element (about 2 ns
-    per element here: copying the result blocks of a chunked scan cost more
-    than the scan); convert-linalg-to-loops makes loops whose unit-stride
-    innermost loop LLVM vectorises. Contiguous copies stay memcpy.
+    such copies, which walks the descriptor element by element: the
+    selective scan b1 d16 n16 L 2^20 applied per block of 1024 steps (the
+    blocks copied into the result) took 110 ms with it and 70 ms with loops,
+    against 65 ms unblocked (one thread, this machine, one run each).
+    convert-linalg-to-loops makes loops whose unit-stride innermost loop
+    LLVM vectorises. Contiguous copies stay memcpy.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
