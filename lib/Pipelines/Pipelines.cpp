@@ -34,6 +34,8 @@ using namespace mlir;
 
 void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
                                  const SSMToLLVMOptions &options) {
+  // Model-level ops become core ops and linalg first.
+  pm.addPass(createSSMExpandBlocks());
   if (!options.reference) {
     // Long sequences with too few channel tiles for the threads: chunks of
     // time in parallel (the cost model is the pass's).

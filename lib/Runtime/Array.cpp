@@ -61,6 +61,23 @@ Array Array::adopt(DType dtype, llvm::ArrayRef<int64_t> shape,
   return a;
 }
 
+Array Array::view(DType dtype, llvm::ArrayRef<int64_t> shape, void *data) {
+  Array a;
+  a.dtype_ = dtype;
+  a.shape_.assign(shape.begin(), shape.end());
+  a.begin_ = data;
+  return a;
+}
+
+void Array::reshape(llvm::ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  if (n != numElements())
+    llvm::report_fatal_error("Array::reshape changes the number of elements");
+  shape_.assign(shape.begin(), shape.end());
+}
+
 int64_t Array::numElements() const {
   int64_t n = 1;
   for (int64_t d : shape_)

@@ -3,7 +3,9 @@
 #include "ssm/Runtime/Programs.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
@@ -66,4 +68,161 @@ mlir::ssm::buildSelectiveScanModule(MLIRContext &ctx, const SelectiveScanSpec &s
       return module;
   }
   return llvm::createStringError("%s", message.c_str());
+}
+
+llvm::SmallVector<ssm::WeightSpec>
+mlir::ssm::mambaLayerWeights(const MambaConfig &cfg) {
+  int64_t D = cfg.dModel, E = cfg.dInner, N = cfg.dState, K = cfg.dConv,
+          R = cfg.dtRank;
+  llvm::SmallVector<WeightSpec> w;
+  auto add = [&](const char *name, llvm::SmallVector<int64_t> shape,
+                 llvm::SmallVector<int64_t> arg = {}) {
+    w.push_back({name, shape, arg.empty() ? shape : arg});
+  };
+  add("norm.weight", {D});
+  add("mixer.in_proj.weight", {2 * E, D});
+  if (cfg.useBias)
+    add("mixer.in_proj.bias", {2 * E});
+  add("mixer.conv1d.weight", {E, 1, K}, {E, K});
+  if (cfg.useConvBias)
+    add("mixer.conv1d.bias", {E});
+  add("mixer.x_proj.weight", {R + 2 * N, E});
+  add("mixer.dt_proj.weight", {E, R});
+  add("mixer.dt_proj.bias", {E});
+  add("mixer.A_log", {E, N});
+  add("mixer.D", {E});
+  add("mixer.out_proj.weight", {D, E});
+  if (cfg.useBias)
+    add("mixer.out_proj.bias", {D});
+  return w;
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
+                              int64_t batch, int64_t length) {
+  ctx.loadDialect<func::FuncDialect, arith::ArithDialect, tensor::TensorDialect,
+                  ssm::SSMDialect>();
+  OpBuilder b(&ctx);
+  Location loc = NameLoc::get(b.getStringAttr("mamba_lm"));
+  Type f32 = b.getF32Type();
+  auto tensor = [&](llvm::ArrayRef<int64_t> shape) -> RankedTensorType {
+    return RankedTensorType::get(shape, f32);
+  };
+  int64_t D = cfg.dModel, E = cfg.dInner, N = cfg.dState, K = cfg.dConv,
+          V = cfg.vocabSize, layers = cfg.nLayer;
+  RankedTensorType hType = tensor({batch, length, D});
+  RankedTensorType convType = tensor({batch, E, K - 1});
+  RankedTensorType ssmType = tensor({batch, E, N});
+  llvm::SmallVector<WeightSpec> weights = mambaLayerWeights(cfg);
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+
+  // One layer: h + mixer(rmsnorm(h)), with its states in and out.
+  SmallVector<Type> layerArgs = {hType, convType, ssmType};
+  for (const WeightSpec &w : weights)
+    layerArgs.push_back(tensor(w.argShape));
+  auto layer = func::FuncOp::create(
+      b, loc, "mamba_layer",
+      b.getFunctionType(layerArgs, {hType, convType, ssmType}));
+  layer.setPrivate();
+  {
+    Block *body = layer.addEntryBlock();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(body);
+    llvm::StringMap<Value> arg;
+    for (auto [i, w] : llvm::enumerate(weights))
+      arg[w.name] = body->getArgument(3 + i);
+    Value h = body->getArgument(0);
+    Value normed = RMSNormOp::create(b, loc, hType, h, arg["norm.weight"],
+                                     b.getF64FloatAttr(cfg.eps));
+    auto block = MambaBlockOp::create(
+        b, loc, TypeRange{hType, convType, ssmType}, normed,
+        arg["mixer.in_proj.weight"], arg["mixer.conv1d.weight"],
+        arg.lookup("mixer.conv1d.bias"), arg["mixer.x_proj.weight"],
+        arg["mixer.dt_proj.weight"], arg["mixer.dt_proj.bias"],
+        arg["mixer.A_log"], arg["mixer.D"], arg["mixer.out_proj.weight"],
+        arg.lookup("mixer.in_proj.bias"), arg.lookup("mixer.out_proj.bias"),
+        body->getArgument(1), body->getArgument(2), /*states=*/true);
+    Value next = arith::AddFOp::create(b, loc, h, block.getOut());
+    func::ReturnOp::create(b, loc,
+                           ValueRange{next, block.getNewStates()[0],
+                                      block.getNewStates()[1]});
+  }
+
+  RankedTensorType tokType =
+      RankedTensorType::get({batch, length}, b.getI64Type());
+  RankedTensorType convStack = tensor({layers, batch, E, K - 1});
+  RankedTensorType ssmStack = tensor({layers, batch, E, N});
+  RankedTensorType logitsType = tensor({batch, length, V});
+  SmallVector<Type> args = {tokType,   tensor({V, D}), tensor({D}),
+                            tensor({V, D}), convStack,   ssmStack};
+  for (int64_t l = 0; l < layers; ++l)
+    for (const WeightSpec &w : weights)
+      args.push_back(tensor(w.argShape));
+  auto forward = func::FuncOp::create(
+      b, loc, kMambaLMFunc,
+      b.getFunctionType(args, {logitsType, convStack, ssmStack}));
+  // Weights are read, never written: bufferization must not reuse them
+  // (they may be a read-only map of the checkpoint). The states are
+  // updated in place.
+  for (unsigned i = 1; i < args.size(); ++i)
+    if (i != 4 && i != 5)
+      forward.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+  Block *body = forward.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  Value h = EmbeddingOp::create(b, loc, hType, body->getArgument(0),
+                                body->getArgument(1));
+  Value convStates = body->getArgument(4), ssmStates = body->getArgument(5);
+  // The stacked states: layer l reads slice l and writes it back.
+  auto sliceOf = [&](Value stack, int64_t l) {
+    SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0)),
+        strides(4, b.getIndexAttr(1));
+    offsets[0] = b.getIndexAttr(l);
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, stack);
+    sizes[0] = b.getIndexAttr(1);
+    return std::make_tuple(offsets, sizes, strides);
+  };
+  Value newConv = convStates, newSsm = ssmStates;
+  for (int64_t l = 0; l < layers; ++l) {
+    SmallVector<Value> operands = {h};
+    for (auto [stack, type] :
+         {std::make_pair(convStates, convType), std::make_pair(ssmStates, ssmType)}) {
+      auto [offsets, sizes, strides] = sliceOf(stack, l);
+      operands.push_back(tensor::ExtractSliceOp::create(b, loc, type, stack,
+                                                        offsets, sizes, strides));
+    }
+    for (size_t i = 0; i < weights.size(); ++i)
+      operands.push_back(body->getArgument(6 + l * weights.size() + i));
+    auto call = func::CallOp::create(b, loc, layer, operands);
+    h = call.getResult(0);
+    {
+      auto [offsets, sizes, strides] = sliceOf(newConv, l);
+      newConv = tensor::InsertSliceOp::create(b, loc, call.getResult(1), newConv,
+                                              offsets, sizes, strides);
+    }
+    {
+      auto [offsets, sizes, strides] = sliceOf(newSsm, l);
+      newSsm = tensor::InsertSliceOp::create(b, loc, call.getResult(2), newSsm,
+                                             offsets, sizes, strides);
+    }
+  }
+  Value normed = RMSNormOp::create(b, loc, hType, h, body->getArgument(2),
+                                   b.getF64FloatAttr(cfg.eps));
+  Value logits = LinearOp::create(b, loc, logitsType, normed,
+                                  body->getArgument(3), Value());
+  func::ReturnOp::create(b, loc, ValueRange{logits, newConv, newSsm});
+
+  std::string message;
+  {
+    ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &diag) {
+      if (diag.getSeverity() == DiagnosticSeverity::Error && message.empty())
+        message = diag.str();
+      return success();
+    });
+    if (succeeded(verify(*module)))
+      return module;
+  }
+  return llvm::createStringError("the Mamba model does not verify: %s",
+                                 message.c_str());
 }

@@ -2,6 +2,7 @@
 //
 //   ssm-run FILE.mlir -e FUNC --input a.npy ... --output out.npy ...
 //   ssm-run scan --u U --delta DELTA --A A --B B --C C [...] --out Y
+//   ssm-run model --checkpoint DIR --tokens 1,2,3 [--logits OUT] [...]
 //
 // Every failure prints "ssm-run: error: ..." naming the file, argument or
 // operand at fault, exits with status 1 and leaves no output file behind.
@@ -9,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Runtime/Jit.h"
+#include "ssm/Runtime/MambaLM.h"
 #include "ssm/Runtime/Npy.h"
 #include "ssm/Runtime/Programs.h"
 
@@ -19,6 +21,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <chrono>
 #include <malloc.h>
 #include <map>
 #include <set>
@@ -33,6 +36,10 @@ constexpr const char *kUsage = R"(usage:
   ssm-run scan --u U --delta DELTA --A A --B B --C C [--D D] [--z Z]
                [--delta-bias BIAS] [--delta-softplus] [--h0 H0]
                --out Y [--last-state S] [--threads N]
+  ssm-run model --checkpoint DIR (--tokens 1,2,3 | --tokens-npy T.npy)
+               [--logits OUT.npy] [--generate N] [--conv-state C.npy
+               --ssm-state S.npy] [--conv-state-out C.npy --ssm-state-out
+               S.npy] [--threads N]
 
 FILE mode compiles FILE (ssm and upstream dialects on tensors) with
 --ssm-to-llvm, calls FUNC on the .npy inputs in order and writes its results
@@ -40,6 +47,14 @@ to the outputs in order. `scan` runs mamba_ssm's selective_scan_fn on .npy
 files with its shapes and layout: u, delta, z (b, d, L); A (d, n); B and C
 (d, n), (b, n, L) or (b, g, n, L); D and delta_bias (d,); h0 and the last
 state (b, d, n). Inputs are float32 or float64 (converted to float32).
+`model` runs a Mamba-1 checkpoint in Hugging Face layout (config.json and
+model.safetensors or shards) on token ids: --tokens for one sequence, or
+--tokens-npy with (batch, length) integers. It prints prefill (and with
+--generate N, greedy decoding) throughput and the generated tokens;
+--logits writes the prompt's logits, (length, vocab) for one sequence and
+(batch, length, vocab) for --tokens-npy. The states (layers, batch, d_inner,
+d_conv - 1) and (layers, batch, d_inner, d_state) can be given to continue
+from (chunked prefill, decoding) and written after the last token.
 
 common options:
   --time N          call once to warm up, then N times; print median_ms=
@@ -190,13 +205,8 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
   return c;
 }
 
-/// Emits, or compiles and calls `func` on `inputs` (with --time), and
-/// writes the results to `outputs`. Nothing is written on any error.
-llvm::Error runProgram(mlir::ModuleOp module, StringRef func,
-                       llvm::MutableArrayRef<Array> inputs,
-                       llvm::ArrayRef<std::string> inputLabels,
-                       llvm::ArrayRef<std::string> outputs,
-                       const Common &common) {
+/// Prints `module` at the level --emit asks for.
+llvm::Error emitModule(mlir::ModuleOp module, const Common &common) {
   if (common.emit == "ssm") {
     module.print(llvm::outs());
     llvm::outs() << "\n";
@@ -216,6 +226,18 @@ llvm::Error runProgram(mlir::ModuleOp module, StringRef func,
     llvm::outs() << *ir;
     return llvm::Error::success();
   }
+  return llvm::Error::success();
+}
+
+/// Emits, or compiles and calls `func` on `inputs` (with --time), and
+/// writes the results to `outputs`. Nothing is written on any error.
+llvm::Error runProgram(mlir::ModuleOp module, StringRef func,
+                       llvm::MutableArrayRef<Array> inputs,
+                       llvm::ArrayRef<std::string> inputLabels,
+                       llvm::ArrayRef<std::string> outputs,
+                       const Common &common) {
+  if (!common.emit.empty())
+    return emitModule(module, common);
 
   auto program = JitProgram::compile(module, common.jit);
   if (!program)
@@ -395,6 +417,177 @@ llvm::Error runScan(Options &opts) {
                     *common);
 }
 
+
+/// The token ids of `model`: --tokens 1,2,3 (one sequence) or --tokens-npy.
+llvm::Expected<Array> readTokens(const Options &opts) {
+  std::optional<std::string> list = opts.value("tokens");
+  std::optional<std::string> file = opts.value("tokens-npy");
+  if (list.has_value() == file.has_value())
+    return llvm::createStringError(
+        "give the prompt with exactly one of '--tokens 1,2,3' and "
+        "'--tokens-npy T.npy'");
+  if (file) {
+    auto a = readNpy(*file);
+    if (!a)
+      return a.takeError();
+    if (a->rank() != 2 || isFloat(a->dtype()))
+      return llvm::createStringError(
+          "--tokens-npy %s: expected a (batch, length) array of integers, "
+          "got %s %s",
+          file->c_str(), dtypeName(a->dtype()).data(),
+          shapeString(a->shape()).c_str());
+    return a;
+  }
+  llvm::SmallVector<StringRef> parts;
+  StringRef(*list).split(parts, ',', -1, /*KeepEmpty=*/true);
+  Array tokens(DType::I64, {1, static_cast<int64_t>(parts.size())});
+  for (auto [i, part] : llvm::enumerate(parts)) {
+    long long id;
+    if (part.trim().getAsInteger(10, id))
+      return llvm::createStringError(
+          "--tokens: '%s' is not an integer token id (expected e.g. "
+          "--tokens 1,2,3)",
+          part.str().c_str());
+    tokens.as<int64_t>()[i] = id;
+  }
+  return tokens;
+}
+
+llvm::Error runModel(Options &opts) {
+  auto common = parseCommon(opts);
+  if (!common)
+    return common.takeError();
+  if (!opts.positional.empty())
+    return llvm::createStringError("unexpected argument '%s' for 'model'",
+                                   opts.positional.front().c_str());
+  std::optional<std::string> dir = opts.value("checkpoint");
+  if (!dir)
+    return llvm::createStringError("missing required option '--checkpoint'");
+
+  if (!common->emit.empty()) {
+    auto ckpt = Checkpoint::open(*dir);
+    if (!ckpt)
+      return ckpt.takeError();
+    std::unique_ptr<mlir::MLIRContext> ctx = createRunnerContext();
+    auto module = buildMambaLMModule(*ctx, (*ckpt)->config(), 1,
+                                     mlir::ShapedType::kDynamic);
+    if (!module)
+      return module.takeError();
+    return emitModule(**module, *common);
+  }
+
+  auto tokens = readTokens(opts);
+  if (!tokens)
+    return tokens.takeError();
+  int64_t steps = 0;
+  if (opts.value("generate")) {
+    auto n = positiveInt(opts, "generate", 0);
+    if (!n)
+      return n.takeError();
+    steps = *n;
+  }
+  std::optional<std::string> convIn = opts.value("conv-state"),
+                             ssmIn = opts.value("ssm-state");
+  std::optional<std::string> convOut = opts.value("conv-state-out"),
+                             ssmOut = opts.value("ssm-state-out");
+  if (convIn.has_value() != ssmIn.has_value())
+    return llvm::createStringError(
+        "give both '--conv-state' and '--ssm-state' (a state is both), or "
+        "neither");
+  if (convOut.has_value() != ssmOut.has_value())
+    return llvm::createStringError(
+        "give both '--conv-state-out' and '--ssm-state-out', or neither");
+
+  auto lm = MambaLM::load(*dir, common->jit);
+  if (!lm)
+    return lm.takeError();
+  int64_t batch = tokens->shape()[0], length = tokens->shape()[1];
+  MambaLM::State state = (*lm)->initialState(batch);
+  if (convIn) {
+    auto conv = readNpy(*convIn);
+    if (!conv)
+      return conv.takeError();
+    auto ssm = readNpy(*ssmIn);
+    if (!ssm)
+      return ssm.takeError();
+    // float64 states are accepted and converted.
+    for (Array *a : {&*conv, &*ssm})
+      if (a->dtype() == DType::F64) {
+        auto f = a->convertTo(DType::F32);
+        if (!f)
+          return f.takeError();
+        *a = std::move(*f);
+      }
+    state.conv = std::move(*conv);
+    state.ssm = std::move(*ssm);
+    if (llvm::Error err = (*lm)->checkState(state, batch))
+      return llvm::createStringError(
+          "--conv-state %s / --ssm-state %s: %s", convIn->c_str(),
+          ssmIn->c_str(), llvm::toString(std::move(err)).c_str());
+  }
+
+  // Compile before timing: the first call of a batch size compiles.
+  auto compileStart = std::chrono::steady_clock::now();
+  double prefillMs = 0;
+  auto logits = (*lm)->forward(*tokens, state, &prefillMs);
+  if (!logits)
+    return logits.takeError();
+  double totalMs = std::chrono::duration<double, std::milli>(
+                       std::chrono::steady_clock::now() - compileStart)
+                       .count();
+  llvm::outs() << llvm::format(
+      "prefill: %lld x %lld tokens in %.2f ms (%.1f tokens/s; compile and "
+      "call %.0f ms)\n",
+      static_cast<long long>(batch), static_cast<long long>(length), prefillMs,
+      batch * length / (prefillMs / 1e3), totalMs);
+
+  if (steps) {
+    // Greedy decoding from the prefill's state, with a progress line on
+    // long runs.
+    auto lastReport = std::chrono::steady_clock::now();
+    double decodeMs = 0;
+    auto generatedOr = (*lm)->decode(
+        *logits, steps, state,
+        [&](int64_t s) {
+          auto now = std::chrono::steady_clock::now();
+          if (now - lastReport > std::chrono::seconds(1)) {
+            llvm::errs() << "decode: " << s + 1 << "/" << steps << " steps\n";
+            lastReport = now;
+          }
+        },
+        &decodeMs);
+    if (!generatedOr)
+      return generatedOr.takeError();
+    const Array &generated = *generatedOr;
+    if (steps > 1)
+      llvm::outs() << llvm::format(
+          "decode: %lld steps x %lld sequences in %.2f ms (%.1f tokens/s, "
+          "%.1f us per step per layer)\n",
+          static_cast<long long>(steps - 1), static_cast<long long>(batch),
+          decodeMs, (steps - 1) * batch / (decodeMs / 1e3),
+          decodeMs * 1e3 / (steps - 1) / (*lm)->config().nLayer);
+    for (int64_t b = 0; b < batch; ++b) {
+      llvm::outs() << "generated=";
+      for (int64_t s = 0; s < steps; ++s)
+        llvm::outs() << (s ? "," : "") << generated.as<int64_t>()[b * steps + s];
+      llvm::outs() << "\n";
+    }
+  }
+
+  std::vector<std::pair<std::string, const Array *>> files;
+  if (std::optional<std::string> path = opts.value("logits")) {
+    // One sequence given as --tokens: (length, vocab).
+    if (opts.value("tokens"))
+      logits->reshape({length, (*lm)->config().vocabSize});
+    files.push_back({*path, &*logits});
+  }
+  if (convOut) {
+    files.push_back({*convOut, &state.conv});
+    files.push_back({*ssmOut, &state.ssm});
+  }
+  return writeNpyFiles(files);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -412,9 +605,16 @@ int main(int argc, char **argv) {
     return 1;
   };
 
-  bool scan = !args.empty() && StringRef(args.front()) == "scan";
+  StringRef mode = args.empty() ? "" : StringRef(args.front());
+  bool scan = mode == "scan", model = mode == "model";
   std::map<std::string, Options::Spec> specs = commonSpecs();
-  if (scan) {
+  if (model) {
+    args = args.drop_front();
+    for (const char *name :
+         {"checkpoint", "tokens", "tokens-npy", "logits", "generate",
+          "conv-state", "ssm-state", "conv-state-out", "ssm-state-out"})
+      specs[name] = {true, false};
+  } else if (scan) {
     args = args.drop_front();
     for (const char *name : {"u", "delta", "A", "B", "C", "D", "z",
                              "delta-bias", "h0", "out", "last-state"})
@@ -432,7 +632,9 @@ int main(int argc, char **argv) {
     llvm::outs() << kUsage;
     return argc == 1 ? 1 : 0;
   }
-  if (llvm::Error err = scan ? runScan(opts) : runFile(opts))
+  if (llvm::Error err = model  ? runModel(opts)
+                        : scan ? runScan(opts)
+                               : runFile(opts))
     return fail(std::move(err));
   return 0;
 }

@@ -38,6 +38,13 @@ public:
   static Array adopt(DType dtype, llvm::ArrayRef<int64_t> shape,
                      void *allocation, void *data);
 
+  /// A view of dense C-ordered elements owned by someone else (e.g. the
+  /// memory map of a checkpoint); it must not outlive them.
+  static Array view(DType dtype, llvm::ArrayRef<int64_t> shape, void *data);
+
+  /// Gives the array another shape with the same number of elements.
+  void reshape(llvm::ArrayRef<int64_t> shape);
+
   DType dtype() const { return dtype_; }
   llvm::ArrayRef<int64_t> shape() const { return shape_; }
   int64_t rank() const { return static_cast<int64_t>(shape_.size()); }

@@ -8,6 +8,8 @@
 #ifndef SSM_RUNTIME_PROGRAMS_H
 #define SSM_RUNTIME_PROGRAMS_H
 
+#include "ssm/Runtime/Checkpoint.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
@@ -36,6 +38,32 @@ inline constexpr const char *kSelectiveScanFunc = "selective_scan";
 /// the op verifier's message (naming the operand and the expected shape).
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildSelectiveScanModule(mlir::MLIRContext &ctx, const SelectiveScanSpec &spec);
+
+/// One weight of a Mamba-1 layer: its name after `backbone.layers.{i}.`,
+/// its shape in the checkpoint and as the compiled program takes it.
+struct WeightSpec {
+  std::string name;
+  llvm::SmallVector<int64_t> checkpointShape, argShape;
+};
+
+/// The weights of one layer in the order the layer function takes them;
+/// optional biases appear only when the config has them.
+llvm::SmallVector<WeightSpec> mambaLayerWeights(const MambaConfig &cfg);
+
+/// The name of the function buildMambaLMModule() defines. Arguments:
+/// tokens (b, L) i64, the embedding (V, D), norm_f (D), lm_head (V, D), the
+/// stacked conv states (layers, b, E, K-1) and ssm states (layers, b, E, N),
+/// then each layer's weights (mambaLayerWeights). Results: logits (b, L, V)
+/// and the states after the last token, stacked the same way.
+inline constexpr const char *kMambaLMFunc = "forward";
+
+/// A Mamba-1 language model (semantics.md section 4) of config `cfg` over
+/// `batch` sequences of `length` tokens (ShapedType::kDynamic for either is
+/// allowed), in ssm.embedding, ssm.rmsnorm, ssm.mamba_block and ssm.linear,
+/// with one private function per layer called for each layer.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildMambaLMModule(mlir::MLIRContext &ctx, const MambaConfig &cfg,
+                   int64_t batch, int64_t length);
 
 } // namespace mlir::ssm
 

@@ -278,6 +278,135 @@ LogicalResult CausalConv1dOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// RMSNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RMSNormOp::verify() {
+  auto xType = cast<RankedTensorType>(getX().getType());
+  if (xType.getRank() < 1)
+    return emitOpError() << "operand 'x' must have rank >= 1, got " << xType;
+  SmallVector<std::string> names;
+  for (int64_t i = 0; i + 1 < xType.getRank(); ++i)
+    names.push_back("d" + std::to_string(i));
+  names.push_back("D");
+  SmallVector<StringRef> full(names.begin(), names.end());
+  DimBinder dims(getOperation());
+  if (failed(dims.bind(getX(), "x", full)) ||
+      failed(dims.bind(getWeight(), "weight", {"D"})) ||
+      failed(dims.bind(getY(), "y", full)))
+    return failure();
+  if (!(getEpsilon().convertToDouble() > 0))
+    return emitOpError() << "epsilon must be positive, got "
+                         << getEpsilon().convertToDouble();
+  return verifyElementTypes(getOperation(), {{getX(), "x"},
+                                             {getWeight(), "weight"},
+                                             {getY(), "y"}});
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp, EmbeddingOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  auto xType = cast<RankedTensorType>(getX().getType());
+  if (xType.getRank() != 2 && xType.getRank() != 3)
+    return emitOpError() << "operand 'x' must be (m, K) or (b, L, K), got "
+                         << xType;
+  SmallVector<StringRef> in = xType.getRank() == 2
+                                  ? SmallVector<StringRef>{"m", "K"}
+                                  : SmallVector<StringRef>{"b", "L", "K"};
+  SmallVector<StringRef> out(in);
+  out.back() = "N";
+  DimBinder dims(getOperation());
+  SmallVector<std::pair<Value, StringRef>> typed = {
+      {getX(), "x"}, {getWeight(), "weight"}, {getY(), "y"}};
+  if (failed(dims.bind(getX(), "x", in)) ||
+      failed(dims.bind(getWeight(), "weight", {"N", "K"})))
+    return failure();
+  if (Value bias = getBias()) {
+    if (failed(dims.bind(bias, "bias", {"N"})))
+      return failure();
+    typed.push_back({bias, "bias"});
+  }
+  if (failed(dims.bind(getY(), "y", out)))
+    return failure();
+  return verifyElementTypes(getOperation(), typed);
+}
+
+LogicalResult EmbeddingOp::verify() {
+  auto tokType = cast<RankedTensorType>(getTokens().getType());
+  if (!tokType.getElementType().isSignlessInteger())
+    return emitOpError() << "operand 'tokens' must hold integers, got "
+                         << tokType;
+  DimBinder dims(getOperation());
+  if (failed(dims.bind(getTokens(), "tokens", {"b", "L"})) ||
+      failed(dims.bind(getTable(), "table", {"V", "D"})) ||
+      failed(dims.bind(getY(), "y", {"b", "L", "D"})))
+    return failure();
+  return verifyElementTypes(getOperation(),
+                            {{getTable(), "table"}, {getY(), "y"}});
+}
+
+//===----------------------------------------------------------------------===//
+// MambaBlockOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MambaBlockOp::verify() {
+  DimBinder dims(getOperation());
+  SmallVector<std::pair<Value, StringRef>> typed;
+  auto bind = [&](Value v, StringRef name,
+                  ArrayRef<StringRef> syms) -> LogicalResult {
+    if (!v)
+      return success();
+    typed.push_back({v, name});
+    return dims.bind(v, name, syms);
+  };
+  if (failed(bind(getH(), "h", {"b", "L", "D"})) ||
+      failed(bind(getConvWeight(), "conv_weight", {"E", "K"})) ||
+      failed(bind(getALog(), "A_log", {"E", "N"})) ||
+      failed(bind(getDtProj(), "dt_proj", {"E", "R"})))
+    return failure();
+  // The derived sizes: in_proj's rows are x and z, x_proj's dt, B and C.
+  if (std::optional<int64_t> e = dims.get("E"))
+    dims.define("2E", 2 * *e, "conv_weight");
+  if (std::optional<int64_t> k = dims.get("K")) {
+    if (*k < 1)
+      return emitOpError() << "operand 'conv_weight' must have at least one "
+                              "tap, got "
+                           << getConvWeight().getType();
+    dims.define("K-1", *k - 1, "conv_weight");
+  }
+  std::optional<int64_t> r = dims.get("R"), n = dims.get("N");
+  if (r && n)
+    dims.define("R+2N", *r + 2 * *n, "dt_proj and A_log");
+  if (failed(bind(getInProj(), "in_proj", {"2E", "D"})) ||
+      failed(bind(getInProjBias(), "in_proj_bias", {"2E"})) ||
+      failed(bind(getConvBias(), "conv_bias", {"E"})) ||
+      failed(bind(getXProj(), "x_proj", {"R+2N", "E"})) ||
+      failed(bind(getDtProjBias(), "dt_proj_bias", {"E"})) ||
+      failed(bind(getD(), "D", {"E"})) ||
+      failed(bind(getOutProj(), "out_proj", {"D", "E"})) ||
+      failed(bind(getOutProjBias(), "out_proj_bias", {"D"})) ||
+      failed(bind(getConvState(), "conv_state", {"b", "E", "K-1"})) ||
+      failed(bind(getSsmState(), "ssm_state", {"b", "E", "N"})) ||
+      failed(bind(getOut(), "out", {"b", "L", "D"})))
+    return failure();
+  size_t expected = getStates() ? 2 : 0;
+  if (getNewStates().size() != expected)
+    return emitOpError() << (getStates() ? "with 'states' the op returns the "
+                                           "conv and ssm states after out"
+                                         : "without 'states' the op returns "
+                                           "only out")
+                         << " (" << expected + 1 << " results), got "
+                         << getNewStates().size() + 1;
+  if (getStates() &&
+      (failed(bind(getNewStates()[0], "conv_state", {"b", "E", "K-1"})) ||
+       failed(bind(getNewStates()[1], "ssm_state", {"b", "E", "N"}))))
+    return failure();
+  return verifyElementTypes(getOperation(), typed);
+}
+
+//===----------------------------------------------------------------------===//
 // custom<Layout>: the layout as a bare keyword (channel_first, token_major)
 //===----------------------------------------------------------------------===//
 

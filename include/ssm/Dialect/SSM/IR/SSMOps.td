@@ -177,4 +177,155 @@ def SSM_CausalConv1dOp : SSM_Op<"causal_conv1d",
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Model-level ops: expanded into the core ops plus linalg by
+// ssm-expand-blocks before any lowering.
+//===----------------------------------------------------------------------===//
+
+def SSM_RMSNormOp : SSM_Op<"rmsnorm", [Pure]> {
+  let summary = "RMSNorm over the last dimension";
+  let description = [{
+    `y = x / sqrt(mean(x^2) + epsilon) * weight` over the last dimension of
+    `x` (any rank >= 1); `weight` has the size of that dimension.
+
+    ```mlir
+    %y = ssm.rmsnorm %x, %w epsilon = 1.0e-05
+        : tensor<1x64x768xf32>, tensor<768xf32> -> tensor<1x64x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$weight,
+                   F64Attr:$epsilon);
+  let results = (outs AnyRankedTensor:$y);
+  let assemblyFormat = [{
+    $x `,` $weight `epsilon` `=` $epsilon attr-dict `:` type($x) `,`
+    type($weight) `->` type($y)
+  }];
+  let hasVerifier = 1;
+}
+
+def SSM_LinearOp : SSM_Op<"linear", [Pure]> {
+  let summary = "a projection with the weight in checkpoint layout";
+  let description = [{
+    `y[..., n] = sum_k x[..., k] * weight[n, k] (+ bias[n])`: PyTorch's
+    `nn.Linear` with its (out, in) weight, on activations of rank 2 or 3.
+
+    ```mlir
+    %y = ssm.linear %x, %w bias(%b : tensor<32xf32>)
+        : tensor<1x64x8xf32>, tensor<32x8xf32> -> tensor<1x64x32xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$weight,
+                   Optional<AnyRankedTensor>:$bias);
+  let results = (outs AnyRankedTensor:$y);
+  let assemblyFormat = [{
+    $x `,` $weight (`bias` `(` $bias^ `:` type($bias) `)`)? attr-dict `:`
+    type($x) `,` type($weight) `->` type($y)
+  }];
+  let hasVerifier = 1;
+}
+
+def SSM_EmbeddingOp : SSM_Op<"embedding", [Pure]> {
+  let summary = "rows of an embedding table picked by token ids";
+  let description = [{
+    `y[b, l, :] = table[tokens[b, l], :]` for integer `tokens` (b, L) and a
+    (V, D) table. Token ids outside [0, V) are undefined behaviour; the
+    runner checks them before the call.
+
+    ```mlir
+    %h = ssm.embedding %tokens, %table
+        : tensor<1x64xi64>, tensor<50280x768xf32> -> tensor<1x64x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$tokens, AnyRankedTensor:$table);
+  let results = (outs AnyRankedTensor:$y);
+  let assemblyFormat = [{
+    $tokens `,` $table attr-dict `:` type($tokens) `,` type($table) `->`
+    type($y)
+  }];
+  let hasVerifier = 1;
+}
+
+def SSM_MambaBlockOp : SSM_Op<"mamba_block",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "the Mamba-1 mixer (mamba_ssm's Mamba, Hugging Face MambaMixer)";
+  let description = [{
+    The mixer of a Mamba-1 layer on token-major activations, with the
+    weights in their Hugging Face shapes (E = d_inner, D = d_model, N =
+    d_state, R = dt_rank, K = conv kernel):
+
+    ```
+    xz    = h @ in_proj^T (+ in_proj_bias)     x = xz[..., :E], z = xz[..., E:]
+    x     = silu(causal_conv1d(x, conv_weight, conv_bias, conv_state))
+    dbc   = x @ x_proj^T                       dt (R), B (N), C (N)
+    delta = dt @ dt_proj^T
+    y     = selective_scan(x, delta, -exp(A_log), B, C, D, z,
+                           dt_proj_bias, delta_softplus, h0 = ssm_state)
+    out   = y @ out_proj^T (+ out_proj_bias)
+    ```
+
+    | operand | shape |
+    |---|---|
+    | `h`, result `out` | (b, L, D) |
+    | `in_proj` | (2E, D) |
+    | `conv_weight` (the checkpoint's (E, 1, K) without its unit axis) | (E, K) |
+    | `conv_bias`, `dt_proj_bias`, `D` | (E) |
+    | `x_proj` | (R + 2N, E) |
+    | `dt_proj` | (E, R) |
+    | `A_log` | (E, N) |
+    | `out_proj` | (D, E) |
+    | `in_proj_bias` / `out_proj_bias` | (2E) / (D) |
+    | `conv_state`, result `conv_state` | (b, E, K-1) |
+    | `ssm_state`, result `ssm_state` | (b, E, N) |
+
+    With `states`, the op also returns the conv and ssm states after the
+    last step (decoding continues from them); absent input states are zero.
+    `ssm-expand-blocks` rewrites the op into ssm.causal_conv1d,
+    ssm.selective_scan and linalg.
+
+    ```mlir
+    %out, %cs, %hs = ssm.mamba_block %h in_proj(%win : tensor<32x8xf32>)
+        conv(%cw : tensor<16x4xf32>) conv_bias(%cb : tensor<16xf32>)
+        x_proj(%wx : tensor<9x16xf32>) dt_proj(%wdt : tensor<16x1xf32>)
+        dt_bias(%bdt : tensor<16xf32>) A_log(%alog : tensor<16x4xf32>)
+        D(%d : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>) states
+        : tensor<1x5x8xf32> -> tensor<1x5x8xf32>, tensor<1x16x3xf32>, tensor<1x16x4xf32>
+    ```
+  }];
+  let arguments = (ins
+    AnyRankedTensor:$h,
+    AnyRankedTensor:$in_proj,
+    AnyRankedTensor:$conv_weight,
+    Optional<AnyRankedTensor>:$conv_bias,
+    AnyRankedTensor:$x_proj,
+    AnyRankedTensor:$dt_proj,
+    AnyRankedTensor:$dt_proj_bias,
+    AnyRankedTensor:$A_log,
+    AnyRankedTensor:$D,
+    AnyRankedTensor:$out_proj,
+    Optional<AnyRankedTensor>:$in_proj_bias,
+    Optional<AnyRankedTensor>:$out_proj_bias,
+    Optional<AnyRankedTensor>:$conv_state,
+    Optional<AnyRankedTensor>:$ssm_state,
+    UnitAttr:$states);
+  let results = (outs AnyRankedTensor:$out, Variadic<AnyRankedTensor>:$new_states);
+  let assemblyFormat = [{
+    $h `in_proj` `(` $in_proj `:` type($in_proj) `)`
+    (`in_proj_bias` `(` $in_proj_bias^ `:` type($in_proj_bias) `)`)?
+    `conv` `(` $conv_weight `:` type($conv_weight) `)`
+    (`conv_bias` `(` $conv_bias^ `:` type($conv_bias) `)`)?
+    `x_proj` `(` $x_proj `:` type($x_proj) `)`
+    `dt_proj` `(` $dt_proj `:` type($dt_proj) `)`
+    `dt_bias` `(` $dt_proj_bias `:` type($dt_proj_bias) `)`
+    `A_log` `(` $A_log `:` type($A_log) `)`
+    `D` `(` $D `:` type($D) `)`
+    `out_proj` `(` $out_proj `:` type($out_proj) `)`
+    (`out_proj_bias` `(` $out_proj_bias^ `:` type($out_proj_bias) `)`)?
+    (`conv_state` `(` $conv_state^ `:` type($conv_state) `)`)?
+    (`ssm_state` `(` $ssm_state^ `:` type($ssm_state) `)`)?
+    (`states` $states^)?
+    attr-dict `:` type($h) `->` type(results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // SSM_DIALECT_SSM_IR_SSMOPS_TD

@@ -5,6 +5,25 @@
 
 include "mlir/Pass/PassBase.td"
 
+def SSMExpandBlocks : Pass<"ssm-expand-blocks"> {
+  let summary = "Expand model-level ops into the core ssm ops and linalg";
+  let description = [{
+    Rewrites ssm.mamba_block into its projections (linalg.generic
+    contractions of the token-major activations with the weights in their
+    checkpoint layout), ssm.causal_conv1d (token_major, SiLU) and
+    ssm.selective_scan (token_major, softplus, D skip, SiLU(z) gate), and
+    ssm.rmsnorm into a row reduction and an elementwise map. The conv and
+    ssm states pass through to the core ops' `conv_state` / `h0` operands
+    and `final_state` / `last_state` results. Runs first in --ssm-to-llvm.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def SSMTile : Pass<"ssm-tile"> {
   let summary = "Tile ssm ops over batch x channel tiles and time chunks";
   let description = [{

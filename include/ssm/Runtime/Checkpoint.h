@@ -1,0 +1,91 @@
+//===- Checkpoint.h - Mamba checkpoints in Hugging Face layout --*- C++ -*-===//
+//
+// A directory with config.json and model.safetensors (or shards listed in
+// model.safetensors.index.json), as MambaForCausalLM and mamba_ssm save them.
+// Files are memory-mapped; F32 tensors are handed out as views of the map
+// (no second copy), F16 and BF16 ones converted to float32. Every malformed
+// file or mismatch is an error naming the file and the tensor.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_RUNTIME_CHECKPOINT_H
+#define SSM_RUNTIME_CHECKPOINT_H
+
+#include "ssm/Runtime/Array.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <memory>
+#include <vector>
+
+namespace mlir::ssm {
+
+/// The fields of a Mamba-1 config.json that shape the model (semantics.md
+/// section 8), both spellings accepted.
+struct MambaConfig {
+  int64_t dModel = 0, nLayer = 0, dState = 16, dConv = 4, dInner = 0,
+          dtRank = 0, vocabSize = 0;
+  double eps = 1e-5;
+  bool useBias = false, useConvBias = true, tieEmbeddings = true;
+};
+
+/// Parses config.json text; `path` names the file in messages.
+llvm::Expected<MambaConfig> parseMambaConfig(llvm::StringRef text,
+                                             llvm::StringRef path);
+
+/// One tensor of a safetensors file.
+struct TensorRecord {
+  std::string dtype; ///< "F32", "F16" or "BF16"
+  llvm::SmallVector<int64_t> shape;
+  const char *data = nullptr;
+  size_t bytes = 0;
+  std::string file; ///< the file it lives in, for messages
+};
+
+/// One memory-mapped safetensors file, validated when opened: header length
+/// and JSON, dtypes, shapes against byte counts, offsets inside the data
+/// and not overlapping.
+class SafeTensorsFile {
+public:
+  static llvm::Expected<std::unique_ptr<SafeTensorsFile>>
+  open(llvm::StringRef path);
+
+  const llvm::StringMap<TensorRecord> &tensors() const { return records; }
+
+private:
+  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  llvm::StringMap<TensorRecord> records;
+};
+
+class Checkpoint {
+public:
+  /// Opens `dir`: config.json, then model.safetensors or the shards of
+  /// model.safetensors.index.json.
+  static llvm::Expected<std::unique_ptr<Checkpoint>> open(llvm::StringRef dir);
+
+  const MambaConfig &config() const { return cfg; }
+  llvm::StringRef directory() const { return dir; }
+
+  bool has(llvm::StringRef name) const { return records.count(name); }
+
+  /// The tensor `name` as float32 of exactly `shape`: a view of the mapped
+  /// file for aligned F32 data, else a converted copy. Missing tensors and
+  /// other shapes are errors naming the file and the tensor.
+  llvm::Expected<Array> tensor(llvm::StringRef name,
+                               llvm::ArrayRef<int64_t> shape) const;
+
+  /// The first of `names` the checkpoint has (e.g. the two spellings of the
+  /// embedding), or an error listing them.
+  llvm::Expected<std::string> firstOf(llvm::ArrayRef<std::string> names) const;
+
+private:
+  std::string dir;
+  MambaConfig cfg;
+  std::vector<std::unique_ptr<SafeTensorsFile>> files;
+  llvm::StringMap<const TensorRecord *> records;
+};
+
+} // namespace mlir::ssm
+
+#endif // SSM_RUNTIME_CHECKPOINT_H

@@ -1,0 +1,77 @@
+//===- MambaLM.h - Mamba-1 language models from checkpoints -----*- C++ -*-===//
+//
+// A checkpoint in Hugging Face layout compiled through the dialect
+// (buildMambaLMModule -> --ssm-to-llvm -> JIT) and run on token ids:
+// prefill, chunked prefill and decoding all run the same program from an
+// explicit state. Weights stay in the checkpoint's memory map.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_RUNTIME_MAMBALM_H
+#define SSM_RUNTIME_MAMBALM_H
+
+#include "ssm/Runtime/Checkpoint.h"
+#include "ssm/Runtime/Jit.h"
+
+#include <map>
+
+namespace mlir::ssm {
+
+class MambaLM {
+public:
+  /// The recurrent state of every layer for a batch of sequences.
+  struct State {
+    Array conv; ///< (layers, b, E, K-1): the last K-1 conv inputs
+    Array ssm;  ///< (layers, b, E, N)
+  };
+
+  static llvm::Expected<std::unique_ptr<MambaLM>>
+  load(llvm::StringRef dir, const JitOptions &options = {});
+  ~MambaLM();
+
+  const MambaConfig &config() const { return ckpt->config(); }
+
+  /// The state before any token: zeros.
+  State initialState(int64_t batch) const;
+
+  /// Checks that `state` fits the model and a batch of `batch` sequences.
+  llvm::Error checkState(const State &state, int64_t batch) const;
+
+  /// Runs `tokens` ((b, L) integers) from `state` and leaves in it the state
+  /// after the last token; returns the logits (b, L, vocab). Prefill is a
+  /// call from initialState(), a decoding step a call with L = 1, and a
+  /// chunked prefill a call from the state an earlier call left.
+  /// `ms`, when given, receives the time of the compiled call.
+  llvm::Expected<Array> forward(const Array &tokens, State &state,
+                                double *ms = nullptr);
+
+  /// Greedy decoding of `steps` tokens after `logits` ((b, L, vocab), the
+  /// output that left `state`): each token is the argmax of the previous
+  /// logits. Returns the new tokens (b, steps). `onStep`, when given, is
+  /// called after each step with its index; `ms` receives the time of the
+  /// compiled calls.
+  llvm::Expected<Array> decode(const Array &logits, int64_t steps,
+                               State &state,
+                               llvm::function_ref<void(int64_t)> onStep = nullptr,
+                               double *ms = nullptr);
+
+  /// Prefill of `prompt` ((b, L)) from `state`, then decode().
+  llvm::Expected<Array> generate(const Array &prompt, int64_t steps,
+                                 State &state);
+
+private:
+  MambaLM() = default;
+  llvm::Expected<JitProgram *> program(int64_t batch);
+
+  std::unique_ptr<mlir::MLIRContext> ctx;
+  std::unique_ptr<Checkpoint> ckpt;
+  JitOptions options;
+  /// embedding, norm_f, lm_head, then every layer's weights.
+  llvm::SmallVector<Array> weights;
+  /// Compiled programs by batch size (the length is dynamic).
+  std::map<int64_t, std::unique_ptr<JitProgram>> programs;
+};
+
+} // namespace mlir::ssm
+
+#endif // SSM_RUNTIME_MAMBALM_H

@@ -1,0 +1,454 @@
+//===- Checkpoint.cpp - Mamba checkpoints in Hugging Face layout ----------===//
+
+#include "ssm/Runtime/Checkpoint.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+using namespace mlir::ssm;
+using llvm::StringRef;
+
+namespace {
+
+llvm::Error fail(StringRef file, const llvm::Twine &what) {
+  return llvm::createStringError("%s: %s", file.str().c_str(),
+                                 what.str().c_str());
+}
+
+size_t dtypeBytes(StringRef dtype) {
+  if (dtype == "F32")
+    return 4;
+  if (dtype == "F16" || dtype == "BF16")
+    return 2;
+  return 0;
+}
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16;
+  int32_t exp = (h >> 10) & 0x1f;
+  uint32_t mant = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13); // inf or nan
+  } else if (exp != 0) {
+    bits = sign | uint32_t(exp - 15 + 127) << 23 | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign; // signed zero
+  } else {
+    // Subnormal half: normalise into a float32 exponent.
+    int32_t e = -1;
+    do {
+      mant <<= 1;
+      ++e;
+    } while (!(mant & 0x400));
+    bits = sign | uint32_t(127 - 15 - e) << 23 | ((mant & 0x3ff) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+std::string join(llvm::ArrayRef<std::string> names) {
+  std::string s;
+  for (const std::string &n : names)
+    s += (s.empty() ? "'" : ", '") + n + "'";
+  return s;
+}
+
+/// An integer field spelled `a` or `b`; both present must agree.
+llvm::Expected<std::optional<int64_t>>
+intField(const llvm::json::Object &obj, StringRef path, StringRef a,
+         StringRef b = {}) {
+  std::optional<int64_t> result;
+  StringRef from;
+  for (StringRef key : {a, b}) {
+    if (key.empty())
+      continue;
+    const llvm::json::Value *v = obj.get(key);
+    if (!v || v->kind() == llvm::json::Value::Null)
+      continue;
+    std::optional<int64_t> i = v->getAsInteger();
+    if (!i)
+      return fail(path, "field '" + key + "' must be an integer");
+    if (*i <= 0)
+      return fail(path, "field '" + key + "' must be positive, got " +
+                            llvm::Twine(*i));
+    if (result && *result != *i)
+      return fail(path, "fields '" + from + "' (" + llvm::Twine(*result) +
+                            ") and '" + key + "' (" + llvm::Twine(*i) +
+                            ") disagree");
+    result = i;
+    from = key;
+  }
+  return result;
+}
+
+llvm::Expected<std::optional<bool>> boolField(const llvm::json::Object &obj,
+                                              StringRef path, StringRef a,
+                                              StringRef b = {}) {
+  for (StringRef key : {a, b}) {
+    if (key.empty())
+      continue;
+    const llvm::json::Value *v = obj.get(key);
+    if (!v || v->kind() == llvm::json::Value::Null)
+      continue;
+    std::optional<bool> flag = v->getAsBoolean();
+    if (!flag)
+      return fail(path, "field '" + key + "' must be true or false");
+    return flag;
+  }
+  return std::optional<bool>();
+}
+
+} // namespace
+
+llvm::Expected<MambaConfig> mlir::ssm::parseMambaConfig(StringRef text,
+                                                        StringRef path) {
+  llvm::Expected<llvm::json::Value> json = llvm::json::parse(text);
+  if (!json)
+    return fail(path, "not valid JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *obj = json->getAsObject();
+  if (!obj)
+    return fail(path, "expected a JSON object");
+
+  // Checkpoints this runner cannot run, refused by name rather than
+  // misread: Mamba-2 language models and LayerNorm variants.
+  if (const llvm::json::Object *ssmCfg = obj->getObject("ssm_cfg"))
+    if (std::optional<StringRef> layer = ssmCfg->getString("layer");
+        layer && *layer != "Mamba1")
+      return fail(path, "ssm_cfg.layer is '" + *layer +
+                            "'; only Mamba-1 language models are supported");
+  if (std::optional<bool> rms = obj->getBoolean("rms_norm"); rms && !*rms)
+    return fail(path, "rms_norm is false; only RMSNorm models are supported");
+
+  MambaConfig cfg;
+  auto need = [&](int64_t &slot, StringRef a, StringRef b) -> llvm::Error {
+    auto v = intField(*obj, path, a, b);
+    if (!v)
+      return v.takeError();
+    if (!*v)
+      return fail(path, "missing field '" + a +
+                            (b.empty() ? llvm::Twine("'")
+                                       : "' (or '" + b + "')"));
+    slot = **v;
+    return llvm::Error::success();
+  };
+  auto optional = [&](int64_t &slot, StringRef a, StringRef b) -> llvm::Error {
+    auto v = intField(*obj, path, a, b);
+    if (!v)
+      return v.takeError();
+    if (*v)
+      slot = **v;
+    return llvm::Error::success();
+  };
+  if (auto e = need(cfg.dModel, "hidden_size", "d_model"))
+    return std::move(e);
+  if (auto e = need(cfg.nLayer, "num_hidden_layers", "n_layer"))
+    return std::move(e);
+  if (auto e = need(cfg.vocabSize, "vocab_size", {}))
+    return std::move(e);
+  if (auto e = optional(cfg.dState, "state_size", "d_state"))
+    return std::move(e);
+  if (auto e = optional(cfg.dConv, "conv_kernel", "d_conv"))
+    return std::move(e);
+
+  int64_t expand = 2;
+  if (auto e = optional(expand, "expand", {}))
+    return std::move(e);
+  cfg.dInner = expand * cfg.dModel;
+  if (auto e = optional(cfg.dInner, "intermediate_size", "d_inner"))
+    return std::move(e);
+
+  // time_step_rank (HF) or dt_rank (mamba_ssm): an integer or "auto".
+  cfg.dtRank = (cfg.dModel + 15) / 16;
+  for (StringRef key : {"time_step_rank", "dt_rank"}) {
+    const llvm::json::Value *v = obj->get(key);
+    if (!v || v->kind() == llvm::json::Value::Null)
+      continue;
+    if (std::optional<StringRef> s = v->getAsString()) {
+      if (*s != "auto")
+        return fail(path, "field '" + key + "' must be an integer or \"auto\"");
+      continue;
+    }
+    auto i = intField(*obj, path, key);
+    if (!i)
+      return i.takeError();
+    cfg.dtRank = **i;
+  }
+
+  // mamba_ssm pads the vocabulary of its embedding to a multiple.
+  std::optional<int64_t> pad;
+  if (auto v = intField(*obj, path, "pad_vocab_size_multiple"); !v)
+    return v.takeError();
+  else
+    pad = *v;
+  if (pad && cfg.vocabSize % *pad)
+    cfg.vocabSize += *pad - cfg.vocabSize % *pad;
+
+  for (StringRef key : {"layer_norm_epsilon", "norm_epsilon"}) {
+    const llvm::json::Value *v = obj->get(key);
+    if (!v || v->kind() == llvm::json::Value::Null)
+      continue;
+    std::optional<double> eps = v->getAsNumber();
+    if (!eps || !(*eps > 0) || !std::isfinite(*eps))
+      return fail(path, "field '" + key + "' must be a positive number");
+    cfg.eps = *eps;
+    break;
+  }
+
+  auto flag = [&](bool &slot, StringRef a, StringRef b) -> llvm::Error {
+    auto v = boolField(*obj, path, a, b);
+    if (!v)
+      return v.takeError();
+    if (*v)
+      slot = **v;
+    return llvm::Error::success();
+  };
+  if (auto e = flag(cfg.useBias, "use_bias", {}))
+    return std::move(e);
+  if (auto e = flag(cfg.useConvBias, "use_conv_bias", "conv_bias"))
+    return std::move(e);
+  if (auto e = flag(cfg.tieEmbeddings, "tie_word_embeddings", "tie_embeddings"))
+    return std::move(e);
+  return cfg;
+}
+
+llvm::Expected<std::unique_ptr<SafeTensorsFile>>
+SafeTensorsFile::open(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return fail(path, "cannot open: " + buffer.getError().message());
+  std::unique_ptr<SafeTensorsFile> file(new SafeTensorsFile());
+  file->buffer = std::move(*buffer);
+  StringRef bytes = file->buffer->getBuffer();
+  if (bytes.size() < 8)
+    return fail(path, "file is " + llvm::Twine(bytes.size()) +
+                          " bytes; a safetensors file starts with an 8-byte "
+                          "header length");
+  uint64_t headerLen =
+      llvm::support::endian::read64le(bytes.data());
+  if (headerLen > bytes.size() - 8)
+    return fail(path, "header length " + llvm::Twine(headerLen) +
+                          " overruns the file (" + llvm::Twine(bytes.size()) +
+                          " bytes)");
+  StringRef header = bytes.substr(8, headerLen);
+  const char *data = bytes.data() + 8 + headerLen;
+  uint64_t dataSize = bytes.size() - 8 - headerLen;
+
+  llvm::Expected<llvm::json::Value> json = llvm::json::parse(header);
+  if (!json)
+    return fail(path,
+                "header is not valid JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *obj = json->getAsObject();
+  if (!obj)
+    return fail(path, "header is not a JSON object");
+
+  struct Span {
+    uint64_t begin, end;
+    std::string name;
+  };
+  std::vector<Span> spans;
+  for (const auto &[key, value] : *obj) {
+    std::string name = key.str();
+    if (name == "__metadata__")
+      continue;
+    auto bad = [&](const llvm::Twine &what) {
+      return fail(path, "tensor '" + name + "': " + what);
+    };
+    const llvm::json::Object *entry = value.getAsObject();
+    if (!entry)
+      return bad("header entry is not an object");
+    std::optional<StringRef> dtype = entry->getString("dtype");
+    if (!dtype)
+      return bad("no dtype");
+    size_t elt = dtypeBytes(*dtype);
+    if (!elt)
+      return bad("dtype '" + *dtype + "' is not supported (F32, F16, BF16)");
+    const llvm::json::Array *shape = entry->getArray("shape");
+    if (!shape)
+      return bad("no shape");
+    TensorRecord rec;
+    rec.dtype = dtype->str();
+    rec.file = path.str();
+    uint64_t count = 1;
+    for (const llvm::json::Value &d : *shape) {
+      std::optional<int64_t> dim = d.getAsInteger();
+      if (!dim || *dim < 0)
+        return bad("shape entries must be non-negative integers");
+      rec.shape.push_back(*dim);
+      if (*dim && count > (uint64_t(1) << 50) / uint64_t(*dim))
+        return bad("shape is too large");
+      count *= *dim;
+    }
+    const llvm::json::Array *offsets = entry->getArray("data_offsets");
+    std::optional<int64_t> begin, end;
+    if (offsets && offsets->size() == 2) {
+      begin = (*offsets)[0].getAsInteger();
+      end = (*offsets)[1].getAsInteger();
+    }
+    if (!begin || !end || *begin < 0 || *end < *begin)
+      return bad("data_offsets must be two integers [begin, end] with "
+                 "0 <= begin <= end");
+    if (uint64_t(*end) > dataSize)
+      return bad("data_offsets [" + llvm::Twine(*begin) + ", " +
+                 llvm::Twine(*end) + "] run past the data (" +
+                 llvm::Twine(dataSize) + " bytes)");
+    rec.bytes = *end - *begin;
+    if (rec.bytes != count * elt)
+      return bad("shape " + shapeString(rec.shape) + " of " + *dtype +
+                 " needs " + llvm::Twine(count * elt) +
+                 " bytes, data_offsets span " + llvm::Twine(rec.bytes));
+    rec.data = data + *begin;
+    spans.push_back({uint64_t(*begin), uint64_t(*end), name});
+    file->records[name] = std::move(rec);
+  }
+  llvm::sort(spans, [](const Span &a, const Span &b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  for (size_t i = 1; i < spans.size(); ++i)
+    if (spans[i].begin < spans[i - 1].end && spans[i].begin < spans[i].end)
+      return fail(path, "tensors '" + spans[i - 1].name + "' and '" +
+                            spans[i].name + "' overlap in the data");
+  return file;
+}
+
+llvm::Expected<std::unique_ptr<Checkpoint>>
+Checkpoint::open(StringRef dirPath) {
+  std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
+  ckpt->dir = dirPath.str();
+  if (!llvm::sys::fs::is_directory(dirPath))
+    return fail(dirPath, "not a checkpoint directory (expected config.json "
+                         "and model.safetensors in it)");
+  auto inDir = [&](StringRef name) {
+    llvm::SmallString<256> p(dirPath);
+    llvm::sys::path::append(p, name);
+    return std::string(p);
+  };
+
+  std::string configPath = inDir("config.json");
+  auto configText = llvm::MemoryBuffer::getFile(configPath, /*IsText=*/true);
+  if (!configText)
+    return fail(configPath, "cannot open: " + configText.getError().message());
+  auto cfg = parseMambaConfig((*configText)->getBuffer(), configPath);
+  if (!cfg)
+    return cfg.takeError();
+  ckpt->cfg = *cfg;
+
+  auto add = [&](std::unique_ptr<SafeTensorsFile> file) -> llvm::Error {
+    for (const auto &entry : file->tensors()) {
+      auto [it, inserted] =
+          ckpt->records.try_emplace(entry.getKey(), &entry.getValue());
+      if (!inserted)
+        return fail(entry.getValue().file,
+                    "tensor '" + entry.getKey() + "' is also in " +
+                        it->second->file);
+    }
+    ckpt->files.push_back(std::move(file));
+    return llvm::Error::success();
+  };
+
+  std::string single = inDir("model.safetensors");
+  std::string index = inDir("model.safetensors.index.json");
+  if (llvm::sys::fs::exists(single)) {
+    auto file = SafeTensorsFile::open(single);
+    if (!file)
+      return file.takeError();
+    if (auto e = add(std::move(*file)))
+      return std::move(e);
+    return ckpt;
+  }
+  if (!llvm::sys::fs::exists(index))
+    return fail(dirPath, "neither model.safetensors nor "
+                         "model.safetensors.index.json is there");
+
+  auto indexText = llvm::MemoryBuffer::getFile(index, /*IsText=*/true);
+  if (!indexText)
+    return fail(index, "cannot open: " + indexText.getError().message());
+  llvm::Expected<llvm::json::Value> json =
+      llvm::json::parse((*indexText)->getBuffer());
+  if (!json)
+    return fail(index, "not valid JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *weightMap =
+      json->getAsObject() ? json->getAsObject()->getObject("weight_map")
+                          : nullptr;
+  if (!weightMap)
+    return fail(index, "no \"weight_map\" object");
+  // Shards in the order they are first named; each opened once.
+  std::vector<std::string> shards;
+  std::vector<std::pair<std::string, std::string>> mapping;
+  for (const auto &[key, value] : *weightMap) {
+    std::optional<StringRef> shard = value.getAsString();
+    if (!shard || shard->contains('/') || shard->contains('\\'))
+      return fail(index, "weight_map entry '" + key.str() +
+                             "' must name a file in the directory");
+    mapping.emplace_back(key.str(), shard->str());
+    if (!llvm::is_contained(shards, shard->str()))
+      shards.push_back(shard->str());
+  }
+  llvm::sort(shards);
+  for (const std::string &shard : shards) {
+    auto file = SafeTensorsFile::open(inDir(shard));
+    if (!file)
+      return file.takeError();
+    if (auto e = add(std::move(*file)))
+      return std::move(e);
+  }
+  for (const auto &[name, shard] : mapping) {
+    auto it = ckpt->records.find(name);
+    if (it == ckpt->records.end() ||
+        llvm::sys::path::filename(it->second->file) != shard)
+      return fail(index, "weight_map puts tensor '" + name + "' in " + shard +
+                             ", which does not hold it");
+  }
+  return ckpt;
+}
+
+llvm::Expected<std::string>
+Checkpoint::firstOf(llvm::ArrayRef<std::string> names) const {
+  for (const std::string &n : names)
+    if (has(n))
+      return n;
+  return fail(dir, "missing tensor: none of " + join(names) + " is there");
+}
+
+llvm::Expected<Array> Checkpoint::tensor(StringRef name,
+                                         llvm::ArrayRef<int64_t> shape) const {
+  auto it = records.find(name);
+  if (it == records.end())
+    return fail(dir, "missing tensor '" + name + "' (expected shape " +
+                         shapeString(shape) + ")");
+  const TensorRecord &rec = *it->second;
+  if (llvm::ArrayRef<int64_t>(rec.shape) != shape)
+    return fail(rec.file, "tensor '" + name + "' has shape " +
+                              shapeString(rec.shape) + "; the config implies " +
+                              shapeString(shape));
+  auto *src = const_cast<char *>(rec.data);
+  if (rec.dtype == "F32" && reinterpret_cast<uintptr_t>(src) % 4 == 0)
+    return Array::view(DType::F32, shape, src);
+  Array out(DType::F32, shape);
+  float *dst = out.as<float>();
+  int64_t n = out.numElements();
+  if (rec.dtype == "F32") {
+    std::memcpy(dst, src, rec.bytes);
+  } else {
+    bool bf16 = rec.dtype == "BF16";
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t h = llvm::support::endian::read16le(src + 2 * i);
+      if (bf16) {
+        uint32_t bits = uint32_t(h) << 16;
+        std::memcpy(&dst[i], &bits, 4);
+      } else {
+        dst[i] = halfToFloat(h);
+      }
+    }
+  }
+  return out;
+}

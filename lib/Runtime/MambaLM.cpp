@@ -1,0 +1,201 @@
+//===- MambaLM.cpp - Mamba-1 language models from checkpoints -------------===//
+
+#include "ssm/Runtime/MambaLM.h"
+#include "ssm/Runtime/Programs.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/MLIRContext.h"
+
+#include <cstring>
+
+using namespace mlir::ssm;
+
+MambaLM::~MambaLM() = default;
+
+llvm::Expected<std::unique_ptr<MambaLM>>
+MambaLM::load(llvm::StringRef dir, const JitOptions &options) {
+  auto ckpt = Checkpoint::open(dir);
+  if (!ckpt)
+    return ckpt.takeError();
+  std::unique_ptr<MambaLM> lm(new MambaLM());
+  lm->ckpt = std::move(*ckpt);
+  lm->options = options;
+  const MambaConfig &cfg = lm->ckpt->config();
+  int64_t V = cfg.vocabSize, D = cfg.dModel;
+
+  auto take = [&](const std::string &name, llvm::ArrayRef<int64_t> shape,
+                  llvm::ArrayRef<int64_t> argShape) -> llvm::Error {
+    auto t = lm->ckpt->tensor(name, shape);
+    if (!t)
+      return t.takeError();
+    t->reshape(argShape);
+    lm->weights.push_back(std::move(*t));
+    return llvm::Error::success();
+  };
+  auto embName = lm->ckpt->firstOf(
+      {"backbone.embeddings.weight", "backbone.embedding.weight"});
+  if (!embName)
+    return embName.takeError();
+  if (auto e = take(*embName, {V, D}, {V, D}))
+    return std::move(e);
+  if (auto e = take("backbone.norm_f.weight", {D}, {D}))
+    return std::move(e);
+  // The LM head: its own tensor when the checkpoint has one (untied), else
+  // the embedding (tied; checked against the config's claim).
+  if (lm->ckpt->has("lm_head.weight")) {
+    if (auto e = take("lm_head.weight", {V, D}, {V, D}))
+      return std::move(e);
+  } else {
+    if (!cfg.tieEmbeddings)
+      return llvm::createStringError(
+          "%s: missing tensor 'lm_head.weight' (config.json says "
+          "tie_word_embeddings is false)",
+          lm->ckpt->directory().str().c_str());
+    if (auto e = take(*embName, {V, D}, {V, D}))
+      return std::move(e);
+  }
+  for (int64_t l = 0; l < cfg.nLayer; ++l)
+    for (const WeightSpec &w : mambaLayerWeights(cfg))
+      if (auto e = take("backbone.layers." + std::to_string(l) + "." + w.name,
+                        w.checkpointShape, w.argShape))
+        return std::move(e);
+  lm->ctx = createRunnerContext();
+  return lm;
+}
+
+MambaLM::State MambaLM::initialState(int64_t batch) const {
+  const MambaConfig &cfg = config();
+  State s{Array(DType::F32, {cfg.nLayer, batch, cfg.dInner, cfg.dConv - 1}),
+          Array(DType::F32, {cfg.nLayer, batch, cfg.dInner, cfg.dState})};
+  std::memset(s.conv.data(), 0, s.conv.byteSize());
+  std::memset(s.ssm.data(), 0, s.ssm.byteSize());
+  return s;
+}
+
+llvm::Error MambaLM::checkState(const State &state, int64_t batch) const {
+  const MambaConfig &cfg = config();
+  llvm::SmallVector<int64_t> conv = {cfg.nLayer, batch, cfg.dInner,
+                                     cfg.dConv - 1},
+                             ssm = {cfg.nLayer, batch, cfg.dInner, cfg.dState};
+  auto check = [&](const Array &a, llvm::ArrayRef<int64_t> want,
+                   const char *what) -> llvm::Error {
+    if (a.dtype() == DType::F32 && a.shape() == want)
+      return llvm::Error::success();
+    return llvm::createStringError(
+        "the %s state is a %s array of shape %s; this model and batch need "
+        "float32 %s (layers, batch, d_inner, %s)",
+        what, dtypeName(a.dtype()).data(), shapeString(a.shape()).c_str(),
+        shapeString(want).c_str(), what[0] == 'c' ? "d_conv - 1" : "d_state");
+  };
+  if (auto e = check(state.conv, conv, "conv"))
+    return e;
+  return check(state.ssm, ssm, "ssm");
+}
+
+llvm::Expected<JitProgram *> MambaLM::program(int64_t batch) {
+  auto it = programs.find(batch);
+  if (it != programs.end())
+    return it->second.get();
+  auto module =
+      buildMambaLMModule(*ctx, config(), batch, mlir::ShapedType::kDynamic);
+  if (!module)
+    return module.takeError();
+  auto compiled = JitProgram::compile(**module, options);
+  if (!compiled)
+    return compiled.takeError();
+  JitProgram *p = compiled->get();
+  programs[batch] = std::move(*compiled);
+  return p;
+}
+
+llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
+                                       double *ms) {
+  if (tokensIn.rank() != 2 || isFloat(tokensIn.dtype()))
+    return llvm::createStringError(
+        "tokens must be a (batch, length) array of integers, got %s %s",
+        dtypeName(tokensIn.dtype()).data(),
+        shapeString(tokensIn.shape()).c_str());
+  auto tokens = tokensIn.convertTo(DType::I64);
+  if (!tokens)
+    return tokens.takeError();
+  int64_t batch = tokens->shape()[0], length = tokens->shape()[1];
+  if (batch < 1 || length < 1)
+    return llvm::createStringError(
+        "tokens must hold at least one token per sequence, got shape %s",
+        shapeString(tokens->shape()).c_str());
+  int64_t V = config().vocabSize;
+  const int64_t *ids = tokens->as<int64_t>();
+  for (int64_t i = 0; i < batch * length; ++i)
+    if (ids[i] < 0 || ids[i] >= V)
+      return llvm::createStringError(
+          "token %lld at (%lld, %lld) is outside the vocabulary [0, %lld)",
+          static_cast<long long>(ids[i]), static_cast<long long>(i / length),
+          static_cast<long long>(i % length), static_cast<long long>(V));
+  if (auto e = checkState(state, batch))
+    return std::move(e);
+
+  auto prog = program(batch);
+  if (!prog)
+    return prog.takeError();
+  llvm::SmallVector<const Array *> args = {&*tokens, &weights[0], &weights[1],
+                                           &weights[2], &state.conv,
+                                           &state.ssm};
+  for (size_t i = 3; i < weights.size(); ++i)
+    args.push_back(&weights[i]);
+  auto results = (*prog)->call(kMambaLMFunc, args, ms);
+  if (!results)
+    return results.takeError();
+  state.conv = std::move((*results)[1]);
+  state.ssm = std::move((*results)[2]);
+  return std::move((*results)[0]);
+}
+
+llvm::Expected<Array>
+MambaLM::decode(const Array &logits, int64_t steps, State &state,
+                llvm::function_ref<void(int64_t)> onStep, double *ms) {
+  if (logits.rank() != 3 || logits.shape()[2] != config().vocabSize)
+    return llvm::createStringError(
+        "decode: expected logits (batch, length, %lld), got %s",
+        static_cast<long long>(config().vocabSize),
+        shapeString(logits.shape()).c_str());
+  int64_t batch = logits.shape()[0], V = config().vocabSize;
+  Array out(DType::I64, {batch, steps});
+  Array next(DType::I64, {batch, 1});
+  Array stepLogits;
+  const Array *last = &logits;
+  if (ms)
+    *ms = 0;
+  for (int64_t s = 0; s < steps; ++s) {
+    int64_t L = last->shape()[1];
+    for (int64_t b = 0; b < batch; ++b) {
+      const float *row = last->as<float>() + (b * L + L - 1) * V;
+      int64_t best = 0;
+      for (int64_t v = 1; v < V; ++v)
+        if (row[v] > row[best])
+          best = v;
+      out.as<int64_t>()[b * steps + s] = best;
+      next.as<int64_t>()[b] = best;
+    }
+    if (s + 1 < steps) {
+      double callMs = 0;
+      auto step = forward(next, state, &callMs);
+      if (!step)
+        return step.takeError();
+      if (ms)
+        *ms += callMs;
+      stepLogits = std::move(*step);
+      last = &stepLogits;
+    }
+    if (onStep)
+      onStep(s);
+  }
+  return out;
+}
+
+llvm::Expected<Array> MambaLM::generate(const Array &prompt, int64_t steps,
+                                        State &state) {
+  auto logits = forward(prompt, state);
+  if (!logits)
+    return logits.takeError();
+  return decode(*logits, steps, state);
+}
