@@ -233,6 +233,11 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   if (!engine)
     return engine.takeError();
   program->engine = std::move(*engine);
+  // The JIT generates machine code on the first lookup: do it now, so that
+  // the first call's time is the call's and compile errors surface here.
+  for (const auto &entry : program->functions)
+    if (auto fn = program->engine->lookupPacked(entry.getKey()); !fn)
+      return fn.takeError();
   return program;
 }
 

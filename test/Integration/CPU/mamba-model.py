@@ -1,0 +1,134 @@
+# RUN: %python %s
+#
+# Mamba-1 language models from checkpoints written here (random weights)
+# against the float64 Hugging Face slow path of test/lib/mamba_reference.py,
+# through `ssm-run model`: logits within 1e-4 normwise relative error, for
+# each config spelling (transformers / mamba_ssm with a padded vocabulary),
+# each dtype (F32, F16, BF16: the reference reads back the stored values),
+# single file and sharded, tied and untied heads, both embedding names,
+# biases on and off, odd sizes, batches, L = 1; the states after a prefill;
+# chunked prefill (a prefill continued from the states of an earlier one
+# equals the prefill of the whole prompt); greedy decoding against the
+# reference's argmax chain; both lowerings.
+import subprocess
+
+import numpy as np
+
+import mamba_reference as mr
+from ssm_testing import LOWERINGS, SSM_RUN, Suite
+
+TOL = 1e-4  # semantics.md: logits within 1e-4 relative of float64
+suite = Suite("mamba-model")
+rng = np.random.default_rng(7)
+
+
+def checkpoint(name, cfg, dtype="F32", shards=1, spelling="hf",
+               embedding="backbone.embeddings.weight", pad=None):
+    d = suite.path(name)
+    w = mr.random_weights(cfg, rng, embedding)
+    cj = cfg.hf_json() if spelling == "hf" else cfg.mamba_ssm_json(pad)
+    mr.write_checkpoint(d, cj, w, dtype, shards)
+    return d, {k: mr.stored(v, dtype) for k, v in w.items()}
+
+
+def run_model(case, d, tokens, extra=(), states_in=None, states_out=False):
+    """Runs ssm-run model; returns (logits, conv, ssm, stdout) or None."""
+    args = ["model", "--checkpoint", d, "--logits", suite.path(case + "_logits.npy")]
+    if tokens.shape[0] == 1 and case.endswith("-list"):
+        args += ["--tokens", ",".join(str(t) for t in tokens[0])]
+    else:
+        np.save(suite.path(case + "_tokens.npy"), tokens)
+        args += ["--tokens-npy", suite.path(case + "_tokens.npy")]
+    if states_in is not None:
+        np.save(suite.path(case + "_cin.npy"), states_in[0].astype(np.float32))
+        np.save(suite.path(case + "_sin.npy"), states_in[1].astype(np.float32))
+        args += ["--conv-state", suite.path(case + "_cin.npy"),
+                 "--ssm-state", suite.path(case + "_sin.npy")]
+    if states_out:
+        args += ["--conv-state-out", suite.path(case + "_cout.npy"),
+                 "--ssm-state-out", suite.path(case + "_sout.npy")]
+    proc = subprocess.run([SSM_RUN] + args + list(extra), capture_output=True, text=True)
+    if proc.returncode != 0:
+        suite.fail(case, "ssm-run exited %d: %s" % (proc.returncode, proc.stderr.strip()))
+        return None
+    logits = np.load(suite.path(case + "_logits.npy"))
+    conv = np.load(suite.path(case + "_cout.npy")) if states_out else None
+    ssm = np.load(suite.path(case + "_sout.npy")) if states_out else None
+    return logits, conv, ssm, proc.stdout
+
+
+def logits_case(case, cfg, tokens, extra=(), **ckpt):
+    d, w = checkpoint(case, cfg, **ckpt)
+    ref, rc, rs = mr.lm_forward(cfg, w, tokens)
+    got = run_model(case, d, tokens, extra, states_out=True)
+    if got is None:
+        return
+    logits, conv, ssm, _ = got
+    if case.endswith("-list"):
+        ref = ref[0]  # --tokens: (L, V)
+    suite.compare(case, "logits", logits, ref, TOL)
+    suite.compare(case, "conv_state", conv, rc, TOL)
+    suite.compare(case, "ssm_state", ssm, rs, TOL)
+
+
+# Config spellings, dtypes, files, heads and biases.
+for lname, extra in LOWERINGS:
+    base = mr.Config(d_model=16, n_layer=2, vocab=48, d_state=8)
+    logits_case("hf-f32-%s-list" % lname, base, rng.integers(0, 48, (1, 9)), extra)
+logits_case("mamba_ssm-f16-sharded-untied",
+            mr.Config(d_model=24, n_layer=3, vocab=64, d_state=4, tied=False),
+            rng.integers(0, 64, (2, 12)), dtype="F16", shards=3,
+            spelling="mamba_ssm", embedding="backbone.embedding.weight", pad=8)
+logits_case("bf16-bias-noconvbias-odd",
+            mr.Config(d_model=13, n_layer=2, vocab=37, d_state=5, d_conv=3,
+                      d_inner=21, dt_rank=3, use_bias=True, use_conv_bias=False,
+                      eps=1e-6),
+            rng.integers(0, 37, (3, 17)), dtype="BF16")
+logits_case("L1-batch",
+            mr.Config(d_model=16, n_layer=2, vocab=40, d_state=16),
+            rng.integers(0, 40, (4, 1)))
+logits_case("long-1thread",
+            mr.Config(d_model=32, n_layer=2, vocab=50, d_state=16),
+            rng.integers(0, 50, (1, 300)), ["--threads", "1"])
+
+# Chunked prefill: prompt = p1 + p2 run as one prefill and as a prefill of
+# p1 whose states continue into p2 (including single-token steps).
+cfg = mr.Config(d_model=16, n_layer=2, vocab=48, d_state=8)
+d, w = checkpoint("chunked", cfg)
+tokens = rng.integers(0, 48, (2, 21))
+ref, rc, rs = mr.lm_forward(cfg, w, tokens)
+whole = run_model("chunked-whole", d, tokens, states_out=True)
+first = run_model("chunked-first", d, tokens[:, :13], states_out=True)
+if whole and first:
+    second = run_model("chunked-second", d, tokens[:, 13:20],
+                       states_in=(first[1], first[2]), states_out=True)
+    if second:
+        step = run_model("chunked-step", d, tokens[:, 20:],
+                         states_in=(second[1], second[2]), states_out=True)
+        if step:
+            joined = np.concatenate([first[0], second[0], step[0]], axis=1)
+            suite.compare("chunked", "logits vs whole prefill", joined, whole[0], TOL)
+            suite.compare("chunked", "logits vs reference", joined, ref, TOL)
+            suite.compare("chunked", "conv_state vs whole", step[1], whole[1], TOL)
+            suite.compare("chunked", "ssm_state vs whole", step[2], whole[2], TOL)
+            suite.compare("chunked", "ssm_state vs reference", step[2], rs, TOL)
+
+# Greedy decoding: the generated tokens are the reference's argmax chain.
+tokens = rng.integers(0, 48, (1, 5))
+got = run_model("generate-list", d, tokens, ["--generate", "6"])
+if got:
+    line = [l for l in got[3].splitlines() if l.startswith("generated=")]
+    generated = [int(t) for t in line[0].split("=")[1].split(",")] if line else []
+    want = []
+    logits, conv, ssm = mr.lm_forward(cfg, w, tokens)
+    for _ in range(6):
+        nxt = int(np.argmax(logits[0, -1]))
+        want.append(nxt)
+        logits, conv, ssm = mr.lm_forward(cfg, w, np.array([[nxt]]), conv, ssm)
+    suite.count += 1
+    status = "ok" if generated == want else "FAIL"
+    print("%-4s %-60s generated=%s expected=%s" % (status, "generate", generated, want))
+    if generated != want:
+        suite.fail("generate", "generated %s, expected %s" % (generated, want))
+
+suite.finish()
