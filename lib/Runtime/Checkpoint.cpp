@@ -358,6 +358,7 @@ Checkpoint::open(StringRef dirPath) {
   std::string single = inDir("model.safetensors");
   std::string index = inDir("model.safetensors.index.json");
   if (llvm::sys::fs::exists(single)) {
+    ckpt->source = single;
     auto file = SafeTensorsFile::open(single);
     if (!file)
       return file.takeError();
@@ -369,6 +370,7 @@ Checkpoint::open(StringRef dirPath) {
     return fail(dirPath, "neither model.safetensors nor "
                          "model.safetensors.index.json is there");
 
+  ckpt->source = index;
   auto indexText = llvm::MemoryBuffer::getFile(index, /*IsText=*/true);
   if (!indexText)
     return fail(index, "cannot open: " + indexText.getError().message());
@@ -416,14 +418,14 @@ Checkpoint::firstOf(llvm::ArrayRef<std::string> names) const {
   for (const std::string &n : names)
     if (has(n))
       return n;
-  return fail(dir, "missing tensor: none of " + join(names) + " is there");
+  return fail(source, "missing tensor: none of " + join(names) + " is there");
 }
 
 llvm::Expected<Array> Checkpoint::tensor(StringRef name,
                                          llvm::ArrayRef<int64_t> shape) const {
   auto it = records.find(name);
   if (it == records.end())
-    return fail(dir, "missing tensor '" + name + "' (expected shape " +
+    return fail(source, "missing tensor '" + name + "' (expected shape " +
                          shapeString(shape) + ")");
   const TensorRecord &rec = *it->second;
   if (llvm::ArrayRef<int64_t>(rec.shape) != shape)

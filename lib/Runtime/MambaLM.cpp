@@ -50,7 +50,7 @@ MambaLM::load(llvm::StringRef dir, const JitOptions &options) {
       return llvm::createStringError(
           "%s: missing tensor 'lm_head.weight' (config.json says "
           "tie_word_embeddings is false)",
-          lm->ckpt->directory().str().c_str());
+          lm->ckpt->weightsSource().str().c_str());
     if (auto e = take(*embName, {V, D}, {V, D}))
       return std::move(e);
   }

@@ -66,6 +66,8 @@ public:
 
   const MambaConfig &config() const { return cfg; }
   llvm::StringRef directory() const { return dir; }
+  /// model.safetensors, or the index of the shards.
+  llvm::StringRef weightsSource() const { return source; }
 
   bool has(llvm::StringRef name) const { return records.count(name); }
 
@@ -81,6 +83,8 @@ public:
 
 private:
   std::string dir;
+  /// model.safetensors or the index: where a missing tensor was looked for.
+  std::string source;
   MambaConfig cfg;
   std::vector<std::unique_ptr<SafeTensorsFile>> files;
   llvm::StringMap<const TensorRecord *> records;

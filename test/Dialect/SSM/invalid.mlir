@@ -288,3 +288,74 @@ func.func @conv_types(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf64>) {
   %y = ssm.causal_conv1d channel_first %x, %w : tensor<1x4x8xf32>, tensor<4x4xf64> -> tensor<1x4x8xf32>
   return
 }
+
+// -----
+
+func.func @rmsnorm_weight(%x: tensor<2x8xf32>, %w: tensor<6xf32>) {
+  // expected-error @+1 {{operand 'weight' (D) has D = 6 in dimension 0, but 'x' has D = 8}}
+  %y = ssm.rmsnorm %x, %w epsilon = 1.0e-05 : tensor<2x8xf32>, tensor<6xf32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @rmsnorm_eps(%x: tensor<2x8xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{epsilon must be positive, got 0}}
+  %y = ssm.rmsnorm %x, %w epsilon = 0.0 : tensor<2x8xf32>, tensor<8xf32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_k(%x: tensor<1x5x8xf32>, %w: tensor<16x7xf32>) {
+  // expected-error @+1 {{operand 'weight' (N, K) has K = 7 in dimension 1, but 'x' has K = 8}}
+  %y = ssm.linear %x, %w : tensor<1x5x8xf32>, tensor<16x7xf32> -> tensor<1x5x16xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_tokens(%t: tensor<1x5xf32>, %emb: tensor<16x8xf32>) {
+  // expected-error @+1 {{operand 'tokens' must hold integers, got 'tensor<1x5xf32>'}}
+  %h = ssm.embedding %t, %emb : tensor<1x5xf32>, tensor<16x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @mamba_x_proj(%h: tensor<1x5x8xf32>, %win: tensor<32x8xf32>, %cw: tensor<16x4xf32>,
+                        %e: tensor<16xf32>, %wx: tensor<10x16xf32>, %wdt: tensor<16x1xf32>,
+                        %alog: tensor<16x4xf32>, %wout: tensor<8x16xf32>) {
+  // expected-error @+1 {{operand 'x_proj' (R+2N, E) has R+2N = 10 in dimension 0, but 'dt_proj and A_log' has R+2N = 9}}
+  %o = ssm.mamba_block %h in_proj(%win : tensor<32x8xf32>) conv(%cw : tensor<16x4xf32>)
+      x_proj(%wx : tensor<10x16xf32>) dt_proj(%wdt : tensor<16x1xf32>) dt_bias(%e : tensor<16xf32>)
+      A_log(%alog : tensor<16x4xf32>) D(%e : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>)
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @mamba_in_proj(%h: tensor<1x5x8xf32>, %win: tensor<30x8xf32>, %cw: tensor<16x4xf32>,
+                         %e: tensor<16xf32>, %wx: tensor<9x16xf32>, %wdt: tensor<16x1xf32>,
+                         %alog: tensor<16x4xf32>, %wout: tensor<8x16xf32>) {
+  // expected-error @+1 {{operand 'in_proj' (2E, D) has 2E = 30 in dimension 0, but 'conv_weight' has 2E = 32}}
+  %o = ssm.mamba_block %h in_proj(%win : tensor<30x8xf32>) conv(%cw : tensor<16x4xf32>)
+      x_proj(%wx : tensor<9x16xf32>) dt_proj(%wdt : tensor<16x1xf32>) dt_bias(%e : tensor<16xf32>)
+      A_log(%alog : tensor<16x4xf32>) D(%e : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>)
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @mamba_states(%h: tensor<1x5x8xf32>, %win: tensor<32x8xf32>, %cw: tensor<16x4xf32>,
+                        %e: tensor<16xf32>, %wx: tensor<9x16xf32>, %wdt: tensor<16x1xf32>,
+                        %alog: tensor<16x4xf32>, %wout: tensor<8x16xf32>) {
+  // expected-error @+1 {{with 'states' the op returns the conv and ssm states after out (3 results), got 1}}
+  %o = ssm.mamba_block %h in_proj(%win : tensor<32x8xf32>) conv(%cw : tensor<16x4xf32>)
+      x_proj(%wx : tensor<9x16xf32>) dt_proj(%wdt : tensor<16x1xf32>) dt_bias(%e : tensor<16xf32>)
+      A_log(%alog : tensor<16x4xf32>) D(%e : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>) states
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}

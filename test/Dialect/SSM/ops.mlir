@@ -59,3 +59,36 @@ func.func @conv(%x: tensor<2x8x64xf32>, %xt: tensor<2x64x8xf32>, %w: tensor<8x4x
       : tensor<2x64x8xf32>, tensor<8x4xf32> -> tensor<2x64x8xf32>, tensor<2x8x3xf32>
   return %y, %yt, %fin : tensor<2x8x64xf32>, tensor<2x64x8xf32>, tensor<2x8x3xf32>
 }
+
+// Model-level ops.
+
+// CHECK-LABEL: func.func @model_ops
+// CHECK: ssm.embedding %{{.*}}, %{{.*}} : tensor<1x5xi64>, tensor<16x8xf32> -> tensor<1x5x8xf32>
+// CHECK: ssm.rmsnorm %{{.*}}, %{{.*}} epsilon = 1.000000e-05 : tensor<1x5x8xf32>, tensor<8xf32> -> tensor<1x5x8xf32>
+// CHECK: ssm.mamba_block %{{.*}} in_proj(%{{.*}} : tensor<32x8xf32>) conv(%{{.*}} : tensor<16x4xf32>) conv_bias(%{{.*}} : tensor<16xf32>) x_proj(%{{.*}} : tensor<9x16xf32>) dt_proj(%{{.*}} : tensor<16x1xf32>) dt_bias(%{{.*}} : tensor<16xf32>) A_log(%{{.*}} : tensor<16x4xf32>) D(%{{.*}} : tensor<16xf32>) out_proj(%{{.*}} : tensor<8x16xf32>) conv_state(%{{.*}} : tensor<1x16x3xf32>) ssm_state(%{{.*}} : tensor<1x16x4xf32>) states : tensor<1x5x8xf32> -> tensor<1x5x8xf32>, tensor<1x16x3xf32>, tensor<1x16x4xf32>
+// CHECK: ssm.mamba_block %{{.*}} in_proj(%{{.*}} : tensor<32x8xf32>) in_proj_bias(%{{.*}} : tensor<32xf32>) conv(%{{.*}} : tensor<16x4xf32>) x_proj
+// CHECK-SAME: out_proj_bias(%{{.*}} : tensor<8xf32>) : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+// CHECK: ssm.linear %{{.*}}, %{{.*}} bias(%{{.*}} : tensor<16xf32>) : tensor<1x5x8xf32>, tensor<16x8xf32> -> tensor<1x5x16xf32>
+func.func @model_ops(%tok: tensor<1x5xi64>, %emb: tensor<16x8xf32>, %nw: tensor<8xf32>,
+                     %win: tensor<32x8xf32>, %bin: tensor<32xf32>, %cw: tensor<16x4xf32>,
+                     %e: tensor<16xf32>, %wx: tensor<9x16xf32>, %wdt: tensor<16x1xf32>,
+                     %alog: tensor<16x4xf32>, %wout: tensor<8x16xf32>, %bout: tensor<8xf32>,
+                     %cs: tensor<1x16x3xf32>, %ss: tensor<1x16x4xf32>, %bv: tensor<16xf32>) -> tensor<1x5x16xf32> {
+  %h = ssm.embedding %tok, %emb : tensor<1x5xi64>, tensor<16x8xf32> -> tensor<1x5x8xf32>
+  %n = ssm.rmsnorm %h, %nw epsilon = 1.0e-05 : tensor<1x5x8xf32>, tensor<8xf32> -> tensor<1x5x8xf32>
+  %o, %cs2, %ss2 = ssm.mamba_block %n in_proj(%win : tensor<32x8xf32>)
+      conv(%cw : tensor<16x4xf32>) conv_bias(%e : tensor<16xf32>)
+      x_proj(%wx : tensor<9x16xf32>) dt_proj(%wdt : tensor<16x1xf32>)
+      dt_bias(%e : tensor<16xf32>) A_log(%alog : tensor<16x4xf32>)
+      D(%e : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>)
+      conv_state(%cs : tensor<1x16x3xf32>) ssm_state(%ss : tensor<1x16x4xf32>) states
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>, tensor<1x16x3xf32>, tensor<1x16x4xf32>
+  %o2 = ssm.mamba_block %o in_proj(%win : tensor<32x8xf32>) in_proj_bias(%bin : tensor<32xf32>)
+      conv(%cw : tensor<16x4xf32>) x_proj(%wx : tensor<9x16xf32>)
+      dt_proj(%wdt : tensor<16x1xf32>) dt_bias(%e : tensor<16xf32>)
+      A_log(%alog : tensor<16x4xf32>) D(%e : tensor<16xf32>)
+      out_proj(%wout : tensor<8x16xf32>) out_proj_bias(%bout : tensor<8xf32>)
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  %y = ssm.linear %o2, %emb bias(%bv : tensor<16xf32>) : tensor<1x5x8xf32>, tensor<16x8xf32> -> tensor<1x5x16xf32>
+  return %y : tensor<1x5x16xf32>
+}
