@@ -49,6 +49,9 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
     vector.vectorWidth = options.vectorWidth;
     vector.x86Avx512 = options.x86Avx512;
     pm.addPass(createSSMLowerToVector(vector));
+    SSMLowerProjectionsOptions projections;
+    projections.vectorWidth = options.vectorWidth;
+    pm.addPass(createSSMLowerProjections(projections));
   }
   pm.addPass(createSSMLowerToLoops());
   // Elementwise arith/math on tensors has no bufferization of its own.

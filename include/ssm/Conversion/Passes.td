@@ -68,6 +68,38 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
   ];
 }
 
+def SSMLowerProjections : Pass<"ssm-lower-projections"> {
+  let summary = "Register-blocked vector code for the models' projections";
+  let description = [{
+    Lowers each f32 projection `out[..., n] = init[..., n] + sum_k x[..., k]
+    * w[n, k]` (the linalg.generic contractions of ssm-expand-blocks, x of
+    rank 2 or 3, w in checkpoint layout) to one of two kernels, chosen at run
+    time by the number of rows of x:
+
+    * prefill (>= 8 rows): a parallel loop over panels of 2 x `vector-width`
+      outputs; each iteration packs its panel of w transposed (k-major, so a
+      step of k reads two contiguous vectors) and runs register blocks of 8
+      rows (4 with AVX2) x 2 vectors over all rows of x: per k, two vector
+      loads, one broadcast per row and two FMAs per row, 16 accumulators in
+      registers. Output tails are masked.
+    * decoding (fewer rows): per output, a dot product of a row of x with a
+      row of w, vectorised along k: w is read once and never packed.
+
+    docs/projections.md gives the design and the figures.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector: 16 for AVX-512, 8 for AVX2">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def SSMStridedCopies : Pass<"ssm-strided-copies"> {
   let summary = "Copy strided buffers with loops rather than memrefCopy";
   let description = [{

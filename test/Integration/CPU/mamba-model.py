@@ -15,7 +15,7 @@ import subprocess
 import numpy as np
 
 import mamba_reference as mr
-from ssm_testing import LOWERINGS, SSM_RUN, Suite
+from ssm_testing import SCAN_LOWERINGS, SSM_RUN, Suite
 
 TOL = 1e-4  # semantics.md: logits within 1e-4 relative of float64
 suite = Suite("mamba-model")
@@ -72,7 +72,7 @@ def logits_case(case, cfg, tokens, extra=(), **ckpt):
 
 
 # Config spellings, dtypes, files, heads and biases.
-for lname, extra in LOWERINGS:
+for lname, extra in SCAN_LOWERINGS:
     base = mr.Config(d_model=16, n_layer=2, vocab=48, d_state=8)
     logits_case("hf-f32-%s-list" % lname, base, rng.integers(0, 48, (1, 9)), extra)
 logits_case("mamba_ssm-f16-sharded-untied",

@@ -1,0 +1,301 @@
+//===- Projections.cpp - ssm-lower-projections: fast CPU projections ------===//
+//
+// The projections of the model ops (ssm.linear and the four of
+// ssm.mamba_block after ssm-expand-blocks) are linalg.generic contractions
+//
+//   out[..., n] = init[..., n] + sum_k x[..., k] * w[n, k]
+//
+// with the weight in its checkpoint layout (rows = outputs). This pass
+// lowers them to register-blocked vector code (see the pass description).
+// Upstream's linalg tiling and vectorisation could produce a similar
+// microkernel, but not the packing of w into panels inside the parallel loop
+// nor the run-time choice between the prefill kernel and the decoding one
+// (one token: a bandwidth-bound matrix-vector product that must not pack),
+// so the loop nest is written here, in the style of SSMToVector.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../LoopBuilder.h"
+#include "ssm/Conversion/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_SSMLOWERPROJECTIONS
+#include "ssm/Conversion/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+namespace {
+
+/// Rows of x per register block of the prefill kernel; with two vectors of
+/// outputs per row that is 16 accumulators, enough independent FMAs to
+/// cover the FMA latency on both pipes, and few enough registers for the
+/// weight vectors and the broadcasts (32 zmm, 16 ymm on AVX2: there the
+/// block is 4 rows).
+constexpr int64_t kRowsAvx512 = 8, kRowsAvx2 = 4;
+/// Below this many rows (b * L) the decoding kernel runs instead.
+constexpr int64_t kMinPackedRows = 8;
+
+/// True for the contraction ssm-expand-blocks emits for a projection.
+bool isProjection(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !op.hasPureTensorSemantics())
+    return false;
+  auto outType = dyn_cast<RankedTensorType>(op.getResult(0).getType());
+  if (!outType || !outType.getElementType().isF32())
+    return false;
+  int64_t r = outType.getRank();
+  if (r != 2 && r != 3)
+    return false;
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  if (static_cast<int64_t>(iters.size()) != r + 1 ||
+      iters.back() != utils::IteratorType::reduction ||
+      llvm::any_of(ArrayRef(iters).drop_back(), [](utils::IteratorType t) {
+        return t != utils::IteratorType::parallel;
+      }))
+    return false;
+  MLIRContext *ctx = op.getContext();
+  SmallVector<AffineExpr> lead;
+  for (int64_t i = 0; i + 1 < r; ++i)
+    lead.push_back(getAffineDimExpr(i, ctx));
+  AffineExpr n = getAffineDimExpr(r - 1, ctx), k = getAffineDimExpr(r, ctx);
+  SmallVector<AffineExpr> xe(lead), oe(lead);
+  xe.push_back(k);
+  oe.push_back(n);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps[0] != AffineMap::get(r + 1, 0, xe, ctx) ||
+      maps[1] != AffineMap::get(r + 1, 0, {n, k}, ctx) ||
+      maps[2] != AffineMap::get(r + 1, 0, oe, ctx))
+    return false;
+  // Body: yield (in0 * in1) + out.
+  Block &body = op.getRegion().front();
+  if (body.getOperations().size() != 3)
+    return false;
+  auto mul = dyn_cast<arith::MulFOp>(body.front());
+  auto add = dyn_cast<arith::AddFOp>(*std::next(body.begin()));
+  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+  if (!mul || !add || !yield || yield.getValues().size() != 1 ||
+      yield.getValues()[0] != add.getResult())
+    return false;
+  Value a0 = body.getArgument(0), a1 = body.getArgument(1),
+        acc = body.getArgument(2);
+  bool mulOk = (mul.getLhs() == a0 && mul.getRhs() == a1) ||
+               (mul.getLhs() == a1 && mul.getRhs() == a0);
+  bool addOk = (add.getLhs() == mul.getResult() && add.getRhs() == acc) ||
+               (add.getRhs() == mul.getResult() && add.getLhs() == acc);
+  return mulOk && addOk;
+}
+
+struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
+  ProjectionToVector(MLIRContext *ctx, int64_t width)
+      : OpRewritePattern(ctx), width(width) {}
+  int64_t width;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isProjection(op))
+      return failure();
+    Location loc = op.getLoc();
+    LoopBuilder lb(rewriter, loc);
+    auto outType = cast<RankedTensorType>(op.getResult(0).getType());
+    int64_t r = outType.getRank();
+    bool batched = r == 3;
+    Type f32 = rewriter.getF32Type();
+    VectorType vt = VectorType::get({width}, f32);
+    int64_t rows = width >= 16 ? kRowsAvx512 : kRowsAvx2;
+    int64_t nr = 2 * width; // outputs per panel: two vectors
+
+    Value x = lb.toBuffer(op.getDpsInputs()[0], /*unitInner=*/true);
+    Value w = lb.toBuffer(op.getDpsInputs()[1], /*unitInner=*/true);
+    Value init = lb.toBuffer(op.getDpsInits()[0]);
+    SmallVector<Value> outSizes;
+    for (int64_t i = 0; i + 1 < r; ++i)
+      outSizes.push_back(lb.dim(x, i));
+    outSizes.push_back(lb.dim(w, 0));
+    Value out = lb.alloc(outType, outSizes);
+
+    Value nB = batched ? lb.dim(x, 0) : lb.idx(1);
+    Value M = lb.dim(x, r - 2), K = lb.dim(x, r - 1), N = lb.dim(w, 0);
+    Value zero = lb.flt(f32, 0.0);
+    auto index = [&](Value bi, Value m, Value last) {
+      return batched ? SmallVector<Value>{bi, m, last}
+                     : SmallVector<Value>{m, last};
+    };
+    auto lanes = [&](Value mem, ArrayRef<Value> idx) -> Value {
+      int64_t rank = cast<MemRefType>(mem.getType()).getRank();
+      AffineMap map = AffineMap::get(rank, 0,
+                                     rewriter.getAffineDimExpr(rank - 1),
+                                     rewriter.getContext());
+      return vector::TransferReadOp::create(rewriter, loc, vt, mem, idx, zero,
+                                            map, ArrayRef<bool>{false});
+    };
+    auto writeLanes = [&](Value v, Value mem, ArrayRef<Value> idx) {
+      int64_t rank = cast<MemRefType>(mem.getType()).getRank();
+      AffineMap map = AffineMap::get(rank, 0,
+                                     rewriter.getAffineDimExpr(rank - 1),
+                                     rewriter.getContext());
+      vector::TransferWriteOp::create(rewriter, loc, v, mem, idx, map,
+                                      ArrayRef<bool>{false});
+    };
+    auto parallel = [&](Value ub, function_ref<void(Value)> body) {
+      auto par = scf::ParallelOp::create(rewriter, loc, ValueRange{lb.idx(0)},
+                                         ValueRange{ub}, ValueRange{lb.idx(1)});
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(par.getBody());
+      body(par.getInductionVars()[0]);
+    };
+    auto ceilDiv = [&](Value a, int64_t d) {
+      return arith::DivUIOp::create(
+          rewriter, loc,
+          arith::AddIOp::create(rewriter, loc, a, lb.idx(d - 1)), lb.idx(d));
+    };
+
+    Value totalRows = arith::MulIOp::create(rewriter, loc, nB, M);
+    Value packed = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge,
+                                         totalRows, lb.idx(kMinPackedRows));
+    auto choice = scf::IfOp::create(rewriter, loc, packed, /*else=*/true);
+    {
+      // Prefill: each parallel iteration packs a panel of nr rows of w,
+      // transposed (panel p: [k][j] = w[n0 + j][k], zeros past N), and runs the
+      // register blocks of `rows` x nr outputs over every row of x.
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(&choice.getThenRegion().front());
+      // One buffer holds every panel (a transposed, padded copy of w,
+      // freed by the buffer deallocation pipeline like any temporary).
+      Value nPanels = ceilDiv(N, nr);
+      auto panelsType = MemRefType::get(
+          {ShapedType::kDynamic, ShapedType::kDynamic, nr}, f32);
+      Value panels = memref::AllocOp::create(rewriter, loc, panelsType,
+                                             ValueRange{nPanels, K});
+      parallel(nPanels, [&](Value p) {
+        Value n0 = arith::MulIOp::create(rewriter, loc, p, lb.idx(nr));
+        lb.forLoop(lb.idx(nr), [&](Value j) {
+          Value n = arith::AddIOp::create(rewriter, loc, n0, j);
+          Value inside = arith::CmpIOp::create(
+              rewriter, loc, arith::CmpIPredicate::ult, n, N);
+          auto fill = scf::IfOp::create(rewriter, loc, inside, true);
+          {
+            OpBuilder::InsertionGuard g(rewriter);
+            rewriter.setInsertionPointToStart(&fill.getThenRegion().front());
+            lb.forLoop(K, [&](Value k) {
+              lb.store(lb.load(w, {n, k}), panels, {p, k, j});
+            });
+            rewriter.setInsertionPointToStart(&fill.getElseRegion().front());
+            lb.forLoop(K, [&](Value k) { lb.store(zero, panels, {p, k, j}); });
+          }
+        });
+
+        // `count` rows from m0: accumulate over k, add init, store.
+        auto block = [&](Value bi, Value m0, int64_t count) {
+          SmallVector<Value> accs(2 * count, lb.flt(vt, 0.0));
+          auto loop = scf::ForOp::create(
+              rewriter, loc, lb.idx(0), K, lb.idx(1), accs,
+              [&](OpBuilder &nb, Location l, Value k, ValueRange args) {
+                OpBuilder::InsertionGuard g(rewriter);
+                rewriter.setInsertionPointToStart(nb.getInsertionBlock());
+                Value w0 = vector::LoadOp::create(
+                    rewriter, loc, vt, panels, ValueRange{p, k, lb.idx(0)});
+                Value w1 = vector::LoadOp::create(
+                    rewriter, loc, vt, panels, ValueRange{p, k, lb.idx(width)});
+                SmallVector<Value> next;
+                for (int64_t i = 0; i < count; ++i) {
+                  Value m = arith::AddIOp::create(rewriter, loc, m0, lb.idx(i));
+                  Value xs = vector::BroadcastOp::create(
+                      rewriter, loc, vt, lb.load(x, index(bi, m, k)));
+                  next.push_back(vector::FMAOp::create(rewriter, loc, xs, w0,
+                                                       args[2 * i]));
+                  next.push_back(vector::FMAOp::create(rewriter, loc, xs, w1,
+                                                       args[2 * i + 1]));
+                }
+                scf::YieldOp::create(rewriter, loc, next);
+              });
+          for (int64_t i = 0; i < count; ++i) {
+            Value m = arith::AddIOp::create(rewriter, loc, m0, lb.idx(i));
+            for (int64_t h = 0; h < 2; ++h) {
+              Value n = arith::AddIOp::create(rewriter, loc, n0,
+                                              lb.idx(h * width));
+              Value sum = arith::AddFOp::create(
+                  rewriter, loc, loop.getResult(2 * i + h),
+                  lanes(init, index(bi, m, n)));
+              writeLanes(sum, out, index(bi, m, n));
+            }
+          }
+        };
+        Value full = arith::MulIOp::create(
+            rewriter, loc,
+            arith::DivUIOp::create(rewriter, loc, M, lb.idx(rows)),
+            lb.idx(rows));
+        lb.forLoop(nB, [&](Value bi) {
+          auto blocks = scf::ForOp::create(rewriter, loc, lb.idx(0), full,
+                                           lb.idx(rows));
+          {
+            OpBuilder::InsertionGuard g(rewriter);
+            rewriter.setInsertionPoint(blocks.getBody()->getTerminator());
+            block(bi, blocks.getInductionVar(), rows);
+          }
+          auto tail = scf::ForOp::create(rewriter, loc, full, M, lb.idx(1));
+          {
+            OpBuilder::InsertionGuard g(rewriter);
+            rewriter.setInsertionPoint(tail.getBody()->getTerminator());
+            block(bi, tail.getInductionVar(), 1);
+          }
+        });
+      });
+
+      // Decoding (few rows): every output a dot product of a row of x with
+      // a row of w, both contiguous; w is read once, which is what bounds
+      // this case.
+      rewriter.setInsertionPointToStart(&choice.getElseRegion().front());
+      parallel(N, [&](Value n) {
+        lb.forLoop(nB, [&](Value bi) {
+          lb.forLoop(M, [&](Value m) {
+            auto loop = scf::ForOp::create(
+                rewriter, loc, lb.idx(0), K, lb.idx(width),
+                ValueRange{lb.flt(vt, 0.0)},
+                [&](OpBuilder &nb, Location l, Value k, ValueRange args) {
+                  OpBuilder::InsertionGuard g(rewriter);
+                  rewriter.setInsertionPointToStart(nb.getInsertionBlock());
+                  Value acc = vector::FMAOp::create(
+                      rewriter, loc, lanes(x, index(bi, m, k)),
+                      lanes(w, {n, k}), args[0]);
+                  scf::YieldOp::create(rewriter, loc, acc);
+                });
+            Value dot = vector::ReductionOp::create(
+                rewriter, loc, vector::CombiningKind::ADD, loop.getResult(0));
+            Value sum = arith::AddFOp::create(rewriter, loc, dot,
+                                              lb.load(init, index(bi, m, n)));
+            lb.store(sum, out, index(bi, m, n));
+          });
+        });
+      });
+    }
+    rewriter.replaceOp(op, lb.toTensor(outType, out));
+    return success();
+  }
+};
+
+struct SSMLowerProjectionsPass
+    : ssm::impl::SSMLowerProjectionsBase<SSMLowerProjectionsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (vectorWidth < 1) {
+      getOperation()->emitError("ssm-lower-projections: vector-width must be "
+                                "positive");
+      return signalPassFailure();
+    }
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ProjectionToVector>(&getContext(), vectorWidth);
+    GreedyRewriteConfig config;
+    config.setStrictness(GreedyRewriteStrictness::ExistingOps);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
+                                     config)))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
