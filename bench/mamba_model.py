@@ -1,0 +1,269 @@
+#!/usr/bin/python3
+"""Mamba language-model benchmark (utils/bench.sh): in one run,
+
+1. projections: ssm.linear at the Mamba-130m prefill shapes (2048 tokens:
+   in_proj 768 -> 3072, x_proj 1536 -> 80, dt_proj 48 -> 1536, out_proj
+   1536 -> 768) and the LM head (768 -> 50280), compiled with 1 and 2
+   threads: GFLOP/s and the fraction of the FMA peak of performance.md
+   (222 GFLOP/s per core with AVX-512);
+2. one decoding scan step (selective_scan, L = 1, d_inner 1536, n 16, from
+   a state), the state-update part of a decoding step;
+3. the whole model: a random Mamba-130m-shaped checkpoint (24 layers,
+   d_model 768, vocab 50280) written to a temporary directory; `ssm-run
+   model` prefill of 2048 tokens and 128 greedy decoding steps, 1 and 2
+   threads, with peak memory; side by side with PyTorch (Debian's
+   python3-torch, 1.13 CPU) running the same weights through a
+   straightforward Hugging Face slow-path implementation (sequential scan
+   in Python over time), 1 and 2 threads.
+
+Everything is measured in this one run; ratios are ours / PyTorch's time.
+"""
+import os
+
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+import argparse
+import math
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "test", "lib"))
+import mamba_reference as mr  # noqa: E402
+
+PEAK_1T = 222.0  # GFLOP/s, fp32 FMA, AVX-512, one core (performance.md)
+PEAK_2T = 448.0
+
+LINEAR = """
+func.func @main(%%x: tensor<%(m)dx%(k)dxf32>, %%w: tensor<%(n)dx%(k)dxf32>) -> tensor<%(m)dx%(n)dxf32> {
+  %%y = ssm.linear %%x, %%w : tensor<%(m)dx%(k)dxf32>, tensor<%(n)dx%(k)dxf32> -> tensor<%(m)dx%(n)dxf32>
+  return %%y : tensor<%(m)dx%(n)dxf32>
+}
+"""
+
+STEP = """
+func.func @main(%%u: tensor<1x1x%(d)dxf32>, %%dt: tensor<1x1x%(d)dxf32>, %%A: tensor<%(d)dx%(n)dxf32>,
+                %%B: tensor<1x1x%(n)dxf32>, %%C: tensor<1x1x%(n)dxf32>, %%D: tensor<%(d)dxf32>,
+                %%z: tensor<1x1x%(d)dxf32>, %%bias: tensor<%(d)dxf32>, %%h0: tensor<1x%(d)dx%(n)dxf32>)
+    -> (tensor<1x1x%(d)dxf32>, tensor<1x%(d)dx%(n)dxf32>) {
+  %%y, %%h = ssm.selective_scan token_major %%u, %%dt, %%A, %%B, %%C D(%%D : tensor<%(d)dxf32>)
+      z(%%z : tensor<1x1x%(d)dxf32>) delta_bias(%%bias : tensor<%(d)dxf32>) h0(%%h0 : tensor<1x%(d)dx%(n)dxf32>)
+      delta_softplus
+      : (tensor<1x1x%(d)dxf32>, tensor<1x1x%(d)dxf32>, tensor<%(d)dx%(n)dxf32>, tensor<1x1x%(n)dxf32>,
+         tensor<1x1x%(n)dxf32>) -> tensor<1x1x%(d)dxf32>, tensor<1x%(d)dx%(n)dxf32>
+  return %%y, %%h : tensor<1x1x%(d)dxf32>, tensor<1x%(d)dx%(n)dxf32>
+}
+"""
+
+
+def run(cmd):
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit("failed: %s\n%s" % (" ".join(cmd), proc.stderr))
+    return proc.stdout + proc.stderr
+
+
+def median_ms(out):
+    return float(re.search(r"median_ms=([0-9.]+)", out).group(1))
+
+
+def peak_mb(out):
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", out)
+    return int(m.group(1)) / 1024 if m else float("nan")
+
+
+def projections(tools, tmp, tokens, reps):
+    print("== projections (ssm.linear, %d tokens): GFLOP/s and fraction of FMA peak" % tokens)
+    print("%-28s %10s %10s %8s %10s %8s %7s" % ("projection", "1T ms", "GFLOP/s", "peak", "2T ms",
+                                             "peak", "2T/1T"))
+    shapes = [("in_proj 768->3072", 768, 3072), ("x_proj 1536->80", 1536, 80),
+              ("dt_proj 48->1536", 48, 1536), ("out_proj 1536->768", 1536, 768),
+              ("lm_head 768->50280", 768, 50280)]
+    rng = np.random.default_rng(0)
+    fractions = []
+    for name, k, n in shapes:
+        src = os.path.join(tmp, "linear.mlir")
+        with open(src, "w") as f:
+            f.write(LINEAR % {"m": tokens, "k": k, "n": n})
+        x = os.path.join(tmp, "x.npy")
+        w = os.path.join(tmp, "w.npy")
+        np.save(x, rng.standard_normal((tokens, k)).astype(np.float32))
+        np.save(w, rng.standard_normal((n, k)).astype(np.float32))
+        flop = 2.0 * tokens * k * n
+        times = []
+        for threads in (1, 2):
+            out = run([os.path.join(tools, "ssm-run"), src, "-e", "main", "--input", x,
+                       "--input", w, "--output", os.path.join(tmp, "y.npy"),
+                       "--threads", str(threads), "--time", str(reps)])
+            times.append(median_ms(out))
+        g1 = flop / times[0] / 1e6
+        g2 = flop / times[1] / 1e6
+        fractions.append((name, g1 / PEAK_1T))
+        print("%-28s %10.2f %10.1f %7.0f%% %10.2f %7.0f%% %7.2f" % (
+            name, times[0], g1, 100 * g1 / PEAK_1T, times[1], 100 * g2 / PEAK_2T,
+            times[0] / times[1]))
+    return fractions
+
+
+def decode_step(tools, tmp, reps):
+    d, n = 1536, 16
+    rng = np.random.default_rng(1)
+    src = os.path.join(tmp, "step.mlir")
+    with open(src, "w") as f:
+        f.write(STEP % {"d": d, "n": n})
+    arrays = [rng.standard_normal((1, 1, d)), rng.uniform(-4, 1, (1, 1, d)),
+              -np.exp(rng.uniform(-2, 1.5, (d, n))), rng.standard_normal((1, 1, n)),
+              rng.standard_normal((1, 1, n)), rng.standard_normal(d),
+              rng.standard_normal((1, 1, d)), rng.uniform(-1, 0.5, d),
+              rng.standard_normal((1, d, n))]
+    args = []
+    for i, a in enumerate(arrays):
+        p = os.path.join(tmp, "step%d.npy" % i)
+        np.save(p, a.astype(np.float32))
+        args += ["--input", p]
+    out = run([os.path.join(tools, "ssm-run"), src, "-e", "main"] + args +
+              ["--output", os.path.join(tmp, "y.npy"), "--output", os.path.join(tmp, "h.npy"),
+               "--threads", "1", "--time", str(max(reps, 50))])
+    ms = median_ms(out)
+    print("== decoding scan step (d_inner %d, n %d, one token, one layer, 1 thread): %.1f us "
+          "(target <= 10 us; includes the call and copying the state out)" % (d, n, ms * 1e3))
+    return ms * 1e3
+
+
+def torch_model(cfg, weights, tokens, decode, threads):
+    """The Hugging Face slow path in PyTorch: returns (prefill s, decode s per
+    token, generated tokens)."""
+    import torch
+    torch.set_num_threads(threads)
+    W = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in weights.items()}
+    emb = W["backbone.embeddings.weight"]
+    head = W.get("lm_head.weight", emb)
+
+    def rms(x, w):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + cfg.eps) * w
+
+    def layer(i, h, conv, ssm):
+        p = "backbone.layers.%d.mixer." % i
+        x = rms(h, W["backbone.layers.%d.norm.weight" % i])
+        xz = (x @ W[p + "in_proj.weight"].T).transpose(1, 2)      # (b, 2E, L)
+        xs, z = xz[:, :cfg.E], xz[:, cfg.E:]
+        L = xs.shape[2]
+        full = torch.cat([conv, xs], dim=2)
+        w = W[p + "conv1d.weight"][:, 0, :]
+        xc = W[p + "conv1d.bias"][None, :, None].expand_as(xs).clone()
+        for j in range(cfg.K):
+            xc += w[None, :, j, None] * full[:, :, j:j + L]
+        conv = full[:, :, -(cfg.K - 1):]
+        xs = torch.nn.functional.silu(xc)
+        dbc = xs.transpose(1, 2) @ W[p + "x_proj.weight"].T
+        dt, B, C = torch.split(dbc, [cfg.R, cfg.N, cfg.N], dim=-1)
+        dt = torch.nn.functional.softplus(dt @ W[p + "dt_proj.weight"].T + W[p + "dt_proj.bias"])
+        dt = dt.transpose(1, 2)                                      # (b, E, L)
+        A = -torch.exp(W[p + "A_log"])
+        dA = torch.exp(A[None, :, None, :] * dt[:, :, :, None])      # (b, E, L, N)
+        dBu = dt[:, :, :, None] * B[:, None, :, :] * xs[:, :, :, None]
+        ys = []
+        for t in range(L):
+            ssm = dA[:, :, t] * ssm + dBu[:, :, t]
+            ys.append(torch.matmul(ssm, C[:, t, :, None])[..., 0])
+        y = torch.stack(ys, dim=-1) + xs * W[p + "D"][None, :, None]
+        y = y * torch.nn.functional.silu(z)
+        return h + y.transpose(1, 2) @ W[p + "out_proj.weight"].T, conv, ssm
+
+    def forward(tok, state):
+        h = emb[tok]
+        new = []
+        for i in range(cfg.layers):
+            h, c, s = layer(i, h, *state[i])
+            new.append((c, s))
+        return rms(h, W["backbone.norm_f.weight"]) @ head.T, new
+
+    with torch.no_grad():
+        b = tokens.shape[0]
+        state = [(torch.zeros(b, cfg.E, cfg.K - 1), torch.zeros(b, cfg.E, cfg.N))
+                 for _ in range(cfg.layers)]
+        t0 = time.perf_counter()
+        logits, state = forward(torch.from_numpy(tokens), state)
+        prefill = time.perf_counter() - t0
+        gen = []
+        nxt = logits[:, -1].argmax(-1)
+        t0 = time.perf_counter()
+        for s in range(decode):
+            gen.append(int(nxt[0]))
+            if s + 1 == decode:
+                break
+            logits, state = forward(nxt[:, None], state)
+            nxt = logits[:, -1].argmax(-1)
+        per_token = (time.perf_counter() - t0) / max(decode - 1, 1)
+    return prefill, per_token, gen
+
+
+def model(tools, tmp, layers, prompt_len, decode, skip_torch):
+    cfg = mr.Config(d_model=768, n_layer=layers, vocab=50280, d_state=16)
+    print("== model: Mamba-130m shape (%d layers, d_model 768, d_inner 1536, vocab 50280), "
+          "prefill %d tokens, %d decoding steps" % (layers, prompt_len, decode))
+    rng = np.random.default_rng(2)
+    weights = {k: v.astype(np.float32) for k, v in mr.random_weights(cfg, rng).items()}
+    ckpt = os.path.join(tmp, "mamba-130m-random")
+    mr.write_checkpoint(ckpt, cfg.hf_json(), weights)
+    tokens = rng.integers(0, cfg.V, (1, prompt_len))
+    tok_path = os.path.join(tmp, "prompt.npy")
+    np.save(tok_path, tokens)
+    rows = []
+    ours = {}
+    for threads in (1, 2):
+        out = run(["/usr/bin/time", "-v", os.path.join(tools, "ssm-run"), "model",
+                   "--checkpoint", ckpt, "--tokens-npy", tok_path, "--generate", str(decode), "--time", "3",
+                   "--threads", str(threads)])
+        pre = float(re.search(r"prefill: .* in ([0-9.]+) ms", out).group(1))
+        dec = float(re.search(r"decode: .* in ([0-9.]+) ms", out).group(1)) / (decode - 1)
+        gen = [int(t) for t in re.search(r"generated=([0-9,]+)", out).group(1).split(",")]
+        ours[threads] = (pre, dec, gen)
+        rows.append(("ssm-run", threads, pre, prompt_len / pre * 1e3, dec, peak_mb(out)))
+    torch_times = {}
+    if not skip_torch:
+        for threads in (1, 2):
+            pre, dec, gen = torch_model(cfg, weights, tokens, decode, threads)
+            torch_times[threads] = (pre * 1e3, dec * 1e3)
+            rows.append(("PyTorch slow path", threads, pre * 1e3, prompt_len / pre, dec * 1e3,
+                         float("nan")))
+            same = sum(a == b for a, b in zip(gen, ours[threads][2]))
+            print("   PyTorch %dT: %d of %d generated tokens equal ours" % (threads, same, decode))
+    print("%-20s %3s %12s %12s %14s %10s" % ("", "T", "prefill ms", "tokens/s", "decode ms/tok",
+                                            "peak MB"))
+    for name, t, pre, tps, dec, mb in rows:
+        print("%-20s %3d %12.1f %12.1f %14.2f %10.0f" % (name, t, pre, tps, dec, mb))
+    for threads in (1, 2):
+        if threads in torch_times:
+            print("prefill speed-up over PyTorch, %dT: %.1fx; decode: %.1fx" % (
+                threads, torch_times[threads][0] / ours[threads][0],
+                torch_times[threads][1] / ours[threads][1]))
+    print("ours 2T / 1T: prefill %.2fx, decode %.2fx" % (ours[1][0] / ours[2][0],
+                                                          ours[1][1] / ours[2][1]))
+    print("decode per layer (1T, whole token / layers, LM head included): %.1f us" % (
+        ours[1][1] * 1e3 / layers))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tools", default="build/bin")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--layers", type=int, default=24)
+    ap.add_argument("--prompt", type=int, default=2048)
+    ap.add_argument("--decode", type=int, default=128)
+    ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-mamba-") as tmp:
+        projections(args.tools, tmp, args.prompt, args.reps)
+        decode_step(args.tools, tmp, args.reps)
+        model(args.tools, tmp, args.layers, args.prompt, args.decode, args.no_torch)
+
+
+if __name__ == "__main__":
+    main()
