@@ -228,6 +228,12 @@ def model(tools, tmp, layers, prompt_len, decode, skip_torch):
         rows.append(("ssm-run", threads, pre, prompt_len / pre * 1e3, dec, peak_mb(out)))
     torch_times = {}
     if not skip_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            print("   PyTorch is not installed (apt-get install python3-torch): reference skipped")
+            skip_torch = True
+    if not skip_torch:
         for threads in (1, 2):
             pre, dec, gen = torch_model(cfg, weights, tokens, decode, threads)
             torch_times[threads] = (pre * 1e3, dec * 1e3)

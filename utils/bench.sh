@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up, builds, and runs the benchmarks: bench/run.py (compiled scan vs
 # reference lowering vs plain C++, and the conv, in one run), then
-# bench/parallel_scan.py (sequential vs time-parallel scans, 1 and 2 threads).
-# Pass --quick for the reference shape only (and no time-parallel run).
+# bench/parallel_scan.py (sequential vs time-parallel scans, 1 and 2 threads),
+# then bench/mamba_model.py (projections, a decoding step, a Mamba-130m-shaped
+# model against PyTorch, which it installs: Debian's python3-torch).
+# Pass --quick for the reference shape only (no time-parallel or model run).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/utils/bootstrap.sh"
@@ -13,4 +15,10 @@ g++ -O3 -march=native -o "$root/build/bin/plain_scan" "$root/bench/plain_scan.cp
 if [[ " $* " != *" --quick "* ]]; then
   echo
   /usr/bin/python3 "$root/bench/parallel_scan.py" --tools "$root/build/bin"
+  echo
+  if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+    $SUDO apt-get install -y python3-torch >/dev/null || true
+  fi
+  /usr/bin/python3 "$root/bench/mamba_model.py" --tools "$root/build/bin"
 fi
