@@ -257,6 +257,7 @@ def model(tools, tmp, layers, prompt_len, decode, skip_torch):
 
 
 def main():
+    sys.stdout.reconfigure(line_buffering=True)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tools", default="build/bin")
     ap.add_argument("--reps", type=int, default=5)
