@@ -24,14 +24,14 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
 import argparse
-import math
 import re
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+from benchlib import run, median_ms, peak_mb
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "test", "lib"))
@@ -60,22 +60,6 @@ func.func @main(%%u: tensor<1x1x%(d)dxf32>, %%dt: tensor<1x1x%(d)dxf32>, %%A: te
   return %%y, %%h : tensor<1x1x%(d)dxf32>, tensor<1x%(d)dx%(n)dxf32>
 }
 """
-
-
-def run(cmd):
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit("failed: %s\n%s" % (" ".join(cmd), proc.stderr))
-    return proc.stdout + proc.stderr
-
-
-def median_ms(out):
-    return float(re.search(r"median_ms=([0-9.]+)", out).group(1))
-
-
-def peak_mb(out):
-    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", out)
-    return int(m.group(1)) / 1024 if m else float("nan")
 
 
 def projections(tools, tmp, tokens, reps):
@@ -229,7 +213,7 @@ def model(tools, tmp, layers, prompt_len, decode, skip_torch):
     torch_times = {}
     if not skip_torch:
         try:
-            import torch  # noqa: F401
+            import torch  # noqa: F401  (only whether it is installed)
         except ImportError:
             print("   PyTorch is not installed (apt-get install python3-torch): reference skipped")
             skip_torch = True

@@ -21,12 +21,12 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
 import argparse
-import re
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+from benchlib import run, median_ms
 
 # name, b, d, L, n: the issue's shape, and shapes of the research tasks
 # (one long sequence, a handful of channels, few states).
@@ -43,17 +43,6 @@ func.func @main(%%a: tensor<%dx%dxf32>, %%b: tensor<%dx%dxf32>) -> tensor<%dx%dx
   return %%r : tensor<%dx%dxf32>
 }
 """
-
-
-def run(cmd, stdin=None):
-    proc = subprocess.run(cmd, capture_output=True, text=True, input=stdin)
-    if proc.returncode != 0:
-        sys.exit("failed: %s\n%s" % (" ".join(cmd), proc.stderr))
-    return proc.stdout + proc.stderr
-
-
-def median_ms(out):
-    return float(re.search(r"median_ms=([0-9.]+)", out).group(1))
 
 
 def rel_diff(a, b):

@@ -18,12 +18,12 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
 import argparse
-import re
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+from benchlib import run, median_ms, peak_mb
 
 BOUND_NS_PER_UPDATE = 5.28e6 / 50.3e6   # ns per update, one core
 STREAM_GBS = {1: 36.9, 2: 70.2}          # STREAM triad, performance.md
@@ -50,22 +50,6 @@ SHAPES = [
     ("d = 24", 1, 24, 2048, 16, True),
     ("d = 4096", 1, 4096, 2048, 16, False),
 ]
-
-
-def run(cmd):
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit("failed: %s\n%s" % (" ".join(cmd), proc.stderr))
-    return proc.stdout + proc.stderr
-
-
-def median_ms(out):
-    return float(re.search(r"median_ms=([0-9.]+)", out).group(1))
-
-
-def peak_mb(out):
-    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", out)
-    return int(m.group(1)) / 1024.0 if m else float("nan")
 
 
 def main():

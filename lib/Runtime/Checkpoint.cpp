@@ -5,6 +5,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 
@@ -62,49 +63,62 @@ std::string join(llvm::ArrayRef<std::string> names) {
   return s;
 }
 
-/// An integer field spelled `a` or `b`; both present must agree.
+/// The non-null values of a field spelled `a` or `b` (b may be empty).
+llvm::SmallVector<std::pair<StringRef, const llvm::json::Value *>, 2>
+spellings(const llvm::json::Object &obj, StringRef a, StringRef b) {
+  llvm::SmallVector<std::pair<StringRef, const llvm::json::Value *>, 2> found;
+  for (StringRef key : {a, b})
+    if (const llvm::json::Value *v = key.empty() ? nullptr : obj.get(key);
+        v && v->kind() != llvm::json::Value::Null)
+      found.push_back({key, v});
+  return found;
+}
+
+/// A field spelled `a` or `b`, read with `get` (which fails with `what`);
+/// when both spellings are present they must agree.
+template <typename T, typename Get>
+llvm::Expected<std::optional<T>> field(const llvm::json::Object &obj,
+                                       StringRef path, StringRef a, StringRef b,
+                                       Get get, const char *what) {
+  std::optional<T> result;
+  StringRef from;
+  const llvm::json::Value *fromValue = nullptr;
+  for (auto [key, v] : spellings(obj, a, b)) {
+    std::optional<T> value = get(*v);
+    if (!value)
+      return fail(path, "field '" + key + "' must be " + what);
+    if (result && *result != *value)
+      return fail(path, llvm::formatv("fields '{0}' ({1}) and '{2}' ({3}) "
+                                      "disagree",
+                                      from, *fromValue, key, *v)
+                            .str());
+    result = value;
+    from = key;
+    fromValue = v;
+  }
+  return result;
+}
+
+/// A positive integer field spelled `a` or `b`.
 llvm::Expected<std::optional<int64_t>>
 intField(const llvm::json::Object &obj, StringRef path, StringRef a,
          StringRef b = {}) {
-  std::optional<int64_t> result;
-  StringRef from;
-  for (StringRef key : {a, b}) {
-    if (key.empty())
-      continue;
-    const llvm::json::Value *v = obj.get(key);
-    if (!v || v->kind() == llvm::json::Value::Null)
-      continue;
-    std::optional<int64_t> i = v->getAsInteger();
-    if (!i)
-      return fail(path, "field '" + key + "' must be an integer");
-    if (*i <= 0)
-      return fail(path, "field '" + key + "' must be positive, got " +
-                            llvm::Twine(*i));
-    if (result && *result != *i)
-      return fail(path, "fields '" + from + "' (" + llvm::Twine(*result) +
-                            ") and '" + key + "' (" + llvm::Twine(*i) +
-                            ") disagree");
-    result = i;
-    from = key;
-  }
-  return result;
+  return field<int64_t>(
+      obj, path, a, b,
+      [](const llvm::json::Value &v) -> std::optional<int64_t> {
+        std::optional<int64_t> i = v.getAsInteger();
+        return i && *i > 0 ? i : std::nullopt;
+      },
+      "a positive integer");
 }
 
 llvm::Expected<std::optional<bool>> boolField(const llvm::json::Object &obj,
                                               StringRef path, StringRef a,
                                               StringRef b = {}) {
-  for (StringRef key : {a, b}) {
-    if (key.empty())
-      continue;
-    const llvm::json::Value *v = obj.get(key);
-    if (!v || v->kind() == llvm::json::Value::Null)
-      continue;
-    std::optional<bool> flag = v->getAsBoolean();
-    if (!flag)
-      return fail(path, "field '" + key + "' must be true or false");
-    return flag;
-  }
-  return std::optional<bool>();
+  return field<bool>(
+      obj, path, a, b,
+      [](const llvm::json::Value &v) { return v.getAsBoolean(); },
+      "true or false");
 }
 
 } // namespace
@@ -129,24 +143,25 @@ llvm::Expected<MambaConfig> mlir::ssm::parseMambaConfig(StringRef text,
     return fail(path, "rms_norm is false; only RMSNorm models are supported");
 
   MambaConfig cfg;
-  auto need = [&](int64_t &slot, StringRef a, StringRef b) -> llvm::Error {
-    auto v = intField(*obj, path, a, b);
-    if (!v)
-      return v.takeError();
-    if (!*v)
-      return fail(path, "missing field '" + a +
-                            (b.empty() ? llvm::Twine("'")
-                                       : "' (or '" + b + "')"));
-    slot = **v;
-    return llvm::Error::success();
-  };
-  auto optional = [&](int64_t &slot, StringRef a, StringRef b) -> llvm::Error {
+  // Sets `slot` from the field when present; `required` fields must be.
+  auto read = [&](int64_t &slot, StringRef a, StringRef b,
+                  bool required) -> llvm::Error {
     auto v = intField(*obj, path, a, b);
     if (!v)
       return v.takeError();
     if (*v)
       slot = **v;
+    else if (required)
+      return fail(path, "missing field '" + a +
+                            (b.empty() ? llvm::Twine("'")
+                                       : "' (or '" + b + "')"));
     return llvm::Error::success();
+  };
+  auto need = [&](int64_t &slot, StringRef a, StringRef b) {
+    return read(slot, a, b, /*required=*/true);
+  };
+  auto optional = [&](int64_t &slot, StringRef a, StringRef b) {
+    return read(slot, a, b, /*required=*/false);
   };
   if (auto e = need(cfg.dModel, "hidden_size", "d_model"))
     return std::move(e);
@@ -167,21 +182,19 @@ llvm::Expected<MambaConfig> mlir::ssm::parseMambaConfig(StringRef text,
     return std::move(e);
 
   // time_step_rank (HF) or dt_rank (mamba_ssm): an integer or "auto".
-  cfg.dtRank = (cfg.dModel + 15) / 16;
-  for (StringRef key : {"time_step_rank", "dt_rank"}) {
-    const llvm::json::Value *v = obj->get(key);
-    if (!v || v->kind() == llvm::json::Value::Null)
-      continue;
-    if (std::optional<StringRef> s = v->getAsString()) {
-      if (*s != "auto")
-        return fail(path, "field '" + key + "' must be an integer or \"auto\"");
-      continue;
-    }
-    auto i = intField(*obj, path, key);
-    if (!i)
-      return i.takeError();
-    cfg.dtRank = **i;
-  }
+  int64_t autoRank = (cfg.dModel + 15) / 16;
+  auto rank = field<int64_t>(
+      *obj, path, "time_step_rank", "dt_rank",
+      [&](const llvm::json::Value &v) -> std::optional<int64_t> {
+        if (v.getAsString() == std::optional<StringRef>("auto"))
+          return autoRank;
+        std::optional<int64_t> i = v.getAsInteger();
+        return i && *i > 0 ? i : std::nullopt;
+      },
+      "a positive integer or \"auto\"");
+  if (!rank)
+    return rank.takeError();
+  cfg.dtRank = rank->value_or(autoRank);
 
   // mamba_ssm pads the vocabulary of its embedding to a multiple.
   std::optional<int64_t> pad;
@@ -192,16 +205,16 @@ llvm::Expected<MambaConfig> mlir::ssm::parseMambaConfig(StringRef text,
   if (pad && cfg.vocabSize % *pad)
     cfg.vocabSize += *pad - cfg.vocabSize % *pad;
 
-  for (StringRef key : {"layer_norm_epsilon", "norm_epsilon"}) {
-    const llvm::json::Value *v = obj->get(key);
-    if (!v || v->kind() == llvm::json::Value::Null)
-      continue;
-    std::optional<double> eps = v->getAsNumber();
-    if (!eps || !(*eps > 0) || !std::isfinite(*eps))
-      return fail(path, "field '" + key + "' must be a positive number");
-    cfg.eps = *eps;
-    break;
-  }
+  auto eps = field<double>(
+      *obj, path, "layer_norm_epsilon", "norm_epsilon",
+      [](const llvm::json::Value &v) -> std::optional<double> {
+        std::optional<double> d = v.getAsNumber();
+        return d && *d > 0 && std::isfinite(*d) ? d : std::nullopt;
+      },
+      "a positive number");
+  if (!eps)
+    return eps.takeError();
+  cfg.eps = eps->value_or(cfg.eps);
 
   auto flag = [&](bool &slot, StringRef a, StringRef b) -> llvm::Error {
     auto v = boolField(*obj, path, a, b);

@@ -137,9 +137,14 @@ llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
   auto prog = program(batch);
   if (!prog)
     return prog.takeError();
-  llvm::SmallVector<const Array *> args = {&*tokens, &weights[0], &weights[1],
-                                           &weights[2], &state.conv,
-                                           &state.ssm};
+  // `weights` holds the embedding, norm_f and the LM head, then the layers.
+  llvm::SmallVector<const Array *> args(kLayerWeightsArg);
+  args[kTokensArg] = &*tokens;
+  args[kEmbeddingArg] = &weights[0];
+  args[kNormFArg] = &weights[1];
+  args[kLMHeadArg] = &weights[2];
+  args[kConvStatesArg] = &state.conv;
+  args[kSsmStatesArg] = &state.ssm;
   for (size_t i = 3; i < weights.size(); ++i)
     args.push_back(&weights[i]);
   auto results = (*prog)->call(kMambaLMFunc, args, ms);
@@ -190,12 +195,4 @@ MambaLM::decode(const Array &logits, int64_t steps, State &state,
       onStep(s);
   }
   return out;
-}
-
-llvm::Expected<Array> MambaLM::generate(const Array &prompt, int64_t steps,
-                                        State &state) {
-  auto logits = forward(prompt, state);
-  if (!logits)
-    return logits.takeError();
-  return decode(*logits, steps, state);
 }

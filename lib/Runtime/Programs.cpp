@@ -12,6 +12,21 @@
 
 using namespace mlir;
 
+/// `module` if it verifies, else an error with `prefix` and the first
+/// diagnostic (which names the op's operand at fault).
+static llvm::Expected<OwningOpRef<ModuleOp>>
+verified(OwningOpRef<ModuleOp> module, llvm::StringRef prefix) {
+  std::string message;
+  ScopedDiagnosticHandler handler(module->getContext(), [&](Diagnostic &diag) {
+    if (diag.getSeverity() == DiagnosticSeverity::Error && message.empty())
+      message = diag.str();
+    return success();
+  });
+  if (succeeded(verify(*module)))
+    return std::move(module);
+  return llvm::createStringError("%s%s", prefix.str().c_str(), message.c_str());
+}
+
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::ssm::buildSelectiveScanModule(MLIRContext &ctx, const SelectiveScanSpec &spec) {
   ctx.loadDialect<func::FuncDialect, ssm::SSMDialect>();
@@ -57,17 +72,7 @@ mlir::ssm::buildSelectiveScanModule(MLIRContext &ctx, const SelectiveScanSpec &s
       spec.deltaSoftplus);
   func::ReturnOp::create(b, loc, scan->getResults());
 
-  std::string message;
-  {
-    ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &diag) {
-      if (diag.getSeverity() == DiagnosticSeverity::Error && message.empty())
-        message = diag.str();
-      return success();
-    });
-    if (succeeded(verify(*module)))
-      return module;
-  }
-  return llvm::createStringError("%s", message.c_str());
+  return verified(std::move(module), "");
 }
 
 llvm::SmallVector<ssm::WeightSpec>
@@ -155,8 +160,12 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   RankedTensorType convStack = tensor({layers, batch, E, K - 1});
   RankedTensorType ssmStack = tensor({layers, batch, E, N});
   RankedTensorType logitsType = tensor({batch, length, V});
-  SmallVector<Type> args = {tokType,   tensor({V, D}), tensor({D}),
-                            tensor({V, D}), convStack,   ssmStack};
+  SmallVector<Type> args(kLayerWeightsArg);
+  args[kTokensArg] = tokType;
+  args[kEmbeddingArg] = args[kLMHeadArg] = tensor({V, D});
+  args[kNormFArg] = tensor({D});
+  args[kConvStatesArg] = convStack;
+  args[kSsmStatesArg] = ssmStack;
   for (int64_t l = 0; l < layers; ++l)
     for (const WeightSpec &w : weights)
       args.push_back(tensor(w.argShape));
@@ -166,63 +175,45 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   // Weights are read, never written: bufferization must not reuse them
   // (they may be a read-only map of the checkpoint). The states are
   // updated in place.
-  for (unsigned i = 1; i < args.size(); ++i)
-    if (i != 4 && i != 5)
+  for (unsigned i = kEmbeddingArg; i < args.size(); ++i)
+    if (i != kConvStatesArg && i != kSsmStatesArg)
       forward.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
   Block *body = forward.addEntryBlock();
   b.setInsertionPointToStart(body);
-  Value h = EmbeddingOp::create(b, loc, hType, body->getArgument(0),
-                                body->getArgument(1));
-  Value convStates = body->getArgument(4), ssmStates = body->getArgument(5);
-  // The stacked states: layer l reads slice l and writes it back.
-  auto sliceOf = [&](Value stack, int64_t l) {
-    SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0)),
-        strides(4, b.getIndexAttr(1));
-    offsets[0] = b.getIndexAttr(l);
-    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, stack);
-    sizes[0] = b.getIndexAttr(1);
-    return std::make_tuple(offsets, sizes, strides);
-  };
-  Value newConv = convStates, newSsm = ssmStates;
+  Value h = EmbeddingOp::create(b, loc, hType, body->getArgument(kTokensArg),
+                                body->getArgument(kEmbeddingArg));
+  // The stacked conv and ssm states: layer l reads slice l of each and
+  // writes its new states back there.
+  Value stacks[2] = {body->getArgument(kConvStatesArg),
+                     body->getArgument(kSsmStatesArg)};
+  RankedTensorType parts[2] = {convType, ssmType};
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
   for (int64_t l = 0; l < layers; ++l) {
+    SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0));
+    offsets[0] = b.getIndexAttr(l);
+    SmallVector<OpFoldResult> sizes[2];
     SmallVector<Value> operands = {h};
-    for (auto [stack, type] :
-         {std::make_pair(convStates, convType), std::make_pair(ssmStates, ssmType)}) {
-      auto [offsets, sizes, strides] = sliceOf(stack, l);
-      operands.push_back(tensor::ExtractSliceOp::create(b, loc, type, stack,
-                                                        offsets, sizes, strides));
+    for (int s = 0; s < 2; ++s) {
+      sizes[s] = tensor::getMixedSizes(b, loc, stacks[s]);
+      sizes[s][0] = b.getIndexAttr(1);
+      operands.push_back(tensor::ExtractSliceOp::create(
+          b, loc, parts[s], stacks[s], offsets, sizes[s], strides));
     }
     for (size_t i = 0; i < weights.size(); ++i)
-      operands.push_back(body->getArgument(6 + l * weights.size() + i));
+      operands.push_back(
+          body->getArgument(kLayerWeightsArg + l * weights.size() + i));
     auto call = func::CallOp::create(b, loc, layer, operands);
     h = call.getResult(0);
-    {
-      auto [offsets, sizes, strides] = sliceOf(newConv, l);
-      newConv = tensor::InsertSliceOp::create(b, loc, call.getResult(1), newConv,
-                                              offsets, sizes, strides);
-    }
-    {
-      auto [offsets, sizes, strides] = sliceOf(newSsm, l);
-      newSsm = tensor::InsertSliceOp::create(b, loc, call.getResult(2), newSsm,
-                                             offsets, sizes, strides);
-    }
+    for (int s = 0; s < 2; ++s)
+      stacks[s] = tensor::InsertSliceOp::create(
+          b, loc, call.getResult(1 + s), stacks[s], offsets, sizes[s], strides);
   }
-  Value normed = RMSNormOp::create(b, loc, hType, h, body->getArgument(2),
+  Value normed = RMSNormOp::create(b, loc, hType, h,
+                                   body->getArgument(kNormFArg),
                                    b.getF64FloatAttr(cfg.eps));
   Value logits = LinearOp::create(b, loc, logitsType, normed,
-                                  body->getArgument(3), Value());
-  func::ReturnOp::create(b, loc, ValueRange{logits, newConv, newSsm});
+                                  body->getArgument(kLMHeadArg), Value());
+  func::ReturnOp::create(b, loc, ValueRange{logits, stacks[0], stacks[1]});
 
-  std::string message;
-  {
-    ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &diag) {
-      if (diag.getSeverity() == DiagnosticSeverity::Error && message.empty())
-        message = diag.str();
-      return success();
-    });
-    if (succeeded(verify(*module)))
-      return module;
-  }
-  return llvm::createStringError("the Mamba model does not verify: %s",
-                                 message.c_str());
+  return verified(std::move(module), "the Mamba model does not verify: ");
 }

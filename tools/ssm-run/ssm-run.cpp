@@ -169,6 +169,12 @@ llvm::Expected<int64_t> positiveInt(const Options &opts, StringRef name,
   return n;
 }
 
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
 struct Common {
   JitOptions jit;
   std::string emit; // empty: run
@@ -268,11 +274,8 @@ llvm::Error runProgram(mlir::ModuleOp module, StringRef func,
         return again.takeError();
       times.push_back(ms);
     }
-    std::sort(times.begin(), times.end());
-    size_t n = times.size();
-    double median =
-        n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
-    llvm::outs() << "median_ms=" << llvm::format("%.6f", median) << "\n";
+    llvm::outs() << "median_ms=" << llvm::format("%.6f", median(times))
+                 << "\n";
   }
 
   std::vector<std::pair<std::string, const Array *>> files;
@@ -532,14 +535,13 @@ llvm::Error runModel(Options &opts) {
   // of fresh buffers). With --time N the prefill is repeated N more times
   // from the same initial state and the median reported.
   auto compileStart = std::chrono::steady_clock::now();
-  MambaLM::State initial{Array(), Array()};
-  if (common->timeRuns) {
-    auto conv = state.conv.convertTo(DType::F32);
-    auto ssm = state.ssm.convertTo(DType::F32);
-    if (!conv || !ssm)
-      return llvm::createStringError("cannot copy the initial state");
-    initial = {std::move(*conv), std::move(*ssm)};
-  }
+  // A same-dtype conversion is a copy and cannot fail.
+  auto copyOf = [](const MambaLM::State &st) {
+    return MambaLM::State{llvm::cantFail(st.conv.convertTo(DType::F32)),
+                          llvm::cantFail(st.ssm.convertTo(DType::F32))};
+  };
+  MambaLM::State initial =
+      common->timeRuns ? copyOf(state) : MambaLM::State{};
   double prefillMs = 0;
   auto logits = (*lm)->forward(*tokens, state, &prefillMs);
   if (!logits)
@@ -551,19 +553,15 @@ llvm::Error runModel(Options &opts) {
   if (common->timeRuns) {
     std::vector<double> times;
     for (int64_t i = 0; i < common->timeRuns; ++i) {
-      // Same-dtype conversions are copies and cannot fail.
-      MambaLM::State again{llvm::cantFail(initial.conv.convertTo(DType::F32)),
-                           llvm::cantFail(initial.ssm.convertTo(DType::F32))};
+      MambaLM::State again = copyOf(initial);
       double ms = 0;
       auto out = (*lm)->forward(*tokens, again, &ms);
       if (!out)
         return out.takeError();
       times.push_back(ms);
     }
-    std::sort(times.begin(), times.end());
-    size_t n = times.size();
-    prefillMs = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
-    how = "median of " + std::to_string(n) + " after a first call";
+    prefillMs = median(times);
+    how = "median of " + std::to_string(times.size()) + " after a first call";
   }
   llvm::outs() << llvm::format(
       "prefill: %lld x %lld tokens in %.2f ms (%.1f tokens/s; %s; compile "

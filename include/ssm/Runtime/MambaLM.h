@@ -55,10 +55,6 @@ public:
                                llvm::function_ref<void(int64_t)> onStep = nullptr,
                                double *ms = nullptr);
 
-  /// Prefill of `prompt` ((b, L)) from `state`, then decode().
-  llvm::Expected<Array> generate(const Array &prompt, int64_t steps,
-                                 State &state);
-
 private:
   MambaLM() = default;
   llvm::Expected<JitProgram *> program(int64_t batch);

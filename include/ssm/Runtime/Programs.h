@@ -57,6 +57,18 @@ llvm::SmallVector<WeightSpec> mambaLayerWeights(const MambaConfig &cfg);
 /// and the states after the last token, stacked the same way.
 inline constexpr const char *kMambaLMFunc = "forward";
 
+/// The argument positions of kMambaLMFunc; layer l's weights start at
+/// kLayerWeightsArg + l * mambaLayerWeights(cfg).size().
+enum MambaLMArg : unsigned {
+  kTokensArg,
+  kEmbeddingArg,
+  kNormFArg,
+  kLMHeadArg,
+  kConvStatesArg,
+  kSsmStatesArg,
+  kLayerWeightsArg
+};
+
 /// A Mamba-1 language model (semantics.md section 4) of config `cfg` over
 /// `batch` sequences of `length` tokens (ShapedType::kDynamic for either is
 /// allowed), in ssm.embedding, ssm.rmsnorm, ssm.mamba_block and ssm.linear,

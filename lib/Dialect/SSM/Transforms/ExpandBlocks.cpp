@@ -206,36 +206,20 @@ struct Expander {
   }
 };
 
-struct ExpandRMSNorm : OpRewritePattern<RMSNormOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(RMSNormOp op,
-                                PatternRewriter &rewriter) const override {
-    Expander e{rewriter, op.getLoc(),
-               cast<RankedTensorType>(op.getX().getType()).getElementType()};
-    rewriter.replaceOp(op, e.rmsnorm(op.getX(), op.getWeight(),
-                                     op.getEpsilon().convertToDouble()));
-    return success();
-  }
-};
+/// Replaces a one-result model op by what `expand` builds for it.
+template <typename OpTy>
+struct ExpandOneResult : OpRewritePattern<OpTy> {
+  using Expand = Value (*)(Expander &, OpTy);
+  ExpandOneResult(MLIRContext *ctx, Expand expand)
+      : OpRewritePattern<OpTy>(ctx), expand(expand) {}
+  Expand expand;
 
-struct ExpandLinear : OpRewritePattern<LinearOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(LinearOp op,
+  LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     Expander e{rewriter, op.getLoc(),
-               cast<RankedTensorType>(op.getX().getType()).getElementType()};
-    rewriter.replaceOp(op, e.linear(op.getX(), op.getWeight(), op.getBias()));
-    return success();
-  }
-};
-
-struct ExpandEmbedding : OpRewritePattern<EmbeddingOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(EmbeddingOp op,
-                                PatternRewriter &rewriter) const override {
-    Expander e{rewriter, op.getLoc(),
-               cast<RankedTensorType>(op.getTable().getType()).getElementType()};
-    rewriter.replaceOp(op, e.embedding(op.getTokens(), op.getTable()));
+               cast<RankedTensorType>(op->getResult(0).getType())
+                   .getElementType()};
+    rewriter.replaceOp(op, expand(e, op));
     return success();
   }
 };
@@ -301,7 +285,19 @@ struct SSMExpandBlocksPass
     : ssm::impl::SSMExpandBlocksBase<SSMExpandBlocksPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ExpandRMSNorm, ExpandLinear, ExpandEmbedding, ExpandMambaBlock>(&getContext());
+    MLIRContext *ctx = &getContext();
+    patterns.add<ExpandMambaBlock>(ctx);
+    patterns.add<ExpandOneResult<RMSNormOp>>(ctx, [](Expander &e, RMSNormOp op) {
+      return e.rmsnorm(op.getX(), op.getWeight(),
+                       op.getEpsilon().convertToDouble());
+    });
+    patterns.add<ExpandOneResult<LinearOp>>(ctx, [](Expander &e, LinearOp op) {
+      return e.linear(op.getX(), op.getWeight(), op.getBias());
+    });
+    patterns.add<ExpandOneResult<EmbeddingOp>>(
+        ctx, [](Expander &e, EmbeddingOp op) {
+          return e.embedding(op.getTokens(), op.getTable());
+        });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // A block left unexpanded would reach the lowerings: name it.
