@@ -15,9 +15,10 @@ import subprocess
 import numpy as np
 
 import mamba_reference as mr
-from ssm_testing import SCAN_LOWERINGS, SSM_RUN, Suite
+from ssm_testing import SCAN_LOWERINGS, SSM_RUN, TOL, Suite
 
-TOL = 1e-4  # semantics.md: logits within 1e-4 relative of float64
+# semantics.md: the fp32 paths reach 1e-5 relative of float64 (the models
+# issue asks 1e-4 of the logits; they meet the stricter bound).
 suite = Suite("mamba-model")
 rng = np.random.default_rng(7)
 
@@ -114,17 +115,23 @@ if whole and first:
             suite.compare("chunked", "ssm_state vs reference", step[2], rs, TOL)
 
 # Greedy decoding: the generated tokens are the reference's argmax chain.
+# An untied head: with the head tied to N(0, 1) embeddings a random model
+# repeats its last token, which would test little.
+cfg = mr.Config(d_model=16, n_layer=2, vocab=48, d_state=8, tied=False)
+d, w = checkpoint("generate", cfg)
 tokens = rng.integers(0, 48, (1, 5))
+want = []
+logits, conv, ssm = mr.lm_forward(cfg, w, tokens)
+for _ in range(6):
+    nxt = int(np.argmax(logits[0, -1]))
+    want.append(nxt)
+    logits, conv, ssm = mr.lm_forward(cfg, w, np.array([[nxt]]), conv, ssm)
+if len(set(want)) < 3:
+    suite.fail("generate", "the reference chain %s is too uniform to test decoding" % want)
 got = run_model("generate-list", d, tokens, ["--generate", "6"])
 if got:
     line = [l for l in got[3].splitlines() if l.startswith("generated=")]
     generated = [int(t) for t in line[0].split("=")[1].split(",")] if line else []
-    want = []
-    logits, conv, ssm = mr.lm_forward(cfg, w, tokens)
-    for _ in range(6):
-        nxt = int(np.argmax(logits[0, -1]))
-        want.append(nxt)
-        logits, conv, ssm = mr.lm_forward(cfg, w, np.array([[nxt]]), conv, ssm)
     suite.count += 1
     status = "ok" if generated == want else "FAIL"
     print("%-4s %-60s generated=%s expected=%s" % (status, "generate", generated, want))

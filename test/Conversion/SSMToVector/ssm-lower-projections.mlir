@@ -1,0 +1,109 @@
+// RUN: ssm-opt %s --ssm-lower-projections --split-input-file | FileCheck %s
+// RUN: ssm-opt %s --ssm-lower-projections=vector-width=8 --split-input-file | FileCheck %s --check-prefix=AVX2
+
+// A projection as ssm-expand-blocks emits it (x (b, L, K), w (N, K), the
+// accumulator initialised with the bias): the run-time choice between the
+// packed prefill kernel (>= 8 rows) and the decoding dot products.
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+
+// CHECK-LABEL: func.func @projection(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<2x?x8xf32>, %[[W:[^:]+]]: tensor<40x8xf32>, %[[INIT:[^:]+]]: tensor<2x?x40xf32>)
+// CHECK-DAG: bufferization.to_buffer %[[X]] read_only
+// CHECK-DAG: bufferization.to_buffer %[[W]] read_only
+// CHECK-DAG: %[[IB:.*]] = bufferization.to_buffer %[[INIT]] read_only
+// CHECK: %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<2x?x40xf32>
+// CHECK: %[[ROWS:.*]] = arith.muli
+// CHECK: %[[PACKED:.*]] = arith.cmpi uge, %[[ROWS]], %c8
+// CHECK: scf.if %[[PACKED]] {
+// Panels of 32 outputs, packed transposed inside the parallel loop.
+// CHECK:   %[[PANELS:.*]] = memref.alloc(%{{.*}}, %{{.*}}) : memref<?x?x32xf32>
+// CHECK:   scf.parallel (%[[P:.*]]) =
+// CHECK:     memref.store %{{.*}}, %[[PANELS]][%[[P]], %{{.*}}, %{{.*}}] : memref<?x?x32xf32>
+// Register blocks of 8 rows x 2 vectors: 16 accumulators over k.
+// CHECK:     scf.for %{{.*}} step %c8 {
+// CHECK:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK-COUNT-2: vector.load %[[PANELS]]
+// CHECK-COUNT-16: vector.fma
+// CHECK:       }
+// Results plus the accumulator's initial value, stored with masked tails.
+// CHECK:       vector.transfer_read %[[IB]]
+// CHECK:       arith.addf
+// CHECK:       vector.transfer_write %{{.*}}, %[[OUT]]
+// The rows left over, one at a time.
+// CHECK:     scf.for %{{.*}} step %c1 {
+// CHECK:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>) {
+// CHECK:   }
+// CHECK: } else {
+// Decoding: one dot product along k per output, w read in place.
+// CHECK:   scf.parallel
+// CHECK:     scf.for %{{.*}} step %c16 iter_args(%{{.*}}) -> (vector<16xf32>) {
+// CHECK:       vector.transfer_read %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK:       vector.transfer_read %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:       vector.fma
+// CHECK:     vector.reduction <add>
+// CHECK: bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK-NOT: linalg.generic
+
+// With 8 lanes (AVX2): panels of 16 outputs, blocks of 4 rows x 2 vectors.
+// AVX2-LABEL: func.func @projection(
+// AVX2: memref.alloc(%{{.*}}, %{{.*}}) : memref<?x?x16xf32>
+// AVX2: scf.for %{{.*}} step %c4 {
+// AVX2: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+func.func @projection(%x: tensor<2x?x8xf32>, %w: tensor<40x8xf32>, %init: tensor<2x?x40xf32>) -> tensor<2x?x40xf32> {
+  %y = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x?x8xf32>, tensor<40x8xf32>) outs(%init : tensor<2x?x40xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %m, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<2x?x40xf32>
+  return %y : tensor<2x?x40xf32>
+}
+
+// -----
+
+// Contractions of another form stay for the generic linalg lowering: here
+// w is (K, N), not the checkpoint's (N, K).
+
+#x2 = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w2 = affine_map<(d0, d1, d2) -> (d2, d1)>
+#o2 = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @other_layout(
+// CHECK: linalg.generic
+// CHECK-NOT: vector.fma
+func.func @other_layout(%x: tensor<16x8xf32>, %w: tensor<8x40xf32>, %init: tensor<16x40xf32>) -> tensor<16x40xf32> {
+  %y = linalg.generic {indexing_maps = [#x2, #w2, #o2], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<16x8xf32>, tensor<8x40xf32>) outs(%init : tensor<16x40xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %m, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<16x40xf32>
+  return %y : tensor<16x40xf32>
+}
+
+// -----
+
+// f64 projections are left for the reference loops.
+
+#x3 = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w3 = affine_map<(d0, d1, d2) -> (d1, d2)>
+#o3 = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @f64(
+// CHECK: linalg.generic
+// CHECK-NOT: vector.fma
+func.func @f64(%x: tensor<16x8xf64>, %w: tensor<40x8xf64>, %init: tensor<16x40xf64>) -> tensor<16x40xf64> {
+  %y = linalg.generic {indexing_maps = [#x3, #w3, #o3], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<16x8xf64>, tensor<40x8xf64>) outs(%init : tensor<16x40xf64>) {
+  ^bb0(%a: f64, %b: f64, %c: f64):
+    %m = arith.mulf %a, %b : f64
+    %s = arith.addf %m, %c : f64
+    linalg.yield %s : f64
+  } -> tensor<16x40xf64>
+  return %y : tensor<16x40xf64>
+}

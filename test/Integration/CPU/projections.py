@@ -1,0 +1,53 @@
+# RUN: %python %s
+#
+# ssm.linear (the models' projections, ssm-lower-projections) against a
+# float64 matmul: both kernels (the packed one from 8 rows up, the decoding
+# dot products below), rows not a multiple of the 8-row block, outputs not
+# a multiple of the 32-wide panel, K = 1 and K not a multiple of the vector,
+# a bias, rank 2 and 3, a dynamic length, through the fast path (AVX-512 on
+# every core, AVX2 on one thread) and the reference loops.
+import numpy as np
+
+from ssm_testing import SCAN_LOWERINGS, Suite, run_file, tensor_type
+
+suite = Suite("projections")
+rng = np.random.default_rng(5)
+
+# (name, x shape, N, bias, dynamic length)
+CASES = [
+    ("one row (decoding)", (1, 8), 40, True, False),
+    ("7 rows (decoding), K = 1", (1, 7, 1), 5, False, False),
+    ("15 rows (block + 7 tail rows), N = 47", (3, 5, 33), 47, True, False),
+    ("8 rows, one exact block, K = 17", (8, 17), 32, False, False),
+    ("64 rows, N = 31 (one partial panel)", (64, 64), 31, True, False),
+    ("b 2 x L 2049 dynamic, K 768, N 100", (2, 2049, 768), 100, True, True),
+]
+
+for index, (name, xshape, n, bias, dynamic) in enumerate(CASES):
+    k = xshape[-1]
+    x = rng.standard_normal(xshape).astype(np.float32)
+    w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    yshape = xshape[:-1] + (n,)
+    xt = tensor_type(xshape) if not dynamic else tensor_type(xshape).replace("x%d" % xshape[1], "x?", 1)
+    yt = tensor_type(yshape) if not dynamic else tensor_type(yshape).replace("x%d" % yshape[1], "x?", 1)
+    wt, bt = tensor_type((n, k)), tensor_type((n,))
+    args = "%%x: %s, %%w: %s" % (xt, wt) + (", %%b: %s" % bt if bias else "")
+    program = """
+func.func @main(%s) -> %s {
+  %%y = ssm.linear %%x, %%w%s : %s, %s -> %s
+  return %%y : %s
+}
+""" % (args, yt, " bias(%%b : %s)" % bt if bias else "", xt, wt, yt, yt)
+    expected = x.astype(np.float64) @ w.T.astype(np.float64)
+    if bias:
+        expected += b
+    inputs = [x, w] + ([b] if bias else [])
+    for lname, extra in SCAN_LOWERINGS:
+        case = "%s [%s]" % (name, lname)
+        out = run_file(suite, "p%d_%s" % (index, lname), program, "main", inputs, 1,
+                       extra)
+        if out is not None:
+            suite.compare(case, "y", out[0], expected)
+
+suite.finish()

@@ -1,0 +1,152 @@
+//===- CheckpointTest.cpp - safetensors dtypes and config.json fields -----===//
+//
+// What the model tests cannot see through logits: the exact float32 value of
+// every F16 and BF16 class (subnormals, signed zero, infinities, NaN, the
+// largest finite), and the config fields read in either spelling.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Runtime/Checkpoint.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace mlir::ssm;
+
+namespace {
+
+/// A checkpoint directory with a minimal config and one 16-bit tensor "t".
+std::string writeCheckpoint(const std::string &dtype,
+                            const std::vector<uint16_t> &bits) {
+  llvm::SmallString<128> dir;
+  EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("ssm-ckpt", dir));
+  auto write = [&](const char *name, const std::string &bytes) {
+    llvm::SmallString<128> path(dir);
+    llvm::sys::path::append(path, name);
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    EXPECT_FALSE(ec);
+    os << bytes;
+  };
+  write("config.json",
+        R"({"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 8})");
+  std::string header = R"({"t": {"dtype": ")" + dtype + R"(", "shape": [)" +
+                       std::to_string(bits.size()) +
+                       R"(], "data_offsets": [0, )" +
+                       std::to_string(2 * bits.size()) + "]}}";
+  std::string image(8, '\0');
+  uint64_t len = header.size();
+  for (int i = 0; i < 8; ++i)
+    image[i] = static_cast<char>(len >> (8 * i));
+  image += header;
+  for (uint16_t b : bits) {
+    image.push_back(static_cast<char>(b & 0xff));
+    image.push_back(static_cast<char>(b >> 8));
+  }
+  write("model.safetensors", image);
+  return std::string(dir);
+}
+
+std::vector<float> decode(const std::string &dtype,
+                          const std::vector<uint16_t> &bits) {
+  std::string dir = writeCheckpoint(dtype, bits);
+  auto ckpt = Checkpoint::open(dir);
+  // The open map keeps the data readable after the files are removed.
+  llvm::sys::fs::remove_directories(dir);
+  if (!ckpt) {
+    ADD_FAILURE() << llvm::toString(ckpt.takeError());
+    return {};
+  }
+  auto t = (*ckpt)->tensor("t", {static_cast<int64_t>(bits.size())});
+  if (!t) {
+    ADD_FAILURE() << llvm::toString(t.takeError());
+    return {};
+  }
+  return std::vector<float>(t->as<float>(), t->as<float>() + bits.size());
+}
+
+TEST(Checkpoint, F16EveryClass) {
+  std::vector<float> v = decode(
+      "F16", {0x0001, 0x03ff, 0x0400, 0x3c00, 0xc000, 0x7bff, 0x8000, 0x7c00,
+              0xfc00, 0x7e00, 0x3555});
+  ASSERT_EQ(v.size(), 11u);
+  EXPECT_EQ(v[0], std::ldexp(1.0f, -24));              // smallest subnormal
+  EXPECT_EQ(v[1], std::ldexp(1023.0f, -24));           // largest subnormal
+  EXPECT_EQ(v[2], std::ldexp(1.0f, -14));              // smallest normal
+  EXPECT_EQ(v[3], 1.0f);
+  EXPECT_EQ(v[4], -2.0f);
+  EXPECT_EQ(v[5], 65504.0f);                           // largest finite
+  EXPECT_EQ(v[6], 0.0f);
+  EXPECT_TRUE(std::signbit(v[6]));                     // -0
+  EXPECT_EQ(v[7], INFINITY);
+  EXPECT_EQ(v[8], -INFINITY);
+  EXPECT_TRUE(std::isnan(v[9]));
+  EXPECT_EQ(v[10], (1 + 0x155 / 1024.0f) * 0.25f);   // 0x3555: 1.333 * 2^-2
+}
+
+TEST(Checkpoint, BF16IsTheHighHalfOfF32) {
+  std::vector<uint16_t> bits = {0x3f80, 0xc2f7, 0x0001, 0x8000, 0x7f80, 0x7fc0,
+                                0x7f7f};
+  std::vector<float> v = decode("BF16", bits);
+  ASSERT_EQ(v.size(), bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) {
+    uint32_t want = uint32_t(bits[i]) << 16, got;
+    std::memcpy(&got, &v[i], 4);
+    EXPECT_EQ(got, want) << "element " << i;
+  }
+  EXPECT_EQ(v[0], 1.0f);
+  EXPECT_EQ(v[1], -123.5f);
+}
+
+TEST(Checkpoint, ConfigSpellings) {
+  auto hf = parseMambaConfig(
+      R"({"hidden_size": 20, "num_hidden_layers": 3, "vocab_size": 50,
+          "state_size": 8, "conv_kernel": 3, "time_step_rank": "auto",
+          "layer_norm_epsilon": 1e-6, "use_bias": true,
+          "use_conv_bias": false, "tie_word_embeddings": false})",
+      "config.json");
+  ASSERT_TRUE(bool(hf)) << llvm::toString(hf.takeError());
+  EXPECT_EQ(hf->dModel, 20);
+  EXPECT_EQ(hf->dInner, 40);                 // expand 2
+  EXPECT_EQ(hf->dtRank, 2);                  // ceil(20 / 16)
+  EXPECT_EQ(hf->dState, 8);
+  EXPECT_EQ(hf->dConv, 3);
+  EXPECT_EQ(hf->eps, 1e-6);
+  EXPECT_TRUE(hf->useBias);
+  EXPECT_FALSE(hf->useConvBias);
+  EXPECT_FALSE(hf->tieEmbeddings);
+
+  auto ms = parseMambaConfig(
+      R"({"d_model": 20, "n_layer": 3, "vocab_size": 50277,
+          "pad_vocab_size_multiple": 8, "d_inner": 30, "dt_rank": 5,
+          "tie_embeddings": true})",
+      "config.json");
+  ASSERT_TRUE(bool(ms)) << llvm::toString(ms.takeError());
+  EXPECT_EQ(ms->vocabSize, 50280);           // padded to a multiple of 8
+  EXPECT_EQ(ms->dInner, 30);
+  EXPECT_EQ(ms->dtRank, 5);
+  EXPECT_EQ(ms->eps, 1e-5);                  // the default
+  EXPECT_TRUE(ms->tieEmbeddings);
+
+  auto both = parseMambaConfig(
+      R"({"hidden_size": 20, "num_hidden_layers": 3, "vocab_size": 50,
+          "time_step_rank": 2, "dt_rank": "auto", "use_conv_bias": true,
+          "conv_bias": false})",
+      "cfg.json");
+  ASSERT_FALSE(bool(both));
+  // time_step_rank 2 agrees with "auto" (ceil(20/16) = 2); the conv bias
+  // flags do not.
+  EXPECT_EQ(llvm::toString(both.takeError()),
+            "cfg.json: fields 'use_conv_bias' (true) and 'conv_bias' (false) "
+            "disagree");
+}
+
+} // namespace
