@@ -5,7 +5,8 @@
    in_proj 768 -> 3072, x_proj 1536 -> 80, dt_proj 48 -> 1536, out_proj
    1536 -> 768) and the LM head (768 -> 50280), compiled with 1 and 2
    threads: GFLOP/s and the fraction of the FMA peak of performance.md
-   (222 GFLOP/s per core with AVX-512);
+   (222 GFLOP/s per core with AVX-512), next to PyTorch's (else numpy's)
+   one-thread matmul on the same arrays (median of 3);
 2. one decoding scan step (selective_scan, L = 1, d_inner 1536, n 16, from
    a state), the state-update part of a decoding step;
 3. the whole model: a random Mamba-130m-shaped checkpoint (24 layers,
@@ -62,23 +63,48 @@ func.func @main(%%u: tensor<1x1x%(d)dxf32>, %%dt: tensor<1x1x%(d)dxf32>, %%A: te
 """
 
 
+def reference_matmul():
+    """(name, f(x, w) -> seconds of x @ w.T on one thread) for the side-by-side
+    reference: PyTorch's matmul when installed, else numpy's."""
+    try:
+        import torch
+        torch.set_num_threads(1)
+
+        def f(x, w):
+            tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+            t0 = time.perf_counter()
+            torch.matmul(tx, tw.T)
+            return time.perf_counter() - t0
+        return "torch 1T", f
+    except ImportError:
+        def f(x, w):
+            t0 = time.perf_counter()
+            np.matmul(x, w.T)
+            return time.perf_counter() - t0
+        return "numpy 1T", f
+
+
 def projections(tools, tmp, tokens, reps):
-    print("== projections (ssm.linear, %d tokens): GFLOP/s and fraction of FMA peak" % tokens)
-    print("%-28s %10s %10s %8s %10s %8s %7s" % ("projection", "1T ms", "GFLOP/s", "peak", "2T ms",
-                                             "peak", "2T/1T"))
+    ref_name, ref = reference_matmul()
+    print("== projections (ssm.linear, %d tokens): GFLOP/s, fraction of FMA peak, and %s "
+          "matmul on the same data" % (tokens, ref_name))
+    print("%-22s %9s %9s %6s %9s %6s %6s %10s %7s" % (
+        "projection", "1T ms", "GFLOP/s", "peak", "2T ms", "peak", "2T/1T", ref_name + " ms",
+        "ref/1T"))
     shapes = [("in_proj 768->3072", 768, 3072), ("x_proj 1536->80", 1536, 80),
               ("dt_proj 48->1536", 48, 1536), ("out_proj 1536->768", 1536, 768),
               ("lm_head 768->50280", 768, 50280)]
     rng = np.random.default_rng(0)
-    fractions = []
     for name, k, n in shapes:
         src = os.path.join(tmp, "linear.mlir")
         with open(src, "w") as f:
             f.write(LINEAR % {"m": tokens, "k": k, "n": n})
+        xa = rng.standard_normal((tokens, k)).astype(np.float32)
+        wa = rng.standard_normal((n, k)).astype(np.float32)
         x = os.path.join(tmp, "x.npy")
         w = os.path.join(tmp, "w.npy")
-        np.save(x, rng.standard_normal((tokens, k)).astype(np.float32))
-        np.save(w, rng.standard_normal((n, k)).astype(np.float32))
+        np.save(x, xa)
+        np.save(w, wa)
         flop = 2.0 * tokens * k * n
         times = []
         for threads in (1, 2):
@@ -86,13 +112,12 @@ def projections(tools, tmp, tokens, reps):
                        "--input", w, "--output", os.path.join(tmp, "y.npy"),
                        "--threads", str(threads), "--time", str(reps)])
             times.append(median_ms(out))
+        ref_ms = 1e3 * sorted(ref(xa, wa) for _ in range(3))[1]
         g1 = flop / times[0] / 1e6
         g2 = flop / times[1] / 1e6
-        fractions.append((name, g1 / PEAK_1T))
-        print("%-28s %10.2f %10.1f %7.0f%% %10.2f %7.0f%% %7.2f" % (
+        print("%-22s %9.2f %9.1f %5.0f%% %9.2f %5.0f%% %6.2f %10.2f %7.2f" % (
             name, times[0], g1, 100 * g1 / PEAK_1T, times[1], 100 * g2 / PEAK_2T,
-            times[0] / times[1]))
-    return fractions
+            times[0] / times[1], ref_ms, ref_ms / times[0]))
 
 
 def decode_step(tools, tmp, reps):
