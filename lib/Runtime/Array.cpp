@@ -28,6 +28,11 @@ bool mlir::ssm::isFloat(DType dtype) {
   return dtype == DType::F32 || dtype == DType::F64;
 }
 
+llvm::Error mlir::ssm::fileError(llvm::StringRef file, const llvm::Twine &what) {
+  return llvm::createStringError("%s: %s", file.str().c_str(),
+                                 what.str().c_str());
+}
+
 std::string mlir::ssm::shapeString(llvm::ArrayRef<int64_t> shape) {
   std::string s;
   llvm::raw_string_ostream os(s);

@@ -18,11 +18,6 @@ using llvm::StringRef;
 
 namespace {
 
-llvm::Error fail(StringRef file, const llvm::Twine &what) {
-  return llvm::createStringError("%s: %s", file.str().c_str(),
-                                 what.str().c_str());
-}
-
 size_t dtypeBytes(StringRef dtype) {
   if (dtype == "F32")
     return 4;
@@ -86,9 +81,9 @@ llvm::Expected<std::optional<T>> field(const llvm::json::Object &obj,
   for (auto [key, v] : spellings(obj, a, b)) {
     std::optional<T> value = get(*v);
     if (!value)
-      return fail(path, "field '" + key + "' must be " + what);
+      return fileError(path, "field '" + key + "' must be " + what);
     if (result && *result != *value)
-      return fail(path, llvm::formatv("fields '{0}' ({1}) and '{2}' ({3}) "
+      return fileError(path, llvm::formatv("fields '{0}' ({1}) and '{2}' ({3}) "
                                       "disagree",
                                       from, *fromValue, key, *v)
                             .str());
@@ -127,20 +122,20 @@ llvm::Expected<MambaConfig> mlir::ssm::parseMambaConfig(StringRef text,
                                                         StringRef path) {
   llvm::Expected<llvm::json::Value> json = llvm::json::parse(text);
   if (!json)
-    return fail(path, "not valid JSON: " + llvm::toString(json.takeError()));
+    return fileError(path, "not valid JSON: " + llvm::toString(json.takeError()));
   const llvm::json::Object *obj = json->getAsObject();
   if (!obj)
-    return fail(path, "expected a JSON object");
+    return fileError(path, "expected a JSON object");
 
   // Checkpoints this runner cannot run, refused by name rather than
   // misread: Mamba-2 language models and LayerNorm variants.
   if (const llvm::json::Object *ssmCfg = obj->getObject("ssm_cfg"))
     if (std::optional<StringRef> layer = ssmCfg->getString("layer");
         layer && *layer != "Mamba1")
-      return fail(path, "ssm_cfg.layer is '" + *layer +
+      return fileError(path, "ssm_cfg.layer is '" + *layer +
                             "'; only Mamba-1 language models are supported");
   if (std::optional<bool> rms = obj->getBoolean("rms_norm"); rms && !*rms)
-    return fail(path, "rms_norm is false; only RMSNorm models are supported");
+    return fileError(path, "rms_norm is false; only RMSNorm models are supported");
 
   MambaConfig cfg;
   // Sets `slot` from the field when present; `required` fields must be.
@@ -152,7 +147,7 @@ llvm::Expected<MambaConfig> mlir::ssm::parseMambaConfig(StringRef text,
     if (*v)
       slot = **v;
     else if (required)
-      return fail(path, "missing field '" + a +
+      return fileError(path, "missing field '" + a +
                             (b.empty() ? llvm::Twine("'")
                                        : "' (or '" + b + "')"));
     return llvm::Error::success();
@@ -238,18 +233,18 @@ SafeTensorsFile::open(StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
-    return fail(path, "cannot open: " + buffer.getError().message());
+    return fileError(path, "cannot open: " + buffer.getError().message());
   std::unique_ptr<SafeTensorsFile> file(new SafeTensorsFile());
   file->buffer = std::move(*buffer);
   StringRef bytes = file->buffer->getBuffer();
   if (bytes.size() < 8)
-    return fail(path, "file is " + llvm::Twine(bytes.size()) +
+    return fileError(path, "file is " + llvm::Twine(bytes.size()) +
                           " bytes; a safetensors file starts with an 8-byte "
                           "header length");
   uint64_t headerLen =
       llvm::support::endian::read64le(bytes.data());
   if (headerLen > bytes.size() - 8)
-    return fail(path, "header length " + llvm::Twine(headerLen) +
+    return fileError(path, "header length " + llvm::Twine(headerLen) +
                           " overruns the file (" + llvm::Twine(bytes.size()) +
                           " bytes)");
   StringRef header = bytes.substr(8, headerLen);
@@ -258,11 +253,11 @@ SafeTensorsFile::open(StringRef path) {
 
   llvm::Expected<llvm::json::Value> json = llvm::json::parse(header);
   if (!json)
-    return fail(path,
+    return fileError(path,
                 "header is not valid JSON: " + llvm::toString(json.takeError()));
   const llvm::json::Object *obj = json->getAsObject();
   if (!obj)
-    return fail(path, "header is not a JSON object");
+    return fileError(path, "header is not a JSON object");
 
   struct Span {
     uint64_t begin, end;
@@ -274,7 +269,7 @@ SafeTensorsFile::open(StringRef path) {
     if (name == "__metadata__")
       continue;
     auto bad = [&](const llvm::Twine &what) {
-      return fail(path, "tensor '" + name + "': " + what);
+      return fileError(path, "tensor '" + name + "': " + what);
     };
     const llvm::json::Object *entry = value.getAsObject();
     if (!entry)
@@ -328,7 +323,7 @@ SafeTensorsFile::open(StringRef path) {
   });
   for (size_t i = 1; i < spans.size(); ++i)
     if (spans[i].begin < spans[i - 1].end && spans[i].begin < spans[i].end)
-      return fail(path, "tensors '" + spans[i - 1].name + "' and '" +
+      return fileError(path, "tensors '" + spans[i - 1].name + "' and '" +
                             spans[i].name + "' overlap in the data");
   return file;
 }
@@ -338,7 +333,7 @@ Checkpoint::open(StringRef dirPath) {
   std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
   ckpt->dir = dirPath.str();
   if (!llvm::sys::fs::is_directory(dirPath))
-    return fail(dirPath, "not a checkpoint directory (expected config.json "
+    return fileError(dirPath, "not a checkpoint directory (expected config.json "
                          "and model.safetensors in it)");
   auto inDir = [&](StringRef name) {
     llvm::SmallString<256> p(dirPath);
@@ -349,7 +344,7 @@ Checkpoint::open(StringRef dirPath) {
   std::string configPath = inDir("config.json");
   auto configText = llvm::MemoryBuffer::getFile(configPath, /*IsText=*/true);
   if (!configText)
-    return fail(configPath, "cannot open: " + configText.getError().message());
+    return fileError(configPath, "cannot open: " + configText.getError().message());
   auto cfg = parseMambaConfig((*configText)->getBuffer(), configPath);
   if (!cfg)
     return cfg.takeError();
@@ -360,7 +355,7 @@ Checkpoint::open(StringRef dirPath) {
       auto [it, inserted] =
           ckpt->records.try_emplace(entry.getKey(), &entry.getValue());
       if (!inserted)
-        return fail(entry.getValue().file,
+        return fileError(entry.getValue().file,
                     "tensor '" + entry.getKey() + "' is also in " +
                         it->second->file);
     }
@@ -380,29 +375,29 @@ Checkpoint::open(StringRef dirPath) {
     return ckpt;
   }
   if (!llvm::sys::fs::exists(index))
-    return fail(dirPath, "neither model.safetensors nor "
+    return fileError(dirPath, "neither model.safetensors nor "
                          "model.safetensors.index.json is there");
 
   ckpt->source = index;
   auto indexText = llvm::MemoryBuffer::getFile(index, /*IsText=*/true);
   if (!indexText)
-    return fail(index, "cannot open: " + indexText.getError().message());
+    return fileError(index, "cannot open: " + indexText.getError().message());
   llvm::Expected<llvm::json::Value> json =
       llvm::json::parse((*indexText)->getBuffer());
   if (!json)
-    return fail(index, "not valid JSON: " + llvm::toString(json.takeError()));
+    return fileError(index, "not valid JSON: " + llvm::toString(json.takeError()));
   const llvm::json::Object *weightMap =
       json->getAsObject() ? json->getAsObject()->getObject("weight_map")
                           : nullptr;
   if (!weightMap)
-    return fail(index, "no \"weight_map\" object");
+    return fileError(index, "no \"weight_map\" object");
   // Shards in the order they are first named; each opened once.
   std::vector<std::string> shards;
   std::vector<std::pair<std::string, std::string>> mapping;
   for (const auto &[key, value] : *weightMap) {
     std::optional<StringRef> shard = value.getAsString();
     if (!shard || shard->contains('/') || shard->contains('\\'))
-      return fail(index, "weight_map entry '" + key.str() +
+      return fileError(index, "weight_map entry '" + key.str() +
                              "' must name a file in the directory");
     mapping.emplace_back(key.str(), shard->str());
     if (!llvm::is_contained(shards, shard->str()))
@@ -420,7 +415,7 @@ Checkpoint::open(StringRef dirPath) {
     auto it = ckpt->records.find(name);
     if (it == ckpt->records.end() ||
         llvm::sys::path::filename(it->second->file) != shard)
-      return fail(index, "weight_map puts tensor '" + name + "' in " + shard +
+      return fileError(index, "weight_map puts tensor '" + name + "' in " + shard +
                              ", which does not hold it");
   }
   return ckpt;
@@ -431,18 +426,18 @@ Checkpoint::firstOf(llvm::ArrayRef<std::string> names) const {
   for (const std::string &n : names)
     if (has(n))
       return n;
-  return fail(source, "missing tensor: none of " + join(names) + " is there");
+  return fileError(source, "missing tensor: none of " + join(names) + " is there");
 }
 
 llvm::Expected<Array> Checkpoint::tensor(StringRef name,
                                          llvm::ArrayRef<int64_t> shape) const {
   auto it = records.find(name);
   if (it == records.end())
-    return fail(source, "missing tensor '" + name + "' (expected shape " +
+    return fileError(source, "missing tensor '" + name + "' (expected shape " +
                          shapeString(shape) + ")");
   const TensorRecord &rec = *it->second;
   if (llvm::ArrayRef<int64_t>(rec.shape) != shape)
-    return fail(rec.file, "tensor '" + name + "' has shape " +
+    return fileError(rec.file, "tensor '" + name + "' has shape " +
                               shapeString(rec.shape) + "; the config implies " +
                               shapeString(shape));
   auto *src = const_cast<char *>(rec.data);

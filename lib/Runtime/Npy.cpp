@@ -14,11 +14,6 @@ using llvm::StringRef;
 
 namespace {
 
-llvm::Error fail(StringRef name, const llvm::Twine &msg) {
-  return llvm::createStringError("%s: %s", name.str().c_str(),
-                                 msg.str().c_str());
-}
-
 /// The value text after `'key':` in the header dict, or an empty ref.
 StringRef valueOf(StringRef header, StringRef key) {
   size_t pos = header.find(("'" + key + "'").str());
@@ -46,27 +41,27 @@ struct NpyHeader {
 static llvm::Expected<NpyHeader> parseHeader(StringRef bytes, StringRef name) {
   static constexpr char kMagic[] = "\x93NUMPY";
   if (bytes.size() < 8 || !bytes.starts_with(StringRef(kMagic, 6)))
-    return fail(name, "not a .npy file (missing the \\x93NUMPY magic)");
+    return fileError(name, "not a .npy file (missing the \\x93NUMPY magic)");
   unsigned major = static_cast<unsigned char>(bytes[6]);
   size_t lenBytes = major == 1 ? 2 : (major == 2 || major == 3) ? 4 : 0;
   if (!lenBytes)
-    return fail(name, "unsupported .npy format version " +
+    return fileError(name, "unsupported .npy format version " +
                           llvm::Twine(major) + " (expected 1, 2 or 3)");
   if (bytes.size() < 8 + lenBytes)
-    return fail(name, "truncated .npy header");
+    return fileError(name, "truncated .npy header");
   size_t headerLen = 0;
   for (size_t i = 0; i < lenBytes; ++i)
     headerLen |= size_t(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
   size_t dataStart = 8 + lenBytes + headerLen;
   if (bytes.size() < dataStart)
-    return fail(name, "truncated .npy header (header claims " +
+    return fileError(name, "truncated .npy header (header claims " +
                           llvm::Twine(headerLen) + " bytes, file has " +
                           llvm::Twine(bytes.size() - 8 - lenBytes) + ")");
   StringRef header = bytes.slice(8 + lenBytes, dataStart);
 
   StringRef descr = valueOf(header, "descr");
   if (!descr.consume_front("'") && !descr.consume_front("\""))
-    return fail(name, "unsupported dtype (expected a simple dtype string: "
+    return fileError(name, "unsupported dtype (expected a simple dtype string: "
                       "float32, float64, int32 or int64)");
   descr = descr.take_until([](char c) { return c == '\'' || c == '"'; });
   DType dtype;
@@ -79,20 +74,20 @@ static llvm::Expected<NpyHeader> parseHeader(StringRef bytes, StringRef name) {
   else if (descr == "<i8" || descr == "=i8")
     dtype = DType::I64;
   else
-    return fail(name, "unsupported dtype '" + descr +
+    return fileError(name, "unsupported dtype '" + descr +
                           "' (expected little-endian float32, float64, int32 "
                           "or int64)");
 
   StringRef order = valueOf(header, "fortran_order");
   if (order.starts_with("True"))
-    return fail(name, "Fortran-order arrays are not supported (save a "
+    return fileError(name, "Fortran-order arrays are not supported (save a "
                       "C-ordered array, e.g. np.ascontiguousarray)");
   if (!order.starts_with("False"))
-    return fail(name, "malformed .npy header: no fortran_order entry");
+    return fileError(name, "malformed .npy header: no fortran_order entry");
 
   StringRef shapeText = valueOf(header, "shape");
   if (!shapeText.consume_front("("))
-    return fail(name, "malformed .npy header: no shape tuple");
+    return fileError(name, "malformed .npy header: no shape tuple");
   shapeText = shapeText.take_until([](char c) { return c == ')'; });
   llvm::SmallVector<int64_t> shape;
   llvm::SmallVector<StringRef> parts;
@@ -103,7 +98,7 @@ static llvm::Expected<NpyHeader> parseHeader(StringRef bytes, StringRef name) {
       continue;
     int64_t dim;
     if (part.getAsInteger(10, dim) || dim < 0)
-      return fail(name, "malformed .npy header: bad dimension '" + part + "'");
+      return fileError(name, "malformed .npy header: bad dimension '" + part + "'");
     shape.push_back(dim);
   }
 
@@ -111,7 +106,7 @@ static llvm::Expected<NpyHeader> parseHeader(StringRef bytes, StringRef name) {
   uint64_t count = 1;
   for (int64_t d : shape) {
     if (d != 0 && count > (uint64_t(1) << 48) / uint64_t(d))
-      return fail(name, "shape " + shapeString(shape) + " is too large");
+      return fileError(name, "shape " + shapeString(shape) + " is too large");
     count *= uint64_t(d);
   }
   return NpyHeader{dtype, shape, dataStart, count * dtypeSize(dtype)};
@@ -121,7 +116,7 @@ static llvm::Error checkDataSize(const NpyHeader &h, uint64_t have,
                                  StringRef name) {
   if (have == h.dataSize)
     return llvm::Error::success();
-  return fail(name, llvm::Twine(have < h.dataSize ? "truncated data: "
+  return fileError(name, llvm::Twine(have < h.dataSize ? "truncated data: "
                                                   : "trailing data: ") +
                         "a " + dtypeName(h.dtype) + " array of shape " +
                         shapeString(h.shape) + " needs " +
@@ -146,19 +141,19 @@ llvm::Expected<Array> mlir::ssm::readNpy(StringRef path) {
   // of the data, in memory or mapped.
   auto file = llvm::sys::fs::openNativeFileForRead(path);
   if (!file)
-    return fail(path, "cannot open: " + llvm::toString(file.takeError()));
+    return fileError(path, "cannot open: " + llvm::toString(file.takeError()));
   auto closer = llvm::make_scope_exit([&] { llvm::sys::fs::closeFile(*file); });
   uint64_t fileSize = 0;
   if (std::error_code ec = llvm::sys::fs::file_size(path, fileSize))
-    return fail(path, "cannot open: " + ec.message());
+    return fileError(path, "cannot open: " + ec.message());
   auto readAt = [&](char *dst, size_t n, uint64_t offset) -> llvm::Error {
     while (n) {
       auto got = llvm::sys::fs::readNativeFileSlice(
           *file, llvm::MutableArrayRef<char>(dst, n), offset);
       if (!got)
-        return fail(path, "cannot read: " + llvm::toString(got.takeError()));
+        return fileError(path, "cannot read: " + llvm::toString(got.takeError()));
       if (*got == 0)
-        return fail(path, "cannot read: unexpected end of file");
+        return fileError(path, "cannot read: unexpected end of file");
       dst += *got;
       n -= *got;
       offset += *got;
@@ -222,7 +217,7 @@ llvm::Error mlir::ssm::writeNpyFiles(
     if (std::error_code ec =
             llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temp)) {
       cleanup();
-      return fail(path, "cannot create output file: " + ec.message());
+      return fileError(path, "cannot create output file: " + ec.message());
     }
     temps.push_back(temp.str().str());
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
@@ -233,13 +228,13 @@ llvm::Error mlir::ssm::writeNpyFiles(
       std::string msg = os.error().message();
       os.clear_error();
       cleanup();
-      return fail(path, "cannot write output file: " + msg);
+      return fileError(path, "cannot write output file: " + msg);
     }
   }
   for (auto [i, file] : llvm::enumerate(files)) {
     if (std::error_code ec = llvm::sys::fs::rename(temps[i], file.first)) {
       cleanup();
-      return fail(file.first, "cannot write output file: " + ec.message());
+      return fileError(file.first, "cannot write output file: " + ec.message());
     }
   }
   return llvm::Error::success();

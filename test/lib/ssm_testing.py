@@ -127,6 +127,18 @@ def run_file(suite, name, program, func, inputs, n_outputs, extra=()):
     return [np.load(p) for p in outs]
 
 
+def compare_lowerings(suite, name, program, inputs, expected, lowerings=LOWERINGS):
+    """Runs @main of `program` on `inputs` through each lowering and compares
+    its results with the float64 `expected` ones."""
+    for lowering, extra in lowerings:
+        label = "%s [%s]" % (name, lowering)
+        outs = run_file(suite, label, program, "main", inputs, len(expected), extra)
+        if outs is None:
+            continue
+        for i, (got, want) in enumerate(zip(outs, expected)):
+            suite.compare(label, "result%d" % i, got, want)
+
+
 def scan_inputs(rng, b, d, L, n, bform="var", cform="var", bgroups=1, cgroups=1,
                 D=False, z=False, bias=False, softplus=False, h0=False,
                 dtype=np.float32):

@@ -25,6 +25,9 @@ llvm::StringRef dtypeName(DType dtype);
 size_t dtypeSize(DType dtype);
 bool isFloat(DType dtype);
 
+/// "FILE: WHAT", the form of every error about a file the runner reads.
+llvm::Error fileError(llvm::StringRef file, const llvm::Twine &what);
+
 /// "(2, 3, 4)", numpy's spelling of a shape.
 std::string shapeString(llvm::ArrayRef<int64_t> shape);
 

@@ -17,7 +17,7 @@ import subprocess
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import (LOWERINGS, Suite, linear_scan_case, run_file, scan_inputs,
+from ssm_testing import (LOWERINGS, Suite, compare_lowerings, linear_scan_case, scan_inputs,
                          tensor_type)
 
 SSM_OPT = os.path.join(os.environ.get("SSM_TOOLS_DIR", ""), "ssm-opt")
@@ -43,13 +43,7 @@ def check(name, program, options, inputs, expected, lowerings=LOWERINGS):
         program = rewrite(name, program, options)
         if program is None:
             return
-    for lowering, extra in lowerings:
-        label = "%s [%s]" % (name, lowering)
-        outs = run_file(suite, label, program, "main", inputs, len(expected), extra)
-        if outs is None:
-            continue
-        for i, (got, want) in enumerate(zip(outs, expected)):
-            suite.compare(label, "result%d" % i, got, want)
+    compare_lowerings(suite, name, program, inputs, expected, lowerings)
 
 
 def selective_program(vals, names, tm, hty):

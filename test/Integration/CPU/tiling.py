@@ -13,8 +13,7 @@ import subprocess
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import (LOWERINGS, Suite, linear_scan_case, run_file, scan_inputs,
-                         tensor_type)
+from ssm_testing import Suite, compare_lowerings, linear_scan_case, scan_inputs, tensor_type
 
 SSM_OPT = os.path.join(os.environ.get("SSM_TOOLS_DIR", ""), "ssm-opt")
 suite = Suite("tiling")
@@ -35,13 +34,7 @@ def check(name, program, options, inputs, expected):
     tiled = tile(name, program, options)
     if tiled is None:
         return
-    for lowering, extra in LOWERINGS:
-        label = "%s [%s]" % (name, lowering)
-        outs = run_file(suite, label, tiled, "main", inputs, len(expected), extra)
-        if outs is None:
-            continue
-        for i, (got, want) in enumerate(zip(outs, expected)):
-            suite.compare(label, "result%d" % i, got, want)
+    compare_lowerings(suite, name, tiled, inputs, expected)
 
 
 def scan_case(name, b, d, L, n, options, tm=False, bform="var", bgroups=1, h0=True):
