@@ -75,8 +75,25 @@ mlir::ssm::buildSelectiveScanModule(MLIRContext &ctx, const SelectiveScanSpec &s
   return verified(std::move(module), "");
 }
 
+/// An ssm.mamba_block on `h` whose weights are `arg[name]` by the names of
+/// mambaLayerWeights(); with `resultTypes` of three, it returns the states.
+static ssm::MambaBlockOp createMambaBlock(OpBuilder &b, Location loc,
+                                     TypeRange resultTypes, Value h,
+                                     const llvm::StringMap<Value> &arg,
+                                     Value convState = {},
+                                     Value ssmState = {}) {
+  return ssm::MambaBlockOp::create(
+      b, loc, resultTypes, h, arg.lookup("mixer.in_proj.weight"),
+      arg.lookup("mixer.conv1d.weight"), arg.lookup("mixer.conv1d.bias"),
+      arg.lookup("mixer.x_proj.weight"), arg.lookup("mixer.dt_proj.weight"),
+      arg.lookup("mixer.dt_proj.bias"), arg.lookup("mixer.A_log"),
+      arg.lookup("mixer.D"), arg.lookup("mixer.out_proj.weight"),
+      arg.lookup("mixer.in_proj.bias"), arg.lookup("mixer.out_proj.bias"),
+      convState, ssmState, /*states=*/resultTypes.size() == 3);
+}
+
 llvm::SmallVector<ssm::WeightSpec>
-mlir::ssm::mambaLayerWeights(const MambaConfig &cfg) {
+mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
   int64_t D = cfg.dModel, E = cfg.dInner, N = cfg.dState, K = cfg.dConv,
           R = cfg.dtRank;
   llvm::SmallVector<WeightSpec> w;
@@ -84,7 +101,8 @@ mlir::ssm::mambaLayerWeights(const MambaConfig &cfg) {
                  llvm::SmallVector<int64_t> arg = {}) {
     w.push_back({name, shape, arg.empty() ? shape : arg});
   };
-  add("norm.weight", {D});
+  if (withNorm)
+    add("norm.weight", {D});
   add("mixer.in_proj.weight", {2 * E, D});
   if (cfg.useBias)
     add("mixer.in_proj.bias", {2 * E});
@@ -141,14 +159,9 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
     Value h = body->getArgument(0);
     Value normed = RMSNormOp::create(b, loc, hType, h, arg["norm.weight"],
                                      b.getF64FloatAttr(cfg.eps));
-    auto block = MambaBlockOp::create(
-        b, loc, TypeRange{hType, convType, ssmType}, normed,
-        arg["mixer.in_proj.weight"], arg["mixer.conv1d.weight"],
-        arg.lookup("mixer.conv1d.bias"), arg["mixer.x_proj.weight"],
-        arg["mixer.dt_proj.weight"], arg["mixer.dt_proj.bias"],
-        arg["mixer.A_log"], arg["mixer.D"], arg["mixer.out_proj.weight"],
-        arg.lookup("mixer.in_proj.bias"), arg.lookup("mixer.out_proj.bias"),
-        body->getArgument(1), body->getArgument(2), /*states=*/true);
+    auto block = createMambaBlock(b, loc, {hType, convType, ssmType}, normed,
+                                  arg, body->getArgument(1),
+                                  body->getArgument(2));
     Value next = arith::AddFOp::create(b, loc, h, block.getOut());
     func::ReturnOp::create(b, loc,
                            ValueRange{next, block.getNewStates()[0],
@@ -216,4 +229,52 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   func::ReturnOp::create(b, loc, ValueRange{logits, stacks[0], stacks[1]});
 
   return verified(std::move(module), "the Mamba model does not verify: ");
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::ssm::buildMambaStackModule(MLIRContext &ctx,
+                                 llvm::ArrayRef<MambaConfig> layers,
+                                 bool residual, int64_t batch, int64_t length) {
+  if (layers.empty())
+    return llvm::createStringError("a mixer stack needs at least one layer");
+  int64_t D = layers.front().dModel;
+  for (auto [l, cfg] : llvm::enumerate(layers))
+    if (cfg.dModel != D)
+      return llvm::createStringError(
+          "layer %zu of the mixer stack has width %lld, layer 0 has %lld", l,
+          static_cast<long long>(cfg.dModel), static_cast<long long>(D));
+  ctx.loadDialect<func::FuncDialect, arith::ArithDialect, ssm::SSMDialect>();
+  OpBuilder b(&ctx);
+  Location loc = NameLoc::get(b.getStringAttr("mamba_stack"));
+  auto tensor = [&](llvm::ArrayRef<int64_t> shape) -> RankedTensorType {
+    return RankedTensorType::get(shape, b.getF32Type());
+  };
+  RankedTensorType hType = tensor({batch, length, D});
+
+  SmallVector<Type> args = {hType};
+  SmallVector<SmallVector<WeightSpec>> weights;
+  for (const MambaConfig &cfg : layers) {
+    weights.push_back(mambaLayerWeights(cfg, /*withNorm=*/false));
+    for (const WeightSpec &w : weights.back())
+      args.push_back(tensor(w.argShape));
+  }
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(b, loc, kMambaStackFunc,
+                                   b.getFunctionType(args, {hType}));
+  for (unsigned i = 1; i < args.size(); ++i)
+    func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+  Block *body = func.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  Value h = body->getArgument(0);
+  unsigned next = 1;
+  for (const SmallVector<WeightSpec> &layer : weights) {
+    llvm::StringMap<Value> arg;
+    for (const WeightSpec &w : layer)
+      arg[w.name] = body->getArgument(next++);
+    Value out = createMambaBlock(b, loc, {hType}, h, arg).getOut();
+    h = residual ? arith::AddFOp::create(b, loc, h, out).getResult() : out;
+  }
+  func::ReturnOp::create(b, loc, h);
+  return verified(std::move(module), "the mixer stack does not verify: ");
 }

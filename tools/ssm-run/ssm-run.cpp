@@ -3,6 +3,7 @@
 //   ssm-run FILE.mlir -e FUNC --input a.npy ... --output out.npy ...
 //   ssm-run scan --u U --delta DELTA --A A --B B --C C [...] --out Y
 //   ssm-run model --checkpoint DIR --tokens 1,2,3 [--logits OUT] [...]
+//   ssm-run task NAME [task options] [--csv FILE]
 //
 // Every failure prints "ssm-run: error: ..." naming the file, argument or
 // operand at fault, exits with status 1 and leaves no output file behind.
@@ -13,10 +14,12 @@
 #include "ssm/Runtime/MambaLM.h"
 #include "ssm/Runtime/Npy.h"
 #include "ssm/Runtime/Programs.h"
+#include "ssm/Tasks/Tasks.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -40,6 +43,8 @@ constexpr const char *kUsage = R"(usage:
                [--logits OUT.npy] [--generate N] [--conv-state C.npy
                --ssm-state S.npy] [--conv-state-out C.npy --ssm-state-out
                S.npy] [--threads N]
+  ssm-run task NAME [task options] [--csv FILE] [--threads N]
+  ssm-run task --list
 
 FILE mode compiles FILE (ssm and upstream dialects on tensors) with
 --ssm-to-llvm, calls FUNC on the .npy inputs in order and writes its results
@@ -55,6 +60,11 @@ model.safetensors or shards) on token ids: --tokens for one sequence, or
 (batch, length, vocab) for --tokens-npy. The states (layers, batch, d_inner,
 d_conv - 1) and (layers, batch, d_inner, d_state) can be given to continue
 from (chunked prefill, decoding) and written after the last token.
+`task` runs one of the research tasks of tasks.md (mqar, induction,
+keep-nth, ...) with its fixed-weight model compiled for the CPU, prints a
+table with the expected values and PASS/FAIL and one machine-readable line
+per result (accuracy=...), and exits 1 when a result misses its expected
+value. `ssm-run task --list` lists the tasks and their options.
 
 common options:
   --time N          call once to warm up, then N times; print median_ms=
@@ -616,6 +626,81 @@ llvm::Error runModel(Options &opts) {
   return writeNpyFiles(files);
 }
 
+/// Prints the tasks and their options.
+void listTasks() {
+  for (const tasks::TaskInfo &t : tasks::allTasks()) {
+    llvm::outs() << t.name << ": " << t.summary << "\n";
+    for (const tasks::TaskOption &o : t.options) {
+      std::string name = "--" + o.name + (o.flag ? "" : " V");
+      llvm::outs() << "    " << llvm::left_justify(name, 18) << o.help;
+      if (!o.defaultValue.empty())
+        llvm::outs() << " (default " << o.defaultValue << ")";
+      llvm::outs() << "\n";
+    }
+  }
+}
+
+llvm::Error runTaskMode(Options &opts, llvm::ArrayRef<std::string> taskOptions) {
+  auto common = parseCommon(opts);
+  if (!common)
+    return common.takeError();
+  if (!common->emit.empty() || common->timeRuns)
+    return llvm::createStringError(
+        "'task' takes neither --emit nor --time (the table has the times)");
+  if (opts.positional.size() != 1)
+    return llvm::createStringError(
+        "expected the name of one task after 'task' (see 'ssm-run task "
+        "--list')");
+  std::string name = opts.positional.front();
+  llvm::StringMap<std::string> values;
+  for (const std::string &o : taskOptions)
+    if (auto v = opts.value(o))
+      values[o] = *v;
+    else if (opts.flag(o))
+      values[o] = "";
+
+  tasks::TaskContext context;
+  context.jit = common->jit;
+  // A progress line on stderr: rewritten in place on a terminal, else at
+  // most one line every two seconds.
+  bool tty = llvm::sys::Process::StandardErrIsDisplayed();
+  auto last = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+  bool pending = false;
+  context.progress = [&](const std::string &line) {
+    auto now = std::chrono::steady_clock::now();
+    if (tty) {
+      llvm::errs() << "\r\033[K" << line;
+      pending = true;
+    } else if (now - last >= std::chrono::seconds(2)) {
+      llvm::errs() << line << "\n";
+      last = now;
+    }
+  };
+  auto report = tasks::runTask(name, values, context);
+  if (pending)
+    llvm::errs() << "\r\033[K";
+  if (!report)
+    return llvm::createStringError("task %s: %s", name.c_str(),
+                                   llvm::toString(report.takeError()).c_str());
+  llvm::outs() << report->table();
+  for (const std::string &line : report->lines)
+    llvm::outs() << line << "\n";
+  llvm::outs().flush();
+  if (std::optional<std::string> csv = opts.value("csv"))
+    if (llvm::Error err = llvm::writeToOutput(
+            *csv, [&](llvm::raw_ostream &os) -> llvm::Error {
+              os << report->csv();
+              return llvm::Error::success();
+            }))
+      return llvm::createStringError("--csv %s: %s", csv->c_str(),
+                                     llvm::toString(std::move(err)).c_str());
+  if (!report->passed)
+    return llvm::createStringError(
+        "task %s: a result missed its expected value (FAIL above)",
+        name.c_str());
+  return llvm::Error::success();
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -634,9 +719,22 @@ int main(int argc, char **argv) {
   };
 
   StringRef mode = args.empty() ? "" : StringRef(args.front());
-  bool scan = mode == "scan", model = mode == "model";
+  bool scan = mode == "scan", model = mode == "model", task = mode == "task";
   std::map<std::string, Options::Spec> specs = commonSpecs();
-  if (model) {
+  std::vector<std::string> taskOptions;
+  if (task) {
+    args = args.drop_front();
+    // The options of the task named first; an unknown name is reported
+    // by runTask.
+    for (const tasks::TaskInfo &t : tasks::allTasks())
+      if (!args.empty() && t.name == args.front())
+        for (const tasks::TaskOption &o : t.options) {
+          specs[o.name] = {!o.flag, false};
+          taskOptions.push_back(o.name);
+        }
+    specs["csv"] = {true, false};
+    specs["list"] = {false, false};
+  } else if (model) {
     args = args.drop_front();
     for (const char *name :
          {"checkpoint", "tokens", "tokens-npy", "logits", "generate",
@@ -660,7 +758,12 @@ int main(int argc, char **argv) {
     llvm::outs() << kUsage;
     return argc == 1 ? 1 : 0;
   }
-  if (llvm::Error err = model  ? runModel(opts)
+  if (task && opts.flag("list")) {
+    listTasks();
+    return 0;
+  }
+  if (llvm::Error err = task   ? runTaskMode(opts, taskOptions)
+                        : model  ? runModel(opts)
                         : scan ? runScan(opts)
                                : runFile(opts))
     return fail(std::move(err));

@@ -47,8 +47,11 @@ struct WeightSpec {
 };
 
 /// The weights of one layer in the order the layer function takes them;
-/// optional biases appear only when the config has them.
-llvm::SmallVector<WeightSpec> mambaLayerWeights(const MambaConfig &cfg);
+/// optional biases appear only when the config has them. `withNorm` leads
+/// with the layer's norm.weight (the language model's layers have one, the
+/// mixer stacks of buildMambaStackModule do not).
+llvm::SmallVector<WeightSpec> mambaLayerWeights(const MambaConfig &cfg,
+                                                bool withNorm = true);
 
 /// The name of the function buildMambaLMModule() defines. Arguments:
 /// tokens (b, L) i64, the embedding (V, D), norm_f (D), lm_head (V, D), the
@@ -76,6 +79,21 @@ enum MambaLMArg : unsigned {
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildMambaLMModule(mlir::MLIRContext &ctx, const MambaConfig &cfg,
                    int64_t batch, int64_t length);
+
+/// The name of the function buildMambaStackModule() defines. Arguments:
+/// the features x (b, L, D), then each layer's weights
+/// (mambaLayerWeights(layer, /*withNorm=*/false)); result: (b, L, D).
+inline constexpr const char *kMambaStackFunc = "stack";
+
+/// A stack of Mamba-1 mixers on float features without norms, the models of
+/// the research tasks' fixed-weight constructions (tasks.md): layer l maps
+/// h to h + mixer_l(h), or to mixer_l(h) when `residual` is false. Every
+/// layer has the width `layers[l].dModel`, which must be the same for all.
+/// `batch` and `length` may be ShapedType::kDynamic.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildMambaStackModule(mlir::MLIRContext &ctx,
+                      llvm::ArrayRef<MambaConfig> layers, bool residual,
+                      int64_t batch, int64_t length);
 
 } // namespace mlir::ssm
 

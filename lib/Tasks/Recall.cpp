@@ -1,0 +1,333 @@
+//===- Recall.cpp - MQAR and induction heads (tasks.md sections 1, 2) -----===//
+//
+// Both recall tasks run one Mamba-1 block on one-hot tokens (d_model = the
+// vocabulary) with the fixed weights of tasks.md. The constants are powers
+// of two so that the counts the state holds are exact in fp32:
+//  - channels are indicators scaled by s = 32 (silu(32) == 32 in fp32, and
+//    silu(0) == 0), picked by conv taps at lag 0 or lag 1;
+//  - the step is dt_proj.bias = 32 with a zero projection: softplus is the
+//    identity above 20 (semantics.md), so dt == 32 exactly;
+//  - A_log = -30: exp(dt * A) rounds to 1, the state never decays;
+//  - the gate rows sum the one-hot input to g = 32, so silu(z) == 32;
+//  - out_proj divides by dt * s * g, so an output counts bigrams.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TaskModels.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <set>
+
+using namespace mlir::ssm;
+using namespace mlir::ssm::tasks;
+
+namespace {
+
+constexpr float kScale = 32, kGate = 32, kStep = 32, kALog = -30;
+
+/// The settings every recall block shares: no decay, the exact step of 32,
+/// D = 0, gate rows for channels [0, gated).
+void commonRecallWeights(MambaWeights &w, int64_t gated) {
+  const MambaConfig &cfg = w.config();
+  w.fill("A_log", kALog);
+  w.fill("dt_proj.bias", kStep);
+  for (int64_t c = 0; c < gated; ++c)
+    for (int64_t col = 0; col < cfg.dModel; ++col)
+      w.at("in_proj.weight", cfg.dInner + c, col) = kGate;
+}
+
+/// Channel c shows the indicator of `token` at lag 0 or 1.
+void indicator(MambaWeights &w, int64_t c, int64_t token, int lag) {
+  w.at("in_proj.weight", c, token) = 1;
+  w.at("conv1d.weight", c, w.config().dConv - 1 - lag) = kScale;
+}
+
+//===----------------------------------------------------------------------===//
+// MQAR
+//===----------------------------------------------------------------------===//
+
+struct MqarExample {
+  std::vector<int64_t> tokens;
+  std::vector<std::pair<int64_t, int64_t>> labels; // (position, value)
+};
+
+/// The Zoology generator (tasks.md section 1).
+MqarExample generateMqar(Rng &rng, int64_t V, int64_t L, int64_t kappa,
+                         bool filler) {
+  MqarExample ex;
+  ex.tokens.assign(L, -1);
+  auto distinct = [&](int64_t lo, int64_t hi) {
+    std::vector<int64_t> out;
+    std::set<int64_t> seen;
+    while (static_cast<int64_t>(out.size()) < kappa) {
+      int64_t t = lo + rng.below(hi - lo);
+      if (seen.insert(t).second)
+        out.push_back(t);
+    }
+    return out;
+  };
+  std::vector<int64_t> keys = distinct(1, V / 2), values = distinct(V / 2, V);
+  for (int64_t i = 0; i < kappa; ++i) {
+    ex.tokens[2 * i] = keys[i];
+    ex.tokens[2 * i + 1] = values[i];
+  }
+  // Gap g in [0, space) with weight a * (g + 1)^(a - 1), a = 0.01, drawn
+  // without replacement.
+  int64_t space = (L - 2 * kappa) / 2;
+  constexpr double a = 0.01;
+  std::vector<double> weight(space);
+  for (int64_t g = 0; g < space; ++g)
+    weight[g] = a * std::pow(static_cast<double>(g + 1), a - 1);
+  double total = 0;
+  for (double x : weight)
+    total += x;
+  for (int64_t i = 0; i < kappa; ++i) {
+    double r = rng.uniform() * total;
+    int64_t g = 0;
+    for (; g + 1 < space; ++g) {
+      if (weight[g] > 0 && r < weight[g])
+        break;
+      r -= weight[g];
+    }
+    while (weight[g] == 0) // rounding ran past the last weight left
+      --g;
+    total -= weight[g];
+    weight[g] = 0;
+    int64_t pos = 2 * kappa + 2 * g;
+    ex.tokens[pos] = keys[i];
+    ex.labels.push_back({pos, values[i]});
+  }
+  for (int64_t &t : ex.tokens)
+    if (t < 0)
+      t = filler ? rng.below(V) : 0;
+  return ex;
+}
+
+/// The one-block MQAR model: value-now, key-prev and key-now channels; B
+/// and C are the key indicators (exact, d_state = |keys|) or random +-1/sqrt(N)
+/// codes of them (compressed, d_state = N).
+MambaWeights mqarWeights(int64_t V, int64_t codeStates, uint64_t seed) {
+  int64_t nV = V / 2, nK = V / 2 - 1, E = nV + 2 * nK;
+  int64_t N = codeStates ? codeStates : nK;
+  MambaWeights w(taskMixerConfig(V, E, N));
+  commonRecallWeights(w, nV);
+  Rng rng(seed ^ 0x636f646573ull); // "codes"
+  float code = 1.0f / std::sqrt(static_cast<float>(N));
+  for (int64_t i = 0; i < nV; ++i) {
+    indicator(w, i, nV + i, 0);
+    w.at("out_proj.weight", nV + i, i) = 1.0f / (kStep * kScale * kGate);
+  }
+  for (int64_t k = 1; k <= nK; ++k) {
+    int64_t prev = nV + k - 1, now = nV + nK + k - 1;
+    indicator(w, prev, k, 1);
+    indicator(w, now, k, 0);
+    for (int64_t j = 0; j < N; ++j) {
+      float c = codeStates ? (rng.next() & 1 ? code : -code)
+                           : (j == k - 1 ? 1.0f : 0.0f);
+      w.at("x_proj.weight", 1 + j, prev) = c / kScale;
+      w.at("x_proj.weight", 1 + N + j, now) = c / kScale;
+    }
+  }
+  return w;
+}
+
+/// The expected accuracy of the compressed variant: a query fails only on
+/// a tie, when another of the kappa - 1 keys got the same +-1 code
+/// (probability p = 2^-N each); argmax then picks the first of the tied
+/// values, the right one with probability 1 / (1 + ties). Averaged over the
+/// binomial number of ties: (1 - (1 - p)^kappa) / (kappa p).
+double compressedExpectation(int64_t N, int64_t kappa) {
+  double p = std::ldexp(1.0, -static_cast<int>(std::min<int64_t>(N, 1000)));
+  if (p * kappa < 1e-12)
+    return 1.0 - (kappa - 1) * p / 2;
+  return -std::expm1(kappa * std::log1p(-p)) / (kappa * p);
+}
+
+llvm::Expected<TaskReport> runMqar(const TaskArgs &args, TaskContext &ctx) {
+  std::string mixer = args.str("mixer");
+  if (mixer != "mamba")
+    return llvm::createStringError(
+        "mqar: --mixer %s is not available yet (the Mamba-2 and S4D mixers "
+        "are open work); use --mixer mamba",
+        mixer.c_str());
+  auto V = args.integer("vocab", 4);
+  auto lengths = args.integers("seq-len", 4);
+  auto pairs = args.integers("kv-pairs", 1);
+  auto state = args.integer("state", 0);
+  auto examples = args.integer("examples", 1);
+  auto seed = args.integer("seed", 0);
+  if (llvm::Error err = firstError(V, lengths, pairs, state, examples, seed))
+    return std::move(err);
+  if (*V % 2)
+    return llvm::createStringError("mqar: --vocab must be even, got %lld",
+                                   static_cast<long long>(*V));
+  bool filler = !args.flag("no-filler");
+
+  TaskReport report;
+  report.title = llvm::formatv("MQAR, Mamba-1 block, V = {0}, {1}, {2}",
+                               *V, filler ? "filler on" : "filler off",
+                               *state ? "compressed codes" : "exact B/C")
+                     .str();
+  report.columns = {"mixer", "L", "kv_pairs", "d_inner", "d_state",
+                    "accuracy", "expected", "result"};
+  auto weights = mqarWeights(*V, *state, *seed);
+  int64_t E = weights.config().dInner, N = weights.config().dState;
+  std::vector<MambaWeights> layers;
+  layers.push_back(std::move(weights));
+  auto stack = MambaStack::compile(std::move(layers), /*residual=*/true,
+                                   ctx.jit);
+  if (!stack)
+    return stack.takeError();
+
+  for (int64_t L : *lengths)
+    for (int64_t kappa : *pairs) {
+      if (4 * kappa > L || kappa > *V / 2 - 1) {
+        report.addRow({mixer, std::to_string(L), std::to_string(kappa),
+                       std::to_string(E), std::to_string(N), "skipped",
+                       "needs 4 K <= L and K < V/2"},
+                      std::nullopt);
+        continue;
+      }
+      Rng rng(*seed * 1000003 + L * 1009 + kappa);
+      std::vector<MqarExample> batch(*examples);
+      int64_t correct = 0, total = 0, half = *V / 2;
+      auto label = llvm::formatv("mqar L={0} K={1}", L, kappa).str();
+      if (llvm::Error err = runExamples(
+              **stack, *examples, L,
+              [&](int64_t i, int64_t *ids) {
+                batch[i] = generateMqar(rng, *V, L, kappa, filler);
+                std::copy(batch[i].tokens.begin(), batch[i].tokens.end(), ids);
+              },
+              [&](int64_t i, const float *out) {
+                for (auto [pos, value] : batch[i].labels) {
+                  const float *logits = out + pos * *V + half;
+                  correct += half + argmax(logits, half) == value;
+                  ++total;
+                }
+                batch[i] = {};
+              },
+              ctx.progress, label))
+        return std::move(err);
+      double acc = static_cast<double>(correct) / total;
+      std::string expected;
+      std::optional<bool> pass;
+      if (*state) {
+        double e = compressedExpectation(N, kappa);
+        // Queries of one example share its codes; the tolerance is four
+        // binomial standard deviations over the examples' queries.
+        double tol = 4 * std::sqrt(std::max(e * (1 - e), 1e-6) / total);
+        expected = llvm::formatv("{0:f4} +- {1:f4}", e, tol).str();
+        pass = std::abs(acc - e) <= tol;
+      } else if (!filler) {
+        expected = "1.0";
+        pass = correct == total;
+      } else if (*V == 8192) {
+        expected = ">= 0.996";
+        pass = acc >= 0.996;
+      }
+      report.addRow({mixer, std::to_string(L), std::to_string(kappa),
+                     std::to_string(E), std::to_string(N),
+                     formatDouble(acc, 6), expected.empty() ? "-" : expected},
+                    pass);
+      report.lines.push_back(llvm::formatv("accuracy={0:f6}", acc).str());
+    }
+  return report;
+}
+
+//===----------------------------------------------------------------------===//
+// Induction heads
+//===----------------------------------------------------------------------===//
+
+constexpr int64_t kInductionVocab = 16, kMarker = 15;
+
+/// d_state = 1: B is "the previous token was the marker", C "this token is
+/// the marker"; the value channels store the token after the marker.
+MambaWeights inductionWeights() {
+  int64_t V = kInductionVocab, E = V + 2;
+  MambaWeights w(taskMixerConfig(V, E, 1));
+  commonRecallWeights(w, V);
+  for (int64_t v = 0; v < V; ++v) {
+    indicator(w, v, v, 0);
+    // Logit 2 for the recalled token: above the residual's 1 of the marker.
+    w.at("out_proj.weight", v, v) = 2.0f / (kStep * kScale * kGate);
+  }
+  indicator(w, V, kMarker, 1);
+  indicator(w, V + 1, kMarker, 0);
+  w.at("x_proj.weight", 1, V) = 1.0f / kScale;
+  w.at("x_proj.weight", 2, V + 1) = 1.0f / kScale;
+  return w;
+}
+
+llvm::Expected<TaskReport> runInduction(const TaskArgs &args,
+                                        TaskContext &ctx) {
+  auto lengths = args.integers("seq-len", 3);
+  auto examples = args.integer("examples", 1);
+  auto seed = args.integer("seed", 0);
+  if (llvm::Error err = firstError(lengths, examples, seed))
+    return std::move(err);
+  TaskReport report;
+  report.title = "Induction heads, Mamba-1 block, d_state 1, V = 16";
+  report.columns = {"L", "examples", "accuracy", "expected", "result"};
+  std::vector<MambaWeights> layers;
+  layers.push_back(inductionWeights());
+  auto stack = MambaStack::compile(std::move(layers), /*residual=*/true,
+                                   ctx.jit);
+  if (!stack)
+    return stack.takeError();
+  for (int64_t L : *lengths) {
+    Rng rng(*seed * 1000003 + L);
+    std::vector<int64_t> targets(*examples);
+    int64_t correct = 0;
+    if (llvm::Error err = runExamples(
+            **stack, *examples, L,
+            [&](int64_t i, int64_t *ids) {
+              for (int64_t t = 0; t < L; ++t)
+                ids[t] = rng.below(kMarker);
+              int64_t p = rng.below(L - 2);
+              ids[p] = kMarker;
+              ids[L - 1] = kMarker;
+              targets[i] = ids[p + 1];
+            },
+            [&](int64_t i, const float *out) {
+              const float *last = out + (L - 1) * kInductionVocab;
+              correct += argmax(last, kInductionVocab) == targets[i];
+            },
+            ctx.progress, llvm::formatv("induction L={0}", L).str()))
+      return std::move(err);
+    double acc = static_cast<double>(correct) / *examples;
+    report.addRow({std::to_string(L), std::to_string(*examples),
+                   formatDouble(acc, 6), "1.0"},
+                  correct == *examples);
+    report.lines.push_back(llvm::formatv("accuracy={0:f6}", acc).str());
+  }
+  return report;
+}
+
+} // namespace
+
+TaskInfo mlir::ssm::tasks::mqarTask() {
+  return {"mqar",
+          "multi-query associative recall (Zoology generator) with the "
+          "fixed-weight Mamba-1 construction",
+          {{"mixer", "mamba", "mamba (mamba2 and s4d: open work)"},
+           {"vocab", "8192", "vocabulary V (even); keys [1, V/2), values "
+                             "[V/2, V)"},
+           {"seq-len", "256", "sequence lengths L, e.g. 64,256,1024"},
+           {"kv-pairs", "16", "key-value pairs K (4 K <= L), e.g. 4,16,64"},
+           {"no-filler", "", "filler token 0 instead of random tokens", true},
+           {"state", "0", "N > 0: compressed +-1/sqrt(N) key codes, d_state N"},
+           {"examples", "16", "sequences per (L, K)"},
+           {"seed", "0", "generator seed"}},
+          runMqar};
+}
+
+TaskInfo mlir::ssm::tasks::inductionTask() {
+  return {"induction",
+          "induction heads: recall the token after the marker",
+          {{"seq-len", "256,4096,65536", "sequence lengths, e.g. 256,1048576"},
+           {"examples", "16", "sequences per length"},
+           {"seed", "0", "generator seed"}},
+          runInduction};
+}

@@ -1,0 +1,149 @@
+//===- TaskModels.cpp - fixed-weight models of the tasks ------------------===//
+
+#include "TaskModels.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/Format.h"
+
+#include <algorithm>
+#include <cstring>
+
+using namespace mlir::ssm;
+using namespace mlir::ssm::tasks;
+
+MambaWeights::MambaWeights(const MambaConfig &cfg)
+    : cfg(cfg), specs(mambaLayerWeights(cfg, /*withNorm=*/false)) {
+  for (const WeightSpec &w : specs) {
+    Array a(DType::F32, w.argShape);
+    std::memset(a.data(), 0, a.byteSize());
+    arrays.try_emplace(w.name, std::move(a));
+  }
+}
+
+float &MambaWeights::at(llvm::StringRef name, int64_t i, int64_t j) {
+  auto it = arrays.find(("mixer." + name).str());
+  if (it == arrays.end())
+    llvm::report_fatal_error("task model: no weight mixer." + name);
+  Array &a = it->second;
+  int64_t cols = a.rank() == 2 ? a.shape()[1] : 1;
+  if (i < 0 || i >= a.shape()[0] || j < 0 || j >= cols)
+    llvm::report_fatal_error("task model: index out of range in mixer." +
+                             name);
+  return a.as<float>()[i * cols + j];
+}
+
+void MambaWeights::fill(llvm::StringRef name, float value) {
+  Array &a = arrays.find(("mixer." + name).str())->second;
+  std::fill_n(a.as<float>(), a.numElements(), value);
+}
+
+llvm::SmallVector<const Array *> MambaWeights::ordered() const {
+  llvm::SmallVector<const Array *> out;
+  for (const WeightSpec &w : specs)
+    out.push_back(&arrays.find(w.name)->second);
+  return out;
+}
+
+llvm::Expected<std::unique_ptr<MambaStack>>
+MambaStack::compile(std::vector<MambaWeights> layers, bool residual,
+                    const JitOptions &options) {
+  auto stack = std::unique_ptr<MambaStack>(new MambaStack());
+  stack->layers = std::move(layers);
+  llvm::SmallVector<MambaConfig> configs;
+  for (const MambaWeights &w : stack->layers)
+    configs.push_back(w.config());
+  std::unique_ptr<MLIRContext> ctx = createRunnerContext();
+  auto module = buildMambaStackModule(*ctx, configs, residual,
+                                      ShapedType::kDynamic,
+                                      ShapedType::kDynamic);
+  if (!module)
+    return module.takeError();
+  auto program = JitProgram::compile(**module, options);
+  if (!program)
+    return program.takeError();
+  stack->program = std::move(*program);
+  return stack;
+}
+
+llvm::Expected<Array> MambaStack::run(const Array &x) {
+  llvm::SmallVector<const Array *> args = {&x};
+  for (const MambaWeights &w : layers)
+    llvm::append_range(args, w.ordered());
+  auto results = program->call(kMambaStackFunc, args);
+  if (!results)
+    return results.takeError();
+  return std::move(results->front());
+}
+
+int64_t MambaStack::maxInner() const {
+  int64_t e = 0;
+  for (const MambaWeights &w : layers)
+    e = std::max(e, w.config().dInner);
+  return e;
+}
+
+MambaConfig mlir::ssm::tasks::taskMixerConfig(int64_t D, int64_t E, int64_t N,
+                                              int64_t K, bool bias) {
+  MambaConfig cfg;
+  cfg.dModel = D;
+  cfg.nLayer = 1;
+  cfg.dInner = E;
+  cfg.dState = N;
+  cfg.dConv = K;
+  cfg.dtRank = 1;
+  cfg.vocabSize = D;
+  cfg.useBias = bias;
+  cfg.useConvBias = true;
+  return cfg;
+}
+
+llvm::Error mlir::ssm::tasks::runExamples(
+    MambaStack &stack, int64_t examples, int64_t length,
+    llvm::function_ref<void(int64_t, int64_t *)> generate,
+    llvm::function_ref<void(int64_t, const float *)> score,
+    const Progress &progress, llvm::StringRef label, int64_t maxBytes) {
+  int64_t width = stack.width();
+  // Per token: the one-hot input, the output and the block's activations
+  // (x and z, the conv's and the scan's outputs).
+  int64_t tokenBytes = 4 * (2 * width + 4 * stack.maxInner());
+  int64_t perBatch =
+      std::clamp<int64_t>(maxBytes / (tokenBytes * length), 1, examples);
+  std::vector<int64_t> ids;
+  for (int64_t first = 0; first < examples; first += perBatch) {
+    int64_t n = std::min(perBatch, examples - first);
+    ids.assign(n * length, 0);
+    for (int64_t i = 0; i < n; ++i)
+      generate(first + i, ids.data() + i * length);
+    auto out = stack.run(oneHot(ids, n, length, width));
+    if (!out)
+      return out.takeError();
+    for (int64_t i = 0; i < n; ++i)
+      score(first + i, out->as<float>() + i * length * width);
+    progress((label + ": " + llvm::Twine(first + n) + "/" +
+              llvm::Twine(examples) + " examples")
+                 .str());
+  }
+  return llvm::Error::success();
+}
+
+Array mlir::ssm::tasks::oneHot(llvm::ArrayRef<int64_t> tokens, int64_t batch,
+                               int64_t length, int64_t width) {
+  Array x(DType::F32, {batch, length, width});
+  std::memset(x.data(), 0, x.byteSize());
+  float *p = x.as<float>();
+  for (int64_t i = 0; i < batch * length; ++i)
+    p[i * width + tokens[i]] = 1.0f;
+  return x;
+}
+
+int64_t mlir::ssm::tasks::argmax(const float *p, int64_t n) {
+  return std::max_element(p, p + n) - p;
+}
+
+std::string mlir::ssm::tasks::formatDouble(double v, int digits) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format("%.*g", digits, v);
+  return s;
+}

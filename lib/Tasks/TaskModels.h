@@ -1,0 +1,153 @@
+//===- TaskModels.h - fixed-weight models of the tasks ----------*- C++ -*-===//
+//
+// Shared by the task implementations: a seeded generator that gives the same
+// numbers on every platform, Mamba-1 layer weights addressed by their
+// Hugging Face names, and a compiled mixer stack (buildMambaStackModule)
+// called on host arrays.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_LIB_TASKS_TASKMODELS_H
+#define SSM_LIB_TASKS_TASKMODELS_H
+
+#include "ssm/Runtime/Checkpoint.h"
+#include "ssm/Runtime/Jit.h"
+#include "ssm/Runtime/Programs.h"
+#include "ssm/Tasks/Tasks.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+
+namespace mlir::ssm::tasks {
+
+/// splitmix64: a small generator whose stream depends only on the seed (the
+/// standard library's distributions differ between implementations).
+class Rng {
+public:
+  explicit Rng(uint64_t seed) : state(seed) {}
+  uint64_t next() {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  /// Uniform in [0, n), without modulo bias.
+  int64_t below(int64_t n) {
+    uint64_t limit = UINT64_MAX - UINT64_MAX % static_cast<uint64_t>(n);
+    uint64_t x;
+    do
+      x = next();
+    while (x >= limit);
+    return static_cast<int64_t>(x % static_cast<uint64_t>(n));
+  }
+  /// Uniform in [0, 1) with 53 random bits.
+  double uniform() { return (next() >> 11) * 0x1.0p-53; }
+
+private:
+  uint64_t state;
+};
+
+/// The first error of `values` (llvm::Expected), the others consumed; for
+/// reading several options at once.
+template <typename... Ts>
+llvm::Error firstError(llvm::Expected<Ts> &...values) {
+  llvm::Error first = llvm::Error::success();
+  auto take = [&](auto &v) {
+    if (v)
+      return;
+    llvm::Error err = v.takeError();
+    if (first)
+      llvm::consumeError(std::move(err));
+    else
+      first = std::move(err);
+  };
+  (take(values), ...);
+  return first;
+}
+
+/// softplus^-1(y) = log(expm1(y)): the dt_proj bias that makes the step y
+/// when the projection in front of it is zero.
+inline double softplusInverse(double y) { return std::log(std::expm1(y)); }
+
+/// The weights of one Mamba-1 mixer, zero-initialised in the shapes of
+/// mambaLayerWeights(cfg, /*withNorm=*/false), addressed by name.
+class MambaWeights {
+public:
+  explicit MambaWeights(const MambaConfig &cfg);
+  MambaWeights(const MambaWeights &) = delete;
+  MambaWeights(MambaWeights &&) = default;
+  MambaWeights &operator=(MambaWeights &&) = default;
+  const MambaConfig &config() const { return cfg; }
+  /// The element (i) or (i, j) of weight `name` ("in_proj.weight",
+  /// "conv1d.weight" as (E, K), ...; the "mixer." prefix is implied).
+  float &at(llvm::StringRef name, int64_t i, int64_t j = 0);
+  /// Sets every element of a weight.
+  void fill(llvm::StringRef name, float value);
+  /// The weights in the order the stack function takes them.
+  llvm::SmallVector<const Array *> ordered() const;
+
+private:
+  MambaConfig cfg;
+  llvm::SmallVector<WeightSpec> specs;
+  llvm::StringMap<Array> arrays;
+};
+
+/// A compiled stack of Mamba-1 mixers with fixed weights.
+class MambaStack {
+public:
+  /// Builds and compiles the stack of `layers` for any batch and length.
+  static llvm::Expected<std::unique_ptr<MambaStack>>
+  compile(std::vector<MambaWeights> layers, bool residual,
+          const JitOptions &options);
+  /// The stack on features x (b, L, D) float32; returns (b, L, D).
+  llvm::Expected<Array> run(const Array &x);
+  int64_t width() const { return layers.front().config().dModel; }
+  /// The widest layer's d_inner.
+  int64_t maxInner() const;
+  /// Layer l's weights, which later runs use: the program takes them as
+  /// arguments, so changing them needs no recompilation.
+  MambaWeights &weights(size_t l) { return layers[l]; }
+
+private:
+  std::vector<MambaWeights> layers;
+  std::unique_ptr<JitProgram> program;
+};
+
+/// The config of a task mixer: width D, E channels, N states, K taps,
+/// dt rank 1, conv bias on, other biases as `bias` says.
+MambaConfig taskMixerConfig(int64_t D, int64_t E, int64_t N, int64_t K = 4,
+                            bool bias = false);
+
+/// Runs `stack` on `examples` one-hot token sequences of `length`, in
+/// batches whose activations stay near `maxBytes` (at least one sequence
+/// per batch): `generate(i, ids)` writes example
+/// i's `length` ids, `score(i, out)` reads its (length, width) outputs.
+/// Reports "<label>: i/n examples" through `progress`.
+llvm::Error
+runExamples(MambaStack &stack, int64_t examples, int64_t length,
+            llvm::function_ref<void(int64_t, int64_t *)> generate,
+            llvm::function_ref<void(int64_t, const float *)> score,
+            const Progress &progress, llvm::StringRef label,
+            int64_t maxBytes = int64_t(256) << 20);
+
+/// One-hot features (b, L, width) of tokens (b * L ids in [0, width)).
+Array oneHot(llvm::ArrayRef<int64_t> tokens, int64_t batch, int64_t length,
+             int64_t width);
+
+/// The index of the largest of `n` values at `p` (the first on ties, as
+/// numpy's argmax).
+int64_t argmax(const float *p, int64_t n);
+
+std::string formatDouble(double v, int digits = 4);
+
+// The tasks, one per file, gathered by allTasks().
+TaskInfo mqarTask();
+TaskInfo inductionTask();
+TaskInfo keepNthTask();
+
+} // namespace mlir::ssm::tasks
+
+#endif // SSM_LIB_TASKS_TASKMODELS_H
