@@ -107,13 +107,13 @@ llvm::Expected<TaskReport> runKeepNth(const TaskArgs &args, TaskContext &ctx) {
   TaskReport report;
   report.title = "KEEP n-TH, two Mamba-1 blocks (counter, selector), "
                  "d_state 1, V = 16";
-  report.columns = {"T", "n", "T-n", "examples", "accuracy", "expected",
-                    "result"};
+  report.columns = {"T",        "n",        "T-n",   "examples",
+                    "accuracy", "expected", "result"};
   std::vector<MambaWeights> layers;
   layers.push_back(counterBlock());
   layers.push_back(selectorBlock());
-  auto stack = MambaStack::compile(std::move(layers), /*residual=*/true,
-                                   ctx.jit);
+  auto stack =
+      MambaStack::compile(std::move(layers), /*residual=*/true, ctx.jit);
   if (!stack)
     return stack.takeError();
   for (size_t i = 0; i < lengths->size(); ++i) {
@@ -135,9 +135,8 @@ llvm::Expected<TaskReport> runKeepNth(const TaskArgs &args, TaskContext &ctx) {
             ctx.progress, llvm::formatv("keep-nth T={0} n={1}", T, n).str()))
       return std::move(err);
     double acc = static_cast<double>(correct) / *examples;
-    report.addRow({std::to_string(T), std::to_string(n),
-                   std::to_string(T - n), std::to_string(*examples),
-                   formatDouble(acc, 6), "1.0"},
+    report.addRow({std::to_string(T), std::to_string(n), std::to_string(T - n),
+                   std::to_string(*examples), formatDouble(acc, 6), "1.0"},
                   correct == *examples);
     report.lines.push_back(llvm::formatv("accuracy={0:f6}", acc).str());
   }

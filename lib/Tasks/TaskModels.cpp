@@ -28,8 +28,7 @@ float &MambaWeights::at(llvm::StringRef name, int64_t i, int64_t j) {
   Array &a = it->second;
   int64_t cols = a.rank() == 2 ? a.shape()[1] : 1;
   if (i < 0 || i >= a.shape()[0] || j < 0 || j >= cols)
-    llvm::report_fatal_error("task model: index out of range in mixer." +
-                             name);
+    llvm::report_fatal_error("task model: index out of range in mixer." + name);
   return a.as<float>()[i * cols + j];
 }
 
@@ -54,9 +53,8 @@ MambaStack::compile(std::vector<MambaWeights> layers, bool residual,
   for (const MambaWeights &w : stack->layers)
     configs.push_back(w.config());
   std::unique_ptr<MLIRContext> ctx = createRunnerContext();
-  auto module = buildMambaStackModule(*ctx, configs, residual,
-                                      ShapedType::kDynamic,
-                                      ShapedType::kDynamic);
+  auto module = buildMambaStackModule(
+      *ctx, configs, residual, ShapedType::kDynamic, ShapedType::kDynamic);
   if (!module)
     return module.takeError();
   auto program = JitProgram::compile(**module, options);

@@ -126,12 +126,11 @@ MambaConfig taskMixerConfig(int64_t D, int64_t E, int64_t N, int64_t K = 4,
 /// per batch): `generate(i, ids)` writes example
 /// i's `length` ids, `score(i, out)` reads its (length, width) outputs.
 /// Reports "<label>: i/n examples" through `progress`.
-llvm::Error
-runExamples(MambaStack &stack, int64_t examples, int64_t length,
-            llvm::function_ref<void(int64_t, int64_t *)> generate,
-            llvm::function_ref<void(int64_t, const float *)> score,
-            const Progress &progress, llvm::StringRef label,
-            int64_t maxBytes = int64_t(256) << 20);
+llvm::Error runExamples(MambaStack &stack, int64_t examples, int64_t length,
+                        llvm::function_ref<void(int64_t, int64_t *)> generate,
+                        llvm::function_ref<void(int64_t, const float *)> score,
+                        const Progress &progress, llvm::StringRef label,
+                        int64_t maxBytes = int64_t(256) << 20);
 
 /// One-hot features (b, L, width) of tokens (b * L ids in [0, width)).
 Array oneHot(llvm::ArrayRef<int64_t> tokens, int64_t batch, int64_t length,

@@ -98,8 +98,8 @@ llvm::Expected<int64_t> TaskArgs::integer(llvm::StringRef name,
   return n;
 }
 
-llvm::Expected<std::vector<int64_t>>
-TaskArgs::integers(llvm::StringRef name, int64_t min) const {
+llvm::Expected<std::vector<int64_t>> TaskArgs::integers(llvm::StringRef name,
+                                                        int64_t min) const {
   std::string v = str(name);
   llvm::SmallVector<llvm::StringRef> parts;
   llvm::StringRef(v).split(parts, ',', -1, /*KeepEmpty=*/true);
@@ -166,8 +166,8 @@ mlir::ssm::tasks::runTask(llvm::StringRef name,
   auto report = task->run(args, context);
   if (!report)
     return report.takeError();
-  report->wallSeconds = std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
+  report->wallSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   return report;
 }
