@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "../LoopBuilder.h"
+#include "StateGroups.h"
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
@@ -28,6 +29,10 @@ using namespace mlir;
 using namespace mlir::ssm;
 
 namespace {
+
+/// The most states per channel the scan keeps in vector registers; larger
+/// n is split into groups first (StateGroups.cpp).
+constexpr int64_t kMaxRegisterStates = 64;
 
 constexpr double kLog2E = 1.4426950408889634;
 
@@ -155,7 +160,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     auto aType = cast<RankedTensorType>(op.getA().getType());
     if (!uType.getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "the fast path is f32 only");
-    if (aType.isDynamicDim(1) || aType.getDimSize(1) > 64)
+    if (aType.isDynamicDim(1) || aType.getDimSize(1) > kMaxRegisterStates)
       return rewriter.notifyMatchFailure(op, "needs a static n <= 64");
     const int64_t n = aType.getDimSize(1);
     const bool tm = op.isTokenMajor();
@@ -632,6 +637,12 @@ struct SSMLowerToVectorPass
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
+    // Scans with more states than registers hold: groups of at most 64.
+    RewritePatternSet split(ctx);
+    populateSplitStateGroupsPatterns(split, kMaxRegisterStates);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(split))))
+      return signalPassFailure();
+
     // Ops the fast path declines stay for ssm-lower-to-loops.
     RewritePatternSet patterns(ctx);
     patterns.add<SelectiveScanToVector>(ctx, vectorWidth, x86Avx512);

@@ -192,3 +192,33 @@ func.func @conv_declined(%x64: tensor<1x4x8xf64>, %w64: tensor<4x4xf64>, %x: ten
   %1 = ssm.causal_conv1d channel_first %x, %wdyn : tensor<1x4x8xf32>, tensor<4x?xf32> -> tensor<1x4x8xf32>
   return %0, %1 : tensor<1x4x8xf64>, tensor<1x4x8xf32>
 }
+
+// -----
+
+// n = 100 is more than the registers hold: two scans over states [0, 50)
+// and [50, 100) (slices of A, B, C), each lowered to the vector loop nest
+// without D and z; their outputs are summed with D * u and gated by
+// silu(z) in one linalg.generic (its exp is the upstream polynomial), and
+// the last states are reassembled.
+// CHECK-LABEL: func.func @state_groups
+// CHECK-NOT: ssm.selective_scan
+// CHECK: tensor.extract_slice %arg2[0, 0] [16, 50] [1, 1] : tensor<16x100xf32> to tensor<16x50xf32>
+// CHECK: tensor.extract_slice %arg3[0, 0, 0] [2, 50, 8] [1, 1, 1] : tensor<2x100x8xf32> to tensor<2x50x8xf32>
+// CHECK: scf.parallel
+// CHECK: tensor.extract_slice %arg2[0, 50] [16, 50] [1, 1] : tensor<16x100xf32> to tensor<16x50xf32>
+// CHECK: scf.parallel
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %arg0, %arg5, %arg6 : tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<16xf32>, tensor<2x16x8xf32>)
+// CHECK:   arith.addf
+// CHECK:   arith.mulf
+// CHECK:   arith.addf
+// CHECK:   arith.negf
+// CHECK:   arith.divf
+// CHECK:   arith.mulf
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0] [2, 16, 50] [1, 1, 1] : tensor<2x16x50xf32> into tensor<2x16x100xf32>
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 50] [2, 16, 50] [1, 1, 1] : tensor<2x16x50xf32> into tensor<2x16x100xf32>
+// CHECK-NOT: ssm.selective_scan
+func.func @state_groups(%u: tensor<2x16x8xf32>, %dt: tensor<2x16x8xf32>, %A: tensor<16x100xf32>, %B: tensor<2x100x8xf32>, %C: tensor<2x100x8xf32>, %D: tensor<16xf32>, %z: tensor<2x16x8xf32>) -> (tensor<2x16x8xf32>, tensor<2x16x100xf32>) {
+  %y, %h = ssm.selective_scan channel_first %u, %dt, %A, %B, %C D(%D : tensor<16xf32>) z(%z : tensor<2x16x8xf32>) delta_softplus
+    : (tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<16x100xf32>, tensor<2x100x8xf32>, tensor<2x100x8xf32>) -> tensor<2x16x8xf32>, tensor<2x16x100xf32>
+  return %y, %h : tensor<2x16x8xf32>, tensor<2x16x100xf32>
+}

@@ -69,6 +69,13 @@ case("n3_long", 1, 3, 513, 3, softplus=True)
 case("tiles_and_tails", 2, 35, 50, 4, D=True, z=True, bias=True, softplus=True, h0=True)
 case("exact_tiles", 1, 32, 64, 16, bform="grp", cform="var", bgroups=2, D=True, softplus=True)
 case("groups_split_tile", 1, 24, 40, 2, bform="grp", cform="grp", bgroups=3, cgroups=2, z=True)
+
+# More states than registers hold: the fast path splits them into groups of
+# at most 64 (StateGroups.cpp) and sums the partial outputs before D and z.
+case("n65_two_groups", 2, 19, 33, 65, D=True, z=True, bias=True, softplus=True, h0=True)
+case("n200_grouped_bc", 1, 16, 20, 200, bform="grp", cform="inv", bgroups=2, D=True,
+     z=True, softplus=True)
+case("n129_no_last", 1, 5, 7, 129, last=False, z=True)
 case("L4096", 1, 3, 4096, 16, D=True, z=True, bias=True, softplus=True, h0=True)
 case("L4096_no_softplus", 2, 2, 4096, 1, bform="inv", cform="inv")
 

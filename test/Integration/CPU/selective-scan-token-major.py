@@ -61,4 +61,8 @@ case("tm_f64", 2, 3, 17, 2, elt="f64", z=True, h0=True)
 case("tm_L1", 3, 7, 1, 16, D=True, z=True, bias=True)
 case("tm_tiles_and_tails", 2, 37, 21, 5, bform="grp", cform="grp", bgroups=1, cgroups=37, D=True, z=True)
 case("tm_long", 1, 3, 4096, 16, D=True, z=True)
+# n above 64: state groups (StateGroups.cpp), static and dynamic shapes.
+case("tm_n100_groups", 2, 17, 23, 100, bform="grp", cform="var", bgroups=1, D=True,
+     z=True, bias=True, h0=True)
+case("tm_n70_dynamic", 1, 9, 31, 70, dynamic=True, D=True, z=True)
 suite.finish()

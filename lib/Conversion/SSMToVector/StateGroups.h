@@ -1,0 +1,19 @@
+//===- StateGroups.h - split a scan's states into register groups -*- C++ -*-===//
+
+#ifndef SSM_LIB_CONVERSION_SSMTOVECTOR_STATEGROUPS_H
+#define SSM_LIB_CONVERSION_SSMTOVECTOR_STATEGROUPS_H
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::ssm {
+
+/// Rewrites an f32 ssm.selective_scan with a static n above `maxStates`
+/// into scans over groups of at most `maxStates` states (slices of A, B, C
+/// and h0), whose outputs are summed before the D skip and the SiLU(z)
+/// gate; the last states are put back together.
+void populateSplitStateGroupsPatterns(RewritePatternSet &patterns,
+                                      int64_t maxStates);
+
+} // namespace mlir::ssm
+
+#endif // SSM_LIB_CONVERSION_SSMTOVECTOR_STATEGROUPS_H
