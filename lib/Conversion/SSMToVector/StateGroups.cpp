@@ -6,8 +6,10 @@
 // magnitude slower. The states of a channel are independent until the C
 // contraction sums them, so a scan with n states is the sum of scans over
 // slices of the states: each group recomputes dt (a few operations per
-// step, against 2 * 64 state updates) and writes its partial y; the D skip
-// and the gate apply once, to the sum.
+// step, against 2 * 64 state updates) and adds its partial y to a running
+// sum; the D skip and the gate apply once, to the sum. The groups run in
+// an scf.for, so that the kernel is generated once (plus once for a
+// smaller last group) whatever n is.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +19,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -49,18 +52,67 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
   }
 
   static Value slice(OpBuilder &b, Location loc, Value v, unsigned axis,
-                     int64_t offset, int64_t size) {
+                     OpFoldResult offset, int64_t size) {
     auto type = cast<RankedTensorType>(v.getType());
     SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
     SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
     SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
-    offsets[axis] = b.getIndexAttr(offset);
+    offsets[axis] = offset;
     sizes[axis] = b.getIndexAttr(size);
     SmallVector<int64_t> shape(type.getShape());
     shape[axis] = size;
     return tensor::ExtractSliceOp::create(
         b, loc, RankedTensorType::get(shape, type.getElementType()), v, offsets,
         sizes, strides);
+  }
+
+  /// Elementwise `lhs + rhs` over tensors of one shape.
+  static Value add(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+    auto type = cast<RankedTensorType>(lhs.getType());
+    AffineMap id =
+        AffineMap::getMultiDimIdentityMap(type.getRank(), b.getContext());
+    SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                               utils::IteratorType::parallel);
+    return linalg::GenericOp::create(
+               b, loc, type, ValueRange{lhs, rhs}, ValueRange{lhs},
+               SmallVector<AffineMap>(3, id), iterators,
+               [](OpBuilder &nb, Location l, ValueRange args) {
+                 Value sum = arith::AddFOp::create(nb, l, args[0], args[1]);
+                 linalg::YieldOp::create(nb, l, sum);
+               })
+        .getResult(0);
+  }
+
+  /// The scan over states [offset, offset + count) without D and z: its y
+  /// and (when `op` has one) its last state.
+  static SelectiveScanOp part(OpBuilder &b, Location loc, SelectiveScanOp op,
+                              OpFoldResult offset, int64_t count) {
+    auto cut = [&](Value v) {
+      return v ? slice(b, loc, v, stateAxis(op, v), offset, count) : Value();
+    };
+    Type lastType;
+    if (op.getLastState()) {
+      auto t = cast<RankedTensorType>(op.getLastState().getType());
+      SmallVector<int64_t> shape(t.getShape());
+      shape[2] = count;
+      lastType = RankedTensorType::get(shape, t.getElementType());
+    }
+    return SelectiveScanOp::create(
+        b, loc, op.getY().getType(), lastType, op.getLayout(), op.getU(),
+        op.getDelta(), cut(op.getA()), cut(op.getB()), cut(op.getC()),
+        /*D=*/Value(), /*z=*/Value(), op.getDeltaBias(), cut(op.getH0()),
+        op.getDeltaSoftplus());
+  }
+
+  /// Inserts a group's last state (b, d, count) at `offset` of `state`.
+  static Value insertState(OpBuilder &b, Location loc, Value partState,
+                           Value state, OpFoldResult offset) {
+    SmallVector<OpFoldResult> offsets(3, b.getIndexAttr(0));
+    offsets[2] = offset;
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    return tensor::InsertSliceOp::create(
+        b, loc, partState, state, offsets,
+        tensor::getMixedSizes(b, loc, partState), strides);
   }
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
@@ -74,103 +126,105 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
     int64_t n = aType.getDimSize(1);
     int64_t groups = (n + maxStates - 1) / maxStates;
     int64_t size = (n + groups - 1) / groups;
-
-    SmallVector<Value> partial, lasts;
-    for (int64_t first = 0; first < n; first += size) {
-      int64_t count = std::min(size, n - first);
-      auto cut = [&](Value v) {
-        return v ? slice(rewriter, loc, v, stateAxis(op, v), first, count)
-                 : Value();
-      };
-      Type lastType;
-      if (op.getLastState()) {
-        auto t = cast<RankedTensorType>(op.getLastState().getType());
-        SmallVector<int64_t> shape(t.getShape());
-        shape[2] = count;
-        lastType = RankedTensorType::get(shape, t.getElementType());
-      }
-      auto part = SelectiveScanOp::create(
-          rewriter, loc, yType, lastType, op.getLayout(), op.getU(),
-          op.getDelta(), cut(op.getA()), cut(op.getB()), cut(op.getC()),
-          /*D=*/Value(), /*z=*/Value(), op.getDeltaBias(), cut(op.getH0()),
-          op.getDeltaSoftplus());
-      partial.push_back(part.getY());
-      if (op.getLastState())
-        lasts.push_back(part.getLastState());
-    }
-
-    // y = (sum of the partial y + D * u) * silu(z), elementwise over u's
-    // shape; D is indexed by the channel axis.
+    int64_t full = n / size, tail = n - full * size;
     unsigned rank = yType.getRank(), channel = op.isTokenMajor() ? 2 : 1;
-    MLIRContext *ctx = rewriter.getContext();
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
-    SmallVector<Value> inputs(partial);
-    SmallVector<AffineMap> maps(partial.size(), identity);
-    Value D = op.getD(), z = op.getZ();
-    if (D) {
-      inputs.append({op.getU(), D});
-      maps.append({identity, AffineMap::get(
-                                 rank, 0, rewriter.getAffineDimExpr(channel))});
-    }
-    if (z) {
-      inputs.push_back(z);
-      maps.push_back(identity);
-    }
-    maps.push_back(identity);
-    Value init = tensor::EmptyOp::create(
-        rewriter, loc, tensor::getMixedSizes(rewriter, loc, op.getU()),
-        yType.getElementType());
-    SmallVector<utils::IteratorType> iterators(rank,
-                                               utils::IteratorType::parallel);
-    size_t numPartial = partial.size();
-    auto sum = linalg::GenericOp::create(
-        rewriter, loc, yType, inputs, ValueRange{init}, maps, iterators,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value acc = args[0];
-          for (size_t i = 1; i < numPartial; ++i)
-            acc = arith::AddFOp::create(b, l, acc, args[i]);
-          size_t next = numPartial;
-          if (D) {
-            Value du = arith::MulFOp::create(b, l, args[next], args[next + 1]);
-            acc = arith::AddFOp::create(b, l, acc, du);
-            next += 2;
-          }
-          if (z) {
-            // silu(z) = z / (1 + exp(-z)): exp overflows to inf for very
-            // negative z and the quotient is then -0, never NaN.
-            Value zv = args[next];
-            Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1));
-            Value e =
-                math::ExpOp::create(b, l, arith::NegFOp::create(b, l, zv));
-            Value silu = arith::DivFOp::create(
-                b, l, zv, arith::AddFOp::create(b, l, one, e));
-            acc = arith::MulFOp::create(b, l, acc, silu);
-          }
-          linalg::YieldOp::create(b, l, acc);
-        });
+    Type f32 = yType.getElementType();
 
-    SmallVector<Value> results = {sum.getResult(0)};
+    // The full groups in a loop, so that the vector kernel is generated once
+    // (and once more for a tail group): y accumulates, the last state is
+    // filled group by group.
+    SmallVector<OpFoldResult> uSizes =
+        tensor::getMixedSizes(rewriter, loc, op.getU());
+    Value zero =
+        arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+    Value y =
+        linalg::FillOp::create(
+            rewriter, loc, zero,
+            ValueRange{tensor::EmptyOp::create(rewriter, loc, uSizes, f32)})
+            .getResult(0);
+    SmallVector<Value> inits = {y};
+    Type lastType;
     if (op.getLastState()) {
-      auto lastType = cast<RankedTensorType>(op.getLastState().getType());
-      SmallVector<OpFoldResult> sizes =
-          tensor::getMixedSizes(rewriter, loc, op.getU());
-      // (b, d, n): b is u's axis 0 and d its channel axis.
-      SmallVector<OpFoldResult> shape = {sizes[0], sizes[channel],
+      lastType = op.getLastState().getType();
+      SmallVector<OpFoldResult> shape = {uSizes[0], uSizes[channel],
                                          rewriter.getIndexAttr(n)};
-      Value state = tensor::EmptyOp::create(rewriter, loc, shape,
-                                            lastType.getElementType());
-      int64_t first = 0;
-      for (Value part : lasts) {
-        int64_t count = cast<RankedTensorType>(part.getType()).getDimSize(2);
-        SmallVector<OpFoldResult> offsets(3, rewriter.getIndexAttr(0));
-        offsets[2] = rewriter.getIndexAttr(first);
-        SmallVector<OpFoldResult> partSizes = {sizes[0], sizes[channel],
-                                               rewriter.getIndexAttr(count)};
-        SmallVector<OpFoldResult> strides(3, rewriter.getIndexAttr(1));
-        state = tensor::InsertSliceOp::create(rewriter, loc, part, state,
-                                              offsets, partSizes, strides);
-        first += count;
+      inits.push_back(tensor::EmptyOp::create(rewriter, loc, shape, f32));
+    }
+    auto idx = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(rewriter, loc, v);
+    };
+    auto loop = scf::ForOp::create(
+        rewriter, loc, idx(0), idx(full * size), idx(size), inits,
+        [&](OpBuilder &b, Location l, Value first, ValueRange acc) {
+          SelectiveScanOp scan = part(b, l, op, first, size);
+          SmallVector<Value> next = {add(b, l, acc[0], scan.getY())};
+          if (op.getLastState())
+            next.push_back(
+                insertState(b, l, scan.getLastState(), acc[1], first));
+          scf::YieldOp::create(b, l, next);
+        });
+    y = loop.getResult(0);
+    Value state = op.getLastState() ? loop.getResult(1) : Value();
+    if (tail) {
+      SelectiveScanOp scan =
+          part(rewriter, loc, op, rewriter.getIndexAttr(full * size), tail);
+      y = add(rewriter, loc, y, scan.getY());
+      if (state)
+        state = insertState(rewriter, loc, scan.getLastState(), state,
+                            rewriter.getIndexAttr(full * size));
+    }
+
+    // y = (y + D * u) * silu(z), elementwise over u's shape; D is indexed
+    // by the channel axis.
+    Value D = op.getD(), z = op.getZ();
+    if (D || z) {
+      MLIRContext *ctx = rewriter.getContext();
+      AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+      SmallVector<Value> inputs = {y};
+      SmallVector<AffineMap> maps = {identity};
+      if (D) {
+        inputs.append({op.getU(), D});
+        maps.append(
+            {identity,
+             AffineMap::get(rank, 0, rewriter.getAffineDimExpr(channel))});
       }
+      if (z) {
+        inputs.push_back(z);
+        maps.push_back(identity);
+      }
+      maps.push_back(identity);
+      SmallVector<utils::IteratorType> iterators(rank,
+                                                 utils::IteratorType::parallel);
+      y = linalg::GenericOp::create(
+              rewriter, loc, yType, inputs, ValueRange{y}, maps, iterators,
+              [&](OpBuilder &b, Location l, ValueRange args) {
+                Value acc = args[0];
+                size_t next = 1;
+                if (D) {
+                  Value du =
+                      arith::MulFOp::create(b, l, args[next], args[next + 1]);
+                  acc = arith::AddFOp::create(b, l, acc, du);
+                  next += 2;
+                }
+                if (z) {
+                  // silu(z) = z / (1 + exp(-z)): exp overflows to inf for
+                  // very negative z and the quotient is then -0, never NaN.
+                  Value zv = args[next];
+                  Value one =
+                      arith::ConstantOp::create(b, l, b.getF32FloatAttr(1));
+                  Value e = math::ExpOp::create(
+                      b, l, arith::NegFOp::create(b, l, zv));
+                  Value silu = arith::DivFOp::create(
+                      b, l, zv, arith::AddFOp::create(b, l, one, e));
+                  acc = arith::MulFOp::create(b, l, acc, silu);
+                }
+                linalg::YieldOp::create(b, l, acc);
+              })
+              .getResult(0);
+    }
+
+    SmallVector<Value> results = {y};
+    if (state) {
       if (state.getType() != lastType)
         state = tensor::CastOp::create(rewriter, loc, lastType, state);
       results.push_back(state);

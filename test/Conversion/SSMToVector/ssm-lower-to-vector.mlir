@@ -195,30 +195,46 @@ func.func @conv_declined(%x64: tensor<1x4x8xf64>, %w64: tensor<4x4xf64>, %x: ten
 
 // -----
 
-// n = 100 is more than the registers hold: two scans over states [0, 50)
-// and [50, 100) (slices of A, B, C), each lowered to the vector loop nest
-// without D and z; their outputs are summed with D * u and gated by
-// silu(z) in one linalg.generic (its exp is the upstream polynomial), and
-// the last states are reassembled.
+// n = 100 is more than the registers hold: an scf.for over groups of 50
+// states runs one scan per group on slices of A, B and C (lowered to the
+// vector loop nest, without D and z) and accumulates y and the last state;
+// one linalg.generic then adds D * u and gates by silu(z) (its exp is the
+// upstream polynomial).
 // CHECK-LABEL: func.func @state_groups
 // CHECK-NOT: ssm.selective_scan
-// CHECK: tensor.extract_slice %arg2[0, 0] [16, 50] [1, 1] : tensor<16x100xf32> to tensor<16x50xf32>
-// CHECK: tensor.extract_slice %arg3[0, 0, 0] [2, 50, 8] [1, 1, 1] : tensor<2x100x8xf32> to tensor<2x50x8xf32>
-// CHECK: scf.parallel
-// CHECK: tensor.extract_slice %arg2[0, 50] [16, 50] [1, 1] : tensor<16x100xf32> to tensor<16x50xf32>
-// CHECK: scf.parallel
-// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %arg0, %arg5, %arg6 : tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<16xf32>, tensor<2x16x8xf32>)
-// CHECK:   arith.addf
+// CHECK: %[[ZERO:.*]] = linalg.fill
+// CHECK: %[[LOOP:.*]]:2 = scf.for %[[J:.*]] = %c0 to %c100 step %c50 iter_args(%[[Y:.*]] = %[[ZERO]], %[[H:.*]] = %{{.*}}) -> (tensor<2x16x8xf32>, tensor<2x16x100xf32>)
+// CHECK:   tensor.extract_slice %arg2[0, %[[J]]] [16, 50] [1, 1] : tensor<16x100xf32> to tensor<16x50xf32>
+// CHECK:   tensor.extract_slice %arg3[0, %[[J]], 0] [2, 50, 8] [1, 1, 1] : tensor<2x100x8xf32> to tensor<2x50x8xf32>
+// CHECK:   tensor.extract_slice %arg4[0, %[[J]], 0] [2, 50, 8] [1, 1, 1] : tensor<2x100x8xf32> to tensor<2x50x8xf32>
+// CHECK:   scf.parallel
+// CHECK:   linalg.generic {{.*}} ins(%[[Y]], %{{.*}} : tensor<2x16x8xf32>, tensor<2x16x8xf32>) outs(%[[Y]] : tensor<2x16x8xf32>)
+// CHECK:   tensor.insert_slice %{{.*}} into %[[H]][0, 0, %[[J]]] [2, 16, 50] [1, 1, 1] : tensor<2x16x50xf32> into tensor<2x16x100xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[LOOP]]#0, %arg0, %arg5, %arg6 : tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<16xf32>, tensor<2x16x8xf32>)
 // CHECK:   arith.mulf
 // CHECK:   arith.addf
 // CHECK:   arith.negf
 // CHECK:   arith.divf
 // CHECK:   arith.mulf
-// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0] [2, 16, 50] [1, 1, 1] : tensor<2x16x50xf32> into tensor<2x16x100xf32>
-// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 50] [2, 16, 50] [1, 1, 1] : tensor<2x16x50xf32> into tensor<2x16x100xf32>
-// CHECK-NOT: ssm.selective_scan
+// CHECK: return %{{.*}}, %[[LOOP]]#1
 func.func @state_groups(%u: tensor<2x16x8xf32>, %dt: tensor<2x16x8xf32>, %A: tensor<16x100xf32>, %B: tensor<2x100x8xf32>, %C: tensor<2x100x8xf32>, %D: tensor<16xf32>, %z: tensor<2x16x8xf32>) -> (tensor<2x16x8xf32>, tensor<2x16x100xf32>) {
   %y, %h = ssm.selective_scan channel_first %u, %dt, %A, %B, %C D(%D : tensor<16xf32>) z(%z : tensor<2x16x8xf32>) delta_softplus
     : (tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<16x100xf32>, tensor<2x100x8xf32>, tensor<2x100x8xf32>) -> tensor<2x16x8xf32>, tensor<2x16x100xf32>
   return %y, %h : tensor<2x16x8xf32>, tensor<2x16x100xf32>
+}
+
+// -----
+
+// n = 67, token-major B: one group of 34 in the loop (B sliced on its last
+// axis) and a last group of 33 after it.
+// CHECK-LABEL: func.func @state_groups_tail
+// CHECK: scf.for %[[J:.*]] = %c0 to %c34 step %c34
+// CHECK:   tensor.extract_slice %arg1[0, %[[J]]] [4, 34] [1, 1] : tensor<4x67xf32> to tensor<4x34xf32>
+// CHECK:   tensor.extract_slice %arg2[0, 0, %[[J]]] [1, 9, 34] [1, 1, 1] : tensor<1x9x67xf32> to tensor<1x9x34xf32>
+// CHECK: tensor.extract_slice %arg1[0, 34] [4, 33] [1, 1] : tensor<4x67xf32> to tensor<4x33xf32>
+// CHECK-NOT: ssm.selective_scan
+func.func @state_groups_tail(%u: tensor<1x9x4xf32>, %A: tensor<4x67xf32>, %B: tensor<1x9x67xf32>) -> tensor<1x9x4xf32> {
+  %y = ssm.selective_scan token_major %u, %u, %A, %B, %B
+    : (tensor<1x9x4xf32>, tensor<1x9x4xf32>, tensor<4x67xf32>, tensor<1x9x67xf32>, tensor<1x9x67xf32>) -> tensor<1x9x4xf32>
+  return %y : tensor<1x9x4xf32>
 }
