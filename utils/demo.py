@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""The main job (utils/run-demo.sh): run compiled selective scans with ssm-run
-on seeded random .npy inputs and check them against the float64 reference.
-
-Later issues extend this to the recall and approximation tasks."""
+"""The main job (utils/run-demo.sh): the research tasks of tasks.md with
+`ssm-run task` (fixed-weight models compiled for the CPU, scored against the
+expected values), then compiled selective scans on seeded random .npy inputs
+checked against the float64 reference. Ends with a summary table; exits 1
+if anything missed its expected value."""
 import argparse
 import os
 import subprocess
@@ -28,6 +29,34 @@ CASES = [
 ]
 FLAGS = [("D", "--D"), ("z", "--z"), ("delta_bias", "--delta-bias"), ("h0", "--h0")]
 
+# A representative run of every task available (tasks.md sections 1-3).
+TASKS = [
+    ("induction", ["--seq-len", "256,4096,65536,1048576", "--examples", "4"]),
+    ("keep-nth", ["--examples", "8"]),
+    ("mqar", ["--vocab", "256", "--seq-len", "64,256,1024", "--kv-pairs", "4,16,64",
+              "--no-filler", "--examples", "8"]),
+    ("mqar", ["--vocab", "8192", "--seq-len", "256", "--kv-pairs", "64", "--no-filler",
+              "--state", "4,8,16,32", "--examples", "4"]),
+    ("mqar", ["--vocab", "8192", "--seq-len", "256", "--kv-pairs", "64", "--examples", "4"]),
+]
+
+
+def run_tasks(ssm_run):
+    """Runs TASKS, printing each table; returns summary rows."""
+    rows = []
+    for name, opts in TASKS:
+        cmd = [ssm_run, "task", name] + opts
+        print("$ ssm-run task %s %s" % (name, " ".join(opts)), flush=True)
+        start = time.time()
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+        wall = time.time() - start
+        print(proc.stdout, flush=True)
+        results = proc.stdout.count("PASS") - proc.stdout.count("verdict: PASS")
+        failed = proc.stdout.count("FAIL") - proc.stdout.count("verdict: FAIL")
+        verdict = "PASS" if proc.returncode == 0 else "FAIL"
+        rows.append((name, " ".join(opts), results, failed, wall, verdict))
+    return rows
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -35,8 +64,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     ssm_run = os.path.join(args.tools, "ssm-run")
+    task_rows = run_tasks(ssm_run)
     rng = np.random.default_rng(args.seed)
-    rows, ok = [], True
+    rows, ok = [], all(r[-1] == "PASS" for r in task_rows)
     with tempfile.TemporaryDirectory(prefix="ssm-demo-") as tmp:
         for name, (b, d, L, n), opts in CASES:
             softplus = opts.get("softplus", False)
@@ -75,6 +105,13 @@ def main():
     for name, ms, rate, err, status in rows:
         print("%-58s %10.2f %12.1f %11.2e %6s" % (name, ms, rate, err, status))
     print("tolerance: max relative error <= %.0e (docs/testing.md)" % TOL)
+
+    print()
+    print("Research tasks (ssm-run task, target cpu; expected values from tasks.md)")
+    print("%-10s %-90s %6s %6s %8s %6s" % ("task", "options", "passed", "failed", "wall s", ""))
+    for name, opts, passed, failed, wall, verdict in task_rows:
+        print("%-10s %-90s %6d %6d %8.1f %6s" % (name, opts, passed, failed, wall, verdict))
+    print("overall: %s" % ("PASS" if ok else "FAIL"))
     return 0 if ok else 1
 
 
