@@ -120,25 +120,20 @@ llvm::Expected<TaskReport> runKeepNth(const TaskArgs &args, TaskContext &ctx) {
     int64_t T = (*lengths)[i], n = (*positions)[positions->size() == 1 ? 0 : i];
     selectPosition((*stack)->weights(1), n);
     Rng rng(*seed * 1000003 + T * 1009 + n);
-    std::vector<int64_t> targets(*examples);
-    int64_t correct = 0;
-    if (llvm::Error err = runExamples(
-            **stack, *examples, T,
-            [&](int64_t e, int64_t *ids) {
-              for (int64_t t = 0; t < T; ++t)
-                ids[t] = rng.below(kVocab);
-              targets[e] = ids[n - 1];
-            },
-            [&](int64_t e, const float *out) {
-              correct += argmax(out + (T - 1) * kWidth, kVocab) == targets[e];
-            },
-            ctx.progress, llvm::formatv("keep-nth T={0} n={1}", T, n).str()))
-      return std::move(err);
-    double acc = static_cast<double>(correct) / *examples;
-    report.addRow({std::to_string(T), std::to_string(n), std::to_string(T - n),
-                   std::to_string(*examples), formatDouble(acc, 6), "1.0"},
-                  correct == *examples);
-    report.lines.push_back(llvm::formatv("accuracy={0:f6}", acc).str());
+    auto correct = lastStepRecall(
+        **stack, *examples, T, kVocab,
+        [&](int64_t, int64_t *ids) {
+          for (int64_t t = 0; t < T; ++t)
+            ids[t] = rng.below(kVocab);
+          return ids[n - 1];
+        },
+        ctx.progress, llvm::formatv("keep-nth T={0} n={1}", T, n).str());
+    if (!correct)
+      return correct.takeError();
+    addExactRecallRow(report,
+                      {std::to_string(T), std::to_string(n),
+                       std::to_string(T - n), std::to_string(*examples)},
+                      *correct, *examples);
   }
   return report;
 }

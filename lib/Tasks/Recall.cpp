@@ -282,29 +282,21 @@ llvm::Expected<TaskReport> runInduction(const TaskArgs &args,
     return stack.takeError();
   for (int64_t L : *lengths) {
     Rng rng(*seed * 1000003 + L);
-    std::vector<int64_t> targets(*examples);
-    int64_t correct = 0;
-    if (llvm::Error err = runExamples(
-            **stack, *examples, L,
-            [&](int64_t i, int64_t *ids) {
-              for (int64_t t = 0; t < L; ++t)
-                ids[t] = rng.below(kMarker);
-              int64_t p = rng.below(L - 2);
-              ids[p] = kMarker;
-              ids[L - 1] = kMarker;
-              targets[i] = ids[p + 1];
-            },
-            [&](int64_t i, const float *out) {
-              const float *last = out + (L - 1) * kInductionVocab;
-              correct += argmax(last, kInductionVocab) == targets[i];
-            },
-            ctx.progress, llvm::formatv("induction L={0}", L).str()))
-      return std::move(err);
-    double acc = static_cast<double>(correct) / *examples;
-    report.addRow({std::to_string(L), std::to_string(*examples),
-                   formatDouble(acc, 6), "1.0"},
-                  correct == *examples);
-    report.lines.push_back(llvm::formatv("accuracy={0:f6}", acc).str());
+    auto correct = lastStepRecall(
+        **stack, *examples, L, kInductionVocab,
+        [&](int64_t, int64_t *ids) {
+          for (int64_t t = 0; t < L; ++t)
+            ids[t] = rng.below(kMarker);
+          int64_t p = rng.below(L - 2);
+          ids[p] = kMarker;
+          ids[L - 1] = kMarker;
+          return ids[p + 1];
+        },
+        ctx.progress, llvm::formatv("induction L={0}", L).str());
+    if (!correct)
+      return correct.takeError();
+    addExactRecallRow(report, {std::to_string(L), std::to_string(*examples)},
+                      *correct, *examples);
   }
   return report;
 }

@@ -5,6 +5,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 #include <cstring>
@@ -123,6 +124,33 @@ llvm::Error mlir::ssm::tasks::runExamples(
                  .str());
   }
   return llvm::Error::success();
+}
+
+llvm::Expected<int64_t> mlir::ssm::tasks::lastStepRecall(
+    MambaStack &stack, int64_t examples, int64_t length, int64_t vocab,
+    llvm::function_ref<int64_t(int64_t, int64_t *)> generate,
+    const Progress &progress, llvm::StringRef label) {
+  std::vector<int64_t> targets(examples);
+  int64_t correct = 0, width = stack.width();
+  if (llvm::Error err = runExamples(
+          stack, examples, length,
+          [&](int64_t i, int64_t *ids) { targets[i] = generate(i, ids); },
+          [&](int64_t i, const float *out) {
+            correct += argmax(out + (length - 1) * width, vocab) == targets[i];
+          },
+          progress, label))
+    return std::move(err);
+  return correct;
+}
+
+void mlir::ssm::tasks::addExactRecallRow(TaskReport &report,
+                                         std::vector<std::string> cells,
+                                         int64_t correct, int64_t total) {
+  double acc = static_cast<double>(correct) / total;
+  cells.push_back(formatDouble(acc, 6));
+  cells.push_back("1.0");
+  report.addRow(std::move(cells), correct == total);
+  report.lines.push_back(llvm::formatv("accuracy={0:f6}", acc).str());
 }
 
 Array mlir::ssm::tasks::oneHot(llvm::ArrayRef<int64_t> tokens, int64_t batch,

@@ -132,6 +132,21 @@ llvm::Error runExamples(MambaStack &stack, int64_t examples, int64_t length,
                         const Progress &progress, llvm::StringRef label,
                         int64_t maxBytes = int64_t(256) << 20);
 
+/// Runs `examples` sequences whose answer is read at the last step:
+/// `generate(i, ids)` writes sequence i and returns its target token; the
+/// prediction is the argmax of the first `vocab` outputs there. Returns the
+/// number of correct predictions.
+llvm::Expected<int64_t>
+lastStepRecall(MambaStack &stack, int64_t examples, int64_t length,
+               int64_t vocab,
+               llvm::function_ref<int64_t(int64_t, int64_t *)> generate,
+               const Progress &progress, llvm::StringRef label);
+
+/// Appends a row whose expected accuracy is 1.0, with `cells` before the
+/// accuracy, and its `accuracy=` line.
+void addExactRecallRow(TaskReport &report, std::vector<std::string> cells,
+                       int64_t correct, int64_t total);
+
 /// One-hot features (b, L, width) of tokens (b * L ids in [0, width)).
 Array oneHot(llvm::ArrayRef<int64_t> tokens, int64_t batch, int64_t length,
              int64_t width);
