@@ -78,10 +78,10 @@ mlir::ssm::buildSelectiveScanModule(MLIRContext &ctx, const SelectiveScanSpec &s
 /// An ssm.mamba_block on `h` whose weights are `arg[name]` by the names of
 /// mambaLayerWeights(); with `resultTypes` of three, it returns the states.
 static ssm::MambaBlockOp createMambaBlock(OpBuilder &b, Location loc,
-                                     TypeRange resultTypes, Value h,
-                                     const llvm::StringMap<Value> &arg,
-                                     Value convState = {},
-                                     Value ssmState = {}) {
+                                          TypeRange resultTypes, Value h,
+                                          const llvm::StringMap<Value> &arg,
+                                          Value convState = {},
+                                          Value ssmState = {}) {
   return ssm::MambaBlockOp::create(
       b, loc, resultTypes, h, arg.lookup("mixer.in_proj.weight"),
       arg.lookup("mixer.conv1d.weight"), arg.lookup("mixer.conv1d.bias"),

@@ -68,10 +68,6 @@ llvm::Error firstError(llvm::Expected<Ts> &...values) {
   return first;
 }
 
-/// softplus^-1(y) = log(expm1(y)): the dt_proj bias that makes the step y
-/// when the projection in front of it is zero.
-inline double softplusInverse(double y) { return std::log(std::expm1(y)); }
-
 /// The weights of one Mamba-1 mixer, zero-initialised in the shapes of
 /// mambaLayerWeights(cfg, /*withNorm=*/false), addressed by name.
 class MambaWeights {

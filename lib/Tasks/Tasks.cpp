@@ -34,7 +34,7 @@ std::string TaskReport::table() const {
   os << title << "\n";
   auto line = [&](const std::vector<std::string> &cells) {
     for (size_t c = 0; c < cells.size(); ++c)
-      os << (c ? "  " : "  ") << llvm::left_justify(cells[c], width[c]);
+      os << "  " << llvm::left_justify(cells[c], width[c]);
     os << "\n";
   };
   line(columns);
@@ -113,14 +113,6 @@ llvm::Expected<std::vector<int64_t>> TaskArgs::integers(llvm::StringRef name,
     out.push_back(n);
   }
   return out;
-}
-
-llvm::Expected<double> TaskArgs::real(llvm::StringRef name) const {
-  std::string v = str(name);
-  double d;
-  if (llvm::StringRef(v).trim().getAsDouble(d))
-    return badValue(name, v, "a number");
-  return d;
 }
 
 const std::vector<TaskInfo> &mlir::ssm::tasks::allTasks() {

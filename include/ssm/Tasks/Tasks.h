@@ -71,9 +71,6 @@ public:
   /// A comma-separated list of integers >= `min`, e.g. "64,256,1024".
   llvm::Expected<std::vector<int64_t>> integers(llvm::StringRef name,
                                                 int64_t min) const;
-  llvm::Expected<double> real(llvm::StringRef name) const;
-  /// Whether the option was given (not defaulted).
-  bool given(llvm::StringRef name) const { return values.count(name); }
 
 private:
   const llvm::StringMap<std::string> &values;
