@@ -5,6 +5,7 @@ expected values), then compiled selective scans on seeded random .npy inputs
 checked against the float64 reference. Ends with a summary table; exits 1
 if anything missed its expected value."""
 import argparse
+import csv
 import os
 import subprocess
 import sys
@@ -41,22 +42,26 @@ TASKS = [
 ]
 
 
-def run_tasks(ssm_run):
-    """Runs TASKS, printing each table; returns summary rows."""
+def run_tasks(ssm_run, tmp):
+    """Runs TASKS, printing each table; returns summary rows counted from the
+    result column of the CSV each run writes."""
     rows = []
-    for name, opts in TASKS:
-        cmd = [ssm_run, "task", name] + opts
+    for i, (name, opts) in enumerate(TASKS):
+        csv_path = os.path.join(tmp, "task%d.csv" % i)
+        cmd = [ssm_run, "task", name] + opts + ["--csv", csv_path]
         print("$ ssm-run task %s %s" % (name, " ".join(opts)), flush=True)
         start = time.time()
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
         wall = time.time() - start
         print(proc.stdout, flush=True)
-        results = proc.stdout.count("PASS") - proc.stdout.count("verdict: PASS")
-        failed = proc.stdout.count("FAIL") - proc.stdout.count("verdict: FAIL")
+        results = []
+        if os.path.exists(csv_path):
+            with open(csv_path, newline="") as f:
+                results = [r["result"] for r in csv.DictReader(f)]
         verdict = "PASS" if proc.returncode == 0 else "FAIL"
-        rows.append((name, " ".join(opts), results, failed, wall, verdict))
+        rows.append((name, " ".join(opts), results.count("PASS"),
+                     results.count("FAIL"), wall, verdict))
     return rows
-
 
 def main():
     ap = argparse.ArgumentParser()
@@ -64,10 +69,11 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     ssm_run = os.path.join(args.tools, "ssm-run")
-    task_rows = run_tasks(ssm_run)
     rng = np.random.default_rng(args.seed)
-    rows, ok = [], all(r[-1] == "PASS" for r in task_rows)
+    rows = []
     with tempfile.TemporaryDirectory(prefix="ssm-demo-") as tmp:
+        task_rows = run_tasks(ssm_run, tmp)
+        ok = all(r[-1] == "PASS" for r in task_rows)
         for name, (b, d, L, n), opts in CASES:
             softplus = opts.get("softplus", False)
             x = scan_inputs(rng, b, d, L, n, **opts)

@@ -139,9 +139,8 @@ MambaWeights mqarWeights(int64_t V, int64_t codeStates, uint64_t seed) {
 /// values, the right one with probability 1 / (1 + ties). Averaged over the
 /// binomial number of ties: (1 - (1 - p)^kappa) / (kappa p).
 double compressedExpectation(int64_t N, int64_t kappa) {
+  // expm1/log1p keep this accurate down to p = 2^-1000 (where it is 1).
   double p = std::ldexp(1.0, -static_cast<int>(std::min<int64_t>(N, 1000)));
-  if (p * kappa < 1e-12)
-    return 1.0 - (kappa - 1) * p / 2;
   return -std::expm1(kappa * std::log1p(-p)) / (kappa * p);
 }
 

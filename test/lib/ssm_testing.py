@@ -127,6 +127,24 @@ def run_file(suite, name, program, func, inputs, n_outputs, extra=()):
     return [np.load(p) for p in outs]
 
 
+def selective_program(vals, names, tm, hty):
+    """A @main returning (y, last state) of one ssm.selective_scan (softplus on)
+    over the operands `names` (u, delta, A, B, C, then any of D, z,
+    delta_bias, h0) with the shapes of `vals`; `hty` is the last state's type."""
+    types = {k: tensor_type(vals[k].shape) for k in names}
+    opt = "".join(" %s(%%%s : %s)" % (k, k, types[k])
+                  for k in ["D", "z", "delta_bias", "h0"] if k in names)
+    return """
+func.func @main(%s) -> (%s, %s) {
+  %%y, %%h = ssm.selective_scan %s %%u, %%delta, %%A, %%B, %%C%s delta_softplus
+      : (%s, %s, %s, %s, %s) -> %s, %s
+  return %%y, %%h : %s, %s
+}
+""" % (", ".join("%%%s: %s" % (k, types[k]) for k in names), types["u"], hty,
+       "token_major" if tm else "channel_first", opt, types["u"], types["delta"],
+       types["A"], types["B"], types["C"], types["u"], hty, types["u"], hty)
+
+
 def compare_lowerings(suite, name, program, inputs, expected, lowerings=LOWERINGS):
     """Runs @main of `program` on `inputs` through each lowering and compares
     its results with the float64 `expected` ones."""

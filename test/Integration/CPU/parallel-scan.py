@@ -18,7 +18,7 @@ import numpy as np
 
 import ssm_reference as ref
 from ssm_testing import (LOWERINGS, Suite, compare_lowerings, linear_scan_case, scan_inputs,
-                         tensor_type)
+                         selective_program, tensor_type)
 
 SSM_OPT = os.path.join(os.environ.get("SSM_TOOLS_DIR", ""), "ssm-opt")
 suite = Suite("parallel-scan")
@@ -44,21 +44,6 @@ def check(name, program, options, inputs, expected, lowerings=LOWERINGS):
         if program is None:
             return
     compare_lowerings(suite, name, program, inputs, expected, lowerings)
-
-
-def selective_program(vals, names, tm, hty):
-    types = {k: tensor_type(vals[k].shape) for k in names}
-    opt = "".join(" %s(%%%s : %s)" % (k, k, types[k])
-                  for k in ["D", "z", "delta_bias", "h0"] if k in names)
-    return """
-func.func @main(%s) -> (%s, %s) {
-  %%y, %%h = ssm.selective_scan %s %%u, %%delta, %%A, %%B, %%C%s delta_softplus
-      : (%s, %s, %s, %s, %s) -> %s, %s
-  return %%y, %%h : %s, %s
-}
-""" % (", ".join("%%%s: %s" % (k, types[k]) for k in names), types["u"], hty,
-       "token_major" if tm else "channel_first", opt, types["u"], types["delta"],
-       types["A"], types["B"], types["C"], types["u"], hty, types["u"], hty)
 
 
 def scan_case(name, b, d, L, n, options, tm=False, h0=True, A=None,

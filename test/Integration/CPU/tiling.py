@@ -13,7 +13,8 @@ import subprocess
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import Suite, compare_lowerings, linear_scan_case, scan_inputs, tensor_type
+from ssm_testing import (Suite, compare_lowerings, linear_scan_case, scan_inputs,
+                         selective_program, tensor_type)
 
 SSM_OPT = os.path.join(os.environ.get("SSM_TOOLS_DIR", ""), "ssm-opt")
 suite = Suite("tiling")
@@ -52,21 +53,7 @@ def scan_case(name, b, d, L, n, options, tm=False, bform="var", bgroups=1, h0=Tr
     names = ["u", "delta", "A", "B", "C", "D", "z", "delta_bias"] + (["h0"] if h0 else [])
     vals = {"u": act(x["u"]), "delta": act(x["delta"]), "A": x["A"], "B": B, "C": C,
             "D": x["D"], "z": act(x["z"]), "delta_bias": x["delta_bias"], "h0": x.get("h0")}
-    types = {k: tensor_type(vals[k].shape) for k in names}
-    opt = " D(%%D : %s) z(%%z : %s) delta_bias(%%delta_bias : %s)" % (
-        types["D"], types["z"], types["delta_bias"])
-    if h0:
-        opt += " h0(%%h0 : %s)" % types["h0"]
-    hty = tensor_type((b, d, n))
-    program = """
-func.func @main(%s) -> (%s, %s) {
-  %%y, %%h = ssm.selective_scan %s %%u, %%delta, %%A, %%B, %%C%s delta_softplus
-      : (%s, %s, %s, %s, %s) -> %s, %s
-  return %%y, %%h : %s, %s
-}
-""" % (", ".join("%%%s: %s" % (k, types[k]) for k in names), types["u"], hty,
-       "token_major" if tm else "channel_first", opt, types["u"], types["delta"],
-       types["A"], types["B"], types["C"], types["u"], hty, types["u"], hty)
+    program = selective_program(vals, names, tm, tensor_type((b, d, n)))
     check(name, program, options, [vals[k] for k in names], [act(y), last])
 
 
