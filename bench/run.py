@@ -44,6 +44,7 @@ SHAPES = [
     ("n = 1", 1, 1536, 2048, 1, True),
     ("n = 4", 1, 1536, 2048, 4, True),
     ("n = 64", 1, 1536, 2048, 64, False),
+    ("n = 256 (state groups)", 1, 1536, 2048, 256, True),
     ("L = 1", 1, 1536, 1, 16, True),
     ("L = 64", 1, 1536, 64, 16, True),
     ("L = 65536", 1, 1536, 65536, 16, False),
@@ -57,10 +58,14 @@ def main():
     ap.add_argument("--tools", required=True)
     ap.add_argument("--plain", required=True, help="the compiled plain_scan")
     ap.add_argument("--quick", action="store_true", help="only the reference shape")
+    ap.add_argument("--only", help="only the scan shapes whose name contains this "
+                    "(the conv rows are skipped)")
     args = ap.parse_args()
     ssm_run = os.path.join(args.tools, "ssm-run")
     rng = np.random.default_rng(0)
     shapes = SHAPES[:1] if args.quick else SHAPES
+    if args.only:
+        shapes = [s for s in SHAPES if args.only in s[0]]
     rows = []
     with tempfile.TemporaryDirectory(prefix="ssm-bench-") as tmp:
         # The runner's own footprint (MLIR, LLVM, the JIT) on a 1x1x1x1 scan.
@@ -113,7 +118,8 @@ def main():
             print("%-16s done" % name, flush=True)
 
         conv_rows = []
-        for name, b, d, L in CONV_SHAPES[:1] if args.quick else CONV_SHAPES:
+        conv_shapes = [] if args.only else CONV_SHAPES[:1] if args.quick else CONV_SHAPES
+        for name, b, d, L in conv_shapes:
             for layout in ("channel_first", "token_major"):
                 shape = (b, d, L) if layout == "channel_first" else (b, L, d)
                 ty = "x".join(str(v) for v in shape) + "xf32"
@@ -145,12 +151,13 @@ def main():
             t["plain C++"] / t["fast 1T"], t["fast 1T"] / t["fast 2T"],
             100 * bound / t["fast 1T"], 100 * (bound / 2) / t["fast 2T"], mem - baseline,
             inputs_mb + out_mb))
-    print()
-    print("Causal conv1d (k = 4, bias, SiLU): memory bound = (x + y bytes) / STREAM triad.")
-    print()
-    print("| shape (b, d, L), layout | fast 1T ms | fast 2T ms | reference loops ms "
-          "| 1T / memory bound | 2T / memory bound | 2T vs 1T |")
-    print("|---|---|---|---|---|---|---|")
+    if conv_rows:
+        print()
+        print("Causal conv1d (k = 4, bias, SiLU): memory bound = (x + y bytes) / STREAM triad.")
+        print()
+        print("| shape (b, d, L), layout | fast 1T ms | fast 2T ms | reference loops ms "
+              "| 1T / memory bound | 2T / memory bound | 2T vs 1T |")
+        print("|---|---|---|---|---|---|---|")
     for name, shape, t, traffic in conv_rows:
         b1 = traffic / (STREAM_GBS[1] * 1e6)
         b2 = traffic / (STREAM_GBS[2] * 1e6)
