@@ -107,6 +107,10 @@ llvm::Expected<TensorSig> tensorSig(mlir::Type t, StringRef func,
                    printType(t)};
 }
 
+/// bufferization::BufferizationDialect::kWritableAttrName, without the
+/// dialect's header.
+constexpr const char *kWritableAttr = "bufferization.writable";
+
 /// A memref descriptor as func-to-llvm lays it out:
 /// {ptr allocated, ptr aligned, i64 offset, i64 sizes[R], i64 strides[R]}.
 size_t descriptorWords(size_t rank) { return 3 + 2 * rank; }
@@ -134,8 +138,9 @@ unsigned resolveThreads(const JitOptions &options) {
 
 } // namespace
 
-llvm::Error mlir::ssm::lowerToLLVMDialect(mlir::ModuleOp module,
-                                          const JitOptions &options) {
+llvm::Error mlir::ssm::lowerToLLVMDialect(
+    mlir::ModuleOp module, const JitOptions &options,
+    llvm::function_ref<void(mlir::PassManager &)> configure) {
   mlir::ssm::SSMToLLVMOptions pipeline;
   pipeline.reference = options.reference;
   auto tm = createTargetMachine(options);
@@ -151,6 +156,8 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(mlir::ModuleOp module,
   pipeline.parallelScan = options.parallelScan;
   mlir::PassManager pm(module.getContext());
   mlir::ssm::buildSSMToLLVMPipeline(pm, pipeline);
+  if (configure)
+    configure(pm);
   if (mlir::failed(pm.run(module)))
     return llvm::createStringError("lowering with --ssm-to-llvm failed");
   return llvm::Error::success();
@@ -186,6 +193,15 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   for (auto func : module.getOps<mlir::func::FuncOp>()) {
     if (func.isExternal() || !func.isPublic())
       continue;
+    // Tensor arguments are the caller's arrays (a numpy array in the
+    // bindings, a checkpoint's read-only map): bufferization must not write
+    // into them unless the program says it may (bufferization.writable =
+    // true, as the language model's states are).
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (llvm::isa<mlir::TensorType>(func.getArgument(i).getType()) &&
+          !func.getArgAttr(i, kWritableAttr))
+        func.setArgAttr(i, kWritableAttr,
+                        mlir::BoolAttr::get(module.getContext(), false));
     FunctionSig sig;
     sig.name = func.getName().str();
     mlir::FunctionType ft = func.getFunctionType();

@@ -75,6 +75,48 @@ mlir::ssm::buildSelectiveScanModule(MLIRContext &ctx, const SelectiveScanSpec &s
   return verified(std::move(module), "");
 }
 
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::ssm::buildCausalConv1dModule(MLIRContext &ctx,
+                                   const CausalConv1dSpec &spec) {
+  ctx.loadDialect<func::FuncDialect, ssm::SSMDialect>();
+  OpBuilder b(&ctx);
+  Location loc = NameLoc::get(b.getStringAttr("causal_conv1d"));
+  auto tensor = [&](llvm::ArrayRef<int64_t> shape) -> Type {
+    return RankedTensorType::get(shape, b.getF32Type());
+  };
+  SmallVector<Type> argTypes = {tensor(spec.x), tensor(spec.weight)};
+  for (const auto *opt : {&spec.bias, &spec.initialStates})
+    if (*opt)
+      argTypes.push_back(tensor(**opt));
+  // The output has the shape of x, the final states (b, d, k-1); with
+  // operands of the wrong rank the verifier reports them.
+  SmallVector<Type> resultTypes = {tensor(spec.x)};
+  if (spec.returnFinalStates) {
+    auto dim = [](llvm::ArrayRef<int64_t> s, size_t rank, size_t i) {
+      return s.size() == rank ? s[i] : ShapedType::kDynamic;
+    };
+    int64_t k = dim(spec.weight, 2, 1);
+    resultTypes.push_back(tensor({dim(spec.x, 3, 0), dim(spec.x, 3, 1),
+                                  k >= 1 ? k - 1 : ShapedType::kDynamic}));
+  }
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(b, loc, kCausalConv1dFunc,
+                                   b.getFunctionType(argTypes, resultTypes));
+  Block *body = func.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  unsigned next = 2;
+  Value bias = spec.bias ? body->getArgument(next++) : Value();
+  Value state = spec.initialStates ? body->getArgument(next++) : Value();
+  auto conv = CausalConv1dOp::create(
+      b, loc, resultTypes[0],
+      spec.returnFinalStates ? resultTypes[1] : Type(), Layout::channel_first,
+      body->getArgument(0), body->getArgument(1), bias, state, spec.silu);
+  func::ReturnOp::create(b, loc, conv->getResults());
+  return verified(std::move(module), "");
+}
+
 /// An ssm.mamba_block on `h` whose weights are `arg[name]` by the names of
 /// mambaLayerWeights(); with `resultTypes` of three, it returns the states.
 static ssm::MambaBlockOp createMambaBlock(OpBuilder &b, Location loc,
@@ -187,10 +229,10 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
       b.getFunctionType(args, {logitsType, convStack, ssmStack}));
   // Weights are read, never written: bufferization must not reuse them
   // (they may be a read-only map of the checkpoint). The states are
-  // updated in place.
+  // updated in place: the caller hands their buffers over.
   for (unsigned i = kEmbeddingArg; i < args.size(); ++i)
-    if (i != kConvStatesArg && i != kSsmStatesArg)
-      forward.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+    forward.setArgAttr(i, "bufferization.writable",
+                       b.getBoolAttr(i == kConvStatesArg || i == kSsmStatesArg));
   Block *body = forward.addEntryBlock();
   b.setInsertionPointToStart(body);
   Value h = EmbeddingOp::create(b, loc, hType, body->getArgument(kTokensArg),

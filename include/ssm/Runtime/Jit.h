@@ -14,6 +14,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <memory>
@@ -23,6 +24,7 @@ namespace mlir {
 class ExecutionEngine;
 class DialectRegistry;
 class MLIRContext;
+class PassManager;
 } // namespace mlir
 
 namespace mlir::ssm {
@@ -67,9 +69,12 @@ struct FunctionSig {
 
 /// Lowers `module` in place to the LLVM dialect with --ssm-to-llvm, with
 /// the pipeline options `options` implies for its target.
-/// Diagnostics go to the context's handler.
-llvm::Error lowerToLLVMDialect(mlir::ModuleOp module,
-                               const JitOptions &options = {});
+/// Diagnostics go to the context's handler. `configure`, when given, sees
+/// the pass manager before it runs (to add instrumentation, e.g. the
+/// bindings' IR after a named pass).
+llvm::Error lowerToLLVMDialect(
+    mlir::ModuleOp module, const JitOptions &options = {},
+    llvm::function_ref<void(mlir::PassManager &)> configure = nullptr);
 
 /// The optimised LLVM IR of an LLVM-dialect module.
 llvm::Expected<std::string> emitLLVMIR(mlir::ModuleOp module,

@@ -39,6 +39,26 @@ inline constexpr const char *kSelectiveScanFunc = "selective_scan";
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildSelectiveScanModule(mlir::MLIRContext &ctx, const SelectiveScanSpec &spec);
 
+/// The causal-conv1d package's causal_conv1d_fn, channel-first: x (b, d, L),
+/// weight (d, k), bias (d,) and initial states (b, d, k-1) where present.
+struct CausalConv1dSpec {
+  llvm::SmallVector<int64_t> x, weight;
+  std::optional<llvm::SmallVector<int64_t>> bias, initialStates;
+  bool silu = false;
+  bool returnFinalStates = false;
+};
+
+/// The name of the function buildCausalConv1dModule() defines. Its
+/// arguments are x, weight, then bias and the initial states where present;
+/// its results the output (b, d, L) and, when asked for, the final states.
+inline constexpr const char *kCausalConv1dFunc = "causal_conv1d";
+
+/// Builds a module with one function holding one ssm.causal_conv1d of the
+/// given static shapes; shapes that break the contract give an error with
+/// the verifier's message.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildCausalConv1dModule(mlir::MLIRContext &ctx, const CausalConv1dSpec &spec);
+
 /// One weight of a Mamba-1 layer: its name after `backbone.layers.{i}.`,
 /// its shape in the checkpoint and as the compiled program takes it.
 struct WeightSpec {

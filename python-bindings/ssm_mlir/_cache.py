@@ -1,0 +1,98 @@
+"""Compile options and the per-process cache of compiled programs."""
+import collections
+import threading
+
+from . import _ssm_mlir
+
+Error = _ssm_mlir.Error
+TARGETS = ("cpu", "nvptx")
+
+CacheInfo = collections.namedtuple("CacheInfo", "hits misses size maxsize")
+
+
+def jit_options(target="cpu", threads=None, reference=False,
+                vector_width=None, cpu=None, features=None, opt_level=3,
+                parallel_scan=True):
+    """(a hashable key, _ssm_mlir.JitOptions) for these compile options.
+
+    target: "cpu" (the host, through the JIT); "nvptx" is not built yet.
+    threads: threads for the parallel loops; None means every core.
+    reference: lower with the reference loops instead of the fast paths.
+    vector_width: f32 lanes per vector (None: 16 with AVX-512, else 8).
+    cpu, features: the target CPU and extra features (None: the host's).
+    """
+    if target not in TARGETS:
+        raise ValueError("target must be one of %s, got %r"
+                         % (", ".join(repr(t) for t in TARGETS), target))
+    if target != "cpu":
+        raise Error("target %r is not available: this build of ssm-mlir "
+                    "generates code for the CPU only (target='cpu')" % target)
+    for name, value in (("threads", threads), ("vector_width", vector_width)):
+        if value is not None and (isinstance(value, bool)
+                                  or not isinstance(value, int) or value < 1):
+            raise ValueError("%s must be a positive integer or None, got %r"
+                             % (name, value))
+    if opt_level not in (0, 1, 2, 3):
+        raise ValueError("opt_level must be 0, 1, 2 or 3, got %r" % (opt_level,))
+    opts = _ssm_mlir.JitOptions()
+    opts.threads = threads or 0
+    opts.reference = bool(reference)
+    opts.vector_width = vector_width or 0
+    opts.cpu = cpu or ""
+    opts.features = features or ""
+    opts.opt_level = opt_level
+    opts.parallel_scan = bool(parallel_scan)
+    key = (target, opts.threads, opts.reference, opts.vector_width, opts.cpu,
+           opts.features, opts.opt_level, opts.parallel_scan)
+    return key, opts
+
+
+class ProgramCache:
+    """A least-recently-used map from (program, options, target) to a
+    compiled program. Compiling happens outside the lock: two threads that
+    miss on the same key may both compile; the first result is kept."""
+
+    def __init__(self, maxsize=64):
+        self.maxsize = maxsize
+        self._entries = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key, build):
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return self._entries[key]
+            self.misses += 1
+        value = build()
+        with self._lock:
+            value = self._entries.setdefault(key, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+        return value
+
+    def info(self):
+        with self._lock:
+            return CacheInfo(self.hits, self.misses, len(self._entries),
+                             self.maxsize)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self.hits = self.misses = 0
+
+
+programs = ProgramCache()
+
+
+def cache_info():
+    """CacheInfo(hits, misses, size, maxsize) of the compiled-program cache
+    that compile(), selective_scan_fn() and causal_conv1d_fn() share."""
+    return programs.info()
+
+
+def clear_cache():
+    """Drops every cached program (and resets the counts)."""
+    programs.clear()

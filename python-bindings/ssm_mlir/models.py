@@ -1,0 +1,140 @@
+"""Mamba language models from checkpoints in Hugging Face layout."""
+import os
+
+import numpy as np
+
+from . import _cache, _ssm_mlir
+
+
+class MambaState:
+    """The recurrent state of every layer for a batch of sequences:
+    conv (layers, batch, d_inner, d_conv - 1), the last inputs of each
+    convolution, and ssm (layers, batch, d_inner, d_state), float32.
+    MambaLM.prefill and MambaLM.step advance it in place; copy() branches."""
+
+    def __init__(self, conv, ssm):
+        self.conv = np.ascontiguousarray(conv, dtype=np.float32)
+        self.ssm = np.ascontiguousarray(ssm, dtype=np.float32)
+
+    @property
+    def batch(self):
+        return self.conv.shape[1]
+
+    def copy(self):
+        return MambaState(self.conv.copy(), self.ssm.copy())
+
+    def __repr__(self):
+        return "<ssm_mlir.MambaState conv%s ssm%s>" % (self.conv.shape,
+                                                      self.ssm.shape)
+
+
+def _tokens(tokens, what="tokens"):
+    """(a (batch, length) integer array, whether the input was 1-D)."""
+    t = np.asarray(tokens)
+    if t.dtype.kind not in "iu":
+        raise TypeError("%s must be integer token ids, got dtype %s"
+                        % (what, t.dtype))
+    if t.ndim == 1:
+        return t[None, :], True
+    if t.ndim == 2:
+        return t, False
+    raise ValueError("%s must be (length,) or (batch, length), got shape %s"
+                     % (what, t.shape))
+
+
+class MambaLM:
+    """A Mamba-1 language model compiled through the ssm dialect (the same
+    program as `ssm-run model`). Weights stay in the checkpoint's memory map.
+
+        lm = MambaLM.from_pretrained("state-spaces/mamba-130m-hf")  # a dir
+        logits = lm.forward([1, 2, 3])            # (3, vocab)
+        logits, state = lm.prefill([1, 2, 3])     # and the state after it
+        logits, state = lm.step(7, state)         # one token, (vocab,)
+        lm.generate([1, 2, 3], 10)                # prompt + 10 greedy tokens
+
+    Token arrays are (length,) for one sequence or (batch, length); logits
+    follow: (length, vocab) or (batch, length, vocab), float32."""
+
+    def __init__(self, core, path):
+        self._core = core
+        self.path = path
+        self.config = dict(core.config)
+
+    @classmethod
+    def from_pretrained(cls, path, target="cpu", threads=None,
+                        reference=False):
+        """Loads a directory with config.json and model.safetensors (or a
+        sharded index), as transformers' MambaForCausalLM and mamba_ssm
+        save it. A malformed or mismatched file raises ssm_mlir.Error naming
+        the file and tensor. A program is compiled per batch size on first
+        use."""
+        path = os.fspath(path)
+        _, opts = _cache.jit_options(target, threads, reference)
+        return cls(_ssm_mlir.MambaLM.load(path, opts), path)
+
+    @property
+    def vocab_size(self):
+        return self.config["vocab_size"]
+
+    def initial_state(self, batch=1):
+        """Zeros: the state before the first token."""
+        conv, ssm = self._core.initial_state(batch)
+        return MambaState(conv, ssm)
+
+    def _run(self, tokens, state):
+        logits, conv, ssm = self._core.forward(tokens, state.conv, state.ssm)
+        state.conv, state.ssm = conv, ssm
+        return logits
+
+    def forward(self, tokens):
+        """Logits of `tokens` from the initial state."""
+        t, one = _tokens(tokens)
+        logits = self._run(t, self.initial_state(t.shape[0]))
+        return logits[0] if one else logits
+
+    def prefill(self, tokens, state=None):
+        """Runs `tokens` from `state` (None: the initial state) and returns
+        (logits, state): the given state object advanced in place, or a new
+        one. A prefill continued from the state of an earlier one equals
+        the prefill of the concatenated prompt (chunked prefill)."""
+        t, one = _tokens(tokens)
+        if state is None:
+            state = self.initial_state(t.shape[0])
+        logits = self._run(t, state)
+        return (logits[0] if one else logits), state
+
+    def step(self, tokens, state):
+        """One decoding step: `tokens` is one id (a single sequence) or
+        (batch,) ids. Returns (logits, state) with logits (vocab,) or
+        (batch, vocab) and `state` advanced in place."""
+        t = np.asarray(tokens)
+        if t.ndim > 1:
+            raise ValueError("step takes one token per sequence: an id or a "
+                             "(batch,) array, got shape %s" % (t.shape,))
+        single = t.ndim == 0
+        logits, _ = self.prefill(t.reshape(-1, 1), state)
+        return (logits[0, 0] if single else logits[:, 0]), state
+
+    def generate(self, tokens, n, state=None):
+        """Greedy decoding: the prompt followed by `n` tokens, each the
+        argmax of the logits before it, as (length + n,) or
+        (batch, length + n) int64. With `state`, the prompt continues from
+        it; the state is left after the prompt and all but the last new
+        token (feed that token to step() to go on)."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError("n must be a non-negative integer, got %r" % (n,))
+        t, one = _tokens(tokens)
+        t = t.astype(np.int64)
+        if n == 0:
+            return t[0].copy() if one else t.copy()
+        logits, state = self.prefill(t, state)
+        new, conv, ssm = self._core.decode(logits, int(n), state.conv,
+                                           state.ssm)
+        state.conv, state.ssm = conv, ssm
+        out = np.concatenate([t, new], axis=1)
+        return out[0] if one else out
+
+    def __repr__(self):
+        c = self.config
+        return ("<ssm_mlir.MambaLM %s: %d layers, d_model %d, vocab %d>"
+                % (self.path, c["n_layer"], c["d_model"], c["vocab_size"]))
