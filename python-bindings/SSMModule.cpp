@@ -586,7 +586,8 @@ py::dict runTask(const std::string &name,
 PYBIND11_MODULE(_ssm_mlir, m) {
   m.doc() = "ssm-mlir's C++ API (private; use the ssm_mlir package)";
 
-  static py::exception<Error> error(m, "Error", PyExc_RuntimeError);
+  // Translators run most recent first: CompileError before its base.
+  auto &error = py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
   py::register_exception<CompileError>(m, "CompileError", error.ptr());
 
   py::class_<JitOptions>(m, "JitOptions")

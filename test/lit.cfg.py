@@ -8,7 +8,9 @@ config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".py", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ssm_obj_root, "test")
-config.excludes = ["Inputs", "lib", "CMakeLists.txt", "lit.cfg.py",
+# test/python holds pytest's tests of the ssm_mlir package, which
+# utils/run-tests.sh runs after lit.
+config.excludes = ["Inputs", "lib", "python", "CMakeLists.txt", "lit.cfg.py",
                    "lit.site.cfg.py"]
 
 llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])

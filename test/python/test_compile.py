@@ -1,0 +1,167 @@
+"""ssm_mlir.compile: programs from text and files, calls on numpy arrays
+(dtypes, shapes, results), ir() at each stage, errors as exceptions with
+the compiler's message, caching, and the GIL released while running."""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import ssm_mlir
+from ssm_reference import linear_scan, max_rel_err
+from ssm_testing import TOL
+
+SCAN = """
+func.func @scan(%a: tensor<?x?xf32>, %b: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %h = ssm.scan %a, %b dim = 1 : tensor<?x?xf32>, tensor<?x?xf32> -> tensor<?x?xf32>
+  return %h : tensor<?x?xf32>
+}
+"""
+
+MIXED = """
+func.func @two(%x: tensor<3xf64>, %i: tensor<2xi32>) -> (tensor<3xf64>, tensor<2xi32>) {
+  %y = arith.addf %x, %x : tensor<3xf64>
+  %j = arith.muli %i, %i : tensor<2xi32>
+  return %y, %j : tensor<3xf64>, tensor<2xi32>
+}
+func.func @none(%x: tensor<3xf32>) {
+  return
+}
+func.func private @helper(%x: tensor<3xf32>) -> tensor<3xf32> {
+  return %x : tensor<3xf32>
+}
+"""
+
+
+def test_scan_program_matches_float64(rng):
+    prog = ssm_mlir.compile(SCAN)
+    assert prog.functions == ("scan",)
+    for shape in [(1, 1), (3, 70), (17, 1000)]:
+        a = rng.uniform(0.5, 1.0, shape)
+        b = rng.standard_normal(shape)
+        h = prog.scan(a, b)
+        assert h.dtype == np.float32 and h.shape == shape
+        assert max_rel_err(h, linear_scan(a, b, 1)) <= TOL
+
+
+def test_results_dtypes_and_signature():
+    prog = ssm_mlir.compile(MIXED)
+    assert set(prog.functions) == {"two", "none"}
+    y, j = prog.two([1.5, 2.0, -1.0], np.array([3, -4], np.int64))
+    assert y.dtype == np.float64 and j.dtype == np.int32
+    np.testing.assert_array_equal(y, [3.0, 4.0, -2.0])
+    np.testing.assert_array_equal(j, [9, 16])
+    assert prog.none(np.zeros(3)) is None
+    assert prog["two"].signature["args"][1] == ("int32", (2,), "tensor<2xi32>")
+
+
+def test_source_file_and_cache(tmp_path):
+    path = tmp_path / "scan.mlir"
+    path.write_text(SCAN)
+    ssm_mlir.clear_cache()
+    p1 = ssm_mlir.compile(path)
+    assert ssm_mlir.compile(str(path)) is p1
+    text = ssm_mlir.compile(SCAN)
+    assert text is not p1                  # the same text, named differently
+    assert ssm_mlir.compile(SCAN, threads=1) is not text
+    assert ssm_mlir.cache_info()[:3] == (1, 3, 3)
+
+
+def test_parse_errors_carry_the_location(tmp_path):
+    bad = tmp_path / "bad.mlir"
+    bad.write_text("func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {\n"
+                   "  %0 = arith.addf %a, %b : tensor<4xf32>\n"
+                   "  return %0 : tensor<4xf32>\n}\n")
+    with pytest.raises(ssm_mlir.CompileError,
+                       match=r"bad\.mlir:2:\d+: error: use of undeclared SSA value"):
+        ssm_mlir.compile(bad)
+    # The verifier's message, with its location, for an ssm op.
+    with pytest.raises(ssm_mlir.CompileError, match=r"<string>:3:\d+: error: .*ssm.scan"):
+        ssm_mlir.compile(SCAN.replace("dim = 1", "dim = 2"))
+    with pytest.raises(FileNotFoundError):
+        ssm_mlir.compile(tmp_path / "missing.mlir")
+    with pytest.raises(TypeError):
+        ssm_mlir.compile(42)
+
+
+def test_call_errors():
+    prog = ssm_mlir.compile(MIXED)
+    with pytest.raises(AttributeError, match=r"no public function @helper .*@two"):
+        prog.helper
+    with pytest.raises(KeyError):
+        prog["missing"]
+    with pytest.raises(TypeError, match=r"@two takes 2 argument\(s\), got 1"):
+        prog.two(np.zeros(3))
+    with pytest.raises(ValueError, match=r"argument #0 of @two: .*\(4,\).*tensor<3xf64>"):
+        prog.two(np.zeros(4), np.zeros(2, np.int32))
+    with pytest.raises(TypeError, match="argument #1 of @two: expected an array of integer"):
+        prog.two(np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match="int64 value 1099511627776 at flat index 0 does not fit in int32"):
+        prog.two(np.zeros(3), np.array([2**40, 1]))
+
+
+def test_arguments_are_never_written():
+    prog = ssm_mlir.compile("""
+func.func @set(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %c = arith.constant 7.0 : f32
+  %i = arith.constant 1 : index
+  %0 = tensor.insert %c into %a[%i] : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+func.func @same(%a: tensor<4xf32>) -> tensor<4xf32> {
+  return %a : tensor<4xf32>
+}""")
+    x = np.zeros(4, np.float32)
+    np.testing.assert_array_equal(prog.set(x), [0, 7, 0, 0])
+    np.testing.assert_array_equal(x, 0)
+    y = prog.same(x)
+    assert not np.shares_memory(x, y)
+
+
+def test_ir_stages():
+    prog = ssm_mlir.compile(SCAN)
+    assert "ssm.scan" in prog.ir() and prog.ir("ssm") == prog.ir("input")
+    vec = prog.ir("ssm-lower-to-loops")
+    assert "IR Dump After" in vec and "ssm.scan" not in vec
+    assert "llvm.func @scan" in prog.ir("llvm-dialect")
+    assert prog.ir("mlir") == prog.ir("llvm-dialect")
+    assert "define " in prog.ir("llvm")
+    with pytest.raises(ValueError, match="unknown stage 'nope'.*one-shot-bufferize"):
+        prog.ir("nope")
+
+
+def test_reference_lowering_option(rng):
+    fast = ssm_mlir.compile(SCAN)
+    ref = ssm_mlir.compile(SCAN, reference=True)
+    a = rng.uniform(0.5, 1.0, (5, 33))
+    b = rng.standard_normal((5, 33))
+    assert max_rel_err(fast.scan(a, b), ref.scan(a, b)) <= TOL
+
+
+def test_gil_is_released_while_running(rng):
+    """A Python thread runs while compiled code runs in another."""
+    prog = ssm_mlir.compile(SCAN, threads=1)
+    a = rng.uniform(0.5, 1.0, (64, 200000)).astype(np.float32)
+    b = rng.standard_normal((64, 200000)).astype(np.float32)
+    prog.scan(a, b)                                   # warm up
+    span = {}
+
+    def call():
+        span["start"] = time.perf_counter()
+        prog.scan(a, b)
+        span["end"] = time.perf_counter()
+
+    worker = threading.Thread(target=call)
+    ticks = []
+    worker.start()
+    while worker.is_alive():
+        ticks.append(time.perf_counter())
+    worker.join()
+    inside = [t for t in ticks if span["start"] < t < span["end"]]
+    assert span["end"] - span["start"] > 0.01
+    assert len(inside) > 100
+
+
+def test_nvptx_target_is_a_clear_error():
+    with pytest.raises(ssm_mlir.Error, match="target 'nvptx' is not available"):
+        ssm_mlir.compile(SCAN, target="nvptx")

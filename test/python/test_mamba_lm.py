@@ -1,0 +1,146 @@
+"""ssm_mlir.MambaLM on checkpoints written here (random weights) against
+the float64 Hugging Face slow path (test/lib/mamba_reference.py) and
+against `ssm-run model` on the same checkpoint: logits, states, chunked
+prefill, decoding steps, generation, batches and errors."""
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+import mamba_reference as mr
+import ssm_mlir
+from ssm_reference import max_rel_err
+from ssm_testing import TOL
+
+SSM_RUN = os.path.join(os.environ["SSM_TOOLS_DIR"], "ssm-run")
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """(directory, config, float64 weights): odd sizes, untied head, biases."""
+    cfg = mr.Config(d_model=12, n_layer=2, vocab=37, d_state=5, d_inner=22,
+                    use_bias=True, tied=False)
+    w = mr.random_weights(cfg, np.random.default_rng(11))
+    d = str(tmp_path_factory.mktemp("mamba-ckpt"))
+    mr.write_checkpoint(d, cfg.hf_json(), w, "F32")
+    return d, cfg, {k: mr.stored(v, "F32") for k, v in w.items()}
+
+
+@pytest.fixture(scope="module")
+def lm(checkpoint):
+    return ssm_mlir.MambaLM.from_pretrained(checkpoint[0])
+
+
+def test_config(lm, checkpoint):
+    cfg = checkpoint[1]
+    assert lm.config["d_model"] == cfg.D and lm.config["n_layer"] == cfg.layers
+    assert lm.vocab_size == cfg.V and lm.config["d_inner"] == cfg.E
+    assert lm.config["tie_embeddings"] is False
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 23), (3, 9)])
+def test_forward_matches_float64(lm, checkpoint, shape, rng):
+    _, cfg, w = checkpoint
+    tokens = rng.integers(0, cfg.V, shape)
+    ref, _, _ = mr.lm_forward(cfg, w, tokens)
+    logits = lm.forward(tokens)
+    assert logits.shape == shape + (cfg.V,) and logits.dtype == np.float32
+    assert max_rel_err(logits, ref) <= TOL
+    # One sequence as a 1-D array: (length, vocab).
+    one = lm.forward(tokens[0].tolist())
+    assert one.shape == (shape[1], cfg.V)
+    assert max_rel_err(one, ref[0]) <= TOL
+
+
+def test_prefill_states_and_chunks(lm, checkpoint, rng):
+    _, cfg, w = checkpoint
+    tokens = rng.integers(0, cfg.V, (2, 14))
+    ref, ref_conv, ref_ssm = mr.lm_forward(cfg, w, tokens)
+    logits, state = lm.prefill(tokens)
+    assert max_rel_err(logits, ref) <= TOL
+    assert state.conv.shape == (cfg.layers, 2, cfg.E, cfg.K - 1)
+    assert max_rel_err(state.conv, ref_conv) <= TOL
+    assert max_rel_err(state.ssm, ref_ssm) <= TOL
+    # Chunked prefill (5 + 1 + 8 tokens) equals the whole prompt's.
+    first, chunked = lm.prefill(tokens[:, :5])
+    same, again = lm.prefill(tokens[:, 5:6], chunked)
+    assert again is chunked
+    rest, _ = lm.prefill(tokens[:, 6:], chunked)
+    assert max_rel_err(np.concatenate([first, same, rest], axis=1), ref) <= TOL
+    assert max_rel_err(chunked.ssm, ref_ssm) <= TOL
+
+
+def test_steps_and_branching(lm, checkpoint, rng):
+    _, cfg, w = checkpoint
+    prompt = rng.integers(0, cfg.V, 6)
+    more = rng.integers(0, cfg.V, 3)
+    ref, _, _ = mr.lm_forward(cfg, w, np.concatenate([prompt, more])[None])
+    _, state = lm.prefill(prompt)
+    branch = state.copy()
+    for i, t in enumerate(more):
+        logits, state = lm.step(int(t), state)
+        assert logits.shape == (cfg.V,)
+        assert max_rel_err(logits, ref[0, 6 + i]) <= TOL
+    # The copy was not advanced: stepping it gives the first step again.
+    logits, _ = lm.step(np.array([more[0]]), branch)
+    assert logits.shape == (1, cfg.V)
+    assert max_rel_err(logits[0], ref[0, 6]) <= TOL
+
+
+def run_model(checkpoint_dir, tokens, tmp_path, generate=None):
+    out = tmp_path / "logits.npy"
+    args = [SSM_RUN, "model", "--checkpoint", checkpoint_dir, "--tokens",
+            ",".join(map(str, tokens)), "--logits", str(out)]
+    if generate:
+        args += ["--generate", str(generate)]
+    proc = subprocess.run(args, capture_output=True, text=True, check=True)
+    generated = [line.split("=", 1)[1] for line in proc.stdout.splitlines()
+                 if line.startswith("generated=")]
+    return np.load(out), generated
+
+
+def test_same_as_ssm_run_model(lm, checkpoint, tmp_path, rng):
+    d, cfg, _ = checkpoint
+    prompt = rng.integers(0, cfg.V, 7).tolist()
+    cli_logits, cli_generated = run_model(d, prompt, tmp_path, generate=6)
+    np.testing.assert_array_equal(lm.forward(prompt), cli_logits)
+    out = lm.generate(prompt, 6)
+    assert out.dtype == np.int64 and out.shape == (13,)
+    assert out[:7].tolist() == prompt
+    assert ",".join(map(str, out[7:])) == cli_generated[0]
+
+
+def test_generate_batches_and_greedy_chain(lm, checkpoint, rng):
+    _, cfg, w = checkpoint
+    prompts = rng.integers(0, cfg.V, (2, 4))
+    out = lm.generate(prompts, 3)
+    assert out.shape == (2, 7)
+    # Each new token is the argmax of the reference logits before it.
+    for b in range(2):
+        ref, _, _ = mr.lm_forward(cfg, w, out[b:b + 1, :6])
+        assert out[b, 4:].tolist() == np.argmax(ref[0, 3:6], axis=-1).tolist()
+    assert lm.generate(prompts, 0).tolist() == prompts.tolist()
+
+
+def test_errors(lm, checkpoint, tmp_path):
+    _, cfg, _ = checkpoint
+    with pytest.raises(ValueError, match=r"token 37 at \(0, 1\) is outside the vocabulary"):
+        lm.forward([1, 37])
+    with pytest.raises(TypeError, match="tokens must be integer token ids"):
+        lm.forward([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"\(length,\) or \(batch, length\)"):
+        lm.forward(np.zeros((1, 1, 2), np.int64))
+    with pytest.raises(ValueError, match="at least one token"):
+        lm.forward(np.zeros((1, 0), np.int64))
+    state = lm.initial_state(2)
+    with pytest.raises(ValueError, match=r"the conv state .*\(2, 1, 22, 3\)"):
+        lm.prefill([[1, 2]], ssm_mlir.MambaState(state.conv, state.ssm[:, :1]))
+    with pytest.raises(ValueError, match="n must be a non-negative integer"):
+        lm.generate([1], -1)
+    with pytest.raises(ssm_mlir.Error, match=r"missing.*config\.json"):
+        ssm_mlir.MambaLM.from_pretrained(tmp_path / "missing")
+    broken = tmp_path / "broken"
+    mr.write_checkpoint(str(broken), cfg.hf_json(), {"backbone.norm_f.weight": np.ones(cfg.D)})
+    with pytest.raises(ssm_mlir.Error, match=r"model\.safetensors.*backbone\.(embeddings|embedding)"):
+        ssm_mlir.MambaLM.from_pretrained(broken)
