@@ -8,8 +8,11 @@ packages=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22
   # build
   cmake ninja-build ccache
-  # tests: Debian's interpreter and numpy (PyPI is not reachable), gtest
-  python3 python3-numpy libgtest-dev
+  # tests: Debian's interpreter and numpy (PyPI is not reachable), gtest,
+  # pytest
+  python3 python3-numpy libgtest-dev python3-pytest
+  # the ssm_mlir Python package (pybind11 over the C++ API)
+  python3-dev pybind11-dev
   # OpenMP runtime for the threaded CPU code
   libomp-22-dev
   # benchmarks: peak memory

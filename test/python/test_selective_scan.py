@@ -61,12 +61,12 @@ def test_threads_and_reference_agree(rng, threads):
 def test_other_float_dtypes_and_layouts_are_converted(rng):
     x = scan_inputs(rng, 2, 6, 20, 3, D=True, dtype=np.float64)
     ry, _ = selective_scan(x["u"], x["delta"], x["A"], x["B"], x["C"], x["D"])
-    # float64, a Fortran-ordered copy and a strided view of the same values.
+    # float64, a Fortran-ordered copy, a strided view and big-endian values.
     u_f = np.asfortranarray(x["u"])
     wide = np.zeros((2, 6, 40))
     wide[:, :, ::2] = x["delta"]
-    y = ssm_mlir.selective_scan_fn(u_f, wide[:, :, ::2], x["A"], x["B"],
-                                   x["C"], x["D"])
+    y = ssm_mlir.selective_scan_fn(u_f, wide[:, :, ::2], x["A"].astype(">f8"),
+                                   x["B"], x["C"], x["D"])
     assert y.dtype == np.float32
     assert max_rel_err(y, ry) <= TOL
     # float16 inputs are computed in float32 from their float16 values.

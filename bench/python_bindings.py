@@ -1,0 +1,107 @@
+"""The cost of calling compiled code from Python: ssm_mlir.selective_scan_fn
+and causal_conv1d_fn against the same compiled programs timed inside
+ssm-run (--time: the compiled call alone), in one run, one thread.
+
+    PYTHONPATH=build/python /usr/bin/python3 bench/python_bindings.py --tools build/bin
+
+Prints, per shape, the median of each side and the difference: the
+bindings' per-call overhead (argument checks, numpy conversions, the
+cache lookup, handing the results to numpy)."""
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import benchlib
+
+RUNS = 30
+
+
+def median_call_ms(fn, runs=RUNS):
+    fn()                                                    # compile, warm up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return float(np.median(times))
+
+
+def scan_case(tools, tmp, b, d, L, n):
+    import ssm_mlir
+    rng = np.random.default_rng(0)
+    x = {"u": rng.standard_normal((b, d, L)),
+         "delta": rng.uniform(-4.0, 1.0, (b, d, L)),
+         "A": -np.exp(rng.uniform(-2.0, 1.5, (d, n))),
+         "B": rng.standard_normal((b, n, L)), "C": rng.standard_normal((b, n, L)),
+         "D": rng.standard_normal(d), "z": rng.standard_normal((b, d, L))}
+    x = {k: v.astype(np.float32) for k, v in x.items()}
+    args = []
+    for k, v in x.items():
+        path = os.path.join(tmp, k + ".npy")
+        np.save(path, v)
+        args += ["--" + k, path]
+    out = benchlib.run([os.path.join(tools, "ssm-run"), "scan"] + args +
+                       ["--delta-softplus", "--out", os.path.join(tmp, "y.npy"),
+                        "--threads", "1", "--time", str(RUNS)])
+    cli = benchlib.median_ms(out)
+    py = median_call_ms(lambda: ssm_mlir.selective_scan_fn(
+        x["u"], x["delta"], x["A"], x["B"], x["C"], x["D"], x["z"],
+        delta_softplus=True, threads=1))
+    return cli, py
+
+
+CONV = """
+func.func @conv(%x: tensor<{b}x{d}x{L}xf32>, %w: tensor<{d}x4xf32>, %bias: tensor<{d}xf32>) -> tensor<{b}x{d}x{L}xf32> {{
+  %y = ssm.causal_conv1d channel_first %x, %w bias(%bias : tensor<{d}xf32>) silu
+      : tensor<{b}x{d}x{L}xf32>, tensor<{d}x4xf32> -> tensor<{b}x{d}x{L}xf32>
+  return %y : tensor<{b}x{d}x{L}xf32>
+}}
+"""
+
+
+def conv_case(tools, tmp, b, d, L):
+    import ssm_mlir
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((b, d, L)).astype(np.float32)
+    w = rng.standard_normal((d, 4)).astype(np.float32)
+    bias = rng.standard_normal(d).astype(np.float32)
+    prog = os.path.join(tmp, "conv.mlir")
+    with open(prog, "w") as f:
+        f.write(CONV.format(b=b, d=d, L=L))
+    args = []
+    for k, v in (("x", x), ("w", w), ("bias", bias)):
+        path = os.path.join(tmp, "c" + k + ".npy")
+        np.save(path, v)
+        args += ["--input", path]
+    out = benchlib.run([os.path.join(tools, "ssm-run"), prog, "-e", "conv"] +
+                       args + ["--output", os.path.join(tmp, "cy.npy"),
+                               "--threads", "1", "--time", str(RUNS)])
+    cli = benchlib.median_ms(out)
+    py = median_call_ms(lambda: ssm_mlir.causal_conv1d_fn(
+        x, w, bias, activation="silu", threads=1))
+    return cli, py
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tools", default="build/bin")
+    opts = ap.parse_args()
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    print("Python bindings vs ssm-run --time (the compiled call alone), "
+          "1 thread, median of %d calls" % RUNS)
+    print("%-44s %12s %12s %12s" % ("case", "ssm-run ms", "python ms", "overhead"))
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [("scan b 1, d 16, L 1, n 16 (tiny)", scan_case(opts.tools, tmp, 1, 16, 1, 16)),
+                ("scan b 1, d 1536, L 1, n 16 (a decoding step)", scan_case(opts.tools, tmp, 1, 1536, 1, 16)),
+                ("scan b 1, d 1536, L 2048, n 16 (reference)", scan_case(opts.tools, tmp, 1, 1536, 2048, 16)),
+                ("conv b 1, d 1536, L 2048, k 4, silu", conv_case(opts.tools, tmp, 1, 1536, 2048))]
+    for name, (cli, py) in rows:
+        print("%-44s %12.4f %12.4f %+9.1f us" % (name, cli, py, (py - cli) * 1e3))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
