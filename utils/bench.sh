@@ -3,7 +3,9 @@
 # reference lowering vs plain C++, and the conv, in one run), then
 # bench/parallel_scan.py (sequential vs time-parallel scans, 1 and 2 threads),
 # then bench/mamba_model.py (projections, a decoding step, a Mamba-130m-shaped
-# model against PyTorch, which it installs: Debian's python3-torch).
+# model against PyTorch, which it installs: Debian's python3-torch), then
+# bench/python_bindings.py (the ssm_mlir package against ssm-run's timing of
+# the same compiled programs).
 # Pass --quick for the reference shape only (no time-parallel or model run).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,4 +23,7 @@ if [[ " $* " != *" --quick "* ]]; then
     $SUDO apt-get install -y python3-torch >/dev/null || true
   fi
   /usr/bin/python3 "$root/bench/mamba_model.py" --tools "$root/build/bin"
+  echo
+  PYTHONPATH="$root/build/python" /usr/bin/python3 "$root/bench/python_bindings.py" \
+    --tools "$root/build/bin"
 fi

@@ -15,7 +15,7 @@ def _float32(name, value, fn):
     if a.dtype.kind != "f":
         raise TypeError("%s: %s must be a floating-point array, got dtype %s"
                         % (fn, name, a.dtype))
-    return np.ascontiguousarray(a, dtype=np.float32)
+    return np.asarray(a, dtype=np.float32, order="C")
 
 
 def _shape(a):

@@ -116,6 +116,9 @@ def test_contract_violations_name_the_operand(rng):
     with pytest.raises(ValueError, match=r"'u'"):
         ssm_mlir.selective_scan_fn(x["u"][0], x["delta"], x["A"], x["B"],
                                    x["C"])
+    with pytest.raises(ValueError, match=r"'u' must be a rank-3 .* got 'tensor<f32>'"):
+        ssm_mlir.selective_scan_fn(np.float32(1), x["delta"], x["A"], x["B"],
+                                   x["C"])
 
 
 def test_dtype_and_target_errors(rng):
