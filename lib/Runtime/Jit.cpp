@@ -154,6 +154,19 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
                                              : (avx512 ? 16 : 8);
   pipeline.numThreads = resolveThreads(options);
   pipeline.parallelScan = options.parallelScan;
+  // Tensor arguments of public functions are the caller's arrays (a numpy
+  // array in the bindings, a checkpoint's read-only map): bufferization
+  // must not write into them unless the program says it may
+  // (bufferization.writable = true, as the language model's states are).
+  for (auto func : module.getOps<mlir::func::FuncOp>()) {
+    if (func.isExternal() || !func.isPublic())
+      continue;
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (llvm::isa<mlir::TensorType>(func.getArgument(i).getType()) &&
+          !func.getArgAttr(i, kWritableAttr))
+        func.setArgAttr(i, kWritableAttr,
+                        mlir::BoolAttr::get(module.getContext(), false));
+  }
   mlir::PassManager pm(module.getContext());
   mlir::ssm::buildSSMToLLVMPipeline(pm, pipeline);
   if (configure)
@@ -193,15 +206,6 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   for (auto func : module.getOps<mlir::func::FuncOp>()) {
     if (func.isExternal() || !func.isPublic())
       continue;
-    // Tensor arguments are the caller's arrays (a numpy array in the
-    // bindings, a checkpoint's read-only map): bufferization must not write
-    // into them unless the program says it may (bufferization.writable =
-    // true, as the language model's states are).
-    for (unsigned i = 0; i < func.getNumArguments(); ++i)
-      if (llvm::isa<mlir::TensorType>(func.getArgument(i).getType()) &&
-          !func.getArgAttr(i, kWritableAttr))
-        func.setArgAttr(i, kWritableAttr,
-                        mlir::BoolAttr::get(module.getContext(), false));
     FunctionSig sig;
     sig.name = func.getName().str();
     mlir::FunctionType ft = func.getFunctionType();

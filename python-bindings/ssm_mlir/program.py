@@ -38,7 +38,8 @@ class Program:
 
     @property
     def functions(self):
-        """The names of the callable public functions."""
+        """The names of the public functions (calling one whose types
+        cannot be exchanged with numpy raises ValueError saying why)."""
         return tuple(self._core.functions)
 
     def signature(self, name):

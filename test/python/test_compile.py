@@ -116,6 +116,9 @@ func.func @same(%a: tensor<4xf32>) -> tensor<4xf32> {
     np.testing.assert_array_equal(x, 0)
     y = prog.same(x)
     assert not np.shares_memory(x, y)
+    # What ir() shows is what runs: the insert goes into a copy.
+    bufferized = prog.ir("one-shot-bufferize")
+    assert "memref.copy %arg0, %alloc" in bufferized
 
 
 def test_ir_stages():

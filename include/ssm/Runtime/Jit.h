@@ -68,7 +68,9 @@ struct FunctionSig {
 };
 
 /// Lowers `module` in place to the LLVM dialect with --ssm-to-llvm, with
-/// the pipeline options `options` implies for its target.
+/// the pipeline options `options` implies for its target. Tensor arguments
+/// of public functions become read-only (bufferization.writable = false)
+/// unless marked writable: they are the caller's arrays.
 /// Diagnostics go to the context's handler. `configure`, when given, sees
 /// the pass manager before it runs (to add instrumentation, e.g. the
 /// bindings' IR after a named pass).
