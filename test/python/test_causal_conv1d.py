@@ -57,6 +57,8 @@ def test_errors(rng):
         ssm_mlir.causal_conv1d_fn(x, w[:3])
     with pytest.raises(ValueError, match=r"causal_conv1d_fn: .*'conv_state'"):
         ssm_mlir.causal_conv1d_fn(x, w, initial_states=np.zeros((1, 4, 5)))
+    with pytest.raises(ValueError, match="final_states_out needs return_final_states=True"):
+        ssm_mlir.causal_conv1d_fn(x, w, final_states_out=np.zeros((1, 4, 2)))
     with pytest.raises(ValueError, match="final_states_out has shape"):
         ssm_mlir.causal_conv1d_fn(x, w, return_final_states=True,
                                   final_states_out=np.zeros((1, 4, 3)))

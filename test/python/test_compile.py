@@ -165,6 +165,13 @@ def test_gil_is_released_while_running(rng):
     assert len(inside) > 100
 
 
+def test_option_errors():
+    with pytest.raises(ValueError, match="vector_width must be a positive integer"):
+        ssm_mlir.compile(SCAN, vector_width=-8)
+    with pytest.raises(ValueError, match="opt_level must be 0, 1, 2 or 3"):
+        ssm_mlir.compile(SCAN, opt_level=4)
+
+
 def test_nvptx_target_is_a_clear_error():
     with pytest.raises(ssm_mlir.Error, match="target 'nvptx' is not available"):
         ssm_mlir.compile(SCAN, target="nvptx")

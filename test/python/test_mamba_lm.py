@@ -136,6 +136,8 @@ def test_errors(lm, checkpoint, tmp_path):
     state = lm.initial_state(2)
     with pytest.raises(ValueError, match=r"the conv state .*\(2, 1, 22, 3\)"):
         lm.prefill([[1, 2]], ssm_mlir.MambaState(state.conv, state.ssm[:, :1]))
+    with pytest.raises(ValueError, match=r"step takes one token per sequence: .*\(2, 1\)"):
+        lm.step(np.zeros((2, 1), np.int64), state)
     with pytest.raises(ValueError, match="n must be a non-negative integer"):
         lm.generate([1], -1)
     with pytest.raises(ssm_mlir.Error, match=r"missing.*config\.json"):
