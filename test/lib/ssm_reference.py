@@ -1,5 +1,5 @@
 """Independent float64 references for the ssm ops, written from
-../shared/spec/semantics.md (sections 1 to 3) with numpy only.
+../shared/spec/semantics.md (sections 1 to 3, 5 to 7) with numpy only.
 
 These are the oracles of the integration tests: they share no code with the
 compiler and compute everything in float64.
@@ -89,6 +89,91 @@ def causal_conv1d(x, weight, bias=None, silu_act=False, conv_state=None):
         out = silu(out)
     final = full[:, :, full.shape[2] - (k - 1):]
     return out, final
+
+
+def rmsnorm(x, w, eps):
+    x = np.asarray(x, dtype=np.float64)
+    return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
+
+
+def mamba2_block(h, w, ngroups, eps, conv_state=None, ssm_state=None):
+    """The Mamba-2 mixer (semantics.md section 5) on token-major h (b, L, D)
+    with the weights `w` (in_proj (2I+2GN+H, D), conv_weight (X, K),
+    conv_bias (X) or None, dt_bias, A_log, D (H), norm_weight (I), out_proj
+    (D, I)); returns (out, conv_state (b, X, K-1), ssm_state (b, H, P, N))."""
+    h = np.asarray(h, dtype=np.float64)
+    w = {k: (None if v is None else np.asarray(v, dtype=np.float64)) for k, v in w.items()}
+    b, L, _ = h.shape
+    H = w["A_log"].shape[0]
+    I = w["norm_weight"].shape[0]
+    X = w["conv_weight"].shape[0]
+    G = ngroups
+    N = (X - I) // (2 * G)
+    P = I // H
+    zxbcdt = h @ w["in_proj"].T
+    z, xbc, dt = zxbcdt[..., :I], zxbcdt[..., I:I + X], zxbcdt[..., I + X:]
+    xbc, conv_final = causal_conv1d(xbc.transpose(0, 2, 1), w["conv_weight"],
+                                    w.get("conv_bias"), True, conv_state)
+    xbc = xbc.transpose(0, 2, 1)                                # (b, L, X)
+    x = xbc[..., :I].reshape(b, L, H, P)
+    B = xbc[..., I:I + G * N].reshape(b, L, G, N)
+    C = xbc[..., I + G * N:].reshape(b, L, G, N)
+    dt = softplus(dt + w["dt_bias"])                            # (b, L, H)
+    A = -np.exp(w["A_log"])
+    state = (np.zeros((b, H, P, N)) if ssm_state is None
+             else np.array(ssm_state, dtype=np.float64))
+    y = np.empty((b, L, H, P))
+    group = np.arange(H) // (H // G)
+    for t in range(L):
+        dtt = dt[:, t, :, None, None]                           # (b, H, 1, 1)
+        Bt = B[:, t, group, None, :]                            # (b, H, 1, N)
+        Ct = C[:, t, group, :]                                  # (b, H, N)
+        state = np.exp(dtt * A[None, :, None, None]) * state + dtt * x[:, t, :, :, None] * Bt
+        y[:, t] = np.einsum("bhpn,bhn->bhp", state, Ct) + w["D"][None, :, None] * x[:, t]
+    y = y.reshape(b, L, I) * silu(z)
+    out = rmsnorm(y, w["norm_weight"], eps) @ w["out_proj"].T
+    return out, conv_final, state
+
+
+def s4d(u, log_dt, A, B, C, D=None, z=None):
+    """The S4D layer (semantics.md section 6) on token-major u (b, L, H): A, B
+    and C (H, N) real or complex (complex A: y = 2 Re(C h)), ZOH."""
+    u = np.asarray(u, dtype=np.float64)
+    A = np.asarray(A)
+    complex_a = np.iscomplexobj(A)
+    dt = np.exp(np.asarray(log_dt, dtype=np.float64))[:, None]   # (H, 1)
+    dA = dt * A
+    Abar = np.exp(dA)
+    Bbar = (Abar - 1.0) / A * np.asarray(B)
+    b, L, H = u.shape
+    h = np.zeros((b,) + A.shape, dtype=np.complex128 if complex_a else np.float64)
+    y = np.empty((b, L, H))
+    for t in range(L):
+        h = Abar[None] * h + Bbar[None] * u[:, t, :, None]
+        s = np.sum(np.asarray(C)[None] * h, axis=-1)
+        y[:, t] = 2.0 * s.real if complex_a else s.real
+    if D is not None:
+        y = y + np.asarray(D, dtype=np.float64) * u
+    if z is not None:
+        y = y * silu(z)
+    return y
+
+
+def linear_attention(q, k, v, heads):
+    """S_t = S_{t-1} + k_t v_t^T, y_t = S_t^T q_t per head (semantics.md
+    section 7) on token-major (b, L, heads * width) arrays."""
+    q, k, v = (np.asarray(a, dtype=np.float64) for a in (q, k, v))
+    b, L, _ = q.shape
+    dk, dv = q.shape[2] // heads, v.shape[2] // heads
+    S = np.zeros((b, heads, dk, dv))
+    y = np.empty((b, L, heads * dv))
+    for t in range(L):
+        qt = q[:, t].reshape(b, heads, dk)
+        kt = k[:, t].reshape(b, heads, dk)
+        vt = v[:, t].reshape(b, heads, dv)
+        S = S + kt[..., :, None] * vt[..., None, :]
+        y[:, t] = np.einsum("bhkv,bhk->bhv", S, qt).reshape(b, heads * dv)
+    return y
 
 
 def max_rel_err(got, ref):

@@ -160,6 +160,10 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     auto aType = cast<RankedTensorType>(op.getA().getType());
     if (!uType.getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "the fast path is f32 only");
+    // Complex A (S4D) keeps the reference loops: its tile body would need
+    // vector sin/cos and twice the registers per state.
+    if (op.isComplex())
+      return rewriter.notifyMatchFailure(op, "complex A is not vectorised");
     if (aType.isDynamicDim(1) || aType.getDimSize(1) > kMaxRegisterStates)
       return rewriter.notifyMatchFailure(op, "needs a static n <= 64");
     const int64_t n = aType.getDimSize(1);

@@ -119,9 +119,9 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
                                 PatternRewriter &rewriter) const override {
     auto aType = cast<RankedTensorType>(op.getA().getType());
     auto yType = cast<RankedTensorType>(op.getY().getType());
-    if (!yType.getElementType().isF32() || aType.isDynamicDim(1) ||
-        aType.getDimSize(1) <= maxStates)
-      return rewriter.notifyMatchFailure(op, "no f32 scan with large n");
+    if (!yType.getElementType().isF32() || op.isComplex() ||
+        aType.isDynamicDim(1) || aType.getDimSize(1) <= maxStates)
+      return rewriter.notifyMatchFailure(op, "no real f32 scan with large n");
     Location loc = op.getLoc();
     int64_t n = aType.getDimSize(1);
     int64_t groups = (n + maxStates - 1) / maxStates;

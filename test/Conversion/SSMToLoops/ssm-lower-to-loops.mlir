@@ -126,3 +126,31 @@ func.func @conv(%x: tensor<2x8x64xf32>, %w: tensor<8x4xf32>, %b: tensor<8xf32>, 
       : tensor<2x8x64xf32>, tensor<8x4xf32> -> tensor<2x8x64xf32>, tensor<2x8x3xf32>
   return %y, %fin : tensor<2x8x64xf32>, tensor<2x8x3xf32>
 }
+
+// -----
+
+// Complex A (S4D): the state is carried as a complex value; the arithmetic
+// runs on its parts: exp(dt Re A) (cos(dt Im A) + i sin(dt Im A)) times h,
+// plus dt u B, and y accumulates 2 Re(C h).
+// CHECK-LABEL: func.func @complex_scan
+// CHECK: %[[TWO:.*]] = arith.constant 2.000000e+00 : f32
+// CHECK: %[[A:.*]] = memref.load {{.*}} : memref<4x2xcomplex<f32>, strided<[?, ?], offset: ?>>
+// CHECK-DAG: %[[AR:.*]] = complex.re %[[A]]
+// CHECK-DAG: %[[AI:.*]] = complex.im %[[A]]
+// CHECK: %[[H:.*]] = scf.for {{.*}} iter_args(%[[HC:.*]] = %{{.*}}) -> (complex<f32>)
+// CHECK:   %[[DT:.*]] = memref.load
+// CHECK:   %[[MAG:.*]] = math.exp
+// CHECK:   math.cos
+// CHECK:   math.sin
+// CHECK:   complex.re %[[HC]]
+// CHECK:   complex.im %[[HC]]
+// CHECK:   arith.mulf %[[TWO]]
+// CHECK:   %[[NEXT:.*]] = complex.create
+// CHECK:   scf.yield %[[NEXT]] : complex<f32>
+// CHECK: memref.store %[[H]], {{.*}} : memref<1x4x2xcomplex<f32>>
+func.func @complex_scan(%u: tensor<1x8x4xf32>, %A: tensor<4x2xcomplex<f32>>)
+    -> (tensor<1x8x4xf32>, tensor<1x4x2xcomplex<f32>>) {
+  %y, %last = ssm.selective_scan token_major %u, %u, %A, %A, %A
+      : (tensor<1x8x4xf32>, tensor<1x8x4xf32>, tensor<4x2xcomplex<f32>>, tensor<4x2xcomplex<f32>>, tensor<4x2xcomplex<f32>>) -> tensor<1x8x4xf32>, tensor<1x4x2xcomplex<f32>>
+  return %y, %last : tensor<1x8x4xf32>, tensor<1x4x2xcomplex<f32>>
+}

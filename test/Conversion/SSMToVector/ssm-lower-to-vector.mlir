@@ -106,22 +106,26 @@ func.func @token_major(%u: tensor<1x9x24xf32>, %A: tensor<24x1xf32>, %C: tensor<
 // -----
 
 // What the fast path leaves to ssm-lower-to-loops: f64, a dynamic state
-// size, and groups that do not align with 16-channel tiles.
+// size, groups that do not align with 16-channel tiles, and complex A (S4D).
 // CHECK-LABEL: func.func @declined
 // CHECK: ssm.selective_scan {{.*}} -> tensor<1x4x8xf64>
 // CHECK: ssm.selective_scan {{.*}} -> tensor<1x4x8xf32>
 // CHECK: ssm.selective_scan {{.*}} -> tensor<1x24x8xf32>
+// CHECK: ssm.selective_scan {{.*}} tensor<16x2xcomplex<f32>>{{.*}} -> tensor<1x16x8xf32>
 func.func @declined(%u64: tensor<1x4x8xf64>, %A64: tensor<4x2xf64>, %u: tensor<1x4x8xf32>,
                     %Adyn: tensor<4x?xf32>, %B: tensor<1x?x8xf32>, %u24: tensor<1x24x8xf32>,
-                    %A24: tensor<24x2xf32>, %Bg: tensor<1x3x2x8xf32>)
-    -> (tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x24x8xf32>) {
+                    %A24: tensor<24x2xf32>, %Bg: tensor<1x3x2x8xf32>, %u16: tensor<1x16x8xf32>,
+                    %Ac: tensor<16x2xcomplex<f32>>)
+    -> (tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x24x8xf32>, tensor<1x16x8xf32>) {
   %0 = ssm.selective_scan channel_first %u64, %u64, %A64, %A64, %A64
       : (tensor<1x4x8xf64>, tensor<1x4x8xf64>, tensor<4x2xf64>, tensor<4x2xf64>, tensor<4x2xf64>) -> tensor<1x4x8xf64>
   %1 = ssm.selective_scan channel_first %u, %u, %Adyn, %B, %B
       : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x?xf32>, tensor<1x?x8xf32>, tensor<1x?x8xf32>) -> tensor<1x4x8xf32>
   %2 = ssm.selective_scan channel_first %u24, %u24, %A24, %Bg, %A24
       : (tensor<1x24x8xf32>, tensor<1x24x8xf32>, tensor<24x2xf32>, tensor<1x3x2x8xf32>, tensor<24x2xf32>) -> tensor<1x24x8xf32>
-  return %0, %1, %2 : tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x24x8xf32>
+  %3 = ssm.selective_scan channel_first %u16, %u16, %Ac, %Ac, %Ac
+      : (tensor<1x16x8xf32>, tensor<1x16x8xf32>, tensor<16x2xcomplex<f32>>, tensor<16x2xcomplex<f32>>, tensor<16x2xcomplex<f32>>) -> tensor<1x16x8xf32>
+  return %0, %1, %2, %3 : tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x24x8xf32>, tensor<1x16x8xf32>
 }
 
 // -----

@@ -1,9 +1,27 @@
 // RUN: ssm-opt %s -split-input-file -verify-diagnostics
 
-func.func @complex_a(%u: tensor<1x4x8xf32>, %A: tensor<4x2xcomplex<f32>>, %B: tensor<4x2xf32>) {
-  // expected-error @+1 {{complex A (S4D) is not supported yet: 'A' must have a real element type, got 'tensor<4x2xcomplex<f32>>'}}
+func.func @complex_a_real_b(%u: tensor<1x4x8xf32>, %A: tensor<4x2xcomplex<f32>>, %B: tensor<4x2xf32>) {
+  // expected-error @+1 {{with complex 'A', 'B' must have element type 'complex<f32>' (complex of the type of 'u'), got 'f32'}}
   %y = ssm.selective_scan channel_first %u, %u, %A, %B, %B
       : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xcomplex<f32>>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @complex_a_real_state(%u: tensor<1x4x8xf32>, %A: tensor<4x2xcomplex<f32>>, %h: tensor<1x4x2xf32>) {
+  // expected-error @+1 {{with complex 'A', 'h0' must have element type 'complex<f32>' (complex of the type of 'u'), got 'f32'}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %A, %A h0(%h : tensor<1x4x2xf32>)
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xcomplex<f32>>, tensor<4x2xcomplex<f32>>, tensor<4x2xcomplex<f32>>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @complex_u(%u: tensor<1x4x8xcomplex<f32>>, %A: tensor<4x2xcomplex<f32>>) {
+  // expected-error @+1 {{element type of 'u' must be f32 or f64, got 'complex<f32>'}}
+  %y = ssm.selective_scan channel_first %u, %u, %A, %A, %A
+      : (tensor<1x4x8xcomplex<f32>>, tensor<1x4x8xcomplex<f32>>, tensor<4x2xcomplex<f32>>, tensor<4x2xcomplex<f32>>, tensor<4x2xcomplex<f32>>) -> tensor<1x4x8xcomplex<f32>>
   return
 }
 
@@ -357,5 +375,84 @@ func.func @mamba_states(%h: tensor<1x5x8xf32>, %win: tensor<32x8xf32>, %cw: tens
       x_proj(%wx : tensor<9x16xf32>) dt_proj(%wdt : tensor<16x1xf32>) dt_bias(%e : tensor<16xf32>)
       A_log(%alog : tensor<16x4xf32>) D(%e : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>) states
       : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @mamba2_conv_channels(%h: tensor<1x5x8xf32>, %win: tensor<49x8xf32>, %cw: tensor<31x4xf32>, %e: tensor<2xf32>, %nw: tensor<16xf32>, %wout: tensor<8x16xf32>) {
+  // expected-error @+1 {{operand 'conv_weight' has X = 31 channels; expected I + 2 * ngroups * N = 16 + 2 * N with N >= 1}}
+  %o = ssm.mamba2_block %h in_proj(%win : tensor<49x8xf32>) conv(%cw : tensor<31x4xf32>)
+      dt_bias(%e : tensor<2xf32>) A_log(%e : tensor<2xf32>) D(%e : tensor<2xf32>)
+      norm(%nw : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>) ngroups = 1 epsilon = 1.0e-05
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @mamba2_in_proj(%h: tensor<1x5x8xf32>, %win: tensor<48x8xf32>, %cw: tensor<32x4xf32>, %e: tensor<2xf32>, %nw: tensor<16xf32>, %wout: tensor<8x16xf32>) {
+  // expected-error @+1 {{operand 'in_proj' (2I+2GN+H, D) has 2I+2GN+H = 48 in dimension 0, but 'conv_weight, norm_weight and A_log' has 2I+2GN+H = 50}}
+  %o = ssm.mamba2_block %h in_proj(%win : tensor<48x8xf32>) conv(%cw : tensor<32x4xf32>)
+      dt_bias(%e : tensor<2xf32>) A_log(%e : tensor<2xf32>) D(%e : tensor<2xf32>)
+      norm(%nw : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>) ngroups = 1 epsilon = 1.0e-05
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @mamba2_groups(%h: tensor<1x5x8xf32>, %win: tensor<51x8xf32>, %cw: tensor<32x4xf32>, %e: tensor<3xf32>, %nw: tensor<15xf32>, %wout: tensor<8x15xf32>) {
+  // expected-error @+1 {{ngroups = 2 does not divide the H = 3 heads (from 'A_log')}}
+  %o = ssm.mamba2_block %h in_proj(%win : tensor<51x8xf32>) conv(%cw : tensor<32x4xf32>)
+      dt_bias(%e : tensor<3xf32>) A_log(%e : tensor<3xf32>) D(%e : tensor<3xf32>)
+      norm(%nw : tensor<15xf32>) out_proj(%wout : tensor<8x15xf32>) ngroups = 2 epsilon = 1.0e-05
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @mamba2_state(%h: tensor<1x5x8xf32>, %win: tensor<50x8xf32>, %cw: tensor<32x4xf32>, %e: tensor<2xf32>, %nw: tensor<16xf32>, %wout: tensor<8x16xf32>, %ss: tensor<1x16x8xf32>) {
+  // expected-error @+1 {{operand 'ssm_state' must be a rank-4 tensor (b, H, P, N), got 'tensor<1x16x8xf32>'}}
+  %o = ssm.mamba2_block %h in_proj(%win : tensor<50x8xf32>) conv(%cw : tensor<32x4xf32>)
+      dt_bias(%e : tensor<2xf32>) A_log(%e : tensor<2xf32>) D(%e : tensor<2xf32>)
+      norm(%nw : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>) ssm_state(%ss : tensor<1x16x8xf32>)
+      ngroups = 1 epsilon = 1.0e-05
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @s4d_imag_without_complex_a(%u: tensor<1x5x4xf32>, %dt: tensor<4xf32>, %a: tensor<4x2xf32>) {
+  // expected-error @+1 {{'C_imag' needs complex A: give 'A_imag' too (zeros for a real A with complex B or C)}}
+  %y = ssm.s4d %u log_dt(%dt : tensor<4xf32>) A_real(%a : tensor<4x2xf32>) B(%a : tensor<4x2xf32>)
+      C(%a : tensor<4x2xf32>) C_imag(%a : tensor<4x2xf32>) : tensor<1x5x4xf32> -> tensor<1x5x4xf32>
+  return
+}
+
+// -----
+
+func.func @s4d_states(%u: tensor<1x5x4xf32>, %dt: tensor<4xf32>, %a: tensor<4x2xf32>, %c: tensor<4x3xf32>) {
+  // expected-error @+1 {{operand 'C' (H, N) has N = 3 in dimension 1, but 'A_real' has N = 2 (got 'tensor<4x3xf32>')}}
+  %y = ssm.s4d %u log_dt(%dt : tensor<4xf32>) A_real(%a : tensor<4x2xf32>) B(%a : tensor<4x2xf32>)
+      C(%c : tensor<4x3xf32>) : tensor<1x5x4xf32> -> tensor<1x5x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_attention_heads(%q: tensor<1x5x6xf32>, %v: tensor<1x5x8xf32>) {
+  // expected-error @+1 {{operand 'q' has 6 columns, which is not a positive multiple of heads = 4}}
+  %y = ssm.linear_attention %q, %q, %v heads = 4 : tensor<1x5x6xf32>, tensor<1x5x6xf32>, tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_attention_k(%q: tensor<1x5x6xf32>, %k: tensor<1x5x4xf32>, %v: tensor<1x5x8xf32>) {
+  // expected-error @+1 {{operand 'k' (b, L, heads*dk) has heads*dk = 4 in dimension 2, but 'q' has heads*dk = 6 (got 'tensor<1x5x4xf32>')}}
+  %y = ssm.linear_attention %q, %k, %v heads = 2 : tensor<1x5x6xf32>, tensor<1x5x4xf32>, tensor<1x5x8xf32> -> tensor<1x5x8xf32>
   return
 }

@@ -117,11 +117,6 @@ LogicalResult SelectiveScanOp::verify() {
   SmallVector<StringRef> act = tm ? SmallVector<StringRef>{"b", "L", "d"}
                                   : SmallVector<StringRef>{"b", "d", "L"};
 
-  if (isa<ComplexType>(getA().getType().getElementType()))
-    return emitOpError() << "complex A (S4D) is not supported yet: 'A' must "
-                            "have a real element type, got "
-                         << getA().getType();
-
   if (failed(dims.bind(getU(), "u", act)) ||
       failed(dims.bind(getDelta(), "delta", act)) ||
       failed(dims.bind(getA(), "A", {"d", "n"})))
@@ -162,9 +157,15 @@ LogicalResult SelectiveScanOp::verify() {
       failed(bindProjection(getC(), "C", "g@C")))
     return failure();
 
+  // With complex A, the state side (A, B, C, h0, last_state) is complex of
+  // the real type of the rest.
+  bool complex = isComplex();
   SmallVector<std::pair<Value, StringRef>> typed = {
-      {getU(), "u"}, {getDelta(), "delta"}, {getA(), "A"}, {getB(), "B"},
-      {getC(), "C"}, {getY(), "y"}};
+      {getU(), "u"}, {getDelta(), "delta"}, {getY(), "y"}};
+  SmallVector<std::pair<Value, StringRef>> stateSide = {
+      {getA(), "A"}, {getB(), "B"}, {getC(), "C"}};
+  if (!complex)
+    typed.append(stateSide.begin(), stateSide.end());
   if (Value D = getD()) {
     if (failed(dims.bind(D, "D", {"d"})))
       return failure();
@@ -183,16 +184,28 @@ LogicalResult SelectiveScanOp::verify() {
   if (Value h0 = getH0()) {
     if (failed(dims.bind(h0, "h0", {"b", "d", "n"})))
       return failure();
-    typed.push_back({h0, "h0"});
+    (complex ? stateSide : typed).push_back({h0, "h0"});
   }
   if (failed(dims.bind(getY(), "y", act)))
     return failure();
   if (Value last = getLastState()) {
     if (failed(dims.bind(last, "last_state", {"b", "d", "n"})))
       return failure();
-    typed.push_back({last, "last_state"});
+    (complex ? stateSide : typed).push_back({last, "last_state"});
   }
-  return verifyElementTypes(getOperation(), typed);
+  if (failed(verifyElementTypes(getOperation(), typed)))
+    return failure();
+  if (!complex)
+    return success();
+  Type expected = ComplexType::get(getU().getType().getElementType());
+  for (auto [v, name] : stateSide) {
+    Type t = cast<ShapedType>(v.getType()).getElementType();
+    if (t != expected)
+      return emitOpError() << "with complex 'A', '" << name << "' must have "
+                           << "element type " << expected
+                           << " (complex of the type of 'u'), got " << t;
+  }
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -404,6 +417,150 @@ LogicalResult MambaBlockOp::verify() {
        failed(bind(getNewStates()[1], "ssm_state", {"b", "E", "N"}))))
     return failure();
   return verifyElementTypes(getOperation(), typed);
+}
+
+//===----------------------------------------------------------------------===//
+// Mamba2BlockOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult Mamba2BlockOp::verify() {
+  DimBinder dims(getOperation());
+  SmallVector<std::pair<Value, StringRef>> typed;
+  auto bind = [&](Value v, StringRef name,
+                  ArrayRef<StringRef> syms) -> LogicalResult {
+    if (!v)
+      return success();
+    typed.push_back({v, name});
+    return dims.bind(v, name, syms);
+  };
+  int64_t g = getNgroups();
+  if (g < 1)
+    return emitOpError() << "ngroups must be at least 1, got " << g;
+  if (!(getEpsilon().convertToDouble() > 0))
+    return emitOpError() << "epsilon must be positive, got "
+                         << getEpsilon().convertToDouble();
+  if (failed(bind(getH(), "h", {"b", "L", "D"})) ||
+      failed(bind(getConvWeight(), "conv_weight", {"X", "K"})) ||
+      failed(bind(getALog(), "A_log", {"H"})) ||
+      failed(bind(getNormWeight(), "norm_weight", {"I"})))
+    return failure();
+  std::optional<int64_t> x = dims.get("X"), k = dims.get("K"),
+                         heads = dims.get("H"), inner = dims.get("I");
+  if (k) {
+    if (*k < 1)
+      return emitOpError() << "operand 'conv_weight' must have at least one "
+                              "tap, got "
+                           << getConvWeight().getType();
+    dims.define("K-1", *k - 1, "conv_weight");
+  }
+  if (heads && *heads < 1)
+    return emitOpError() << "operand 'A_log' must have at least one head";
+  if (heads && inner && *inner % *heads != 0)
+    return emitOpError() << "d_inner I = " << *inner << " (from 'norm_weight') "
+                         << "is not a multiple of the H = " << *heads
+                         << " heads (from 'A_log')";
+  if (heads && *heads % g != 0)
+    return emitOpError() << "ngroups = " << g << " does not divide the H = "
+                         << *heads << " heads (from 'A_log')";
+  if (x && inner) {
+    if (*x <= *inner || (*x - *inner) % (2 * g) != 0)
+      return emitOpError() << "operand 'conv_weight' has X = " << *x
+                           << " channels; expected I + 2 * ngroups * N = "
+                           << *inner << " + " << 2 * g
+                           << " * N with N >= 1";
+    if (heads)
+      dims.define("2I+2GN+H", *x + *inner + *heads,
+                  "conv_weight, norm_weight and A_log");
+  }
+  if (failed(bind(getInProj(), "in_proj", {"2I+2GN+H", "D"})) ||
+      failed(bind(getConvBias(), "conv_bias", {"X"})) ||
+      failed(bind(getDtBias(), "dt_bias", {"H"})) ||
+      failed(bind(getD(), "D", {"H"})) ||
+      failed(bind(getOutProj(), "out_proj", {"D", "I"})) ||
+      failed(bind(getConvState(), "conv_state", {"b", "X", "K-1"})) ||
+      failed(bind(getOut(), "out", {"b", "L", "D"})))
+    return failure();
+  if (x && inner && heads) {
+    dims.define("P", *inner / *heads, "norm_weight and A_log");
+    dims.define("N", (*x - *inner) / (2 * g), "conv_weight and ngroups");
+  }
+  if (failed(bind(getSsmState(), "ssm_state", {"b", "H", "P", "N"})))
+    return failure();
+  size_t expected = getStates() ? 2 : 0;
+  if (getNewStates().size() != expected)
+    return emitOpError() << (getStates() ? "with 'states' the op returns the "
+                                           "conv and ssm states after out"
+                                         : "without 'states' the op returns "
+                                           "only out")
+                         << " (" << expected + 1 << " results), got "
+                         << getNewStates().size() + 1;
+  if (getStates() &&
+      (failed(bind(getNewStates()[0], "conv_state", {"b", "X", "K-1"})) ||
+       failed(bind(getNewStates()[1], "ssm_state", {"b", "H", "P", "N"}))))
+    return failure();
+  return verifyElementTypes(getOperation(), typed);
+}
+
+//===----------------------------------------------------------------------===//
+// S4DOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult S4DOp::verify() {
+  DimBinder dims(getOperation());
+  SmallVector<std::pair<Value, StringRef>> typed;
+  auto bind = [&](Value v, StringRef name,
+                  ArrayRef<StringRef> syms) -> LogicalResult {
+    if (!v)
+      return success();
+    typed.push_back({v, name});
+    return dims.bind(v, name, syms);
+  };
+  if (!getAImag() && (getBImag() || getCImag()))
+    return emitOpError() << "'" << (getBImag() ? "B_imag" : "C_imag")
+                         << "' needs complex A: give 'A_imag' too (zeros for "
+                            "a real A with complex B or C)";
+  if (failed(bind(getU(), "u", {"b", "L", "H"})) ||
+      failed(bind(getLogDt(), "log_dt", {"H"})) ||
+      failed(bind(getAReal(), "A_real", {"H", "N"})) ||
+      failed(bind(getAImag(), "A_imag", {"H", "N"})) ||
+      failed(bind(getB(), "B", {"H", "N"})) ||
+      failed(bind(getBImag(), "B_imag", {"H", "N"})) ||
+      failed(bind(getC(), "C", {"H", "N"})) ||
+      failed(bind(getCImag(), "C_imag", {"H", "N"})) ||
+      failed(bind(getD(), "D", {"H"})) ||
+      failed(bind(getZ(), "z", {"b", "L", "H"})) ||
+      failed(bind(getY(), "y", {"b", "L", "H"})))
+    return failure();
+  return verifyElementTypes(getOperation(), typed);
+}
+
+//===----------------------------------------------------------------------===//
+// LinearAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearAttentionOp::verify() {
+  int64_t heads = getHeads();
+  if (heads < 1)
+    return emitOpError() << "heads must be at least 1, got " << heads;
+  DimBinder dims(getOperation());
+  if (failed(dims.bind(getQ(), "q", {"b", "L", "heads*dk"})) ||
+      failed(dims.bind(getK(), "k", {"b", "L", "heads*dk"})) ||
+      failed(dims.bind(getV(), "v", {"b", "L", "heads*dv"})) ||
+      failed(dims.bind(getY(), "y", {"b", "L", "heads*dv"})))
+    return failure();
+  for (auto [sym, name] : {std::pair<StringRef, StringRef>{"heads*dk", "q"},
+                           {"heads*dv", "v"}}) {
+    std::optional<int64_t> width = dims.get(sym);
+    if (width && (*width == 0 || *width % heads != 0))
+      return emitOpError() << "operand '" << name << "' has " << *width
+                           << " columns, which is not a positive multiple of "
+                              "heads = "
+                           << heads;
+  }
+  return verifyElementTypes(getOperation(), {{getQ(), "q"},
+                                             {getK(), "k"},
+                                             {getV(), "v"},
+                                             {getY(), "y"}});
 }
 
 //===----------------------------------------------------------------------===//

@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Complex/IR/Complex.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -159,6 +160,84 @@ struct Expander {
         .getResult(0);
   }
 
+  Value fill(ArrayRef<OpFoldResult> shape, double v) {
+    return linalg::FillOp::create(b, loc, constant(v), empty(shape))
+        .getResult(0);
+  }
+
+  static RankedTensorType typeOf(ArrayRef<OpFoldResult> shape, Type elt) {
+    SmallVector<int64_t> dims;
+    for (OpFoldResult s : shape)
+      dims.push_back(getConstantIntValue(s).value_or(ShapedType::kDynamic));
+    return RankedTensorType::get(dims, elt);
+  }
+
+  /// A linalg.generic over `shape` (all parallel) reading `inputs` through
+  /// `maps` and yielding `body` of their elements, of element type `resElt`
+  /// (the expander's type when null).
+  Value generate(ArrayRef<OpFoldResult> shape, ValueRange inputs,
+                 ArrayRef<AffineMap> maps,
+                 function_ref<Value(OpBuilder &, Location, ValueRange)> body,
+                 Type resElt = {}) {
+    int64_t rank = shape.size();
+    Value init = tensor::EmptyOp::create(b, loc, shape, resElt ? resElt : elt);
+    SmallVector<AffineMap> all(maps);
+    all.push_back(b.getMultiDimIdentityMap(rank));
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, all,
+               SmallVector<utils::IteratorType>(rank,
+                                                utils::IteratorType::parallel),
+               [&](OpBuilder &nb, Location l, ValueRange args) {
+                 linalg::YieldOp::create(nb, l, body(nb, l, args));
+               })
+        .getResult(0);
+  }
+
+  /// Splits the last dimension of `v` into (outer, inner) (static inner).
+  Value splitLast(Value v, int64_t inner) {
+    SmallVector<OpFoldResult> shape = sizes(v);
+    int64_t rank = shape.size();
+    int64_t width = *getConstantIntValue(shape.back());
+    shape.back() = b.getIndexAttr(width / inner);
+    shape.push_back(b.getIndexAttr(inner));
+    SmallVector<ReassociationIndices> re;
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      re.push_back({i});
+    re.push_back({rank - 1, rank});
+    auto type = cast<RankedTensorType>(v.getType());
+    return tensor::ExpandShapeOp::create(
+        b, loc, typeOf(shape, type.getElementType()), v, re, shape);
+  }
+
+  /// Merges dimensions `first` and `first + 1` of `v`.
+  Value mergeDims(Value v, int64_t first) {
+    int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
+    SmallVector<ReassociationIndices> re;
+    for (int64_t i = 0; i < rank; ++i) {
+      if (i == first + 1)
+        continue;
+      re.push_back(i == first ? ReassociationIndices{i, i + 1}
+                              : ReassociationIndices{i});
+    }
+    return tensor::CollapseShapeOp::create(b, loc, v, re);
+  }
+
+  /// Repeats every element of the last dimension of `v` `times` times
+  /// ((..., H) -> (..., H * times), element h * times + p = v[..., h]),
+  /// through `fn` when given.
+  Value repeatLast(Value v, int64_t times,
+                   function_ref<Value(OpBuilder &, Location, Value)> fn = {}) {
+    SmallVector<OpFoldResult> shape = sizes(v);
+    int64_t rank = shape.size();
+    shape.push_back(b.getIndexAttr(times));
+    AffineMap in = b.getMultiDimIdentityMap(rank + 1).getMajorSubMap(rank);
+    Value wide = generate(shape, v, in,
+                          [&](OpBuilder &nb, Location l, ValueRange args) {
+                            return fn ? fn(nb, l, args[0]) : args[0];
+                          });
+    return mergeDims(wide, rank - 1);
+  }
+
   /// RMSNorm over the last dimension: x * rsqrt(mean(x^2) + eps) * w.
   Value rmsnorm(Value x, Value w, double eps) {
     SmallVector<OpFoldResult> shape = sizes(x);
@@ -281,12 +360,247 @@ struct ExpandMambaBlock : OpRewritePattern<MambaBlockOp> {
   }
 };
 
+/// Mamba-2: the selective scan runs over the I = H * P channels, each
+/// head's dt, A and D repeated over its P channels, B and C grouped (head
+/// hd reads group hd / (H / G), which is channel c's group c / (I / G)).
+/// The ssm state (b, H, P, N) is the scan's (b, I, N) with I split.
+struct ExpandMamba2Block : OpRewritePattern<Mamba2BlockOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(Mamba2BlockOp op,
+                                PatternRewriter &rewriter) const override {
+    auto hType = cast<RankedTensorType>(op.getH().getType());
+    int64_t heads = op.getALog().getType().getDimSize(0);
+    int64_t inner = op.getNormWeight().getType().getDimSize(0);
+    int64_t convCh = op.getConvWeight().getType().getDimSize(0);
+    int64_t g = op.getNgroups();
+    if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(inner) ||
+        ShapedType::isDynamic(convCh))
+      return rewriter.notifyMatchFailure(
+          op, "the block's heads, d_inner and conv channels must be static");
+    int64_t p = inner / heads, gn = (convCh - inner) / 2, n = gn / g;
+    Location loc = op.getLoc();
+    Expander x{rewriter, loc, hType.getElementType()};
+
+    Value zxbcdt = x.linear(op.getH(), op.getInProj(), Value());
+    Value z = x.lastDimSlice(zxbcdt, 0, inner);
+    Value xBC = x.lastDimSlice(zxbcdt, inner, convCh);
+    Value dt = x.lastDimSlice(zxbcdt, inner + convCh, heads);
+
+    Type convStateType;
+    if (op.getStates())
+      convStateType = op.getNewStates()[0].getType();
+    auto conv = CausalConv1dOp::create(
+        rewriter, loc, xBC.getType(), convStateType, Layout::token_major, xBC,
+        op.getConvWeight(), op.getConvBias(), op.getConvState(),
+        /*silu=*/true);
+    Value xBCc = conv.getOut();
+    Value u = x.lastDimSlice(xBCc, 0, inner);
+    Value B = x.lastDimSlice(xBCc, inner, gn);
+    Value C = x.lastDimSlice(xBCc, inner + gn, gn);
+    if (g > 1) {
+      B = x.splitLast(B, n);
+      C = x.splitLast(C, n);
+    }
+
+    Value delta = x.repeatLast(dt, p);
+    Value dtBias = x.repeatLast(op.getDtBias(), p);
+    Value D = x.repeatLast(op.getD(), p);
+    // A (I, N): -exp(A_log[h]) for every channel of head h and every state.
+    SmallVector<OpFoldResult> aShape = {rewriter.getIndexAttr(heads),
+                                        rewriter.getIndexAttr(p),
+                                        rewriter.getIndexAttr(n)};
+    AffineMap headOf =
+        AffineMap::get(3, 0, rewriter.getAffineDimExpr(0), rewriter.getContext());
+    Value A = x.mergeDims(
+        x.generate(aShape, op.getALog(), headOf,
+                   [](OpBuilder &nb, Location l, ValueRange args) -> Value {
+                     return arith::NegFOp::create(
+                         nb, l, math::ExpOp::create(nb, l, args[0]));
+                   }),
+        0);
+    Value h0 = op.getSsmState() ? x.mergeDims(op.getSsmState(), 1) : Value();
+
+    Type lastType;
+    if (op.getStates())
+      lastType = RankedTensorType::get(
+          {cast<RankedTensorType>(op.getNewStates()[1].getType()).getDimSize(0),
+           inner, n},
+          hType.getElementType());
+    auto scan = SelectiveScanOp::create(
+        rewriter, loc, u.getType(), lastType, Layout::token_major, u, delta, A,
+        B, C, D, z, dtBias, h0, /*delta_softplus=*/true);
+    Value normed = x.rmsnorm(scan.getY(), op.getNormWeight(),
+                             op.getEpsilon().convertToDouble());
+    Value out = x.linear(normed, op.getOutProj(), Value());
+
+    SmallVector<Value> results = {out};
+    if (op.getStates()) {
+      results.push_back(conv.getFinalState());
+      Value last = scan.getLastState();
+      SmallVector<OpFoldResult> shape = x.sizes(last);
+      SmallVector<OpFoldResult> split = {shape[0], rewriter.getIndexAttr(heads),
+                                         rewriter.getIndexAttr(p), shape[2]};
+      results.push_back(tensor::ExpandShapeOp::create(
+          rewriter, loc, op.getNewStates()[1].getType(), last,
+          SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}}, split));
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// S4D: a selective scan whose step is the constant exp(log_dt) (delta = 0
+/// plus delta_bias, no softplus) and whose time-invariant B is rescaled so
+/// that the scan's Euler input `dt * B' * u` is ZOH's `Bbar * u`:
+/// B' = phi(dt A) B with phi(x) = (exp(x) - 1) / x. phi is evaluated in f64
+/// and rounded once: in f32, exp(x) - 1 loses log2(1/|x|) bits for the small
+/// dt * A that S4D's initialisations produce.
+struct ExpandS4D : OpRewritePattern<S4DOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(S4DOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type elt = op.getU().getType().getElementType();
+    Expander x{rewriter, loc, elt};
+    bool complex = static_cast<bool>(op.getAImag());
+    Type cplx = ComplexType::get(elt);
+    MLIRContext *ctx = rewriter.getContext();
+    AffineMap id = rewriter.getMultiDimIdentityMap(2);
+    AffineMap row = AffineMap::get(2, 0, rewriter.getAffineDimExpr(0), ctx);
+    SmallVector<OpFoldResult> hn = x.sizes(op.getAReal());
+
+    Value dt = x.map(op.getLogDt(), op.getLogDt(),
+                     [](OpBuilder &nb, Location l, ValueRange args) -> Value {
+                       return math::ExpOp::create(nb, l, args[0]);
+                     });
+    Value delta = x.zeros(x.sizes(op.getU()));
+
+    // Inputs of the generic computing B': dt (by row), A (re, im), B (re, im).
+    SmallVector<Value> ins = {dt, op.getAReal()};
+    SmallVector<AffineMap> maps = {row, id};
+    for (Value v : {op.getAImag(), op.getB(), op.getBImag()})
+      if (v) {
+        ins.push_back(v);
+        maps.push_back(id);
+      }
+    bool hasBImag = static_cast<bool>(op.getBImag());
+    Value Bp = x.generate(
+        hn, ins, maps,
+        [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+          Type f64 = nb.getF64Type();
+          auto ext = [&](Value v) -> Value {
+            return v.getType() == f64 ? v
+                                      : arith::ExtFOp::create(nb, l, f64, v);
+          };
+          auto trunc = [&](Value v) -> Value {
+            return elt == f64 ? v : arith::TruncFOp::create(nb, l, elt, v);
+          };
+          auto c = [&](double v) -> Value {
+            return arith::ConstantOp::create(nb, l, nb.getF64FloatAttr(v));
+          };
+          auto mul = [&](Value a, Value b) -> Value {
+            return arith::MulFOp::create(nb, l, a, b);
+          };
+          auto add = [&](Value a, Value b) -> Value {
+            return arith::AddFOp::create(nb, l, a, b);
+          };
+          auto sub = [&](Value a, Value b) -> Value {
+            return arith::SubFOp::create(nb, l, a, b);
+          };
+          unsigned i = 0;
+          Value step = ext(args[i++]);
+          Value xr = mul(step, ext(args[i++]));
+          Value xi = complex ? mul(step, ext(args[i++])) : c(0.0);
+          Value br = ext(args[i++]);
+          Value bi = hasBImag ? ext(args[i++]) : c(0.0);
+          // e - 1 = (exp(xr) cos(xi) - 1) + i exp(xr) sin(xi); phi = (e-1)/x.
+          Value ex = math::ExpOp::create(nb, l, xr);
+          Value er = sub(mul(ex, math::CosOp::create(nb, l, xi)), c(1.0));
+          Value ei = mul(ex, math::SinOp::create(nb, l, xi));
+          Value norm = add(mul(xr, xr), mul(xi, xi));
+          Value pr = arith::DivFOp::create(nb, l, add(mul(er, xr), mul(ei, xi)), norm);
+          Value pi = arith::DivFOp::create(nb, l, sub(mul(ei, xr), mul(er, xi)), norm);
+          // |x| below 1e-8: phi = 1 + x / 2 to f64 precision (and x = 0).
+          Value tiny = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLT,
+                                             norm, c(1e-16));
+          pr = arith::SelectOp::create(nb, l, tiny, add(c(1.0), mul(c(0.5), xr)), pr);
+          pi = arith::SelectOp::create(nb, l, tiny, mul(c(0.5), xi), pi);
+          Value outR = sub(mul(pr, br), mul(pi, bi));
+          if (!complex)
+            return trunc(outR);
+          Value outI = add(mul(pr, bi), mul(pi, br));
+          return complex::CreateOp::create(nb, l, cplx, trunc(outR), trunc(outI));
+        },
+        complex ? cplx : elt);
+
+    Value A = op.getAReal(), C = op.getC();
+    if (complex) {
+      auto pair = [&](Value re, Value im) {
+        SmallVector<Value> in = {re};
+        if (im)
+          in.push_back(im);
+        return x.generate(
+            hn, in, SmallVector<AffineMap>(in.size(), id),
+            [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+              Value imag = args.size() > 2
+                               ? args[1]
+                               : arith::ConstantOp::create(
+                                     nb, l, nb.getFloatAttr(elt, 0.0))
+                                     .getResult();
+              return complex::CreateOp::create(nb, l, cplx, args[0], imag);
+            },
+            cplx);
+      };
+      A = pair(op.getAReal(), op.getAImag());
+      C = pair(op.getC(), op.getCImag());
+    }
+    auto scan = SelectiveScanOp::create(
+        rewriter, loc, op.getY().getType(), Type(), Layout::token_major,
+        op.getU(), delta, A, Bp, C, op.getD(), op.getZ(), dt, Value(),
+        /*delta_softplus=*/false);
+    rewriter.replaceOp(op, scan.getY());
+    return success();
+  }
+};
+
+/// Linear attention: channels are the columns of v, states the key width;
+/// A = 0 (no decay), unit steps (delta = 1), B = k, C = q, grouped by head.
+struct ExpandLinearAttention : OpRewritePattern<LinearAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinearAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    int64_t heads = op.getHeads();
+    int64_t keyWidth = op.getQ().getType().getDimSize(2);
+    int64_t valueWidth = op.getV().getType().getDimSize(2);
+    if (ShapedType::isDynamic(keyWidth) || ShapedType::isDynamic(valueWidth))
+      return rewriter.notifyMatchFailure(
+          op, "the widths of q, k and v must be static");
+    Location loc = op.getLoc();
+    Expander x{rewriter, loc, op.getV().getType().getElementType()};
+    int64_t dk = keyWidth / heads;
+    Value delta = x.fill(x.sizes(op.getV()), 1.0);
+    Value A = x.zeros({rewriter.getIndexAttr(valueWidth), rewriter.getIndexAttr(dk)});
+    Value B = op.getK(), C = op.getQ();
+    if (heads > 1) {
+      B = x.splitLast(B, dk);
+      C = x.splitLast(C, dk);
+    }
+    auto scan = SelectiveScanOp::create(
+        rewriter, loc, op.getY().getType(), Type(), Layout::token_major,
+        op.getV(), delta, A, B, C, Value(), Value(), Value(), Value(),
+        /*delta_softplus=*/false);
+    rewriter.replaceOp(op, scan.getY());
+    return success();
+  }
+};
+
 struct SSMExpandBlocksPass
     : ssm::impl::SSMExpandBlocksBase<SSMExpandBlocksPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     MLIRContext *ctx = &getContext();
-    patterns.add<ExpandMambaBlock>(ctx);
+    patterns.add<ExpandMambaBlock, ExpandMamba2Block, ExpandS4D,
+                 ExpandLinearAttention>(ctx);
     patterns.add<ExpandOneResult<RMSNormOp>>(ctx, [](Expander &e, RMSNormOp op) {
       return e.rmsnorm(op.getX(), op.getWeight(),
                        op.getEpsilon().convertToDouble());
@@ -302,9 +616,12 @@ struct SSMExpandBlocksPass
       return signalPassFailure();
     // A block left unexpanded would reach the lowerings: name it.
     WalkResult left = getOperation()->walk([](Operation *op) {
-      if (isa<MambaBlockOp, RMSNormOp, LinearOp, EmbeddingOp>(op)) {
-        op->emitError() << "could not expand this model op (its d_inner, "
-                           "d_state and dt_rank must be static)";
+      if (isa<MambaBlockOp, Mamba2BlockOp, S4DOp, LinearAttentionOp,
+              RMSNormOp, LinearOp, EmbeddingOp>(op)) {
+        op->emitError() << "could not expand this model op (its weights' "
+                           "sizes, such as d_inner, d_state, dt_rank, the "
+                           "heads and the widths of q, k and v, must be "
+                           "static)";
         return WalkResult::interrupt();
       }
       return WalkResult::advance();

@@ -559,6 +559,10 @@ struct SSMParallelScanPass
     });
     IRRewriter rewriter(&getContext());
     for (Operation *op : ops) {
+      // A complex scan (S4D) is time-invariant and runs on the reference
+      // loops; it stays sequential.
+      if (auto scan = dyn_cast<SelectiveScanOp>(op); scan && scan.isComplex())
+        continue;
       int64_t c = chooseChunks(op);
       if (c == 0)
         continue;

@@ -81,3 +81,115 @@ func.func @embedding(%t: tensor<2x?xi64>, %emb: tensor<16x8xf32>) -> tensor<2x?x
   %h = ssm.embedding %t, %emb : tensor<2x?xi64>, tensor<16x8xf32> -> tensor<2x?x8xf32>
   return %h : tensor<2x?x8xf32>
 }
+
+// -----
+
+// Mamba-2: in_proj split into z / xBC / dt, the conv over xBC, x / B / C
+// sliced from it with B and C grouped (b, L, G, N), each head's dt, dt_bias
+// and D repeated over its P channels, A (I, N) from A_log per head, the
+// scan with the gate z, the RMSNorm after it, out_proj; the scan's state
+// (b, I, N) is the block's (b, H, P, N).
+
+// CHECK-LABEL: func.func @mamba2(
+// CHECK-SAME: %[[H:[^:]+]]: tensor<1x5x8xf32>, %[[WIN:[^:]+]]: tensor<50x8xf32>, %[[CW:[^:]+]]: tensor<32x4xf32>, %[[DTB:[^:]+]]: tensor<2xf32>, %[[ALOG:[^:]+]]: tensor<2xf32>, %[[D:[^:]+]]: tensor<2xf32>, %[[NW:[^:]+]]: tensor<16xf32>, %[[WOUT:[^:]+]]: tensor<8x16xf32>, %[[SS:[^:]+]]: tensor<1x2x8x4xf32>)
+// CHECK: %[[ZX:.*]] = linalg.generic {{.*}} ins(%[[H]], %[[WIN]] : {{.*}}) outs(%{{.*}} : tensor<1x5x50xf32>)
+// CHECK-DAG: %[[Z:.*]] = tensor.extract_slice %[[ZX]][0, 0, 0] [1, 5, 16] [1, 1, 1]
+// CHECK-DAG: %[[XBC:.*]] = tensor.extract_slice %[[ZX]][0, 0, 16] [1, 5, 32] [1, 1, 1]
+// CHECK-DAG: %[[DT:.*]] = tensor.extract_slice %[[ZX]][0, 0, 48] [1, 5, 2] [1, 1, 1]
+// CHECK: %[[CONV:.*]], %[[FS:.*]] = ssm.causal_conv1d token_major %[[XBC]], %[[CW]] silu
+// CHECK-DAG: %[[X:.*]] = tensor.extract_slice %[[CONV]][0, 0, 0] [1, 5, 16] [1, 1, 1]
+// CHECK-DAG: %[[BS:.*]] = tensor.extract_slice %[[CONV]][0, 0, 16] [1, 5, 8] [1, 1, 1]
+// CHECK-DAG: %[[CS:.*]] = tensor.extract_slice %[[CONV]][0, 0, 24] [1, 5, 8] [1, 1, 1]
+// CHECK-DAG: %[[B:.*]] = tensor.expand_shape %[[BS]] {{\[}}[0], [1], [2, 3]] output_shape [1, 5, 2, 4]
+// CHECK-DAG: %[[C:.*]] = tensor.expand_shape %[[CS]] {{\[}}[0], [1], [2, 3]] output_shape [1, 5, 2, 4]
+// CHECK: %[[DTW:.*]] = linalg.generic {{.*}} ins(%[[DT]] : tensor<1x5x2xf32>) outs(%{{.*}} : tensor<1x5x2x8xf32>)
+// CHECK: %[[DELTA:.*]] = tensor.collapse_shape %[[DTW]] {{\[}}[0], [1], [2, 3]]
+// CHECK: %[[DTBW:.*]] = linalg.generic {{.*}} ins(%[[DTB]] : tensor<2xf32>) outs(%{{.*}} : tensor<2x8xf32>)
+// CHECK: %[[BIAS:.*]] = tensor.collapse_shape %[[DTBW]] {{\[}}[0, 1]]
+// CHECK: %[[DW:.*]] = linalg.generic {{.*}} ins(%[[D]] : tensor<2xf32>) outs(%{{.*}} : tensor<2x8xf32>)
+// CHECK: %[[DX:.*]] = tensor.collapse_shape %[[DW]] {{\[}}[0, 1]]
+// CHECK: %[[AW:.*]] = linalg.generic {{.*}} ins(%[[ALOG]] : tensor<2xf32>) outs(%{{.*}} : tensor<2x8x4xf32>)
+// CHECK:   math.exp
+// CHECK:   arith.negf
+// CHECK: %[[A:.*]] = tensor.collapse_shape %[[AW]] {{\[}}[0, 1], [2]]
+// CHECK: %[[H0:.*]] = tensor.collapse_shape %[[SS]] {{\[}}[0], [1, 2], [3]]
+// CHECK: %[[Y:.*]], %[[LAST:.*]] = ssm.selective_scan token_major %[[X]], %[[DELTA]], %[[A]], %[[B]], %[[C]] D(%[[DX]] : tensor<16xf32>) z(%[[Z]] : tensor<1x5x16xf32>) delta_bias(%[[BIAS]] : tensor<16xf32>) h0(%[[H0]] : tensor<1x16x4xf32>) delta_softplus
+// CHECK: %[[SQ:.*]] = linalg.generic {{.*}} ins(%[[Y]] : tensor<1x5x16xf32>) outs(%{{.*}} : tensor<1x5xf32>)
+// CHECK: %[[NORMED:.*]] = linalg.generic {{.*}} ins(%[[Y]], %[[SQ]], %[[NW]] : {{.*}})
+// CHECK: %[[OUT:.*]] = linalg.generic {{.*}} ins(%[[NORMED]], %[[WOUT]] : {{.*}}) outs(%{{.*}} : tensor<1x5x8xf32>)
+// CHECK: %[[STATE:.*]] = tensor.expand_shape %[[LAST]] {{\[}}[0], [1, 2], [3]] output_shape [1, 2, 8, 4]
+// CHECK: return %[[OUT]], %[[FS]], %[[STATE]]
+func.func @mamba2(%h: tensor<1x5x8xf32>, %win: tensor<50x8xf32>, %cw: tensor<32x4xf32>, %dtb: tensor<2xf32>,
+                  %alog: tensor<2xf32>, %d: tensor<2xf32>, %nw: tensor<16xf32>, %wout: tensor<8x16xf32>,
+                  %ss: tensor<1x2x8x4xf32>) -> (tensor<1x5x8xf32>, tensor<1x32x3xf32>, tensor<1x2x8x4xf32>) {
+  %out, %cs, %s = ssm.mamba2_block %h in_proj(%win : tensor<50x8xf32>) conv(%cw : tensor<32x4xf32>)
+      dt_bias(%dtb : tensor<2xf32>) A_log(%alog : tensor<2xf32>) D(%d : tensor<2xf32>)
+      norm(%nw : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>) ssm_state(%ss : tensor<1x2x8x4xf32>)
+      ngroups = 2 epsilon = 1.0e-05 states
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>, tensor<1x32x3xf32>, tensor<1x2x8x4xf32>
+  return %out, %cs, %s : tensor<1x5x8xf32>, tensor<1x32x3xf32>, tensor<1x2x8x4xf32>
+}
+
+// -----
+
+// S4D-Lin: dt = exp(log_dt) as the scan's delta_bias over a zero delta (no
+// softplus); B' = (exp(dt A) - 1) / (dt A) * B in f64, rounded once, as a
+// complex time-invariant B; A and C complex from their parts.
+
+// CHECK-LABEL: func.func @s4d(
+// CHECK-SAME: %[[U:[^:]+]]: tensor<1x5x3xf32>, %[[LDT:[^:]+]]: tensor<3xf32>, %[[AR:[^:]+]]: tensor<3x2xf32>, %[[AI:[^:]+]]: tensor<3x2xf32>, %[[B:[^:]+]]: tensor<3x2xf32>, %[[C:[^:]+]]: tensor<3x2xf32>, %[[CI:[^:]+]]: tensor<3x2xf32>, %[[D:[^:]+]]: tensor<3xf32>)
+// CHECK: %[[DT:.*]] = linalg.generic {{.*}} ins(%[[LDT]] : tensor<3xf32>)
+// CHECK:   math.exp
+// CHECK: %[[ZERO:.*]] = linalg.fill {{.*}} -> tensor<1x5x3xf32>
+// CHECK: %[[BP:.*]] = linalg.generic {{.*}} ins(%[[DT]], %[[AR]], %[[AI]], %[[B]] : {{.*}}) outs(%{{.*}} : tensor<3x2xcomplex<f32>>)
+// CHECK:   arith.extf
+// CHECK:   math.exp %{{.*}} : f64
+// CHECK:   math.cos %{{.*}} : f64
+// CHECK:   math.sin %{{.*}} : f64
+// CHECK:   arith.truncf
+// CHECK:   complex.create
+// CHECK: %[[A:.*]] = linalg.generic {{.*}} ins(%[[AR]], %[[AI]] : {{.*}}) outs(%{{.*}} : tensor<3x2xcomplex<f32>>)
+// CHECK: %[[CC:.*]] = linalg.generic {{.*}} ins(%[[C]], %[[CI]] : {{.*}}) outs(%{{.*}} : tensor<3x2xcomplex<f32>>)
+// CHECK: %[[Y:.*]] = ssm.selective_scan token_major %[[U]], %[[ZERO]], %[[A]], %[[BP]], %[[CC]] D(%[[D]] : tensor<3xf32>) delta_bias(%[[DT]] : tensor<3xf32>) :
+// CHECK-NOT: delta_softplus
+// CHECK: return %[[Y]]
+func.func @s4d(%u: tensor<1x5x3xf32>, %ldt: tensor<3xf32>, %ar: tensor<3x2xf32>, %ai: tensor<3x2xf32>,
+               %b: tensor<3x2xf32>, %c: tensor<3x2xf32>, %ci: tensor<3x2xf32>, %d: tensor<3xf32>) -> tensor<1x5x3xf32> {
+  %y = ssm.s4d %u log_dt(%ldt : tensor<3xf32>) A_real(%ar : tensor<3x2xf32>) A_imag(%ai : tensor<3x2xf32>)
+      B(%b : tensor<3x2xf32>) C(%c : tensor<3x2xf32>) C_imag(%ci : tensor<3x2xf32>) D(%d : tensor<3xf32>)
+      : tensor<1x5x3xf32> -> tensor<1x5x3xf32>
+  return %y : tensor<1x5x3xf32>
+}
+
+// -----
+
+// S4D-Real: a real scan with a real ZOH B'.
+
+// CHECK-LABEL: func.func @s4d_real(
+// CHECK: %[[BP:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<3x2xf32>)
+// CHECK: ssm.selective_scan token_major %{{.*}}, %{{.*}}, %{{.*}}, %[[BP]], %{{.*}} delta_bias({{.*}}) : (tensor<1x5x3xf32>, tensor<1x5x3xf32>, tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xf32>) -> tensor<1x5x3xf32>
+func.func @s4d_real(%u: tensor<1x5x3xf32>, %ldt: tensor<3xf32>, %a: tensor<3x2xf32>) -> tensor<1x5x3xf32> {
+  %y = ssm.s4d %u log_dt(%ldt : tensor<3xf32>) A_real(%a : tensor<3x2xf32>) B(%a : tensor<3x2xf32>)
+      C(%a : tensor<3x2xf32>) : tensor<1x5x3xf32> -> tensor<1x5x3xf32>
+  return %y : tensor<1x5x3xf32>
+}
+
+// -----
+
+// Linear attention: v is the scan's input, a unit step, A = 0, k and q the
+// grouped B and C (one group per head).
+
+// CHECK-LABEL: func.func @linear_attention(
+// CHECK-SAME: %[[Q:[^:]+]]: tensor<1x5x4xf32>, %[[K:[^:]+]]: tensor<1x5x4xf32>, %[[V:[^:]+]]: tensor<1x5x6xf32>)
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[DELTA:.*]] = linalg.fill ins(%[[ONE]] : f32) {{.*}} -> tensor<1x5x6xf32>
+// CHECK: %[[A:.*]] = linalg.fill ins(%[[ZERO]] : f32) {{.*}} -> tensor<6x2xf32>
+// CHECK-DAG: %[[B:.*]] = tensor.expand_shape %[[K]] {{\[}}[0], [1], [2, 3]] output_shape [1, 5, 2, 2]
+// CHECK-DAG: %[[C:.*]] = tensor.expand_shape %[[Q]] {{\[}}[0], [1], [2, 3]] output_shape [1, 5, 2, 2]
+// CHECK: %[[Y:.*]] = ssm.selective_scan token_major %[[V]], %[[DELTA]], %[[A]], %[[B]], %[[C]] :
+// CHECK: return %[[Y]]
+func.func @linear_attention(%q: tensor<1x5x4xf32>, %k: tensor<1x5x4xf32>, %v: tensor<1x5x6xf32>) -> tensor<1x5x6xf32> {
+  %y = ssm.linear_attention %q, %k, %v heads = 2 : tensor<1x5x4xf32>, tensor<1x5x4xf32>, tensor<1x5x6xf32> -> tensor<1x5x6xf32>
+  return %y : tensor<1x5x6xf32>
+}

@@ -40,7 +40,14 @@ def SSM_SelectiveScanOp : SSM_Op<"selective_scan",
 
     `softplus(x) = log1p(exp(x))`, taken as `x` for `x > 20`. The optional
     second result is the state after the last step. All operands share one
-    real element type (f32 or f64); complex A (S4D) is not supported yet.
+    real element type (f32 or f64).
+
+    Complex A (S4D, as in mamba_ssm): `A`, `B`, `C`, `h0` and `last_state`
+    are `complex<f32>` (or `complex<f64>`) while `u`, `delta`, `z`, `D`,
+    `delta_bias` and `y` stay real, and the output is
+    `y[c,t] = 2 * Re(sum_j C[j,t] * h[c,j])` (the conjugate pair's share),
+    then the D skip and the gate as above. The fast vector path handles real
+    scans; complex ones lower through the reference loops.
 
     Example:
 
@@ -85,6 +92,10 @@ def SSM_SelectiveScanOp : SSM_Op<"selective_scan",
            : rank == 3 ? ProjectionKind::Variable : ProjectionKind::Grouped;
     }
     bool isTokenMajor() { return getLayout() == ::mlir::ssm::Layout::token_major; }
+    /// Whether A (and so B, C and the state) is complex.
+    bool isComplex() {
+      return ::llvm::isa<::mlir::ComplexType>(getA().getType().getElementType());
+    }
   }];
 }
 
@@ -324,6 +335,187 @@ def SSM_MambaBlockOp : SSM_Op<"mamba_block",
     (`ssm_state` `(` $ssm_state^ `:` type($ssm_state) `)`)?
     (`states` $states^)?
     attr-dict `:` type($h) `->` type(results)
+  }];
+  let hasVerifier = 1;
+}
+
+def SSM_Mamba2BlockOp : SSM_Op<"mamba2_block",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "the Mamba-2 mixer (mamba_ssm's Mamba2, Hugging Face Mamba2Mixer)";
+  let description = [{
+    The mixer of a Mamba-2 layer (SSD) on token-major activations, with the
+    weights in their Hugging Face shapes (I = d_inner = H * P heads of
+    P channels, G = `ngroups` groups of B and C, N = d_state, K = conv
+    kernel, X = I + 2GN the channels of the convolution):
+
+    ```
+    zxbcdt = h @ in_proj^T              z (I), xBC (X), dt (H)
+    xBC    = silu(causal_conv1d(xBC, conv_weight, conv_bias, conv_state))
+    x (I), B (G, N), C (G, N)           head hd reads group hd / (H / G)
+    dt     = softplus(dt + dt_bias)                                    (H)
+    h[hd]  = exp(dt[hd] * A[hd]) h[hd] + dt[hd] x[hd] B^T,  A = -exp(A_log)
+    y[hd]  = h[hd] C + D[hd] x[hd]                       state (P, N) per head
+    y      = rmsnorm(y * silu(z), norm_weight, epsilon)
+    out    = y @ out_proj^T
+    ```
+
+    | operand | shape |
+    |---|---|
+    | `h`, result `out` | (b, L, D) |
+    | `in_proj` | (2I + 2GN + H, D) |
+    | `conv_weight` / `conv_bias` | (X, K) / (X) |
+    | `dt_bias`, `A_log`, `D` | (H) |
+    | `norm_weight` | (I) |
+    | `out_proj` | (D, I) |
+    | `conv_state`, result `conv_state` | (b, X, K-1) |
+    | `ssm_state`, result `ssm_state` | (b, H, P, N) |
+
+    With `states` the op also returns the conv and ssm states after the last
+    step. `ssm-expand-blocks` rewrites it into ssm.causal_conv1d, one
+    ssm.selective_scan over the I channels (every channel of a head shares
+    its dt, A and D; B and C are grouped), ssm.rmsnorm's expansion and linalg.
+
+    ```mlir
+    %out = ssm.mamba2_block %h in_proj(%win : tensor<50x8xf32>)
+        conv(%cw : tensor<32x4xf32>) dt_bias(%dtb : tensor<2xf32>)
+        A_log(%alog : tensor<2xf32>) D(%d : tensor<2xf32>)
+        norm(%nw : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>)
+        ngroups = 1 epsilon = 1.0e-05
+        : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+    ```
+  }];
+  let arguments = (ins
+    AnyRankedTensor:$h,
+    AnyRankedTensor:$in_proj,
+    AnyRankedTensor:$conv_weight,
+    Optional<AnyRankedTensor>:$conv_bias,
+    AnyRankedTensor:$dt_bias,
+    AnyRankedTensor:$A_log,
+    AnyRankedTensor:$D,
+    AnyRankedTensor:$norm_weight,
+    AnyRankedTensor:$out_proj,
+    Optional<AnyRankedTensor>:$conv_state,
+    Optional<AnyRankedTensor>:$ssm_state,
+    I64Attr:$ngroups,
+    F64Attr:$epsilon,
+    UnitAttr:$states);
+  let results = (outs AnyRankedTensor:$out, Variadic<AnyRankedTensor>:$new_states);
+  let assemblyFormat = [{
+    $h `in_proj` `(` $in_proj `:` type($in_proj) `)`
+    `conv` `(` $conv_weight `:` type($conv_weight) `)`
+    (`conv_bias` `(` $conv_bias^ `:` type($conv_bias) `)`)?
+    `dt_bias` `(` $dt_bias `:` type($dt_bias) `)`
+    `A_log` `(` $A_log `:` type($A_log) `)`
+    `D` `(` $D `:` type($D) `)`
+    `norm` `(` $norm_weight `:` type($norm_weight) `)`
+    `out_proj` `(` $out_proj `:` type($out_proj) `)`
+    (`conv_state` `(` $conv_state^ `:` type($conv_state) `)`)?
+    (`ssm_state` `(` $ssm_state^ `:` type($ssm_state) `)`)?
+    `ngroups` `=` $ngroups `epsilon` `=` $epsilon
+    (`states` $states^)?
+    attr-dict `:` type($h) `->` type(results)
+  }];
+  let hasVerifier = 1;
+}
+
+def SSM_S4DOp : SSM_Op<"s4d", [Pure, AttrSizedOperandSegments]> {
+  let summary = "the S4D layer: a time-invariant diagonal SSM discretised by ZOH";
+  let description = [{
+    The S4D layer (Gu et al. 2022) on token-major activations u (b, L, H),
+    with N states per channel, real (S4D-Real) or complex (S4D-Lin) A given
+    as its real part and, for complex A, its imaginary part:
+
+    ```
+    dt    = exp(log_dt[c])
+    Abar  = exp(dt * A[c,n])       Bbar = (exp(dt * A[c,n]) - 1) / A[c,n] * B[c,n]
+    h_t   = Abar * h_{t-1} + Bbar * u_t          (zero initial state)
+    y_t   = 2 * Re(sum_n C[c,n] * h_t[n])        complex A
+          =     sum_n C[c,n] * h_t[n]            real A
+    y_t   = (y_t + D[c] * u_t) * silu(z_t)       D and the gate z optional
+    ```
+
+    | operand | shape |
+    |---|---|
+    | `u`, `z`, result `y` | (b, L, H) |
+    | `log_dt`, `D` | (H) |
+    | `A_real`, `A_imag`, `B`, `B_imag`, `C`, `C_imag` | (H, N) |
+
+    `A_imag` makes the layer complex; then `B_imag` and `C_imag` are the
+    imaginary parts of B and C (zero when absent). `ssm-expand-blocks`
+    rewrites the layer into one ssm.selective_scan with time-invariant B and
+    C (complex for complex A) whose Euler step `dt * B` is rescaled to ZOH:
+    `B' = (exp(dt A) - 1) / (dt A) * B`. With `z` this is the S4D mixer's
+    scan: the Mamba block with its selective scan replaced by S4D.
+
+    ```mlir
+    %y = ssm.s4d %u log_dt(%ldt : tensor<8xf32>)
+        A_real(%ar : tensor<8x4xf32>) A_imag(%ai : tensor<8x4xf32>)
+        B(%b : tensor<8x4xf32>) C(%c : tensor<8x4xf32>)
+        C_imag(%ci : tensor<8x4xf32>) D(%d : tensor<8xf32>)
+        : tensor<1x64x8xf32> -> tensor<1x64x8xf32>
+    ```
+  }];
+  let arguments = (ins
+    AnyRankedTensor:$u,
+    AnyRankedTensor:$log_dt,
+    AnyRankedTensor:$A_real,
+    Optional<AnyRankedTensor>:$A_imag,
+    AnyRankedTensor:$B,
+    Optional<AnyRankedTensor>:$B_imag,
+    AnyRankedTensor:$C,
+    Optional<AnyRankedTensor>:$C_imag,
+    Optional<AnyRankedTensor>:$D,
+    Optional<AnyRankedTensor>:$z);
+  let results = (outs AnyRankedTensor:$y);
+  let assemblyFormat = [{
+    $u `log_dt` `(` $log_dt `:` type($log_dt) `)`
+    `A_real` `(` $A_real `:` type($A_real) `)`
+    (`A_imag` `(` $A_imag^ `:` type($A_imag) `)`)?
+    `B` `(` $B `:` type($B) `)`
+    (`B_imag` `(` $B_imag^ `:` type($B_imag) `)`)?
+    `C` `(` $C `:` type($C) `)`
+    (`C_imag` `(` $C_imag^ `:` type($C_imag) `)`)?
+    (`D` `(` $D^ `:` type($D) `)`)?
+    (`z` `(` $z^ `:` type($z) `)`)?
+    attr-dict `:` type($u) `->` type($y)
+  }];
+  let hasVerifier = 1;
+}
+
+def SSM_LinearAttentionOp : SSM_Op<"linear_attention", [Pure]> {
+  let summary = "causal linear attention (no softmax, no feature map)";
+  let description = [{
+    Per head, with `heads` heads of key width dk and value width dv on
+    token-major activations:
+
+    ```
+    S_t = S_{t-1} + k_t v_t^T        (dk, dv), S_{-1} = 0
+    y_t = S_t^T q_t
+    ```
+
+    | operand | shape |
+    |---|---|
+    | `q`, `k` | (b, L, heads * dk) |
+    | `v`, result `y` | (b, L, heads * dv) |
+
+    Head `i` reads columns `[i * dk, (i + 1) * dk)` of q and k and writes
+    columns `[i * dv, (i + 1) * dv)` of y. `ssm-expand-blocks` rewrites it
+    into a selective scan with no decay (A = 0), a unit step, B = k and
+    C = q (grouped by head) over the channels of v: the state of channel c
+    is column c of its head's S.
+
+    ```mlir
+    %y = ssm.linear_attention %q, %k, %v heads = 2
+        : tensor<1x64x8xf32>, tensor<1x64x8xf32>, tensor<1x64x6xf32>
+        -> tensor<1x64x6xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$k,
+                   AnyRankedTensor:$v, I64Attr:$heads);
+  let results = (outs AnyRankedTensor:$y);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `heads` `=` $heads attr-dict `:` type($q) `,` type($k)
+    `,` type($v) `->` type($y)
   }];
   let hasVerifier = 1;
 }

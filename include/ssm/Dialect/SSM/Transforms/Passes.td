@@ -12,12 +12,18 @@ def SSMExpandBlocks : Pass<"ssm-expand-blocks"> {
     contractions of the token-major activations with the weights in their
     checkpoint layout), ssm.causal_conv1d (token_major, SiLU) and
     ssm.selective_scan (token_major, softplus, D skip, SiLU(z) gate), and
-    ssm.rmsnorm into a row reduction and an elementwise map. The conv and
+    ssm.rmsnorm into a row reduction and an elementwise map.
+    ssm.mamba2_block becomes the same core ops with per-head dt, A and D
+    broadcast over the head's channels, grouped B and C, and a gated
+    RMSNorm; ssm.s4d a selective scan with a constant step, time-invariant
+    B and C rescaled to ZOH (complex for S4D-Lin); ssm.linear_attention a
+    selective scan with A = 0, unit steps, B = k and C = q. The conv and
     ssm states pass through to the core ops' `conv_state` / `h0` operands
     and `final_state` / `last_state` results. Runs first in --ssm-to-llvm.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::complex::ComplexDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
     "::mlir::tensor::TensorDialect",
