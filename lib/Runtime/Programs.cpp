@@ -320,3 +320,75 @@ mlir::ssm::buildMambaStackModule(MLIRContext &ctx,
   func::ReturnOp::create(b, loc, h);
   return verified(std::move(module), "the mixer stack does not verify: ");
 }
+
+llvm::Expected<OwningOpRef<ModuleOp>> mlir::ssm::buildLinearAttentionStackModule(
+    MLIRContext &ctx, int64_t layers, int64_t width, int64_t heads,
+    int64_t batch, int64_t length) {
+  if (layers < 1 || width < 1 || heads < 1 || width % heads != 0)
+    return llvm::createStringError(
+        "a linear-attention stack needs at least one layer and a width that "
+        "is a positive multiple of its heads; got %lld layers, width %lld, "
+        "%lld heads",
+        static_cast<long long>(layers), static_cast<long long>(width),
+        static_cast<long long>(heads));
+  ctx.loadDialect<func::FuncDialect, arith::ArithDialect, ssm::SSMDialect>();
+  OpBuilder b(&ctx);
+  Location loc = NameLoc::get(b.getStringAttr("linear_attention_stack"));
+  auto hType = RankedTensorType::get({batch, length, width}, b.getF32Type());
+  auto wType = RankedTensorType::get({width, width}, b.getF32Type());
+  SmallVector<Type> args = {hType};
+  args.append(3 * layers, wType);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(b, loc, kLinearAttentionStackFunc,
+                                   b.getFunctionType(args, {hType}));
+  for (unsigned i = 0; i < args.size(); ++i)
+    func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+  Block *body = func.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  Value h = body->getArgument(0);
+  for (int64_t l = 0; l < layers; ++l) {
+    auto project = [&](unsigned i) -> Value {
+      return ssm::LinearOp::create(b, loc, hType, h,
+                                   body->getArgument(1 + 3 * l + i), Value());
+    };
+    Value q = project(0), k = project(1), v = project(2);
+    Value y = ssm::LinearAttentionOp::create(b, loc, hType, q, k, v,
+                                             b.getI64IntegerAttr(heads));
+    h = arith::AddFOp::create(b, loc, h, y);
+  }
+  func::ReturnOp::create(b, loc, h);
+  return verified(std::move(module),
+                  "the linear-attention stack does not verify: ");
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::ssm::buildScanReadoutModule(MLIRContext &ctx, int64_t batch,
+                                  int64_t length, int64_t channels,
+                                  int64_t outputs) {
+  ctx.loadDialect<func::FuncDialect, ssm::SSMDialect>();
+  OpBuilder b(&ctx);
+  Location loc = NameLoc::get(b.getStringAttr("scan_readout"));
+  auto seqType =
+      RankedTensorType::get({batch, length, channels}, b.getF32Type());
+  auto stateType = RankedTensorType::get({batch, channels}, b.getF32Type());
+  auto wType = RankedTensorType::get({outputs, channels}, b.getF32Type());
+  auto outType = RankedTensorType::get({batch, outputs}, b.getF32Type());
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(
+      b, loc, kScanReadoutFunc,
+      b.getFunctionType({seqType, seqType, wType}, {outType}));
+  for (unsigned i = 0; i < 3; ++i)
+    func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+  Block *body = func.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  Value h = ssm::ScanOp::create(b, loc, stateType, body->getArgument(0),
+                                body->getArgument(1), Value(),
+                                b.getI64IntegerAttr(1), /*reverse=*/UnitAttr(),
+                                /*last_only=*/b.getUnitAttr());
+  Value y = ssm::LinearOp::create(b, loc, outType, h, body->getArgument(2),
+                                  Value());
+  func::ReturnOp::create(b, loc, y);
+  return verified(std::move(module), "the scan readout does not verify: ");
+}

@@ -157,6 +157,7 @@ std::string formatDouble(double v, int digits = 4);
 TaskInfo mqarTask();
 TaskInfo inductionTask();
 TaskInfo keepNthTask();
+TaskInfo polynomialTask();
 
 } // namespace mlir::ssm::tasks
 

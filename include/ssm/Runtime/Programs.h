@@ -115,6 +115,32 @@ buildMambaStackModule(mlir::MLIRContext &ctx,
                       llvm::ArrayRef<MambaConfig> layers, bool residual,
                       int64_t batch, int64_t length);
 
+/// The name of the function buildLinearAttentionStackModule() defines.
+/// Arguments: the features x (b, L, W), then per layer the q, k and v
+/// weights, each (W, W) in nn.Linear's (out, in) layout; result (b, L, W).
+inline constexpr const char *kLinearAttentionStackFunc = "linear_attention_stack";
+
+/// A stack of `layers` linear-attention layers (semantics.md section 7) of
+/// width `width` with `heads` heads and residuals, the baseline of P2's
+/// polynomial study: h <- h + linear_attention(h Wq^T, h Wk^T, h Wv^T).
+/// `batch` and `length` may be ShapedType::kDynamic.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildLinearAttentionStackModule(mlir::MLIRContext &ctx, int64_t layers,
+                                int64_t width, int64_t heads, int64_t batch,
+                                int64_t length);
+
+/// The name of the function buildScanReadoutModule() defines. Arguments:
+/// the decays a and inputs b (batch, L, channels) and the readout weight
+/// (outputs, channels); result (batch, outputs).
+inline constexpr const char *kScanReadoutFunc = "scan_readout";
+
+/// The simplified selective layer of P2 (tasks.md section 5): the generic
+/// recurrence h_t = a_t h_{t-1} + b_t (ssm.scan, last state only) over
+/// given a and b, then a linear readout of the final state.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildScanReadoutModule(mlir::MLIRContext &ctx, int64_t batch, int64_t length,
+                       int64_t channels, int64_t outputs);
+
 } // namespace mlir::ssm
 
 #endif // SSM_RUNTIME_PROGRAMS_H
