@@ -105,6 +105,33 @@ LogicalResult verifyElementTypes(Operation *op,
 
 StringRef layoutName(Layout layout) { return stringifyLayout(layout); }
 
+/// For the model ops: binds an operand that may be absent (null: nothing to
+/// check) and records it for the element-type check.
+auto optionalBinder(DimBinder &dims,
+                    SmallVector<std::pair<Value, StringRef>> &typed) {
+  return [&dims, &typed](Value v, StringRef name,
+                         ArrayRef<StringRef> syms) -> LogicalResult {
+    if (!v)
+      return success();
+    typed.push_back({v, name});
+    return dims.bind(v, name, syms);
+  };
+}
+
+/// A block op returns out, then with `states` its conv and ssm states.
+LogicalResult verifyStateResultCount(Operation *op, bool states,
+                                     size_t newStates) {
+  size_t expected = states ? 2 : 0;
+  if (newStates == expected)
+    return success();
+  return op->emitOpError() << (states ? "with 'states' the op returns the "
+                                        "conv and ssm states after out"
+                                      : "without 'states' the op returns "
+                                        "only out")
+                           << " (" << expected + 1 << " results), got "
+                           << newStates + 1;
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -367,13 +394,7 @@ LogicalResult EmbeddingOp::verify() {
 LogicalResult MambaBlockOp::verify() {
   DimBinder dims(getOperation());
   SmallVector<std::pair<Value, StringRef>> typed;
-  auto bind = [&](Value v, StringRef name,
-                  ArrayRef<StringRef> syms) -> LogicalResult {
-    if (!v)
-      return success();
-    typed.push_back({v, name});
-    return dims.bind(v, name, syms);
-  };
+  auto bind = optionalBinder(dims, typed);
   if (failed(bind(getH(), "h", {"b", "L", "D"})) ||
       failed(bind(getConvWeight(), "conv_weight", {"E", "K"})) ||
       failed(bind(getALog(), "A_log", {"E", "N"})) ||
@@ -404,14 +425,9 @@ LogicalResult MambaBlockOp::verify() {
       failed(bind(getSsmState(), "ssm_state", {"b", "E", "N"})) ||
       failed(bind(getOut(), "out", {"b", "L", "D"})))
     return failure();
-  size_t expected = getStates() ? 2 : 0;
-  if (getNewStates().size() != expected)
-    return emitOpError() << (getStates() ? "with 'states' the op returns the "
-                                           "conv and ssm states after out"
-                                         : "without 'states' the op returns "
-                                           "only out")
-                         << " (" << expected + 1 << " results), got "
-                         << getNewStates().size() + 1;
+  if (failed(verifyStateResultCount(getOperation(), getStates(),
+                                    getNewStates().size())))
+    return failure();
   if (getStates() &&
       (failed(bind(getNewStates()[0], "conv_state", {"b", "E", "K-1"})) ||
        failed(bind(getNewStates()[1], "ssm_state", {"b", "E", "N"}))))
@@ -426,13 +442,7 @@ LogicalResult MambaBlockOp::verify() {
 LogicalResult Mamba2BlockOp::verify() {
   DimBinder dims(getOperation());
   SmallVector<std::pair<Value, StringRef>> typed;
-  auto bind = [&](Value v, StringRef name,
-                  ArrayRef<StringRef> syms) -> LogicalResult {
-    if (!v)
-      return success();
-    typed.push_back({v, name});
-    return dims.bind(v, name, syms);
-  };
+  auto bind = optionalBinder(dims, typed);
   int64_t g = getNgroups();
   if (g < 1)
     return emitOpError() << "ngroups must be at least 1, got " << g;
@@ -486,14 +496,9 @@ LogicalResult Mamba2BlockOp::verify() {
   }
   if (failed(bind(getSsmState(), "ssm_state", {"b", "H", "P", "N"})))
     return failure();
-  size_t expected = getStates() ? 2 : 0;
-  if (getNewStates().size() != expected)
-    return emitOpError() << (getStates() ? "with 'states' the op returns the "
-                                           "conv and ssm states after out"
-                                         : "without 'states' the op returns "
-                                           "only out")
-                         << " (" << expected + 1 << " results), got "
-                         << getNewStates().size() + 1;
+  if (failed(verifyStateResultCount(getOperation(), getStates(),
+                                    getNewStates().size())))
+    return failure();
   if (getStates() &&
       (failed(bind(getNewStates()[0], "conv_state", {"b", "X", "K-1"})) ||
        failed(bind(getNewStates()[1], "ssm_state", {"b", "H", "P", "N"}))))
@@ -508,13 +513,7 @@ LogicalResult Mamba2BlockOp::verify() {
 LogicalResult S4DOp::verify() {
   DimBinder dims(getOperation());
   SmallVector<std::pair<Value, StringRef>> typed;
-  auto bind = [&](Value v, StringRef name,
-                  ArrayRef<StringRef> syms) -> LogicalResult {
-    if (!v)
-      return success();
-    typed.push_back({v, name});
-    return dims.bind(v, name, syms);
-  };
+  auto bind = optionalBinder(dims, typed);
   if (!getAImag() && (getBImag() || getCImag()))
     return emitOpError() << "'" << (getBImag() ? "B_imag" : "C_imag")
                          << "' needs complex A: give 'A_imag' too (zeros for "
