@@ -45,6 +45,17 @@ llvm::SmallVector<const Array *> MambaWeights::ordered() const {
   return out;
 }
 
+llvm::Expected<std::unique_ptr<JitProgram>> mlir::ssm::tasks::compileProgram(
+    llvm::function_ref<llvm::Expected<OwningOpRef<ModuleOp>>(MLIRContext &)>
+        build,
+    const JitOptions &options) {
+  std::unique_ptr<MLIRContext> ctx = createRunnerContext();
+  auto module = build(*ctx);
+  if (!module)
+    return module.takeError();
+  return JitProgram::compile(**module, options);
+}
+
 llvm::Expected<std::unique_ptr<MambaStack>>
 MambaStack::compile(std::vector<MambaWeights> layers, bool residual,
                     const JitOptions &options) {
@@ -53,12 +64,13 @@ MambaStack::compile(std::vector<MambaWeights> layers, bool residual,
   llvm::SmallVector<MambaConfig> configs;
   for (const MambaWeights &w : stack->layers)
     configs.push_back(w.config());
-  std::unique_ptr<MLIRContext> ctx = createRunnerContext();
-  auto module = buildMambaStackModule(
-      *ctx, configs, residual, ShapedType::kDynamic, ShapedType::kDynamic);
-  if (!module)
-    return module.takeError();
-  auto program = JitProgram::compile(**module, options);
+  auto program = compileProgram(
+      [&](MLIRContext &ctx) {
+        return buildMambaStackModule(ctx, configs, residual,
+                                     ShapedType::kDynamic,
+                                     ShapedType::kDynamic);
+      },
+      options);
   if (!program)
     return program.takeError();
   stack->program = std::move(*program);

@@ -91,6 +91,14 @@ private:
   llvm::StringMap<Array> arrays;
 };
 
+/// Builds the module `build` makes in a fresh context and JIT-compiles it
+/// (the context is only needed until then).
+llvm::Expected<std::unique_ptr<JitProgram>> compileProgram(
+    llvm::function_ref<
+        llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>(mlir::MLIRContext &)>
+        build,
+    const JitOptions &options);
+
 /// A compiled stack of Mamba-1 mixers with fixed weights.
 class MambaStack {
 public:

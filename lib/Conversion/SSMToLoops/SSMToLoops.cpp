@@ -90,15 +90,27 @@ struct SelectiveScanLowering : OpConversionPattern<SelectiveScanOp> {
       llvm_unreachable("unknown projection kind");
     };
 
+    // The step at `at`: delta (+ the channel's bias), softplus if asked.
+    auto stepAt = [&](ArrayRef<Value> at, Value biasC) {
+      Value dt = lb.load(delta, at);
+      if (biasC)
+        dt = lb.add(dt, biasC);
+      return softplus ? lb.softplus(dt) : dt;
+    };
+
     // One state of a complex scan (S4D): A, B, C and h are complex, and
     // the state's share of y is 2 * Re(C * h). The arithmetic runs on the
     // real and imaginary parts: exp(dt * A) = exp(dt * Re A) *
     // (cos(dt * Im A) + i sin(dt * Im A)).
     Value gB, gC;
-    auto complexState = [&](LoopBuilder &lb, Value bi, Value c, Value j) {
+    auto complexState = [&](Value bi, Value c, Value j, Value biasC) {
       Location loc = op.getLoc();
-      auto re = [&](Value v) { return complex::ReOp::create(rewriter, loc, v).getResult(); };
-      auto im = [&](Value v) { return complex::ImOp::create(rewriter, loc, v).getResult(); };
+      auto re = [&](Value v) {
+        return complex::ReOp::create(rewriter, loc, v).getResult();
+      };
+      auto im = [&](Value v) {
+        return complex::ImOp::create(rewriter, loc, v).getResult();
+      };
       auto sub = [&](Value x, Value y) {
         return arith::SubFOp::create(rewriter, loc, x, y).getResult();
       };
@@ -106,16 +118,13 @@ struct SelectiveScanLowering : OpConversionPattern<SelectiveScanOp> {
       Value zero = lb.flt(elt, 0.0), two = lb.flt(elt, 2.0);
       Value a = lb.load(A, {c, j});
       Value ar = re(a), ai = im(a);
-      Value hInit = h0 ? lb.load(h0, {bi, c, j})
-                       : complex::CreateOp::create(rewriter, loc, cplx, zero, zero)
-                             .getResult();
+      Value hInit =
+          h0 ? lb.load(h0, {bi, c, j})
+             : complex::CreateOp::create(rewriter, loc, cplx, zero, zero)
+                   .getResult();
       Value hEnd = lb.forLoopCarry(nL, hInit, [&](Value t, Value h) {
         SmallVector<Value> at = actIndex(tm, bi, c, t);
-        Value dt = lb.load(delta, at);
-        if (Value biasC = bias ? lb.load(bias, {c}) : Value())
-          dt = lb.add(dt, biasC);
-        if (softplus)
-          dt = lb.softplus(dt);
+        Value dt = stepAt(at, biasC);
         Value bv = loadProj(B, kindB, gB, bi, c, j, t);
         Value cv = loadProj(C, kindC, gC, bi, c, j, t);
         Value mag = lb.exp(lb.mul(dt, ar)), ang = lb.mul(dt, ai);
@@ -123,11 +132,15 @@ struct SelectiveScanLowering : OpConversionPattern<SelectiveScanOp> {
         Value ei = lb.mul(mag, math::SinOp::create(rewriter, loc, ang));
         Value hr = re(h), hi = im(h);
         Value s = lb.mul(dt, lb.load(u, at));
-        Value nr = lb.add(sub(lb.mul(er, hr), lb.mul(ei, hi)), lb.mul(s, re(bv)));
-        Value ni = lb.add(lb.add(lb.mul(er, hi), lb.mul(ei, hr)), lb.mul(s, im(bv)));
-        Value share = lb.mul(two, sub(lb.mul(re(cv), nr), lb.mul(im(cv), ni)));
+        Value nr =
+            lb.add(sub(lb.mul(er, hr), lb.mul(ei, hi)), lb.mul(s, re(bv)));
+        Value ni =
+            lb.add(lb.add(lb.mul(er, hi), lb.mul(ei, hr)), lb.mul(s, im(bv)));
+        Value share =
+            lb.mul(two, sub(lb.mul(re(cv), nr), lb.mul(im(cv), ni)));
         lb.store(lb.add(lb.load(y, at), share), y, at);
-        return complex::CreateOp::create(rewriter, loc, cplx, nr, ni).getResult();
+        return complex::CreateOp::create(rewriter, loc, cplx, nr, ni)
+            .getResult();
       });
       if (last)
         lb.store(hEnd, last, {bi, c, j});
@@ -148,16 +161,12 @@ struct SelectiveScanLowering : OpConversionPattern<SelectiveScanOp> {
                        : Value();
         lb.forLoop(nn, [&](Value j) {
           if (op.isComplex())
-            return complexState(lb, bi, c, j);
+            return complexState(bi, c, j, biasC);
           Value a = lb.load(A, {c, j});
           Value hInit = h0 ? lb.load(h0, {bi, c, j}) : zero;
           Value hEnd = lb.forLoopCarry(nL, hInit, [&](Value t, Value h) {
             SmallVector<Value> at = actIndex(tm, bi, c, t);
-            Value dt = lb.load(delta, at);
-            if (biasC)
-              dt = lb.add(dt, biasC);
-            if (softplus)
-              dt = lb.softplus(dt);
+            Value dt = stepAt(at, biasC);
             Value uv = lb.load(u, at);
             Value bv = loadProj(B, kindB, gB, bi, c, j, t);
             Value cv = loadProj(C, kindC, gC, bi, c, j, t);

@@ -456,3 +456,36 @@ func.func @linear_attention_k(%q: tensor<1x5x6xf32>, %k: tensor<1x5x4xf32>, %v: 
   %y = ssm.linear_attention %q, %k, %v heads = 2 : tensor<1x5x6xf32>, tensor<1x5x4xf32>, tensor<1x5x8xf32> -> tensor<1x5x8xf32>
   return
 }
+
+// -----
+
+func.func @mamba2_ngroups(%h: tensor<1x5x8xf32>, %win: tensor<50x8xf32>, %cw: tensor<32x4xf32>, %e: tensor<2xf32>, %nw: tensor<16xf32>, %wout: tensor<8x16xf32>) {
+  // expected-error @+1 {{ngroups must be at least 1, got 0}}
+  %o = ssm.mamba2_block %h in_proj(%win : tensor<50x8xf32>) conv(%cw : tensor<32x4xf32>)
+      dt_bias(%e : tensor<2xf32>) A_log(%e : tensor<2xf32>) D(%e : tensor<2xf32>)
+      norm(%nw : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>) ngroups = 0 epsilon = 1.0e-05
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @mamba2_heads(%h: tensor<1x5x8xf32>, %win: tensor<51x8xf32>, %cw: tensor<32x4xf32>, %e: tensor<3xf32>, %nw: tensor<16xf32>, %wout: tensor<8x16xf32>) {
+  // expected-error @+1 {{d_inner I = 16 (from 'norm_weight') is not a multiple of the H = 3 heads (from 'A_log')}}
+  %o = ssm.mamba2_block %h in_proj(%win : tensor<51x8xf32>) conv(%cw : tensor<32x4xf32>)
+      dt_bias(%e : tensor<3xf32>) A_log(%e : tensor<3xf32>) D(%e : tensor<3xf32>)
+      norm(%nw : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>) ngroups = 1 epsilon = 1.0e-05
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @mamba2_states_results(%h: tensor<1x5x8xf32>, %win: tensor<50x8xf32>, %cw: tensor<32x4xf32>, %e: tensor<2xf32>, %nw: tensor<16xf32>, %wout: tensor<8x16xf32>) {
+  // expected-error @+1 {{with 'states' the op returns the conv and ssm states after out (3 results), got 1}}
+  %o = ssm.mamba2_block %h in_proj(%win : tensor<50x8xf32>) conv(%cw : tensor<32x4xf32>)
+      dt_bias(%e : tensor<2xf32>) A_log(%e : tensor<2xf32>) D(%e : tensor<2xf32>)
+      norm(%nw : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>) ngroups = 1 epsilon = 1.0e-05 states
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}

@@ -50,10 +50,7 @@ struct Expander {
     return arith::ConstantOp::create(b, loc, b.getFloatAttr(elt, v));
   }
 
-  Value zeros(ArrayRef<OpFoldResult> shape) {
-    return linalg::FillOp::create(b, loc, constant(0.0), empty(shape))
-        .getResult(0);
-  }
+  Value zeros(ArrayRef<OpFoldResult> shape) { return fill(shape, 0.0); }
 
   /// `v[..., offset : offset + size]` along the last dimension.
   Value lastDimSlice(Value v, int64_t offset, int64_t size) {
@@ -145,19 +142,10 @@ struct Expander {
   /// An elementwise map of same-shaped tensors (identity maps).
   Value map(ValueRange inputs, Value shapeOf,
             function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
-    int64_t rank = cast<RankedTensorType>(shapeOf.getType()).getRank();
-    Value init = empty(sizes(shapeOf));
-    SmallVector<AffineMap> maps(inputs.size() + 1,
-                                b.getMultiDimIdentityMap(rank));
-    return linalg::GenericOp::create(
-               b, loc, TypeRange{init.getType()}, inputs, ValueRange{init},
-               maps,
-               SmallVector<utils::IteratorType>(rank,
-                                                utils::IteratorType::parallel),
-               [&](OpBuilder &nb, Location l, ValueRange args) {
-                 linalg::YieldOp::create(nb, l, body(nb, l, args));
-               })
-        .getResult(0);
+    SmallVector<OpFoldResult> shape = sizes(shapeOf);
+    SmallVector<AffineMap> maps(inputs.size(),
+                                b.getMultiDimIdentityMap(shape.size()));
+    return generate(shape, inputs, maps, body);
   }
 
   Value fill(ArrayRef<OpFoldResult> shape, double v) {
