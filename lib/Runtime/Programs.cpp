@@ -392,3 +392,41 @@ mlir::ssm::buildScanReadoutModule(MLIRContext &ctx, int64_t batch,
   func::ReturnOp::create(b, loc, y);
   return verified(std::move(module), "the scan readout does not verify: ");
 }
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::ssm::buildS4DModule(MLIRContext &ctx, int64_t channels, int64_t states,
+                          bool complex, int64_t batch, int64_t length) {
+  if (channels < 1 || states < 1)
+    return llvm::createStringError(
+        "an S4D layer needs at least one channel and one state; got %lld "
+        "channels, %lld states",
+        static_cast<long long>(channels), static_cast<long long>(states));
+  ctx.loadDialect<func::FuncDialect, ssm::SSMDialect>();
+  OpBuilder b(&ctx);
+  Location loc = NameLoc::get(b.getStringAttr("s4d"));
+  auto uType = RankedTensorType::get({batch, length, channels}, b.getF32Type());
+  auto dtType = RankedTensorType::get({channels}, b.getF32Type());
+  auto mType = RankedTensorType::get({channels, states}, b.getF32Type());
+  // u, log_dt, A_real, [A_imag], B, C, [C_imag].
+  SmallVector<Type> args = {uType, dtType, mType, mType, mType};
+  if (complex)
+    args.append(2, mType);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(b, loc, kS4DFunc,
+                                   b.getFunctionType(args, {uType}));
+  for (unsigned i = 0; i < args.size(); ++i)
+    func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+  Block *body = func.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  auto arg = [&](unsigned i) -> Value { return body->getArgument(i); };
+  Value aImag = complex ? arg(3) : Value();
+  unsigned next = complex ? 4 : 3;
+  Value bReal = arg(next), c = arg(next + 1);
+  Value cImag = complex ? arg(next + 2) : Value();
+  Value y = ssm::S4DOp::create(b, loc, uType, arg(0), arg(1), arg(2), aImag,
+                               bReal, /*B_imag=*/Value(), c, cImag,
+                               /*D=*/Value(), /*z=*/Value());
+  func::ReturnOp::create(b, loc, y);
+  return verified(std::move(module), "the S4D layer does not verify: ");
+}

@@ -165,6 +165,7 @@ std::string formatDouble(double v, int digits = 4);
 TaskInfo mqarTask();
 TaskInfo inductionTask();
 TaskInfo keepNthTask();
+TaskInfo haarTask();
 TaskInfo polynomialTask();
 
 } // namespace mlir::ssm::tasks

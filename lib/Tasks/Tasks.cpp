@@ -117,7 +117,8 @@ llvm::Expected<std::vector<int64_t>> TaskArgs::integers(llvm::StringRef name,
 
 const std::vector<TaskInfo> &mlir::ssm::tasks::allTasks() {
   static const std::vector<TaskInfo> tasks = {mqarTask(), inductionTask(),
-                                              keepNthTask(), polynomialTask()};
+                                              keepNthTask(), haarTask(),
+                                              polynomialTask()};
   return tasks;
 }
 

@@ -141,6 +141,18 @@ llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildScanReadoutModule(mlir::MLIRContext &ctx, int64_t batch, int64_t length,
                        int64_t channels, int64_t outputs);
 
+/// The name of the function buildS4DModule() defines. Arguments: u
+/// (b, L, H), log_dt (H), A_real (H, N), then A_imag (H, N) when `complex`,
+/// B (H, N), C (H, N), then C_imag (H, N) when `complex`; result y (b, L, H).
+inline constexpr const char *kS4DFunc = "s4d";
+
+/// One ssm.s4d layer (semantics.md section 5): S4D-Lin when `complex` (B
+/// real, C complex), S4D-Real otherwise. `batch` and `length` may be
+/// ShapedType::kDynamic. The Haar task fits the readout C of such a layer.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildS4DModule(mlir::MLIRContext &ctx, int64_t channels, int64_t states,
+               bool complex, int64_t batch, int64_t length);
+
 } // namespace mlir::ssm
 
 #endif // SSM_RUNTIME_PROGRAMS_H
