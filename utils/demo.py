@@ -30,7 +30,7 @@ CASES = [
 ]
 FLAGS = [("D", "--D"), ("z", "--z"), ("delta_bias", "--delta-bias"), ("h0", "--h0")]
 
-# A representative run of every task available (tasks.md sections 1-3, 5).
+# A representative run of every task available (tasks.md sections 1-5).
 TASKS = [
     ("induction", ["--seq-len", "256,4096,65536,1048576", "--examples", "4"]),
     ("keep-nth", ["--examples", "8"]),
@@ -39,6 +39,7 @@ TASKS = [
     ("mqar", ["--vocab", "8192", "--seq-len", "256", "--kv-pairs", "64", "--no-filler",
               "--state", "4,8,16,32", "--examples", "4"]),
     ("mqar", ["--vocab", "8192", "--seq-len", "256", "--kv-pairs", "64", "--examples", "4"]),
+    ("haar", []),
     ("polynomial", ["--degree", "1,4,16", "--layers", "1", "--examples", "512"]),
 ]
 
