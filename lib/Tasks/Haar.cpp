@@ -42,9 +42,10 @@
 // reason a fitted layer cannot be run in fp32 at N = 64: its readout
 // weights would be huge and cancel.
 //
-// Each compiled result is checked against float64 within semantics.md's
-// fp32 tolerance: the block's projection against the exact discrete
-// projection, the layer's mode functions against exact ZOH.
+// Each compiled result is checked against float64 (the block's projection
+// against the exact discrete projection, the layer's mode functions against
+// exact ZOH) within semantics.md's fp32 tolerance, or T 2^-24 where that is
+// larger (both are T-step fp32 recurrences; see runHaar).
 //
 //===----------------------------------------------------------------------===//
 
@@ -202,11 +203,12 @@ MambaWeights haarBlock(const std::vector<HaarFn> &fns, int64_t T,
   for (auto [s, h] : llvm::enumerate(fns))
     for (auto [k, coeff] : haarSteps(h, T)) {
       int64_t c = rampPair(k);
-      float scale[2] = {1.0f, std::ldexp(1.0f, std::max<int64_t>(h.level, 0))};
+      float factor[2] = {1.0f,
+                         std::ldexp(1.0f, std::max<int64_t>(h.level, 0))};
       int64_t rows[2] = {1 + int64_t(s), 1 + states + int64_t(s)};
       for (int r = 0; r < 2; ++r) {
-        w.at("x_proj.weight", rows[r], c) += scale[r] * coeff;
-        w.at("x_proj.weight", rows[r], c + 1) -= scale[r] * coeff;
+        w.at("x_proj.weight", rows[r], c) += factor[r] * coeff;
+        w.at("x_proj.weight", rows[r], c + 1) -= factor[r] * coeff;
       }
     }
   assert(static_cast<int64_t>(channelOf.size()) <= pairs &&
@@ -272,9 +274,8 @@ llvm::Expected<std::vector<double>> compiledModes(JitProgram &program,
   return std::vector<double>(y, y + T * N);
 }
 
-/// The same in float64, from the fp32 parameters compiledModes gives the
-/// layer (fp32's log(1/T) alone moves the phase of mode 31 by 2e-5 at the
-/// end): h_i = exp(dt A i) (exp(dt A) - 1) / A (ZOH).
+/// The same in float64 from the fp32 log_dt and A_imag compiledModes gives
+/// the layer: h_i = exp(dt A i) (exp(dt A) - 1) / A (ZOH).
 std::vector<double> exactModes(int64_t N, int64_t T) {
   std::vector<double> modes(T * N);
   double dt = std::exp(double(-std::log(float(T))));
@@ -400,7 +401,8 @@ std::vector<double> sampleFunction(llvm::StringRef kind, int64_t T,
   return f;
 }
 
-/// tasks.md's figures for sin(2 pi t) at N = 4, 16, 64 (linear Haar, S4D).
+/// tasks.md's figures for sin(2 pi t) at T = 1024 and N = 4, 16, 64 (linear
+/// Haar, S4D).
 /// Its piecewise-constant functions are random draws it does not specify,
 /// so their figures are not comparable number for number (docs/results.md).
 std::optional<std::pair<double, double>> sineFigures(int64_t N) {
@@ -456,12 +458,18 @@ llvm::Expected<TaskReport> runHaar(const TaskArgs &args, TaskContext &ctx) {
       llvm::formatv("Haar approximation, T = {0} samples: one S6 block "
                     "(linear and best N-term Haar) vs the best S4D-Lin "
                     "readout; RMS error, and each compiled result against "
-                    "float64 (<= 1e-5; S4D's modes <= T 2^-24)",
+                    "float64 (<= max(1e-5, T 2^-24))",
                     T)
           .str();
   report.columns = {"function", "N",        "model",   "rms_err",
                     "vs_f64",   "expected", "result"};
   int64_t levels = llvm::Log2_64(T);
+  // semantics.md's 1e-5, or T 2^-24 where that is larger: the block's
+  // state is a running fp32 sum of T terms (recursive summation's bound;
+  // measured 1.9e-6 at T = 1024, 9.3e-5 at T = 16384 on the dyadic f), and
+  // S4D's impulse response at step i is the i-th power of its fp32
+  // per-step factor exp(dt A) (measured: linear in i, 3.6e-5 at i = 1023).
+  double tolerance = std::max(kTolerance, std::ldexp(double(T), -24));
   for (int64_t N : *statesList) {
     // Up to three breakpoints per Haar function (the best N-term set).
     int64_t pairs = 3 * N;
@@ -484,11 +492,6 @@ llvm::Expected<TaskReport> runHaar(const TaskArgs &args, TaskContext &ctx) {
       return modes.takeError();
     std::vector<double> exact = exactModes(N, T);
     double modesErr = normwise(*modes, exact);
-    // The layer's per-step factor exp(dt A) is rounded to fp32 once, and
-    // the impulse response at step i is its i-th power: a relative error
-    // that grows as i 2^-24 (measured: linear in i, 3.5e-5 at i = 1000).
-    // The block's projections have no such power and keep 1e-5.
-    double modesTolerance = std::max(kTolerance, std::ldexp(double(T), -24));
 
     for (llvm::StringRef kind : kinds) {
       ctx.progress(llvm::formatv("haar N={0}: {1}", N, kind));
@@ -512,13 +515,14 @@ llvm::Expected<TaskReport> runHaar(const TaskArgs &args, TaskContext &ctx) {
       results.push_back(
           {"S4D-Lin", rmsDiff(projectOnto(exact, f, N), f), modesErr});
 
-      // The claims each row checks, besides vs_f64 <= 1e-5.
+      // The claims each row checks, besides vs_f64 <= tolerance.
       double lin = results[0].rms, best = results[1].rms,
              s4dRms = results[2].rms;
       std::string expect[3] = {"-", "<= linear", "-"};
       std::optional<bool> claim[3] = {std::nullopt, best <= lin + 1e-6,
                                       std::nullopt};
-      auto figures = kind == "sine" ? sineFigures(N) : std::nullopt;
+      auto figures =
+          kind == "sine" && T == 1024 ? sineFigures(N) : std::nullopt;
       auto close = [](double got, double want) {
         return std::abs(got - want) < 5e-4; // the 3 decimals of tasks.md
       };
@@ -531,18 +535,17 @@ llvm::Expected<TaskReport> runHaar(const TaskArgs &args, TaskContext &ctx) {
       if (kind == "dyadic" && N >= 4) {
         // Jumps at the quarters: the linear set contains f.
         expect[0] = "0 (fp32)";
-        claim[0] = lin <= kTolerance;
+        claim[0] = lin <= tolerance;
         expect[2] = "> S6 Haar";
         claim[2] = s4dRms > lin;
       }
       // A jump at a sample boundary has one nonzero wavelet per level.
       if (kind == "generic" && N >= 1 + *jumps * levels) {
         expect[1] = "0 (fp32)";
-        claim[1] = best <= kTolerance;
+        claim[1] = best <= tolerance;
       }
       for (int r = 0; r < 3; ++r) {
-        bool ok = results[r].vsF64 <= (r == 2 ? modesTolerance : kTolerance) &&
-                  claim[r].value_or(true);
+        bool ok = results[r].vsF64 <= tolerance && claim[r].value_or(true);
         report.addRow({kind.str(), std::to_string(N), results[r].model,
                        llvm::formatv("{0:f4}", results[r].rms).str(),
                        llvm::formatv("{0:e1}", results[r].vsF64).str(),
