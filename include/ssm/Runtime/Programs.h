@@ -146,9 +146,10 @@ buildScanReadoutModule(mlir::MLIRContext &ctx, int64_t batch, int64_t length,
 /// B (H, N), C (H, N), then C_imag (H, N) when `complex`; result y (b, L, H).
 inline constexpr const char *kS4DFunc = "s4d";
 
-/// One ssm.s4d layer (semantics.md section 5): S4D-Lin when `complex` (B
+/// One ssm.s4d layer (semantics.md section 6): S4D-Lin when `complex` (B
 /// real, C complex), S4D-Real otherwise. `batch` and `length` may be
-/// ShapedType::kDynamic. The Haar task fits the readout C of such a layer.
+/// ShapedType::kDynamic. The Haar task takes S4D-Lin's mode functions from
+/// such a layer.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildS4DModule(mlir::MLIRContext &ctx, int64_t channels, int64_t states,
                bool complex, int64_t batch, int64_t length);
