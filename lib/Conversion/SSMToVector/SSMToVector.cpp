@@ -223,7 +223,48 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       return memref::AllocOp::create(rewriter, loc, wsType,
                                      ValueRange{nb, nTiles});
     };
-    Value wsDt = ws(), wsU = ws(), wsDtu = ws(), wsY = ws();
+
+    // A decoding step (L = 1) takes a path of its own (see below). With n a
+    // multiple of V it holds a channel's states in the lanes, otherwise the
+    // channels as everywhere else. Each reads a row (a batch row's
+    // channels, or the states of B and C) as contiguous vectors; in
+    // channel_first layout such a row runs along a dimension whose stride
+    // is 1 only when the arrays are dense with L = 1, which is tested here
+    // (a strided view takes the general path).
+    // A static length decides at compile time (no branch is emitted).
+    const bool stateLanes = n % V == 0;
+    const int64_t staticL = uType.getDimSize(tm ? 1 : 2);
+    const bool onlyChunks = staticL != ShapedType::kDynamic && staticL != 1;
+    const bool onlyStep = staticL == 1 && tm;
+    Value oneStep;
+    auto requireUnitStride = [&](Value mem, unsigned dim) {
+      auto meta = memref::ExtractStridedMetadataOp::create(rewriter, loc, mem);
+      Value unit = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
+                                         meta.getStrides()[dim], vb.idx(1));
+      oneStep = arith::AndIOp::create(rewriter, loc, oneStep, unit);
+    };
+    // The chunk path's workspaces.
+    Value wsDt, wsU, wsDtu, wsY;
+    if (!onlyStep) {
+      wsDt = ws();
+      wsU = ws();
+      wsDtu = ws();
+      wsY = ws();
+    }
+    if (!onlyChunks && !onlyStep)
+      oneStep = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
+                                      nL, vb.idx(1));
+    if (oneStep && !tm) {
+      for (Value mem : {u, delta, z})
+        if (mem)
+          requireUnitStride(mem, 1);
+      if (stateLanes) {
+        if (kindB != Kind::TimeInvariant)
+          requireUnitStride(B, kindB == Kind::Grouped ? 2 : 1);
+        if (kindC != Kind::TimeInvariant)
+          requireUnitStride(C, kindC == Kind::Grouped ? 2 : 1);
+      }
+    }
 
     auto par = scf::ParallelOp::create(
         rewriter, loc, ValueRange{vb.idx(0), vb.idx(0)}, ValueRange{nb, nTiles},
@@ -234,16 +275,69 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     Value c0 = arith::MulIOp::create(rewriter, loc, par.getInductionVars()[1],
                                      vb.idx(V));
 
-    // Per-tile constants: A * log2(e), time-invariant B/C, D, bias, groups.
+    // The n states of the tile's V channels, one vector<V> per state, from
+    // or to a (..., d, n) buffer whose rows (one channel's states) are
+    // contiguous: moved as V x V blocks (V channels x V states, masked past
+    // the last channel and the last state) and transposed in registers.
+    // Reading a state's V channels directly is a strided gather that
+    // lowers to V scalar loads and bounds tests; for a decoding step
+    // (L = 1) those were most of the scan's time.
+    auto block = VectorType::get({V, V}, rewriter.getF32Type());
+    Value zero = vb.flt(rewriter.getF32Type(), 0.0);
+    auto statesMap = [&](Value mem) {
+      unsigned rank = cast<MemRefType>(mem.getType()).getRank();
+      return AffineMap::get(rank, 0,
+                            {rewriter.getAffineDimExpr(rank - 2),
+                             rewriter.getAffineDimExpr(rank - 1)},
+                            rewriter.getContext());
+    };
+    auto readStates = [&](Value mem,
+                          ArrayRef<Value> rowAt) -> SmallVector<Value> {
+      SmallVector<Value> states;
+      for (int64_t j0 = 0; j0 < n; j0 += V) {
+        SmallVector<Value> at(rowAt);
+        at.push_back(vb.idx(j0));
+        Value blk = vector::TransferReadOp::create(
+            rewriter, loc, block, mem, at, zero, statesMap(mem),
+            ArrayRef<bool>{false, false});
+        blk = vector::TransposeOp::create(rewriter, loc, blk,
+                                          ArrayRef<int64_t>{1, 0});
+        for (int64_t j = j0; j < std::min(n, j0 + V); ++j)
+          states.push_back(vector::ExtractOp::create(rewriter, loc, blk, j - j0));
+      }
+      return states;
+    };
+    auto writeStates = [&](ArrayRef<Value> states, Value mem,
+                           ArrayRef<Value> rowAt) {
+      for (int64_t j0 = 0; j0 < n; j0 += V) {
+        Value blk = arith::ConstantOp::create(
+            rewriter, loc, block,
+            DenseElementsAttr::get(block, rewriter.getF32FloatAttr(0.0f)));
+        for (int64_t j = j0; j < std::min(n, j0 + V); ++j)
+          blk = vector::InsertOp::create(rewriter, loc, states[j], blk, j - j0);
+        blk = vector::TransposeOp::create(rewriter, loc, blk,
+                                          ArrayRef<int64_t>{1, 0});
+        SmallVector<Value> at(rowAt);
+        at.push_back(vb.idx(j0));
+        vector::TransferWriteOp::create(rewriter, loc, blk, mem, at,
+                                        statesMap(mem),
+                                        ArrayRef<bool>{false, false});
+      }
+    };
+
+    // Per-tile constants: A * log2(e), time-invariant B/C (loaded by the
+    // paths that hold channels in the lanes), D, bias, groups.
     SmallVector<Value> A2, invB, invC;
     Value log2e = vb.splat(kLog2E);
-    for (int64_t j = 0; j < n; ++j) {
-      A2.push_back(vb.mul(vb.readLanes(A, {c0, vb.idx(j)}, 0), log2e));
+    auto loadChannelLaneConstants = [&]() {
+      A2 = readStates(A, {c0});
+      for (Value &a : A2)
+        a = vb.mul(a, log2e);
       if (kindB == Kind::TimeInvariant)
-        invB.push_back(vb.readLanes(B, {c0, vb.idx(j)}, 0));
+        invB = readStates(B, {c0});
       if (kindC == Kind::TimeInvariant)
-        invC.push_back(vb.readLanes(C, {c0, vb.idx(j)}, 0));
-    }
+        invC = readStates(C, {c0});
+    };
     Value Dv = D ? vb.readLanes(D, {c0}, 0) : Value();
     Value biasV = bias ? vb.readLanes(bias, {c0}, 0) : Value();
     Value gB = perGroupB ? arith::DivUIOp::create(rewriter, loc, c0, perGroupB)
@@ -252,10 +346,9 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     Value gC = perGroupC ? arith::DivUIOp::create(rewriter, loc, c0, perGroupC)
                                .getResult()
                          : Value();
-    SmallVector<Value> hInit;
-    for (int64_t j = 0; j < n; ++j)
-      hInit.push_back(h0 ? vb.readLanes(h0, {bi, c0, vb.idx(j)}, 1)
-                         : vb.splat(0.0));
+    auto initialStates = [&]() -> SmallVector<Value> {
+      return h0 ? readStates(h0, {bi, c0}) : SmallVector<Value>(n, vb.splat(0.0));
+    };
 
     // Projection coefficient of state j at step t, broadcast over the lanes.
     auto proj = [&](Value mem, Kind kind, ArrayRef<Value> inv, Value group,
@@ -285,7 +378,6 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // fits the micro-op cache) and its registers free for the states.
     // Blocks past the end of the sequence or of the channels are masked;
     // the state loop stops at the last real step.
-    auto block = VectorType::get({V, V}, rewriter.getF32Type());
     Value tile = par.getInductionVars()[1];
     auto slot = [&](Value s) -> SmallVector<Value> {
       return {bi, tile, s, vb.idx(0)};
@@ -293,7 +385,6 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     AffineMap minor = AffineMap::get(
         3, 0, {rewriter.getAffineDimExpr(1), rewriter.getAffineDimExpr(2)},
         rewriter.getContext());
-    Value zero = vb.flt(rewriter.getF32Type(), 0.0);
     auto readBlock = [&](Value mem, Value t0) -> Value {
       SmallVector<Value> at = actIndex(tm, bi, c0, t0);
       Value blk = vector::TransferReadOp::create(rewriter, loc, block, mem, at,
@@ -391,62 +482,254 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       return partial.front();
     };
 
-    Value nChunks = arith::DivUIOp::create(
-        rewriter, loc, arith::AddIOp::create(rewriter, loc, nL, vb.idx(V - 1)),
-        vb.idx(V));
-    auto chunks = scf::ForOp::create(
-        rewriter, loc, vb.idx(0), nChunks, vb.idx(1), hInit,
-        [&](OpBuilder &, Location, Value k, ValueRange hs) {
-          Value t0 = arith::MulIOp::create(rewriter, loc, k, vb.idx(V));
-          prefetchBlocks(t0);
-          // Prologue: blocks parked raw, then dt and dt * u row by row (a
-          // whole-block softplus would need 16 registers per temporary).
-          park(readBlock(delta, t0), wsDt);
-          park(readBlock(u, t0), wsU);
-          rowLoop([&](Value r) {
-            Value dt = row(wsDt, r);
-            if (biasV)
-              dt = vb.add(dt, biasV);
-            if (op.getDeltaSoftplus())
-              dt = vb.vsoftplus(dt);
-            vector::StoreOp::create(rewriter, loc, dt, wsDt, slot(r));
-            vector::StoreOp::create(rewriter, loc, vb.mul(dt, row(wsU, r)),
-                                    wsDtu, slot(r));
-          });
-          // State loop over the chunk's steps.
-          Value steps = arith::MinUIOp::create(
-              rewriter, loc, vb.idx(V),
-              arith::SubIOp::create(rewriter, loc, nL, t0));
-          auto loop = scf::ForOp::create(
-              rewriter, loc, vb.idx(0), steps, vb.idx(1), hs,
-              [&](OpBuilder &, Location, Value s, ValueRange hIn) {
-                SmallVector<Value> h(hIn.begin(), hIn.end());
-                Value t = arith::AddIOp::create(rewriter, loc, t0, s);
-                Value acc = step(row(wsDt, s), row(wsDtu, s), t, h);
-                vector::StoreOp::create(rewriter, loc, acc, wsY, slot(s));
-                scf::YieldOp::create(rewriter, loc, h);
-              });
-          // Epilogue: D skip and gate row by row (wsDtu is free again and
-          // takes the gate's z block), then y goes back as one block.
-          if (Dv || z) {
-            if (z)
-              park(readBlock(z, t0), wsDtu);
+    // The decoding step (L = 1). The chunk path below would read V x V
+    // blocks of which one row is real, run softplus and the gate on V rows
+    // and transpose four blocks: on a Mamba-130m step (d 1536, n 16) that
+    // machinery cost 3-4 times the step itself. mamba_ssm has a separate
+    // kernel for this case (selective_state_update) for the same reason.
+    //
+    // `lanes(mem, at, dim)`: the vector of `mem` at `at` running along
+    // `dim`, as (buffer, indices) for a contiguous access: `mem` itself when
+    // `dim` is innermost, else a unit-stride 1-D view (the stride was tested
+    // in `oneStep`).
+    auto lanes = [&](Value mem, ArrayRef<Value> at,
+                     unsigned dim) -> std::pair<Value, SmallVector<Value>> {
+      unsigned rank = cast<MemRefType>(mem.getType()).getRank();
+      if (dim + 1 == rank)
+        return {mem, SmallVector<Value>(at)};
+      auto meta = memref::ExtractStridedMetadataOp::create(rewriter, loc, mem);
+      Value offset = meta.getOffset();
+      for (unsigned i = 0; i < rank; ++i)
+        if (i != dim)
+          offset = arith::AddIOp::create(
+              rewriter, loc, offset,
+              arith::MulIOp::create(rewriter, loc, at[i], meta.getStrides()[i]));
+      auto viewType = MemRefType::get(
+          {ShapedType::kDynamic}, rewriter.getF32Type(),
+          StridedLayoutAttr::get(rewriter.getContext(), ShapedType::kDynamic,
+                                 {1}));
+      Value view = memref::ReinterpretCastOp::create(
+          rewriter, loc, viewType, meta.getBaseBuffer(), offset,
+          ArrayRef<OpFoldResult>{meta.getSizes()[dim]},
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+      return {view, {at[dim]}};
+    };
+    // Row bi's V channels of a per-step operand (masked past the last).
+    auto channelRow = [&](Value mem) {
+      auto [view, at] = lanes(mem, actIndex(tm, bi, c0, vb.idx(0)), tm ? 2 : 1);
+      return vb.readLanes(view, at, at.size() - 1);
+    };
+    // dt and dt * u of the step, and its output from the C contraction `acc`.
+    Value stepDt, stepU;
+    auto stepInputs = [&]() -> Value {
+      stepDt = channelRow(delta);
+      stepU = channelRow(u);
+      if (biasV)
+        stepDt = vb.add(stepDt, biasV);
+      if (op.getDeltaSoftplus())
+        stepDt = vb.vsoftplus(stepDt);
+      return vb.mul(stepDt, stepU);
+    };
+    auto stepOutput = [&](Value acc) {
+      if (Dv)
+        acc = vb.fma(Dv, stepU, acc);
+      if (z)
+        acc = vb.mul(acc, vb.silu(channelRow(z)));
+      auto [yView, yAt] = lanes(y, actIndex(tm, bi, c0, vb.idx(0)), tm ? 2 : 1);
+      vb.writeLanes(acc, yView, yAt, yAt.size() - 1);
+    };
+
+    // Channels in the lanes: the step of the chunk path on one step.
+    auto channelLaneStep = [&]() {
+      loadChannelLaneConstants();
+      SmallVector<Value> h = initialStates();
+      Value dtu = stepInputs();
+      stepOutput(step(stepDt, dtu, vb.idx(0), h));
+      if (last)
+        writeStates(h, last, {bi, c0});
+    };
+
+    // States in the lanes (n a multiple of V): channel c's n states are n/V
+    // contiguous vectors of A, h0 and the last state (and of time-invariant
+    // B and C), read and written in place without a transpose; a decoding
+    // step's B and C rows are the same vectors for every channel. dt and
+    // dt * u are broadcast from their lane. The C contraction of channel c
+    // is a vector of partial sums; a shuffle tree reduces the V channels'
+    // vectors to one vector of their V sums (log2 V levels of two shuffles
+    // and one add per pair, in place of V separate horizontal sums).
+    auto stateLaneStep = [&]() {
+      Value dtu = stepInputs();
+      const int64_t k = n / V;
+      auto stateRows = [&](Value mem, Kind kind, Value group) {
+        SmallVector<Value> rows;
+        if (kind == Kind::TimeInvariant)
+          return rows;
+        for (int64_t q = 0; q < k; ++q) {
+          SmallVector<Value> at =
+              kind == Kind::Grouped
+                  ? SmallVector<Value>(tm ? ArrayRef<Value>{bi, vb.idx(0), group,
+                                                            vb.idx(q * V)}
+                                          : ArrayRef<Value>{bi, group,
+                                                            vb.idx(q * V),
+                                                            vb.idx(0)})
+                  : SmallVector<Value>(
+                        tm ? ArrayRef<Value>{bi, vb.idx(0), vb.idx(q * V)}
+                           : ArrayRef<Value>{bi, vb.idx(q * V), vb.idx(0)});
+          unsigned dim = tm ? at.size() - 1 : at.size() - 2;
+          auto [view, idx] = lanes(mem, at, dim);
+          rows.push_back(vector::LoadOp::create(rewriter, loc, vb.vt, view, idx));
+        }
+        return rows;
+      };
+      // exp(dt A) = 2^((dt log2 e) A): log2 e goes into dt once per tile.
+      Value dtLog2e = vb.mul(stepDt, log2e);
+      SmallVector<Value> rowsB = stateRows(B, kindB, gB);
+      SmallVector<Value> rowsC = stateRows(C, kindC, gC);
+      auto load = [&](Value mem, ArrayRef<Value> at) -> Value {
+        return vector::LoadOp::create(rewriter, loc, vb.vt, mem, at);
+      };
+      // Channels past the last (a partial last tile) are skipped; with a
+      // static d that is a multiple of V there are none.
+      int64_t staticD = uType.getDimSize(tm ? 2 : 1);
+      const bool fullTiles = staticD != ShapedType::kDynamic && staticD % V == 0;
+      SmallVector<Value> partial;
+      for (int64_t c = 0; c < V; ++c) {
+        Value ch = arith::AddIOp::create(rewriter, loc, c0, vb.idx(c));
+        OpBuilder::InsertionGuard g(rewriter);
+        scf::IfOp channel;
+        if (!fullTiles) {
+          Value inRange = arith::CmpIOp::create(
+              rewriter, loc, arith::CmpIPredicate::ult, ch, nd);
+          channel = scf::IfOp::create(rewriter, loc, TypeRange{vb.vt}, inRange,
+                                      /*withElseRegion=*/true);
+          rewriter.setInsertionPointToStart(&channel.getThenRegion().front());
+        }
+        Value dtc = vb.bcast(vector::ExtractOp::create(rewriter, loc, dtLog2e, c));
+        Value dtuc = vb.bcast(vector::ExtractOp::create(rewriter, loc, dtu, c));
+        Value acc;
+        for (int64_t q = 0; q < k; ++q) {
+          Value j0 = vb.idx(q * V);
+          Value bq = kindB == Kind::TimeInvariant ? load(B, {ch, j0}) : rowsB[q];
+          Value cq = kindC == Kind::TimeInvariant ? load(C, {ch, j0}) : rowsC[q];
+          Value hq = vb.mul(dtuc, bq);
+          if (h0)
+            hq = vb.fma(vb.exp2(vb.mul(dtc, load(A, {ch, j0}))),
+                        load(h0, {bi, ch, j0}), hq);
+          if (last)
+            vector::StoreOp::create(rewriter, loc, hq, last, ValueRange{bi, ch, j0});
+          acc = acc ? vb.fma(cq, hq, acc) : vb.mul(cq, hq);
+        }
+        if (fullTiles) {
+          partial.push_back(acc);
+          continue;
+        }
+        scf::YieldOp::create(rewriter, loc, acc);
+        rewriter.setInsertionPointToStart(&channel.getElseRegion().front());
+        scf::YieldOp::create(rewriter, loc, vb.splat(0.0));
+        partial.push_back(channel.getResult(0));
+      }
+      // Level with m channels per vector, q = V / m lanes each: channel t of
+      // a pair's first vector goes to lanes [t q/2, (t+1) q/2) as the sum of
+      // its two halves, the second vector's channels follow.
+      for (int64_t m = 1; m < V; m *= 2) {
+        int64_t q = V / m;
+        SmallVector<int64_t> lo, hi;
+        for (int64_t src : {int64_t(0), V})
+          for (int64_t t = 0; t < m; ++t)
+            for (int64_t i = 0; i < q / 2; ++i) {
+              lo.push_back(src + t * q + i);
+              hi.push_back(src + t * q + q / 2 + i);
+            }
+        SmallVector<Value> next;
+        for (size_t i = 0; i < partial.size(); i += 2) {
+          Value x = partial[i], y2 = partial[i + 1];
+          next.push_back(vb.add(
+              vector::ShuffleOp::create(rewriter, loc, x, y2, lo),
+              vector::ShuffleOp::create(rewriter, loc, x, y2, hi)));
+        }
+        partial = std::move(next);
+      }
+      stepOutput(partial.front());
+    };
+
+    // Every length: time in chunks of V steps.
+    auto chunkPath = [&]() {
+      loadChannelLaneConstants();
+      SmallVector<Value> hInit = initialStates();
+      Value nChunks = arith::DivUIOp::create(
+          rewriter, loc, arith::AddIOp::create(rewriter, loc, nL, vb.idx(V - 1)),
+          vb.idx(V));
+      auto chunks = scf::ForOp::create(
+          rewriter, loc, vb.idx(0), nChunks, vb.idx(1), hInit,
+          [&](OpBuilder &, Location, Value k, ValueRange hs) {
+            Value t0 = arith::MulIOp::create(rewriter, loc, k, vb.idx(V));
+            prefetchBlocks(t0);
+            // Prologue: blocks parked raw, then dt and dt * u row by row (a
+            // whole-block softplus would need 16 registers per temporary).
+            park(readBlock(delta, t0), wsDt);
+            park(readBlock(u, t0), wsU);
             rowLoop([&](Value r) {
-              Value acc = row(wsY, r);
-              if (Dv)
-                acc = vb.fma(Dv, row(wsU, r), acc);
-              if (z)
-                acc = vb.mul(acc, vb.silu(row(wsDtu, r)));
-              vector::StoreOp::create(rewriter, loc, acc, wsY, slot(r));
+              Value dt = row(wsDt, r);
+              if (biasV)
+                dt = vb.add(dt, biasV);
+              if (op.getDeltaSoftplus())
+                dt = vb.vsoftplus(dt);
+              vector::StoreOp::create(rewriter, loc, dt, wsDt, slot(r));
+              vector::StoreOp::create(rewriter, loc, vb.mul(dt, row(wsU, r)),
+                                      wsDtu, slot(r));
             });
-          }
-          writeBlock(unpark(wsY), y, t0);
-          scf::YieldOp::create(rewriter, loc, loop.getResults());
-        });
-    SmallVector<Value> hEnd(chunks.getResults());
-    if (last)
-      for (int64_t j = 0; j < n; ++j)
-        vb.writeLanes(hEnd[j], last, {bi, c0, vb.idx(j)}, 1);
+            // State loop over the chunk's steps.
+            Value steps = arith::MinUIOp::create(
+                rewriter, loc, vb.idx(V),
+                arith::SubIOp::create(rewriter, loc, nL, t0));
+            auto loop = scf::ForOp::create(
+                rewriter, loc, vb.idx(0), steps, vb.idx(1), hs,
+                [&](OpBuilder &, Location, Value s, ValueRange hIn) {
+                  SmallVector<Value> h(hIn.begin(), hIn.end());
+                  Value t = arith::AddIOp::create(rewriter, loc, t0, s);
+                  Value acc = step(row(wsDt, s), row(wsDtu, s), t, h);
+                  vector::StoreOp::create(rewriter, loc, acc, wsY, slot(s));
+                  scf::YieldOp::create(rewriter, loc, h);
+                });
+            // Epilogue: D skip and gate row by row (wsDtu is free again and
+            // takes the gate's z block), then y goes back as one block.
+            if (Dv || z) {
+              if (z)
+                park(readBlock(z, t0), wsDtu);
+              rowLoop([&](Value r) {
+                Value acc = row(wsY, r);
+                if (Dv)
+                  acc = vb.fma(Dv, row(wsU, r), acc);
+                if (z)
+                  acc = vb.mul(acc, vb.silu(row(wsDtu, r)));
+                vector::StoreOp::create(rewriter, loc, acc, wsY, slot(r));
+              });
+            }
+            writeBlock(unpark(wsY), y, t0);
+            scf::YieldOp::create(rewriter, loc, loop.getResults());
+          });
+      if (last)
+        writeStates(SmallVector<Value>(chunks.getResults()), last, {bi, c0});
+    };
+    auto stepPath = [&]() {
+      if (stateLanes)
+        stateLaneStep();
+      else
+        channelLaneStep();
+    };
+    if (onlyChunks) {
+      chunkPath();
+    } else if (onlyStep) {
+      stepPath();
+    } else {
+      auto branch = scf::IfOp::create(rewriter, loc, TypeRange{}, oneStep,
+                                      /*withElseRegion=*/true);
+      rewriter.setInsertionPoint(branch.getThenRegion().front().getTerminator());
+      stepPath();
+      rewriter.setInsertionPoint(branch.getElseRegion().front().getTerminator());
+      chunkPath();
+      rewriter.setInsertionPointAfter(branch);
+    }
 
     // The workspaces are freed by the pipeline's ownership-based buffer
     // deallocation, like every other buffer.

@@ -10,8 +10,10 @@
 // workspace; a row loop computes softplus(dt) and dt * u; the state loop runs
 // over the chunk's real steps (min(16, L - t0)), loading two rows per step
 // and storing the C contraction; the epilogue adds D * u, gates with
-// SiLU(z) row by row and writes y back as a transposed block. The last
-// state is written per state.
+// SiLU(z) row by row and writes y back as a transposed block. A (d, n) and
+// the last state (b, d, n) move as masked 16 x 16 blocks (channels x
+// states), transposed in registers. L = 37 is static: no decoding-step
+// branch.
 // CHECK-LABEL: func.func @channel_first
 // CHECK-DAG: %[[LOG2E:.*]] = arith.constant dense<1.44269502> : vector<16xf32>
 // CHECK: %[[WSDT:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
@@ -20,7 +22,10 @@
 // CHECK: %[[WSY:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
 // CHECK: scf.parallel (%[[B:.*]], %[[TILE:.*]]) = (%c0, %c0) to (%c2, %c2) step (%c1, %c1) {
 // CHECK:   %[[C0:.*]] = arith.muli %[[TILE]], %c16
-// CHECK:   %[[A0:.*]] = vector.transfer_read %{{.*}}[%[[C0]], %c0], %{{.*}} {permutation_map = #{{.*}}} : memref<20x2xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK-NOT: scf.if
+// CHECK:   %[[ABLK:.*]] = vector.transfer_read %{{.*}}[%[[C0]], %c0], %{{.*}} : memref<20x2xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
+// CHECK:   %[[AT:.*]] = vector.transpose %[[ABLK]], [1, 0]
+// CHECK:   %[[A0:.*]] = vector.extract %[[AT]][0] : vector<16xf32> from vector<16x16xf32>
 // CHECK:   arith.mulf %[[A0]], %[[LOG2E]]
 // CHECK:   %[[CHUNKS:.*]]:2 = scf.for %[[K:.*]] = %c0 to %c3 step %c1 iter_args(%[[H0:.*]] = %{{.*}}, %[[H1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>) {
 // CHECK:     %[[T0:.*]] = arith.muli %[[K]], %c16
@@ -52,8 +57,10 @@
 // CHECK:     %[[YT:.*]] = vector.transpose %[[YR]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
 // CHECK:     vector.transfer_write %[[YT]], %{{.*}}[%[[B]], %[[C0]], %[[T0]]] : vector<16x16xf32>, memref<2x20x37xf32>
 // CHECK:     scf.yield %[[H]]#0, %[[H]]#1
-// CHECK:   vector.transfer_write %[[CHUNKS]]#0, %{{.*}}[%[[B]], %[[C0]], %c0] {permutation_map = #{{.*}}} : vector<16xf32>, memref<2x20x2xf32>
-// CHECK:   vector.transfer_write %[[CHUNKS]]#1, %{{.*}}[%[[B]], %[[C0]], %c1]
+// CHECK:   %[[HB0:.*]] = vector.insert %[[CHUNKS]]#0, %{{.*}} [0] : vector<16xf32> into vector<16x16xf32>
+// CHECK:   %[[HB1:.*]] = vector.insert %[[CHUNKS]]#1, %[[HB0]] [1]
+// CHECK:   %[[HT:.*]] = vector.transpose %[[HB1]], [1, 0]
+// CHECK:   vector.transfer_write %[[HT]], %{{.*}}[%[[B]], %[[C0]], %c0] : vector<16x16xf32>, memref<2x20x2xf32>
 // CHECK: bufferization.to_tensor
 // CHECK-NOT: ssm.selective_scan
 // W8-LABEL: func.func @channel_first
@@ -87,8 +94,10 @@ func.func @channel_first(%u: tensor<2x20x37xf32>, %dt: tensor<2x20x37xf32>, %A: 
 // transpose; time-invariant B is read once per tile.
 // CHECK-LABEL: func.func @token_major
 // CHECK: scf.parallel
-// CHECK:   vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : memref<24x1xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
-// CHECK:   %[[BINV:.*]] = vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : memref<24x1xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:   vector.transfer_read %{{.*}} : memref<24x1xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
+// CHECK:   %[[BBLK:.*]] = vector.transfer_read %{{.*}} : memref<24x1xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
+// CHECK:   %[[BT:.*]] = vector.transpose %[[BBLK]], [1, 0]
+// CHECK:   %[[BINV:.*]] = vector.extract %[[BT]][0]
 // CHECK:   scf.for %[[K:.*]] = %c0 to %c1 step %c1 iter_args(%[[H:.*]] = %{{.*}}) -> (vector<16xf32>) {
 // CHECK:     vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], %{{.*}} : memref<1x9x24xf32, strided<[?, ?, 1], offset: ?>>, vector<16x16xf32>
 // CHECK:     scf.for
@@ -101,6 +110,112 @@ func.func @token_major(%u: tensor<1x9x24xf32>, %A: tensor<24x1xf32>, %C: tensor<
       : (tensor<1x9x24xf32>, tensor<1x9x24xf32>, tensor<24x1xf32>, tensor<24x1xf32>, tensor<1x9x1xf32>)
       -> tensor<1x9x24xf32>
   return %y : tensor<1x9x24xf32>
+}
+
+// -----
+
+// A dynamic length: a decoding step (L == 1) takes its own path. n = 16 is
+// a multiple of the vector width, so a channel's states lie in the lanes:
+// per channel (d = 32: full tiles, no bounds test) one vector of A, of the
+// incoming and of the last state, read and written in place; dt broadcast
+// from its lane; the C contractions of the tile's 16 channels reduced by a
+// shuffle tree (4 levels) to one vector of y. Every other length runs the
+// chunks.
+// CHECK-LABEL: func.func @decode_state_lanes
+// CHECK-COUNT-4: memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
+// CHECK-NEXT: %[[STEP:.*]] = arith.cmpi eq, %{{.*}}, %c1 : index
+// CHECK-NEXT: scf.parallel (%[[B:.*]], %{{.*}}) =
+// CHECK:   %[[CH:.*]] = arith.muli %{{.*}}, %c16
+// CHECK:   scf.if %[[STEP]] {
+// CHECK-NOT: scf.if
+// CHECK-NOT: vector.transpose
+// CHECK:     %[[BROW:.*]] = vector.load %{{.*}}[%[[B]], %c0, %c0] : memref<2x?x16xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK:     %[[CROW:.*]] = vector.load %{{.*}}[%[[B]], %c0, %c0] : memref<2x?x16xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK:     vector.extract %{{.*}}[0] : f32 from vector<16xf32>
+// CHECK:     vector.load %{{.*}}[%[[CH]], %c0] : memref<32x16xf32
+// CHECK:     math.roundeven
+// CHECK:     %[[H:.*]] = vector.load %{{.*}}[%[[B]], %[[CH]], %c0] : memref<2x32x16xf32
+// CHECK:     %[[HN:.*]] = vector.fma %{{.*}}, %[[H]], %{{.*}}
+// CHECK:     vector.store %[[HN]], %{{.*}}[%[[B]], %[[CH]], %c0] : memref<2x32x16xf32>
+// CHECK:     arith.mulf %[[CROW]], %[[HN]]
+// CHECK-COUNT-15: vector.store
+// CHECK-COUNT-8: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]
+// CHECK-COUNT-4: vector.shuffle %{{.*}}, %{{.*}} [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31]
+// CHECK-COUNT-2: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29]
+// CHECK:     vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK:     %[[Y:.*]] = arith.addf
+// CHECK:     vector.transfer_write %[[Y]], %{{.*}}[%[[B]], %c0, %{{.*}}] : vector<16xf32>, memref<2x?x32xf32>
+// CHECK:   } else {
+// CHECK:     vector.transpose
+// CHECK:     scf.for
+func.func @decode_state_lanes(%u: tensor<2x?x32xf32>, %dt: tensor<2x?x32xf32>, %A: tensor<32x16xf32>,
+                              %B: tensor<2x?x16xf32>, %C: tensor<2x?x16xf32>, %h0: tensor<2x32x16xf32>)
+    -> (tensor<2x?x32xf32>, tensor<2x32x16xf32>) {
+  %y, %h = ssm.selective_scan token_major %u, %dt, %A, %B, %C h0(%h0 : tensor<2x32x16xf32>)
+      : (tensor<2x?x32xf32>, tensor<2x?x32xf32>, tensor<32x16xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>)
+      -> tensor<2x?x32xf32>, tensor<2x32x16xf32>
+  return %y, %h : tensor<2x?x32xf32>, tensor<2x32x16xf32>
+}
+
+// -----
+
+// A static L = 1 in token_major layout needs no branch, no chunk loop and
+// no workspace.
+// n = 2 is not a multiple of 16: the channels stay in the lanes, A moves as
+// a transposed block; channels past d = 20 in the second tile are masked.
+// With 8 lanes d = 20 is no multiple either and the states (n = 8) lie in
+// the lanes: each channel tests its bounds.
+// CHECK-LABEL: func.func @decode_channel_lanes
+// CHECK-NOT: memref<?x?x16x16xf32>
+// CHECK: scf.parallel
+// CHECK-NOT: scf.for
+// CHECK-NOT: scf.if
+// CHECK:   vector.transfer_read %{{.*}} : memref<20x2xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
+// CHECK:   vector.transpose
+// CHECK:   vector.transfer_read %{{.*}} : memref<1x1x20xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK:   math.roundeven
+// CHECK:   vector.transfer_write %{{.*}} : vector<16xf32>, memref<1x1x20xf32>
+// CHECK-NOT: scf.for
+// W8-LABEL: func.func @decode_channel_lanes
+// W8: scf.parallel
+// W8: vector.transpose
+// W8: scf.parallel
+// W8-NOT: vector.transpose
+// W8: arith.cmpi ult
+// W8: scf.if %{{.*}} -> (vector<8xf32>)
+// W8-COUNT-4: vector.shuffle
+func.func @decode_channel_lanes(%u: tensor<1x1x20xf32>, %A: tensor<20x2xf32>, %B: tensor<1x1x2xf32>,
+                                %A8: tensor<20x8xf32>, %B8: tensor<1x1x8xf32>)
+    -> (tensor<1x1x20xf32>, tensor<1x1x20xf32>) {
+  %y = ssm.selective_scan token_major %u, %u, %A, %B, %B
+      : (tensor<1x1x20xf32>, tensor<1x1x20xf32>, tensor<20x2xf32>, tensor<1x1x2xf32>, tensor<1x1x2xf32>)
+      -> tensor<1x1x20xf32>
+  %y8 = ssm.selective_scan token_major %u, %u, %A8, %B8, %B8
+      : (tensor<1x1x20xf32>, tensor<1x1x20xf32>, tensor<20x8xf32>, tensor<1x1x8xf32>, tensor<1x1x8xf32>)
+      -> tensor<1x1x20xf32>
+  return %y, %y8 : tensor<1x1x20xf32>, tensor<1x1x20xf32>
+}
+
+// -----
+
+// channel_first with a dynamic length: the decoding step reads a batch
+// row's channels (stride L) as one vector through a unit-stride view, so
+// the branch also tests that the channel strides of u and delta are 1.
+// CHECK: memref.alloc(%{{.*}}) : memref<?x?x16x16xf32>
+// CHECK: %[[ISONE:.*]] = arith.cmpi eq, %{{.*}}, %c1 : index
+// CHECK-NEXT: %{{.*}}, %{{.*}}, %{{.*}}:3, %[[US:.*]]:3 = memref.extract_strided_metadata
+// CHECK-NEXT: %[[UNIT:.*]] = arith.cmpi eq, %[[US]]#1, %c1
+// CHECK-NEXT: arith.andi %[[ISONE]], %[[UNIT]]
+// CHECK: scf.parallel
+// CHECK:   scf.if %{{.*}} {
+// CHECK:     memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [%c40], strides: [1]
+// CHECK:     vector.transfer_read %{{.*}} : memref<?xf32, strided<[1], offset: ?>>, vector<16xf32>
+func.func @decode_channel_first(%u: tensor<1x40x?xf32>, %A: tensor<40x16xf32>, %B: tensor<1x16x?xf32>)
+    -> tensor<1x40x?xf32> {
+  %y = ssm.selective_scan channel_first %u, %u, %A, %B, %B
+      : (tensor<1x40x?xf32>, tensor<1x40x?xf32>, tensor<40x16xf32>, tensor<1x16x?xf32>, tensor<1x16x?xf32>)
+      -> tensor<1x40x?xf32>
+  return %y : tensor<1x40x?xf32>
 }
 
 // -----

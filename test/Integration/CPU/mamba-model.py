@@ -93,26 +93,32 @@ logits_case("long-1thread",
             rng.integers(0, 50, (1, 300)), ["--threads", "1"])
 
 # Chunked prefill: prompt = p1 + p2 run as one prefill and as a prefill of
-# p1 whose states continue into p2 (including single-token steps).
-cfg = mr.Config(d_model=16, n_layer=2, vocab=48, d_state=8)
-d, w = checkpoint("chunked", cfg)
-tokens = rng.integers(0, 48, (2, 21))
-ref, rc, rs = mr.lm_forward(cfg, w, tokens)
-whole = run_model("chunked-whole", d, tokens, states_out=True)
-first = run_model("chunked-first", d, tokens[:, :13], states_out=True)
-if whole and first:
-    second = run_model("chunked-second", d, tokens[:, 13:20],
+# p1 whose states continue into p2 (including single-token steps). The
+# single-token step takes the scan's decoding path: channels in the lanes
+# for d_state 8, states in the lanes for d_state 16 (here with d_inner 26,
+# a partial channel tile).
+for name, cfg in (("chunked", mr.Config(d_model=16, n_layer=2, vocab=48, d_state=8)),
+                  ("chunked-n16", mr.Config(d_model=13, n_layer=2, vocab=48, d_state=16))):
+    d, w = checkpoint(name, cfg)
+    tokens = rng.integers(0, 48, (2, 21))
+    ref, rc, rs = mr.lm_forward(cfg, w, tokens)
+    whole = run_model(name + "-whole", d, tokens, states_out=True)
+    first = run_model(name + "-first", d, tokens[:, :13], states_out=True)
+    if not (whole and first):
+        continue
+    second = run_model(name + "-second", d, tokens[:, 13:20],
                        states_in=(first[1], first[2]), states_out=True)
-    if second:
-        step = run_model("chunked-step", d, tokens[:, 20:],
-                         states_in=(second[1], second[2]), states_out=True)
-        if step:
-            joined = np.concatenate([first[0], second[0], step[0]], axis=1)
-            suite.compare("chunked", "logits vs whole prefill", joined, whole[0], TOL)
-            suite.compare("chunked", "logits vs reference", joined, ref, TOL)
-            suite.compare("chunked", "conv_state vs whole", step[1], whole[1], TOL)
-            suite.compare("chunked", "ssm_state vs whole", step[2], whole[2], TOL)
-            suite.compare("chunked", "ssm_state vs reference", step[2], rs, TOL)
+    if not second:
+        continue
+    step = run_model(name + "-step", d, tokens[:, 20:],
+                     states_in=(second[1], second[2]), states_out=True)
+    if step:
+        joined = np.concatenate([first[0], second[0], step[0]], axis=1)
+        suite.compare(name, "logits vs whole prefill", joined, whole[0], TOL)
+        suite.compare(name, "logits vs reference", joined, ref, TOL)
+        suite.compare(name, "conv_state vs whole", step[1], whole[1], TOL)
+        suite.compare(name, "ssm_state vs whole", step[2], whole[2], TOL)
+        suite.compare(name, "ssm_state vs reference", step[2], rs, TOL)
 
 # Greedy decoding: the generated tokens are the reference's argmax chain.
 # An untied head: with the head tied to N(0, 1) embeddings a random model

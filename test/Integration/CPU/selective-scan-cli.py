@@ -70,6 +70,22 @@ case("tiles_and_tails", 2, 35, 50, 4, D=True, z=True, bias=True, softplus=True, 
 case("exact_tiles", 1, 32, 64, 16, bform="grp", cform="var", bgroups=2, D=True, softplus=True)
 case("groups_split_tile", 1, 24, 40, 2, bform="grp", cform="grp", bgroups=3, cgroups=2, z=True)
 
+# Decoding steps (L = 1) take their own path on the fast lowering: with n a
+# multiple of the vector width the states lie in the lanes (n = 16, 32, 48
+# on AVX-512; also n = 8 on AVX2), otherwise the channels do (n = 8 on
+# AVX-512, n = 20). Channel tails (d = 35, 19), several batch rows, every
+# B/C form, with and without the incoming and the last state.
+for bform, cform in (("var", "var"), ("inv", "inv"), ("grp", "var"), ("var", "grp")):
+    case("step_n16_B%s_C%s" % (bform, cform), 3, 32, 1, 16, bform=bform, cform=cform,
+         bgroups=2, cgroups=2, D=True, z=True, bias=True, softplus=True, h0=True)
+case("step_n16_tail", 2, 35, 1, 16, D=True, z=True, bias=True, softplus=True, h0=True)
+case("step_n32_inv_B", 1, 19, 1, 32, bform="inv", D=True, softplus=True, h0=True)
+case("step_n48_no_h0", 2, 21, 1, 48, z=True, softplus=True)
+case("step_n16_no_last", 1, 17, 1, 16, h0=True, last=False, z=True)
+case("step_n8", 2, 13, 1, 8, bform="inv", cform="var", D=True, z=True, softplus=True, h0=True)
+case("step_n20", 1, 35, 1, 20, D=True, z=True, bias=True, softplus=True, h0=True)
+case("step_plain", 1, 16, 1, 16)
+
 # More states than registers hold: the fast path splits them into groups of
 # at most 64 (StateGroups.cpp) and sums the partial outputs before D and z.
 case("n65_two_groups", 2, 19, 33, 65, D=True, z=True, bias=True, softplus=True, h0=True)

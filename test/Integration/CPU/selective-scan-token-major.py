@@ -65,4 +65,45 @@ case("tm_long", 1, 3, 4096, 16, D=True, z=True)
 case("tm_n100_groups", 2, 17, 23, 100, bform="grp", cform="var", bgroups=1, D=True,
      z=True, bias=True, h0=True)
 case("tm_n70_dynamic", 1, 9, 31, 70, dynamic=True, D=True, z=True)
+# Decoding steps with a dynamic length (as in a model, whose program serves
+# the prefill and the steps): the fast path branches at run time to its
+# one-step code, states in the lanes (n = 16, 32 on AVX-512) or channels in
+# the lanes (n = 3), with channel tails (d = 35, 21).
+case("tm_step_n16_dynamic", 2, 35, 1, 16, dynamic=True, D=True, z=True, bias=True, h0=True)
+case("tm_step_n32_grouped", 1, 32, 1, 32, bform="grp", cform="var", bgroups=2, dynamic=True,
+     z=True, h0=True)
+case("tm_step_n3_dynamic", 3, 21, 1, 3, bform="inv", dynamic=True, D=True, h0=True)
+
+# channel_first: the one-step code reads a batch row's channels through a
+# unit-stride view, valid when the channel stride is 1. A time slice of a
+# longer array (stride 3 here) must take the chunk path and still be right.
+x = scan_inputs(rng, 1, 40, 3, 16, bform="var", cform="var", D=True, z=True, h0=True)
+program = """
+func.func @main(%u: tensor<1x40x3xf32>, %delta: tensor<1x40x3xf32>, %A: tensor<40x16xf32>,
+                %B: tensor<1x16x3xf32>, %C: tensor<1x16x3xf32>, %D: tensor<40xf32>,
+                %z: tensor<1x40x3xf32>, %h0: tensor<1x40x16xf32>)
+    -> (tensor<1x40x1xf32>, tensor<1x40x16xf32>) {
+  %us = tensor.extract_slice %u[0, 0, 1] [1, 40, 1] [1, 1, 1] : tensor<1x40x3xf32> to tensor<1x40x1xf32>
+  %ds = tensor.extract_slice %delta[0, 0, 1] [1, 40, 1] [1, 1, 1] : tensor<1x40x3xf32> to tensor<1x40x1xf32>
+  %bs = tensor.extract_slice %B[0, 0, 1] [1, 16, 1] [1, 1, 1] : tensor<1x16x3xf32> to tensor<1x16x1xf32>
+  %cs = tensor.extract_slice %C[0, 0, 1] [1, 16, 1] [1, 1, 1] : tensor<1x16x3xf32> to tensor<1x16x1xf32>
+  %zs = tensor.extract_slice %z[0, 0, 1] [1, 40, 1] [1, 1, 1] : tensor<1x40x3xf32> to tensor<1x40x1xf32>
+  %y, %h = ssm.selective_scan channel_first %us, %ds, %A, %bs, %cs D(%D : tensor<40xf32>)
+      z(%zs : tensor<1x40x1xf32>) h0(%h0 : tensor<1x40x16xf32>) delta_softplus
+      : (tensor<1x40x1xf32>, tensor<1x40x1xf32>, tensor<40x16xf32>, tensor<1x16x1xf32>,
+         tensor<1x16x1xf32>) -> tensor<1x40x1xf32>, tensor<1x40x16xf32>
+  return %y, %h : tensor<1x40x1xf32>, tensor<1x40x16xf32>
+}
+"""
+sl = {k: (v[..., 1:2] if k in ("u", "delta", "z", "B", "C") else v) for k, v in x.items()}
+y_ref, h_ref = ref.selective_scan(sl["u"], sl["delta"], sl["A"], sl["B"], sl["C"], D=sl["D"],
+                                  z=sl["z"], delta_softplus=True, h0=sl["h0"])
+for lowering, extra in SCAN_LOWERINGS:
+    label = "cf_step_strided_slice [%s]" % lowering
+    outs = run_file(suite, label, program, "main",
+                    [x[k] for k in ("u", "delta", "A", "B", "C", "D", "z", "h0")], 2, extra)
+    if outs is not None:
+        suite.compare(label, "y", outs[0], y_ref)
+        suite.compare(label, "last_state", outs[1], h_ref)
+
 suite.finish()
