@@ -8,7 +8,9 @@
    (222 GFLOP/s per core with AVX-512), next to PyTorch's (else numpy's)
    one-thread matmul on the same arrays (median of 3);
 2. one decoding scan step (selective_scan, L = 1, d_inner 1536, n 16, from
-   a state), the state-update part of a decoding step;
+   a state), the state-update part of a decoding step: in a compiled loop
+   of 1000 steps, as one runner call, on the reference lowering, and as
+   PyTorch's one-thread state update;
 3. the whole model: a random Mamba-130m-shaped checkpoint (24 layers,
    d_model 768, vocab 50280) written to a temporary directory; `ssm-run
    model` prefill of 2048 tokens and 128 greedy decoding steps, 1 and 2
@@ -120,29 +122,94 @@ def projections(tools, tmp, tokens, reps):
             times[0] / times[1], ref_ms, ref_ms / times[0]))
 
 
+STEP_LOOP = """
+func.func @main(%%u: tensor<1x?x%(d)dxf32>, %%dt: tensor<1x?x%(d)dxf32>, %%A: tensor<%(d)dx%(n)dxf32>,
+                %%B: tensor<1x?x%(n)dxf32>, %%C: tensor<1x?x%(n)dxf32>, %%D: tensor<%(d)dxf32>,
+                %%z: tensor<1x?x%(d)dxf32>, %%bias: tensor<%(d)dxf32>, %%h0: tensor<1x%(d)dx%(n)dxf32>)
+    -> (tensor<1x?x%(d)dxf32>, tensor<1x%(d)dx%(n)dxf32>) {
+  %%c1 = arith.constant 1 : index
+  %%steps = arith.constant %(steps)d : index
+  %%y0 = tensor.empty(%%c1) : tensor<1x?x%(d)dxf32>
+  %%r:2 = scf.for %%i = %%c1 to %%steps step %%c1 iter_args(%%y = %%y0, %%h = %%h0)
+      -> (tensor<1x?x%(d)dxf32>, tensor<1x%(d)dx%(n)dxf32>) {
+    %%y2, %%h2 = ssm.selective_scan token_major %%u, %%dt, %%A, %%B, %%C D(%%D : tensor<%(d)dxf32>)
+        z(%%z : tensor<1x?x%(d)dxf32>) delta_bias(%%bias : tensor<%(d)dxf32>) h0(%%h : tensor<1x%(d)dx%(n)dxf32>)
+        delta_softplus
+        : (tensor<1x?x%(d)dxf32>, tensor<1x?x%(d)dxf32>, tensor<%(d)dx%(n)dxf32>, tensor<1x?x%(n)dxf32>,
+           tensor<1x?x%(n)dxf32>) -> tensor<1x?x%(d)dxf32>, tensor<1x%(d)dx%(n)dxf32>
+    scf.yield %%y2, %%h2 : tensor<1x?x%(d)dxf32>, tensor<1x%(d)dx%(n)dxf32>
+  }
+  return %%r#0, %%r#1 : tensor<1x?x%(d)dxf32>, tensor<1x%(d)dx%(n)dxf32>
+}
+"""
+
+
 def decode_step(tools, tmp, reps):
-    d, n = 1536, 16
+    """The state update of one decoding step (selective_scan, L = 1, from a
+    state), in three forms: one call of a static-shaped program through
+    ssm-run (the runner's call and the copies of the results included); a
+    program whose loop runs `steps` steps with the dynamic length of the
+    model's program, the state carried from step to step (per step: the
+    compiled step, its two result buffers); the same loop on the reference
+    lowering. PyTorch's one-thread state update (mamba_ssm's
+    selective_state_update in torch ops) on the same arrays, same run."""
+    d, n, steps = 1536, 16, 1000
     rng = np.random.default_rng(1)
-    src = os.path.join(tmp, "step.mlir")
-    with open(src, "w") as f:
-        f.write(STEP % {"d": d, "n": n})
     arrays = [rng.standard_normal((1, 1, d)), rng.uniform(-4, 1, (1, 1, d)),
               -np.exp(rng.uniform(-2, 1.5, (d, n))), rng.standard_normal((1, 1, n)),
               rng.standard_normal((1, 1, n)), rng.standard_normal(d),
               rng.standard_normal((1, 1, d)), rng.uniform(-1, 0.5, d),
               rng.standard_normal((1, d, n))]
+    arrays = [a.astype(np.float32) for a in arrays]
     args = []
     for i, a in enumerate(arrays):
         p = os.path.join(tmp, "step%d.npy" % i)
-        np.save(p, a.astype(np.float32))
+        np.save(p, a)
         args += ["--input", p]
-    out = run([os.path.join(tools, "ssm-run"), src, "-e", "main"] + args +
-              ["--output", os.path.join(tmp, "y.npy"), "--output", os.path.join(tmp, "h.npy"),
-               "--threads", "1", "--time", str(max(reps, 50))])
-    ms = median_ms(out)
-    print("== decoding scan step (d_inner %d, n %d, one token, one layer, 1 thread): %.1f us "
-          "(target <= 10 us; includes the call and copying the state out)" % (d, n, ms * 1e3))
-    return ms * 1e3
+    outs = ["--output", os.path.join(tmp, "y.npy"), "--output", os.path.join(tmp, "h.npy")]
+
+    def timed(template, extra, calls, per):
+        src = os.path.join(tmp, "step.mlir")
+        with open(src, "w") as f:
+            f.write(template % {"d": d, "n": n, "steps": steps + 1})
+        out = run([os.path.join(tools, "ssm-run"), src, "-e", "main"] + args + outs +
+                  ["--threads", "1", "--time", str(calls)] + extra)
+        return median_ms(out) * 1e3 / per
+
+    call_us = timed(STEP, [], max(reps, 200), 1)
+    loop_us = timed(STEP_LOOP, [], max(reps, 21), steps)
+    ref_us = timed(STEP_LOOP, ["--reference"], 3, steps)
+    torch_us = float("nan")
+    try:
+        import torch
+        torch.set_num_threads(1)
+        x, dt, A, B, C, D, z, bias, h = [torch.from_numpy(a) for a in arrays]
+        x, dt, z, B, C, h = x.view(d), dt.view(d), z.view(d), B.view(n), C.view(n), h.view(d, n)
+
+        def torch_step(state):
+            delta = torch.nn.functional.softplus(dt + bias)
+            state = state * torch.exp(delta[:, None] * A) + (delta * x)[:, None] * B[None, :]
+            y = (state * C[None, :]).sum(-1) + D * x
+            return y * torch.nn.functional.silu(z), state
+
+        times = []
+        state = h.clone()
+        for _ in range(300):
+            t0 = time.perf_counter()
+            _, state = torch_step(state)
+            times.append(time.perf_counter() - t0)
+        torch_us = float(np.median(times[50:])) * 1e6
+    except ImportError:
+        pass
+    print("== decoding scan step (d_inner %d, n %d, one token, one layer, 1 thread), us per step "
+          "(target <= 10 us)" % (d, n))
+    print("   in a loop of %d steps, dynamic length (the model's form): %.1f us" % (steps, loop_us))
+    print("   one ssm-run call of a static program (call and result copies included): %.1f us"
+          % call_us)
+    print("   reference lowering, same loop: %.1f us (%.0fx ours)" % (ref_us, ref_us / loop_us))
+    print("   PyTorch 1T state update (torch ops): %.1f us (%.1fx ours)" % (torch_us,
+                                                                         torch_us / loop_us))
+    return loop_us
 
 
 def torch_model(cfg, weights, tokens, decode, threads):

@@ -41,6 +41,12 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     writes y back. Blocks are prefetched a few chunks ahead; channel and
     sequence tails are masked; no (b, L, d, n) array exists.
 
+    A decoding step (L = 1; with a dynamic length chosen at run time) skips
+    the chunk machinery: with n a multiple of `vector-width` a channel's
+    states lie in the lanes (rows of A and of the states read and written
+    in place, the tile's C contractions reduced by a shuffle tree),
+    otherwise the channels do.
+
     Each f32 `ssm.causal_conv1d` with a static k <= 16 becomes vector FMAs
     over its taps that walk memory contiguously (along time in
     channel_first, along channels in token_major layout).
