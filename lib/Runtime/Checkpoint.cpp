@@ -5,6 +5,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
@@ -118,26 +119,95 @@ llvm::Expected<std::optional<bool>> boolField(const llvm::json::Object &obj,
 
 } // namespace
 
+/// `text` with the tokens Infinity, -Infinity and NaN outside strings made
+/// standard JSON: Python's json module writes them (transformers'
+/// Mamba2Config has time_step_limit = (0.0, inf)) and JSON parsers,
+/// llvm::json's included, reject them. Infinity becomes 1e999, which parses
+/// as an infinite double, and NaN becomes null.
+static std::string standardJson(StringRef text) {
+  std::string out;
+  out.reserve(text.size());
+  bool inString = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (inString) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size())
+        out += text[++i];
+      else if (c == '"')
+        inString = false;
+      continue;
+    }
+    if (c == '"')
+      inString = true;
+    if (text.substr(i).starts_with("Infinity")) {
+      out += "1e999";
+      i += strlen("Infinity") - 1;
+    } else if (text.substr(i).starts_with("NaN")) {
+      out += "null";
+      i += strlen("NaN") - 1;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 llvm::Expected<MambaConfig> mlir::ssm::parseMambaConfig(StringRef text,
                                                         StringRef path) {
-  llvm::Expected<llvm::json::Value> json = llvm::json::parse(text);
+  llvm::Expected<llvm::json::Value> json = llvm::json::parse(standardJson(text));
   if (!json)
     return fileError(path, "not valid JSON: " + llvm::toString(json.takeError()));
   const llvm::json::Object *obj = json->getAsObject();
   if (!obj)
     return fileError(path, "expected a JSON object");
 
-  // Checkpoints this runner cannot run, refused by name rather than
-  // misread: Mamba-2 language models and LayerNorm variants.
-  if (const llvm::json::Object *ssmCfg = obj->getObject("ssm_cfg"))
-    if (std::optional<StringRef> layer = ssmCfg->getString("layer");
-        layer && *layer != "Mamba1")
-      return fileError(path, "ssm_cfg.layer is '" + *layer +
-                            "'; only Mamba-1 language models are supported");
+  MambaConfig cfg;
+  // The layer kind: transformers' model_type, mamba_ssm's ssm_cfg.layer.
+  // Other model types (e.g. falcon_mamba, whose mixer adds norms) are
+  // refused by name rather than misread.
+  const llvm::json::Object *ssmCfg = obj->getObject("ssm_cfg");
+  std::optional<int> fromType, fromLayer;
+  if (std::optional<StringRef> type = obj->getString("model_type")) {
+    if (*type == "mamba")
+      fromType = 1;
+    else if (*type == "mamba2")
+      fromType = 2;
+    else
+      return fileError(path, "model_type is '" + *type +
+                                 "'; only 'mamba' and 'mamba2' language "
+                                 "models are supported");
+  }
+  if (ssmCfg)
+    if (std::optional<StringRef> layer = ssmCfg->getString("layer")) {
+      if (*layer == "Mamba1")
+        fromLayer = 1;
+      else if (*layer == "Mamba2")
+        fromLayer = 2;
+      else
+        return fileError(path, "ssm_cfg.layer is '" + *layer +
+                                   "'; only Mamba1 and Mamba2 layers are "
+                                   "supported");
+    }
+  if (fromType && fromLayer && *fromType != *fromLayer)
+    return fileError(path, llvm::formatv("model_type (Mamba-{0}) and "
+                                         "ssm_cfg.layer (Mamba{1}) disagree",
+                                         *fromType, *fromLayer)
+                               .str());
+  cfg.version = fromType ? *fromType : fromLayer.value_or(1);
+  const bool mamba2 = cfg.version == 2;
+
+  // Variants this runner cannot run, refused by name rather than misread.
   if (std::optional<bool> rms = obj->getBoolean("rms_norm"); rms && !*rms)
     return fileError(path, "rms_norm is false; only RMSNorm models are supported");
+  if (std::optional<int64_t> mlp = obj->getInteger("d_intermediate"); mlp && *mlp)
+    return fileError(path, "d_intermediate is " + llvm::Twine(*mlp) +
+                               "; models with MLP blocks are not supported");
+  if (const llvm::json::Array *attn = obj->getArray("attn_layer_idx");
+      attn && !attn->empty())
+    return fileError(path, "attn_layer_idx is not empty; models with "
+                           "attention layers are not supported");
 
-  MambaConfig cfg;
   // Sets `slot` from the field when present; `required` fields must be.
   auto read = [&](int64_t &slot, StringRef a, StringRef b,
                   bool required) -> llvm::Error {
@@ -164,13 +234,46 @@ llvm::Expected<MambaConfig> mlir::ssm::parseMambaConfig(StringRef text,
     return std::move(e);
   if (auto e = need(cfg.vocabSize, "vocab_size", {}))
     return std::move(e);
-  if (auto e = optional(cfg.dState, "state_size", "d_state"))
+  // The mixer's sizes: at the top level (either spelling) or, in
+  // mamba_ssm's configs, in ssm_cfg; where both have one they must agree.
+  // Defaults are those of each origin's Mamba-2 (transformers'
+  // Mamba2Config, mamba_ssm's Mamba2) or Mamba-1.
+  auto mixer = [&](int64_t &slot, StringRef a, StringRef b) -> llvm::Error {
+    auto top = intField(*obj, path, a, b);
+    if (!top)
+      return top.takeError();
+    std::optional<int64_t> inner;
+    if (ssmCfg) {
+      auto v = intField(*ssmCfg, path, b.empty() ? a : b);
+      if (!v)
+        return v.takeError();
+      inner = *v;
+    }
+    if (*top && inner && **top != *inner)
+      return fileError(path, llvm::formatv("fields '{0}' ({1}) and "
+                                           "'ssm_cfg.{2}' ({3}) disagree",
+                                           spellings(*obj, a, b).front().first,
+                                           **top, b.empty() ? a : b, *inner)
+                                 .str());
+    if (*top)
+      slot = **top;
+    else if (inner)
+      slot = *inner;
+    return llvm::Error::success();
+  };
+  const bool transformers = fromType.has_value() && !fromLayer;
+  if (mamba2) {
+    cfg.dState = 128;
+    cfg.headDim = 64;
+    cfg.nGroups = transformers ? 8 : 1;
+  }
+  if (auto e = mixer(cfg.dState, "state_size", "d_state"))
     return std::move(e);
-  if (auto e = optional(cfg.dConv, "conv_kernel", "d_conv"))
+  if (auto e = mixer(cfg.dConv, "conv_kernel", "d_conv"))
     return std::move(e);
 
   int64_t expand = 2;
-  if (auto e = optional(expand, "expand", {}))
+  if (auto e = mixer(expand, "expand", {}))
     return std::move(e);
   cfg.dInner = expand * cfg.dModel;
   if (auto e = optional(cfg.dInner, "intermediate_size", "d_inner"))
@@ -225,6 +328,92 @@ llvm::Expected<MambaConfig> mlir::ssm::parseMambaConfig(StringRef text,
     return std::move(e);
   if (auto e = flag(cfg.tieEmbeddings, "tie_word_embeddings", "tie_embeddings"))
     return std::move(e);
+  if (!mamba2)
+    return cfg;
+
+  // Mamba-2: heads, groups and the options of mamba_ssm's Mamba2 that
+  // ssm.mamba2_block (semantics.md section 5) does not have.
+  if (auto e = mixer(cfg.headDim, "head_dim", "headdim"))
+    return std::move(e);
+  if (auto e = mixer(cfg.nGroups, "n_groups", "ngroups"))
+    return std::move(e);
+  if (cfg.dInner % cfg.headDim)
+    return fileError(path, llvm::formatv("the inner width {0} is not a "
+                                         "multiple of head_dim {1}",
+                                         cfg.dInner, cfg.headDim)
+                               .str());
+  cfg.nHeads = cfg.dInner / cfg.headDim;
+  if (auto heads = intField(*obj, path, "num_heads"); !heads)
+    return heads.takeError();
+  else if (*heads && **heads != cfg.nHeads)
+    return fileError(path, llvm::formatv("num_heads ({0}) * head_dim ({1}) "
+                                         "must be the inner width {2} "
+                                         "(expand * hidden_size)",
+                                         **heads, cfg.headDim, cfg.dInner)
+                               .str());
+  if (ssmCfg) {
+    auto innerFlag = [&](bool &slot, StringRef name) -> llvm::Error {
+      auto v = boolField(*ssmCfg, path, name);
+      if (!v)
+        return v.takeError();
+      if (*v)
+        slot = **v;
+      return llvm::Error::success();
+    };
+    if (auto e = innerFlag(cfg.useBias, "bias"))
+      return std::move(e);
+    if (auto e = innerFlag(cfg.useConvBias, "conv_bias"))
+      return std::move(e);
+    bool dPerChannel = false, gatedNorm = true;
+    if (auto e = innerFlag(dPerChannel, "D_has_hdim"))
+      return std::move(e);
+    if (auto e = innerFlag(gatedNorm, "rmsnorm"))
+      return std::move(e);
+    if (dPerChannel)
+      return fileError(path, "ssm_cfg.D_has_hdim is true; only one D per "
+                             "head is supported");
+    if (!gatedNorm)
+      return fileError(path, "ssm_cfg.rmsnorm is false; only Mamba-2 with "
+                             "the gated RMSNorm is supported");
+  }
+  for (const llvm::json::Object *o : {obj, ssmCfg})
+    if (o)
+      if (std::optional<bool> before = o->getBoolean("norm_before_gate");
+          before && *before)
+        return fileError(path, "norm_before_gate is true; only the gated "
+                               "RMSNorm after the gate is supported");
+  if (const llvm::json::Value *limit = obj->get("time_step_limit")) {
+    const llvm::json::Array *pair = limit->getAsArray();
+    std::optional<double> lo, hi;
+    if (pair && pair->size() == 2) {
+      lo = (*pair)[0].getAsNumber();
+      hi = (*pair)[1].getAsNumber();
+    }
+    if (!lo || !hi)
+      return fileError(path, "field 'time_step_limit' must be a pair of "
+                             "numbers");
+    if (*lo > 0 || !std::isinf(*hi)) {
+      std::string text;
+      llvm::raw_string_ostream(text)
+          << "time_step_limit is [" << llvm::format("%g", *lo) << ", "
+          << llvm::format("%g", *hi)
+          << "]; only the unbounded step [0, Infinity] is supported";
+      return fileError(path, text);
+    }
+  }
+  if (cfg.useBias)
+    return fileError(path, "use_bias is true; Mamba-2 projections with "
+                           "biases are not supported");
+  // mamba_ssm and current transformers normalise the gated output per
+  // group when n_groups > 1; semantics.md section 5 (and the op) normalise
+  // the whole width, which is the same only for one group.
+  if (cfg.nGroups != 1)
+    return fileError(path, llvm::formatv("n_groups is {0}; only Mamba-2 "
+                                         "models with one group are "
+                                         "supported (their gated RMSNorm "
+                                         "is per group)",
+                                         cfg.nGroups)
+                               .str());
   return cfg;
 }
 

@@ -1,4 +1,4 @@
-//===- MambaLM.cpp - Mamba-1 language models from checkpoints -------------===//
+//===- MambaLM.cpp - Mamba language models from checkpoints ---------------===//
 
 #include "ssm/Runtime/MambaLM.h"
 #include "ssm/Runtime/Programs.h"
@@ -63,33 +63,46 @@ MambaLM::load(llvm::StringRef dir, const JitOptions &options) {
   return lm;
 }
 
+/// The shapes of a batch's stacked states: conv (layers, b, channels,
+/// K-1) and ssm (layers, b, ssmStateShape()...).
+static std::pair<llvm::SmallVector<int64_t>, llvm::SmallVector<int64_t>>
+stateShapes(const MambaConfig &cfg, int64_t batch) {
+  llvm::SmallVector<int64_t> conv = {cfg.nLayer, batch, cfg.convChannels(),
+                                     cfg.dConv - 1},
+                             ssm = {cfg.nLayer, batch};
+  llvm::append_range(ssm, cfg.ssmStateShape());
+  return {conv, ssm};
+}
+
 MambaLM::State MambaLM::initialState(int64_t batch) const {
-  const MambaConfig &cfg = config();
-  State s{Array(DType::F32, {cfg.nLayer, batch, cfg.dInner, cfg.dConv - 1}),
-          Array(DType::F32, {cfg.nLayer, batch, cfg.dInner, cfg.dState})};
+  auto [conv, ssm] = stateShapes(config(), batch);
+  State s{Array(DType::F32, conv), Array(DType::F32, ssm)};
   std::memset(s.conv.data(), 0, s.conv.byteSize());
   std::memset(s.ssm.data(), 0, s.ssm.byteSize());
   return s;
 }
 
 llvm::Error MambaLM::checkState(const State &state, int64_t batch) const {
-  const MambaConfig &cfg = config();
-  llvm::SmallVector<int64_t> conv = {cfg.nLayer, batch, cfg.dInner,
-                                     cfg.dConv - 1},
-                             ssm = {cfg.nLayer, batch, cfg.dInner, cfg.dState};
+  auto [conv, ssm] = stateShapes(config(), batch);
+  const bool mamba2 = config().version == 2;
   auto check = [&](const Array &a, llvm::ArrayRef<int64_t> want,
-                   const char *what) -> llvm::Error {
+                   const char *what, const char *dims) -> llvm::Error {
     if (a.dtype() == DType::F32 && a.shape() == want)
       return llvm::Error::success();
     return llvm::createStringError(
         "the %s state is a %s array of shape %s; this model and batch need "
-        "float32 %s (layers, batch, d_inner, %s)",
+        "float32 %s (%s)",
         what, dtypeName(a.dtype()).data(), shapeString(a.shape()).c_str(),
-        shapeString(want).c_str(), what[0] == 'c' ? "d_conv - 1" : "d_state");
+        shapeString(want).c_str(), dims);
   };
-  if (auto e = check(state.conv, conv, "conv"))
+  if (auto e = check(state.conv, conv, "conv",
+                     mamba2 ? "layers, batch, d_inner + 2 * n_groups * "
+                              "d_state, d_conv - 1"
+                            : "layers, batch, d_inner, d_conv - 1"))
     return e;
-  return check(state.ssm, ssm, "ssm");
+  return check(state.ssm, ssm, "ssm",
+               mamba2 ? "layers, batch, heads, head_dim, d_state"
+                      : "layers, batch, d_inner, d_state");
 }
 
 llvm::Expected<JitProgram *> MambaLM::program(int64_t batch) {

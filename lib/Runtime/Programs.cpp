@@ -134,6 +134,25 @@ static ssm::MambaBlockOp createMambaBlock(OpBuilder &b, Location loc,
       convState, ssmState, /*states=*/resultTypes.size() == 3);
 }
 
+/// An ssm.mamba2_block on `h` whose weights are `arg[name]` by the names of
+/// mambaLayerWeights() for a Mamba-2 config; with `resultTypes` of three, it
+/// returns the states.
+static ssm::Mamba2BlockOp createMamba2Block(OpBuilder &b, Location loc,
+                                            TypeRange resultTypes, Value h,
+                                            const llvm::StringMap<Value> &arg,
+                                            const ssm::MambaConfig &cfg,
+                                            Value convState = {},
+                                            Value ssmState = {}) {
+  return ssm::Mamba2BlockOp::create(
+      b, loc, resultTypes, h, arg.lookup("mixer.in_proj.weight"),
+      arg.lookup("mixer.conv1d.weight"), arg.lookup("mixer.conv1d.bias"),
+      arg.lookup("mixer.dt_bias"), arg.lookup("mixer.A_log"),
+      arg.lookup("mixer.D"), arg.lookup("mixer.norm.weight"),
+      arg.lookup("mixer.out_proj.weight"), convState, ssmState,
+      static_cast<uint64_t>(cfg.nGroups), llvm::APFloat(cfg.eps),
+      /*states=*/resultTypes.size() == 3);
+}
+
 llvm::SmallVector<ssm::WeightSpec>
 mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
   int64_t D = cfg.dModel, E = cfg.dInner, N = cfg.dState, K = cfg.dConv,
@@ -145,6 +164,20 @@ mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
   };
   if (withNorm)
     add("norm.weight", {D});
+  if (cfg.version == 2) {
+    // Mamba2Mixer: in_proj gives z (E), x, B and C (X), dt (H).
+    int64_t H = cfg.nHeads, X = cfg.convChannels();
+    add("mixer.in_proj.weight", {E + X + H, D});
+    add("mixer.conv1d.weight", {X, 1, K}, {X, K});
+    if (cfg.useConvBias)
+      add("mixer.conv1d.bias", {X});
+    add("mixer.dt_bias", {H});
+    add("mixer.A_log", {H});
+    add("mixer.D", {H});
+    add("mixer.norm.weight", {E});
+    add("mixer.out_proj.weight", {D, E});
+    return w;
+  }
   add("mixer.in_proj.weight", {2 * E, D});
   if (cfg.useBias)
     add("mixer.in_proj.bias", {2 * E});
@@ -173,11 +206,13 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   auto tensor = [&](llvm::ArrayRef<int64_t> shape) -> RankedTensorType {
     return RankedTensorType::get(shape, f32);
   };
-  int64_t D = cfg.dModel, E = cfg.dInner, N = cfg.dState, K = cfg.dConv,
+  int64_t D = cfg.dModel, X = cfg.convChannels(), K = cfg.dConv,
           V = cfg.vocabSize, layers = cfg.nLayer;
   RankedTensorType hType = tensor({batch, length, D});
-  RankedTensorType convType = tensor({batch, E, K - 1});
-  RankedTensorType ssmType = tensor({batch, E, N});
+  RankedTensorType convType = tensor({batch, X, K - 1});
+  llvm::SmallVector<int64_t> ssmShape = {batch};
+  llvm::append_range(ssmShape, cfg.ssmStateShape());
+  RankedTensorType ssmType = tensor(ssmShape);
   llvm::SmallVector<WeightSpec> weights = mambaLayerWeights(cfg);
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
@@ -201,19 +236,28 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
     Value h = body->getArgument(0);
     Value normed = RMSNormOp::create(b, loc, hType, h, arg["norm.weight"],
                                      b.getF64FloatAttr(cfg.eps));
-    auto block = createMambaBlock(b, loc, {hType, convType, ssmType}, normed,
-                                  arg, body->getArgument(1),
-                                  body->getArgument(2));
-    Value next = arith::AddFOp::create(b, loc, h, block.getOut());
+    Operation *block =
+        cfg.version == 2
+            ? createMamba2Block(b, loc, {hType, convType, ssmType}, normed,
+                                arg, cfg, body->getArgument(1),
+                                body->getArgument(2))
+                  .getOperation()
+            : createMambaBlock(b, loc, {hType, convType, ssmType}, normed,
+                               arg, body->getArgument(1),
+                               body->getArgument(2))
+                  .getOperation();
+    Value next = arith::AddFOp::create(b, loc, h, block->getResult(0));
     func::ReturnOp::create(b, loc,
-                           ValueRange{next, block.getNewStates()[0],
-                                      block.getNewStates()[1]});
+                           ValueRange{next, block->getResult(1),
+                                      block->getResult(2)});
   }
 
   RankedTensorType tokType =
       RankedTensorType::get({batch, length}, b.getI64Type());
-  RankedTensorType convStack = tensor({layers, batch, E, K - 1});
-  RankedTensorType ssmStack = tensor({layers, batch, E, N});
+  RankedTensorType convStack = tensor({layers, batch, X, K - 1});
+  llvm::SmallVector<int64_t> ssmStackShape = {layers};
+  llvm::append_range(ssmStackShape, ssmShape);
+  RankedTensorType ssmStack = tensor(ssmStackShape);
   RankedTensorType logitsType = tensor({batch, length, V});
   SmallVector<Type> args(kLayerWeightsArg);
   args[kTokensArg] = tokType;
@@ -242,17 +286,18 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   Value stacks[2] = {body->getArgument(kConvStatesArg),
                      body->getArgument(kSsmStatesArg)};
   RankedTensorType parts[2] = {convType, ssmType};
-  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
   for (int64_t l = 0; l < layers; ++l) {
-    SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0));
-    offsets[0] = b.getIndexAttr(l);
-    SmallVector<OpFoldResult> sizes[2];
+    SmallVector<OpFoldResult> offsets[2], sizes[2], strides[2];
     SmallVector<Value> operands = {h};
     for (int s = 0; s < 2; ++s) {
+      int64_t rank = parts[s].getRank() + 1;
+      offsets[s].assign(rank, b.getIndexAttr(0));
+      offsets[s][0] = b.getIndexAttr(l);
+      strides[s].assign(rank, b.getIndexAttr(1));
       sizes[s] = tensor::getMixedSizes(b, loc, stacks[s]);
       sizes[s][0] = b.getIndexAttr(1);
       operands.push_back(tensor::ExtractSliceOp::create(
-          b, loc, parts[s], stacks[s], offsets, sizes[s], strides));
+          b, loc, parts[s], stacks[s], offsets[s], sizes[s], strides[s]));
     }
     for (size_t i = 0; i < weights.size(); ++i)
       operands.push_back(
@@ -260,8 +305,9 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
     auto call = func::CallOp::create(b, loc, layer, operands);
     h = call.getResult(0);
     for (int s = 0; s < 2; ++s)
-      stacks[s] = tensor::InsertSliceOp::create(
-          b, loc, call.getResult(1 + s), stacks[s], offsets, sizes[s], strides);
+      stacks[s] = tensor::InsertSliceOp::create(b, loc, call.getResult(1 + s),
+                                                stacks[s], offsets[s],
+                                                sizes[s], strides[s]);
   }
   Value normed = RMSNormOp::create(b, loc, hType, h,
                                    body->getArgument(kNormFArg),
@@ -310,11 +356,13 @@ mlir::ssm::buildMambaStackModule(MLIRContext &ctx,
   b.setInsertionPointToStart(body);
   Value h = body->getArgument(0);
   unsigned next = 1;
-  for (const SmallVector<WeightSpec> &layer : weights) {
+  for (auto [cfg, layer] : llvm::zip(layers, weights)) {
     llvm::StringMap<Value> arg;
     for (const WeightSpec &w : layer)
       arg[w.name] = body->getArgument(next++);
-    Value out = createMambaBlock(b, loc, {hType}, h, arg).getOut();
+    Value out = cfg.version == 2
+                    ? createMamba2Block(b, loc, {hType}, h, arg, cfg).getOut()
+                    : createMambaBlock(b, loc, {hType}, h, arg).getOut();
     h = residual ? arith::AddFOp::create(b, loc, h, out).getResult() : out;
   }
   func::ReturnOp::create(b, loc, h);

@@ -1,7 +1,8 @@
-"""Mamba-1 language models for the tests: random weights, checkpoints in
-Hugging Face layout (config.json + safetensors, written here byte by byte),
-and an independent float64 implementation of the Hugging Face slow path
-(semantics.md section 4) built on ssm_reference's scan and conv.
+"""Mamba-1 and Mamba-2 language models for the tests: random weights,
+checkpoints in Hugging Face layout (config.json + safetensors, written here
+byte by byte), and an independent float64 implementation of the Hugging
+Face slow path (semantics.md sections 4 and 5) built on ssm_reference's
+scan, conv and Mamba-2 mixer.
 """
 import json
 import math
@@ -17,16 +18,33 @@ class Config:
 
     def __init__(self, d_model, n_layer, vocab, d_state=16, d_conv=4,
                  d_inner=None, dt_rank=None, eps=1e-5, use_bias=False,
-                 use_conv_bias=True, tied=True):
+                 use_conv_bias=True, tied=True, version=1, headdim=None):
         self.D, self.layers, self.V = d_model, n_layer, vocab
         self.N, self.K = d_state, d_conv
         self.E = d_inner if d_inner is not None else 2 * d_model
         self.R = dt_rank if dt_rank is not None else math.ceil(d_model / 16)
         self.eps, self.use_bias, self.use_conv_bias = eps, use_bias, use_conv_bias
         self.tied = tied
+        # Mamba-2 (one group of B and C): heads of `headdim` channels.
+        self.version = version
+        if version == 2:
+            self.P = headdim
+            self.H = self.E // headdim
+            self.X = self.E + 2 * self.N          # conv channels: x, B, C
 
     def hf_json(self):
-        """config.json as transformers' MambaConfig writes it."""
+        """config.json as transformers' MambaConfig (Mamba2Config) writes it."""
+        if self.version == 2:
+            return {
+                "model_type": "mamba2", "architectures": ["Mamba2ForCausalLM"],
+                "hidden_size": self.D, "num_hidden_layers": self.layers,
+                "vocab_size": self.V, "state_size": self.N, "conv_kernel": self.K,
+                "expand": self.E // self.D, "num_heads": self.H, "head_dim": self.P,
+                "n_groups": 1, "layer_norm_epsilon": self.eps, "use_bias": False,
+                "use_conv_bias": self.use_conv_bias, "tie_word_embeddings": self.tied,
+                "rms_norm": True, "chunk_size": 256, "time_step_rank": self.R,
+                "time_step_limit": [0.0, float("inf")],   # written as Infinity
+            }
         return {
             "model_type": "mamba", "architectures": ["MambaForCausalLM"],
             "hidden_size": self.D, "num_hidden_layers": self.layers,
@@ -40,6 +58,21 @@ class Config:
     def mamba_ssm_json(self, pad_multiple=None):
         """config.json in mamba_ssm's spelling (d_model, n_layer, ...); the
         vocabulary may be given unpadded with pad_vocab_size_multiple."""
+        if self.version == 2:
+            c = {
+                "d_model": self.D, "d_intermediate": 0, "n_layer": self.layers,
+                "vocab_size": self.V, "attn_layer_idx": [], "attn_cfg": {},
+                "ssm_cfg": {"layer": "Mamba2", "d_state": self.N, "d_conv": self.K,
+                            "expand": self.E // self.D, "headdim": self.P,
+                            "ngroups": 1, "conv_bias": self.use_conv_bias},
+                "rms_norm": True, "residual_in_fp32": True, "fused_add_norm": True,
+                "tie_embeddings": self.tied,
+            }
+            if pad_multiple:
+                assert self.V % pad_multiple == 0 and pad_multiple > 3
+                c["vocab_size"] = self.V - 3
+                c["pad_vocab_size_multiple"] = pad_multiple
+            return c
         c = {
             "d_model": self.D, "n_layer": self.layers, "vocab_size": self.V,
             "ssm_cfg": {"d_state": self.N, "d_conv": self.K},
@@ -67,6 +100,21 @@ def random_weights(cfg, rng, embedding_name="backbone.embeddings.weight"):
         w["lm_head.weight"] = rng.standard_normal((V, D)) / math.sqrt(D)
     for i in range(cfg.layers):
         p = "backbone.layers.%d." % i
+        if cfg.version == 2:
+            H, X = cfg.H, cfg.X
+            dt = np.exp(rng.uniform(math.log(1e-3), math.log(1e-1), H))
+            w[p + "norm.weight"] = 1 + 0.1 * rng.standard_normal(D)
+            w[p + "mixer.in_proj.weight"] = (rng.standard_normal((E + X + H, D))
+                                             / math.sqrt(D))
+            w[p + "mixer.conv1d.weight"] = rng.standard_normal((X, 1, K)) / math.sqrt(K)
+            if cfg.use_conv_bias:
+                w[p + "mixer.conv1d.bias"] = 0.1 * rng.standard_normal(X)
+            w[p + "mixer.dt_bias"] = dt + np.log(-np.expm1(-dt))
+            w[p + "mixer.A_log"] = np.log(rng.uniform(1.0, 16.0, H))
+            w[p + "mixer.D"] = 1 + 0.1 * rng.standard_normal(H)
+            w[p + "mixer.norm.weight"] = 1 + 0.1 * rng.standard_normal(E)
+            w[p + "mixer.out_proj.weight"] = rng.standard_normal((D, E)) / math.sqrt(E)
+            continue
         dt = np.exp(rng.uniform(math.log(1e-3), math.log(1e-1), E))
         w[p + "norm.weight"] = 1 + 0.1 * rng.standard_normal(D)
         w[p + "mixer.in_proj.weight"] = rng.standard_normal((2 * E, D)) / math.sqrt(D)
@@ -156,7 +204,8 @@ def rmsnorm(x, w, eps):
 def lm_forward(cfg, w, tokens, conv_state=None, ssm_state=None):
     """The Hugging Face slow path in float64 on (b, L) tokens from the given
     states; returns logits (b, L, V), conv states (layers, b, E, K-1) and ssm
-    states (layers, b, E, N)."""
+    states (layers, b, E, N); for Mamba-2 (layers, b, X, K-1) and
+    (layers, b, H, P, N)."""
     tokens = np.asarray(tokens)
     b, L = tokens.shape
     emb = w.get("backbone.embeddings.weight", w.get("backbone.embedding.weight"))
@@ -165,6 +214,21 @@ def lm_forward(cfg, w, tokens, conv_state=None, ssm_state=None):
     for i in range(cfg.layers):
         p = "backbone.layers.%d." % i
         x = rmsnorm(h, w[p + "norm.weight"], cfg.eps)
+        if cfg.version == 2:
+            mixer = {"in_proj": w[p + "mixer.in_proj.weight"],
+                     "conv_weight": w[p + "mixer.conv1d.weight"][:, 0, :],
+                     "conv_bias": w.get(p + "mixer.conv1d.bias"),
+                     "dt_bias": w[p + "mixer.dt_bias"], "A_log": w[p + "mixer.A_log"],
+                     "D": w[p + "mixer.D"], "norm_weight": w[p + "mixer.norm.weight"],
+                     "out_proj": w[p + "mixer.out_proj.weight"]}
+            out, conv_final, last = ref.mamba2_block(
+                x, mixer, 1, cfg.eps,
+                None if conv_state is None else conv_state[i],
+                None if ssm_state is None else ssm_state[i])
+            h = h + out
+            convs.append(conv_final)
+            ssms.append(last)
+            continue
         xz = x @ w[p + "mixer.in_proj.weight"].T
         if cfg.use_bias:
             xz = xz + w[p + "mixer.in_proj.bias"]

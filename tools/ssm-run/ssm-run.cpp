@@ -52,14 +52,16 @@ to the outputs in order. `scan` runs mamba_ssm's selective_scan_fn on .npy
 files with its shapes and layout: u, delta, z (b, d, L); A (d, n); B and C
 (d, n), (b, n, L) or (b, g, n, L); D and delta_bias (d,); h0 and the last
 state (b, d, n). Inputs are float32 or float64 (converted to float32).
-`model` runs a Mamba-1 checkpoint in Hugging Face layout (config.json and
-model.safetensors or shards) on token ids: --tokens for one sequence, or
---tokens-npy with (batch, length) integers. It prints prefill (and with
---generate N, greedy decoding) throughput and the generated tokens;
---logits writes the prompt's logits, (length, vocab) for one sequence and
-(batch, length, vocab) for --tokens-npy. The states (layers, batch, d_inner,
-d_conv - 1) and (layers, batch, d_inner, d_state) can be given to continue
-from (chunked prefill, decoding) and written after the last token.
+`model` runs a Mamba-1 or Mamba-2 checkpoint in Hugging Face layout
+(config.json and model.safetensors or shards) on token ids: --tokens for one
+sequence, or --tokens-npy with (batch, length) integers. It prints prefill
+(and with --generate N, greedy decoding) throughput and the generated
+tokens; --logits writes the prompt's logits, (length, vocab) for one
+sequence and (batch, length, vocab) for --tokens-npy. The states can be
+given to continue from (chunked prefill, decoding) and written after the
+last token: conv (layers, batch, channels, d_conv - 1) with channels d_inner
+(Mamba-1) or d_inner + 2 * d_state (Mamba-2), ssm (layers, batch, d_inner,
+d_state) or (layers, batch, heads, head_dim, d_state).
 `task` runs one of the research tasks of tasks.md (mqar, induction,
 keep-nth, ...) with its fixed-weight model compiled for the CPU, prints a
 table with the expected values and PASS/FAIL and one machine-readable line

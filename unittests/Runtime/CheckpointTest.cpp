@@ -149,4 +149,51 @@ TEST(Checkpoint, ConfigSpellings) {
             "disagree");
 }
 
+TEST(Checkpoint, Mamba2ConfigSpellings) {
+  // transformers' Mamba2Config, with the Infinity Python's json writes.
+  auto hf = parseMambaConfig(
+      R"({"model_type": "mamba2", "hidden_size": 24, "num_hidden_layers": 2,
+          "vocab_size": 50, "state_size": 16, "num_heads": 6, "head_dim": 8,
+          "n_groups": 1, "expand": 2, "conv_kernel": 4,
+          "time_step_limit": [0.0, Infinity], "note": "Infinity \" NaN"})",
+      "config.json");
+  ASSERT_TRUE(bool(hf)) << llvm::toString(hf.takeError());
+  EXPECT_EQ(hf->version, 2);
+  EXPECT_EQ(hf->dInner, 48);
+  EXPECT_EQ(hf->nHeads, 6);
+  EXPECT_EQ(hf->headDim, 8);
+  EXPECT_EQ(hf->convChannels(), 48 + 2 * 16);
+  EXPECT_EQ(hf->ssmStateShape(), (llvm::SmallVector<int64_t>{6, 8, 16}));
+
+  // mamba_ssm's: the mixer's sizes in ssm_cfg, its defaults (d_state 128,
+  // headdim 64, one group) otherwise.
+  auto ms = parseMambaConfig(
+      R"({"d_model": 64, "n_layer": 2, "vocab_size": 50, "d_intermediate": 0,
+          "attn_layer_idx": [], "ssm_cfg": {"layer": "Mamba2"}})",
+      "config.json");
+  ASSERT_TRUE(bool(ms)) << llvm::toString(ms.takeError());
+  EXPECT_EQ(ms->version, 2);
+  EXPECT_EQ(ms->dState, 128);
+  EXPECT_EQ(ms->nHeads, 2);
+  EXPECT_EQ(ms->nGroups, 1);
+
+  auto disagree = parseMambaConfig(
+      R"({"d_model": 64, "n_layer": 2, "vocab_size": 50, "d_state": 16,
+          "ssm_cfg": {"layer": "Mamba2", "d_state": 32}})",
+      "c.json");
+  ASSERT_FALSE(bool(disagree));
+  EXPECT_EQ(llvm::toString(disagree.takeError()),
+            "c.json: fields 'd_state' (16) and 'ssm_cfg.d_state' (32) "
+            "disagree");
+
+  // transformers' default is 8 groups, which the runner refuses.
+  auto groups = parseMambaConfig(
+      R"({"model_type": "mamba2", "hidden_size": 64, "num_hidden_layers": 2,
+          "vocab_size": 50})",
+      "c.json");
+  ASSERT_FALSE(bool(groups));
+  EXPECT_NE(llvm::toString(groups.takeError()).find("n_groups is 8"),
+            std::string::npos);
+}
+
 } // namespace

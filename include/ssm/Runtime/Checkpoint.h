@@ -21,13 +21,33 @@
 
 namespace mlir::ssm {
 
-/// The fields of a Mamba-1 config.json that shape the model (semantics.md
-/// section 8), both spellings accepted.
+/// The fields of a config.json that shape the model (semantics.md sections
+/// 4, 5 and 8), in transformers' and in mamba_ssm's spelling: Mamba-1
+/// (MambaForCausalLM, mamba_ssm's Mamba) or Mamba-2 language models
+/// (Mamba2ForCausalLM, mamba_ssm's Mamba2).
 struct MambaConfig {
+  /// 1: Mamba-1 layers; 2: Mamba-2 layers.
+  int version = 1;
   int64_t dModel = 0, nLayer = 0, dState = 16, dConv = 4, dInner = 0,
           dtRank = 0, vocabSize = 0;
+  /// Mamba-2: nHeads heads of headDim channels (nHeads * headDim = dInner)
+  /// and nGroups groups of B and C.
+  int64_t nHeads = 0, headDim = 0, nGroups = 1;
   double eps = 1e-5;
   bool useBias = false, useConvBias = true, tieEmbeddings = true;
+
+  /// The channels of a layer's causal conv: d_inner (Mamba-1), or x, B and
+  /// C together, d_inner + 2 G N (Mamba-2).
+  int64_t convChannels() const {
+    return version == 2 ? dInner + 2 * nGroups * dState : dInner;
+  }
+  /// One sequence's ssm state in one layer: (d_inner, N) for Mamba-1,
+  /// (heads, head_dim, N) for Mamba-2.
+  llvm::SmallVector<int64_t> ssmStateShape() const {
+    if (version == 2)
+      return {nHeads, headDim, dState};
+    return {dInner, dState};
+  }
 };
 
 /// Parses config.json text; `path` names the file in messages.

@@ -1,7 +1,8 @@
-//===- MambaLM.h - Mamba-1 language models from checkpoints -----*- C++ -*-===//
+//===- MambaLM.h - Mamba language models from checkpoints -------*- C++ -*-===//
 //
-// A checkpoint in Hugging Face layout compiled through the dialect
-// (buildMambaLMModule -> --ssm-to-llvm -> JIT) and run on token ids:
+// A Mamba-1 or Mamba-2 checkpoint in Hugging Face layout compiled through
+// the dialect (buildMambaLMModule -> --ssm-to-llvm -> JIT) and run on token
+// ids:
 // prefill, chunked prefill and decoding all run the same program from an
 // explicit state. Weights stay in the checkpoint's memory map.
 //
@@ -21,8 +22,10 @@ class MambaLM {
 public:
   /// The recurrent state of every layer for a batch of sequences.
   struct State {
-    Array conv; ///< (layers, b, E, K-1): the last K-1 conv inputs
-    Array ssm;  ///< (layers, b, E, N)
+    /// (layers, b, config().convChannels(), K-1): the last K-1 conv inputs
+    Array conv;
+    /// (layers, b, E, N) for Mamba-1, (layers, b, H, P, N) for Mamba-2
+    Array ssm;
   };
 
   static llvm::Expected<std::unique_ptr<MambaLM>>

@@ -59,15 +59,16 @@ inline constexpr const char *kCausalConv1dFunc = "causal_conv1d";
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildCausalConv1dModule(mlir::MLIRContext &ctx, const CausalConv1dSpec &spec);
 
-/// One weight of a Mamba-1 layer: its name after `backbone.layers.{i}.`,
+/// One weight of a Mamba layer: its name after `backbone.layers.{i}.`,
 /// its shape in the checkpoint and as the compiled program takes it.
 struct WeightSpec {
   std::string name;
   llvm::SmallVector<int64_t> checkpointShape, argShape;
 };
 
-/// The weights of one layer in the order the layer function takes them;
-/// optional biases appear only when the config has them. `withNorm` leads
+/// The weights of one layer (Mamba-1 or Mamba-2, by `cfg.version`) in the
+/// order the layer function takes them; optional biases appear only when
+/// the config has them. `withNorm` leads
 /// with the layer's norm.weight (the language model's layers have one, the
 /// mixer stacks of buildMambaStackModule do not).
 llvm::SmallVector<WeightSpec> mambaLayerWeights(const MambaConfig &cfg,
@@ -75,9 +76,10 @@ llvm::SmallVector<WeightSpec> mambaLayerWeights(const MambaConfig &cfg,
 
 /// The name of the function buildMambaLMModule() defines. Arguments:
 /// tokens (b, L) i64, the embedding (V, D), norm_f (D), lm_head (V, D), the
-/// stacked conv states (layers, b, E, K-1) and ssm states (layers, b, E, N),
-/// then each layer's weights (mambaLayerWeights). Results: logits (b, L, V)
-/// and the states after the last token, stacked the same way.
+/// stacked conv states (layers, b, cfg.convChannels(), K-1) and ssm states
+/// (layers, b, cfg.ssmStateShape()...), then each layer's weights
+/// (mambaLayerWeights). Results: logits (b, L, V) and the states after the
+/// last token, stacked the same way.
 inline constexpr const char *kMambaLMFunc = "forward";
 
 /// The argument positions of kMambaLMFunc; layer l's weights start at
@@ -92,10 +94,11 @@ enum MambaLMArg : unsigned {
   kLayerWeightsArg
 };
 
-/// A Mamba-1 language model (semantics.md section 4) of config `cfg` over
-/// `batch` sequences of `length` tokens (ShapedType::kDynamic for either is
-/// allowed), in ssm.embedding, ssm.rmsnorm, ssm.mamba_block and ssm.linear,
-/// with one private function per layer called for each layer.
+/// A Mamba-1 or Mamba-2 language model (semantics.md sections 4 and 5) of
+/// config `cfg` over `batch` sequences of `length` tokens
+/// (ShapedType::kDynamic for either is allowed), in ssm.embedding,
+/// ssm.rmsnorm, ssm.mamba_block or ssm.mamba2_block and ssm.linear, with
+/// one private function per layer called for each layer.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildMambaLMModule(mlir::MLIRContext &ctx, const MambaConfig &cfg,
                    int64_t batch, int64_t length);
@@ -105,7 +108,8 @@ buildMambaLMModule(mlir::MLIRContext &ctx, const MambaConfig &cfg,
 /// (mambaLayerWeights(layer, /*withNorm=*/false)); result: (b, L, D).
 inline constexpr const char *kMambaStackFunc = "stack";
 
-/// A stack of Mamba-1 mixers on float features without norms, the models of
+/// A stack of Mamba-1 or Mamba-2 mixers (by each config's `version`) on
+/// float features without norms, the models of
 /// the research tasks' fixed-weight constructions (tasks.md): layer l maps
 /// h to h + mixer_l(h), or to mixer_l(h) when `residual` is false. Every
 /// layer has the width `layers[l].dModel`, which must be the same for all.

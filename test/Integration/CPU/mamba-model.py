@@ -1,6 +1,6 @@
 # RUN: %python %s
 #
-# Mamba-1 language models from checkpoints written here (random weights)
+# Mamba-1 and Mamba-2 language models from checkpoints written here (random weights)
 # against the float64 Hugging Face slow path of test/lib/mamba_reference.py,
 # through `ssm-run model`: logits within 1e-4 normwise relative error, for
 # each config spelling (transformers / mamba_ssm with a padded vocabulary),
@@ -92,13 +92,29 @@ logits_case("long-1thread",
             mr.Config(d_model=32, n_layer=2, vocab=50, d_state=16),
             rng.integers(0, 50, (1, 300)), ["--threads", "1"])
 
+# Mamba-2 language models (Mamba2ForCausalLM; mamba_ssm's Mamba2 with
+# ssm_cfg): transformers' spelling (time_step_limit written as Python's
+# Infinity), mamba_ssm's with a padded vocabulary, F32 and BF16, tied and
+# untied heads, 4 heads of 8 or 6 channels, one token.
+M2 = mr.Config(d_model=16, n_layer=2, vocab=40, d_state=16, version=2, headdim=8)
+for lname, extra in SCAN_LOWERINGS:
+    logits_case("mamba2-hf [%s]" % lname, M2, rng.integers(0, 40, (2, 9)), extra)
+logits_case("mamba2-mamba_ssm-bf16",
+            mr.Config(d_model=12, n_layer=3, vocab=48, d_state=8, version=2, headdim=6,
+                      tied=False),
+            rng.integers(0, 48, (1, 11)), spelling="mamba_ssm", dtype="BF16", pad=16,
+            embedding="backbone.embedding.weight")
+logits_case("mamba2-one-token-list", M2, rng.integers(0, 40, (1, 1)))
+
 # Chunked prefill: prompt = p1 + p2 run as one prefill and as a prefill of
 # p1 whose states continue into p2 (including single-token steps). The
 # single-token step takes the scan's decoding path: channels in the lanes
 # for d_state 8, states in the lanes for d_state 16 (here with d_inner 26,
 # a partial channel tile).
 for name, cfg in (("chunked", mr.Config(d_model=16, n_layer=2, vocab=48, d_state=8)),
-                  ("chunked-n16", mr.Config(d_model=13, n_layer=2, vocab=48, d_state=16))):
+                  ("chunked-n16", mr.Config(d_model=13, n_layer=2, vocab=48, d_state=16)),
+                  ("chunked-mamba2", mr.Config(d_model=16, n_layer=2, vocab=48, d_state=16,
+                                               version=2, headdim=8))):
     d, w = checkpoint(name, cfg)
     tokens = rng.integers(0, 48, (2, 21))
     ref, rc, rs = mr.lm_forward(cfg, w, tokens)

@@ -45,7 +45,27 @@ c["d_model"] = 12
 write("disagree", config=c)
 c = cfg.hf_json()
 c["ssm_cfg"] = {"layer": "Mamba2"}
-write("mamba2", config=c)
+write("layer_disagrees", config=c)
+c = cfg.hf_json()
+c["model_type"] = "falcon_mamba"
+write("falcon_mamba", config=c)
+# A good Mamba-2 checkpoint (4 heads of 4 channels, d_state 4) and broken
+# variants of it.
+cfg2 = mr.Config(d_model=8, n_layer=2, vocab=16, d_state=4, version=2, headdim=4)
+weights2 = mr.random_weights(cfg2, np.random.default_rng(4))
+write("good_mamba2", config=cfg2.hf_json(), tensors=weights2)
+for name, key, value in (("mamba2_groups", "n_groups", 2),
+                         ("mamba2_limit", "time_step_limit", [0.001, 0.1]),
+                         ("mamba2_heads", "num_heads", 3),
+                         ("mamba2_bias", "use_bias", True)):
+    c = cfg2.hf_json()
+    c[key] = value
+    write(name, config=c, tensors=weights2)
+t = dict(weights2)
+t["backbone.layers.1.mixer.dt_bias"] = np.zeros(5)
+write("mamba2_misshaped", config=cfg2.hf_json(), tensors=t)
+np.save(os.path.join(out, "ssm2_bad.npy"), np.zeros((2, 1, 16, 4), np.float32))
+np.save(os.path.join(out, "conv2_good.npy"), np.zeros((2, 1, 24, 3), np.float32))
 c = cfg.hf_json()
 c["state_size"] = "sixteen"
 write("bad_field", config=c)
