@@ -167,28 +167,26 @@ llvm::Expected<MambaConfig> mlir::ssm::parseMambaConfig(StringRef text,
   // Other model types (e.g. falcon_mamba, whose mixer adds norms) are
   // refused by name rather than misread.
   const llvm::json::Object *ssmCfg = obj->getObject("ssm_cfg");
-  std::optional<int> fromType, fromLayer;
-  if (std::optional<StringRef> type = obj->getString("model_type")) {
-    if (*type == "mamba")
-      fromType = 1;
-    else if (*type == "mamba2")
-      fromType = 2;
-    else
-      return fileError(path, "model_type is '" + *type +
-                                 "'; only 'mamba' and 'mamba2' language "
-                                 "models are supported");
-  }
-  if (ssmCfg)
-    if (std::optional<StringRef> layer = ssmCfg->getString("layer")) {
-      if (*layer == "Mamba1")
-        fromLayer = 1;
-      else if (*layer == "Mamba2")
-        fromLayer = 2;
-      else
-        return fileError(path, "ssm_cfg.layer is '" + *layer +
-                                   "'; only Mamba1 and Mamba2 layers are "
-                                   "supported");
-    }
+  // 1 or 2 from the string field `key` of `o` naming Mamba-1 `one` or
+  // Mamba-2 `two`; nullopt when the field is absent.
+  auto kind = [&](const llvm::json::Object *o, StringRef key, StringRef one,
+                  StringRef two) -> llvm::Expected<std::optional<int>> {
+    std::optional<StringRef> value = o ? o->getString(key) : std::nullopt;
+    if (!value)
+      return std::nullopt;
+    if (*value == one || *value == two)
+      return *value == one ? 1 : 2;
+    return fileError(path, (o == obj ? "" : "ssm_cfg.") + key + " is '" +
+                               *value + "'; only '" + one + "' and '" + two +
+                               "' are supported");
+  };
+  auto typeKind = kind(obj, "model_type", "mamba", "mamba2");
+  if (!typeKind)
+    return typeKind.takeError();
+  auto layerKind = kind(ssmCfg, "layer", "Mamba1", "Mamba2");
+  if (!layerKind)
+    return layerKind.takeError();
+  std::optional<int> fromType = *typeKind, fromLayer = *layerKind;
   if (fromType && fromLayer && *fromType != *fromLayer)
     return fileError(path, llvm::formatv("model_type (Mamba-{0}) and "
                                          "ssm_cfg.layer (Mamba{1}) disagree",

@@ -49,6 +49,9 @@ write("layer_disagrees", config=c)
 c = cfg.hf_json()
 c["model_type"] = "falcon_mamba"
 write("falcon_mamba", config=c)
+c = cfg.mamba_ssm_json()
+c["ssm_cfg"]["layer"] = "Mamba3"
+write("unknown_layer", config=c)
 # A good Mamba-2 checkpoint (4 heads of 4 channels, d_state 4) and broken
 # variants of it.
 cfg2 = mr.Config(d_model=8, n_layer=2, vocab=16, d_state=4, version=2, headdim=4)
