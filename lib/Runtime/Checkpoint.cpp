@@ -192,8 +192,8 @@ llvm::Expected<MambaConfig> mlir::ssm::parseMambaConfig(StringRef text,
                                          "ssm_cfg.layer (Mamba{1}) disagree",
                                          *fromType, *fromLayer)
                                .str());
-  cfg.version = fromType ? *fromType : fromLayer.value_or(1);
-  const bool mamba2 = cfg.version == 2;
+  const bool mamba2 = fromType ? *fromType == 2 : fromLayer.value_or(1) == 2;
+  cfg.mixer = mamba2 ? MixerKind::Mamba2 : MixerKind::Mamba1;
 
   // Variants this runner cannot run, refused by name rather than misread.
   if (std::optional<bool> rms = obj->getBoolean("rms_norm"); rms && !*rms)

@@ -84,7 +84,7 @@ MambaLM::State MambaLM::initialState(int64_t batch) const {
 
 llvm::Error MambaLM::checkState(const State &state, int64_t batch) const {
   auto [conv, ssm] = stateShapes(config(), batch);
-  const bool mamba2 = config().version == 2;
+  const bool mamba2 = config().mixer == MixerKind::Mamba2;
   auto check = [&](const Array &a, llvm::ArrayRef<int64_t> want,
                    const char *what, const char *dims) -> llvm::Error {
     if (a.dtype() == DType::F32 && a.shape() == want)

@@ -153,6 +153,55 @@ static ssm::Mamba2BlockOp createMamba2Block(OpBuilder &b, Location loc,
       /*states=*/resultTypes.size() == 3);
 }
 
+/// The S4D mixer (semantics.md section 6) on `h`: the Mamba-1 block with its
+/// selective scan replaced by ssm.s4d, from the core ops:
+///   x = silu(causal_conv1d(h @ in_proj[:E]^T)),  z = h @ in_proj[E:]^T
+///   out = s4d(x, z) @ out_proj^T
+/// There is no block op for it: it has no checkpoint form, and each of its
+/// parts already has an op and a lowering.
+static Value createS4DMixer(OpBuilder &b, Location loc, RankedTensorType hType,
+                            Value h, const llvm::StringMap<Value> &arg,
+                            const ssm::MambaConfig &cfg) {
+  int64_t E = cfg.dInner, D = cfg.dModel;
+  Type f32 = b.getF32Type();
+  auto eType = RankedTensorType::get(
+      {hType.getDimSize(0), hType.getDimSize(1), E}, f32);
+  // Rows [first, first + E) of the (2E, D) in_proj (and of its bias).
+  auto rows = [&](llvm::StringRef name, int64_t first) -> Value {
+    Value w = arg.lookup(name);
+    if (!w)
+      return w;
+    auto type = cast<RankedTensorType>(w.getType());
+    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0)),
+        sizes, strides(type.getRank(), b.getIndexAttr(1));
+    for (int64_t size : type.getShape())
+      sizes.push_back(b.getIndexAttr(size));
+    offsets[0] = b.getIndexAttr(first);
+    sizes[0] = b.getIndexAttr(E);
+    return tensor::ExtractSliceOp::create(b, loc, w, offsets, sizes, strides);
+  };
+  auto project = [&](int64_t first) -> Value {
+    return ssm::LinearOp::create(b, loc, eType, h,
+                                 rows("mixer.in_proj.weight", first),
+                                 rows("mixer.in_proj.bias", first));
+  };
+  Value x = project(0), z = project(E);
+  x = ssm::CausalConv1dOp::create(
+          b, loc, eType, /*final_state=*/Type(), ssm::Layout::token_major, x,
+          arg.lookup("mixer.conv1d.weight"), arg.lookup("mixer.conv1d.bias"),
+          /*conv_state=*/Value(), /*silu=*/true)
+          .getOut();
+  Value y = ssm::S4DOp::create(
+      b, loc, eType, x, arg.lookup("mixer.log_dt"), arg.lookup("mixer.A_real"),
+      arg.lookup("mixer.A_imag"), arg.lookup("mixer.B"), /*B_imag=*/Value(),
+      arg.lookup("mixer.C"), arg.lookup("mixer.C_imag"), arg.lookup("mixer.D"),
+      z);
+  return ssm::LinearOp::create(
+      b, loc, RankedTensorType::get({hType.getDimSize(0), hType.getDimSize(1), D},
+                                    f32),
+      y, arg.lookup("mixer.out_proj.weight"), arg.lookup("mixer.out_proj.bias"));
+}
+
 llvm::SmallVector<ssm::WeightSpec>
 mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
   int64_t D = cfg.dModel, E = cfg.dInner, N = cfg.dState, K = cfg.dConv,
@@ -164,7 +213,30 @@ mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
   };
   if (withNorm)
     add("norm.weight", {D});
-  if (cfg.version == 2) {
+  if (cfg.mixer == MixerKind::S4D) {
+    // Our own names: Mamba-1's for the projections and the conv, ssm.s4d's
+    // operand names for the scan.
+    add("mixer.in_proj.weight", {2 * E, D});
+    if (cfg.useBias)
+      add("mixer.in_proj.bias", {2 * E});
+    add("mixer.conv1d.weight", {E, 1, K}, {E, K});
+    if (cfg.useConvBias)
+      add("mixer.conv1d.bias", {E});
+    add("mixer.log_dt", {E});
+    add("mixer.A_real", {E, N});
+    if (cfg.s4dComplex)
+      add("mixer.A_imag", {E, N});
+    add("mixer.B", {E, N});
+    add("mixer.C", {E, N});
+    if (cfg.s4dComplex)
+      add("mixer.C_imag", {E, N});
+    add("mixer.D", {E});
+    add("mixer.out_proj.weight", {D, E});
+    if (cfg.useBias)
+      add("mixer.out_proj.bias", {D});
+    return w;
+  }
+  if (cfg.mixer == MixerKind::Mamba2) {
     // Mamba2Mixer: in_proj gives z (E), x, B and C (X), dt (H).
     int64_t H = cfg.nHeads, X = cfg.convChannels();
     add("mixer.in_proj.weight", {E + X + H, D});
@@ -198,6 +270,10 @@ mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
                               int64_t batch, int64_t length) {
+  if (cfg.mixer == MixerKind::S4D)
+    return llvm::createStringError(
+        "a language model of S4D mixers is not supported: no checkpoint "
+        "format has one, and ssm.s4d returns no decoding state");
   ctx.loadDialect<func::FuncDialect, arith::ArithDialect, tensor::TensorDialect,
                   ssm::SSMDialect>();
   OpBuilder b(&ctx);
@@ -237,7 +313,7 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
     Value normed = RMSNormOp::create(b, loc, hType, h, arg["norm.weight"],
                                      b.getF64FloatAttr(cfg.eps));
     Operation *block =
-        cfg.version == 2
+        cfg.mixer == MixerKind::Mamba2
             ? createMamba2Block(b, loc, {hType, convType, ssmType}, normed,
                                 arg, cfg, body->getArgument(1),
                                 body->getArgument(2))
@@ -331,7 +407,8 @@ mlir::ssm::buildMambaStackModule(MLIRContext &ctx,
       return llvm::createStringError(
           "layer %zu of the mixer stack has width %lld, layer 0 has %lld", l,
           static_cast<long long>(cfg.dModel), static_cast<long long>(D));
-  ctx.loadDialect<func::FuncDialect, arith::ArithDialect, ssm::SSMDialect>();
+  ctx.loadDialect<func::FuncDialect, arith::ArithDialect, tensor::TensorDialect,
+                  ssm::SSMDialect>();
   OpBuilder b(&ctx);
   Location loc = NameLoc::get(b.getStringAttr("mamba_stack"));
   auto tensor = [&](llvm::ArrayRef<int64_t> shape) -> RankedTensorType {
@@ -360,9 +437,18 @@ mlir::ssm::buildMambaStackModule(MLIRContext &ctx,
     llvm::StringMap<Value> arg;
     for (const WeightSpec &w : layer)
       arg[w.name] = body->getArgument(next++);
-    Value out = cfg.version == 2
-                    ? createMamba2Block(b, loc, {hType}, h, arg, cfg).getOut()
-                    : createMambaBlock(b, loc, {hType}, h, arg).getOut();
+    Value out;
+    switch (cfg.mixer) {
+    case MixerKind::Mamba1:
+      out = createMambaBlock(b, loc, {hType}, h, arg).getOut();
+      break;
+    case MixerKind::Mamba2:
+      out = createMamba2Block(b, loc, {hType}, h, arg, cfg).getOut();
+      break;
+    case MixerKind::S4D:
+      out = createS4DMixer(b, loc, hType, h, arg, cfg);
+      break;
+    }
     h = residual ? arith::AddFOp::create(b, loc, h, out).getResult() : out;
   }
   func::ReturnOp::create(b, loc, h);

@@ -158,7 +158,7 @@ TEST(Checkpoint, Mamba2ConfigSpellings) {
           "time_step_limit": [0.0, Infinity], "note": "Infinity \" NaN"})",
       "config.json");
   ASSERT_TRUE(bool(hf)) << llvm::toString(hf.takeError());
-  EXPECT_EQ(hf->version, 2);
+  EXPECT_EQ(hf->mixer, MixerKind::Mamba2);
   EXPECT_EQ(hf->dInner, 48);
   EXPECT_EQ(hf->nHeads, 6);
   EXPECT_EQ(hf->headDim, 8);
@@ -172,7 +172,7 @@ TEST(Checkpoint, Mamba2ConfigSpellings) {
           "attn_layer_idx": [], "ssm_cfg": {"layer": "Mamba2"}})",
       "config.json");
   ASSERT_TRUE(bool(ms)) << llvm::toString(ms.takeError());
-  EXPECT_EQ(ms->version, 2);
+  EXPECT_EQ(ms->mixer, MixerKind::Mamba2);
   EXPECT_EQ(ms->dState, 128);
   EXPECT_EQ(ms->nHeads, 2);
   EXPECT_EQ(ms->nGroups, 1);

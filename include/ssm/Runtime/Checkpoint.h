@@ -21,13 +21,22 @@
 
 namespace mlir::ssm {
 
+/// The mixer of a layer: the three the research compares (tasks.md).
+enum class MixerKind {
+  Mamba1, ///< S6, the selective scan (semantics.md section 4)
+  Mamba2, ///< SSD, a scalar A per head (section 5)
+  /// The Mamba-1 block with its selective scan replaced by a time-invariant
+  /// S4D scan (section 6). No checkpoint format carries it: parseMambaConfig
+  /// never returns it; the task stacks build it.
+  S4D,
+};
+
 /// The fields of a config.json that shape the model (semantics.md sections
 /// 4, 5 and 8), in transformers' and in mamba_ssm's spelling: Mamba-1
 /// (MambaForCausalLM, mamba_ssm's Mamba) or Mamba-2 language models
 /// (Mamba2ForCausalLM, mamba_ssm's Mamba2).
 struct MambaConfig {
-  /// 1: Mamba-1 layers; 2: Mamba-2 layers.
-  int version = 1;
+  MixerKind mixer = MixerKind::Mamba1;
   int64_t dModel = 0, nLayer = 0, dState = 16, dConv = 4, dInner = 0,
           dtRank = 0, vocabSize = 0;
   /// Mamba-2: nHeads heads of headDim channels (nHeads * headDim = dInner)
@@ -35,16 +44,20 @@ struct MambaConfig {
   int64_t nHeads = 0, headDim = 0, nGroups = 1;
   double eps = 1e-5;
   bool useBias = false, useConvBias = true, tieEmbeddings = true;
+  /// The S4D mixer: S4D-Lin (complex A, B real, C complex) instead of
+  /// S4D-Real.
+  bool s4dComplex = false;
 
   /// The channels of a layer's causal conv: d_inner (Mamba-1), or x, B and
   /// C together, d_inner + 2 G N (Mamba-2).
   int64_t convChannels() const {
-    return version == 2 ? dInner + 2 * nGroups * dState : dInner;
+    return mixer == MixerKind::Mamba2 ? dInner + 2 * nGroups * dState
+                                      : dInner;
   }
   /// One sequence's ssm state in one layer: (d_inner, N) for Mamba-1,
   /// (heads, head_dim, N) for Mamba-2.
   llvm::SmallVector<int64_t> ssmStateShape() const {
-    if (version == 2)
+    if (mixer == MixerKind::Mamba2)
       return {nHeads, headDim, dState};
     return {dInner, dState};
   }

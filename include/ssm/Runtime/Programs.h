@@ -66,9 +66,11 @@ struct WeightSpec {
   llvm::SmallVector<int64_t> checkpointShape, argShape;
 };
 
-/// The weights of one layer (Mamba-1 or Mamba-2, by `cfg.version`) in the
-/// order the layer function takes them; optional biases appear only when
-/// the config has them. `withNorm` leads
+/// The weights of one layer (by `cfg.mixer`) in the order the layer
+/// function takes them; optional biases appear only when the config has
+/// them. The S4D mixer's are Mamba-1's in_proj, conv1d and out_proj with
+/// ssm.s4d's log_dt, A_real, A_imag, B, C, C_imag and D (A_imag and C_imag
+/// only when `cfg.s4dComplex`). `withNorm` leads
 /// with the layer's norm.weight (the language model's layers have one, the
 /// mixer stacks of buildMambaStackModule do not).
 llvm::SmallVector<WeightSpec> mambaLayerWeights(const MambaConfig &cfg,
@@ -108,7 +110,7 @@ buildMambaLMModule(mlir::MLIRContext &ctx, const MambaConfig &cfg,
 /// (mambaLayerWeights(layer, /*withNorm=*/false)); result: (b, L, D).
 inline constexpr const char *kMambaStackFunc = "stack";
 
-/// A stack of Mamba-1 or Mamba-2 mixers (by each config's `version`) on
+/// A stack of Mamba-1, Mamba-2 or S4D mixers (by each config's `mixer`) on
 /// float features without norms, the models of
 /// the research tasks' fixed-weight constructions (tasks.md): layer l maps
 /// h to h + mixer_l(h), or to mixer_l(h) when `residual` is false. Every
