@@ -164,16 +164,16 @@ static Value createS4DMixer(OpBuilder &b, Location loc, RankedTensorType hType,
                             const ssm::MambaConfig &cfg) {
   int64_t E = cfg.dInner, D = cfg.dModel;
   Type f32 = b.getF32Type();
-  auto eType = RankedTensorType::get(
-      {hType.getDimSize(0), hType.getDimSize(1), E}, f32);
+  auto eType =
+      RankedTensorType::get({hType.getDimSize(0), hType.getDimSize(1), E}, f32);
   // Rows [first, first + E) of the (2E, D) in_proj (and of its bias).
   auto rows = [&](llvm::StringRef name, int64_t first) -> Value {
     Value w = arg.lookup(name);
     if (!w)
       return w;
     auto type = cast<RankedTensorType>(w.getType());
-    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0)),
-        sizes, strides(type.getRank(), b.getIndexAttr(1));
+    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0)), sizes,
+        strides(type.getRank(), b.getIndexAttr(1));
     for (int64_t size : type.getShape())
       sizes.push_back(b.getIndexAttr(size));
     offsets[0] = b.getIndexAttr(first);
@@ -197,9 +197,10 @@ static Value createS4DMixer(OpBuilder &b, Location loc, RankedTensorType hType,
       arg.lookup("mixer.C"), arg.lookup("mixer.C_imag"), arg.lookup("mixer.D"),
       z);
   return ssm::LinearOp::create(
-      b, loc, RankedTensorType::get({hType.getDimSize(0), hType.getDimSize(1), D},
-                                    f32),
-      y, arg.lookup("mixer.out_proj.weight"), arg.lookup("mixer.out_proj.bias"));
+      b, loc,
+      RankedTensorType::get({hType.getDimSize(0), hType.getDimSize(1), D}, f32),
+      y, arg.lookup("mixer.out_proj.weight"),
+      arg.lookup("mixer.out_proj.bias"));
 }
 
 llvm::SmallVector<ssm::WeightSpec>

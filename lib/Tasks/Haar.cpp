@@ -168,9 +168,9 @@ std::vector<double> projection(const std::vector<double> &f,
 /// The block of the file comment for up to `states` Haar functions and
 /// `pairs` breakpoints (each function adds at most three, so 3 * states is
 /// always enough); unused channels and states have zero weights.
-MambaWeights haarBlock(const std::vector<HaarFn> &fns, int64_t T,
+MixerWeights haarBlock(const std::vector<HaarFn> &fns, int64_t T,
                        int64_t states, int64_t pairs) {
-  MambaWeights w(taskMixerConfig(3, 2 + 2 * pairs, states));
+  MixerWeights w(taskMixerConfig(3, 2 + 2 * pairs, states));
   int64_t E = w.config().dInner, K = w.config().dConv;
   w.fill("A_log", kALog);
   w.fill("dt_proj.bias", kStep);
@@ -216,7 +216,7 @@ MambaWeights haarBlock(const std::vector<HaarFn> &fns, int64_t T,
 }
 
 /// The compiled block's projection of f onto `fns`.
-llvm::Expected<std::vector<double>> runBlock(MambaStack &stack,
+llvm::Expected<std::vector<double>> runBlock(MixerStack &stack,
                                              const std::vector<double> &f,
                                              const std::vector<HaarFn> &fns,
                                              int64_t states, int64_t pairs) {
@@ -473,9 +473,9 @@ llvm::Expected<TaskReport> runHaar(const TaskArgs &args, TaskContext &ctx) {
     // Up to three breakpoints per Haar function (the best N-term set).
     int64_t pairs = 3 * N;
     ctx.progress(llvm::formatv("haar N={0}: compiling", N));
-    std::vector<MambaWeights> layers;
+    std::vector<MixerWeights> layers;
     layers.push_back(haarBlock({}, T, N, pairs));
-    auto stack = MambaStack::compile(std::move(layers), /*residual=*/false,
+    auto stack = MixerStack::compile(std::move(layers), /*residual=*/false,
                                      ctx.jit);
     if (!stack)
       return stack.takeError();

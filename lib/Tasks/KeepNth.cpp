@@ -21,15 +21,15 @@ namespace {
 constexpr int64_t kVocab = 16, kCounter = kVocab, kWidth = kVocab + 1;
 constexpr float kM = 32, kStep = 32, kALog = -30, kRamp = 64;
 
-void noDecay(MambaWeights &w) {
+void noDecay(MixerWeights &w) {
   w.fill("A_log", kALog);
   w.fill("dt_proj.bias", kStep);
 }
 
 /// Block 1: one channel with u = silu(M) = M and B = C = 1/M, so the state
 /// after t steps is dt * t and out_proj writes t into the counter slot.
-MambaWeights counterBlock() {
-  MambaWeights w(taskMixerConfig(kWidth, 1, 1));
+MixerWeights counterBlock() {
+  MixerWeights w(taskMixerConfig(kWidth, 1, 1));
   noDecay(w);
   for (int64_t v = 0; v < kVocab; ++v) {
     w.at("in_proj.weight", 0, v) = 1;  // the one-hot sums to 1
@@ -48,8 +48,8 @@ MambaWeights counterBlock() {
 /// whose differences are the steps 1[c >= n] and 1[c >= n + 1]; B is their
 /// difference, C = 1, and out_proj gives the stored token a logit of 2 (the
 /// residual's one-hot of the last token adds 1).
-MambaWeights selectorBlock() {
-  MambaWeights w(taskMixerConfig(kWidth, kVocab + 4, 1));
+MixerWeights selectorBlock() {
+  MixerWeights w(taskMixerConfig(kWidth, kVocab + 4, 1));
   noDecay(w);
   int64_t E = w.config().dInner, K = w.config().dConv;
   for (int64_t v = 0; v < kVocab; ++v) {
@@ -71,7 +71,7 @@ MambaWeights selectorBlock() {
 }
 
 /// Moves block 2's ramps to position n.
-void selectPosition(MambaWeights &w, int64_t n) {
+void selectPosition(MixerWeights &w, int64_t n) {
   float a[2] = {static_cast<float>(n) - 0.5f, static_cast<float>(n) + 0.5f};
   for (int p = 0; p < 2; ++p) {
     w.at("conv1d.bias", kVocab + 2 * p) = -kRamp * a[p];
@@ -109,11 +109,11 @@ llvm::Expected<TaskReport> runKeepNth(const TaskArgs &args, TaskContext &ctx) {
                  "d_state 1, V = 16";
   report.columns = {"T",        "n",        "T-n",   "examples",
                     "accuracy", "expected", "result"};
-  std::vector<MambaWeights> layers;
+  std::vector<MixerWeights> layers;
   layers.push_back(counterBlock());
   layers.push_back(selectorBlock());
   auto stack =
-      MambaStack::compile(std::move(layers), /*residual=*/true, ctx.jit);
+      MixerStack::compile(std::move(layers), /*residual=*/true, ctx.jit);
   if (!stack)
     return stack.takeError();
   for (size_t i = 0; i < lengths->size(); ++i) {

@@ -18,6 +18,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <numeric>
 #include <set>
 
 using namespace mlir::ssm;
@@ -29,7 +30,7 @@ constexpr float kScale = 32, kGate = 32, kStep = 32, kALog = -30;
 
 /// The settings every recall block shares: no decay, the exact step of 32,
 /// D = 0, gate rows for channels [0, gated).
-void commonRecallWeights(MambaWeights &w, int64_t gated) {
+void commonRecallWeights(MixerWeights &w, int64_t gated) {
   const MambaConfig &cfg = w.config();
   w.fill("A_log", kALog);
   w.fill("dt_proj.bias", kStep);
@@ -39,7 +40,7 @@ void commonRecallWeights(MambaWeights &w, int64_t gated) {
 }
 
 /// Channel c shows the indicator of `token` at lag 0 or 1.
-void indicator(MambaWeights &w, int64_t c, int64_t token, int lag) {
+void indicator(MixerWeights &w, int64_t c, int64_t token, int lag) {
   w.at("in_proj.weight", c, token) = 1;
   w.at("conv1d.weight", c, w.config().dConv - 1 - lag) = kScale;
 }
@@ -105,15 +106,35 @@ MqarExample generateMqar(Rng &rng, int64_t V, int64_t L, int64_t kappa,
   return ex;
 }
 
-/// The one-block MQAR model: value-now, key-prev and key-now channels; B
-/// and C are the key indicators (exact, d_state = |keys|) or random +-1/sqrt(N)
-/// codes of them (compressed, d_state = N).
-MambaWeights mqarWeights(int64_t V, int64_t codeStates, uint64_t seed) {
+/// The MQAR mixers by --mixer name.
+struct MqarMixer {
+  const char *name;
+  MixerKind kind;
+};
+constexpr MqarMixer kMqarMixers[] = {{"mamba", MixerKind::Mamba1},
+                                     {"mamba2", MixerKind::Mamba2},
+                                     {"s4d", MixerKind::S4D}};
+
+/// A random +-1 sign per (key, state) for the compressed codes, the same
+/// stream for every mixer.
+class KeyCodes {
+public:
+  KeyCodes(uint64_t seed) : rng(seed ^ 0x636f646573ull) {} // "codes"
+  bool negative() { return rng.next() & 1; }
+
+private:
+  Rng rng;
+};
+
+/// Mamba-1: value-now, key-prev and key-now channels; B and C come from the
+/// key channels through x_proj: the key indicators (exact, d_state =
+/// |keys|) or random +-1/sqrt(N) codes of them (compressed, d_state = N).
+MixerWeights mqarMamba1(int64_t V, int64_t codeStates, uint64_t seed) {
   int64_t nV = V / 2, nK = V / 2 - 1, E = nV + 2 * nK;
   int64_t N = codeStates ? codeStates : nK;
-  MambaWeights w(taskMixerConfig(V, E, N));
+  MixerWeights w(taskMixerConfig(V, E, N));
   commonRecallWeights(w, nV);
-  Rng rng(seed ^ 0x636f646573ull); // "codes"
+  KeyCodes codes(seed);
   float code = 1.0f / std::sqrt(static_cast<float>(N));
   for (int64_t i = 0; i < nV; ++i) {
     indicator(w, i, nV + i, 0);
@@ -124,12 +145,93 @@ MambaWeights mqarWeights(int64_t V, int64_t codeStates, uint64_t seed) {
     indicator(w, prev, k, 1);
     indicator(w, now, k, 0);
     for (int64_t j = 0; j < N; ++j) {
-      float c = codeStates ? (rng.next() & 1 ? code : -code)
+      float c = codeStates ? (codes.negative() ? -code : code)
                            : (j == k - 1 ? 1.0f : 0.0f);
       w.at("x_proj.weight", 1 + j, prev) = c / kScale;
       w.at("x_proj.weight", 1 + N + j, now) = c / kScale;
     }
   }
+  return w;
+}
+
+/// The pre-activations of the +-m codes below: SiLU's minimum is
+/// silu(kSiluArgMin) = -m, m = 0.27846454276107, and silu(kSiluArgPlusMin)
+/// = +m (silu' = 0 at the first; the second solves silu(x) = m; both by
+/// Newton's method in float64).
+constexpr double kSiluArgMin = -1.278464542761074;
+constexpr double kSiluArgPlusMin = 0.4551154164653931;
+
+/// Mamba-2: tasks.md's "same recipe". x holds the value-now channels; B and
+/// C are conv channels of their own (B at lag 1, C at lag 0), one state
+/// per key (exact) or a +-m code of the keys (compressed: B and C leave the
+/// conv through SiLU, whose values below zero reach only -m = silu's
+/// minimum, so the codes are +-m from the pre-activations kSiluArgMin and
+/// kSiluArgPlusMin). Heads of up to 64 channels share dt = 32 and A ~ 0;
+/// the gated RMSNorm scales each token by one positive factor, which keeps
+/// the argmax.
+MixerWeights mqarMamba2(int64_t V, int64_t codeStates, uint64_t seed) {
+  int64_t nV = V / 2, nK = V / 2 - 1, I = nV;
+  int64_t N = codeStates ? codeStates : nK;
+  MambaConfig cfg = taskMixerConfig(V, I, N, 4, false, MixerKind::Mamba2);
+  cfg.headDim = std::gcd<int64_t>(nV, 64);
+  cfg.nHeads = I / cfg.headDim;
+  MixerWeights w(cfg);
+  int64_t K = cfg.dConv;
+  // in_proj rows: z [0, I), x [I, 2I), B [2I, 2I + N), C [2I + N, 2I + 2N),
+  // then dt (zero: dt = dt_bias); conv channels count from x.
+  for (int64_t c = 0; c < I; ++c)
+    for (int64_t col = 0; col < V; ++col)
+      w.at("in_proj.weight", c, col) = kGate;
+  w.fill("dt_bias", kStep);
+  w.fill("A_log", kALog);
+  w.fill("norm.weight", 1);
+  for (int64_t i = 0; i < nV; ++i) {
+    w.at("in_proj.weight", I + i, nV + i) = 1;
+    w.at("conv1d.weight", i, K - 1) = kScale;
+    w.at("out_proj.weight", nV + i, i) = 1;
+  }
+  KeyCodes codes(seed);
+  for (int64_t k = 1; k <= nK; ++k)
+    for (int64_t j = 0; j < N; ++j) {
+      double pre = j == k - 1 ? 1.0 : 0.0;
+      if (codeStates)
+        pre = codes.negative() ? kSiluArgMin : kSiluArgPlusMin;
+      w.at("in_proj.weight", 2 * I + j, k) = static_cast<float>(pre);
+      w.at("in_proj.weight", 2 * I + N + j, k) = static_cast<float>(pre);
+    }
+  float tap = codeStates ? 1.0f : kScale;
+  for (int64_t j = 0; j < N; ++j) {
+    w.at("conv1d.weight", I + j, K - 2) = tap;     // B: the previous token
+    w.at("conv1d.weight", I + N + j, K - 1) = tap; // C: this token
+  }
+  return w;
+}
+
+/// S4D: B and C are constant, so the (key -> value) pairs must be found
+/// before the scan. Channel (k, v) sees in_proj's x row e_k - e_v through
+/// conv taps +w at lag 1 and -w at lag 0, a pre-activation of 2w for the
+/// bigram (k, v), at most w for anything else; with the bias 32 - 2w and
+/// w = 128, SiLU gives 32 for the bigram and below 1e-39 otherwise. The
+/// scan (A = 0, dt = 1, B = C = 1) counts the bigrams; the gate z = 32
+/// * [this token is k] reads the count at a query of k, and out_proj sums
+/// channel (k, v) into logit v. d_inner = |keys| * |values|, d_state 1.
+MixerWeights mqarS4D(int64_t V) {
+  int64_t nV = V / 2, nK = V / 2 - 1, E = nK * nV;
+  MixerWeights w(taskMixerConfig(V, E, 1, 2, false, MixerKind::S4D));
+  constexpr float slope = 128;
+  w.fill("conv1d.bias", kScale - 2 * slope);
+  w.fill("B", 1);
+  w.fill("C", 1);
+  for (int64_t k = 1; k <= nK; ++k)
+    for (int64_t i = 0; i < nV; ++i) {
+      int64_t c = (k - 1) * nV + i, v = nV + i;
+      w.at("in_proj.weight", c, k) = 1;
+      w.at("in_proj.weight", c, v) = -1;
+      w.at("conv1d.weight", c, 0) = slope;  // lag 1
+      w.at("conv1d.weight", c, 1) = -slope; // lag 0
+      w.at("in_proj.weight", E + c, k) = kGate;
+      w.at("out_proj.weight", v, c) = 1.0f / (kScale * kGate);
+    }
   return w;
 }
 
@@ -144,20 +246,63 @@ double compressedExpectation(int64_t N, int64_t kappa) {
   return -std::expm1(kappa * std::log1p(-p)) / (kappa * p);
 }
 
+/// The --mixer list: names of kMqarMixers.
+llvm::Expected<std::vector<MqarMixer>> parseMixers(llvm::StringRef list) {
+  std::vector<MqarMixer> out;
+  llvm::SmallVector<llvm::StringRef> names;
+  list.split(names, ',');
+  for (llvm::StringRef name : names) {
+    name = name.trim();
+    auto it = llvm::find_if(kMqarMixers,
+                            [&](const MqarMixer &m) { return name == m.name; });
+    if (it == std::end(kMqarMixers))
+      return llvm::createStringError(
+          "mqar: unknown --mixer '%s'; expected mamba, mamba2 or s4d (or a "
+          "comma-separated list of them)",
+          name.str().c_str());
+    out.push_back(*it);
+  }
+  return out;
+}
+
+/// The MQAR model of `mixer` for vocabulary V with `codeStates` code states
+/// (0: exact), or an error when that combination does not exist or would
+/// not fit in memory.
+llvm::Expected<MixerWeights> mqarWeights(const MqarMixer &mixer, int64_t V,
+                                         int64_t codeStates, uint64_t seed) {
+  int64_t nV = V / 2, nK = V / 2 - 1;
+  if (mixer.kind == MixerKind::S4D) {
+    if (codeStates)
+      return llvm::createStringError(
+          "mqar: --state %lld does not apply to the s4d mixer: it holds one "
+          "state per (key, value) channel, with no codes; run it with "
+          "--state 0",
+          static_cast<long long>(codeStates));
+    // in_proj (2E, V) and out_proj (V, E) with E = |keys| * |values|.
+    double bytes = 12.0 * nK * nV * V;
+    if (bytes > 4.0 * (1 << 30))
+      return llvm::createStringError(
+          "mqar: the s4d mixer at V = %lld needs d_inner = |keys| * |values| "
+          "= %lld channels and %.1f GB of projection weights (over the 4 "
+          "GiB limit); use a smaller --vocab: the weights grow as V^3",
+          static_cast<long long>(V), static_cast<long long>(nK * nV),
+          bytes / 1e9);
+    return mqarS4D(V);
+  }
+  return mixer.kind == MixerKind::Mamba2 ? mqarMamba2(V, codeStates, seed)
+                                         : mqarMamba1(V, codeStates, seed);
+}
+
 llvm::Expected<TaskReport> runMqar(const TaskArgs &args, TaskContext &ctx) {
-  std::string mixer = args.str("mixer");
-  if (mixer != "mamba")
-    return llvm::createStringError(
-        "mqar: --mixer %s is not available yet (the Mamba-2 and S4D mixers "
-        "are open work); use --mixer mamba",
-        mixer.c_str());
+  auto mixers = parseMixers(args.str("mixer"));
   auto V = args.integer("vocab", 4);
   auto lengths = args.integers("seq-len", 4);
   auto pairs = args.integers("kv-pairs", 1);
   auto states = args.integers("state", 0);
   auto examples = args.integer("examples", 1);
   auto seed = args.integer("seed", 0);
-  if (llvm::Error err = firstError(V, lengths, pairs, states, examples, seed))
+  if (llvm::Error err =
+          firstError(mixers, V, lengths, pairs, states, examples, seed))
     return std::move(err);
   if (*V % 2)
     return llvm::createStringError("mqar: --vocab must be even, got %lld",
@@ -165,19 +310,26 @@ llvm::Expected<TaskReport> runMqar(const TaskArgs &args, TaskContext &ctx) {
   bool filler = !args.flag("no-filler");
 
   TaskReport report;
-  report.title = llvm::formatv("MQAR, Mamba-1 block, V = {0}, {1}", *V,
+  report.title = llvm::formatv("MQAR, one Mamba block, V = {0}, {1}", *V,
                                filler ? "filler on" : "filler off")
                      .str();
   report.columns = {"mixer",   "B/C",      "L",        "kv_pairs", "d_inner",
                     "d_state", "accuracy", "expected", "result"};
-  for (int64_t state : *states) {
-    auto weights = mqarWeights(*V, state, *seed);
-    int64_t E = weights.config().dInner, N = weights.config().dState;
-    std::string codes = state ? "codes" : "exact";
-    std::vector<MambaWeights> layers;
-    layers.push_back(std::move(weights));
+  // One model per (mixer, code states), each compiled once for all (L, K).
+  std::vector<std::pair<MqarMixer, int64_t>> models;
+  for (const MqarMixer &m : *mixers)
+    for (int64_t state : *states)
+      models.push_back({m, state});
+  for (auto [m, state] : models) {
+    auto weights = mqarWeights(m, *V, state, *seed);
+    if (!weights)
+      return weights.takeError();
+    int64_t E = weights->config().dInner, N = weights->config().dState;
+    std::string codes = state ? "codes" : "exact", mixer = m.name;
+    std::vector<MixerWeights> layers;
+    layers.push_back(std::move(*weights));
     auto stack =
-        MambaStack::compile(std::move(layers), /*residual=*/true, ctx.jit);
+        MixerStack::compile(std::move(layers), /*residual=*/true, ctx.jit);
     if (!stack)
       return stack.takeError();
 
@@ -247,9 +399,9 @@ constexpr int64_t kInductionVocab = 16, kMarker = 15;
 
 /// d_state = 1: B is "the previous token was the marker", C "this token is
 /// the marker"; the value channels store the token after the marker.
-MambaWeights inductionWeights() {
+MixerWeights inductionWeights() {
   int64_t V = kInductionVocab, E = V + 2;
-  MambaWeights w(taskMixerConfig(V, E, 1));
+  MixerWeights w(taskMixerConfig(V, E, 1));
   commonRecallWeights(w, V);
   for (int64_t v = 0; v < V; ++v) {
     indicator(w, v, v, 0);
@@ -273,10 +425,10 @@ llvm::Expected<TaskReport> runInduction(const TaskArgs &args,
   TaskReport report;
   report.title = "Induction heads, Mamba-1 block, d_state 1, V = 16";
   report.columns = {"L", "examples", "accuracy", "expected", "result"};
-  std::vector<MambaWeights> layers;
+  std::vector<MixerWeights> layers;
   layers.push_back(inductionWeights());
   auto stack =
-      MambaStack::compile(std::move(layers), /*residual=*/true, ctx.jit);
+      MixerStack::compile(std::move(layers), /*residual=*/true, ctx.jit);
   if (!stack)
     return stack.takeError();
   for (int64_t L : *lengths) {
@@ -305,8 +457,10 @@ llvm::Expected<TaskReport> runInduction(const TaskArgs &args,
 TaskInfo mlir::ssm::tasks::mqarTask() {
   return {"mqar",
           "multi-query associative recall (Zoology generator) with the "
-          "fixed-weight Mamba-1 construction",
-          {{"mixer", "mamba", "mamba (mamba2 and s4d: open work)"},
+          "fixed-weight constructions of the Mamba, Mamba-2 and S4D mixers",
+          {{"mixer", "mamba",
+            "mamba, mamba2 or s4d, or a list, e.g. mamba,mamba2,s4d (s4d: "
+            "d_inner = |keys| |values|, V <= 1024)"},
            {"vocab", "8192",
             "vocabulary V (even); keys [1, V/2), values "
             "[V/2, V)"},

@@ -13,7 +13,7 @@
 using namespace mlir::ssm;
 using namespace mlir::ssm::tasks;
 
-MambaWeights::MambaWeights(const MambaConfig &cfg)
+MixerWeights::MixerWeights(const MambaConfig &cfg)
     : cfg(cfg), specs(mambaLayerWeights(cfg, /*withNorm=*/false)) {
   for (const WeightSpec &w : specs) {
     Array a(DType::F32, w.argShape);
@@ -22,7 +22,7 @@ MambaWeights::MambaWeights(const MambaConfig &cfg)
   }
 }
 
-float &MambaWeights::at(llvm::StringRef name, int64_t i, int64_t j) {
+float &MixerWeights::at(llvm::StringRef name, int64_t i, int64_t j) {
   auto it = arrays.find(("mixer." + name).str());
   if (it == arrays.end())
     llvm::report_fatal_error("task model: no weight mixer." + name);
@@ -33,12 +33,12 @@ float &MambaWeights::at(llvm::StringRef name, int64_t i, int64_t j) {
   return a.as<float>()[i * cols + j];
 }
 
-void MambaWeights::fill(llvm::StringRef name, float value) {
+void MixerWeights::fill(llvm::StringRef name, float value) {
   Array &a = arrays.find(("mixer." + name).str())->second;
   std::fill_n(a.as<float>(), a.numElements(), value);
 }
 
-llvm::SmallVector<const Array *> MambaWeights::ordered() const {
+llvm::SmallVector<const Array *> MixerWeights::ordered() const {
   llvm::SmallVector<const Array *> out;
   for (const WeightSpec &w : specs)
     out.push_back(&arrays.find(w.name)->second);
@@ -56,13 +56,13 @@ llvm::Expected<std::unique_ptr<JitProgram>> mlir::ssm::tasks::compileProgram(
   return JitProgram::compile(**module, options);
 }
 
-llvm::Expected<std::unique_ptr<MambaStack>>
-MambaStack::compile(std::vector<MambaWeights> layers, bool residual,
+llvm::Expected<std::unique_ptr<MixerStack>>
+MixerStack::compile(std::vector<MixerWeights> layers, bool residual,
                     const JitOptions &options) {
-  auto stack = std::unique_ptr<MambaStack>(new MambaStack());
+  auto stack = std::unique_ptr<MixerStack>(new MixerStack());
   stack->layers = std::move(layers);
   llvm::SmallVector<MambaConfig> configs;
-  for (const MambaWeights &w : stack->layers)
+  for (const MixerWeights &w : stack->layers)
     configs.push_back(w.config());
   auto program = compileProgram(
       [&](MLIRContext &ctx) {
@@ -77,9 +77,9 @@ MambaStack::compile(std::vector<MambaWeights> layers, bool residual,
   return stack;
 }
 
-llvm::Expected<Array> MambaStack::run(const Array &x) {
+llvm::Expected<Array> MixerStack::run(const Array &x) {
   llvm::SmallVector<const Array *> args = {&x};
-  for (const MambaWeights &w : layers)
+  for (const MixerWeights &w : layers)
     llvm::append_range(args, w.ordered());
   auto results = program->call(kMambaStackFunc, args);
   if (!results)
@@ -87,16 +87,20 @@ llvm::Expected<Array> MambaStack::run(const Array &x) {
   return std::move(results->front());
 }
 
-int64_t MambaStack::maxInner() const {
+int64_t MixerStack::maxInner() const {
   int64_t e = 0;
-  for (const MambaWeights &w : layers)
+  for (const MixerWeights &w : layers)
     e = std::max(e, w.config().dInner);
   return e;
 }
 
 MambaConfig mlir::ssm::tasks::taskMixerConfig(int64_t D, int64_t E, int64_t N,
-                                              int64_t K, bool bias) {
+                                              int64_t K, bool bias,
+                                              MixerKind mixer) {
   MambaConfig cfg;
+  cfg.mixer = mixer;
+  cfg.nHeads = 1;
+  cfg.headDim = E;
   cfg.dModel = D;
   cfg.nLayer = 1;
   cfg.dInner = E;
@@ -110,7 +114,7 @@ MambaConfig mlir::ssm::tasks::taskMixerConfig(int64_t D, int64_t E, int64_t N,
 }
 
 llvm::Error mlir::ssm::tasks::runExamples(
-    MambaStack &stack, int64_t examples, int64_t length,
+    MixerStack &stack, int64_t examples, int64_t length,
     llvm::function_ref<void(int64_t, int64_t *)> generate,
     llvm::function_ref<void(int64_t, const float *)> score,
     const Progress &progress, llvm::StringRef label, int64_t maxBytes) {
@@ -139,7 +143,7 @@ llvm::Error mlir::ssm::tasks::runExamples(
 }
 
 llvm::Expected<int64_t> mlir::ssm::tasks::lastStepRecall(
-    MambaStack &stack, int64_t examples, int64_t length, int64_t vocab,
+    MixerStack &stack, int64_t examples, int64_t length, int64_t vocab,
     llvm::function_ref<int64_t(int64_t, int64_t *)> generate,
     const Progress &progress, llvm::StringRef label) {
   std::vector<int64_t> targets(examples);

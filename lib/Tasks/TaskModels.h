@@ -1,9 +1,9 @@
 //===- TaskModels.h - fixed-weight models of the tasks ----------*- C++ -*-===//
 //
 // Shared by the task implementations: a seeded generator that gives the same
-// numbers on every platform, Mamba-1 layer weights addressed by their
-// Hugging Face names, and a compiled mixer stack (buildMambaStackModule)
-// called on host arrays.
+// numbers on every platform, mixer weights (Mamba-1, Mamba-2, S4D) addressed
+// by their names, and a compiled mixer stack (buildMambaStackModule) called
+// on host arrays.
 //
 //===----------------------------------------------------------------------===//
 
@@ -68,14 +68,14 @@ llvm::Error firstError(llvm::Expected<Ts> &...values) {
   return first;
 }
 
-/// The weights of one Mamba-1 mixer, zero-initialised in the shapes of
-/// mambaLayerWeights(cfg, /*withNorm=*/false), addressed by name.
-class MambaWeights {
+/// The weights of one mixer (of any MixerKind), zero-initialised in the
+/// shapes of mambaLayerWeights(cfg, /*withNorm=*/false), addressed by name.
+class MixerWeights {
 public:
-  explicit MambaWeights(const MambaConfig &cfg);
-  MambaWeights(const MambaWeights &) = delete;
-  MambaWeights(MambaWeights &&) = default;
-  MambaWeights &operator=(MambaWeights &&) = default;
+  explicit MixerWeights(const MambaConfig &cfg);
+  MixerWeights(const MixerWeights &) = delete;
+  MixerWeights(MixerWeights &&) = default;
+  MixerWeights &operator=(MixerWeights &&) = default;
   const MambaConfig &config() const { return cfg; }
   /// The element (i) or (i, j) of weight `name` ("in_proj.weight",
   /// "conv1d.weight" as (E, K), ...; the "mixer." prefix is implied).
@@ -99,12 +99,12 @@ llvm::Expected<std::unique_ptr<JitProgram>> compileProgram(
         build,
     const JitOptions &options);
 
-/// A compiled stack of Mamba-1 mixers with fixed weights.
-class MambaStack {
+/// A compiled stack of mixers with fixed weights.
+class MixerStack {
 public:
   /// Builds and compiles the stack of `layers` for any batch and length.
-  static llvm::Expected<std::unique_ptr<MambaStack>>
-  compile(std::vector<MambaWeights> layers, bool residual,
+  static llvm::Expected<std::unique_ptr<MixerStack>>
+  compile(std::vector<MixerWeights> layers, bool residual,
           const JitOptions &options);
   /// The stack on features x (b, L, D) float32; returns (b, L, D).
   llvm::Expected<Array> run(const Array &x);
@@ -113,24 +113,27 @@ public:
   int64_t maxInner() const;
   /// Layer l's weights, which later runs use: the program takes them as
   /// arguments, so changing them needs no recompilation.
-  MambaWeights &weights(size_t l) { return layers[l]; }
+  MixerWeights &weights(size_t l) { return layers[l]; }
 
 private:
-  std::vector<MambaWeights> layers;
+  std::vector<MixerWeights> layers;
   std::unique_ptr<JitProgram> program;
 };
 
 /// The config of a task mixer: width D, E channels, N states, K taps,
-/// dt rank 1, conv bias on, other biases as `bias` says.
+/// dt rank 1, conv bias on, other biases as `bias` says; a Mamba-1 mixer
+/// unless `mixer` says otherwise (a Mamba-2 one has one head of E channels
+/// and one group until the caller sets nHeads and headDim).
 MambaConfig taskMixerConfig(int64_t D, int64_t E, int64_t N, int64_t K = 4,
-                            bool bias = false);
+                            bool bias = false,
+                            MixerKind mixer = MixerKind::Mamba1);
 
 /// Runs `stack` on `examples` one-hot token sequences of `length`, in
 /// batches whose activations stay near `maxBytes` (at least one sequence
 /// per batch): `generate(i, ids)` writes example
 /// i's `length` ids, `score(i, out)` reads its (length, width) outputs.
 /// Reports "<label>: i/n examples" through `progress`.
-llvm::Error runExamples(MambaStack &stack, int64_t examples, int64_t length,
+llvm::Error runExamples(MixerStack &stack, int64_t examples, int64_t length,
                         llvm::function_ref<void(int64_t, int64_t *)> generate,
                         llvm::function_ref<void(int64_t, const float *)> score,
                         const Progress &progress, llvm::StringRef label,
@@ -141,7 +144,7 @@ llvm::Error runExamples(MambaStack &stack, int64_t examples, int64_t length,
 /// prediction is the argmax of the first `vocab` outputs there. Returns the
 /// number of correct predictions.
 llvm::Expected<int64_t>
-lastStepRecall(MambaStack &stack, int64_t examples, int64_t length,
+lastStepRecall(MixerStack &stack, int64_t examples, int64_t length,
                int64_t vocab,
                llvm::function_ref<int64_t(int64_t, int64_t *)> generate,
                const Progress &progress, llvm::StringRef label);

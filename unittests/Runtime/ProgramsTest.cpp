@@ -114,7 +114,8 @@ void checkS4DMixerStack(bool complex, bool bias) {
   cfg.s4dComplex = complex;
   std::mt19937 gen(complex * 2 + bias + 21);
   // Each layer's weights by name, drawn in a range that suits the name.
-  std::vector<llvm::SmallVector<WeightSpec>> specs(2, mambaLayerWeights(cfg, false));
+  std::vector<llvm::SmallVector<WeightSpec>> specs(
+      2, mambaLayerWeights(cfg, false));
   std::vector<llvm::StringMap<Array>> layers(2);
   for (int l = 0; l < 2; ++l)
     for (const WeightSpec &w : specs[l]) {
@@ -175,17 +176,21 @@ void checkS4DMixerStack(bool complex, bool bias) {
           double u = w("mixer.conv1d.bias", e);
           for (int64_t i = 0; i < K; ++i)
             if (t - (K - 1) + i >= 0)
-              u += w("mixer.conv1d.weight", e, i) * xin[(t - (K - 1) + i) * E + e];
+              u += w("mixer.conv1d.weight", e, i) *
+                   xin[(t - (K - 1) + i) * E + e];
           u = silu(u);
           std::complex<double> sum = 0;
           for (int64_t n = 0; n < N; ++n) {
-            std::complex<double> A(w("mixer.A_real", e, n), w("mixer.A_imag", e, n));
+            std::complex<double> A(w("mixer.A_real", e, n),
+                                   w("mixer.A_imag", e, n));
             std::complex<double> C(w("mixer.C", e, n), w("mixer.C_imag", e, n));
             std::complex<double> aBar = std::exp(dt * A);
-            state[n] = aBar * state[n] + (aBar - 1.0) / A * w("mixer.B", e, n) * u;
+            state[n] =
+                aBar * state[n] + (aBar - 1.0) / A * w("mixer.B", e, n) * u;
             sum += C * state[n];
           }
-          double yv = (complex ? 2 * sum.real() : sum.real()) + w("mixer.D", e) * u;
+          double yv =
+              (complex ? 2 * sum.real() : sum.real()) + w("mixer.D", e) * u;
           y[t * E + e] = yv * silu(z[t * E + e]);
         }
       }
