@@ -500,6 +500,7 @@ llvm::Expected<TaskReport> runHaar(const TaskArgs &args, TaskContext &ctx) {
       struct Result {
         std::string model;
         double rms, vsF64;
+        std::vector<double> curve;
       };
       std::vector<Result> results;
       for (bool best : {false, true}) {
@@ -508,11 +509,25 @@ llvm::Expected<TaskReport> runHaar(const TaskArgs &args, TaskContext &ctx) {
         if (!got)
           return got.takeError();
         results.push_back({best ? "S6, best N-term Haar" : "S6, Haar",
-                           rmsDiff(*got, f), normwise(*got, projection(f, fns))});
+                           rmsDiff(*got, f), normwise(*got, projection(f, fns)),
+                           std::move(*got)});
       }
       // The best readout; vs_f64 is the compiled modes' error.
-      results.push_back(
-          {"S4D-Lin", rmsDiff(projectOnto(exact, f, N), f), modesErr});
+      std::vector<double> s4dCurve = projectOnto(exact, f, N);
+      results.push_back({"S4D-Lin", rmsDiff(s4dCurve, f), modesErr, s4dCurve});
+
+      // The panel: f and the three approximations over t_i = (i + 1/2) / T.
+      Plot panel;
+      panel.title = llvm::formatv("{0} f, N = {1}", kind, N).str();
+      panel.xLabel = "t";
+      panel.yLabel = "f(t) and its approximations";
+      std::vector<double> t(T);
+      for (int64_t i = 0; i < T; ++i)
+        t[i] = (i + 0.5) / T;
+      panel.series.push_back({"f", t, f});
+      for (const Result &r : results)
+        panel.series.push_back({r.model, t, r.curve});
+      report.plots.push_back(std::move(panel));
 
       // The claims each row checks, besides vs_f64 <= tolerance.
       double lin = results[0].rms, best = results[1].rms,

@@ -109,6 +109,11 @@ llvm::Expected<TaskReport> runKeepNth(const TaskArgs &args, TaskContext &ctx) {
                  "d_state 1, V = 16";
   report.columns = {"T",        "n",        "T-n",   "examples",
                     "accuracy", "expected", "result"};
+  Plot plot;
+  plot.title = "KEEP n-TH: accuracy against the distance T - n";
+  plot.xLabel = "T - n";
+  plot.yLabel = "accuracy";
+  plot.series.push_back({"S6 (counter and selector blocks)", {}, {}});
   std::vector<MixerWeights> layers;
   layers.push_back(counterBlock());
   layers.push_back(selectorBlock());
@@ -134,7 +139,12 @@ llvm::Expected<TaskReport> runKeepNth(const TaskArgs &args, TaskContext &ctx) {
                       {std::to_string(T), std::to_string(n),
                        std::to_string(T - n), std::to_string(*examples)},
                       *correct, *examples);
+    plot.series[0].x.push_back(static_cast<double>(T - n));
+    plot.series[0].y.push_back(static_cast<double>(*correct) / *examples);
   }
+  // Distances of 0 cannot sit on a log axis; show them on a linear one.
+  plot.logX = llvm::all_of(plot.series[0].x, [](double d) { return d > 0; });
+  report.plots.push_back(std::move(plot));
   return report;
 }
 

@@ -232,6 +232,21 @@ llvm::Expected<TaskReport> runPolynomial(const TaskArgs &args,
     stacks.push_back(std::move(*stack));
   }
 
+  // Error against degree: the selective layer, then each depth K.
+  Plot plot;
+  plot.title = llvm::formatv("Polynomial fit error, L = {0}", L).str();
+  plot.xLabel = "degree";
+  plot.yLabel = "relative RMS error (log)";
+  plot.logY = true;
+  plot.series.push_back({"selective (1 layer)", {}, {}});
+  for (int64_t K : *layerCounts)
+    plot.series.push_back(
+        {llvm::formatv("linear attention, K = {0}", K).str(), {}, {}});
+  auto addPoint = [&](size_t series, int64_t d, double err) {
+    plot.series[series].x.push_back(static_cast<double>(d));
+    plot.series[series].y.push_back(err);
+  };
+
   Rng rng(*seed * 1000003 + 17);
   for (int64_t d : *degrees) {
     std::vector<Monomial> poly = samplePolynomial(rng, L, d, *terms);
@@ -262,8 +277,9 @@ llvm::Expected<TaskReport> runPolynomial(const TaskArgs &args,
                    formatDouble(std::sqrt(errSq / n) / rms, 3), "<= 1e-5"},
                   relMax <= 1e-5);
     std::string line = llvm::formatv("degree={0} max_err={1:e3}", d, relMax);
+    addPoint(0, d, std::sqrt(errSq / n) / rms);
 
-    for (auto [K, stack] : llvm::zip_equal(*layerCounts, stacks)) {
+    for (auto [k, K, stack] : llvm::enumerate(*layerCounts, stacks)) {
       ctx.progress(llvm::formatv("polynomial degree {0}: {1}-layer linear "
                                  "attention",
                                  d, K));
@@ -295,9 +311,11 @@ llvm::Expected<TaskReport> runPolynomial(const TaskArgs &args,
                      formatDouble(laRel, 3), "-"},
                     std::nullopt);
       line += llvm::formatv(" la{0}_rel_rms={1:e3}", K, laRel).str();
+      addPoint(1 + k, d, laRel);
     }
     report.lines.push_back(line);
   }
+  report.plots.push_back(std::move(plot));
   return report;
 }
 

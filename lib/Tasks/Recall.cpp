@@ -293,6 +293,53 @@ llvm::Expected<MixerWeights> mqarWeights(const MqarMixer &mixer, int64_t V,
                                          : mqarMamba1(V, codeStates, seed);
 }
 
+/// One scored (mixer, d_state, L, K).
+struct MqarPoint {
+  std::string mixer, codes;
+  int64_t N, L, K;
+  double accuracy;
+};
+
+/// Accuracy against L, one curve per (mixer, d_state, K); against K when
+/// there is one L; against d_state when there is one L and one K.
+Plot mqarPlot(const std::vector<MqarPoint> &points,
+              const std::vector<int64_t> &lengths,
+              const std::vector<int64_t> &pairs, int64_t V, bool filler) {
+  enum {
+    kByL,
+    kByK,
+    kByN
+  } by = lengths.size() > 1 ? kByL
+         : pairs.size() > 1 ? kByK
+                            : kByN;
+  Plot plot;
+  plot.title = llvm::formatv("MQAR accuracy, V = {0}, filler {1}", V,
+                             filler ? "on" : "off")
+                   .str();
+  plot.xLabel = by == kByL   ? "sequence length L"
+                : by == kByK ? "key-value pairs K"
+                             : "d_state";
+  plot.yLabel = "accuracy";
+  plot.logX = true;
+  llvm::StringMap<size_t> index;
+  for (const MqarPoint &p : points) {
+    std::string name = p.mixer;
+    if (by != kByN)
+      name += llvm::formatv(", {0} N = {1}", p.codes, p.N).str();
+    if (by == kByL)
+      name += llvm::formatv(", K = {0}", p.K).str();
+    auto [it, fresh] = index.try_emplace(name, plot.series.size());
+    if (fresh)
+      plot.series.push_back({name, {}, {}});
+    PlotSeries &s = plot.series[it->second];
+    s.x.push_back(static_cast<double>(by == kByL   ? p.L
+                                      : by == kByK ? p.K
+                                                   : p.N));
+    s.y.push_back(p.accuracy);
+  }
+  return plot;
+}
+
 llvm::Expected<TaskReport> runMqar(const TaskArgs &args, TaskContext &ctx) {
   auto mixers = parseMixers(args.str("mixer"));
   auto V = args.integer("vocab", 4);
@@ -315,6 +362,7 @@ llvm::Expected<TaskReport> runMqar(const TaskArgs &args, TaskContext &ctx) {
                      .str();
   report.columns = {"mixer",   "B/C",      "L",        "kv_pairs", "d_inner",
                     "d_state", "accuracy", "expected", "result"};
+  std::vector<MqarPoint> points;
   // One model per (mixer, code states), each compiled once for all (L, K).
   std::vector<std::pair<MqarMixer, int64_t>> models;
   for (const MqarMixer &m : *mixers)
@@ -386,8 +434,10 @@ llvm::Expected<TaskReport> runMqar(const TaskArgs &args, TaskContext &ctx) {
                        formatDouble(acc, 6), expected.empty() ? "-" : expected},
                       pass);
         report.lines.push_back(llvm::formatv("accuracy={0:f6}", acc).str());
+        points.push_back({mixer, codes, N, L, kappa, acc});
       }
   }
+  report.plots.push_back(mqarPlot(points, *lengths, *pairs, *V, filler));
   return report;
 }
 
@@ -425,6 +475,12 @@ llvm::Expected<TaskReport> runInduction(const TaskArgs &args,
   TaskReport report;
   report.title = "Induction heads, Mamba-1 block, d_state 1, V = 16";
   report.columns = {"L", "examples", "accuracy", "expected", "result"};
+  Plot plot;
+  plot.title = "Induction heads: accuracy against length";
+  plot.xLabel = "sequence length L";
+  plot.yLabel = "accuracy";
+  plot.logX = true;
+  plot.series.push_back({"Mamba-1 block, d_state 1", {}, {}});
   std::vector<MixerWeights> layers;
   layers.push_back(inductionWeights());
   auto stack =
@@ -448,7 +504,10 @@ llvm::Expected<TaskReport> runInduction(const TaskArgs &args,
       return correct.takeError();
     addExactRecallRow(report, {std::to_string(L), std::to_string(*examples)},
                       *correct, *examples);
+    plot.series[0].x.push_back(static_cast<double>(L));
+    plot.series[0].y.push_back(static_cast<double>(*correct) / *examples);
   }
+  report.plots.push_back(std::move(plot));
   return report;
 }
 

@@ -3,7 +3,7 @@
 //   ssm-run FILE.mlir -e FUNC --input a.npy ... --output out.npy ...
 //   ssm-run scan --u U --delta DELTA --A A --B B --C C [...] --out Y
 //   ssm-run model --checkpoint DIR --tokens 1,2,3 [--logits OUT] [...]
-//   ssm-run task NAME [task options] [--csv FILE]
+//   ssm-run task NAME [task options] [--csv FILE] [--plot FILE.png]
 //
 // Every failure prints "ssm-run: error: ..." naming the file, argument or
 // operand at fault, exits with status 1 and leaves no output file behind.
@@ -43,7 +43,8 @@ constexpr const char *kUsage = R"(usage:
                [--logits OUT.npy] [--generate N] [--conv-state C.npy
                --ssm-state S.npy] [--conv-state-out C.npy --ssm-state-out
                S.npy] [--threads N]
-  ssm-run task NAME [task options] [--csv FILE] [--threads N]
+  ssm-run task NAME [task options] [--csv FILE] [--plot FILE.png]
+               [--threads N]
   ssm-run task --list
 
 FILE mode compiles FILE (ssm and upstream dialects on tensors) with
@@ -66,7 +67,8 @@ d_state) or (layers, batch, heads, head_dim, d_state).
 keep-nth, ...) with its fixed-weight model compiled for the CPU, prints a
 table with the expected values and PASS/FAIL and one machine-readable line
 per result (accuracy=...), and exits 1 when a result misses its expected
-value. `ssm-run task --list` lists the tasks and their options.
+value; --csv writes the table, --plot a PNG of the task's curves. `ssm-run
+task --list` lists the tasks and their options.
 
 common options:
   --time N          call once to warm up, then N times; print median_ms=
@@ -696,6 +698,19 @@ llvm::Error runTaskMode(Options &opts, llvm::ArrayRef<std::string> taskOptions) 
             }))
       return llvm::createStringError("--csv %s: %s", csv->c_str(),
                                      llvm::toString(std::move(err)).c_str());
+  if (std::optional<std::string> plot = opts.value("plot")) {
+    if (report->plots.empty())
+      return llvm::createStringError("--plot %s: task %s draws no plot",
+                                     plot->c_str(), name.c_str());
+    std::vector<uint8_t> png = tasks::renderPng(report->plots);
+    if (llvm::Error err = llvm::writeToOutput(
+            *plot, [&](llvm::raw_ostream &os) -> llvm::Error {
+              os.write(reinterpret_cast<const char *>(png.data()), png.size());
+              return llvm::Error::success();
+            }))
+      return llvm::createStringError("--plot %s: %s", plot->c_str(),
+                                     llvm::toString(std::move(err)).c_str());
+  }
   if (!report->passed)
     return llvm::createStringError(
         "task %s: a result missed its expected value (FAIL above)",
@@ -735,6 +750,7 @@ int main(int argc, char **argv) {
           taskOptions.push_back(o.name);
         }
     specs["csv"] = {true, false};
+    specs["plot"] = {true, false};
     specs["list"] = {false, false};
   } else if (model) {
     args = args.drop_front();

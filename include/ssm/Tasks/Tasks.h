@@ -13,6 +13,7 @@
 #define SSM_TASKS_TASKS_H
 
 #include "ssm/Runtime/Jit.h"
+#include "ssm/Tasks/Plot.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
@@ -41,6 +42,8 @@ struct TaskReport {
   std::vector<std::string> columns; ///< the last one is "result"
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> lines;
+  /// The curves that say most about the result (`--plot`), one per panel.
+  std::vector<Plot> plots;
   bool passed = true;
   double wallSeconds = 0;
   std::string target = "cpu";
