@@ -34,8 +34,8 @@ FLAGS = [("D", "--D"), ("z", "--z"), ("delta_bias", "--delta-bias"), ("h0", "--h
 TASKS = [
     ("induction", ["--seq-len", "256,4096,65536,1048576", "--examples", "4"]),
     ("keep-nth", ["--examples", "8"]),
-    ("mqar", ["--vocab", "256", "--seq-len", "64,256,1024", "--kv-pairs", "4,16,64",
-              "--no-filler", "--examples", "8"]),
+    ("mqar", ["--mixer", "mamba,mamba2,s4d", "--vocab", "256", "--seq-len", "64,256,1024",
+              "--kv-pairs", "4,16,64", "--no-filler", "--examples", "8"]),
     ("mqar", ["--vocab", "8192", "--seq-len", "256", "--kv-pairs", "64", "--no-filler",
               "--state", "4,8,16,32", "--examples", "4"]),
     ("mqar", ["--vocab", "8192", "--seq-len", "256", "--kv-pairs", "64", "--examples", "4"]),
