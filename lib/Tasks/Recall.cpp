@@ -119,7 +119,7 @@ constexpr MqarMixer kMqarMixers[] = {{"mamba", MixerKind::Mamba1},
 /// stream for every mixer.
 class KeyCodes {
 public:
-  KeyCodes(uint64_t seed) : rng(seed ^ 0x636f646573ull) {} // "codes"
+  explicit KeyCodes(uint64_t seed) : rng(seed ^ 0x636f646573ull) {} // "codes"
   bool negative() { return rng.next() & 1; }
 
 private:
@@ -219,6 +219,7 @@ MixerWeights mqarS4D(int64_t V) {
   int64_t nV = V / 2, nK = V / 2 - 1, E = nK * nV;
   MixerWeights w(taskMixerConfig(V, E, 1, 2, false, MixerKind::S4D));
   constexpr float slope = 128;
+  // A_real, log_dt and D stay 0: no decay, dt = 1, no skip.
   w.fill("conv1d.bias", kScale - 2 * slope);
   w.fill("B", 1);
   w.fill("C", 1);
