@@ -214,29 +214,6 @@ mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
   };
   if (withNorm)
     add("norm.weight", {D});
-  if (cfg.mixer == MixerKind::S4D) {
-    // Our own names: Mamba-1's for the projections and the conv, ssm.s4d's
-    // operand names for the scan.
-    add("mixer.in_proj.weight", {2 * E, D});
-    if (cfg.useBias)
-      add("mixer.in_proj.bias", {2 * E});
-    add("mixer.conv1d.weight", {E, 1, K}, {E, K});
-    if (cfg.useConvBias)
-      add("mixer.conv1d.bias", {E});
-    add("mixer.log_dt", {E});
-    add("mixer.A_real", {E, N});
-    if (cfg.s4dComplex)
-      add("mixer.A_imag", {E, N});
-    add("mixer.B", {E, N});
-    add("mixer.C", {E, N});
-    if (cfg.s4dComplex)
-      add("mixer.C_imag", {E, N});
-    add("mixer.D", {E});
-    add("mixer.out_proj.weight", {D, E});
-    if (cfg.useBias)
-      add("mixer.out_proj.bias", {D});
-    return w;
-  }
   if (cfg.mixer == MixerKind::Mamba2) {
     // Mamba2Mixer: in_proj gives z (E), x, B and C (X), dt (H).
     int64_t H = cfg.nHeads, X = cfg.convChannels();
@@ -251,16 +228,29 @@ mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
     add("mixer.out_proj.weight", {D, E});
     return w;
   }
+  // Mamba-1 and the S4D mixer share the projections and the conv.
   add("mixer.in_proj.weight", {2 * E, D});
   if (cfg.useBias)
     add("mixer.in_proj.bias", {2 * E});
   add("mixer.conv1d.weight", {E, 1, K}, {E, K});
   if (cfg.useConvBias)
     add("mixer.conv1d.bias", {E});
-  add("mixer.x_proj.weight", {R + 2 * N, E});
-  add("mixer.dt_proj.weight", {E, R});
-  add("mixer.dt_proj.bias", {E});
-  add("mixer.A_log", {E, N});
+  if (cfg.mixer == MixerKind::S4D) {
+    // ssm.s4d's operand names (no checkpoint names them).
+    add("mixer.log_dt", {E});
+    add("mixer.A_real", {E, N});
+    if (cfg.s4dComplex)
+      add("mixer.A_imag", {E, N});
+    add("mixer.B", {E, N});
+    add("mixer.C", {E, N});
+    if (cfg.s4dComplex)
+      add("mixer.C_imag", {E, N});
+  } else {
+    add("mixer.x_proj.weight", {R + 2 * N, E});
+    add("mixer.dt_proj.weight", {E, R});
+    add("mixer.dt_proj.bias", {E});
+    add("mixer.A_log", {E, N});
+  }
   add("mixer.D", {E});
   add("mixer.out_proj.weight", {D, E});
   if (cfg.useBias)
