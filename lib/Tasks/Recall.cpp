@@ -520,7 +520,7 @@ TaskInfo mlir::ssm::tasks::mqarTask() {
           "fixed-weight constructions of the Mamba, Mamba-2 and S4D mixers",
           {{"mixer", "mamba",
             "mamba, mamba2 or s4d, or a list, e.g. mamba,mamba2,s4d (s4d: "
-            "d_inner = |keys| |values|, V <= 1024)"},
+            "d_inner = |keys| |values|, V <= 1126)"},
            {"vocab", "8192",
             "vocabulary V (even); keys [1, V/2), values "
             "[V/2, V)"},
