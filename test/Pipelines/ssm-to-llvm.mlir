@@ -6,13 +6,15 @@
 // RUN: ssm-opt %s --ssm-to-llvm --mlir-print-ir-after-all -o /dev/null 2>&1 | FileCheck %s --check-prefix=AFTER
 
 // The default takes the fast path for the scan: 16-lane vector code with
-// FMAs and no call to a scalar exp for it (the conv stays on the loops).
+// FMAs (vector.fma becomes llvm.intr.fmuladd) and exp2's rounding of its
+// argument, and no call to a scalar exp for it (the conv stays on the loops).
 // FAST-LABEL: llvm.func @program
-// FAST: llvm.intr.fma({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
-// FAST: llvm.intr.floor({{.*}}) : (vector<16xf32>) -> vector<16xf32>
+// FAST: llvm.intr.roundeven({{.*}}) : (vector<16xf32>) -> vector<16xf32>
+// FAST: llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// FAST-NOT: llvm.call @expf
 // FAST-NOT: unrealized_conversion_cast
 // FAST8-LABEL: llvm.func @program
-// FAST8: llvm.intr.fma({{.*}}) : (vector<8xf32>, vector<8xf32>, vector<8xf32>) -> vector<8xf32>
+// FAST8: llvm.intr.fmuladd({{.*}}) : (vector<8xf32>, vector<8xf32>, vector<8xf32>) -> vector<8xf32>
 // FAST8-NOT: vector<16xf32>
 
 // The pipeline's stages, in order.
