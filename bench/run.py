@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Selective-scan and conv benchmark (utils/bench.sh): the compiled scan (fast path,
-1 and 2 threads, both layouts), the reference loop lowering and a plain C++
-recurrence (bench/plain_scan.cpp, g++ -O3 -march=native, no fast-math), run
-side by side in one run on the same machine.
+1 and 2 threads, both layouts), the reference loop lowering, a plain C++
+recurrence (bench/plain_scan.cpp, g++ -O3 -march=native, no fast-math) and a
+hand-written AVX-512 kernel (bench/avx512_scan.cpp, token-major), run side by
+side in one run on the same machine, with the machine's FMA peak measured in
+the same run (bench/fma_peak.cpp).
 
 Prints, per shape: median ms of each, the speed-up over the plain C++
 recurrence, and the fraction of the arithmetic bound reached, where the bound
@@ -53,10 +55,42 @@ SHAPES = [
 ]
 
 
+TM_PROGRAM = """
+func.func @scan(%%u: %(act)s, %%delta: %(act)s, %%A: %(a)s, %%B: %(bc)s, %%C: %(bc)s,
+                %%D: %(ch)s, %%z: %(act)s, %%bias: %(ch)s) -> %(act)s {
+  %%y = ssm.selective_scan token_major %%u, %%delta, %%A, %%B, %%C D(%%D : %(ch)s)
+      z(%%z : %(act)s) delta_bias(%%bias : %(ch)s) delta_softplus
+      : (%(act)s, %(act)s, %(a)s, %(bc)s, %(bc)s) -> %(act)s
+  return %%y : %(act)s
+}
+"""
+
+
+def token_major_times(ssm_run, tmp, x, shape, reps):
+    """The compiled scan in token_major layout (u, delta, z: (b, L, d); B, C:
+    (b, L, n)) on the same values, 1 and 2 threads."""
+    b, d, L, n = shape
+    types = {"act": "tensor<%dx%dx%dxf32>" % (b, L, d), "a": "tensor<%dx%dxf32>" % (d, n),
+             "bc": "tensor<%dx%dx%dxf32>" % (b, L, n), "ch": "tensor<%dxf32>" % d}
+    src = os.path.join(tmp, "scan_tm.mlir")
+    with open(src, "w") as f:
+        f.write(TM_PROGRAM % types)
+    cmd = [ssm_run, src, "-e", "scan", "--output", os.path.join(tmp, "y_tm.npy")]
+    for k in ("u", "delta", "A", "B", "C", "D", "z", "delta-bias"):
+        v = x[k].transpose(0, 2, 1) if x[k].ndim == 3 else x[k]
+        path = os.path.join(tmp, "tm_%s.npy" % k)
+        np.save(path, np.ascontiguousarray(v, dtype=np.float32))
+        cmd += ["--input", path]
+    return shape, {th: median_ms(run(cmd + ["--time", str(reps), "--threads", str(th)]))
+                   for th in (1, 2)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tools", required=True)
     ap.add_argument("--plain", required=True, help="the compiled plain_scan")
+    ap.add_argument("--hand", help="the compiled avx512_scan (hand-written kernel)")
+    ap.add_argument("--peak", help="the compiled fma_peak")
     ap.add_argument("--quick", action="store_true", help="only the reference shape")
     ap.add_argument("--only", help="only the scan shapes whose name contains this "
                     "(the conv rows are skipped)")
@@ -67,6 +101,12 @@ def main():
     if args.only:
         shapes = [s for s in SHAPES if args.only in s[0]]
     rows = []
+    layout_rows = []
+    if args.peak:
+        peaks = {th: float(run([args.peak, str(th)]).split("gflops=")[1].split()[0])
+                 for th in (1, 2)}
+        print("FMA peak measured now: %.0f GFLOP/s on 1 core, %.0f on 2 "
+              "(performance.md: 222 and 448)" % (peaks[1], peaks[2]), flush=True)
     with tempfile.TemporaryDirectory(prefix="ssm-bench-") as tmp:
         # The runner's own footprint (MLIR, LLVM, the JIT) on a 1x1x1x1 scan.
         tiny = {}
@@ -110,6 +150,15 @@ def main():
             if with_ref:
                 t["reference loops"] = median_ms(
                     run(base + ["--time", "3", "--reference", "--threads", "1"]))
+            if args.hand and d % 16 == 0 and n in (1, 4, 16):
+                for th in (1, 2):
+                    out = run([args.hand, str(b), str(d), str(L), str(n), str(reps), str(th)])
+                    err = float(out.split("max_rel_err=")[1].split()[0])
+                    if not err <= 1e-5:
+                        sys.exit("avx512_scan %s: relative error %g against float64" % (name, err))
+                    t["hand %dT" % th] = median_ms(out)
+            if name == "reference shape":
+                layout_rows.append(token_major_times(ssm_run, tmp, x, (b, d, L, n), reps))
             plain_reps = 3 if updates < 2e8 else 1
             t["plain C++"] = median_ms(run([args.plain, str(b), str(d), str(L), str(n), str(plain_reps)]))
             bound = updates * BOUND_NS_PER_UPDATE / 1e6
@@ -141,16 +190,27 @@ def main():
 
     print()
     print("| shape (b, d, L, n) | fast 1T ms | fast 2T ms | reference loops ms | plain C++ ms "
-          "| 1T vs plain | 2T vs 1T | 1T of bound | 2T of bound | peak MB above baseline (in+out MB) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| hand-written 1T / 2T ms | 1T vs plain | 1T vs hand-written | 2T vs 1T "
+          "| 1T of bound | 2T of bound | peak MB above baseline (in+out MB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, shape, t, bound, mem, inputs_mb in rows:
         ref = "%.2f" % t["reference loops"] if "reference loops" in t else "-"
+        hand, vs_hand = "-", "-"
+        if "hand 1T" in t:
+            hand = "%.3f / %.3f" % (t["hand 1T"], t["hand 2T"])
+            vs_hand = "%.2fx" % (t["hand 1T"] / t["fast 1T"])
         out_mb = shape[0] * shape[1] * shape[2] * 4 / 2**20
-        print("| %s %s | %.3f | %.3f | %s | %.2f | %.1fx | %.2fx | %.0f%% | %.0f%% | %.0f (%.0f) |" % (
-            name, shape, t["fast 1T"], t["fast 2T"], ref, t["plain C++"],
-            t["plain C++"] / t["fast 1T"], t["fast 1T"] / t["fast 2T"],
-            100 * bound / t["fast 1T"], 100 * (bound / 2) / t["fast 2T"], mem - baseline,
-            inputs_mb + out_mb))
+        print("| %s %s | %.3f | %.3f | %s | %.2f | %s | %.1fx | %s | %.2fx | %.0f%% | %.0f%% "
+              "| %.0f (%.0f) |" % (
+                  name, shape, t["fast 1T"], t["fast 2T"], ref, t["plain C++"], hand,
+                  t["plain C++"] / t["fast 1T"], vs_hand, t["fast 1T"] / t["fast 2T"],
+                  100 * bound / t["fast 1T"], 100 * (bound / 2) / t["fast 2T"], mem - baseline,
+                  inputs_mb + out_mb))
+    for shape, t in layout_rows:
+        print()
+        print("Reference shape %s in token_major layout (FILE mode, the same values "
+              "transposed): fast 1T %.3f ms, 2T %.3f ms (%.2fx)." % (
+                  shape, t[1], t[2], t[1] / t[2]))
     if conv_rows:
         print()
         print("Causal conv1d (k = 4, bias, SiLU): memory bound = (x + y bytes) / STREAM triad.")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds, and runs the benchmarks: bench/run.py (compiled scan vs
-# reference lowering vs plain C++, and the conv, in one run), then
+# reference lowering vs plain C++ vs a hand-written AVX-512 kernel, and the
+# conv, in one run), then
 # bench/parallel_scan.py (sequential vs time-parallel scans, 1 and 2 threads),
 # then bench/mamba_model.py (projections, a decoding step, a Mamba-130m-shaped
 # model against PyTorch, which it installs: Debian's python3-torch), then
@@ -12,8 +13,15 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/utils/bootstrap.sh"
 "$root/utils/build.sh" >/dev/null
 g++ -O3 -march=native -o "$root/build/bin/plain_scan" "$root/bench/plain_scan.cpp"
+# The hand-written AVX-512 kernel and the FMA peak, on AVX-512 machines only.
+extra=()
+if grep -qw avx512f /proc/cpuinfo; then
+  g++ -O3 -march=native -fopenmp -o "$root/build/bin/avx512_scan" "$root/bench/avx512_scan.cpp"
+  g++ -O3 -march=native -fopenmp -o "$root/build/bin/fma_peak" "$root/bench/fma_peak.cpp"
+  extra=(--hand "$root/build/bin/avx512_scan" --peak "$root/build/bin/fma_peak")
+fi
 /usr/bin/python3 "$root/bench/run.py" --tools "$root/build/bin" \
-  --plain "$root/build/bin/plain_scan" "$@"
+  --plain "$root/build/bin/plain_scan" "${extra[@]}" "$@"
 if [[ " $* " != *" --quick "* ]]; then
   echo
   /usr/bin/python3 "$root/bench/parallel_scan.py" --tools "$root/build/bin"
