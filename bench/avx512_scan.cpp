@@ -24,8 +24,9 @@
 #include <immintrin.h>
 #include <omp.h>
 
+#include "median_time.h"
+
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -228,15 +229,7 @@ int main(int argc, char **argv) {
   accumulateError(p, 0, errSq, refSq);
   if (p.d > 16)
     accumulateError(p, p.d - 16, errSq, refSq);
-  std::vector<double> times;
-  for (int r = 0; r < reps; ++r) {
-    auto t0 = std::chrono::steady_clock::now();
-    run();
-    auto t1 = std::chrono::steady_clock::now();
-    times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
-  std::sort(times.begin(), times.end());
-  std::printf("median_ms=%.6f\nmax_rel_err=%.3g\n", times[times.size() / 2],
+  std::printf("median_ms=%.6f\nmax_rel_err=%.3g\n", medianMs(run, reps),
               std::sqrt(errSq / std::max(refSq, 1e-300)));
   return 0;
 }

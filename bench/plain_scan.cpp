@@ -3,8 +3,9 @@
 // with g++ -O3 -march=native and no fast-math (bench/run.py).
 //
 //   plain_scan B D L N REPS  ->  prints median_ms=<value> and a checksum
+#include "median_time.h"
+
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -56,16 +57,9 @@ int main(int argc, char **argv) {
       }
   };
   run();
-  std::vector<double> times;
-  for (int r = 0; r < reps; ++r) {
-    auto t0 = std::chrono::steady_clock::now();
-    run();
-    auto t1 = std::chrono::steady_clock::now();
-    times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
-  std::sort(times.begin(), times.end());
+  const double ms = medianMs(run, reps);
   double sum = 0;
   for (float v : y) sum += v;
-  std::printf("median_ms=%.6f\nchecksum=%g\n", times[times.size() / 2], sum);
+  std::printf("median_ms=%.6f\nchecksum=%g\n", ms, sum);
   return 0;
 }
