@@ -6,9 +6,10 @@
 # gives y = dt = softplus(delta); of two steps, the first with delta = -1e4,
 # y1 - y0 is the second step's dt (exactly: the first dt is 0, or 2^-126
 # where exp2 clamps its argument, and the sum of two such values is exact).
-# Without softplus, with dt 0 then 1, the second output is 1 * SiLU(z). 2^16 channels per run, token_major; L = 2 takes
-# the chunk path, L = 1 the decoding-step path; both vector widths (16 uses
-# vscalefps in exp2, 8 builds the power of two from bits after clamping).
+# Without softplus, with dt 0 then 1, the second output is 1 * SiLU(z).
+# 2^16 channels per run, token_major; L = 2 takes the chunk path, L = 1 the
+# decoding-step path; both vector widths (16 uses vscalefps in exp2, 8
+# builds the power of two from bits after clamping).
 #
 # The bound is relative to the float64 function at the fp32 argument:
 # 4e-7 (polynomials and roundings) plus 1.2e-7 * max(0, -x), which is the
