@@ -247,6 +247,63 @@ double compressedExpectation(int64_t N, int64_t kappa) {
   return -std::expm1(kappa * std::log1p(-p)) / (kappa * p);
 }
 
+/// The expected number of correct queries of one example with filler on,
+/// and the variance of that number (queries taken as independent). The
+/// exact construction counts bigrams (k -> v); before a query of key k the
+/// random filler adds spurious ones: each pair of adjacent filler tokens
+/// is (k, u) with probability 1/V^2 for each value u, and there are m such
+/// pairs before the query. Argmax takes the first maximum, so the query of
+/// value v (rank r among the V/2 values) is right when every lower value
+/// counted no more than v's spurious count c and every higher one no more
+/// than c + 1 (v has its true bigram besides). With the counts Poisson of
+/// mean lambda = m / V^2 and independent (exact as V grows; the error is of
+/// order 1/V relative to the miss rate):
+///   P(right) = sum_c Pois(c) F(c)^r F(c + 1)^(V/2 - 1 - r),
+/// F the Poisson CDF. This is what makes the accuracy fall with L: tasks.md's
+/// ">= 0.996" at V = 8192 holds for L up to about 1024 (docs/tasks.md).
+std::pair<double, double> fillerExpectation(const MqarExample &ex, int64_t V,
+                                            int64_t kappa) {
+  std::vector<int64_t> queries;
+  for (auto [pos, value] : ex.labels)
+    queries.push_back(pos);
+  llvm::sort(queries);
+  int64_t nV = V / 2;
+  double mean = 0, var = 0;
+  for (auto [pos, value] : ex.labels) {
+    // Filler pairs (t - 1, t), 2 kappa < t < pos (none for the first slot,
+    // pos = 2 kappa), less those that touch an earlier query position q:
+    // (q, q + 1) and, past the first slot, (q - 1, q).
+    int64_t m = std::max<int64_t>(pos - 1 - 2 * kappa, 0);
+    for (int64_t q : queries)
+      if (q < pos)
+        m -= 1 + (q > 2 * kappa);
+    double lambda = static_cast<double>(m) / (static_cast<double>(V) * V);
+    int64_t cMax = static_cast<int64_t>(lambda + 12 * std::sqrt(lambda)) + 30;
+    // pmf, and log F from the CDF or, near 1, from the upper tail.
+    std::vector<double> pmf(cMax + 2), logF(cMax + 2);
+    pmf[0] = std::exp(-lambda);
+    for (int64_t c = 1; c < cMax + 2; ++c)
+      pmf[c] = pmf[c - 1] * lambda / c;
+    double cdf = 0, tail = 0;
+    for (int64_t c = cMax + 1; c >= 0; --c) {
+      logF[c] = tail; // temporarily: P(count > c)
+      tail += pmf[c];
+    }
+    for (int64_t c = 0; c < cMax + 2; ++c) {
+      cdf += pmf[c];
+      logF[c] = cdf < 0.5 ? std::log(cdf) : std::log1p(-logF[c]);
+    }
+    int64_t r = value - nV;
+    double right = 0;
+    for (int64_t c = 0; c <= cMax; ++c)
+      right += pmf[c] * std::exp(r * logF[c] + (nV - 1 - r) * logF[c + 1]);
+    right = std::min(right, 1.0);
+    mean += right;
+    var += right * (1 - right);
+  }
+  return {mean, var};
+}
+
 /// The --mixer list: names of kMqarMixers.
 llvm::Expected<std::vector<MqarMixer>> parseMixers(llvm::StringRef list) {
   std::vector<MqarMixer> out;
@@ -394,11 +451,17 @@ llvm::Expected<TaskReport> runMqar(const TaskArgs &args, TaskContext &ctx) {
         Rng rng(*seed * 1000003 + L * 1009 + kappa);
         std::vector<MqarExample> batch(*examples);
         int64_t correct = 0, total = 0, half = *V / 2;
+        double expectRight = 0, expectVar = 0;
         auto label = llvm::formatv("mqar L={0} K={1}", L, kappa).str();
         if (llvm::Error err = runExamples(
                 **stack, *examples, L,
                 [&](int64_t i, int64_t *ids) {
                   batch[i] = generateMqar(rng, *V, L, kappa, filler);
+                  if (filler && !state) {
+                    auto ev = fillerExpectation(batch[i], *V, kappa);
+                    expectRight += ev.first;
+                    expectVar += ev.second;
+                  }
                   std::copy(batch[i].tokens.begin(), batch[i].tokens.end(),
                             ids);
                 },
@@ -415,7 +478,11 @@ llvm::Expected<TaskReport> runMqar(const TaskArgs &args, TaskContext &ctx) {
         double acc = static_cast<double>(correct) / total;
         std::string expected;
         std::optional<bool> pass;
-        if (state) {
+        if (state && filler) {
+          // Filler keys add their codes' cross-talk on top of the spurious
+          // bigrams; no expected value is derived for that (tasks.md gives
+          // the codes with filler off only).
+        } else if (state) {
           double e = compressedExpectation(N, kappa);
           // Four binomial standard deviations over the queries (those of one
           // example are correlated through the keys it draws, which this
@@ -426,9 +493,12 @@ llvm::Expected<TaskReport> runMqar(const TaskArgs &args, TaskContext &ctx) {
         } else if (!filler) {
           expected = "1.0";
           pass = correct == total;
-        } else if (*V == 8192) {
-          expected = ">= 0.996";
-          pass = acc >= 0.996;
+        } else {
+          // Four standard deviations, as for the codes above.
+          double e = expectRight / total;
+          double tol = 4 * std::sqrt(std::max(expectVar, 1e-6 * total)) / total;
+          expected = llvm::formatv("{0:f4} +- {1:f4}", e, tol).str();
+          pass = std::abs(acc - e) <= tol;
         }
         report.addRow({mixer, codes, std::to_string(L), std::to_string(kappa),
                        std::to_string(E), std::to_string(N),

@@ -5,6 +5,7 @@ import io
 import os
 import subprocess
 
+import numpy as np
 import pytest
 
 import ssm_mlir
@@ -46,6 +47,48 @@ def test_mqar_flag_and_list_options():
     result = ssm_mlir.tasks.run("mqar", vocab=64, seq_len=[64], kv_pairs=[4, 8],
                                 examples=8, no_filler=True, threads=1)
     assert result.passed and len(result.rows) == 2
+
+
+def _bigram_counter_accuracy(V, L, kappa, sequences, seed):
+    """Monte Carlo accuracy of an exact (key -> value) bigram counter with
+    first-maximum argmax on Zoology MQAR sequences with filler, written
+    from tasks.md section 1 independently of the runner's generator."""
+    rng = np.random.default_rng(seed)
+    half, space = V // 2, (L - 2 * kappa) // 2
+    g = np.arange(space)
+    weight = (g + 1.0) ** (0.01 - 1)
+    right = total = 0
+    for _ in range(sequences):
+        keys = rng.choice(np.arange(1, half), kappa, replace=False)
+        values = rng.choice(np.arange(half, V), kappa, replace=False)
+        x = rng.integers(0, V, L)
+        x[0:2 * kappa:2], x[1:2 * kappa:2] = keys, values
+        gaps = rng.choice(space, kappa, replace=False, p=weight / weight.sum())
+        pos = 2 * kappa + 2 * gaps
+        x[pos] = keys
+        for k, v, p in zip(keys, values, pos):
+            t = np.nonzero((x[:p - 1] == k) & (x[1:p] >= half))[0] + 1
+            counts = np.bincount(x[t] - half, minlength=half)
+            right += half + np.argmax(counts) == v
+            total += 1
+    return right / total
+
+
+@pytest.mark.parametrize("V,L,kappa", [(64, 1000, 25), (256, 2048, 16)])
+def test_mqar_filler_expectation_matches_a_bigram_counter(V, L, kappa):
+    # The runner's expected accuracy with filler on (derived in closed form,
+    # docs/tasks.md) against a direct simulation of what it claims to
+    # predict, and the compiled model against both.
+    result = ssm_mlir.tasks.run("mqar", vocab=V, seq_len=[L],
+                                kv_pairs=[kappa], examples=16, threads=1)
+    row, = result.rows
+    expected, tol = (float(f) for f in row["expected"].split("+-"))
+    assert result.passed and row["result"] == "PASS"
+    sequences = 3000
+    simulated = _bigram_counter_accuracy(V, L, kappa, sequences, seed=V + L)
+    sigma = np.sqrt(expected * (1 - expected) / (sequences * kappa))
+    assert 0.5 < expected < 0.99
+    assert abs(simulated - expected) <= 4 * sigma + 2e-3, (simulated, expected)
 
 
 def test_errors():
