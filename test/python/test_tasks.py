@@ -82,7 +82,7 @@ def test_mqar_filler_expectation_matches_a_bigram_counter(V, L, kappa):
     result = ssm_mlir.tasks.run("mqar", vocab=V, seq_len=[L],
                                 kv_pairs=[kappa], examples=16, threads=1)
     row, = result.rows
-    expected, tol = (float(f) for f in row["expected"].split("+-"))
+    expected = float(row["expected"].split()[0])
     assert result.passed and row["result"] == "PASS"
     sequences = 3000
     simulated = _bigram_counter_accuracy(V, L, kappa, sequences, seed=V + L)
