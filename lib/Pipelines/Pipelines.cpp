@@ -49,6 +49,7 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
     SSMLowerToVectorOptions vector;
     vector.vectorWidth = options.vectorWidth;
     vector.x86Avx512 = options.x86Avx512;
+    vector.numThreads = std::max(1u, options.numThreads.getValue());
     pm.addPass(createSSMLowerToVector(vector));
     SSMLowerProjectionsOptions projections;
     projections.vectorWidth = options.vectorWidth;

@@ -30,9 +30,10 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
                 "causal conv1d for CPUs";
   let description = [{
     Lowers each f32 `ssm.selective_scan` with a static state size into a
-    parallel loop over (batch, channel tile) tiles of `vector-width`
-    channels. A tile keeps the n states of its channels in vector registers
-    for the whole sequence and walks time in chunks of `vector-width` steps:
+    parallel loop over (batch, group of channel tiles) of `vector-width`
+    channels each. A tile keeps the n states of its channels in vector
+    registers for a chunk of `vector-width` steps and walks time chunk by
+    chunk:
     a prologue reads the chunk's delta and u as blocks (transposed in
     registers in channel_first layout) and computes bias, softplus and
     dt * u for the chunk; the state loop computes per step and state
@@ -51,11 +52,19 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     over its taps that walk memory contiguously (along time in
     channel_first, along channels in token_major layout).
 
+    In token_major layout, groups of up to `tile-group` tiles (16 by
+    default, fewer when `num-threads` threads need more parallel
+    iterations) walk time together: each chunk runs over the group's tiles,
+    whose states and scaled A are parked in small (b, tiles, n, width)
+    buffers between chunks, so that a chunk reads rows group * width
+    channels wide. channel_first keeps groups of one tile (measured: no
+    gain there).
+
     Ops the fast path does not cover (f64, dynamic n or k, groups that split
-    a channel tile) are left for ssm-lower-to-loops. The transcendental
-    functions it emits besides exp2 (softplus, SiLU) use upstream's
-    polynomial approximations, applied by this pass. docs/cpu-fast-path.md
-    explains the design.
+    a channel tile) are left for ssm-lower-to-loops. Softplus and SiLU use
+    the same exp2 as the recurrence; any other math op left behind gets
+    upstream's polynomial approximations, applied by this pass.
+    docs/cpu-fast-path.md explains the design.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
@@ -63,6 +72,13 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     Option<"x86Avx512", "x86-avx512", "bool", /*default=*/"false",
            "With vector-width=16: scale exp2's polynomial by AVX-512's "
            "vscalefps (needs AVX512F)">,
+    Option<"tileGroup", "tile-group", "int64_t", /*default=*/"0",
+           "Channel tiles that advance through time together, chunk by "
+           "chunk (1: each tile walks the whole sequence alone; 0: 16 in "
+           "token_major layout, 1 in channel_first)">,
+    Option<"numThreads", "num-threads", "int64_t", /*default=*/"1",
+           "Threads the parallel loops run on: tile groups shrink until "
+           "each thread has one">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

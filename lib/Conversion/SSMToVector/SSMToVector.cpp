@@ -176,11 +176,22 @@ public:
 };
 
 struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
-  SelectiveScanToVector(MLIRContext *ctx, int64_t width, bool avx512)
-      : OpRewritePattern(ctx), width(width), avx512(avx512) {}
+  SelectiveScanToVector(MLIRContext *ctx, int64_t width, bool avx512,
+                        int64_t tileGroup, int64_t threads)
+      : OpRewritePattern(ctx), width(width), avx512(avx512),
+        tileGroup(tileGroup), threads(threads) {}
 
   int64_t width;
   bool avx512;
+  /// Channel tiles that advance through time together, chunk by chunk (at
+  /// most; 0: kDefaultTileGroup in token_major layout, 1 in channel_first),
+  /// and the threads that must each get a group.
+  int64_t tileGroup, threads;
+  /// Measured on the reference shape (docs/cpu-fast-path.md): token_major
+  /// ran 11.0-11.4 ms with single tiles, 9.5-10.6 with groups of 8 and
+  /// 9.7-10.0 with 16; channel_first 10.2-10.7 with single tiles and
+  /// 10.5-10.8 with groups of 8, so it keeps single tiles.
+  static constexpr int64_t kDefaultTileGroup = 16;
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -213,6 +224,9 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
             op, "grouped B/C whose groups split a channel tile");
     }
 
+    const int64_t maxGroup =
+        tileGroup ? tileGroup : tm ? kDefaultTileGroup : 1;
+
     Location loc = op.getLoc();
     VectorBuilder vb(rewriter, loc, V, avx512);
     Value u = vb.toBuffer(op.getU(), true), delta = vb.toBuffer(op.getDelta(), true);
@@ -241,16 +255,36 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     };
     Value perGroupB = groupSize(B, kindB), perGroupC = groupSize(C, kindC);
 
+    // Tile groups: the chunk path runs the tiles of a group (maxGroup
+    // consecutive tiles at most) one chunk each, then the next chunk, so that in
+    // token_major layout a group reads its operands as rows group * V
+    // channels wide instead of V wide. A tile's states and A * log2(e) are parked between chunks
+    // in (b, tiles, n, V) buffers. A parallel iteration is a (batch row,
+    // group); groups shrink (to one tile) until every thread has one, and
+    // the decoding step (L = 1) takes groups of one tile.
+    Value groupTiles = arith::MaxUIOp::create(
+        rewriter, loc, vb.idx(1),
+        arith::MinUIOp::create(
+            rewriter, loc, vb.idx(maxGroup),
+            arith::DivUIOp::create(
+                rewriter, loc, arith::MulIOp::create(rewriter, loc, nb, nTiles),
+                vb.idx(threads))));
+    Value nGroups =
+        arith::CeilDivUIOp::create(rewriter, loc, nTiles, groupTiles);
+    auto parkType = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
+                                     n, V},
+                                    rewriter.getF32Type());
+
     // Workspace: one V x V block (V steps x V channels) per quantity and
-    // tile, (b, tiles, V, V) floats each, indexed by the tile so that no two
-    // parallel iterations share one: dt, u and dt * u from the chunk's
+    // group, (b, groups, V, V) floats each, indexed by the group so that no
+    // two parallel iterations share one: dt, u and dt * u from the chunk's
     // prologue (z in the epilogue), the C contraction of each step.
     auto wsType = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
                                    V, V},
                                   rewriter.getF32Type());
     auto ws = [&]() -> Value {
       return memref::AllocOp::create(rewriter, loc, wsType,
-                                     ValueRange{nb, nTiles});
+                                     ValueRange{nb, nGroups});
     };
 
     // A decoding step (L = 1) takes a path of its own (see below). With n a
@@ -273,12 +307,16 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       oneStep = arith::AndIOp::create(rewriter, loc, oneStep, unit);
     };
     // The chunk path's workspaces.
-    Value wsDt, wsU, wsDtu, wsY;
+    Value wsDt, wsU, wsDtu, wsY, parkH, parkA;
     if (!onlyStep) {
       wsDt = ws();
       wsU = ws();
       wsDtu = ws();
       wsY = ws();
+      parkH = memref::AllocOp::create(rewriter, loc, parkType,
+                                      ValueRange{nb, nTiles});
+      parkA = memref::AllocOp::create(rewriter, loc, parkType,
+                                      ValueRange{nb, nTiles});
     }
     if (!onlyChunks && !onlyStep)
       oneStep = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
@@ -295,14 +333,27 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       }
     }
 
+    // Tiles per parallel iteration: tileGroup for chunks, 1 for a step.
+    Value perIter = onlyStep ? vb.idx(1) : groupTiles;
+    Value nIters = onlyStep ? nTiles : nGroups;
+    if (oneStep) {
+      perIter = arith::SelectOp::create(rewriter, loc, oneStep, vb.idx(1),
+                                        perIter);
+      nIters = arith::SelectOp::create(rewriter, loc, oneStep, nTiles, nIters);
+    }
     auto par = scf::ParallelOp::create(
-        rewriter, loc, ValueRange{vb.idx(0), vb.idx(0)}, ValueRange{nb, nTiles},
+        rewriter, loc, ValueRange{vb.idx(0), vb.idx(0)}, ValueRange{nb, nIters},
         ValueRange{vb.idx(1), vb.idx(1)});
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(par.getBody());
-    Value bi = par.getInductionVars()[0];
-    Value c0 = arith::MulIOp::create(rewriter, loc, par.getInductionVars()[1],
-                                     vb.idx(V));
+    Value bi = par.getInductionVars()[0], group = par.getInductionVars()[1];
+    Value firstTile = arith::MulIOp::create(rewriter, loc, group, perIter);
+    Value endTile = arith::MinUIOp::create(
+        rewriter, loc, nTiles,
+        arith::AddIOp::create(rewriter, loc, firstTile, perIter));
+    // The current tile and its first channel, set by forTiles below for the
+    // code it builds (the lambdas read them when they run).
+    Value tile, c0;
 
     // The n states of the tile's V channels, one vector<V> per state, from
     // or to a (..., d, n) buffer whose rows (one channel's states) are
@@ -367,14 +418,32 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       if (kindC == Kind::TimeInvariant)
         invC = readStates(C, {c0});
     };
-    Value Dv = D ? vb.readLanes(D, {c0}, 0) : Value();
-    Value biasV = bias ? vb.readLanes(bias, {c0}, 0) : Value();
-    Value gB = perGroupB ? arith::DivUIOp::create(rewriter, loc, c0, perGroupB)
-                               .getResult()
-                         : Value();
-    Value gC = perGroupC ? arith::DivUIOp::create(rewriter, loc, c0, perGroupC)
-                               .getResult()
-                         : Value();
+    Value Dv, biasV, gB, gC;
+    // body(tile) for each tile of this iteration, with tile, c0 and the
+    // per-tile constants above set for it.
+    auto forTiles = [&](function_ref<void()> body) {
+      auto each = [&](Value t) {
+        tile = t;
+        c0 = arith::MulIOp::create(rewriter, loc, t, vb.idx(V));
+        Dv = D ? vb.readLanes(D, {c0}, 0) : Value();
+        biasV = bias ? vb.readLanes(bias, {c0}, 0) : Value();
+        gB = perGroupB ? arith::DivUIOp::create(rewriter, loc, c0, perGroupB)
+                             .getResult()
+                       : Value();
+        gC = perGroupC ? arith::DivUIOp::create(rewriter, loc, c0, perGroupC)
+                             .getResult()
+                       : Value();
+        body();
+      };
+      if (onlyStep || maxGroup == 1) // one tile per iteration
+        return each(firstTile);
+      scf::ForOp::create(rewriter, loc, firstTile, endTile, vb.idx(1),
+                         ValueRange{},
+                         [&](OpBuilder &, Location, Value t, ValueRange) {
+                           each(t);
+                           scf::YieldOp::create(rewriter, loc);
+                         });
+    };
     auto initialStates = [&]() -> SmallVector<Value> {
       return h0 ? readStates(h0, {bi, c0}) : SmallVector<Value>(n, vb.splat(0.0));
     };
@@ -407,9 +476,8 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // fits the micro-op cache) and its registers free for the states.
     // Blocks past the end of the sequence or of the channels are masked;
     // the state loop stops at the last real step.
-    Value tile = par.getInductionVars()[1];
     auto slot = [&](Value s) -> SmallVector<Value> {
-      return {bi, tile, s, vb.idx(0)};
+      return {bi, group, s, vb.idx(0)};
     };
     AffineMap minor = AffineMap::get(
         3, 0, {rewriter.getAffineDimExpr(1), rewriter.getAffineDimExpr(2)},
@@ -681,70 +749,102 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       stepOutput(partial.front());
     };
 
-    // Every length: time in chunks of V steps.
+    // The n vectors of the current tile parked in parkH or parkA.
+    auto parkAt = [&](int64_t j) -> SmallVector<Value> {
+      return {bi, tile, vb.idx(j), vb.idx(0)};
+    };
+    auto parkRows = [&](ArrayRef<Value> rows, Value mem) {
+      for (int64_t j = 0; j < n; ++j)
+        vector::StoreOp::create(rewriter, loc, rows[j], mem, parkAt(j));
+    };
+    auto unparkRows = [&](Value mem) -> SmallVector<Value> {
+      SmallVector<Value> rows;
+      for (int64_t j = 0; j < n; ++j)
+        rows.push_back(
+            vector::LoadOp::create(rewriter, loc, vb.vt, mem, parkAt(j)));
+      return rows;
+    };
+
+    // Every length: time in chunks of V steps, each chunk over the group's
+    // tiles.
     auto chunkPath = [&]() {
-      loadChannelLaneConstants();
-      SmallVector<Value> hInit = initialStates();
+      forTiles([&] {
+        loadChannelLaneConstants();
+        parkRows(A2, parkA);
+        parkRows(initialStates(), parkH);
+      });
       Value nChunks = arith::DivUIOp::create(
           rewriter, loc, arith::AddIOp::create(rewriter, loc, nL, vb.idx(V - 1)),
           vb.idx(V));
-      auto chunks = scf::ForOp::create(
-          rewriter, loc, vb.idx(0), nChunks, vb.idx(1), hInit,
-          [&](OpBuilder &, Location, Value k, ValueRange hs) {
+      scf::ForOp::create(
+          rewriter, loc, vb.idx(0), nChunks, vb.idx(1), ValueRange{},
+          [&](OpBuilder &, Location, Value k, ValueRange) {
             Value t0 = arith::MulIOp::create(rewriter, loc, k, vb.idx(V));
-            prefetchBlocks(t0);
-            // Prologue: blocks parked raw, then dt and dt * u row by row (a
-            // whole-block softplus would need 16 registers per temporary).
-            park(readBlock(delta, t0), wsDt);
-            park(readBlock(u, t0), wsU);
-            rowLoop([&](Value r) {
-              Value dt = row(wsDt, r);
-              if (biasV)
-                dt = vb.add(dt, biasV);
-              if (op.getDeltaSoftplus())
-                dt = vb.vsoftplus(dt);
-              vector::StoreOp::create(rewriter, loc, dt, wsDt, slot(r));
-              vector::StoreOp::create(rewriter, loc, vb.mul(dt, row(wsU, r)),
-                                      wsDtu, slot(r));
-            });
-            // State loop over the chunk's steps.
-            Value steps = arith::MinUIOp::create(
-                rewriter, loc, vb.idx(V),
-                arith::SubIOp::create(rewriter, loc, nL, t0));
-            auto loop = scf::ForOp::create(
-                rewriter, loc, vb.idx(0), steps, vb.idx(1), hs,
-                [&](OpBuilder &, Location, Value s, ValueRange hIn) {
-                  SmallVector<Value> h(hIn.begin(), hIn.end());
-                  Value t = arith::AddIOp::create(rewriter, loc, t0, s);
-                  Value acc = step(row(wsDt, s), row(wsDtu, s), t, h);
-                  vector::StoreOp::create(rewriter, loc, acc, wsY, slot(s));
-                  scf::YieldOp::create(rewriter, loc, h);
-                });
-            // Epilogue: D skip and gate row by row (wsDtu is free again and
-            // takes the gate's z block), then y goes back as one block.
-            if (Dv || z) {
-              if (z)
-                park(readBlock(z, t0), wsDtu);
+            forTiles([&] {
+              A2 = unparkRows(parkA);
+              // Time-invariant B and C (not Mamba's case) are read again.
+              if (kindB == Kind::TimeInvariant)
+                invB = readStates(B, {c0});
+              if (kindC == Kind::TimeInvariant)
+                invC = readStates(C, {c0});
+              SmallVector<Value> hs = unparkRows(parkH);
+              prefetchBlocks(t0);
+              // Prologue: blocks parked raw, then dt and dt * u row by row (a
+              // whole-block softplus would need 16 registers per temporary).
+              park(readBlock(delta, t0), wsDt);
+              park(readBlock(u, t0), wsU);
               rowLoop([&](Value r) {
-                Value acc = row(wsY, r);
-                if (Dv)
-                  acc = vb.fma(Dv, row(wsU, r), acc);
-                if (z)
-                  acc = vb.mul(acc, vb.silu(row(wsDtu, r)));
-                vector::StoreOp::create(rewriter, loc, acc, wsY, slot(r));
+                Value dt = row(wsDt, r);
+                if (biasV)
+                  dt = vb.add(dt, biasV);
+                if (op.getDeltaSoftplus())
+                  dt = vb.vsoftplus(dt);
+                vector::StoreOp::create(rewriter, loc, dt, wsDt, slot(r));
+                vector::StoreOp::create(rewriter, loc, vb.mul(dt, row(wsU, r)),
+                                        wsDtu, slot(r));
               });
-            }
-            writeBlock(unpark(wsY), y, t0);
-            scf::YieldOp::create(rewriter, loc, loop.getResults());
+              // State loop over the chunk's steps.
+              Value steps = arith::MinUIOp::create(
+                  rewriter, loc, vb.idx(V),
+                  arith::SubIOp::create(rewriter, loc, nL, t0));
+              auto loop = scf::ForOp::create(
+                  rewriter, loc, vb.idx(0), steps, vb.idx(1), hs,
+                  [&](OpBuilder &, Location, Value s, ValueRange hIn) {
+                    SmallVector<Value> h(hIn.begin(), hIn.end());
+                    Value t = arith::AddIOp::create(rewriter, loc, t0, s);
+                    Value acc = step(row(wsDt, s), row(wsDtu, s), t, h);
+                    vector::StoreOp::create(rewriter, loc, acc, wsY, slot(s));
+                    scf::YieldOp::create(rewriter, loc, h);
+                  });
+              // Epilogue: D skip and gate row by row (wsDtu is free again and
+              // takes the gate's z block), then y goes back as one block.
+              if (Dv || z) {
+                if (z)
+                  park(readBlock(z, t0), wsDtu);
+                rowLoop([&](Value r) {
+                  Value acc = row(wsY, r);
+                  if (Dv)
+                    acc = vb.fma(Dv, row(wsU, r), acc);
+                  if (z)
+                    acc = vb.mul(acc, vb.silu(row(wsDtu, r)));
+                  vector::StoreOp::create(rewriter, loc, acc, wsY, slot(r));
+                });
+              }
+              writeBlock(unpark(wsY), y, t0);
+              parkRows(SmallVector<Value>(loop.getResults()), parkH);
+            });
+            scf::YieldOp::create(rewriter, loc);
           });
       if (last)
-        writeStates(SmallVector<Value>(chunks.getResults()), last, {bi, c0});
+        forTiles([&] { writeStates(unparkRows(parkH), last, {bi, c0}); });
     };
     auto stepPath = [&]() {
-      if (stateLanes)
-        stateLaneStep();
-      else
-        channelLaneStep();
+      forTiles([&] {
+        if (stateLanes)
+          stateLaneStep();
+        else
+          channelLaneStep();
+      });
     };
     if (onlyChunks) {
       chunkPath();
@@ -947,9 +1047,10 @@ struct SSMLowerToVectorPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (vectorWidth < 1) {
-      getOperation()->emitError("ssm-lower-to-vector: vector-width must be "
-                                "positive");
+    if (vectorWidth < 1 || tileGroup < 0 || numThreads < 1) {
+      getOperation()->emitError("ssm-lower-to-vector: vector-width and "
+                                "num-threads must be positive, tile-group "
+                                "not negative");
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
@@ -961,7 +1062,8 @@ struct SSMLowerToVectorPass
 
     // Ops the fast path declines stay for ssm-lower-to-loops.
     RewritePatternSet patterns(ctx);
-    patterns.add<SelectiveScanToVector>(ctx, vectorWidth, x86Avx512);
+    patterns.add<SelectiveScanToVector>(ctx, vectorWidth, x86Avx512,
+                                        tileGroup, numThreads);
     patterns.add<CausalConv1dToVector>(ctx, vectorWidth);
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);

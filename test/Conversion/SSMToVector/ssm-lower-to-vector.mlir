@@ -2,9 +2,11 @@
 // RUN: ssm-opt %s --ssm-lower-to-vector=vector-width=8 --split-input-file | FileCheck %s --check-prefix=W8
 // RUN: ssm-opt %s --ssm-lower-to-vector=x86-avx512=true --split-input-file | FileCheck %s --check-prefix=AVX512
 
-// channel_first: one scf.parallel iteration per (batch, 16-channel tile);
-// A is scaled by log2(e) once per tile; the n = 2 states are loop-carried
-// vectors. Time goes in chunks of 16 steps (the last one partial): the
+// channel_first: one scf.parallel iteration per (batch, 16-channel tile)
+// (channel_first keeps tile groups of one); A is scaled by log2(e) once per
+// tile and parked with the n = 2 initial states in (b, tiles, n, 16)
+// buffers, from which each chunk takes them and to which it returns them.
+// Time goes in chunks of 16 steps (the last one partial): the
 // chunk's blocks of the operands four chunks ahead are prefetched; delta and
 // u are read as masked 16x16 blocks, transposed and parked in the per-tile
 // workspace; a row loop computes softplus(dt) (max(dt, 0) + e * q(e), e =
@@ -21,17 +23,25 @@
 // CHECK: %[[WSU:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
 // CHECK: %[[WSDTU:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
 // CHECK: %[[WSY:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
+// CHECK: %[[PARKH:.*]] = memref.alloc(%c2, %c2) : memref<?x?x2x16xf32>
+// CHECK: %[[PARKA:.*]] = memref.alloc(%c2, %c2) : memref<?x?x2x16xf32>
 // CHECK: scf.parallel (%[[B:.*]], %[[TILE:.*]]) = (%c0, %c0) to (%c2, %c2) step (%c1, %c1) {
 // CHECK:   %[[C0:.*]] = arith.muli %[[TILE]], %c16
 // CHECK-NOT: scf.if
 // CHECK:   %[[ABLK:.*]] = vector.transfer_read %{{.*}}[%[[C0]], %c0], %{{.*}} : memref<20x2xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
 // CHECK:   %[[AT:.*]] = vector.transpose %[[ABLK]], [1, 0]
 // CHECK:   %[[A0:.*]] = vector.extract %[[AT]][0] : vector<16xf32> from vector<16x16xf32>
-// CHECK:   arith.mulf %[[A0]], %[[LOG2E]]
-// CHECK:   %[[CHUNKS:.*]]:2 = scf.for %[[K:.*]] = %c0 to %c3 step %c1 iter_args(%[[H0:.*]] = %{{.*}}, %[[H1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>) {
+// CHECK:   %[[A0S:.*]] = arith.mulf %[[A0]], %[[LOG2E]]
+// CHECK:   vector.store %[[A0S]], %[[PARKA]][%[[B]], %[[TILE]], %c0, %c0]
+// CHECK:   vector.store %{{.*}}, %[[PARKH]][%[[B]], %[[TILE]], %c1, %c0]
+// CHECK:   scf.for %[[K:.*]] = %c0 to %c3 step %c1 {
 // CHECK:     %[[T0:.*]] = arith.muli %[[K]], %c16
+// CHECK:     %[[C0K:.*]] = arith.muli %[[TILE]], %c16
+// CHECK:     vector.load %[[PARKA]][%[[B]], %[[TILE]], %c0, %c0]
+// CHECK:     %[[H0:.*]] = vector.load %[[PARKH]][%[[B]], %[[TILE]], %c0, %c0]
+// CHECK:     %[[H1:.*]] = vector.load %[[PARKH]][%[[B]], %[[TILE]], %c1, %c0]
 // CHECK:     memref.prefetch {{.*}}, read, locality<3>, data
-// CHECK:     %[[DT:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C0]], %[[T0]]], %{{.*}} : memref<2x20x37xf32, strided<[?, ?, 1], offset: ?>>, vector<16x16xf32>
+// CHECK:     %[[DT:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C0K]], %[[T0]]], %{{.*}} : memref<2x20x37xf32, strided<[?, ?, 1], offset: ?>>, vector<16x16xf32>
 // CHECK:     %[[DTT:.*]] = vector.transpose %[[DT]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
 // CHECK:     vector.transfer_write %[[DTT]], %[[WSDT]][%[[B]], %[[TILE]], %c0, %c0] {in_bounds = [true, true]}
 // CHECK:     scf.for %[[R:.*]] = %c0 to %c16 step %c1 {
@@ -60,12 +70,15 @@
 // CHECK:       vector.store %{{.*}}, %[[WSY]]
 // CHECK:     %[[YR:.*]] = vector.transfer_read %[[WSY]][%[[B]], %[[TILE]], %c0, %c0]
 // CHECK:     %[[YT:.*]] = vector.transpose %[[YR]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
-// CHECK:     vector.transfer_write %[[YT]], %{{.*}}[%[[B]], %[[C0]], %[[T0]]] : vector<16x16xf32>, memref<2x20x37xf32>
-// CHECK:     scf.yield %[[H]]#0, %[[H]]#1
-// CHECK:   %[[HB0:.*]] = vector.insert %[[CHUNKS]]#0, %{{.*}} [0] : vector<16xf32> into vector<16x16xf32>
-// CHECK:   %[[HB1:.*]] = vector.insert %[[CHUNKS]]#1, %[[HB0]] [1]
+// CHECK:     vector.transfer_write %[[YT]], %{{.*}}[%[[B]], %[[C0K]], %[[T0]]] : vector<16x16xf32>, memref<2x20x37xf32>
+// CHECK:     vector.store %[[H]]#0, %[[PARKH]][%[[B]], %[[TILE]], %c0, %c0]
+// CHECK:     vector.store %[[H]]#1, %[[PARKH]][%[[B]], %[[TILE]], %c1, %c0]
+// CHECK:   %[[HL0:.*]] = vector.load %[[PARKH]][%[[B]], %[[TILE]], %c0, %c0]
+// CHECK:   %[[HL1:.*]] = vector.load %[[PARKH]][%[[B]], %[[TILE]], %c1, %c0]
+// CHECK:   %[[HB0:.*]] = vector.insert %[[HL0]], %{{.*}} [0] : vector<16xf32> into vector<16x16xf32>
+// CHECK:   %[[HB1:.*]] = vector.insert %[[HL1]], %[[HB0]] [1]
 // CHECK:   %[[HT:.*]] = vector.transpose %[[HB1]], [1, 0]
-// CHECK:   vector.transfer_write %[[HT]], %{{.*}}[%[[B]], %[[C0]], %c0] : vector<16x16xf32>, memref<2x20x2xf32>
+// CHECK:   vector.transfer_write %[[HT]], %{{.*}}[%[[B]], %{{.*}}, %c0] : vector<16x16xf32>, memref<2x20x2xf32>
 // CHECK: bufferization.to_tensor
 // CHECK-NOT: ssm.selective_scan
 // W8-LABEL: func.func @channel_first
@@ -96,18 +109,33 @@ func.func @channel_first(%u: tensor<2x20x37xf32>, %dt: tensor<2x20x37xf32>, %A: 
 // -----
 
 // token_major: the chunk's blocks are read with rows along time and need no
-// transpose; time-invariant B is read once per tile.
+// transpose. The d = 24 channels' two tiles form one group (at most 16
+// tiles, fewer when the threads need more groups) that walks time chunk by
+// chunk, each tile taking its states and A from the parked buffers in
+// turn; time-invariant B is read in each chunk.
 // CHECK-LABEL: func.func @token_major
-// CHECK: scf.parallel
-// CHECK:   vector.transfer_read %{{.*}} : memref<24x1xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
-// CHECK:   %[[BBLK:.*]] = vector.transfer_read %{{.*}} : memref<24x1xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
-// CHECK:   %[[BT:.*]] = vector.transpose %[[BBLK]], [1, 0]
-// CHECK:   %[[BINV:.*]] = vector.extract %[[BT]][0]
-// CHECK:   scf.for %[[K:.*]] = %c0 to %c1 step %c1 iter_args(%[[H:.*]] = %{{.*}}) -> (vector<16xf32>) {
-// CHECK:     vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], %{{.*}} : memref<1x9x24xf32, strided<[?, ?, 1], offset: ?>>, vector<16x16xf32>
-// CHECK:     scf.for
-// CHECK:       arith.mulf %{{.*}}, %[[BINV]]
-// CHECK:     vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : vector<16x16xf32>, memref<1x9x24xf32>
+// CHECK: %[[PARKH:.*]] = memref.alloc(%c1, %c2) : memref<?x?x1x16xf32>
+// CHECK: %[[PARKA:.*]] = memref.alloc(%c1, %c2) : memref<?x?x1x16xf32>
+// CHECK: scf.parallel (%[[B:.*]], %[[G:.*]]) = (%c0, %c0) to (%c1, %c1) step (%c1, %c1) {
+// CHECK:   %[[FIRST:.*]] = arith.muli %[[G]], %c2
+// CHECK:   %[[END:.*]] = arith.minui %{{.*}}, %c2
+// CHECK:   scf.for %[[T:.*]] = %[[FIRST]] to %[[END]] step %c1 {
+// CHECK:     vector.transfer_read %{{.*}} : memref<24x1xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
+// CHECK:     vector.store %{{.*}}, %[[PARKA]][%[[B]], %[[T]], %c0, %c0]
+// CHECK:     vector.store %{{.*}}, %[[PARKH]][%[[B]], %[[T]], %c0, %c0]
+// CHECK:   scf.for %[[K:.*]] = %c0 to %c1 step %c1 {
+// CHECK:     scf.for %[[TK:.*]] = %[[FIRST]] to %[[END]] step %c1 {
+// CHECK:       vector.load %[[PARKA]][%[[B]], %[[TK]], %c0, %c0]
+// CHECK:       %[[BBLK:.*]] = vector.transfer_read %{{.*}} : memref<24x1xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
+// CHECK:       %[[BT:.*]] = vector.transpose %[[BBLK]], [1, 0]
+// CHECK:       %[[BINV:.*]] = vector.extract %[[BT]][0]
+// CHECK:       %[[H:.*]] = vector.load %[[PARKH]][%[[B]], %[[TK]], %c0, %c0]
+// CHECK:       vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], %{{.*}} : memref<1x9x24xf32, strided<[?, ?, 1], offset: ?>>, vector<16x16xf32>
+// CHECK-NOT:   vector.transpose
+// CHECK:       scf.for {{.*}} iter_args(%{{.*}} = %[[H]])
+// CHECK:         arith.mulf %{{.*}}, %[[BINV]]
+// CHECK:       vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : vector<16x16xf32>, memref<1x9x24xf32>
+// CHECK:       vector.store %{{.*}}, %[[PARKH]][%[[B]], %[[TK]], %c0, %c0]
 // CHECK-NOT: vector.transpose
 func.func @token_major(%u: tensor<1x9x24xf32>, %A: tensor<24x1xf32>, %C: tensor<1x9x1xf32>)
     -> tensor<1x9x24xf32> {
@@ -125,13 +153,19 @@ func.func @token_major(%u: tensor<1x9x24xf32>, %A: tensor<24x1xf32>, %C: tensor<
 // incoming and of the last state, read and written in place; dt broadcast
 // from its lane; the C contractions of the tile's 16 channels reduced by a
 // shuffle tree (4 levels) to one vector of y. Every other length runs the
-// chunks.
+// chunks, in one group of the two tiles (min(16, 2 * 2 tiles / 1 thread)):
+// workspaces per (b, group), parked states and A per (b, tile). A step
+// takes groups of one tile, so its parallel loop has an iteration per tile.
 // CHECK-LABEL: func.func @decode_state_lanes
-// CHECK-COUNT-4: memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
+// CHECK-COUNT-4: memref.alloc(%c2, %c1) : memref<?x?x16x16xf32>
+// CHECK-COUNT-2: memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
 // CHECK-NEXT: %[[STEP:.*]] = arith.cmpi eq, %{{.*}}, %c1 : index
-// CHECK-NEXT: scf.parallel (%[[B:.*]], %{{.*}}) =
-// CHECK:   %[[CH:.*]] = arith.muli %{{.*}}, %c16
+// CHECK-NEXT: arith.select %[[STEP]], %c1, %c4 : index
+// CHECK-NEXT: %[[ITERS:.*]] = arith.select %[[STEP]], %c2, %c1 : index
+// CHECK-NEXT: scf.parallel (%[[B:.*]], %{{.*}}) = (%c0, %c0) to (%c2, %[[ITERS]])
 // CHECK:   scf.if %[[STEP]] {
+// CHECK:     scf.for %[[T:.*]] =
+// CHECK:       %[[CH:.*]] = arith.muli %[[T]], %c16
 // CHECK-NOT: scf.if
 // CHECK-NOT: vector.transpose
 // CHECK:     %[[BROW:.*]] = vector.load %{{.*}}[%[[B]], %c0, %c0] : memref<2x?x16xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>

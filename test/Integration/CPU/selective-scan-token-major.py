@@ -61,6 +61,11 @@ case("tm_f64", 2, 3, 17, 2, elt="f64", z=True, h0=True)
 case("tm_L1", 3, 7, 1, 16, D=True, z=True, bias=True)
 case("tm_tiles_and_tails", 2, 37, 21, 5, bform="grp", cform="grp", bgroups=1, cgroups=37, D=True, z=True)
 case("tm_long", 1, 3, 4096, 16, D=True, z=True)
+# Tile groups (token_major runs up to 16 channel tiles chunk by chunk, their
+# states parked between chunks): 19 tiles make a group of 16 and one of 3,
+# the last tile partial; with 2 threads and 5 tiles, groups of 2, 2 and 1.
+case("tm_tile_groups", 2, 16 * 18 + 5, 37, 5, D=True, z=True, bias=True, h0=True)
+case("tm_tile_groups_threads", 1, 80, 50, 16, D=True, z=True, h0=True)
 # n above 64: state groups (StateGroups.cpp), static and dynamic shapes.
 case("tm_n100_groups", 2, 17, 23, 100, bform="grp", cform="var", bgroups=1, D=True,
      z=True, bias=True, h0=True)
