@@ -313,10 +313,12 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       wsU = ws();
       wsDtu = ws();
       wsY = ws();
-      parkH = memref::AllocOp::create(rewriter, loc, parkType,
-                                      ValueRange{nb, nTiles});
-      parkA = memref::AllocOp::create(rewriter, loc, parkType,
-                                      ValueRange{nb, nTiles});
+      if (maxGroup > 1) {
+        parkH = memref::AllocOp::create(rewriter, loc, parkType,
+                                        ValueRange{nb, nTiles});
+        parkA = memref::AllocOp::create(rewriter, loc, parkType,
+                                        ValueRange{nb, nTiles});
+      }
     }
     if (!onlyChunks && !onlyStep)
       oneStep = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
@@ -765,17 +767,80 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       return rows;
     };
 
-    // Every length: time in chunks of V steps, each chunk over the group's
-    // tiles.
+    // One chunk of the current tile from states `hs`: returns the states
+    // after it.
+    auto chunkBody = [&](Value t0, ValueRange hs) -> SmallVector<Value> {
+      prefetchBlocks(t0);
+      // Prologue: blocks parked raw, then dt and dt * u row by row (a
+      // whole-block softplus would need 16 registers per temporary).
+      park(readBlock(delta, t0), wsDt);
+      park(readBlock(u, t0), wsU);
+      rowLoop([&](Value r) {
+        Value dt = row(wsDt, r);
+        if (biasV)
+          dt = vb.add(dt, biasV);
+        if (op.getDeltaSoftplus())
+          dt = vb.vsoftplus(dt);
+        vector::StoreOp::create(rewriter, loc, dt, wsDt, slot(r));
+        vector::StoreOp::create(rewriter, loc, vb.mul(dt, row(wsU, r)),
+                                wsDtu, slot(r));
+      });
+      // State loop over the chunk's steps.
+      Value steps = arith::MinUIOp::create(
+          rewriter, loc, vb.idx(V),
+          arith::SubIOp::create(rewriter, loc, nL, t0));
+      auto loop = scf::ForOp::create(
+          rewriter, loc, vb.idx(0), steps, vb.idx(1), hs,
+          [&](OpBuilder &, Location, Value s, ValueRange hIn) {
+            SmallVector<Value> h(hIn.begin(), hIn.end());
+            Value t = arith::AddIOp::create(rewriter, loc, t0, s);
+            Value acc = step(row(wsDt, s), row(wsDtu, s), t, h);
+            vector::StoreOp::create(rewriter, loc, acc, wsY, slot(s));
+            scf::YieldOp::create(rewriter, loc, h);
+          });
+      // Epilogue: D skip and gate row by row (wsDtu is free again and
+      // takes the gate's z block), then y goes back as one block.
+      if (Dv || z) {
+        if (z)
+          park(readBlock(z, t0), wsDtu);
+        rowLoop([&](Value r) {
+          Value acc = row(wsY, r);
+          if (Dv)
+            acc = vb.fma(Dv, row(wsU, r), acc);
+          if (z)
+            acc = vb.mul(acc, vb.silu(row(wsDtu, r)));
+          vector::StoreOp::create(rewriter, loc, acc, wsY, slot(r));
+        });
+      }
+      writeBlock(unpark(wsY), y, t0);
+      return SmallVector<Value>(loop.getResults());
+    };
+    Value nChunks = arith::DivUIOp::create(
+        rewriter, loc, arith::AddIOp::create(rewriter, loc, nL, vb.idx(V - 1)),
+        vb.idx(V));
+
+    // Every length: time in chunks of V steps. Single tiles carry their
+    // states in registers from chunk to chunk; a group's chunk runs over
+    // its tiles, which park their states in between.
     auto chunkPath = [&]() {
+      if (maxGroup == 1)
+        return forTiles([&] {
+          loadChannelLaneConstants();
+          auto chunks = scf::ForOp::create(
+              rewriter, loc, vb.idx(0), nChunks, vb.idx(1), initialStates(),
+              [&](OpBuilder &, Location, Value k, ValueRange hs) {
+                Value t0 = arith::MulIOp::create(rewriter, loc, k, vb.idx(V));
+                scf::YieldOp::create(rewriter, loc, chunkBody(t0, hs));
+              });
+          if (last)
+            writeStates(SmallVector<Value>(chunks.getResults()), last,
+                        {bi, c0});
+        });
       forTiles([&] {
         loadChannelLaneConstants();
         parkRows(A2, parkA);
         parkRows(initialStates(), parkH);
       });
-      Value nChunks = arith::DivUIOp::create(
-          rewriter, loc, arith::AddIOp::create(rewriter, loc, nL, vb.idx(V - 1)),
-          vb.idx(V));
       scf::ForOp::create(
           rewriter, loc, vb.idx(0), nChunks, vb.idx(1), ValueRange{},
           [&](OpBuilder &, Location, Value k, ValueRange) {
@@ -787,51 +852,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
                 invB = readStates(B, {c0});
               if (kindC == Kind::TimeInvariant)
                 invC = readStates(C, {c0});
-              SmallVector<Value> hs = unparkRows(parkH);
-              prefetchBlocks(t0);
-              // Prologue: blocks parked raw, then dt and dt * u row by row (a
-              // whole-block softplus would need 16 registers per temporary).
-              park(readBlock(delta, t0), wsDt);
-              park(readBlock(u, t0), wsU);
-              rowLoop([&](Value r) {
-                Value dt = row(wsDt, r);
-                if (biasV)
-                  dt = vb.add(dt, biasV);
-                if (op.getDeltaSoftplus())
-                  dt = vb.vsoftplus(dt);
-                vector::StoreOp::create(rewriter, loc, dt, wsDt, slot(r));
-                vector::StoreOp::create(rewriter, loc, vb.mul(dt, row(wsU, r)),
-                                        wsDtu, slot(r));
-              });
-              // State loop over the chunk's steps.
-              Value steps = arith::MinUIOp::create(
-                  rewriter, loc, vb.idx(V),
-                  arith::SubIOp::create(rewriter, loc, nL, t0));
-              auto loop = scf::ForOp::create(
-                  rewriter, loc, vb.idx(0), steps, vb.idx(1), hs,
-                  [&](OpBuilder &, Location, Value s, ValueRange hIn) {
-                    SmallVector<Value> h(hIn.begin(), hIn.end());
-                    Value t = arith::AddIOp::create(rewriter, loc, t0, s);
-                    Value acc = step(row(wsDt, s), row(wsDtu, s), t, h);
-                    vector::StoreOp::create(rewriter, loc, acc, wsY, slot(s));
-                    scf::YieldOp::create(rewriter, loc, h);
-                  });
-              // Epilogue: D skip and gate row by row (wsDtu is free again and
-              // takes the gate's z block), then y goes back as one block.
-              if (Dv || z) {
-                if (z)
-                  park(readBlock(z, t0), wsDtu);
-                rowLoop([&](Value r) {
-                  Value acc = row(wsY, r);
-                  if (Dv)
-                    acc = vb.fma(Dv, row(wsU, r), acc);
-                  if (z)
-                    acc = vb.mul(acc, vb.silu(row(wsDtu, r)));
-                  vector::StoreOp::create(rewriter, loc, acc, wsY, slot(r));
-                });
-              }
-              writeBlock(unpark(wsY), y, t0);
-              parkRows(SmallVector<Value>(loop.getResults()), parkH);
+              parkRows(chunkBody(t0, unparkRows(parkH)), parkH);
             });
             scf::YieldOp::create(rewriter, loc);
           });

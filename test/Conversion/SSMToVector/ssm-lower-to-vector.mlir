@@ -4,9 +4,7 @@
 
 // channel_first: one scf.parallel iteration per (batch, 16-channel tile)
 // (channel_first keeps tile groups of one); A is scaled by log2(e) once per
-// tile and parked with the n = 2 initial states in (b, tiles, n, 16)
-// buffers, from which each chunk takes them and to which it returns them.
-// Time goes in chunks of 16 steps (the last one partial): the
+// tile; the n = 2 states are loop-carried vectors. Time goes in chunks of 16 steps (the last one partial): the
 // chunk's blocks of the operands four chunks ahead are prefetched; delta and
 // u are read as masked 16x16 blocks, transposed and parked in the per-tile
 // workspace; a row loop computes softplus(dt) (max(dt, 0) + e * q(e), e =
@@ -23,25 +21,17 @@
 // CHECK: %[[WSU:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
 // CHECK: %[[WSDTU:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
 // CHECK: %[[WSY:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
-// CHECK: %[[PARKH:.*]] = memref.alloc(%c2, %c2) : memref<?x?x2x16xf32>
-// CHECK: %[[PARKA:.*]] = memref.alloc(%c2, %c2) : memref<?x?x2x16xf32>
 // CHECK: scf.parallel (%[[B:.*]], %[[TILE:.*]]) = (%c0, %c0) to (%c2, %c2) step (%c1, %c1) {
 // CHECK:   %[[C0:.*]] = arith.muli %[[TILE]], %c16
 // CHECK-NOT: scf.if
 // CHECK:   %[[ABLK:.*]] = vector.transfer_read %{{.*}}[%[[C0]], %c0], %{{.*}} : memref<20x2xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
 // CHECK:   %[[AT:.*]] = vector.transpose %[[ABLK]], [1, 0]
 // CHECK:   %[[A0:.*]] = vector.extract %[[AT]][0] : vector<16xf32> from vector<16x16xf32>
-// CHECK:   %[[A0S:.*]] = arith.mulf %[[A0]], %[[LOG2E]]
-// CHECK:   vector.store %[[A0S]], %[[PARKA]][%[[B]], %[[TILE]], %c0, %c0]
-// CHECK:   vector.store %{{.*}}, %[[PARKH]][%[[B]], %[[TILE]], %c1, %c0]
-// CHECK:   scf.for %[[K:.*]] = %c0 to %c3 step %c1 {
+// CHECK:   arith.mulf %[[A0]], %[[LOG2E]]
+// CHECK:   %[[CHUNKS:.*]]:2 = scf.for %[[K:.*]] = %c0 to %c3 step %c1 iter_args(%[[H0:.*]] = %{{.*}}, %[[H1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>) {
 // CHECK:     %[[T0:.*]] = arith.muli %[[K]], %c16
-// CHECK:     %[[C0K:.*]] = arith.muli %[[TILE]], %c16
-// CHECK:     vector.load %[[PARKA]][%[[B]], %[[TILE]], %c0, %c0]
-// CHECK:     %[[H0:.*]] = vector.load %[[PARKH]][%[[B]], %[[TILE]], %c0, %c0]
-// CHECK:     %[[H1:.*]] = vector.load %[[PARKH]][%[[B]], %[[TILE]], %c1, %c0]
 // CHECK:     memref.prefetch {{.*}}, read, locality<3>, data
-// CHECK:     %[[DT:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C0K]], %[[T0]]], %{{.*}} : memref<2x20x37xf32, strided<[?, ?, 1], offset: ?>>, vector<16x16xf32>
+// CHECK:     %[[DT:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C0]], %[[T0]]], %{{.*}} : memref<2x20x37xf32, strided<[?, ?, 1], offset: ?>>, vector<16x16xf32>
 // CHECK:     %[[DTT:.*]] = vector.transpose %[[DT]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
 // CHECK:     vector.transfer_write %[[DTT]], %[[WSDT]][%[[B]], %[[TILE]], %c0, %c0] {in_bounds = [true, true]}
 // CHECK:     scf.for %[[R:.*]] = %c0 to %c16 step %c1 {
@@ -70,15 +60,12 @@
 // CHECK:       vector.store %{{.*}}, %[[WSY]]
 // CHECK:     %[[YR:.*]] = vector.transfer_read %[[WSY]][%[[B]], %[[TILE]], %c0, %c0]
 // CHECK:     %[[YT:.*]] = vector.transpose %[[YR]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
-// CHECK:     vector.transfer_write %[[YT]], %{{.*}}[%[[B]], %[[C0K]], %[[T0]]] : vector<16x16xf32>, memref<2x20x37xf32>
-// CHECK:     vector.store %[[H]]#0, %[[PARKH]][%[[B]], %[[TILE]], %c0, %c0]
-// CHECK:     vector.store %[[H]]#1, %[[PARKH]][%[[B]], %[[TILE]], %c1, %c0]
-// CHECK:   %[[HL0:.*]] = vector.load %[[PARKH]][%[[B]], %[[TILE]], %c0, %c0]
-// CHECK:   %[[HL1:.*]] = vector.load %[[PARKH]][%[[B]], %[[TILE]], %c1, %c0]
-// CHECK:   %[[HB0:.*]] = vector.insert %[[HL0]], %{{.*}} [0] : vector<16xf32> into vector<16x16xf32>
-// CHECK:   %[[HB1:.*]] = vector.insert %[[HL1]], %[[HB0]] [1]
+// CHECK:     vector.transfer_write %[[YT]], %{{.*}}[%[[B]], %[[C0]], %[[T0]]] : vector<16x16xf32>, memref<2x20x37xf32>
+// CHECK:     scf.yield %[[H]]#0, %[[H]]#1
+// CHECK:   %[[HB0:.*]] = vector.insert %[[CHUNKS]]#0, %{{.*}} [0] : vector<16xf32> into vector<16x16xf32>
+// CHECK:   %[[HB1:.*]] = vector.insert %[[CHUNKS]]#1, %[[HB0]] [1]
 // CHECK:   %[[HT:.*]] = vector.transpose %[[HB1]], [1, 0]
-// CHECK:   vector.transfer_write %[[HT]], %{{.*}}[%[[B]], %{{.*}}, %c0] : vector<16x16xf32>, memref<2x20x2xf32>
+// CHECK:   vector.transfer_write %[[HT]], %{{.*}}[%[[B]], %[[C0]], %c0] : vector<16x16xf32>, memref<2x20x2xf32>
 // CHECK: bufferization.to_tensor
 // CHECK-NOT: ssm.selective_scan
 // W8-LABEL: func.func @channel_first
