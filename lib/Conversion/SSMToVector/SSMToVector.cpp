@@ -256,12 +256,14 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     Value perGroupB = groupSize(B, kindB), perGroupC = groupSize(C, kindC);
 
     // Tile groups: the chunk path runs the tiles of a group (maxGroup
-    // consecutive tiles at most) one chunk each, then the next chunk, so that in
-    // token_major layout a group reads its operands as rows group * V
-    // channels wide instead of V wide. A tile's states and A * log2(e) are parked between chunks
-    // in (b, tiles, n, V) buffers. A parallel iteration is a (batch row,
-    // group); groups shrink (to one tile) until every thread has one, and
-    // the decoding step (L = 1) takes groups of one tile.
+    // consecutive tiles at most) one chunk each, then the next chunk, so
+    // that in token_major layout a group reads its operands as rows
+    // group * V channels wide instead of V wide. A grouped tile's states
+    // and A * log2(e) are parked between chunks in (b, tiles, n, V)
+    // buffers; single tiles (channel_first) keep their states in registers.
+    // A parallel iteration is a (batch row, group); groups shrink (to one
+    // tile) until every thread has one, and the decoding step (L = 1)
+    // takes groups of one tile.
     Value groupTiles = arith::MaxUIOp::create(
         rewriter, loc, vb.idx(1),
         arith::MinUIOp::create(

@@ -4,8 +4,8 @@
 
 // channel_first: one scf.parallel iteration per (batch, 16-channel tile)
 // (channel_first keeps tile groups of one); A is scaled by log2(e) once per
-// tile; the n = 2 states are loop-carried vectors. Time goes in chunks of 16 steps (the last one partial): the
-// chunk's blocks of the operands four chunks ahead are prefetched; delta and
+// tile; the n = 2 states are loop-carried vectors. Time goes in chunks of
+// 16 steps (the last one partial): the chunk's blocks of the operands four chunks ahead are prefetched; delta and
 // u are read as masked 16x16 blocks, transposed and parked in the per-tile
 // workspace; a row loop computes softplus(dt) (max(dt, 0) + e * q(e), e =
 // exp2(-|dt| log2 e): 5 FMAs of exp2, 8 of q, one more) and dt * u; the state loop runs
