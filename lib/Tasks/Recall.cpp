@@ -248,9 +248,9 @@ double compressedExpectation(int64_t N, int64_t kappa) {
 }
 
 /// The probability that each query of one example with filler on is
-/// answered right, appended to `right`. The
-/// exact construction counts bigrams (k -> v); before a query of key k the
-/// random filler adds spurious ones: each pair of adjacent filler tokens
+/// answered right, appended to `right`. The exact construction counts
+/// bigrams (k -> v); before a query of key k the random filler adds
+/// spurious ones: each pair of adjacent filler tokens
 /// is (k, u) with probability 1/V^2 for each value u, and there are m such
 /// pairs before the query. Argmax takes the first maximum, so the query of
 /// value v (rank r among the V/2 values) is right when every lower value
@@ -280,9 +280,11 @@ void fillerExpectation(const MqarExample &ex, int64_t V, int64_t kappa,
     int64_t cMax = static_cast<int64_t>(lambda + 12 * std::sqrt(lambda)) + 30;
     // pmf, and log F from the CDF or, near 1, from the upper tail.
     std::vector<double> pmf(cMax + 2), logF(cMax + 2);
-    pmf[0] = std::exp(-lambda);
-    for (int64_t c = 1; c < cMax + 2; ++c)
-      pmf[c] = pmf[c - 1] * lambda / c;
+    // In logs: e^-lambda underflows for a small V and a long L.
+    for (int64_t c = 0; c < cMax + 2; ++c)
+      pmf[c] = lambda > 0 ? std::exp(c * std::log(lambda) - lambda -
+                                     std::lgamma(c + 1.0))
+                          : c == 0;
     double cdf = 0, tail = 0;
     for (int64_t c = cMax + 1; c >= 0; --c) {
       logF[c] = tail; // temporarily: P(count > c)

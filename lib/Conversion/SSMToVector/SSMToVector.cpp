@@ -337,7 +337,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       }
     }
 
-    // Tiles per parallel iteration: tileGroup for chunks, 1 for a step.
+    // Tiles per parallel iteration: groupTiles for chunks, 1 for a step.
     Value perIter = onlyStep ? vb.idx(1) : groupTiles;
     Value nIters = onlyStep ? nTiles : nGroups;
     if (oneStep) {
