@@ -1,6 +1,10 @@
 // RUN: ssm-opt %s --ssm-lower-to-vector --split-input-file | FileCheck %s
 // RUN: ssm-opt %s --ssm-lower-to-vector=vector-width=8 --split-input-file | FileCheck %s --check-prefix=W8
 // RUN: ssm-opt %s --ssm-lower-to-vector=x86-avx512=true --split-input-file | FileCheck %s --check-prefix=AVX512
+// RUN: ssm-opt %s --ssm-lower-to-vector=tile-group=1 --split-input-file | FileCheck %s --check-prefix=TG1
+// RUN: ssm-opt %s --ssm-lower-to-vector=num-threads=2 --split-input-file | FileCheck %s --check-prefix=THREADS
+// RUN: not ssm-opt %s --ssm-lower-to-vector=tile-group=-1 --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: error: ssm-lower-to-vector: vector-width and num-threads must be positive, tile-group not negative
 
 // channel_first: one scf.parallel iteration per (batch, 16-channel tile)
 // (channel_first keeps tile groups of one); A is scaled by log2(e) once per
@@ -124,6 +128,12 @@ func.func @channel_first(%u: tensor<2x20x37xf32>, %dt: tensor<2x20x37xf32>, %A: 
 // CHECK:       vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : vector<16x16xf32>, memref<1x9x24xf32>
 // CHECK:       vector.store %{{.*}}, %[[PARKH]][%[[B]], %[[TK]], %c0, %c0]
 // CHECK-NOT: vector.transpose
+// tile-group=1: token_major takes single tiles too, one parallel iteration
+// per tile, states loop-carried from chunk to chunk, nothing parked.
+// TG1-LABEL: func.func @token_major
+// TG1-NOT: memref<?x?x1x16xf32>
+// TG1: scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%c1, %c2) step (%c1, %c1) {
+// TG1: scf.for %{{.*}} = %c0 to %c1 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<16xf32>) {
 func.func @token_major(%u: tensor<1x9x24xf32>, %A: tensor<24x1xf32>, %C: tensor<1x9x1xf32>)
     -> tensor<1x9x24xf32> {
   %y = ssm.selective_scan token_major %u, %u, %A, %A, %C
@@ -143,6 +153,12 @@ func.func @token_major(%u: tensor<1x9x24xf32>, %A: tensor<24x1xf32>, %C: tensor<
 // chunks, in one group of the two tiles (min(16, 2 * 2 tiles / 1 thread)):
 // workspaces per (b, group), parked states and A per (b, tile). A step
 // takes groups of one tile, so its parallel loop has an iteration per tile.
+// With num-threads=2 the 2 x 2 (batch, tile) pairs make groups of
+// 4 / 2 = 2 tiles, one per batch row and thread (a step still takes 1).
+// THREADS-LABEL: func.func @decode_state_lanes
+// THREADS: %[[STEP:.*]] = arith.cmpi eq, %dim{{.*}}, %c1 : index
+// THREADS-NEXT: arith.select %[[STEP]], %c1, %c2 : index
+// THREADS-NEXT: arith.select %[[STEP]], %c2, %c1 : index
 // CHECK-LABEL: func.func @decode_state_lanes
 // CHECK-COUNT-4: memref.alloc(%c2, %c1) : memref<?x?x16x16xf32>
 // CHECK-COUNT-2: memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
