@@ -341,11 +341,21 @@ def main():
     ap.add_argument("--prompt", type=int, default=2048)
     ap.add_argument("--decode", type=int, default=128)
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
+    ap.add_argument("--parts", default="projections,step,model",
+                    help="comma-separated parts to run (projections, step, model)")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    unknown = parts - {"projections", "step", "model"}
+    if unknown:
+        ap.error("unknown --parts %s (expected projections, step, model)" %
+                 ",".join(sorted(unknown)))
     with tempfile.TemporaryDirectory(prefix="bench-mamba-") as tmp:
-        projections(args.tools, tmp, args.prompt, args.reps)
-        decode_step(args.tools, tmp, args.reps)
-        model(args.tools, tmp, args.layers, args.prompt, args.decode, args.no_torch)
+        if "projections" in parts:
+            projections(args.tools, tmp, args.prompt, args.reps)
+        if "step" in parts:
+            decode_step(args.tools, tmp, args.reps)
+        if "model" in parts:
+            model(args.tools, tmp, args.layers, args.prompt, args.decode, args.no_torch)
 
 
 if __name__ == "__main__":

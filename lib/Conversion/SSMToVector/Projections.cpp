@@ -91,6 +91,46 @@ bool isProjection(linalg::GenericOp op) {
   return mulOk && addOk;
 }
 
+/// Where the kernel takes the values it adds to the contraction. The
+/// projections of ssm-expand-blocks start from zeros (a linalg.fill) or from
+/// a bias broadcast along the rows (a linalg.generic); materialising either
+/// costs a write and a read of the whole output, which for a short
+/// contraction (dt_proj: K = 48 against 1536 outputs per token) is more
+/// memory traffic than the FMAs take time. Those two forms are read at
+/// their source: a scalar, or one vector of the bias per output vector.
+/// Any other init is read element by element as before.
+struct InitSource {
+  Value scalar; // linalg.fill's value
+  Value bias;   // the 1-D bias tensor of a row broadcast
+  Value full;   // any other init: the tensor itself
+};
+
+InitSource classifyInit(Value init) {
+  if (auto fill = init.getDefiningOp<linalg::FillOp>())
+    if (fill.getInputs().size() == 1 &&
+        fill.getInputs()[0].getType().isF32())
+      return {fill.getInputs()[0], Value(), Value()};
+  if (auto bcast = init.getDefiningOp<linalg::GenericOp>()) {
+    int64_t r = cast<RankedTensorType>(init.getType()).getRank();
+    MLIRContext *ctx = bcast.getContext();
+    Block &body = bcast.getRegion().front();
+    auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+    if (bcast.getNumDpsInputs() == 1 && bcast.getNumDpsInits() == 1 &&
+        bcast.hasPureTensorSemantics() && body.getOperations().size() == 1 &&
+        yield && yield.getValues().size() == 1 &&
+        yield.getValues()[0] == body.getArgument(0) &&
+        llvm::all_of(bcast.getIteratorTypesArray(),
+                     [](utils::IteratorType t) {
+                       return t == utils::IteratorType::parallel;
+                     }) &&
+        bcast.getIndexingMapsArray()[0] ==
+            AffineMap::get(r, 0, getAffineDimExpr(r - 1, ctx), ctx) &&
+        bcast.getIndexingMapsArray()[1] == AffineMap::getMultiDimIdentityMap(r, ctx))
+      return {Value(), bcast.getDpsInputs()[0], Value()};
+  }
+  return {Value(), Value(), init};
+}
+
 struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
   ProjectionToVector(MLIRContext *ctx, int64_t width)
       : OpRewritePattern(ctx), width(width) {}
@@ -112,7 +152,10 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
 
     Value x = lb.toBuffer(op.getDpsInputs()[0], /*unitInner=*/true);
     Value w = lb.toBuffer(op.getDpsInputs()[1], /*unitInner=*/true);
-    Value init = lb.toBuffer(op.getDpsInits()[0]);
+    Operation *initOp = op.getDpsInits()[0].getDefiningOp();
+    InitSource src = classifyInit(op.getDpsInits()[0]);
+    Value init = src.full ? lb.toBuffer(src.full) : Value();
+    Value bias = src.bias ? lb.toBuffer(src.bias, /*unitInner=*/true) : Value();
     SmallVector<Value> outSizes;
     for (int64_t i = 0; i + 1 < r; ++i)
       outSizes.push_back(lb.dim(x, i));
@@ -165,14 +208,15 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
       // register blocks of `rows` x nr outputs over every row of x.
       OpBuilder::InsertionGuard guard(rewriter);
       rewriter.setInsertionPointToStart(&choice.getThenRegion().front());
-      // One buffer holds every panel (a transposed, padded copy of w,
-      // freed by the buffer deallocation pipeline like any temporary).
+      // Each iteration packs into its own buffer of K x nr floats (96 KB at
+      // K = 768), freed at the end of the iteration by the buffer
+      // deallocation pipeline: the workspace is one panel per thread, not a
+      // transposed copy of all of w (154 MB for Mamba-130m's LM head).
       Value nPanels = ceilDiv(N, nr);
-      auto panelsType = MemRefType::get(
-          {ShapedType::kDynamic, ShapedType::kDynamic, nr}, f32);
-      Value panels = memref::AllocOp::create(rewriter, loc, panelsType,
-                                             ValueRange{nPanels, K});
+      auto panelType = MemRefType::get({ShapedType::kDynamic, nr}, f32);
       parallel(nPanels, [&](Value p) {
+        Value panel =
+            memref::AllocOp::create(rewriter, loc, panelType, ValueRange{K});
         Value n0 = arith::MulIOp::create(rewriter, loc, p, lb.idx(nr));
         lb.forLoop(lb.idx(nr), [&](Value j) {
           Value n = arith::AddIOp::create(rewriter, loc, n0, j);
@@ -183,12 +227,25 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
             OpBuilder::InsertionGuard g(rewriter);
             rewriter.setInsertionPointToStart(&fill.getThenRegion().front());
             lb.forLoop(K, [&](Value k) {
-              lb.store(lb.load(w, {n, k}), panels, {p, k, j});
+              lb.store(lb.load(w, {n, k}), panel, {k, j});
             });
             rewriter.setInsertionPointToStart(&fill.getElseRegion().front());
-            lb.forLoop(K, [&](Value k) { lb.store(zero, panels, {p, k, j}); });
+            lb.forLoop(K, [&](Value k) { lb.store(zero, panel, {k, j}); });
           }
         });
+
+        // What a scalar or bias init adds to the panel's two output vectors
+        // (once per panel; the masked read zeroes the lanes past N).
+        SmallVector<Value, 2> initLanes;
+        for (int64_t h = 0; h < 2 && !init; ++h) {
+          if (src.scalar) {
+            initLanes.push_back(
+                vector::BroadcastOp::create(rewriter, loc, vt, src.scalar));
+            continue;
+          }
+          Value n = arith::AddIOp::create(rewriter, loc, n0, lb.idx(h * width));
+          initLanes.push_back(lanes(bias, {n}));
+        }
 
         // `count` rows from m0: accumulate over k, add init, store.
         auto block = [&](Value bi, Value m0, int64_t count) {
@@ -199,9 +256,9 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                 OpBuilder::InsertionGuard g(rewriter);
                 rewriter.setInsertionPointToStart(nb.getInsertionBlock());
                 Value w0 = vector::LoadOp::create(
-                    rewriter, loc, vt, panels, ValueRange{p, k, lb.idx(0)});
+                    rewriter, loc, vt, panel, ValueRange{k, lb.idx(0)});
                 Value w1 = vector::LoadOp::create(
-                    rewriter, loc, vt, panels, ValueRange{p, k, lb.idx(width)});
+                    rewriter, loc, vt, panel, ValueRange{k, lb.idx(width)});
                 SmallVector<Value> next;
                 for (int64_t i = 0; i < count; ++i) {
                   Value m = arith::AddIOp::create(rewriter, loc, m0, lb.idx(i));
@@ -221,7 +278,7 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                                               lb.idx(h * width));
               Value sum = arith::AddFOp::create(
                   rewriter, loc, loop.getResult(2 * i + h),
-                  lanes(init, index(bi, m, n)));
+                  init ? lanes(init, index(bi, m, n)) : initLanes[h]);
               writeLanes(sum, out, index(bi, m, n));
             }
           }
@@ -267,14 +324,19 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                 });
             Value dot = vector::ReductionOp::create(
                 rewriter, loc, vector::CombiningKind::ADD, loop.getResult(0));
-            Value sum = arith::AddFOp::create(rewriter, loc, dot,
-                                              lb.load(init, index(bi, m, n)));
+            Value start = init     ? lb.load(init, index(bi, m, n))
+                          : src.scalar ? src.scalar
+                                       : lb.load(bias, {n});
+            Value sum = arith::AddFOp::create(rewriter, loc, dot, start);
             lb.store(sum, out, index(bi, m, n));
           });
         });
       });
     }
     rewriter.replaceOp(op, lb.toTensor(outType, out));
+    // The fill or broadcast that built init is dead now unless shared.
+    if (initOp && !init && initOp->use_empty())
+      rewriter.eraseOp(initOp);
     return success();
   }
 };

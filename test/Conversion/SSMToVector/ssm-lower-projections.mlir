@@ -18,10 +18,11 @@
 // CHECK: %[[ROWS:.*]] = arith.muli
 // CHECK: %[[PACKED:.*]] = arith.cmpi uge, %[[ROWS]], %c8
 // CHECK: scf.if %[[PACKED]] {
-// Panels of 32 outputs, packed transposed inside the parallel loop.
-// CHECK:   %[[PANELS:.*]] = memref.alloc(%{{.*}}, %{{.*}}) : memref<?x?x32xf32>
+// Panels of 32 outputs, each packed transposed into its own K x 32 buffer
+// inside the parallel loop.
 // CHECK:   scf.parallel (%[[P:.*]]) =
-// CHECK:     memref.store %{{.*}}, %[[PANELS]][%[[P]], %{{.*}}, %{{.*}}] : memref<?x?x32xf32>
+// CHECK:     %[[PANELS:.*]] = memref.alloc(%{{.*}}) : memref<?x32xf32>
+// CHECK:     memref.store %{{.*}}, %[[PANELS]][%{{.*}}, %{{.*}}] : memref<?x32xf32>
 // Register blocks of 8 rows x 2 vectors: 16 accumulators over k.
 // CHECK:     scf.for %{{.*}} step %c8 {
 // CHECK:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
@@ -49,7 +50,7 @@
 
 // With 8 lanes (AVX2): panels of 16 outputs, blocks of 4 rows x 2 vectors.
 // AVX2-LABEL: func.func @projection(
-// AVX2: memref.alloc(%{{.*}}, %{{.*}}) : memref<?x?x16xf32>
+// AVX2: memref.alloc(%{{.*}}) : memref<?x16xf32>
 // AVX2: scf.for %{{.*}} step %c4 {
 // AVX2: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
 func.func @projection(%x: tensor<2x?x8xf32>, %w: tensor<40x8xf32>, %init: tensor<2x?x40xf32>) -> tensor<2x?x40xf32> {
@@ -61,6 +62,75 @@ func.func @projection(%x: tensor<2x?x8xf32>, %w: tensor<40x8xf32>, %init: tensor
     linalg.yield %s : f32
   } -> tensor<2x?x40xf32>
   return %y : tensor<2x?x40xf32>
+}
+
+// -----
+
+// The two inits ssm-expand-blocks emits are read at their source, not
+// materialised: zeros (linalg.fill) become a splat and a bias broadcast
+// along the rows one masked read of the bias per output vector, hoisted out
+// of the row blocks; the fill and the broadcast are gone.
+
+#xb = affine_map<(d0, d1, d2) -> (d0, d2)>
+#wb = affine_map<(d0, d1, d2) -> (d1, d2)>
+#ob = affine_map<(d0, d1, d2) -> (d0, d1)>
+#bias = affine_map<(d0, d1) -> (d1)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @zero_init(
+// CHECK-NOT: linalg.fill
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: scf.parallel
+// CHECK:   %[[SPLAT:.*]] = vector.broadcast %[[ZERO]] : f32 to vector<16xf32>
+// CHECK:   scf.for %{{.*}} step %c8 {
+// CHECK:     arith.addf %{{.*}}, %[[SPLAT]] : vector<16xf32>
+// CHECK-NOT: linalg.fill
+func.func @zero_init(%x: tensor<?x8xf32>, %w: tensor<40x8xf32>) -> tensor<?x40xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?x40xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<?x40xf32>) -> tensor<?x40xf32>
+  %y = linalg.generic {indexing_maps = [#xb, #wb, #ob], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x8xf32>, tensor<40x8xf32>) outs(%init : tensor<?x40xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %p, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<?x40xf32>
+  return %y : tensor<?x40xf32>
+}
+
+// CHECK-LABEL: func.func @bias_init(
+// CHECK-SAME: %{{[^:]+}}: tensor<?x8xf32>, %{{[^:]+}}: tensor<40x8xf32>, %[[BIAS:[^:]+]]: tensor<40xf32>)
+// CHECK: bufferization.to_buffer %[[BIAS]] read_only
+// CHECK: scf.parallel
+// CHECK:   %[[B0:.*]] = vector.transfer_read %{{.*}} : memref<40xf32, strided<[1], offset: ?>>, vector<16xf32>
+// CHECK:   %[[B1:.*]] = vector.transfer_read %{{.*}} : memref<40xf32, strided<[1], offset: ?>>, vector<16xf32>
+// CHECK:   scf.for %{{.*}} step %c8 {
+// CHECK:     arith.addf %{{.*}}, %[[B0]] : vector<16xf32>
+// CHECK:     arith.addf %{{.*}}, %[[B1]] : vector<16xf32>
+// Decoding: the bias element of each output.
+// CHECK: } else {
+// CHECK:   memref.load %{{.*}} : memref<40xf32, strided<[1], offset: ?>>
+// CHECK-NOT: linalg.generic
+func.func @bias_init(%x: tensor<?x8xf32>, %w: tensor<40x8xf32>, %bias: tensor<40xf32>) -> tensor<?x40xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x8xf32>
+  %e = tensor.empty(%m) : tensor<?x40xf32>
+  %init = linalg.generic {indexing_maps = [#bias, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : tensor<40xf32>) outs(%e : tensor<?x40xf32>) {
+  ^bb0(%a: f32, %c: f32):
+    linalg.yield %a : f32
+  } -> tensor<?x40xf32>
+  %y = linalg.generic {indexing_maps = [#xb, #wb, #ob], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x8xf32>, tensor<40x8xf32>) outs(%init : tensor<?x40xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %p, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<?x40xf32>
+  return %y : tensor<?x40xf32>
 }
 
 // -----
