@@ -402,15 +402,11 @@ llvm::Expected<MambaConfig> mlir::ssm::parseMambaConfig(StringRef text,
   if (cfg.useBias)
     return fileError(path, "use_bias is true; Mamba-2 projections with "
                            "biases are not supported");
-  // mamba_ssm and current transformers normalise the gated output per
-  // group when n_groups > 1; semantics.md section 5 (and the op) normalise
-  // the whole width, which is the same only for one group.
-  if (cfg.nGroups != 1)
-    return fileError(path, llvm::formatv("n_groups is {0}; only Mamba-2 "
-                                         "models with one group are "
-                                         "supported (their gated RMSNorm "
-                                         "is per group)",
-                                         cfg.nGroups)
+  // Each group of B and C serves H / n_groups consecutive heads.
+  if (cfg.nGroups < 1 || cfg.nHeads % cfg.nGroups != 0)
+    return fileError(path, llvm::formatv("n_groups ({0}) must divide the "
+                                         "number of heads {1}",
+                                         cfg.nGroups, cfg.nHeads)
                                .str());
   return cfg;
 }

@@ -150,6 +150,9 @@ static ssm::Mamba2BlockOp createMamba2Block(OpBuilder &b, Location loc,
       arg.lookup("mixer.D"), arg.lookup("mixer.norm.weight"),
       arg.lookup("mixer.out_proj.weight"), convState, ssmState,
       static_cast<uint64_t>(cfg.nGroups), llvm::APFloat(cfg.eps),
+      // mamba_ssm's RMSNormGated normalises per group of B and C
+      // (group_size = d_inner / ngroups); current transformers does too.
+      /*norm_groups=*/static_cast<uint64_t>(cfg.nGroups),
       /*states=*/resultTypes.size() == 3);
 }
 

@@ -18,19 +18,21 @@ class Config:
 
     def __init__(self, d_model, n_layer, vocab, d_state=16, d_conv=4,
                  d_inner=None, dt_rank=None, eps=1e-5, use_bias=False,
-                 use_conv_bias=True, tied=True, version=1, headdim=None):
+                 use_conv_bias=True, tied=True, version=1, headdim=None, n_groups=1):
         self.D, self.layers, self.V = d_model, n_layer, vocab
         self.N, self.K = d_state, d_conv
         self.E = d_inner if d_inner is not None else 2 * d_model
         self.R = dt_rank if dt_rank is not None else math.ceil(d_model / 16)
         self.eps, self.use_bias, self.use_conv_bias = eps, use_bias, use_conv_bias
         self.tied = tied
-        # Mamba-2 (one group of B and C): heads of `headdim` channels.
+        # Mamba-2: heads of `headdim` channels, n_groups groups of B and C
+        # (and of the gated RMSNorm, as in mamba_ssm).
         self.version = version
+        self.G = n_groups
         if version == 2:
             self.P = headdim
             self.H = self.E // headdim
-            self.X = self.E + 2 * self.N          # conv channels: x, B, C
+            self.X = self.E + 2 * self.G * self.N  # conv channels: x, B, C
 
     def hf_json(self):
         """config.json as transformers' MambaConfig (Mamba2Config) writes it."""
@@ -40,7 +42,7 @@ class Config:
                 "hidden_size": self.D, "num_hidden_layers": self.layers,
                 "vocab_size": self.V, "state_size": self.N, "conv_kernel": self.K,
                 "expand": self.E // self.D, "num_heads": self.H, "head_dim": self.P,
-                "n_groups": 1, "layer_norm_epsilon": self.eps, "use_bias": False,
+                "n_groups": self.G, "layer_norm_epsilon": self.eps, "use_bias": False,
                 "use_conv_bias": self.use_conv_bias, "tie_word_embeddings": self.tied,
                 "rms_norm": True, "chunk_size": 256, "time_step_rank": self.R,
                 "time_step_limit": [0.0, float("inf")],   # written as Infinity
@@ -64,7 +66,7 @@ class Config:
                 "vocab_size": self.V, "attn_layer_idx": [], "attn_cfg": {},
                 "ssm_cfg": {"layer": "Mamba2", "d_state": self.N, "d_conv": self.K,
                             "expand": self.E // self.D, "headdim": self.P,
-                            "ngroups": 1, "conv_bias": self.use_conv_bias},
+                            "ngroups": self.G, "conv_bias": self.use_conv_bias},
                 "rms_norm": True, "residual_in_fp32": True, "fused_add_norm": True,
                 "tie_embeddings": self.tied,
             }
@@ -222,9 +224,9 @@ def lm_forward(cfg, w, tokens, conv_state=None, ssm_state=None):
                      "D": w[p + "mixer.D"], "norm_weight": w[p + "mixer.norm.weight"],
                      "out_proj": w[p + "mixer.out_proj.weight"]}
             out, conv_final, last = ref.mamba2_block(
-                x, mixer, 1, cfg.eps,
+                x, mixer, cfg.G, cfg.eps,
                 None if conv_state is None else conv_state[i],
-                None if ssm_state is None else ssm_state[i])
+                None if ssm_state is None else ssm_state[i], norm_groups=cfg.G)
             h = h + out
             convs.append(conv_final)
             ssms.append(last)

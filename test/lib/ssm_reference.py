@@ -96,11 +96,14 @@ def rmsnorm(x, w, eps):
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
 
 
-def mamba2_block(h, w, ngroups, eps, conv_state=None, ssm_state=None):
+def mamba2_block(h, w, ngroups, eps, conv_state=None, ssm_state=None, norm_groups=1):
     """The Mamba-2 mixer (semantics.md section 5) on token-major h (b, L, D)
     with the weights `w` (in_proj (2I+2GN+H, D), conv_weight (X, K),
     conv_bias (X) or None, dt_bias, A_log, D (H), norm_weight (I), out_proj
-    (D, I)); returns (out, conv_state (b, X, K-1), ssm_state (b, H, P, N))."""
+    (D, I)); returns (out, conv_state (b, X, K-1), ssm_state (b, H, P, N)).
+    The gated RMSNorm normalises each of `norm_groups` consecutive groups of
+    I / norm_groups channels on its own (mamba_ssm's RMSNormGated with
+    group_size = I / norm_groups); one group is the whole width."""
     h = np.asarray(h, dtype=np.float64)
     w = {k: (None if v is None else np.asarray(v, dtype=np.float64)) for k, v in w.items()}
     b, L, _ = h.shape
@@ -130,8 +133,9 @@ def mamba2_block(h, w, ngroups, eps, conv_state=None, ssm_state=None):
         Ct = C[:, t, group, :]                                  # (b, H, N)
         state = np.exp(dtt * A[None, :, None, None]) * state + dtt * x[:, t, :, :, None] * Bt
         y[:, t] = np.einsum("bhpn,bhn->bhp", state, Ct) + w["D"][None, :, None] * x[:, t]
-    y = y.reshape(b, L, I) * silu(z)
-    out = rmsnorm(y, w["norm_weight"], eps) @ w["out_proj"].T
+    y = (y.reshape(b, L, I) * silu(z)).reshape(b, L, norm_groups, I // norm_groups)
+    y = rmsnorm(y, w["norm_weight"].reshape(norm_groups, I // norm_groups), eps)
+    out = y.reshape(b, L, I) @ w["out_proj"].T
     return out, conv_final, state
 
 

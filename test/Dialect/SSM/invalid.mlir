@@ -402,6 +402,30 @@ func.func @mamba2_in_proj(%h: tensor<1x5x8xf32>, %win: tensor<48x8xf32>, %cw: te
 
 // -----
 
+func.func @mamba2_norm_groups(%h: tensor<1x5x8xf32>, %win: tensor<50x8xf32>, %cw: tensor<32x4xf32>, %e: tensor<2xf32>, %nw: tensor<16xf32>, %wout: tensor<8x16xf32>) {
+  // expected-error @+1 {{norm_groups = 3 does not divide d_inner I = 16 (from 'norm_weight')}}
+  %o = ssm.mamba2_block %h in_proj(%win : tensor<50x8xf32>) conv(%cw : tensor<32x4xf32>)
+      dt_bias(%e : tensor<2xf32>) A_log(%e : tensor<2xf32>) D(%e : tensor<2xf32>)
+      norm(%nw : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>) ngroups = 1 epsilon = 1.0e-05
+      norm_groups = 3
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @mamba2_norm_groups_zero(%h: tensor<1x5x8xf32>, %win: tensor<50x8xf32>, %cw: tensor<32x4xf32>, %e: tensor<2xf32>, %nw: tensor<16xf32>, %wout: tensor<8x16xf32>) {
+  // expected-error @+1 {{norm_groups must be at least 1, got 0}}
+  %o = ssm.mamba2_block %h in_proj(%win : tensor<50x8xf32>) conv(%cw : tensor<32x4xf32>)
+      dt_bias(%e : tensor<2xf32>) A_log(%e : tensor<2xf32>) D(%e : tensor<2xf32>)
+      norm(%nw : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>) ngroups = 1 epsilon = 1.0e-05
+      norm_groups = 0
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
 func.func @mamba2_groups(%h: tensor<1x5x8xf32>, %win: tensor<51x8xf32>, %cw: tensor<32x4xf32>, %e: tensor<3xf32>, %nw: tensor<15xf32>, %wout: tensor<8x15xf32>) {
   // expected-error @+1 {{ngroups = 2 does not divide the H = 3 heads (from 'A_log')}}
   %o = ssm.mamba2_block %h in_proj(%win : tensor<51x8xf32>) conv(%cw : tensor<32x4xf32>)

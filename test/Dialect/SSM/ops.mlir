@@ -102,7 +102,7 @@ func.func @complex_scan(%u: tensor<1x8x4xf32>, %A: tensor<4x2xcomplex<f32>>, %C:
 }
 
 // CHECK-LABEL: func.func @mamba2_s4d_linear_attention
-// CHECK: ssm.mamba2_block %{{.*}} in_proj(%{{.*}} : tensor<50x8xf32>) conv(%{{.*}} : tensor<32x4xf32>) conv_bias(%{{.*}} : tensor<32xf32>) dt_bias(%{{.*}} : tensor<2xf32>) A_log(%{{.*}} : tensor<2xf32>) D(%{{.*}} : tensor<2xf32>) norm(%{{.*}} : tensor<16xf32>) out_proj(%{{.*}} : tensor<8x16xf32>) ssm_state(%{{.*}} : tensor<1x2x8x4xf32>) ngroups = 2 epsilon = 1.000000e-05 states : tensor<1x5x8xf32> -> tensor<1x5x8xf32>, tensor<1x32x3xf32>, tensor<1x2x8x4xf32>
+// CHECK: ssm.mamba2_block %{{.*}} in_proj(%{{.*}} : tensor<50x8xf32>) conv(%{{.*}} : tensor<32x4xf32>) conv_bias(%{{.*}} : tensor<32xf32>) dt_bias(%{{.*}} : tensor<2xf32>) A_log(%{{.*}} : tensor<2xf32>) D(%{{.*}} : tensor<2xf32>) norm(%{{.*}} : tensor<16xf32>) out_proj(%{{.*}} : tensor<8x16xf32>) ssm_state(%{{.*}} : tensor<1x2x8x4xf32>) ngroups = 2 epsilon = 1.000000e-05 norm_groups = 2 states : tensor<1x5x8xf32> -> tensor<1x5x8xf32>, tensor<1x32x3xf32>, tensor<1x2x8x4xf32>
 // CHECK: ssm.s4d %{{.*}} log_dt(%{{.*}} : tensor<8xf32>) A_real(%{{.*}} : tensor<8x4xf32>) A_imag(%{{.*}} : tensor<8x4xf32>) B(%{{.*}} : tensor<8x4xf32>) C(%{{.*}} : tensor<8x4xf32>) C_imag(%{{.*}} : tensor<8x4xf32>) D(%{{.*}} : tensor<8xf32>) z(%{{.*}} : tensor<1x5x8xf32>) : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
 // CHECK: ssm.linear_attention %{{.*}}, %{{.*}}, %{{.*}} heads = 2 : tensor<1x5x8xf32>, tensor<1x5x8xf32>, tensor<1x5x8xf32> -> tensor<1x5x8xf32>
 func.func @mamba2_s4d_linear_attention(%h: tensor<1x5x8xf32>, %win: tensor<50x8xf32>, %cw: tensor<32x4xf32>, %cb: tensor<32xf32>,
@@ -111,7 +111,7 @@ func.func @mamba2_s4d_linear_attention(%h: tensor<1x5x8xf32>, %win: tensor<50x8x
   %o, %cs2, %ss2 = ssm.mamba2_block %h in_proj(%win : tensor<50x8xf32>) conv(%cw : tensor<32x4xf32>)
       conv_bias(%cb : tensor<32xf32>) dt_bias(%e : tensor<2xf32>) A_log(%e : tensor<2xf32>)
       D(%e : tensor<2xf32>) norm(%nw : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>)
-      ssm_state(%ss : tensor<1x2x8x4xf32>) ngroups = 2 epsilon = 1.0e-05 states
+      ssm_state(%ss : tensor<1x2x8x4xf32>) ngroups = 2 epsilon = 1.0e-05 norm_groups = 2 states
       : tensor<1x5x8xf32> -> tensor<1x5x8xf32>, tensor<1x32x3xf32>, tensor<1x2x8x4xf32>
   %y = ssm.s4d %o log_dt(%ldt : tensor<8xf32>) A_real(%a : tensor<8x4xf32>) A_imag(%a : tensor<8x4xf32>)
       B(%a : tensor<8x4xf32>) C(%a : tensor<8x4xf32>) C_imag(%a : tensor<8x4xf32>) D(%d : tensor<8xf32>)

@@ -105,6 +105,18 @@ logits_case("mamba2-mamba_ssm-bf16",
             rng.integers(0, 48, (1, 11)), spelling="mamba_ssm", dtype="BF16", pad=16,
             embedding="backbone.embedding.weight")
 logits_case("mamba2-one-token-list", M2, rng.integers(0, 40, (1, 1)))
+# Grouped Mamba-2 (Mamba-Codestral's form): 2 groups of B and C over 4
+# heads, and the gated RMSNorm per group of I / 2 = 16 channels, in both
+# spellings; d_inner 24 in 3 groups of 8 channels, one head each.
+for lname, extra in SCAN_LOWERINGS:
+    logits_case("mamba2-groups-hf [%s]" % lname,
+                mr.Config(d_model=16, n_layer=2, vocab=40, d_state=8, version=2, headdim=8,
+                          n_groups=2),
+                rng.integers(0, 40, (2, 7)), extra)
+logits_case("mamba2-groups-3-mamba_ssm",
+            mr.Config(d_model=12, n_layer=2, vocab=32, d_state=4, version=2, headdim=8,
+                      n_groups=3),
+            rng.integers(0, 32, (1, 6)), spelling="mamba_ssm")
 
 # Chunked prefill: prompt = p1 + p2 run as one prefill and as a prefill of
 # p1 whose states continue into p2 (including single-token steps). The
@@ -114,7 +126,10 @@ logits_case("mamba2-one-token-list", M2, rng.integers(0, 40, (1, 1)))
 for name, cfg in (("chunked", mr.Config(d_model=16, n_layer=2, vocab=48, d_state=8)),
                   ("chunked-n16", mr.Config(d_model=13, n_layer=2, vocab=48, d_state=16)),
                   ("chunked-mamba2", mr.Config(d_model=16, n_layer=2, vocab=48, d_state=16,
-                                               version=2, headdim=8))):
+                                               version=2, headdim=8)),
+                  ("chunked-mamba2-groups", mr.Config(d_model=16, n_layer=2, vocab=48,
+                                                      d_state=8, version=2, headdim=4,
+                                                      n_groups=4))):
     d, w = checkpoint(name, cfg)
     tokens = rng.integers(0, 48, (2, 21))
     ref, rc, rs = mr.lm_forward(cfg, w, tokens)

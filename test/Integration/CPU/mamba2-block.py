@@ -3,7 +3,8 @@
 # ssm.mamba2_block against the float64 Mamba-2 mixer of semantics.md
 # section 5 (test/lib/ssm_reference.py): one and several groups of B and C,
 # heads of 16 channels (the fast path's tiles) and of odd width, a conv
-# bias or none, L = 1, a batch, long sequences; the conv and ssm states
+# bias or none, the gated RMSNorm over the whole width or per group
+# (norm_groups), L = 1, a batch, long sequences; the conv and ssm states
 # after the sequence, and chunked prefill (the block continued from the
 # states of an earlier chunk equals the block on the whole sequence);
 # every lowering.
@@ -36,7 +37,7 @@ ORDER = ["in_proj", "conv_weight", "conv_bias", "dt_bias", "A_log", "D", "norm_w
 KEYWORD = {"conv_weight": "conv", "norm_weight": "norm"}
 
 
-def program(h_shape, w, G, with_states_in):
+def program(h_shape, w, G, with_states_in, R=1):
     b = h_shape[0]
     X, K = w["conv_weight"].shape
     H = w["A_log"].shape[0]
@@ -53,27 +54,30 @@ def program(h_shape, w, G, with_states_in):
         ops += ["conv_state(%%cs_in : %s)" % cst, "ssm_state(%%ss_in : %s)" % sst]
     return """
 func.func @main(%s) -> (%s, %s, %s) {
-  %%out, %%cs, %%ss = ssm.mamba2_block %%h %s ngroups = %d epsilon = 1.0e-05 states
+  %%out, %%cs, %%ss = ssm.mamba2_block %%h %s ngroups = %d epsilon = 1.0e-05 norm_groups = %d states
       : %s -> %s, %s, %s
   return %%out, %%cs, %%ss : %s, %s, %s
 }
-""" % (", ".join(args), ht, cst, sst, " ".join(ops), G, ht, ht, cst, sst, ht, cst, sst), names
+""" % (", ".join(args), ht, cst, sst, " ".join(ops), G, R, ht, ht, cst, sst, ht, cst, sst), names
 
 
-# (name, b, L, D model, heads, head width P, groups, N, K, conv bias)
+# (name, b, L, D model, heads, head width P, groups, N, K, conv bias, norm
+# groups R: the gated RMSNorm per group of I / R channels)
 CASES = [
-    ("one group, heads of 16, L = 1", 1, 1, 24, 2, 16, 1, 8, 4, True),
-    ("two groups, heads of 16", 2, 45, 32, 4, 16, 2, 16, 4, True),
-    ("odd head width, no conv bias", 1, 33, 20, 3, 5, 1, 4, 3, False),
-    ("three groups of odd heads, K = 2", 2, 17, 12, 6, 3, 3, 2, 2, True),
-    ("one group, L = 1500", 1, 1500, 16, 2, 16, 1, 16, 4, True),
+    ("one group, heads of 16, L = 1", 1, 1, 24, 2, 16, 1, 8, 4, True, 1),
+    ("two groups, heads of 16", 2, 45, 32, 4, 16, 2, 16, 4, True, 1),
+    ("two groups, norm per group", 2, 45, 32, 4, 16, 2, 16, 4, True, 2),
+    ("odd head width, no conv bias", 1, 33, 20, 3, 5, 1, 4, 3, False, 1),
+    ("three groups of odd heads, K = 2, norm per group", 2, 17, 12, 6, 3, 3, 2, 2, True, 3),
+    ("one group, norm in 5 groups of 7", 1, 9, 16, 5, 7, 1, 4, 4, True, 5),
+    ("one group, L = 1500", 1, 1500, 16, 2, 16, 1, 16, 4, True, 1),
 ]
 
-for index, (name, b, L, Dm, H, P, G, N, K, bias) in enumerate(CASES):
+for index, (name, b, L, Dm, H, P, G, N, K, bias, R) in enumerate(CASES):
     w = weights(Dm, H, P, G, N, K, bias)
     h = rng.standard_normal((b, L, Dm)).astype(np.float32)
-    expected = ref.mamba2_block(h, w, G, 1e-5)
-    text, names = program(h.shape, w, G, False)
+    expected = ref.mamba2_block(h, w, G, 1e-5, norm_groups=R)
+    text, names = program(h.shape, w, G, False, R)
     for lname, extra in SCAN_LOWERINGS:
         out = run_file(suite, "m%d_%s" % (index, lname), text, "main",
                        [h] + [w[k] for k in names], 3, extra)
@@ -87,9 +91,9 @@ for index, (name, b, L, Dm, H, P, G, N, K, bias) in enumerate(CASES):
     if L < 4:
         continue
     cut = L // 3
-    _, cs, ss = ref.mamba2_block(h[:, :cut], w, G, 1e-5)
-    text2, _ = program((b, L - cut, Dm), w, G, True)
-    expected2 = ref.mamba2_block(h[:, cut:], w, G, 1e-5, cs, ss)
+    _, cs, ss = ref.mamba2_block(h[:, :cut], w, G, 1e-5, norm_groups=R)
+    text2, _ = program((b, L - cut, Dm), w, G, True, R)
+    expected2 = ref.mamba2_block(h[:, cut:], w, G, 1e-5, cs, ss, norm_groups=R)
     whole = expected[0][:, cut:]
     for lname, extra in SCAN_LOWERINGS:
         out = run_file(suite, "m%d_chunk_%s" % (index, lname), text2, "main",

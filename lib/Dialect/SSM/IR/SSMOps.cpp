@@ -472,6 +472,14 @@ LogicalResult Mamba2BlockOp::verify() {
   if (heads && *heads % g != 0)
     return emitOpError() << "ngroups = " << g << " does not divide the H = "
                          << *heads << " heads (from 'A_log')";
+  int64_t normGroups = getNormGroups();
+  if (normGroups < 1)
+    return emitOpError() << "norm_groups must be at least 1, got "
+                         << normGroups;
+  if (inner && *inner % normGroups != 0)
+    return emitOpError() << "norm_groups = " << normGroups
+                         << " does not divide d_inner I = " << *inner
+                         << " (from 'norm_weight')";
   if (x && inner) {
     if (*x <= *inner || (*x - *inner) % (2 * g) != 0)
       return emitOpError() << "operand 'conv_weight' has X = " << *x

@@ -226,7 +226,23 @@ struct Expander {
     return mergeDims(wide, rank - 1);
   }
 
-  /// RMSNorm over the last dimension: x * rsqrt(mean(x^2) + eps) * w.
+  /// RMSNorm over each of `groups` consecutive groups of the last dimension
+  /// (the whole dimension for one group): the dimension is split into
+  /// (groups, width / groups), normalised along the inner part with w split
+  /// the same way, and merged back.
+  Value groupRmsnorm(Value x, Value w, double eps, int64_t groups) {
+    if (groups == 1)
+      return rmsnorm(x, w, eps);
+    int64_t width = *getConstantIntValue(sizes(x).back());
+    int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+    Value normed =
+        rmsnorm(splitLast(x, width / groups), splitLast(w, width / groups), eps);
+    return mergeDims(normed, rank - 1);
+  }
+
+  /// RMSNorm over the last dimension: x * rsqrt(mean(x^2) + eps) * w, with
+  /// w indexed by x's last dimension, or by its last two when w has rank 2
+  /// (groupRmsnorm).
   Value rmsnorm(Value x, Value w, double eps) {
     SmallVector<OpFoldResult> shape = sizes(x);
     int64_t rank = shape.size();
@@ -234,7 +250,13 @@ struct Expander {
     MLIRContext *ctx = b.getContext();
     AffineMap full = b.getMultiDimIdentityMap(rank);
     AffineMap rows = full.getMajorSubMap(rank - 1);
-    AffineMap last = AffineMap::get(rank, 0, b.getAffineDimExpr(rank - 1), ctx);
+    AffineMap last =
+        cast<RankedTensorType>(w.getType()).getRank() == 2
+            ? AffineMap::get(rank, 0,
+                             {b.getAffineDimExpr(rank - 2),
+                              b.getAffineDimExpr(rank - 1)},
+                             ctx)
+            : AffineMap::get(rank, 0, b.getAffineDimExpr(rank - 1), ctx);
     SmallVector<utils::IteratorType> iters(rank - 1,
                                            utils::IteratorType::parallel);
     iters.push_back(utils::IteratorType::reduction);
@@ -417,8 +439,9 @@ struct ExpandMamba2Block : OpRewritePattern<Mamba2BlockOp> {
     auto scan = SelectiveScanOp::create(
         rewriter, loc, u.getType(), lastType, Layout::token_major, u, delta, A,
         B, C, D, z, dtBias, h0, /*delta_softplus=*/true);
-    Value normed = x.rmsnorm(scan.getY(), op.getNormWeight(),
-                             op.getEpsilon().convertToDouble());
+    Value normed = x.groupRmsnorm(scan.getY(), op.getNormWeight(),
+                                  op.getEpsilon().convertToDouble(),
+                                  op.getNormGroups());
     Value out = x.linear(normed, op.getOutProj(), Value());
 
     SmallVector<Value> results = {out};

@@ -132,6 +132,31 @@ func.func @mamba2(%h: tensor<1x5x8xf32>, %win: tensor<50x8xf32>, %cw: tensor<32x
 
 // -----
 
+// norm_groups = 2: the gated RMSNorm splits the 16 channels into 2 groups
+// of 8 (y and the norm weight), normalises each along its 8 channels and
+// merges them back before out_proj.
+
+// CHECK-LABEL: func.func @mamba2_norm_groups(
+// CHECK-SAME: %[[NW:[^:]+]]: tensor<16xf32>, %[[WOUT:[^:]+]]: tensor<8x16xf32>)
+// CHECK: %[[Y:.*]] = ssm.selective_scan
+// CHECK-DAG: %[[YG:.*]] = tensor.expand_shape %[[Y]] {{\[}}[0], [1], [2, 3]] output_shape [1, 5, 2, 8] : tensor<1x5x16xf32> into tensor<1x5x2x8xf32>
+// CHECK-DAG: %[[WG:.*]] = tensor.expand_shape %[[NW]] {{\[}}[0, 1]] output_shape [2, 8] : tensor<16xf32> into tensor<2x8xf32>
+// CHECK: %[[SQ:.*]] = linalg.generic {{.*}} ins(%[[YG]] : tensor<1x5x2x8xf32>) outs(%{{.*}} : tensor<1x5x2xf32>)
+// CHECK: %[[NORMED:.*]] = linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #[[WMAP:.*]], #{{.*}}], {{.*}} ins(%[[YG]], %[[SQ]], %[[WG]] : tensor<1x5x2x8xf32>, tensor<1x5x2xf32>, tensor<2x8xf32>)
+// CHECK: %[[MERGED:.*]] = tensor.collapse_shape %[[NORMED]] {{\[}}[0], [1], [2, 3]] : tensor<1x5x2x8xf32> into tensor<1x5x16xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[MERGED]], %[[WOUT]] : {{.*}})
+func.func @mamba2_norm_groups(%h: tensor<1x5x8xf32>, %win: tensor<50x8xf32>, %cw: tensor<32x4xf32>, %e: tensor<2xf32>,
+                              %nw: tensor<16xf32>, %wout: tensor<8x16xf32>) -> tensor<1x5x8xf32> {
+  %out = ssm.mamba2_block %h in_proj(%win : tensor<50x8xf32>) conv(%cw : tensor<32x4xf32>)
+      dt_bias(%e : tensor<2xf32>) A_log(%e : tensor<2xf32>) D(%e : tensor<2xf32>)
+      norm(%nw : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>)
+      ngroups = 2 epsilon = 1.0e-05 norm_groups = 2
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return %out : tensor<1x5x8xf32>
+}
+
+// -----
+
 // S4D-Lin: dt = exp(log_dt) as the scan's delta_bias over a zero delta (no
 // softplus); B' = (exp(dt A) - 1) / (dt A) * B in f64, rounded once, as a
 // complex time-invariant B; A and C complex from their parts.

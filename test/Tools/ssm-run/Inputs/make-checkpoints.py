@@ -57,7 +57,7 @@ write("unknown_layer", config=c)
 cfg2 = mr.Config(d_model=8, n_layer=2, vocab=16, d_state=4, version=2, headdim=4)
 weights2 = mr.random_weights(cfg2, np.random.default_rng(4))
 write("good_mamba2", config=cfg2.hf_json(), tensors=weights2)
-for name, key, value in (("mamba2_groups", "n_groups", 2),
+for name, key, value in (("mamba2_groups", "n_groups", 3),
                          ("mamba2_limit", "time_step_limit", [0.001, 0.1]),
                          ("mamba2_heads", "num_heads", 3),
                          ("mamba2_bias", "use_bias", True)):

@@ -359,6 +359,13 @@ def SSM_Mamba2BlockOp : SSM_Op<"mamba2_block",
     out    = y @ out_proj^T
     ```
 
+    The gated RMSNorm normalises the whole width I (semantics.md section
+    5) unless `norm_groups = R` is given: then it normalises each of R
+    consecutive groups of I / R channels on its own, as mamba_ssm's
+    RMSNormGated does with `group_size = d_inner / ngroups` (the checkpoint
+    loader sets R = ngroups for grouped Mamba-2 models such as
+    Mamba-Codestral). With one group the two are the same.
+
     | operand | shape |
     |---|---|
     | `h`, result `out` | (b, L, D) |
@@ -398,6 +405,7 @@ def SSM_Mamba2BlockOp : SSM_Op<"mamba2_block",
     Optional<AnyRankedTensor>:$ssm_state,
     I64Attr:$ngroups,
     F64Attr:$epsilon,
+    DefaultValuedAttr<I64Attr, "1">:$norm_groups,
     UnitAttr:$states);
   let results = (outs AnyRankedTensor:$out, Variadic<AnyRankedTensor>:$new_states);
   let assemblyFormat = [{
@@ -412,6 +420,7 @@ def SSM_Mamba2BlockOp : SSM_Op<"mamba2_block",
     (`conv_state` `(` $conv_state^ `:` type($conv_state) `)`)?
     (`ssm_state` `(` $ssm_state^ `:` type($ssm_state) `)`)?
     `ngroups` `=` $ngroups `epsilon` `=` $epsilon
+    (`norm_groups` `=` $norm_groups^)?
     (`states` $states^)?
     attr-dict `:` type($h) `->` type(results)
   }];
