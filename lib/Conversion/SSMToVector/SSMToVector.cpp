@@ -14,6 +14,7 @@
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -35,6 +36,78 @@ namespace {
 constexpr int64_t kMaxRegisterStates = 64;
 
 constexpr double kLog2E = 1.4426950408889634;
+
+/// True when the IR proves that `a` (rank >= 2) does not vary along its last
+/// dimension: Mamba-2's A, one decay per head that ssm-expand-blocks
+/// broadcasts over the head's channels and states (a linalg.generic whose
+/// inputs ignore the state dimension, then a collapse_shape of (H, P) into
+/// channels), seen through the slices of tiling and of state groups; a
+/// linalg.broadcast along the last dimension; a constant whose rows are
+/// uniform. The scan then computes exp(dt * A) once per channel and step
+/// instead of once per state, as mamba_ssm's Mamba-2 kernels do; nothing
+/// is assumed that the IR does not show.
+bool isUniformAlongStates(Value a) {
+  while (true) {
+    auto type = dyn_cast<RankedTensorType>(a.getType());
+    if (!type || type.getRank() < 2)
+      return false;
+    int64_t last = type.getRank() - 1;
+    if (type.getDimSize(last) == 1)
+      return true;
+    Operation *def = a.getDefiningOp();
+    if (!def)
+      return false;
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def)) {
+      if (slice.getSourceType().getRank() != type.getRank())
+        return false;
+      a = slice.getSource();
+      continue;
+    }
+    if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def)) {
+      // The last result dimension must be exactly the last source one.
+      SmallVector<ReassociationIndices> groups =
+          collapse.getReassociationIndices();
+      if (groups.back().size() != 1 ||
+          groups.back().front() != collapse.getSrcType().getRank() - 1)
+        return false;
+      a = collapse.getSrc();
+      continue;
+    }
+    if (auto cst = dyn_cast<arith::ConstantOp>(def)) {
+      auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
+      if (!dense)
+        return false;
+      if (dense.isSplat())
+        return true;
+      int64_t row = type.getDimSize(last);
+      auto values = llvm::to_vector(dense.getValues<Attribute>());
+      for (size_t i = 0; i < values.size(); ++i)
+        if (values[i] != values[i - i % row])
+          return false;
+      return true;
+    }
+    if (auto bcast = dyn_cast<linalg::BroadcastOp>(def))
+      return llvm::is_contained(bcast.getDimensions(), last);
+    if (auto gen = dyn_cast<linalg::GenericOp>(def)) {
+      // Every output element a function of inputs that ignore the last
+      // loop, with that loop parallel and the output indexed identically.
+      if (gen.getNumDpsInits() != 1 || !gen.hasPureTensorSemantics() ||
+          gen.getNumLoops() != type.getRank() ||
+          gen.getIteratorTypesArray()[last] != utils::IteratorType::parallel ||
+          !gen.getIndexingMapsArray().back().isIdentity())
+        return false;
+      Block &body = gen.getRegion().front();
+      if (!body.getArguments().back().use_empty() ||
+          !body.getOps<linalg::IndexOp>().empty())
+        return false;
+      for (OpOperand *in : gen.getDpsInputOperands())
+        if (gen.getMatchingIndexingMap(in).isFunctionOfDim(last))
+          return false;
+      return true;
+    }
+    return false;
+  }
+}
 
 /// Vector arithmetic on vector<V x f32> on top of the loop helpers.
 class VectorBuilder : public LoopBuilder {
@@ -207,6 +280,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     if (aType.isDynamicDim(1) || aType.getDimSize(1) > kMaxRegisterStates)
       return rewriter.notifyMatchFailure(op, "needs a static n <= 64");
     const int64_t n = aType.getDimSize(1);
+    const bool uniformA = isUniformAlongStates(op.getA());
     const bool tm = op.isTokenMajor();
     const int64_t V = width;
     Kind kindB = SelectiveScanOp::getProjectionKind(op.getB());
@@ -375,10 +449,10 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
                              rewriter.getAffineDimExpr(rank - 1)},
                             rewriter.getContext());
     };
-    auto readStates = [&](Value mem,
-                          ArrayRef<Value> rowAt) -> SmallVector<Value> {
+    auto readStates = [&](Value mem, ArrayRef<Value> rowAt,
+                          int64_t count = -1) -> SmallVector<Value> {
       SmallVector<Value> states;
-      for (int64_t j0 = 0; j0 < n; j0 += V) {
+      for (int64_t j0 = 0; j0 < (count < 0 ? n : count); j0 += V) {
         SmallVector<Value> at(rowAt);
         at.push_back(vb.idx(j0));
         Value blk = vector::TransferReadOp::create(
@@ -414,9 +488,14 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     SmallVector<Value> A2, invB, invC;
     Value log2e = vb.splat(kLog2E);
     auto loadChannelLaneConstants = [&]() {
-      A2 = readStates(A, {c0});
-      for (Value &a : A2)
-        a = vb.mul(a, log2e);
+      if (uniformA) {
+        // One decay per channel: read the first state's column only.
+        A2.assign(n, vb.mul(readStates(A, {c0}, 1).front(), log2e));
+      } else {
+        A2 = readStates(A, {c0});
+        for (Value &a : A2)
+          a = vb.mul(a, log2e);
+      }
       if (kindB == Kind::TimeInvariant)
         invB = readStates(B, {c0});
       if (kindC == Kind::TimeInvariant)
@@ -562,8 +641,9 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       // longest latency path of the step.
       constexpr int64_t kAcc = 4;
       SmallVector<Value> partial;
+      Value shared = uniformA ? vb.exp2(vb.mul(dt, A2[0])) : Value();
       for (int64_t j = 0; j < n; ++j) {
-        Value decay = vb.exp2(vb.mul(dt, A2[j]));
+        Value decay = uniformA ? shared : vb.exp2(vb.mul(dt, A2[j]));
         Value bj = proj(B, kindB, invB, gB, j, t);
         Value cj = proj(C, kindC, invC, gC, j, t);
         h[j] = vb.fma(decay, h[j], vb.mul(dtu, bj));
@@ -757,15 +837,18 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     auto parkAt = [&](int64_t j) -> SmallVector<Value> {
       return {bi, tile, vb.idx(j), vb.idx(0)};
     };
-    auto parkRows = [&](ArrayRef<Value> rows, Value mem) {
-      for (int64_t j = 0; j < n; ++j)
+    // A uniform A parks and reloads one row, then repeats it.
+    auto parkRows = [&](ArrayRef<Value> rows, Value mem, bool one = false) {
+      for (int64_t j = 0; j < (one ? 1 : n); ++j)
         vector::StoreOp::create(rewriter, loc, rows[j], mem, parkAt(j));
     };
-    auto unparkRows = [&](Value mem) -> SmallVector<Value> {
+    auto unparkRows = [&](Value mem, bool one = false) -> SmallVector<Value> {
       SmallVector<Value> rows;
-      for (int64_t j = 0; j < n; ++j)
+      for (int64_t j = 0; j < (one ? 1 : n); ++j)
         rows.push_back(
             vector::LoadOp::create(rewriter, loc, vb.vt, mem, parkAt(j)));
+      if (one)
+        rows.assign(n, rows.front());
       return rows;
     };
 
@@ -840,7 +923,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
         });
       forTiles([&] {
         loadChannelLaneConstants();
-        parkRows(A2, parkA);
+        parkRows(A2, parkA, uniformA);
         parkRows(initialStates(), parkH);
       });
       scf::ForOp::create(
@@ -848,7 +931,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
           [&](OpBuilder &, Location, Value k, ValueRange) {
             Value t0 = arith::MulIOp::create(rewriter, loc, k, vb.idx(V));
             forTiles([&] {
-              A2 = unparkRows(parkA);
+              A2 = unparkRows(parkA, uniformA);
               // Time-invariant B and C (not Mamba's case) are read again.
               if (kindB == Kind::TimeInvariant)
                 invB = readStates(B, {c0});

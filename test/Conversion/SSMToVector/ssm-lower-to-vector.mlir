@@ -399,3 +399,40 @@ func.func @state_groups_tail(%u: tensor<1x9x4xf32>, %A: tensor<4x67xf32>, %B: te
     : (tensor<1x9x4xf32>, tensor<1x9x4xf32>, tensor<4x67xf32>, tensor<1x9x67xf32>, tensor<1x9x67xf32>) -> tensor<1x9x4xf32>
   return %y : tensor<1x9x4xf32>
 }
+
+// -----
+
+// A broadcast along the states (Mamba-2's one decay per head): the decay
+// exp2(dt * A log2 e) is computed once per channel vector and step and
+// shared by the n = 4 states (one polynomial in the decoding step, one in
+// the chunk loop; a per-state A has four in each), and of A only the
+// first column is used.
+
+// CHECK-LABEL: func.func @uniform_decay(
+// CHECK: vector.transfer_read %{{.*}} : memref<16x4xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
+// CHECK: math.roundeven
+// CHECK-NOT: math.roundeven
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK: math.roundeven
+// CHECK-NOT: math.roundeven
+// CHECK: vector.fma
+// CHECK: scf.yield
+// CHECK-NOT: math.roundeven
+// CHECK-LABEL: func.func @per_state_decay(
+// CHECK-COUNT-4: math.roundeven
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK-COUNT-4: math.roundeven
+func.func @uniform_decay(%u: tensor<1x?x16xf32>, %dt: tensor<1x?x16xf32>, %a: tensor<16xf32>,
+                         %B: tensor<1x?x4xf32>) -> tensor<1x?x16xf32> {
+  %e = tensor.empty() : tensor<16x4xf32>
+  %A = linalg.broadcast ins(%a : tensor<16xf32>) outs(%e : tensor<16x4xf32>) dimensions = [1]
+  %y = ssm.selective_scan token_major %u, %dt, %A, %B, %B
+      : (tensor<1x?x16xf32>, tensor<1x?x16xf32>, tensor<16x4xf32>, tensor<1x?x4xf32>, tensor<1x?x4xf32>) -> tensor<1x?x16xf32>
+  return %y : tensor<1x?x16xf32>
+}
+func.func @per_state_decay(%u: tensor<1x?x16xf32>, %dt: tensor<1x?x16xf32>, %A: tensor<16x4xf32>,
+                           %B: tensor<1x?x4xf32>) -> tensor<1x?x16xf32> {
+  %y = ssm.selective_scan token_major %u, %dt, %A, %B, %B
+      : (tensor<1x?x16xf32>, tensor<1x?x16xf32>, tensor<16x4xf32>, tensor<1x?x4xf32>, tensor<1x?x4xf32>) -> tensor<1x?x16xf32>
+  return %y : tensor<1x?x16xf32>
+}
