@@ -3,6 +3,7 @@
 # reference lowering vs plain C++ vs a hand-written AVX-512 kernel, and the
 # conv, in one run), then
 # bench/parallel_scan.py (sequential vs time-parallel scans, 1 and 2 threads),
+# then bench/uniform_decay.py (scans with Mamba-2's one decay per channel),
 # then bench/mamba_model.py (projections, a decoding step, a Mamba-130m-shaped
 # model against PyTorch, which it installs: Debian's python3-torch), then
 # bench/python_bindings.py (the ssm_mlir package against ssm-run's timing of
@@ -25,6 +26,9 @@ fi
 if [[ " $* " != *" --quick "* ]]; then
   echo
   /usr/bin/python3 "$root/bench/parallel_scan.py" --tools "$root/build/bin"
+  echo
+  /usr/bin/python3 "$root/bench/uniform_decay.py" --tools "$root/build/bin" \
+    --plain "$root/build/bin/plain_scan"
   echo
   if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
     SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
