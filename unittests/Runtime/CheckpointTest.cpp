@@ -186,14 +186,24 @@ TEST(Checkpoint, Mamba2ConfigSpellings) {
             "c.json: fields 'd_state' (16) and 'ssm_cfg.d_state' (32) "
             "disagree");
 
-  // transformers' default is 8 groups, which the runner refuses.
+  // transformers' default is 8 groups (and head_dim 64, d_state 128):
+  // 8 heads of 64 channels at hidden_size 256 take them, one group per head.
   auto groups = parseMambaConfig(
+      R"({"model_type": "mamba2", "hidden_size": 256, "num_hidden_layers": 2,
+          "vocab_size": 50})",
+      "c.json");
+  ASSERT_TRUE(bool(groups)) << llvm::toString(groups.takeError());
+  EXPECT_EQ(groups->nGroups, 8);
+  EXPECT_EQ(groups->nHeads, 8);
+  EXPECT_EQ(groups->convChannels(), 512 + 2 * 8 * 128);
+  // At hidden_size 64 there are 2 heads, which 8 groups do not divide.
+  auto split = parseMambaConfig(
       R"({"model_type": "mamba2", "hidden_size": 64, "num_hidden_layers": 2,
           "vocab_size": 50})",
       "c.json");
-  ASSERT_FALSE(bool(groups));
-  EXPECT_NE(llvm::toString(groups.takeError()).find("n_groups is 8"),
-            std::string::npos);
+  ASSERT_FALSE(bool(split));
+  EXPECT_EQ(llvm::toString(split.takeError()),
+            "c.json: n_groups (8) must divide the number of heads 2");
 }
 
 } // namespace
