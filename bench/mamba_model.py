@@ -280,10 +280,20 @@ def torch_model(cfg, weights, tokens, decode, threads):
     return prefill, per_token, gen
 
 
-def model(tools, tmp, layers, prompt_len, decode, skip_torch):
-    cfg = mr.Config(d_model=768, n_layer=layers, vocab=50280, d_state=16)
-    print("== model: Mamba-130m shape (%d layers, d_model 768, d_inner 1536, vocab 50280), "
-          "prefill %d tokens, %d decoding steps" % (layers, prompt_len, decode))
+def model(tools, tmp, layers, prompt_len, decode, skip_torch, mamba2=False):
+    if mamba2:
+        # Mamba-2-130m's shape: 24 heads of 64 channels, d_state 128, one
+        # group. The PyTorch slow path below is Mamba-1's, so none runs.
+        cfg = mr.Config(d_model=768, n_layer=layers, vocab=50280, d_state=128, version=2,
+                        headdim=64)
+        skip_torch = True
+        print("== model: Mamba-2-130m shape (%d layers, d_model 768, d_inner 1536, d_state 128, "
+              "24 heads, vocab 50280), prefill %d tokens, %d decoding steps; no PyTorch "
+              "reference (its slow path here is Mamba-1's)" % (layers, prompt_len, decode))
+    else:
+        cfg = mr.Config(d_model=768, n_layer=layers, vocab=50280, d_state=16)
+        print("== model: Mamba-130m shape (%d layers, d_model 768, d_inner 1536, vocab 50280), "
+              "prefill %d tokens, %d decoding steps" % (layers, prompt_len, decode))
     rng = np.random.default_rng(2)
     weights = {k: v.astype(np.float32) for k, v in mr.random_weights(cfg, rng).items()}
     ckpt = os.path.join(tmp, "mamba-130m-random")
@@ -341,6 +351,8 @@ def main():
     ap.add_argument("--prompt", type=int, default=2048)
     ap.add_argument("--decode", type=int, default=128)
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
+    ap.add_argument("--mamba2", action="store_true",
+                    help="the model part runs Mamba-2-130m's shape (no PyTorch reference)")
     ap.add_argument("--parts", default="projections,step,model",
                     help="comma-separated parts to run (projections, step, model)")
     args = ap.parse_args()
@@ -355,7 +367,8 @@ def main():
         if "step" in parts:
             decode_step(args.tools, tmp, args.reps)
         if "model" in parts:
-            model(args.tools, tmp, args.layers, args.prompt, args.decode, args.no_torch)
+            model(args.tools, tmp, args.layers, args.prompt, args.decode, args.no_torch,
+                  args.mamba2)
 
 
 if __name__ == "__main__":
