@@ -318,8 +318,9 @@ func.func @conv_channel_first(%x: tensor<2x8x64xf32>, %w: tensor<8x4xf32>, %b: t
 // -----
 
 // causal_conv1d, token_major: the taps are transposed into a (k, d) buffer;
-// blocks of 64 steps in parallel; steps before k - 1 scalar; then each
-// step's row of 40 channels as 2 full vectors and a masked one.
+// blocks of 64 steps in parallel; steps before k - 1 scalar; then, per
+// block of 256 channels (one here), each step's part of the row, 40
+// channels as 2 full vectors and a masked one.
 // CHECK-LABEL: func.func @conv_token_major
 // CHECK: %[[WT:.*]] = memref.alloc(%{{.*}}) : memref<4x?xf32>
 // CHECK: scf.for
@@ -328,9 +329,11 @@ func.func @conv_channel_first(%x: tensor<2x8x64xf32>, %w: tensor<8x4xf32>, %b: t
 // CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 {
 // CHECK:     scf.for %{{.*}} = %c0 to %c40 step %c1 {
 // CHECK:       scf.if
+// CHECK:   scf.for %[[CB:[a-z0-9]+]] = %c0 to %c1 step %c1 {
+// CHECK-NEXT: %[[CFROM:.*]] = arith.muli %[[CB]], %c256
 // CHECK:   scf.for %[[T:[a-z0-9]+]] = %{{.*}} to %{{.*}} step %c1 {
 // CHECK-NEXT: arith.subi %[[T]], %c3
-// CHECK:     scf.for %[[C:[a-z0-9]+]] = %c0 to %c32 step %c16 {
+// CHECK:     scf.for %[[C:[a-z0-9]+]] = %[[CFROM]] to %{{.*}} step %c16 {
 // CHECK:       vector.transfer_read %[[WT]][%c0, %[[C]]], %{{.*}} {in_bounds = [true]}
 // CHECK:       vector.transfer_read %{{.*}}[%[[B]], %{{.*}}, %[[C]]], %{{.*}} {in_bounds = [true]} : memref<1x100x40xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
 // CHECK:       vector.transfer_write %{{.*}}, %{{.*}}[%[[B]], %[[T]], %[[C]]] {in_bounds = [true]}

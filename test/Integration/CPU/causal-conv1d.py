@@ -4,8 +4,8 @@
 # incoming conv state and the final state (also when L < k - 1, where it
 # still holds part of the incoming state), both layouts, odd d, L = 4096;
 # the fast path's vector loops with and without a masked remainder (time in
-# channel_first, channels in token_major), several token_major step blocks,
-# and its AVX2 form.
+# channel_first, channels in token_major), several token_major step blocks
+# and channel blocks, and its AVX2 form.
 import numpy as np
 
 import ssm_reference as ref
@@ -80,4 +80,8 @@ case("tm_d48", 1, 48, 150, 4, bias=True, silu=True, state=True, final=True,
      layout="token_major")
 case("tm_d37", 2, 37, 70, 4, bias=True, state=True, final=True, layout="token_major")
 case("tm_L2", 1, 37, 2, 4, state=True, final=True, layout="token_major")
+# token_major rows in blocks of 256 channels: 600 = 2 full blocks and one
+# of 88 channels, whose last vector is masked with 8 lanes of 16.
+case("tm_d600", 2, 600, 77, 4, bias=True, silu=True, state=True, final=True,
+     layout="token_major")
 suite.finish()
