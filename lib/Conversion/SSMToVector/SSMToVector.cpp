@@ -1119,10 +1119,10 @@ struct CausalConv1dToVector : OpRewritePattern<CausalConv1dOp> {
       // Channels in blocks of kChannelsPerBlock: the block's k input rows,
       // taps, bias and output row (about 10 KB at k = 4) stay in L1 while
       // the block's steps run; whole rows (d = 1536: 4 x 6 KB of x plus 24
-      // KB of taps) do not fit. Measured (docs/cpu-fast-path.md): 1.17 ->
-      // 1.03-1.11 ms on one thread and 0.51-0.56 -> 0.42 ms on two at the
-      // reference shape; no change at d = 4096, L = 8192, which stays at
-      // 2.3x its memory bound for a reason not yet found.
+      // KB of taps) do not fit. Measured (docs/cpu-fast-path.md): 0.51-0.56
+      // -> 0.42 ms on two threads at the reference shape, within noise on
+      // one; no change at d = 4096, L = 8192, which stays at 2.3x its
+      // memory bound for a reason not yet found.
       Value cbCount = arith::DivUIOp::create(
           rewriter, loc,
           arith::AddIOp::create(rewriter, loc, nd,
