@@ -3,9 +3,11 @@
 per head), in one run (utils/bench.sh): the compiled scan with A built in
 the program by a broadcast (the fast path then computes exp(dt * A) once per
 channel and step), the same scan with A passed as a full (d, n) array (the
-general fast path, one exp per state), both with 1 and 2 threads, and the
-plain C++ recurrence (bench/plain_scan.cpp, one exp per state update) on the
-same shape. Token-major, delta_softplus, D, z and delta_bias, as the Mamba-2
+general fast path, one exp per state), the broadcast form with B and C as
+slices of a wider (L, d + 2n) array (rows d + 2n floats apart, as the
+Mamba-2 block passes them from its conv output), each with 1 and 2 threads, and the plain C++ recurrence
+(bench/plain_scan.cpp, one exp per state update) on the same shape; the
+three forms' outputs must be identical. Token-major, delta_softplus, D, z and delta_bias, as the Mamba-2
 block runs it. Shapes: Mamba-2-130m's layer (d_inner 1536, d_state 128,
 2048 tokens) and d_state 16.
 """
@@ -15,6 +17,7 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
 import argparse
+import sys
 import tempfile
 
 import numpy as np
@@ -23,8 +26,8 @@ from benchlib import run, median_ms
 
 PROGRAM = """
 func.func @main(%%u: tensor<1x%(L)dx%(d)dxf32>, %%dt: tensor<1x%(L)dx%(d)dxf32>, %(a_arg)s,
-                %%B: tensor<1x%(L)dx%(n)dxf32>, %%C: tensor<1x%(L)dx%(n)dxf32>, %%D: tensor<%(d)dxf32>,
-                %%z: tensor<1x%(L)dx%(d)dxf32>, %%bias: tensor<%(d)dxf32>) -> tensor<1x%(L)dx%(d)dxf32> {%(a_build)s
+                %(bc_arg)s, %%D: tensor<%(d)dxf32>,
+                %%z: tensor<1x%(L)dx%(d)dxf32>, %%bias: tensor<%(d)dxf32>) -> tensor<1x%(L)dx%(d)dxf32> {%(a_build)s%(bc_build)s
   %%y = ssm.selective_scan token_major %%u, %%dt, %%A, %%B, %%C D(%%D : tensor<%(d)dxf32>)
       z(%%z : tensor<1x%(L)dx%(d)dxf32>) delta_bias(%%bias : tensor<%(d)dxf32>) delta_softplus
       : (tensor<1x%(L)dx%(d)dxf32>, tensor<1x%(L)dx%(d)dxf32>, tensor<%(d)dx%(n)dxf32>,
@@ -36,6 +39,11 @@ func.func @main(%%u: tensor<1x%(L)dx%(d)dxf32>, %%dt: tensor<1x%(L)dx%(d)dxf32>,
 BROADCAST = """
   %%e = tensor.empty() : tensor<%(d)dx%(n)dxf32>
   %%A = linalg.broadcast ins(%%a : tensor<%(d)dxf32>) outs(%%e : tensor<%(d)dx%(n)dxf32>) dimensions = [1]"""
+
+CONTIGUOUS_BC = "%%B: tensor<1x%(L)dx%(n)dxf32>, %%C: tensor<1x%(L)dx%(n)dxf32>"
+STRIDED_BC = """
+  %%B = tensor.extract_slice %%xbc[0, 0, %(d)d] [1, %(L)d, %(n)d] [1, 1, 1] : tensor<1x%(L)dx%(w)dxf32> to tensor<1x%(L)dx%(n)dxf32>
+  %%C = tensor.extract_slice %%xbc[0, 0, %(dn)d] [1, %(L)d, %(n)d] [1, 1, 1] : tensor<1x%(L)dx%(w)dxf32> to tensor<1x%(L)dx%(n)dxf32>"""
 
 
 def main():
@@ -49,32 +57,41 @@ def main():
     print("== selective scan with one decay per channel (Mamba-2), token-major, "
           "median ms of %d calls" % args.reps)
     print("| shape (d, L, n) | broadcast A 1T | 2T | full A 1T | 2T | broadcast vs full, 1T "
-          "| plain C++ | 1T vs plain |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| broadcast A, strided B/C 1T | 2T | plain C++ | 1T vs plain |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="bench-uniform-") as tmp:
         for d, L, n in ((1536, 2048, 128), (1536, 2048, 16)):
             a = -np.exp(rng.uniform(-2.0, 1.5, d)).astype(np.float32)
             common = [rng.standard_normal((1, L, d)), rng.uniform(-4.0, 1.0, (1, L, d))]
-            rest = [rng.standard_normal((1, L, n)), rng.standard_normal((1, L, n)),
-                    rng.standard_normal(d), rng.standard_normal((1, L, d)),
+            xbc = rng.standard_normal((1, L, d + 2 * n))
+            bc = [xbc[:, :, d:d + n], xbc[:, :, d + n:]]
+            rest = [rng.standard_normal(d), rng.standard_normal((1, L, d)),
                     rng.uniform(-1.0, 0.5, d)]
             outs = {}
             times = {}
-            for form in ("broadcast", "full"):
-                sizes = {"d": d, "L": L, "n": n}
-                if form == "broadcast":
-                    sizes["a_arg"] = "%%a: tensor<%dxf32>" % d
-                    sizes["a_build"] = BROADCAST % sizes
-                    a_in = a
-                else:
+            for form in ("broadcast", "full", "strided"):
+                sizes = {"d": d, "L": L, "n": n, "w": d + 2 * n, "dn": d + n}
+                if form == "full":
                     sizes["a_arg"] = "%%A: tensor<%dx%dxf32>" % (d, n)
                     sizes["a_build"] = ""
                     a_in = np.repeat(a[:, None], n, axis=1)
+                else:
+                    sizes["a_arg"] = "%%a: tensor<%dxf32>" % d
+                    sizes["a_build"] = BROADCAST % sizes
+                    a_in = a
+                if form == "strided":
+                    sizes["bc_arg"] = "%%xbc: tensor<1x%dx%dxf32>" % (L, d + 2 * n)
+                    sizes["bc_build"] = STRIDED_BC % sizes
+                    bc_in = [xbc]
+                else:
+                    sizes["bc_arg"] = CONTIGUOUS_BC % sizes
+                    sizes["bc_build"] = ""
+                    bc_in = bc
                 src = os.path.join(tmp, form + ".mlir")
                 with open(src, "w") as f:
                     f.write(PROGRAM % sizes)
                 cmd = [ssm_run, src, "-e", "main"]
-                for i, v in enumerate(common + [a_in] + rest):
+                for i, v in enumerate(common + [a_in] + bc_in + rest):
                     p = os.path.join(tmp, "%s%d.npy" % (form, i))
                     np.save(p, np.asarray(v, np.float32))
                     cmd += ["--input", p]
@@ -83,14 +100,18 @@ def main():
                 for th in (1, 2):
                     times[form, th] = median_ms(run(cmd + ["--time", str(args.reps),
                                                            "--threads", str(th)]))
-            same = np.array_equal(np.load(outs["broadcast"]), np.load(outs["full"]))
+            # The same exp2, computed once or n times, on the same values.
+            ref_y = np.load(outs["broadcast"])
+            for form in ("full", "strided"):
+                if not np.array_equal(ref_y, np.load(outs[form])):
+                    sys.exit("uniform_decay: the %s form's output differs from the "
+                             "broadcast form's (d %d, n %d)" % (form, d, n))
             plain = median_ms(run([args.plain, "1", str(d), str(L), str(n), "1"]))
-            print("| (%d, %d, %d) | %.2f | %.2f | %.2f | %.2f | %.2fx | %.1f | %.1fx |" % (
-                d, L, n, times["broadcast", 1], times["broadcast", 2], times["full", 1],
-                times["full", 2], times["full", 1] / times["broadcast", 1], plain,
-                plain / times["broadcast", 1]))
-            if not same:
-                print("   note: the two forms' outputs differ (they should be identical)")
+            print("| (%d, %d, %d) | %.2f | %.2f | %.2f | %.2f | %.2fx | %.2f | %.2f | %.1f | %.1fx |"
+                  % (d, L, n, times["broadcast", 1], times["broadcast", 2], times["full", 1],
+                     times["full", 2], times["full", 1] / times["broadcast", 1],
+                     times["strided", 1], times["strided", 2], plain,
+                     plain / times["broadcast", 1]))
 
 
 if __name__ == "__main__":

@@ -70,20 +70,16 @@ class Config:
                 "rms_norm": True, "residual_in_fp32": True, "fused_add_norm": True,
                 "tie_embeddings": self.tied,
             }
-            if pad_multiple:
-                assert self.V % pad_multiple == 0 and pad_multiple > 3
-                c["vocab_size"] = self.V - 3
-                c["pad_vocab_size_multiple"] = pad_multiple
-            return c
-        c = {
-            "d_model": self.D, "n_layer": self.layers, "vocab_size": self.V,
-            "ssm_cfg": {"d_state": self.N, "d_conv": self.K},
-            "d_state": self.N, "d_conv": self.K, "d_inner": self.E,
-            "dt_rank": "auto" if self.R == math.ceil(self.D / 16) else self.R,
-            "rms_norm": True, "residual_in_fp32": True,
-            "tie_embeddings": self.tied, "conv_bias": self.use_conv_bias,
-            "use_bias": self.use_bias,
-        }
+        else:
+            c = {
+                "d_model": self.D, "n_layer": self.layers, "vocab_size": self.V,
+                "ssm_cfg": {"d_state": self.N, "d_conv": self.K},
+                "d_state": self.N, "d_conv": self.K, "d_inner": self.E,
+                "dt_rank": "auto" if self.R == math.ceil(self.D / 16) else self.R,
+                "rms_norm": True, "residual_in_fp32": True,
+                "tie_embeddings": self.tied, "conv_bias": self.use_conv_bias,
+                "use_bias": self.use_bias,
+            }
         if pad_multiple:
             # An unpadded vocabulary that rounds up to the embedding's rows.
             assert self.V % pad_multiple == 0 and pad_multiple > 3

@@ -152,7 +152,6 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
 
     Value x = lb.toBuffer(op.getDpsInputs()[0], /*unitInner=*/true);
     Value w = lb.toBuffer(op.getDpsInputs()[1], /*unitInner=*/true);
-    Operation *initOp = op.getDpsInits()[0].getDefiningOp();
     InitSource src = classifyInit(op.getDpsInits()[0]);
     Value init = src.full ? lb.toBuffer(src.full) : Value();
     Value bias = src.bias ? lb.toBuffer(src.bias, /*unitInner=*/true) : Value();
@@ -333,10 +332,9 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
         });
       });
     }
+    // The fill or broadcast that built init, dead now unless shared, goes
+    // with the driver's dead-code elimination.
     rewriter.replaceOp(op, lb.toTensor(outType, out));
-    // The fill or broadcast that built init is dead now unless shared.
-    if (initOp && !init && initOp->use_empty())
-      rewriter.eraseOp(initOp);
     return success();
   }
 };

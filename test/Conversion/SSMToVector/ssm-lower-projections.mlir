@@ -78,8 +78,8 @@ func.func @projection(%x: tensor<2x?x8xf32>, %w: tensor<40x8xf32>, %init: tensor
 #id = affine_map<(d0, d1) -> (d0, d1)>
 
 // CHECK-LABEL: func.func @zero_init(
-// CHECK-NOT: linalg.fill
 // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NOT: linalg.fill
 // CHECK: scf.parallel
 // CHECK:   %[[SPLAT:.*]] = vector.broadcast %[[ZERO]] : f32 to vector<16xf32>
 // CHECK:   scf.for %{{.*}} step %c8 {
@@ -103,6 +103,7 @@ func.func @zero_init(%x: tensor<?x8xf32>, %w: tensor<40x8xf32>) -> tensor<?x40xf
 
 // CHECK-LABEL: func.func @bias_init(
 // CHECK-SAME: %{{[^:]+}}: tensor<?x8xf32>, %{{[^:]+}}: tensor<40x8xf32>, %[[BIAS:[^:]+]]: tensor<40xf32>)
+// CHECK-NOT: linalg.generic
 // CHECK: bufferization.to_buffer %[[BIAS]] read_only
 // CHECK: scf.parallel
 // CHECK:   %[[B0:.*]] = vector.transfer_read %{{.*}} : memref<40xf32, strided<[1], offset: ?>>, vector<16xf32>

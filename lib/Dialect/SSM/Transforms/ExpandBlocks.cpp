@@ -405,20 +405,8 @@ struct ExpandMamba2Block : OpRewritePattern<Mamba2BlockOp> {
         /*silu=*/true);
     Value xBCc = conv.getOut();
     Value u = x.lastDimSlice(xBCc, 0, inner);
-    // B and C are copied out of the conv's output into contiguous (b, L, GN)
-    // arrays (2 * L * GN floats, a small fraction of the scan's work): as
-    // slices their rows lie X floats apart (7 KB at Mamba-2-130m's X =
-    // 1792), and the scan, which rereads a chunk's rows for every channel
-    // tile, then touches a new page per row; with the shared decay of
-    // Mamba-2 (docs/cpu-fast-path.md) that made the scan 1.4x slower on
-    // one thread than on contiguous rows.
-    auto contiguous = [&](Value v) {
-      return x.map(v, v, [](OpBuilder &, Location, ValueRange args) {
-        return args[0];
-      });
-    };
-    Value B = contiguous(x.lastDimSlice(xBCc, inner, gn));
-    Value C = contiguous(x.lastDimSlice(xBCc, inner + gn, gn));
+    Value B = x.lastDimSlice(xBCc, inner, gn);
+    Value C = x.lastDimSlice(xBCc, inner + gn, gn);
     if (g > 1) {
       B = x.splitLast(B, n);
       C = x.splitLast(C, n);
