@@ -6,24 +6,28 @@
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
-#include "mlir/Conversion/ComplexToLLVM/ComplexToLLVM.h"
 #include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
+#include "mlir/Conversion/ComplexToLLVM/ComplexToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MathToLibm/MathToLibm.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
-#include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
@@ -32,6 +36,28 @@
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+
+/// Tensors to memrefs, after the ssm lowerings: elementwise ops on tensors
+/// through linalg, one-shot bufferization with row-major function
+/// boundaries, optionally deallocation.
+static void addBufferization(OpPassManager &pm, bool deallocate) {
+  // Elementwise arith/math on tensors has no bufferization of its own.
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  // Plain row-major memrefs at function boundaries: what the runner and any
+  // C caller hand in and expect back.
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  // The state a time chunk of ssm-tile yields is a fresh buffer (the
+  // chunk's last_state / final_state), not the loop's own argument.
+  bufferize.allowReturnAllocsFromLoops = true;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  if (deallocate)
+    bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+}
 
 void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
                                  const SSMToLLVMOptions &options) {
@@ -56,22 +82,7 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createSSMLowerProjections(projections));
   }
   pm.addPass(createSSMLowerToLoops());
-  // Elementwise arith/math on tensors has no bufferization of its own.
-  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
-
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  // Plain row-major memrefs at function boundaries: what the runner and any
-  // C caller hand in and expect back.
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  // The state a time chunk of ssm-tile yields is a fresh buffer (the
-  // chunk's last_state / final_state), not the loop's own argument.
-  bufferize.allowReturnAllocsFromLoops = true;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  if (options.lowerDeallocations)
-    bufferization::buildBufferDeallocationPipeline(pm);
-  pm.addPass(createConvertBufferizationToMemRefPass());
+  addBufferization(pm, options.lowerDeallocations);
   // Tiles of ssm-tile (scf.forall) join the parallel loops of the lowerings.
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createCanonicalizerPass());
@@ -102,7 +113,8 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
 
   ConvertVectorToLLVMPassOptions vectorToLLVM;
-  vectorToLLVM.vectorTransposeLowering = vector::VectorTransposeLowering::Shuffle16x16;
+  vectorToLLVM.vectorTransposeLowering =
+      vector::VectorTransposeLowering::Shuffle16x16;
   vectorToLLVM.x86Vector = options.x86Avx512;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
@@ -120,10 +132,70 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void ssm::buildSSMToNVPTXPipeline(OpPassManager &pm,
+                                  const SSMToNVPTXOptions &options) {
+  pm.addPass(createSSMExpandBlocks());
+  SSMLowerToGPUOptions gpu;
+  gpu.itemsPerThread = options.itemsPerThread;
+  gpu.maxThreads = options.maxThreads;
+  pm.addPass(createSSMLowerToGPU(gpu));
+  // Everything else runs on the host, through the reference loops.
+  pm.addPass(createSSMLowerToLoops());
+  addBufferization(pm, options.lowerDeallocations);
+  pm.addPass(createSSMGPUDeviceBuffers());
+  pm.addPass(createForallToParallelLoopPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createGpuKernelOutliningPass());
+
+  pm.addPass(createSSMStridedCopies());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+
+  // Device side.
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  // The scan's exp2 as ex2.approx, floor and fma as instructions, before
+  // convert-gpu-to-nvvm would call libdevice for them.
+  pm.addNestedPass<gpu::GPUModuleOp>(createSSMMathToNVVM());
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+
+  // Host side.
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertComplexToLLVMPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  binary.toolkitPath = options.toolkit;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
 void ssm::registerSSMPipelines() {
   PassPipelineRegistration<SSMToLLVMOptions>(
       "ssm-to-llvm",
       "Lower ssm programs on tensors to the LLVM dialect (reference loops, "
       "bufferization, standard conversions)",
       buildSSMToLLVMPipeline);
+  PassPipelineRegistration<SSMToNVPTXOptions>(
+      "ssm-to-nvptx",
+      "Lower ssm programs on tensors to LLVM dialect host code that launches "
+      "NVPTX kernels for the selective scan and the causal conv1d",
+      buildSSMToNVPTXPipeline);
 }

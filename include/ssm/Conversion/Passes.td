@@ -156,4 +156,82 @@ def SSMInlineAllocaScopes : Pass<"ssm-inline-alloca-scopes"> {
   }];
 }
 
+def SSMLowerToGPU : Pass<"ssm-lower-to-gpu"> {
+  let summary = "The selective scan and the causal conv1d as GPU kernels";
+  let description = [{
+    Rewrites each f32 `ssm.selective_scan` with a real A and a static state
+    size, and each f32 `ssm.causal_conv1d`, into a `gpu.launch` on the
+    buffers of its operands and results (the host's view: a later
+    ssm-gpu-device-buffers gives each launch device copies).
+
+    The scan follows mamba_ssm's fused kernel: one thread block per
+    (channel, batch row); the sequence is cut into chunks of
+    threads x `items-per-thread` steps, each thread holding
+    `items-per-thread` consecutive steps in registers. Per chunk and state,
+    each thread scans its steps serially into one (a, b) pair
+    (h -> a * h + b), a shuffle-up warp scan combines the pairs of a warp,
+    each warp's total goes through shared memory across one barrier, and
+    the state carried from the previous chunk enters every thread's prefix;
+    the thread then replays its steps from that state and accumulates
+    C * h into its outputs. Bias, softplus, dt * u, the D skip and the SiLU
+    gate are fused; exp(dt * A) is exp2 of dt times A * log2(e), scaled
+    once per state (a math.exp2 marked `afn`, which ssm-math-to-nvvm makes
+    `ex2.approx`); the other exp and log are upstream's polynomial
+    approximations, so that kernels need no libdevice.
+
+    The block has as many warps as the sequence needs, up to
+    `max-threads` threads. Complex A (S4D), f64 and dynamic n are left for
+    the host's lowerings. docs/gpu.md explains the design.
+  }];
+  let options = [
+    Option<"itemsPerThread", "items-per-thread", "int64_t", /*default=*/"16",
+           "Consecutive steps each thread holds in registers">,
+    Option<"maxThreads", "max-threads", "int64_t", /*default=*/"128",
+           "Most threads per block of the scan (a multiple of 32)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+def SSMMathToNVVM : Pass<"ssm-math-to-nvvm"> {
+  let summary = "The kernels' f32 math as NVPTX instructions, not libdevice";
+  let description = [{
+    Rewrites, in GPU kernels, f32 `math.exp2` whose fastmath flags allow an
+    approximation (`afn`) into `llvm.nvvm.ex2.approx.f32` (relative error
+    about 2^-22, one special-function instruction), `math.floor` into
+    `llvm.floor.f32` and `math.fma` into `llvm.intr.fma`. ssm-lower-to-gpu
+    marks the scan's exp2 so, and upstream's polynomial approximations of
+    exp and log use floor and fma; convert-gpu-to-nvvm would call libdevice
+    for each, which needs the CUDA toolkit when the binary is built. Runs on
+    the kernels (gpu.module), after bufferization: the intrinsic calls have
+    no memory-effect information, which the buffer deallocation pipeline
+    rejects.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def SSMGPUDeviceBuffers : Pass<"ssm-gpu-device-buffers"> {
+  let summary = "Device copies of the host buffers a gpu.launch uses";
+  let description = [{
+    Runs on memrefs, after bufferization. For each synchronous `gpu.launch`
+    whose body uses memrefs defined outside it, allocates a device buffer
+    per memref, copies in those the kernel reads (or writes in part: any
+    that is not a fresh `memref.alloc`), launches on the device buffers,
+    copies back those the kernel writes and frees them, all in one chain of
+    async tokens (one stream) closed by a `gpu.wait`. Each op has one
+    dependency, the form gpu-to-llvm lowers.
+  }];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect"
+  ];
+}
+
 #endif // SSM_CONVERSION_PASSES_TD

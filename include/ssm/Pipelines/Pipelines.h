@@ -48,14 +48,62 @@ struct SSMToLLVMOptions : public PassPipelineOptions<SSMToLLVMOptions> {
       llvm::cl::init(true)};
 };
 
+struct SSMToNVPTXOptions : public PassPipelineOptions<SSMToNVPTXOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("NVIDIA chip the kernels target"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features, e.g. +ptx80; empty picks the oldest PTX "
+                     "version the chip allows (the widest driver support)"),
+      llvm::cl::init("")};
+  PassOptions::Option<unsigned> optLevel{
+      *this, "opt-level",
+      llvm::cl::desc("LLVM optimisation level of the device code"),
+      llvm::cl::init(3)};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("What gpu-module-to-binary embeds: isa (PTX text, "
+                     "compiled by the driver at load), bin (cubin) or fatbin "
+                     "(both need ptxas from the CUDA toolkit)"),
+      llvm::cl::init("isa")};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit root for ptxas and fatbinary (default: "
+                     "CUDA_ROOT, CUDA_HOME or CUDA_PATH, then PATH)"),
+      llvm::cl::init("")};
+  PassOptions::Option<int64_t> itemsPerThread{
+      *this, "items-per-thread",
+      llvm::cl::desc("Consecutive steps each thread of the scan holds"),
+      llvm::cl::init(16)};
+  PassOptions::Option<int64_t> maxThreads{
+      *this, "max-threads",
+      llvm::cl::desc("Most threads per block of the scan (a multiple of 32)"),
+      llvm::cl::init(128)};
+  PassOptions::Option<bool> lowerDeallocations{
+      *this, "buffer-deallocation",
+      llvm::cl::desc("Insert deallocations of intermediate host buffers"),
+      llvm::cl::init(true)};
+};
+
+/// ssm programs on tensors -> LLVM dialect host code with embedded NVPTX
+/// kernels: ssm-lower-to-gpu (scan and conv as kernels), the reference loops
+/// for every other op (on the host), bufferization, device buffers and
+/// copies around each launch, kernel outlining, NVVM, gpu-to-llvm and
+/// gpu-module-to-binary.
+void buildSSMToNVPTXPipeline(OpPassManager &pm,
+                             const SSMToNVPTXOptions &options);
+
 /// ssm (and upstream tensor/linalg/scf/arith/math) IR on tensors -> LLVM
-/// dialect: ssm-parallel-scan (several threads, fast paths), ssm-lower-to-vector (unless `reference`), ssm-lower-to-loops
-/// for the rest, one-shot bufferization with function
-/// boundaries (identity layouts at function boundaries), buffer
-/// deallocation, then the standard conversions to LLVM.
+/// dialect: ssm-parallel-scan (several threads, fast paths),
+/// ssm-lower-to-vector (unless `reference`), ssm-lower-to-loops for the rest,
+/// one-shot bufferization with function boundaries (identity layouts at
+/// function boundaries), buffer deallocation, then the standard conversions to
+/// LLVM.
 void buildSSMToLLVMPipeline(OpPassManager &pm, const SSMToLLVMOptions &options);
 
-/// Registers --ssm-to-llvm with the pass registry (for ssm-opt).
+/// Registers --ssm-to-llvm and --ssm-to-nvptx with the pass registry (for
+/// ssm-opt).
 void registerSSMPipelines();
 
 } // namespace ssm

@@ -1,0 +1,579 @@
+//===- SSMToGPU.cpp - the selective scan and conv as GPU kernels ----------===//
+//
+// The GPU lowering of ssm.selective_scan and ssm.causal_conv1d (see the pass
+// description in Passes.td and docs/gpu.md). Each op becomes a gpu.launch on
+// the host buffers of its operands and results; ssm-gpu-device-buffers later
+// gives the launch device copies. Nothing here is specific to NVIDIA except
+// exp2, which is `ex2.approx` (the one instruction the scan's inner loop is
+// built around); the rest is gpu/arith/math/memref/scf.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../LoopBuilder.h"
+#include "ssm/Conversion/Passes.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/Transforms/Approximation.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_SSMLOWERTOGPU
+#define GEN_PASS_DEF_SSMMATHTONVVM
+#include "ssm/Conversion/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+namespace {
+
+constexpr double kLog2E = 1.4426950408889634;
+constexpr int64_t kWarpSize = 32;
+/// The scan's shared memory grows with n (warp totals of two chunks and the
+/// carried state, (2 * warps * 2 + 2) * n floats): 512 states with 4 warps
+/// take 36 KiB of the 48 KiB a block gets without opting in to more.
+constexpr int64_t kMaxStates = 512;
+/// Threads per block of the conv kernels.
+constexpr int64_t kConvThreads = 256;
+
+/// LoopBuilder plus index arithmetic and the GPU-specific ops.
+struct KernelBuilder : LoopBuilder {
+  using LoopBuilder::LoopBuilder;
+
+  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value subi(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value divu(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
+  Value remu(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
+  Value ceilDiv(Value x, Value y) {
+    return arith::CeilDivUIOp::create(b, loc, x, y);
+  }
+  Value minu(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
+  Value maxu(Value x, Value y) { return arith::MaxUIOp::create(b, loc, x, y); }
+  Value ult(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  Value eq(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y);
+  }
+  Value sel(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value i32(int32_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  }
+
+  /// 2^x for the recurrence, whose argument the caller has scaled by
+  /// log2(e). Marked `afn` (an approximation is allowed): ssm-math-to-nvvm
+  /// makes it PTX's `ex2.approx.f32` on NVIDIA GPUs, one special-function
+  /// instruction with a relative error near 2^-22.
+  Value ex2(Value x) {
+    return math::Exp2Op::create(b, loc, x, arith::FastMathFlags::afn);
+  }
+
+  /// The value of lane (lane - offset) of the warp, and whether that lane
+  /// exists.
+  std::pair<Value, Value> shuffleUp(Value v, int32_t offset) {
+    auto s = gpu::ShuffleOp::create(b, loc, v, i32(offset), i32(kWarpSize),
+                                    gpu::ShuffleMode::UP);
+    return {s.getShuffleResult(), s.getValid()};
+  }
+
+  void barrier() { gpu::BarrierOp::create(b, loc); }
+
+  void ifThen(Value cond, function_ref<void()> fn) {
+    auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    fn();
+  }
+
+  /// for iv in [lb, ub) step s: body(iv).
+  void forRange(Value lbv, Value ub, Value step,
+                function_ref<void(Value)> body) {
+    auto loop = scf::ForOp::create(b, loc, lbv, ub, step);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    body(loop.getInductionVar());
+  }
+
+  /// A tensor operand as a plain row-major buffer: what gpu.memcpy and the
+  /// kernel's indexing need. One-shot bufferization copies the rare operand
+  /// that is a strided view.
+  Value importBuffer(Value tensor) {
+    auto t = cast<RankedTensorType>(tensor.getType());
+    return bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(t.getShape(), t.getElementType()), tensor,
+        /*read_only=*/true);
+  }
+
+  /// A gpu.launch of grid (gx, gy) and block (tx) with `sharedBytes` of
+  /// dynamic shared memory; `body` fills it (its terminator is added here).
+  /// Shared buffers are views of the dynamic shared memory rather than
+  /// workgroup attributions: the buffer deallocation pipeline, which runs
+  /// after this pass, would give memref block arguments ownership
+  /// arguments the launch does not allow.
+  gpu::LaunchOp launch(Value gx, Value gy, Value tx, int64_t sharedBytes,
+                       function_ref<void(gpu::LaunchOp)> body) {
+    Value one = idx(1);
+    Value smem = sharedBytes ? arith::ConstantOp::create(
+                                   b, loc, b.getI32IntegerAttr(sharedBytes))
+                                   .getResult()
+                             : Value();
+    auto op = gpu::LaunchOp::create(b, loc, gx, gy, one, tx, one, one, smem);
+    OpBuilder::InsertionGuard guard(b);
+    Block &block = op.getBody().front();
+    b.setInsertionPointToEnd(&block);
+    gpu::TerminatorOp::create(b, loc);
+    b.setInsertionPointToStart(&block);
+    body(op);
+    return op;
+  }
+
+  /// An f32 buffer of `shape` at byte `offset` of the dynamic shared memory.
+  Value sharedView(ArrayRef<int64_t> shape, int64_t offset) {
+    MLIRContext *ctx = b.getContext();
+    Attribute wg =
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    auto bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                 MemRefLayoutAttrInterface{}, wg);
+    Value all = gpu::DynamicSharedMemoryOp::create(b, loc, bytes);
+    auto type =
+        MemRefType::get(shape, b.getF32Type(), MemRefLayoutAttrInterface{}, wg);
+    return memref::ViewOp::create(b, loc, type, all, idx(offset), ValueRange{});
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Selective scan
+//===----------------------------------------------------------------------===//
+
+struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
+  SelectiveScanToGPU(MLIRContext *ctx, int64_t items, int64_t maxThreads)
+      : OpRewritePattern(ctx), items(items), maxThreads(maxThreads) {}
+
+  int64_t items, maxThreads;
+
+  LogicalResult matchAndRewrite(SelectiveScanOp op,
+                                PatternRewriter &rewriter) const override {
+    using Kind = SelectiveScanOp::ProjectionKind;
+    auto uType = cast<RankedTensorType>(op.getU().getType());
+    auto aType = cast<RankedTensorType>(op.getA().getType());
+    if (!uType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "the GPU path is f32 only");
+    if (op.isComplex())
+      return rewriter.notifyMatchFailure(op, "complex A stays on the host");
+    if (aType.isDynamicDim(1) || aType.getDimSize(1) > kMaxStates)
+      return rewriter.notifyMatchFailure(op, "needs a static n <= 512");
+    const int64_t n = aType.getDimSize(1);
+    const bool tm = op.isTokenMajor();
+    const int64_t K = items;
+    const int64_t maxWarps = maxThreads / kWarpSize;
+
+    Location loc = op.getLoc();
+    KernelBuilder kb(rewriter, loc);
+    Value u = kb.importBuffer(op.getU()),
+          delta = kb.importBuffer(op.getDelta());
+    Value A = kb.importBuffer(op.getA());
+    Value B = kb.importBuffer(op.getB()), C = kb.importBuffer(op.getC());
+    Value D = op.getD() ? kb.importBuffer(op.getD()) : Value();
+    Value z = op.getZ() ? kb.importBuffer(op.getZ()) : Value();
+    Value bias =
+        op.getDeltaBias() ? kb.importBuffer(op.getDeltaBias()) : Value();
+    Value h0 = op.getH0() ? kb.importBuffer(op.getH0()) : Value();
+    Kind kindB = SelectiveScanOp::getProjectionKind(op.getB());
+    Kind kindC = SelectiveScanOp::getProjectionKind(op.getC());
+
+    Value nb = kb.dim(u, 0), nd = kb.dim(u, tm ? 2 : 1),
+          nL = kb.dim(u, tm ? 1 : 2);
+    Value y = kb.alloc(cast<RankedTensorType>(op.getY().getType()),
+                       {kb.dim(u, 0), kb.dim(u, 1), kb.dim(u, 2)});
+    Value last;
+    if (op.getLastState())
+      last = kb.alloc(cast<RankedTensorType>(op.getLastState().getType()),
+                      {nb, nd, kb.idx(n)});
+
+    // As many warps as the sequence fills, at most maxWarps: a short
+    // sequence does not pay for idle warps' barriers and shuffles.
+    Value warps =
+        kb.maxu(kb.idx(1),
+                kb.minu(kb.idx(maxWarps), kb.ceilDiv(kb.ceilDiv(nL, kb.idx(K)),
+                                                     kb.idx(kWarpSize))));
+    Value threads = kb.muli(warps, kb.idx(kWarpSize));
+    // Shared memory: warp totals (a and b) per chunk parity, state and
+    // warp; the carried state per chunk parity and state. Indexing by the
+    // chunk's parity lets one barrier per state and chunk order every write
+    // before its reads: a slot is written again two chunks later, after
+    // many barriers.
+    const int64_t totalsBytes = 2 * n * maxWarps * 4;
+    const int64_t sharedBytes = 2 * totalsBytes + 2 * n * 4;
+
+    kb.launch(nd, nb, threads, sharedBytes, [&](gpu::LaunchOp launch) {
+      Value totA = kb.sharedView({2, n, maxWarps}, 0);
+      Value totB = kb.sharedView({2, n, maxWarps}, totalsBytes);
+      Value carry = kb.sharedView({2, n}, 2 * totalsBytes);
+      Value c = launch.getBlockIds().x, bi = launch.getBlockIds().y;
+      Value tid = launch.getThreadIds().x;
+      Value T = launch.getBlockSize().x;
+      Value lane = kb.remu(tid, kb.idx(kWarpSize));
+      Value warp = kb.divu(tid, kb.idx(kWarpSize));
+      Type f32 = rewriter.getF32Type();
+      Value zero = kb.flt(f32, 0.0), one = kb.flt(f32, 1.0);
+      Value biasC = bias ? kb.load(bias, {c}) : Value();
+      Value dC = D ? kb.load(D, {c}) : Value();
+      Value chunk = kb.muli(T, kb.idx(K));
+      Value nChunks = kb.ceilDiv(nL, chunk);
+      Value lastT = kb.subi(nL, kb.idx(1));
+      Value n_ = kb.idx(n);
+
+      // The state entering the first chunk.
+      kb.forRange(tid, n_, T, [&](Value j) {
+        Value h = h0 ? kb.load(h0, {bi, c, j}) : zero;
+        kb.store(h, carry, {kb.idx(0), j});
+      });
+
+      // B or C at (state j, step t) for this block's channel.
+      auto perGroup = [&](Value proj, Kind kind) -> Value {
+        if (kind != Kind::Grouped)
+          return Value();
+        return kb.divu(nd, kb.dim(proj, tm ? 2 : 1));
+      };
+      Value groupB = perGroup(B, kindB), groupC = perGroup(C, kindC);
+      auto projAt = [&](Value proj, Kind kind, Value perGrp, Value j,
+                        Value t) -> Value {
+        switch (kind) {
+        case Kind::TimeInvariant:
+          return kb.load(proj, {c, j});
+        case Kind::Variable:
+          return tm ? kb.load(proj, {bi, t, j}) : kb.load(proj, {bi, j, t});
+        case Kind::Grouped: {
+          Value g = kb.divu(c, perGrp);
+          return tm ? kb.load(proj, {bi, t, g, j})
+                    : kb.load(proj, {bi, g, j, t});
+        }
+        }
+        llvm_unreachable("projection kind");
+      };
+
+      kb.forRange(kb.idx(0), nChunks, kb.idx(1), [&](Value ch) {
+        Value par = kb.remu(ch, kb.idx(2));
+        Value next = kb.subi(kb.idx(1), par);
+        Value base = kb.addi(kb.muli(ch, chunk), kb.muli(tid, kb.idx(K)));
+        // This thread's K consecutive steps: dt and dt * u, with steps past
+        // the end reading the last step and contributing the identity
+        // (a, b) = (1, 0) through dt = 0.
+        SmallVector<Value> t(K), valid(K), dt(K), uK(K), dtu(K);
+        for (int64_t k = 0; k < K; ++k) {
+          Value tk = kb.addi(base, kb.idx(k));
+          valid[k] = kb.ult(tk, nL);
+          t[k] = kb.minu(tk, lastT);
+          Value d = kb.load(delta, actIndex(tm, bi, c, t[k]));
+          if (biasC)
+            d = kb.add(d, biasC);
+          if (op.getDeltaSoftplus())
+            d = kb.softplus(d);
+          dt[k] = kb.sel(valid[k], d, zero);
+          uK[k] = kb.load(u, actIndex(tm, bi, c, t[k]));
+          dtu[k] = kb.mul(dt[k], uK[k]);
+        }
+
+        SmallVector<Value> yInit(K, zero);
+        auto states = scf::ForOp::create(
+            rewriter, loc, kb.idx(0), n_, kb.idx(1), yInit,
+            [&](OpBuilder &nested, Location, Value j, ValueRange yAcc) {
+              OpBuilder::InsertionGuard guard(rewriter);
+              rewriter.setInsertionPointToStart(nested.getInsertionBlock());
+              Value aScaled = kb.mul(kb.load(A, {c, j}), kb.flt(f32, kLog2E));
+              Value bInv = kindB == Kind::TimeInvariant
+                               ? projAt(B, kindB, groupB, j, Value())
+                               : Value();
+              Value cInv = kindC == Kind::TimeInvariant
+                               ? projAt(C, kindC, groupC, j, Value())
+                               : Value();
+              SmallVector<Value> a(K), bv(K);
+              for (int64_t k = 0; k < K; ++k) {
+                a[k] = kb.ex2(kb.mul(dt[k], aScaled));
+                Value bk = bInv ? bInv : projAt(B, kindB, groupB, j, t[k]);
+                bv[k] = kb.mul(dtu[k], bk);
+              }
+              // The thread's steps as one map h -> accA * h + accB.
+              Value accA = a[0], accB = bv[0];
+              for (int64_t k = 1; k < K; ++k) {
+                accB = kb.add(kb.mul(a[k], accB), bv[k]);
+                accA = kb.mul(a[k], accA);
+              }
+              // Inclusive warp scan: lane i composes lane i - off's map
+              // (earlier steps) before its own.
+              for (int32_t off = 1; off < kWarpSize; off *= 2) {
+                auto [pa, ok] = kb.shuffleUp(accA, off);
+                auto [pb, okB] = kb.shuffleUp(accB, off);
+                (void)okB;
+                Value nB = kb.add(kb.mul(accA, pb), accB);
+                Value nA = kb.mul(accA, pa);
+                accB = kb.sel(ok, nB, accB);
+                accA = kb.sel(ok, nA, accA);
+              }
+              // Exclusive: the map of the warp's steps before this thread.
+              auto [ea, okE] = kb.shuffleUp(accA, 1);
+              auto [eb, okEB] = kb.shuffleUp(accB, 1);
+              (void)okEB;
+              ea = kb.sel(okE, ea, one);
+              eb = kb.sel(okE, eb, zero);
+              kb.ifThen(kb.eq(lane, kb.idx(kWarpSize - 1)), [&] {
+                kb.store(accA, totA, {par, j, warp});
+                kb.store(accB, totB, {par, j, warp});
+              });
+              kb.barrier();
+              // The state before this thread's first step: the carried
+              // state through the earlier warps, then the earlier lanes.
+              Value h = kb.load(carry, {par, j});
+              h = kb.forLoopCarry(warp, h, [&](Value w, Value hw) {
+                return kb.add(kb.mul(kb.load(totA, {par, j, w}), hw),
+                              kb.load(totB, {par, j, w}));
+              });
+              h = kb.add(kb.mul(ea, h), eb);
+              SmallVector<Value> yNext(K);
+              for (int64_t k = 0; k < K; ++k) {
+                h = kb.add(kb.mul(a[k], h), bv[k]);
+                Value ck = cInv ? cInv : projAt(C, kindC, groupC, j, t[k]);
+                yNext[k] = kb.add(yAcc[k], kb.mul(ck, h));
+              }
+              // The last thread's final state (steps past the end keep it)
+              // enters the next chunk.
+              kb.ifThen(kb.eq(tid, kb.subi(T, kb.idx(1))), [&] {
+                kb.store(h, carry, {next, j});
+              });
+              scf::YieldOp::create(rewriter, loc, yNext);
+            });
+
+        for (int64_t k = 0; k < K; ++k) {
+          kb.ifThen(valid[k], [&] {
+            Value out = states.getResult(k);
+            if (dC)
+              out = kb.add(out, kb.mul(dC, uK[k]));
+            if (z)
+              out = kb.mul(out, kb.silu(kb.load(z, actIndex(tm, bi, c, t[k]))));
+            kb.store(out, y, actIndex(tm, bi, c, t[k]));
+          });
+        }
+      });
+
+      if (last) {
+        // The last chunk's final state was written without a barrier after.
+        kb.barrier();
+        Value fin = kb.remu(nChunks, kb.idx(2));
+        kb.forRange(tid, n_, T, [&](Value j) {
+          kb.store(kb.load(carry, {fin, j}), last, {bi, c, j});
+        });
+      }
+    });
+
+    kb.replaceWithBuffers(rewriter, op, {y, last});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Causal conv1d
+//===----------------------------------------------------------------------===//
+
+/// One thread per output, threads along the contiguous dimension (time in
+/// channel_first, channels in token_major) so that a warp's loads and
+/// stores coalesce; the k taps re-read neighbouring inputs from cache. The
+/// final state, when asked for, is one more small kernel (a thread per
+/// channel).
+struct CausalConv1dToGPU : OpRewritePattern<CausalConv1dOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(CausalConv1dOp op,
+                                PatternRewriter &rewriter) const override {
+    auto xType = cast<RankedTensorType>(op.getX().getType());
+    if (!xType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "the GPU path is f32 only");
+    Location loc = op.getLoc();
+    KernelBuilder kb(rewriter, loc);
+    ConvBuffers cb;
+    cb.tm = op.isTokenMajor();
+    cb.elt = xType.getElementType();
+    cb.x = kb.importBuffer(op.getX());
+    cb.w = kb.importBuffer(op.getWeight());
+    cb.bias = op.getBias() ? kb.importBuffer(op.getBias()) : Value();
+    cb.state = op.getConvState() ? kb.importBuffer(op.getConvState()) : Value();
+    auto wType = cast<MemRefType>(cb.w.getType());
+    cb.km1 = wType.isDynamicDim(1) ? kb.subi(kb.dim(cb.w, 1), kb.idx(1))
+                                   : kb.idx(wType.getDimSize(1) - 1);
+    cb.nb = kb.dim(cb.x, 0);
+    cb.nd = kb.dim(cb.x, cb.tm ? 2 : 1);
+    cb.nL = kb.dim(cb.x, cb.tm ? 1 : 2);
+    cb.out = kb.alloc(cast<RankedTensorType>(op.getOut().getType()),
+                      {kb.dim(cb.x, 0), kb.dim(cb.x, 1), kb.dim(cb.x, 2)});
+    if (op.getFinalState())
+      cb.fin = kb.alloc(cast<RankedTensorType>(op.getFinalState().getType()),
+                        {cb.nb, cb.nd, cb.km1});
+
+    // Blocks along x: (rows of the other dimension) x (tiles of the
+    // contiguous one), flattened because grid y and z stop at 65535.
+    Value inner = cb.tm ? cb.nd : cb.nL, outer = cb.tm ? cb.nL : cb.nd;
+    Value tiles = kb.ceilDiv(inner, kb.idx(kConvThreads));
+    kb.launch(kb.muli(tiles, outer), cb.nb, kb.idx(kConvThreads), 0,
+              [&](gpu::LaunchOp launch) {
+                Value bx = launch.getBlockIds().x;
+                Value bi = launch.getBlockIds().y;
+                Value row = kb.divu(bx, tiles);
+                Value pos =
+                    kb.addi(kb.muli(kb.remu(bx, tiles), kb.idx(kConvThreads)),
+                            launch.getThreadIds().x);
+                kb.ifThen(kb.ult(pos, inner), [&] {
+                  Value c = cb.tm ? pos : row, t = cb.tm ? row : pos;
+                  Value out = cb.output(kb, bi, c, t, op.getSilu());
+                  kb.store(out, cb.out, actIndex(cb.tm, bi, c, t));
+                });
+              });
+    if (cb.fin) {
+      Value chTiles = kb.ceilDiv(cb.nd, kb.idx(kConvThreads));
+      kb.launch(
+          chTiles, cb.nb, kb.idx(kConvThreads), 0, [&](gpu::LaunchOp launch) {
+            Value c =
+                kb.addi(kb.muli(launch.getBlockIds().x, kb.idx(kConvThreads)),
+                        launch.getThreadIds().x);
+            kb.ifThen(kb.ult(c, cb.nd), [&] {
+              cb.storeFinalState(kb, launch.getBlockIds().y, c);
+            });
+          });
+    }
+    kb.replaceWithBuffers(rewriter, op, {cb.out, cb.fin});
+    return success();
+  }
+};
+
+/// gpu.barrier declares no memory effects, and the ownership-based buffer
+/// deallocation that runs after this pass (on the host code around the
+/// launches) rejects any op whose effects are unknown. A barrier orders the
+/// block's reads and writes: it is declared to read and write memory.
+struct BarrierMemoryEffects
+    : MemoryEffectOpInterface::ExternalModel<BarrierMemoryEffects,
+                                             gpu::BarrierOp> {
+  void
+  getEffects(Operation *,
+             SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+                 &effects) const {
+    effects.emplace_back(MemoryEffects::Read::get());
+    effects.emplace_back(MemoryEffects::Write::get());
+  }
+};
+
+struct SSMLowerToGPUPass : ssm::impl::SSMLowerToGPUBase<SSMLowerToGPUPass> {
+  using Base::Base;
+
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    registry.addExtension(+[](MLIRContext *ctx, gpu::GPUDialect *) {
+      gpu::BarrierOp::attachInterface<BarrierMemoryEffects>(*ctx);
+    });
+  }
+
+  void runOnOperation() override {
+    if (itemsPerThread < 1 || itemsPerThread > 64 || maxThreads < kWarpSize ||
+        maxThreads > 1024 || maxThreads % kWarpSize != 0) {
+      getOperation()->emitError(
+          "ssm-lower-to-gpu: items-per-thread must be in [1, 64] and "
+          "max-threads a multiple of 32 in [32, 1024]");
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    // Ops the GPU path declines stay for ssm-lower-to-loops (on the host).
+    RewritePatternSet patterns(ctx);
+    patterns.add<SelectiveScanToGPU>(ctx, itemsPerThread, maxThreads);
+    patterns.add<CausalConv1dToGPU>(ctx);
+    // Constants stay where the kernels create them: hoisted out of a
+    // launch, each would become one more kernel argument.
+    GreedyRewriteConfig config;
+    config.setStrictness(GreedyRewriteStrictness::ExistingOps);
+    config.enableConstantCSE(false);
+    if (failed(
+            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+      return signalPassFailure();
+
+    // Softplus and SiLU inside the kernels: upstream's polynomials, so the
+    // kernels call no libdevice function and build without the toolkit.
+    RewritePatternSet approx(ctx);
+    populateMathPolynomialApproximationPatterns(approx);
+    FrozenRewritePatternSet frozen(std::move(approx));
+    GreedyRewriteConfig inLaunch;
+    inLaunch.enableConstantCSE(false);
+    WalkResult walk = getOperation()->walk([&](gpu::LaunchOp launch) {
+      if (failed(applyPatternsGreedily(launch, frozen, inLaunch)))
+        return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Math on NVIDIA GPUs without libdevice
+//===----------------------------------------------------------------------===//
+
+/// f32 math.exp2 marked afn -> ex2.approx.f32.
+struct FastExp2ToNVVM : OpRewritePattern<math::Exp2Op> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(math::Exp2Op op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getType().isF32() ||
+        !arith::bitEnumContainsAll(op.getFastmath(), arith::FastMathFlags::afn))
+      return failure();
+    rewriter.replaceOpWithNewOp<LLVM::CallIntrinsicOp>(
+        op, op.getType(), rewriter.getStringAttr("llvm.nvvm.ex2.approx.f32"),
+        ValueRange{op.getOperand()});
+    return success();
+  }
+};
+
+/// f32 math.floor -> llvm.floor.f32 (cvt.rmi.f32.f32). Called as an
+/// intrinsic because convert-gpu-to-nvvm rejects llvm.intr.floor (it wants
+/// libdevice's __nv_floorf for it).
+struct FloorToNVVM : OpRewritePattern<math::FloorOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(math::FloorOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getType().isF32())
+      return failure();
+    rewriter.replaceOpWithNewOp<LLVM::CallIntrinsicOp>(
+        op, op.getType(), rewriter.getStringAttr("llvm.floor.f32"),
+        ValueRange{op.getOperand()});
+    return success();
+  }
+};
+
+/// math.fma -> llvm.intr.fma (fma.rn), not libdevice's __nv_fmaf.
+struct FmaToNVVM : OpRewritePattern<math::FmaOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(math::FmaOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getType().isF32())
+      return failure();
+    rewriter.replaceOpWithNewOp<LLVM::FMAOp>(op, op.getA(), op.getB(),
+                                             op.getC());
+    return success();
+  }
+};
+
+struct SSMMathToNVVMPass : ssm::impl::SSMMathToNVVMBase<SSMMathToNVVMPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FastExp2ToNVVM, FloorToNVVM, FmaToNVVM>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
