@@ -31,3 +31,27 @@ llvm_config.with_environment("SSM_TOOLS_DIR", config.ssm_tools_dir)
 with open("/proc/cpuinfo") as f:
     if "avx512f" in f.read():
         config.available_features.add("avx512")
+
+# GPU code generation is tested without a GPU: ptxas (from the CUDA toolkit)
+# checks the PTX, and the CUDA runtime is built against the toolkit's stub
+# libcuda. The GPU execution tests need `cuda-gpu`: a driver that finds a
+# device, asked through the runtime itself.
+if config.cuda_root:
+    ptxas = os.path.join(config.cuda_root, "bin", "ptxas")
+    if os.path.exists(ptxas):
+        config.available_features.add("ptxas")
+        config.substitutions.append(("%ptxas", ptxas))
+    runtime = os.path.join(config.ssm_obj_root, "lib", "libssm_cuda_runtime.so")
+    if os.path.exists(runtime):
+        config.available_features.add("cuda-runtime")
+        config.substitutions.append(("%cuda_runtime", runtime))
+        config.substitutions.append(
+            ("%cuda_stubs", os.path.join(config.cuda_root, "lib64", "stubs")))
+        import ctypes
+        try:
+            lib = ctypes.CDLL(runtime)
+            message = ctypes.create_string_buffer(256)
+            if lib.ssmCudaInit(message, ctypes.c_size_t(256)) == 0:
+                config.available_features.add("cuda-gpu")
+        except OSError:
+            pass  # no libcuda.so.1: no driver, no GPU

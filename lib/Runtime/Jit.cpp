@@ -2,8 +2,10 @@
 
 #include "ssm/Runtime/Jit.h"
 #include "ssm/Pipelines/Pipelines.h"
+#include "ssm/Runtime/CudaRuntime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -12,15 +14,16 @@
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
-#include "llvm/Target/TargetMachine.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <thread>
 
 using namespace mlir::ssm;
@@ -55,9 +58,10 @@ createTargetMachine(const JitOptions &options) {
   }
   // ExecutionEngineOptions::jitCodeGenOptLevel does not reach the target
   // machine we pass in, so set the level here.
-  jtmb->setCodeGenOptLevel(options.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive
-                           : options.optLevel == 0 ? llvm::CodeGenOptLevel::None
-                                                   : llvm::CodeGenOptLevel::Default);
+  jtmb->setCodeGenOptLevel(
+      options.optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
+      : options.optLevel == 0 ? llvm::CodeGenOptLevel::None
+                              : llvm::CodeGenOptLevel::Default);
   return jtmb->createTargetMachine();
 }
 
@@ -130,34 +134,11 @@ void gatherStrided(const char *src, char *dst, llvm::ArrayRef<int64_t> sizes,
                   sizes.drop_front(), strides.drop_front(), elt);
 }
 
-unsigned resolveThreads(const JitOptions &options) {
-  if (options.numThreads)
-    return options.numThreads;
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
-} // namespace
-
-llvm::Error mlir::ssm::lowerToLLVMDialect(
-    mlir::ModuleOp module, const JitOptions &options,
-    llvm::function_ref<void(mlir::PassManager &)> configure) {
-  mlir::ssm::SSMToLLVMOptions pipeline;
-  pipeline.reference = options.reference;
-  auto tm = createTargetMachine(options);
-  if (!tm)
-    return tm.takeError();
-  // The CPU's own features plus the explicit ones; the fast path's
-  // AVX-512 code needs AVX512F.
-  bool avx512 = (*tm)->getMCSubtargetInfo()->checkFeatures("+avx512f");
-  pipeline.x86Avx512 = avx512;
-  pipeline.vectorWidth = options.vectorWidth ? options.vectorWidth
-                                             : (avx512 ? 16 : 8);
-  pipeline.numThreads = resolveThreads(options);
-  pipeline.parallelScan = options.parallelScan;
-  // Tensor arguments of public functions are the caller's arrays (a numpy
-  // array in the bindings, a checkpoint's read-only map): bufferization
-  // must not write into them unless the program says it may
-  // (bufferization.writable = true, as the language model's states are).
+/// Tensor arguments of public functions are the caller's arrays (a numpy
+/// array in the bindings, a checkpoint's read-only map): bufferization must
+/// not write into them unless the program says it may
+/// (bufferization.writable = true, as the language model's states are).
+void markArgumentsReadOnly(mlir::ModuleOp module) {
   for (auto func : module.getOps<mlir::func::FuncOp>()) {
     if (func.isExternal() || !func.isPublic())
       continue;
@@ -167,7 +148,90 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
         func.setArgAttr(i, kWritableAttr,
                         mlir::BoolAttr::get(module.getContext(), false));
   }
+}
+
+unsigned resolveThreads(const JitOptions &options) {
+  if (options.numThreads)
+    return options.numThreads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+} // namespace
+
+const char *mlir::ssm::cudaRuntimeLibraryPath() {
+#ifdef SSM_CUDA_RUNTIME_LIBRARY
+  return SSM_CUDA_RUNTIME_LIBRARY;
+#else
+  return "";
+#endif
+}
+
+namespace {
+
+/// Loads the CUDA runtime and checks for a GPU; returns its error reporter.
+llvm::Expected<int (*)(char *, size_t)> loadCudaRuntime() {
+  const char *path = cudaRuntimeLibraryPath();
+  if (!*path)
+    return llvm::createStringError(
+        "--target nvptx cannot run here: this build has no CUDA runtime (the "
+        "CUDA toolkit was not found when it was configured); --emit=ptx "
+        "works without one");
+  void *handle = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+  if (!handle)
+    return llvm::createStringError(
+        "--target nvptx needs the NVIDIA driver, which this machine lacks "
+        "(loading the CUDA runtime failed: %s)",
+        dlerror());
+  auto init =
+      reinterpret_cast<int (*)(char *, size_t)>(dlsym(handle, "ssmCudaInit"));
+  auto take = reinterpret_cast<int (*)(char *, size_t)>(
+      dlsym(handle, "ssmCudaTakeError"));
+  if (!init || !take)
+    return llvm::createStringError("%s is not ssm-mlir's CUDA runtime", path);
+  char message[512];
+  if (init(message, sizeof(message)))
+    return llvm::createStringError("--target nvptx: %s", message);
+  return take;
+}
+
+llvm::Error cudaError(int (*take)(char *, size_t), llvm::StringRef when) {
+  char message[4608];
+  if (take && take(message, sizeof(message)))
+    return llvm::createStringError("GPU error %s: %s", when.str().c_str(),
+                                   message);
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Error mlir::ssm::lowerToLLVMDialect(
+    mlir::ModuleOp module, const JitOptions &options,
+    llvm::function_ref<void(mlir::PassManager &)> configure) {
+  markArgumentsReadOnly(module);
   mlir::PassManager pm(module.getContext());
+  if (options.target == Target::NVPTX) {
+    mlir::ssm::SSMToNVPTXOptions pipeline;
+    pipeline.chip = options.gpuChip;
+    mlir::ssm::buildSSMToNVPTXPipeline(pm, pipeline);
+    if (configure)
+      configure(pm);
+    if (mlir::failed(pm.run(module)))
+      return llvm::createStringError("lowering with --ssm-to-nvptx failed");
+    return llvm::Error::success();
+  }
+  mlir::ssm::SSMToLLVMOptions pipeline;
+  pipeline.reference = options.reference;
+  auto tm = createTargetMachine(options);
+  if (!tm)
+    return tm.takeError();
+  // The CPU's own features plus the explicit ones; the fast path's
+  // AVX-512 code needs AVX512F.
+  bool avx512 = (*tm)->getMCSubtargetInfo()->checkFeatures("+avx512f");
+  pipeline.x86Avx512 = avx512;
+  pipeline.vectorWidth =
+      options.vectorWidth ? options.vectorWidth : (avx512 ? 16 : 8);
+  pipeline.numThreads = resolveThreads(options);
+  pipeline.parallelScan = options.parallelScan;
   mlir::ssm::buildSSMToLLVMPipeline(pm, pipeline);
   if (configure)
     configure(pm);
@@ -176,8 +240,27 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
   return llvm::Error::success();
 }
 
+llvm::Expected<std::string> mlir::ssm::emitPTX(mlir::ModuleOp module,
+                                               const JitOptions &options) {
+  JitOptions nvptx = options;
+  nvptx.target = Target::NVPTX;
+  if (llvm::Error err = lowerToLLVMDialect(module, nvptx))
+    return std::move(err);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module.walk([&](mlir::gpu::BinaryOp binary) {
+    for (mlir::Attribute attr : binary.getObjects()) {
+      auto object = llvm::cast<mlir::gpu::ObjectAttr>(attr);
+      os << "// gpu.binary @" << binary.getName() << " (" << object.getTarget()
+         << ")\n"
+         << object.getObject().getValue() << "\n";
+    }
+  });
+  return text;
+}
+
 llvm::Expected<std::string> mlir::ssm::emitLLVMIR(mlir::ModuleOp module,
-                                            const JitOptions &options) {
+                                                  const JitOptions &options) {
   auto tm = createTargetMachine(options);
   if (!tm)
     return tm.takeError();
@@ -230,6 +313,14 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
       program->functions[sig.name] = std::move(sig);
   }
 
+  // NVPTX: the driver and a GPU are checked before anything is compiled.
+  if (options.target == Target::NVPTX) {
+    auto take = loadCudaRuntime();
+    if (!take)
+      return take.takeError();
+    program->takeCudaError = *take;
+  }
+
   if (llvm::Error err = lowerToLLVMDialect(module, options))
     return std::move(err);
 
@@ -247,6 +338,8 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   // Strided memref.copy becomes a call to memrefCopy.
   if (module.lookupSymbol("memrefCopy"))
     libs.push_back(SSM_C_RUNNER_UTILS_LIBRARY);
+  if (options.target == Target::NVPTX)
+    libs.push_back(cudaRuntimeLibraryPath());
   engineOptions.sharedLibPaths = libs;
   auto engine =
       mlir::ExecutionEngine::create(module, engineOptions, std::move(*tm));
@@ -258,6 +351,10 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   for (const auto &entry : program->functions)
     if (auto fn = program->engine->lookupPacked(entry.getKey()); !fn)
       return fn.takeError();
+  // The kernels' modules were loaded by the program's constructors.
+  if (llvm::Error err =
+          cudaError(program->takeCudaError, "loading the kernels"))
+    return std::move(err);
   return program;
 }
 
@@ -340,12 +437,11 @@ JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
     // Results are owned by the caller (ownership-based deallocation), unless
     // the function handed back one of our own input buffers or a buffer that
     // an earlier result already took.
-    bool owned = allocated &&
-                 llvm::none_of(inputs,
-                               [&](const Array *in) {
-                                 return in->data() == allocated;
-                               }) &&
-                 !llvm::is_contained(taken, allocated);
+    bool owned =
+        allocated &&
+        llvm::none_of(
+            inputs, [&](const Array *in) { return in->data() == allocated; }) &&
+        !llvm::is_contained(taken, allocated);
     // A dense row-major result is adopted as it is; anything else is copied.
     bool dense = true;
     int64_t expect = 1;
@@ -370,12 +466,15 @@ JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
       std::free(allocated);
     }
   }
+  // A failed driver call leaves the results undefined: no answer at all.
+  if (llvm::Error err = cudaError(takeCudaError, ("in @" + name).str()))
+    return std::move(err);
   return outputs;
 }
 
 llvm::Error mlir::ssm::prepareInputs(const FunctionSig &sig,
-                               llvm::MutableArrayRef<Array> inputs,
-                               llvm::ArrayRef<std::string> labels) {
+                                     llvm::MutableArrayRef<Array> inputs,
+                                     llvm::ArrayRef<std::string> labels) {
   if (inputs.size() != sig.args.size())
     return llvm::createStringError(
         "@%s takes %zu arguments, but %zu inputs were given", sig.name.c_str(),

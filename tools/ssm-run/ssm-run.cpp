@@ -48,7 +48,7 @@ constexpr const char *kUsage = R"(usage:
   ssm-run task --list
 
 FILE mode compiles FILE (ssm and upstream dialects on tensors) with
---ssm-to-llvm, calls FUNC on the .npy inputs in order and writes its results
+--ssm-to-llvm (--ssm-to-nvptx with --target nvptx), calls FUNC on the .npy inputs in order and writes its results
 to the outputs in order. `scan` runs mamba_ssm's selective_scan_fn on .npy
 files with its shapes and layout: u, delta, z (b, d, L); A (d, n); B and C
 (d, n), (b, n, L) or (b, g, n, L); D and delta_bias (d,); h0 and the last
@@ -73,9 +73,15 @@ task --list` lists the tasks and their options.
 common options:
   --time N          call once to warm up, then N times; print median_ms=
                     (model: the prefill's median)
-  --emit=ssm|mlir|llvm
+  --emit=ssm|mlir|llvm|ptx
                     print the program (as built or parsed, lowered to the
-                    LLVM dialect, or as optimised LLVM IR) instead of running
+                    LLVM dialect, as optimised LLVM IR, or the PTX of its GPU
+                    kernels: needs no GPU) instead of running
+  --target cpu|nvptx
+                    FILE mode and scan: run the selective scans and causal
+                    convs on the CPU (default) or as kernels on an NVIDIA GPU
+                    through the CUDA driver (the other ops on the host)
+  --chip SM         the GPU the kernels are compiled for (default sm_90)
   --cpu NAME        target CPU for the JIT (default: the host)
   --mattr A,B       extra target features, e.g. -avx512f
   --reference       lower with the reference loops (the oracle of the tests)
@@ -162,11 +168,17 @@ private:
 };
 
 std::map<std::string, Options::Spec> commonSpecs() {
-  return {{"time", {true, false}},    {"emit", {true, false}},
-          {"cpu", {true, false}},     {"mattr", {true, false}},
-          {"threads", {true, false}}, {"help", {false, false}},
-          {"reference", {false, false}}, {"vector-width", {true, false}},
+  return {{"time", {true, false}},
+          {"emit", {true, false}},
+          {"cpu", {true, false}},
+          {"mattr", {true, false}},
+          {"threads", {true, false}},
+          {"help", {false, false}},
+          {"reference", {false, false}},
+          {"vector-width", {true, false}},
           {"no-parallel-scan", {false, false}},
+          {"target", {true, false}},
+          {"chip", {true, false}},
           {"h", {false, false}}};
 }
 
@@ -198,11 +210,31 @@ struct Common {
 llvm::Expected<Common> parseCommon(const Options &opts) {
   Common c;
   if (auto v = opts.value("emit")) {
-    if (*v != "ssm" && *v != "mlir" && *v != "llvm")
+    if (*v != "ssm" && *v != "mlir" && *v != "llvm" && *v != "ptx")
       return llvm::createStringError(
-          "option '--emit' expects ssm, mlir or llvm, got '%s'", v->c_str());
+          "option '--emit' expects ssm, mlir, llvm or ptx, got '%s'",
+          v->c_str());
     c.emit = *v;
   }
+  if (auto v = opts.value("target")) {
+    if (*v != "cpu" && *v != "nvptx")
+      return llvm::createStringError(
+          "option '--target' expects cpu or nvptx, got '%s'", v->c_str());
+    c.jit.target = *v == "nvptx" ? Target::NVPTX : Target::CPU;
+  }
+  if (auto v = opts.value("chip")) {
+    if (!StringRef(*v).starts_with("sm_") ||
+        !llvm::all_of(StringRef(*v).drop_front(3).rtrim('a'),
+                      [](char ch) { return ch >= '0' && ch <= '9'; }) ||
+        v->size() < 5)
+      return llvm::createStringError(
+          "option '--chip' expects an NVIDIA chip such as sm_80 or sm_90, "
+          "got '%s'",
+          v->c_str());
+    c.jit.gpuChip = *v;
+  }
+  if (c.emit == "ptx")
+    c.jit.target = Target::NVPTX;
   if (opts.value("time")) {
     auto n = positiveInt(opts, "time", 0);
     if (!n)
@@ -212,7 +244,8 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
   auto threads = positiveInt(opts, "threads", 1);
   if (!threads)
     return threads.takeError();
-  c.jit.numThreads = opts.value("threads") ? static_cast<unsigned>(*threads) : 0;
+  c.jit.numThreads =
+      opts.value("threads") ? static_cast<unsigned>(*threads) : 0;
   c.jit.reference = opts.flag("reference");
   c.jit.parallelScan = !opts.flag("no-parallel-scan");
   if (opts.value("vector-width")) {
@@ -231,6 +264,17 @@ llvm::Error emitModule(mlir::ModuleOp module, const Common &common) {
   if (common.emit == "ssm") {
     module.print(llvm::outs());
     llvm::outs() << "\n";
+    return llvm::Error::success();
+  }
+  if (common.emit == "ptx") {
+    auto ptx = emitPTX(module, common.jit);
+    if (!ptx)
+      return ptx.takeError();
+    if (ptx->empty())
+      return llvm::createStringError(
+          "the program has no GPU kernel: only ssm.selective_scan (f32, real "
+          "A, static n) and ssm.causal_conv1d (f32) run on the GPU");
+    llvm::outs() << *ptx;
     return llvm::Error::success();
   }
   if (!common.emit.empty()) {
@@ -288,8 +332,7 @@ llvm::Error runProgram(mlir::ModuleOp module, StringRef func,
         return again.takeError();
       times.push_back(ms);
     }
-    llvm::outs() << "median_ms=" << llvm::format("%.6f", median(times))
-                 << "\n";
+    llvm::outs() << "median_ms=" << llvm::format("%.6f", median(times)) << "\n";
   }
 
   std::vector<std::pair<std::string, const Array *>> files;
@@ -361,11 +404,10 @@ llvm::Error runScan(Options &opts) {
     const char *option;
     bool required;
   };
-  const Operand operands[] = {{"u", true},           {"delta", true},
-                              {"A", true},           {"B", true},
-                              {"C", true},           {"D", false},
-                              {"z", false},          {"delta-bias", false},
-                              {"h0", false}};
+  const Operand operands[] = {
+      {"u", true},  {"delta", true},       {"A", true},
+      {"B", true},  {"C", true},           {"D", false},
+      {"z", false}, {"delta-bias", false}, {"h0", false}};
   SelectiveScanSpec spec;
   llvm::SmallVector<Array> inputs;
   std::vector<std::string> labels;
@@ -388,15 +430,24 @@ llvm::Error runScan(Options &opts) {
           labels.back().c_str(), dtypeName(a->dtype()).data());
     llvm::SmallVector<int64_t> shape(a->shape().begin(), a->shape().end());
     StringRef name = o.option;
-    if (name == "u") spec.u = shape;
-    else if (name == "delta") spec.delta = shape;
-    else if (name == "A") spec.A = shape;
-    else if (name == "B") spec.B = shape;
-    else if (name == "C") spec.C = shape;
-    else if (name == "D") spec.D = shape;
-    else if (name == "z") spec.z = shape;
-    else if (name == "delta-bias") spec.deltaBias = shape;
-    else if (name == "h0") spec.h0 = shape;
+    if (name == "u")
+      spec.u = shape;
+    else if (name == "delta")
+      spec.delta = shape;
+    else if (name == "A")
+      spec.A = shape;
+    else if (name == "B")
+      spec.B = shape;
+    else if (name == "C")
+      spec.C = shape;
+    else if (name == "D")
+      spec.D = shape;
+    else if (name == "z")
+      spec.z = shape;
+    else if (name == "delta-bias")
+      spec.deltaBias = shape;
+    else if (name == "h0")
+      spec.h0 = shape;
     inputs.push_back(std::move(*a));
   }
   std::optional<std::string> out = opts.value("out");
@@ -434,7 +485,6 @@ llvm::Error runScan(Options &opts) {
   return runProgram(**module, kSelectiveScanFunc, inputs, labels, outputs,
                     *common);
 }
-
 
 /// The token ids of `model`: --tokens 1,2,3 (one sequence) or --tokens-npy.
 llvm::Expected<Array> readTokens(const Options &opts) {
@@ -478,6 +528,10 @@ llvm::Error runModel(Options &opts) {
   if (!opts.positional.empty())
     return llvm::createStringError("unexpected argument '%s' for 'model'",
                                    opts.positional.front().c_str());
+  if (common->jit.target != Target::CPU)
+    return llvm::createStringError(
+        "'model' runs on the CPU; --target nvptx and --emit=ptx apply to "
+        "FILE mode and 'scan'");
   std::optional<std::string> dir = opts.value("checkpoint");
   if (!dir)
     return llvm::createStringError("missing required option '--checkpoint'");
@@ -539,9 +593,9 @@ llvm::Error runModel(Options &opts) {
     state.conv = std::move(*conv);
     state.ssm = std::move(*ssm);
     if (llvm::Error err = (*lm)->checkState(state, batch))
-      return llvm::createStringError(
-          "--conv-state %s / --ssm-state %s: %s", convIn->c_str(),
-          ssmIn->c_str(), llvm::toString(std::move(err)).c_str());
+      return llvm::createStringError("--conv-state %s / --ssm-state %s: %s",
+                                     convIn->c_str(), ssmIn->c_str(),
+                                     llvm::toString(std::move(err)).c_str());
   }
 
   // The first call of a batch size compiles; its time is reported apart
@@ -554,8 +608,7 @@ llvm::Error runModel(Options &opts) {
     return MambaLM::State{llvm::cantFail(st.conv.convertTo(DType::F32)),
                           llvm::cantFail(st.ssm.convertTo(DType::F32))};
   };
-  MambaLM::State initial =
-      common->timeRuns ? copyOf(state) : MambaLM::State{};
+  MambaLM::State initial = common->timeRuns ? copyOf(state) : MambaLM::State{};
   double prefillMs = 0;
   auto logits = (*lm)->forward(*tokens, state, &prefillMs);
   if (!logits)
@@ -611,7 +664,8 @@ llvm::Error runModel(Options &opts) {
     for (int64_t b = 0; b < batch; ++b) {
       llvm::outs() << "generated=";
       for (int64_t s = 0; s < steps; ++s)
-        llvm::outs() << (s ? "," : "") << generated.as<int64_t>()[b * steps + s];
+        llvm::outs() << (s ? "," : "")
+                     << generated.as<int64_t>()[b * steps + s];
       llvm::outs() << "\n";
     }
   }
@@ -644,13 +698,18 @@ void listTasks() {
   }
 }
 
-llvm::Error runTaskMode(Options &opts, llvm::ArrayRef<std::string> taskOptions) {
+llvm::Error runTaskMode(Options &opts,
+                        llvm::ArrayRef<std::string> taskOptions) {
   auto common = parseCommon(opts);
   if (!common)
     return common.takeError();
   if (!common->emit.empty() || common->timeRuns)
     return llvm::createStringError(
         "'task' takes neither --emit nor --time (the table has the times)");
+  if (common->jit.target != Target::CPU)
+    return llvm::createStringError(
+        "'task' runs on the CPU; --target nvptx applies to FILE mode and "
+        "'scan'");
   if (opts.positional.size() != 1)
     return llvm::createStringError(
         "expected the name of one task after 'task' (see 'ssm-run task "
@@ -780,10 +839,10 @@ int main(int argc, char **argv) {
     listTasks();
     return 0;
   }
-  if (llvm::Error err = task   ? runTaskMode(opts, taskOptions)
-                        : model  ? runModel(opts)
-                        : scan ? runScan(opts)
-                               : runFile(opts))
+  if (llvm::Error err = task    ? runTaskMode(opts, taskOptions)
+                        : model ? runModel(opts)
+                        : scan  ? runScan(opts)
+                                : runFile(opts))
     return fail(std::move(err));
   return 0;
 }

@@ -1,8 +1,9 @@
 //===- Jit.h - compile ssm programs in process and call them ----*- C++ -*-===//
 //
 // JitProgram lowers a module of ssm (and upstream tensor-level) IR through
-// --ssm-to-llvm, JIT-compiles it for the host CPU at -O3 and calls its
-// functions on host arrays. Functions take and return ranked tensors (or
+// --ssm-to-llvm (or --ssm-to-nvptx, whose kernels run on an NVIDIA GPU),
+// JIT-compiles it for the host CPU at -O3 and calls its functions on host
+// arrays. Functions take and return ranked tensors (or
 // memrefs) of f32, f64, i32 or i64.
 //
 //===----------------------------------------------------------------------===//
@@ -36,7 +37,16 @@ void registerRunnerDialects(mlir::DialectRegistry &registry);
 /// A context with registerRunnerDialects() loaded lazily.
 std::unique_ptr<mlir::MLIRContext> createRunnerContext();
 
+/// Where the program's scans and convolutions run.
+enum class Target { CPU, NVPTX };
+
 struct JitOptions {
+  /// CPU: everything on the host. NVPTX: the selective scan and the causal
+  /// conv1d as kernels on an NVIDIA GPU (through the CUDA driver runtime),
+  /// the rest on the host.
+  Target target = Target::CPU;
+  /// NVPTX: the chip the kernels are compiled for.
+  std::string gpuChip = "sm_90";
   /// LLVM IR optimisation level and codegen level.
   unsigned optLevel = 3;
   /// Target CPU and extra features; empty means the host CPU and features.
@@ -78,6 +88,12 @@ llvm::Error lowerToLLVMDialect(
     mlir::ModuleOp module, const JitOptions &options = {},
     llvm::function_ref<void(mlir::PassManager &)> configure = nullptr);
 
+/// The PTX of every kernel of `module` (ssm IR), lowered in place with
+/// --ssm-to-nvptx for `options.gpuChip`; needs no GPU and no CUDA toolkit.
+/// Each kernel module's text follows a `// gpu.binary @name` line.
+llvm::Expected<std::string> emitPTX(mlir::ModuleOp module,
+                                    const JitOptions &options);
+
 /// The optimised LLVM IR of an LLVM-dialect module.
 llvm::Expected<std::string> emitLLVMIR(mlir::ModuleOp module,
                                        const JitOptions &options);
@@ -105,6 +121,8 @@ public:
 private:
   JitProgram() = default;
   std::unique_ptr<mlir::ExecutionEngine> engine;
+  /// NVPTX programs: the runtime's error report (ssmCudaTakeError).
+  int (*takeCudaError)(char *, size_t) = nullptr;
   llvm::StringMap<FunctionSig> functions;
   /// Public functions with a signature the runner cannot call, and why.
   llvm::StringMap<std::string> uncallable;

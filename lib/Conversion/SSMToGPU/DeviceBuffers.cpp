@@ -51,13 +51,15 @@ Access accessIn(gpu::LaunchOp launch, Value buffer) {
   return acc;
 }
 
-/// A fresh memref.alloc that nothing touches before `launch`: its contents
-/// are undefined, so there is nothing to copy in.
+/// A fresh memref.alloc whose contents nothing reads or writes before
+/// `launch` (its sizes may be asked): they are undefined, so there is
+/// nothing to copy in.
 bool isFreshAllocation(Value buffer, gpu::LaunchOp launch, DominanceInfo &dom) {
   if (!buffer.getDefiningOp<memref::AllocOp>())
     return false;
   for (Operation *user : buffer.getUsers())
-    if (!launch->isAncestor(user) && !dom.properlyDominates(launch, user))
+    if (!isa<memref::DimOp>(user) && !launch->isAncestor(user) &&
+        !dom.properlyDominates(launch, user))
       return false;
   return true;
 }
@@ -98,14 +100,23 @@ struct SSMGPUDeviceBuffersPass
     if (buffers.empty())
       return success();
 
+    // Decided before any op is added.
+    SmallVector<Access> access;
+    SmallVector<bool> copyIn;
+    for (Value host : buffers) {
+      Access acc = accessIn(launch, host);
+      access.push_back(acc);
+      copyIn.push_back(acc.read ||
+                       (acc.written && !isFreshAllocation(host, launch, dom)));
+    }
+
     OpBuilder b(launch);
     Location loc = launch.getLoc();
     Type tokenType = gpu::AsyncTokenType::get(b.getContext());
     Value token =
         gpu::WaitOp::create(b, loc, tokenType, ValueRange{}).getAsyncToken();
     SmallVector<Value> device;
-    SmallVector<Access> access;
-    for (Value host : buffers) {
+    for (auto [host, in] : llvm::zip(buffers, copyIn)) {
       auto type = cast<MemRefType>(host.getType());
       SmallVector<Value> sizes;
       for (int64_t i = 0; i < type.getRank(); ++i)
@@ -115,13 +126,11 @@ struct SSMGPUDeviceBuffersPass
                                         ValueRange{token}, sizes,
                                         /*symbolOperands=*/ValueRange{});
       token = alloc.getAsyncToken();
-      Access acc = accessIn(launch, host);
-      if (acc.read || (acc.written && !isFreshAllocation(host, launch, dom)))
+      if (in)
         token = gpu::MemcpyOp::create(b, loc, tokenType, ValueRange{token},
                                       alloc.getMemref(), host)
                     .getAsyncToken();
       device.push_back(alloc.getMemref());
-      access.push_back(acc);
     }
 
     // The same launch, asynchronous on the chain, on the device buffers.

@@ -1,0 +1,151 @@
+// RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=2 max-threads=64" -split-input-file | FileCheck %s
+// RUN: ssm-opt %s --ssm-lower-to-gpu -split-input-file | FileCheck %s --check-prefix=DEFAULT
+// RUN: not ssm-opt %s --ssm-lower-to-gpu="max-threads=48" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
+
+// BADOPT: ssm-lower-to-gpu: items-per-thread must be in [1, 64] and max-threads a multiple of 32 in [32, 1024]
+
+// The scan: one block per (channel, batch row), as many warps as the
+// sequence fills (at most max-threads / 32 = 2), shared memory for the warp
+// totals (2 parities x n x 2 warps, twice) and the carried state (2 x n).
+// Per thread 2 consecutive steps; per state a serial combine, a 5-step
+// shuffle-up warp scan of (a, b), a shuffle by one lane for the exclusive
+// prefix, one barrier, the carry through the earlier warps, the replay.
+
+// CHECK-LABEL: func.func @scan(
+// CHECK-DAG:   %[[U:.*]] = bufferization.to_buffer %arg0 read_only : tensor<2x8x?xf32> to memref<2x8x?xf32>
+// CHECK-DAG:   %[[H0:.*]] = bufferization.to_buffer %arg5 read_only
+// CHECK:       %[[Y:.*]] = memref.alloc(%{{.*}}) : memref<2x8x?xf32>
+// CHECK:       %[[LAST:.*]] = memref.alloc() : memref<2x8x4xf32>
+// CHECK:       %[[STEPS:.*]] = arith.ceildivui %[[L:.*]], %{{.*}} : index
+// CHECK:       %[[WARPS:.*]] = arith.ceildivui %[[STEPS]], %{{.*}} : index
+// CHECK:       arith.minui
+// CHECK:       arith.maxui
+// CHECK:       %[[T:.*]] = arith.muli
+// CHECK:       gpu.launch blocks(%[[C:.*]], %[[BI:.*]], %{{.*}}) in (%{{.*}} = %[[D:.*]], %{{.*}} = %[[B:.*]], %{{.*}} = %{{.*}}) threads(%[[TID:.*]], %{{.*}}, %{{.*}}) in (%[[BT:.*]] = %[[T]], {{.*}}) dynamic_shared_memory_size %c160_i32 {
+// CHECK:         memref.view {{.*}} to memref<2x4x2xf32, #gpu.address_space<workgroup>>
+// CHECK:         memref.view {{.*}} to memref<2x4x2xf32, #gpu.address_space<workgroup>>
+// CHECK:         %[[CARRY:.*]] = memref.view {{.*}} to memref<2x4xf32, #gpu.address_space<workgroup>>
+// The incoming state, strided over the threads.
+// CHECK:         scf.for %[[J0:.*]] = %[[TID]] to %c4 step %[[BT]] {
+// CHECK:           memref.load %[[H0]][%[[BI]], %[[C]], %[[J0]]]
+// CHECK:           memref.store {{.*}}, %[[CARRY]][%{{.*}}, %[[J0]]]
+// Chunks of threads x 2 steps.
+// CHECK:         scf.for %[[CH:.*]] = %{{.*}} to %{{.*}} step
+// CHECK:           %[[PAR:.*]] = arith.remui %[[CH]], %{{.*}} : index
+// CHECK:           %[[NEXT:.*]] = arith.subi %{{.*}}, %[[PAR]] : index
+// CHECK:           scf.for %[[J:.*]] = %{{.*}} to %c4 step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (f32, f32) {
+// CHECK-COUNT-2:     math.exp2 %{{.*}} fastmath<afn> : f32
+// CHECK-COUNT-2:     gpu.shuffle  up %{{.*}}, %c1_i32{{.*}}, %c32_i32{{.*}} : f32
+// CHECK-COUNT-2:     gpu.shuffle  up %{{.*}}, %c2_i32{{.*}}, %c32_i32{{.*}} : f32
+// CHECK-COUNT-2:     gpu.shuffle  up %{{.*}}, %c4_i32{{.*}}, %c32_i32{{.*}} : f32
+// CHECK-COUNT-2:     gpu.shuffle  up %{{.*}}, %c8_i32{{.*}}, %c32_i32{{.*}} : f32
+// CHECK-COUNT-2:     gpu.shuffle  up %{{.*}}, %c16_i32{{.*}}, %c32_i32{{.*}} : f32
+// CHECK-COUNT-2:     gpu.shuffle  up %{{.*}}, %c1_i32{{.*}}, %c32_i32{{.*}} : f32
+// Lane 31 publishes its warp's total, for this chunk's parity.
+// CHECK:             arith.cmpi eq, %{{.*}}, %c31 : index
+// CHECK:             scf.if
+// CHECK-COUNT-2:       memref.store %{{.*}}[%[[PAR]], %[[J]], %{{.*}}] : memref<2x4x2xf32, #gpu.address_space<workgroup>>
+// CHECK:             gpu.barrier
+// CHECK:             memref.load %[[CARRY]][%[[PAR]], %[[J]]]
+// CHECK:             scf.for {{.*}} iter_args
+// Grouped C: group = channel / (d / g).
+// CHECK:             memref.load %{{.*}}[%[[BI]], %{{.*}}, %[[J]], %{{.*}}] : memref<2x2x4x?xf32>
+// The last thread carries the state into the next chunk.
+// CHECK:             scf.if
+// CHECK-NEXT:          memref.store %{{.*}}, %[[CARRY]][%[[NEXT]], %[[J]]]
+// CHECK:             scf.yield
+// Steps past the end are not stored.
+// CHECK-COUNT-2:   memref.store %{{.*}}, %[[Y]][%[[BI]], %[[C]], %{{.*}}] : memref<2x8x?xf32>
+// The last state after a barrier, from the parity after the last chunk.
+// CHECK:         gpu.barrier
+// CHECK:         scf.for %[[J2:.*]] = %[[TID]] to %c4 step %[[BT]] {
+// CHECK:           memref.store %{{.*}}, %[[LAST]][%[[BI]], %[[C]], %[[J2]]]
+// CHECK:         gpu.terminator
+// CHECK:       bufferization.to_tensor %[[Y]] restrict writable
+// CHECK-NOT:   ssm.selective_scan
+
+// DEFAULT-LABEL: func.func @scan(
+// DEFAULT:       dynamic_shared_memory_size %c288_i32
+// DEFAULT-COUNT-16: math.exp2
+func.func @scan(%u: tensor<2x8x?xf32>, %dt: tensor<2x8x?xf32>, %A: tensor<8x4xf32>,
+                %B: tensor<8x4xf32>, %C: tensor<2x2x4x?xf32>, %h0: tensor<2x8x4xf32>)
+    -> (tensor<2x8x?xf32>, tensor<2x8x4xf32>) {
+  %y, %h = ssm.selective_scan channel_first %u, %dt, %A, %B, %C h0(%h0 : tensor<2x8x4xf32>)
+      : (tensor<2x8x?xf32>, tensor<2x8x?xf32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<2x2x4x?xf32>)
+      -> tensor<2x8x?xf32>, tensor<2x8x4xf32>
+  return %y, %h : tensor<2x8x?xf32>, tensor<2x8x4xf32>
+}
+
+// -----
+
+// Fused bias, softplus (polynomial exp and log: no math op but the scan's
+// exp2 is left), D and the SiLU gate; token_major indexing (b, t, c).
+
+// CHECK-LABEL: func.func @fused(
+// CHECK:       gpu.launch
+// CHECK-NOT:   math.exp %
+// CHECK-NOT:   math.log
+// CHECK:       memref.load %{{.*}}[%[[BI:.*]], %[[T:.*]], %[[C:.*]]] : memref<1x?x5xf32>
+// CHECK:       math.exp2 %{{.*}} fastmath<afn>
+// CHECK:       gpu.barrier
+// CHECK:       arith.divf
+// CHECK:       memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<1x?x5xf32>
+// CHECK-NOT:   ssm.selective_scan
+func.func @fused(%u: tensor<1x?x5xf32>, %dt: tensor<1x?x5xf32>, %A: tensor<5x3xf32>,
+                 %B: tensor<1x?x3xf32>, %C: tensor<1x?x3xf32>, %D: tensor<5xf32>,
+                 %z: tensor<1x?x5xf32>, %bias: tensor<5xf32>) -> tensor<1x?x5xf32> {
+  %y = ssm.selective_scan token_major %u, %dt, %A, %B, %C D(%D : tensor<5xf32>)
+      z(%z : tensor<1x?x5xf32>) delta_bias(%bias : tensor<5xf32>) delta_softplus
+      : (tensor<1x?x5xf32>, tensor<1x?x5xf32>, tensor<5x3xf32>, tensor<1x?x3xf32>, tensor<1x?x3xf32>)
+      -> tensor<1x?x5xf32>
+  return %y : tensor<1x?x5xf32>
+}
+
+// -----
+
+// What the GPU path declines stays for the host's lowerings: f64, complex
+// A (S4D), a dynamic n, n above 512.
+
+// CHECK-LABEL: func.func @declined(
+// CHECK-NOT:   gpu.launch
+// CHECK-COUNT-4: ssm.selective_scan
+func.func @declined(%u: tensor<1x4x8xf64>, %A: tensor<4x2xf64>, %B: tensor<4x2xf64>,
+                    %uc: tensor<1x4x8xf32>, %Ac: tensor<4x2xcomplex<f32>>, %Bc: tensor<4x2xcomplex<f32>>,
+                    %Ad: tensor<4x?xf32>, %Bd: tensor<4x?xf32>,
+                    %Ab: tensor<4x513xf32>, %Bb: tensor<4x513xf32>)
+    -> (tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<1x4x8xf32>) {
+  %0 = ssm.selective_scan channel_first %u, %u, %A, %B, %B
+      : (tensor<1x4x8xf64>, tensor<1x4x8xf64>, tensor<4x2xf64>, tensor<4x2xf64>, tensor<4x2xf64>) -> tensor<1x4x8xf64>
+  %1 = ssm.selective_scan channel_first %uc, %uc, %Ac, %Bc, %Bc
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x2xcomplex<f32>>, tensor<4x2xcomplex<f32>>, tensor<4x2xcomplex<f32>>) -> tensor<1x4x8xf32>
+  %2 = ssm.selective_scan channel_first %uc, %uc, %Ad, %Bd, %Bd
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x?xf32>, tensor<4x?xf32>, tensor<4x?xf32>) -> tensor<1x4x8xf32>
+  %3 = ssm.selective_scan channel_first %uc, %uc, %Ab, %Bb, %Bb
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x513xf32>, tensor<4x513xf32>, tensor<4x513xf32>) -> tensor<1x4x8xf32>
+  return %0, %1, %2, %3 : tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<1x4x8xf32>
+}
+
+// -----
+
+// The conv: one thread per output, threads along time (channel_first);
+// blocks = time tiles x channels (flattened), batch rows; the final state
+// is a second kernel, a thread per channel.
+
+// CHECK-LABEL: func.func @conv(
+// CHECK:       %[[TILES:.*]] = arith.ceildivui %{{.*}}, %c256 : index
+// CHECK:       %[[GX:.*]] = arith.muli %[[TILES]], %{{.*}} : index
+// CHECK:       gpu.launch blocks(%[[BX:.*]], %[[BI:.*]], %{{.*}}) in (%{{.*}} = %[[GX]], {{.*}} threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c256{{.*}}, {{.*}}) {
+// CHECK:         %[[ROW:.*]] = arith.divui %[[BX]], %[[TILES]] : index
+// CHECK:         scf.if
+// CHECK:           scf.for
+// CHECK:           memref.store %{{.*}}, %{{.*}}[%[[BI]], %[[ROW]], %{{.*}}] : memref<2x3x?xf32>
+// CHECK:         gpu.terminator
+// CHECK:       gpu.launch
+// CHECK:         memref.store %{{.*}} : memref<2x3x3xf32>
+// CHECK-NOT:   ssm.causal_conv1d
+func.func @conv(%x: tensor<2x3x?xf32>, %w: tensor<3x4xf32>, %s: tensor<2x3x3xf32>)
+    -> (tensor<2x3x?xf32>, tensor<2x3x3xf32>) {
+  %y, %f = ssm.causal_conv1d channel_first %x, %w conv_state(%s : tensor<2x3x3xf32>) silu
+      : tensor<2x3x?xf32>, tensor<3x4xf32> -> tensor<2x3x?xf32>, tensor<2x3x3xf32>
+  return %y, %f : tensor<2x3x?xf32>, tensor<2x3x3xf32>
+}
