@@ -146,6 +146,8 @@ void ssm::buildSSMToNVPTXPipeline(OpPassManager &pm,
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Constants and dims into the kernels rather than kernel arguments.
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
 
   pm.addPass(createSSMStridedCopies());
