@@ -53,5 +53,8 @@ if config.cuda_root:
             message = ctypes.create_string_buffer(256)
             if lib.ssmCudaInit(message, ctypes.c_size_t(256)) == 0:
                 config.available_features.add("cuda-gpu")
+                # The CPU integration tests' scan and conv cases then also
+                # run with --target nvptx (test/lib/ssm_testing.py).
+                llvm_config.with_environment("SSM_TEST_NVPTX", "1")
         except OSError:
             pass  # no libcuda.so.1: no driver, no GPU

@@ -18,6 +18,9 @@ LOWERINGS = [("fast", []), ("reference", ["--reference"])]
 # The fast paths (scan and conv) also run as AVX2 code (8 lanes, no
 # AVX-512 instructions), on one thread (no OpenMP); the others use every core.
 SCAN_LOWERINGS = LOWERINGS + [("avx2-1thread", ["--vector-width", "8", "--mattr", "-avx512f", "--threads", "1"])]
+# With an NVIDIA GPU (lit's cuda-gpu feature), the scan and conv tests run
+# their cases as kernels too (FILE mode and `scan`; `model` is CPU only).
+GPU_LOWERINGS = [("nvptx", ["--target", "nvptx"])] if os.environ.get("SSM_TEST_NVPTX") else []
 SSM_RUN = os.path.join(os.environ.get("SSM_TOOLS_DIR", ""), "ssm-run")
 
 

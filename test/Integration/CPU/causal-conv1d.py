@@ -9,7 +9,7 @@
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import SCAN_LOWERINGS, Suite, run_file, tensor_type
+from ssm_testing import GPU_LOWERINGS, SCAN_LOWERINGS, Suite, run_file, tensor_type
 
 suite = Suite("causal-conv1d")
 rng = np.random.default_rng(5)
@@ -47,7 +47,7 @@ func.func @main(%s) -> (%s) {
        ", ".join(results), "%y, %fin" if final else "%y", ", ".join(results))
     out_ref, fin_ref = ref.causal_conv1d(x, w, bv if bias else None, silu,
                                          s if state else None)
-    for lowering, extra in SCAN_LOWERINGS:
+    for lowering, extra in SCAN_LOWERINGS + GPU_LOWERINGS:
         label = "%s [%s]" % (name, lowering)
         outs = run_file(suite, label, program, "main", inputs, len(results), extra)
         if outs is None:

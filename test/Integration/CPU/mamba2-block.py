@@ -11,7 +11,7 @@
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import SCAN_LOWERINGS, Suite, run_file, tensor_type
+from ssm_testing import GPU_LOWERINGS, SCAN_LOWERINGS, Suite, run_file, tensor_type
 
 suite = Suite("mamba2-block")
 rng = np.random.default_rng(17)
@@ -78,7 +78,7 @@ for index, (name, b, L, Dm, H, P, G, N, K, bias, R) in enumerate(CASES):
     h = rng.standard_normal((b, L, Dm)).astype(np.float32)
     expected = ref.mamba2_block(h, w, G, 1e-5, norm_groups=R)
     text, names = program(h.shape, w, G, False, R)
-    for lname, extra in SCAN_LOWERINGS:
+    for lname, extra in SCAN_LOWERINGS + GPU_LOWERINGS:
         out = run_file(suite, "m%d_%s" % (index, lname), text, "main",
                        [h] + [w[k] for k in names], 3, extra)
         if out is None:
@@ -95,7 +95,7 @@ for index, (name, b, L, Dm, H, P, G, N, K, bias, R) in enumerate(CASES):
     text2, _ = program((b, L - cut, Dm), w, G, True, R)
     expected2 = ref.mamba2_block(h[:, cut:], w, G, 1e-5, cs, ss, norm_groups=R)
     whole = expected[0][:, cut:]
-    for lname, extra in SCAN_LOWERINGS:
+    for lname, extra in SCAN_LOWERINGS + GPU_LOWERINGS:
         out = run_file(suite, "m%d_chunk_%s" % (index, lname), text2, "main",
                        [np.ascontiguousarray(h[:, cut:])] + [w[k] for k in names]
                        + [cs.astype(np.float32), ss.astype(np.float32)], 3, extra)

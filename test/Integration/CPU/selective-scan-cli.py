@@ -6,7 +6,7 @@
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import SCAN_LOWERINGS, Suite, scan_inputs
+from ssm_testing import GPU_LOWERINGS, SCAN_LOWERINGS, Suite, scan_inputs
 
 suite = Suite("selective-scan-cli")
 rng = np.random.default_rng(20261122)
@@ -29,7 +29,7 @@ def case(name, b, d, L, n, last=True, softplus=False, **kw):
     y_ref, h_ref = ref.selective_scan(
         x["u"], x["delta"], x["A"], x["B"], x["C"], D=x.get("D"), z=x.get("z"),
         delta_bias=x.get("delta_bias"), delta_softplus=softplus, h0=x.get("h0"))
-    for lowering, extra in SCAN_LOWERINGS:
+    for lowering, extra in SCAN_LOWERINGS + GPU_LOWERINGS:
         label = "%s [%s]" % (name, lowering)
         if not suite.run(args + extra, label):
             continue

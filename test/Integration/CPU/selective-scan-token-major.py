@@ -6,7 +6,7 @@
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import SCAN_LOWERINGS, Suite, run_file, scan_inputs, tensor_type
+from ssm_testing import GPU_LOWERINGS, SCAN_LOWERINGS, Suite, run_file, scan_inputs, tensor_type
 
 suite = Suite("selective-scan-token-major")
 rng = np.random.default_rng(7)
@@ -45,7 +45,7 @@ func.func @main(%s) -> (%s, %s) {
                                       D=x.get("D"), z=x.get("z"),
                                       delta_bias=x.get("delta_bias"),
                                       delta_softplus=softplus, h0=x.get("h0"))
-    for lowering, extra in SCAN_LOWERINGS:
+    for lowering, extra in SCAN_LOWERINGS + GPU_LOWERINGS:
         label = "%s [%s]" % (name, lowering)
         outs = run_file(suite, label, program, "main", [tm[k] for k in order], 2, extra)
         if outs is None:
@@ -103,7 +103,7 @@ func.func @main(%u: tensor<1x40x3xf32>, %delta: tensor<1x40x3xf32>, %A: tensor<4
 sl = {k: (v[..., 1:2] if k in ("u", "delta", "z", "B", "C") else v) for k, v in x.items()}
 y_ref, h_ref = ref.selective_scan(sl["u"], sl["delta"], sl["A"], sl["B"], sl["C"], D=sl["D"],
                                   z=sl["z"], delta_softplus=True, h0=sl["h0"])
-for lowering, extra in SCAN_LOWERINGS:
+for lowering, extra in SCAN_LOWERINGS + GPU_LOWERINGS:
     label = "cf_step_strided_slice [%s]" % lowering
     outs = run_file(suite, label, program, "main",
                     [x[k] for k in ("u", "delta", "A", "B", "C", "D", "z", "h0")], 2, extra)

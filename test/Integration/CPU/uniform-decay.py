@@ -12,7 +12,7 @@
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import SCAN_LOWERINGS, Suite, run_file, tensor_type
+from ssm_testing import GPU_LOWERINGS, SCAN_LOWERINGS, Suite, run_file, tensor_type
 
 suite = Suite("uniform-decay")
 rng = np.random.default_rng(23)
@@ -69,7 +69,7 @@ def constant_program(A):
     return "", "\n  %%A = arith.constant dense<[%s]> : tensor<%dx%dxf32>\n" % (body, d, n)
 
 
-def case(name, form, b, d, L, n, h0=False, P=4, lowerings=SCAN_LOWERINGS):
+def case(name, form, b, d, L, n, h0=False, P=4, lowerings=SCAN_LOWERINGS + GPU_LOWERINGS):
     u = rng.standard_normal((b, L, d)).astype(np.float32)
     delta = rng.uniform(-4.0, 1.0, (b, L, d)).astype(np.float32)
     B = rng.standard_normal((b, L, n)).astype(np.float32)

@@ -1,0 +1,93 @@
+# REQUIRES: cuda-gpu
+# RUN: %python %s
+#
+# The GPU kernels against the float64 references, on shapes chosen for the
+# kernel's structure (a block per channel and batch row, up to 4 warps of 32
+# threads x 16 consecutive steps = 2048-step chunks, the state carried from
+# chunk to chunk): partial and full warps, one to five chunks with the
+# parity of the shared buffers wrapping, L = 1, n from 1 to 128, odd d,
+# slow decays that carry the state across every chunk, both layouts; then
+# the conv on long sequences. The CPU integration tests also run their
+# scan and conv cases with --target nvptx here (GPU_LOWERINGS).
+import numpy as np
+
+import ssm_reference as ref
+from ssm_testing import Suite, run_file, scan_inputs, selective_program, tensor_type
+
+suite = Suite("gpu-selective-scan")
+rng = np.random.default_rng(20261123)
+NVPTX = ["--target", "nvptx"]
+
+
+def to_tm(name, a):
+    if name in ("u", "delta", "z"):
+        return np.ascontiguousarray(a.transpose(0, 2, 1))
+    if name in ("B", "C") and a.ndim == 3:
+        return np.ascontiguousarray(a.transpose(0, 2, 1))
+    if name in ("B", "C") and a.ndim == 4:
+        return np.ascontiguousarray(a.transpose(0, 3, 1, 2))
+    return a
+
+
+def scan_case(name, b, d, L, n, tm=False, slow=False, **kw):
+    x = scan_inputs(rng, b, d, L, n, softplus=True, D=True, z=True, bias=True, h0=True, **kw)
+    if slow:  # |A| small: exp(dt * A) near 1, the state lives across chunks
+        x["A"] = (-rng.uniform(1e-4, 1e-2, x["A"].shape)).astype(np.float32)
+    y_ref, h_ref = ref.selective_scan(
+        x["u"], x["delta"], x["A"], x["B"], x["C"], D=x["D"], z=x["z"],
+        delta_bias=x["delta_bias"], delta_softplus=True, h0=x["h0"])
+    names = ["u", "delta", "A", "B", "C", "D", "z", "delta_bias", "h0"]
+    vals = {k: (to_tm(k, x[k]) if tm else x[k]) for k in names}
+    program = selective_program(vals, names, tm, tensor_type(h_ref.shape))
+    outs = run_file(suite, name, program, "main", [vals[k] for k in names], 2, NVPTX)
+    if outs is None:
+        return
+    y = outs[0].transpose(0, 2, 1) if tm else outs[0]
+    suite.compare(name, "y", y, y_ref)
+    suite.compare(name, "last_state", outs[1], h_ref)
+
+
+scan_case("L1", 2, 5, 1, 16)
+scan_case("L31_one_partial_warp", 1, 3, 31, 4)
+scan_case("L512_one_full_warp", 1, 3, 512, 4)
+scan_case("L513_two_warps", 2, 3, 513, 4)
+scan_case("L2048_one_chunk", 1, 4, 2048, 16)
+scan_case("L2049_two_chunks", 1, 4, 2049, 16, slow=True)
+scan_case("L6151_four_chunks", 2, 3, 3 * 2048 + 7, 8, slow=True)
+scan_case("L10240_five_chunks_n1", 1, 7, 5 * 2048, 1, slow=True)
+scan_case("n128_grouped", 2, 8, 700, 128, bform="grp", cform="grp", bgroups=2, cgroups=4)
+scan_case("time_invariant", 1, 9, 3000, 16, bform="inv", cform="inv", slow=True)
+scan_case("token_major_long", 2, 33, 4100, 16, tm=True, slow=True)
+scan_case("token_major_grouped", 1, 12, 300, 16, tm=True, bform="grp", cform="var", bgroups=3)
+
+
+def conv_case(name, b, d, L, k, tm):
+    x = rng.standard_normal((b, d, L)).astype(np.float32)
+    w = rng.standard_normal((d, k)).astype(np.float32)
+    bias = rng.standard_normal(d).astype(np.float32)
+    s = rng.standard_normal((b, d, k - 1)).astype(np.float32)
+    y_ref, f_ref = ref.causal_conv1d(x, w, bias, True, s)
+    xin = np.ascontiguousarray(x.transpose(0, 2, 1)) if tm else x
+    xty, sty = tensor_type(xin.shape), tensor_type(s.shape)
+    program = """
+func.func @main(%%x: %s, %%w: %s, %%b: %s, %%s: %s) -> (%s, %s) {
+  %%y, %%f = ssm.causal_conv1d %s %%x, %%w bias(%%b : %s) conv_state(%%s : %s) silu
+      : %s, %s -> %s, %s
+  return %%y, %%f : %s, %s
+}
+""" % (xty, tensor_type(w.shape), tensor_type(bias.shape), sty, xty, sty,
+       "token_major" if tm else "channel_first", tensor_type(bias.shape), sty,
+       xty, tensor_type(w.shape), xty, sty, xty, sty)
+    outs = run_file(suite, name, program, "main", [xin, w, bias, s], 2, NVPTX)
+    if outs is None:
+        return
+    y = outs[0].transpose(0, 2, 1) if tm else outs[0]
+    suite.compare(name, "out", y, y_ref)
+    suite.compare(name, "final_state", outs[1], f_ref)
+
+
+conv_case("conv_cf_long", 2, 37, 10000, 4, False)
+conv_case("conv_tm_long", 2, 300, 2000, 4, True)
+conv_case("conv_L2_k4", 3, 5, 2, 4, False)
+
+suite.finish()
