@@ -598,7 +598,13 @@ PYBIND11_MODULE(_ssm_mlir, m) {
       .def_readwrite("reference", &JitOptions::reference)
       .def_readwrite("vector_width", &JitOptions::vectorWidth)
       .def_readwrite("threads", &JitOptions::numThreads)
-      .def_readwrite("parallel_scan", &JitOptions::parallelScan);
+      .def_readwrite("parallel_scan", &JitOptions::parallelScan)
+      .def_property(
+          "nvptx",
+          [](const JitOptions &o) { return o.target == Target::NVPTX; },
+          [](JitOptions &o, bool v) {
+            o.target = v ? Target::NVPTX : Target::CPU;
+          });
 
   py::class_<Program>(m, "Program")
       .def_static("parse", &Program::parse, py::arg("text"), py::arg("name"),

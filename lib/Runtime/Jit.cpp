@@ -173,13 +173,13 @@ llvm::Expected<int (*)(char *, size_t)> loadCudaRuntime() {
   const char *path = cudaRuntimeLibraryPath();
   if (!*path)
     return llvm::createStringError(
-        "--target nvptx cannot run here: this build has no CUDA runtime (the "
-        "CUDA toolkit was not found when it was configured); --emit=ptx "
-        "works without one");
+        "the nvptx target cannot run here: this build has no CUDA runtime (the "
+        "CUDA toolkit was not found when it was configured); PTX can be "
+        "emitted without one (--emit=ptx)");
   void *handle = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
   if (!handle)
     return llvm::createStringError(
-        "--target nvptx needs the NVIDIA driver, which this machine lacks "
+        "the nvptx target needs the NVIDIA driver, which this machine lacks "
         "(loading the CUDA runtime failed: %s)",
         dlerror());
   auto init =
@@ -190,7 +190,7 @@ llvm::Expected<int (*)(char *, size_t)> loadCudaRuntime() {
     return llvm::createStringError("%s is not ssm-mlir's CUDA runtime", path);
   char message[512];
   if (init(message, sizeof(message)))
-    return llvm::createStringError("--target nvptx: %s", message);
+    return llvm::createStringError("the nvptx target: %s", message);
   return take;
 }
 

@@ -15,7 +15,9 @@ def jit_options(target="cpu", threads=None, reference=False,
                 parallel_scan=True):
     """(a hashable key, _ssm_mlir.JitOptions) for these compile options.
 
-    target: "cpu" (the host, through the JIT); "nvptx" is not built yet.
+    target: "cpu" (the host, through the JIT) or "nvptx" (selective scans
+        and causal convs as kernels on an NVIDIA GPU through the CUDA
+        driver, the rest on the host; an Error without a driver or GPU).
     threads: threads for the parallel loops; None means every core.
     reference: lower with the reference loops instead of the fast paths.
     vector_width: f32 lanes per vector (None: 16 with AVX-512, else 8).
@@ -24,9 +26,6 @@ def jit_options(target="cpu", threads=None, reference=False,
     if target not in TARGETS:
         raise ValueError("target must be one of %s, got %r"
                          % (", ".join(repr(t) for t in TARGETS), target))
-    if target != "cpu":
-        raise Error("target %r is not available: this build of ssm-mlir "
-                    "generates code for the CPU only (target='cpu')" % target)
     for name, value in (("threads", threads), ("vector_width", vector_width)):
         if value is not None and (isinstance(value, bool)
                                   or not isinstance(value, int) or value < 1):
@@ -42,6 +41,7 @@ def jit_options(target="cpu", threads=None, reference=False,
     opts.features = features or ""
     opts.opt_level = opt_level
     opts.parallel_scan = bool(parallel_scan)
+    opts.nvptx = target == "nvptx"
     key = (target, opts.threads, opts.reference, opts.vector_width, opts.cpu,
            opts.features, opts.opt_level, opts.parallel_scan)
     return key, opts

@@ -1,6 +1,7 @@
 """ssm_mlir.compile: programs from text and files, calls on numpy arrays
 (dtypes, shapes, results), ir() at each stage, errors as exceptions with
 the compiler's message, caching, and the GIL released while running."""
+import re
 import threading
 import time
 
@@ -172,6 +173,11 @@ def test_option_errors():
         ssm_mlir.compile(SCAN, opt_level=4)
 
 
-def test_nvptx_target_is_a_clear_error():
-    with pytest.raises(ssm_mlir.Error, match="target 'nvptx' is not available"):
+def test_nvptx_target_runs_or_says_why():
+    # With an NVIDIA GPU the program compiles; without one (or without a
+    # driver, or a build without the CUDA runtime) the error says so.
+    try:
         ssm_mlir.compile(SCAN, target="nvptx")
+    except ssm_mlir.Error as e:
+        assert re.search("NVIDIA driver|CUDA driver cannot start|no CUDA runtime",
+                         str(e)), str(e)

@@ -129,12 +129,25 @@ def test_dtype_and_target_errors(rng):
     with pytest.raises(TypeError, match="u must be a floating-point array"):
         ssm_mlir.selective_scan_fn(np.ones((1, 4, 8), np.int64), x["delta"],
                                    x["A"], x["B"], x["C"])
-    with pytest.raises(ssm_mlir.Error, match="nvptx.*not available"):
-        ssm_mlir.selective_scan_fn(*(x[k] for k in "u delta A B C".split()),
-                                   target="nvptx")
     with pytest.raises(ValueError, match="target must be one of"):
         ssm_mlir.selective_scan_fn(*(x[k] for k in "u delta A B C".split()),
                                    target="tpu")
     with pytest.raises(ValueError, match="threads must be a positive integer"):
         ssm_mlir.selective_scan_fn(*(x[k] for k in "u delta A B C".split()),
                                    threads=0)
+
+
+def test_nvptx_matches_float64_when_there_is_a_gpu(rng):
+    x = scan_inputs(rng, 2, 5, 3000, 16, D=True, z=True, bias=True,
+                    softplus=True, h0=True)
+    args = [x[k] for k in "u delta A B C".split()]
+    kw = dict(D=x["D"], z=x["z"], delta_bias=x["delta_bias"], h0=x["h0"],
+              delta_softplus=True, return_last_state=True)
+    try:
+        y, h = ssm_mlir.selective_scan_fn(*args, target="nvptx", **kw)
+    except ssm_mlir.Error as e:
+        pytest.skip("no GPU here: %s" % e)
+    y_ref, h_ref = selective_scan(*args, **{k: v for k, v in kw.items()
+                                            if k != "return_last_state"})
+    assert max_rel_err(y, y_ref) <= TOL
+    assert max_rel_err(h, h_ref) <= TOL
