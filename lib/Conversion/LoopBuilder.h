@@ -224,14 +224,20 @@ struct ConvBuffers {
   /// Imports the operands of `op` (innermost stride 1 when `contiguous`)
   /// and allocates its results.
   static ConvBuffers get(LoopBuilder &lb, CausalConv1dOp op, bool contiguous) {
+    return get(lb, op,
+               [&](Value tensor) { return lb.toBuffer(tensor, contiguous); });
+  }
+
+  /// The same with each operand imported by `import`.
+  static ConvBuffers get(LoopBuilder &lb, CausalConv1dOp op,
+                         function_ref<Value(Value)> import) {
     ConvBuffers c;
     c.tm = op.isTokenMajor();
     c.elt = op.getX().getType().getElementType();
-    c.x = lb.toBuffer(op.getX(), contiguous);
-    c.w = lb.toBuffer(op.getWeight(), contiguous);
-    c.bias = op.getBias() ? lb.toBuffer(op.getBias(), contiguous) : Value();
-    c.state = op.getConvState() ? lb.toBuffer(op.getConvState(), contiguous)
-                                : Value();
+    c.x = import(op.getX());
+    c.w = import(op.getWeight());
+    c.bias = op.getBias() ? import(op.getBias()) : Value();
+    c.state = op.getConvState() ? import(op.getConvState()) : Value();
     auto wType = cast<MemRefType>(c.w.getType());
     c.km1 = wType.isDynamicDim(1)
                 ? arith::SubIOp::create(lb.b, lb.loc, lb.dim(c.w, 1), lb.idx(1))

@@ -395,24 +395,8 @@ struct CausalConv1dToGPU : OpRewritePattern<CausalConv1dOp> {
       return rewriter.notifyMatchFailure(op, "the GPU path is f32 only");
     Location loc = op.getLoc();
     KernelBuilder kb(rewriter, loc);
-    ConvBuffers cb;
-    cb.tm = op.isTokenMajor();
-    cb.elt = xType.getElementType();
-    cb.x = kb.importBuffer(op.getX());
-    cb.w = kb.importBuffer(op.getWeight());
-    cb.bias = op.getBias() ? kb.importBuffer(op.getBias()) : Value();
-    cb.state = op.getConvState() ? kb.importBuffer(op.getConvState()) : Value();
-    auto wType = cast<MemRefType>(cb.w.getType());
-    cb.km1 = wType.isDynamicDim(1) ? kb.subi(kb.dim(cb.w, 1), kb.idx(1))
-                                   : kb.idx(wType.getDimSize(1) - 1);
-    cb.nb = kb.dim(cb.x, 0);
-    cb.nd = kb.dim(cb.x, cb.tm ? 2 : 1);
-    cb.nL = kb.dim(cb.x, cb.tm ? 1 : 2);
-    cb.out = kb.alloc(cast<RankedTensorType>(op.getOut().getType()),
-                      {kb.dim(cb.x, 0), kb.dim(cb.x, 1), kb.dim(cb.x, 2)});
-    if (op.getFinalState())
-      cb.fin = kb.alloc(cast<RankedTensorType>(op.getFinalState().getType()),
-                        {cb.nb, cb.nd, cb.km1});
+    ConvBuffers cb = ConvBuffers::get(
+        kb, op, [&](Value tensor) { return kb.importBuffer(tensor); });
 
     // Blocks along x: (rows of the other dimension) x (tiles of the
     // contiguous one), flattened because grid y and z stop at 65535.
