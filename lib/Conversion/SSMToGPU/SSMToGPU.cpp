@@ -36,6 +36,9 @@ constexpr int64_t kWarpSize = 32;
 /// carried state, (2 * warps * 2 + 2) * n floats): 512 states with 4 warps
 /// take 36 KiB of the 48 KiB a block gets without opting in to more.
 constexpr int64_t kMaxStates = 512;
+/// The shared memory a block gets without opting in (larger n with more
+/// warps stays on the host).
+constexpr int64_t kSharedBytes = 48 * 1024;
 /// Threads per block of the conv kernels.
 constexpr int64_t kConvThreads = 256;
 
@@ -210,6 +213,9 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     // many barriers.
     const int64_t totalsBytes = 2 * n * maxWarps * 4;
     const int64_t sharedBytes = 2 * totalsBytes + 2 * n * 4;
+    if (sharedBytes > kSharedBytes)
+      return rewriter.notifyMatchFailure(
+          op, "n x warps needs more than 48 KiB of shared memory");
 
     kb.launch(nd, nb, threads, sharedBytes, [&](gpu::LaunchOp launch) {
       Value totA = kb.sharedView({2, n, maxWarps}, 0);

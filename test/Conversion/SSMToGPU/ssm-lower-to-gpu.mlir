@@ -149,3 +149,18 @@ func.func @conv(%x: tensor<2x3x?xf32>, %w: tensor<3x4xf32>, %s: tensor<2x3x3xf32
       : tensor<2x3x?xf32>, tensor<3x4xf32> -> tensor<2x3x?xf32>, tensor<2x3x3xf32>
   return %y, %f : tensor<2x3x?xf32>, tensor<2x3x3xf32>
 }
+
+// -----
+
+// n = 512 with 32 warps would need 264 KiB of shared memory: declined.
+// RUN: ssm-opt %s --ssm-lower-to-gpu="max-threads=1024" -split-input-file | FileCheck %s --check-prefix=BIG
+
+// BIG-LABEL: func.func @big_shared(
+// BIG-NOT:   gpu.launch
+// BIG:       ssm.selective_scan
+func.func @big_shared(%u: tensor<1x2x8xf32>, %A: tensor<2x512xf32>, %B: tensor<2x512xf32>)
+    -> tensor<1x2x8xf32> {
+  %y = ssm.selective_scan channel_first %u, %u, %A, %B, %B
+      : (tensor<1x2x8xf32>, tensor<1x2x8xf32>, tensor<2x512xf32>, tensor<2x512xf32>, tensor<2x512xf32>) -> tensor<1x2x8xf32>
+  return %y : tensor<1x2x8xf32>
+}
