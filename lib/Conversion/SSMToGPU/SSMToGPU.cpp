@@ -176,6 +176,17 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     const int64_t K = items;
     const int64_t maxWarps = maxThreads / kWarpSize;
 
+    // Shared memory: warp totals (a and b) per chunk parity, state and
+    // warp; the carried state per chunk parity and state. Indexing by the
+    // chunk's parity lets one barrier per state and chunk order every write
+    // before its reads: a slot is written again two chunks later, after
+    // many barriers.
+    const int64_t totalsBytes = 2 * n * maxWarps * 4;
+    const int64_t sharedBytes = 2 * totalsBytes + 2 * n * 4;
+    if (sharedBytes > kSharedBytes)
+      return rewriter.notifyMatchFailure(
+          op, "n x warps needs more than 48 KiB of shared memory");
+
     Location loc = op.getLoc();
     KernelBuilder kb(rewriter, loc);
     Value u = kb.importBuffer(op.getU()),
@@ -206,16 +217,6 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                 kb.minu(kb.idx(maxWarps), kb.ceilDiv(kb.ceilDiv(nL, kb.idx(K)),
                                                      kb.idx(kWarpSize))));
     Value threads = kb.muli(warps, kb.idx(kWarpSize));
-    // Shared memory: warp totals (a and b) per chunk parity, state and
-    // warp; the carried state per chunk parity and state. Indexing by the
-    // chunk's parity lets one barrier per state and chunk order every write
-    // before its reads: a slot is written again two chunks later, after
-    // many barriers.
-    const int64_t totalsBytes = 2 * n * maxWarps * 4;
-    const int64_t sharedBytes = 2 * totalsBytes + 2 * n * 4;
-    if (sharedBytes > kSharedBytes)
-      return rewriter.notifyMatchFailure(
-          op, "n x warps needs more than 48 KiB of shared memory");
 
     kb.launch(nd, nb, threads, sharedBytes, [&](gpu::LaunchOp launch) {
       Value totA = kb.sharedView({2, n, maxWarps}, 0);
