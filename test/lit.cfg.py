@@ -41,6 +41,7 @@ if config.cuda_root:
     if os.path.exists(ptxas):
         config.available_features.add("ptxas")
         config.substitutions.append(("%ptxas", ptxas))
+        config.substitutions.append(("%cuda_root", config.cuda_root))
     runtime = os.path.join(config.ssm_obj_root, "lib", "libssm_cuda_runtime.so")
     if os.path.exists(runtime):
         config.available_features.add("cuda-runtime")

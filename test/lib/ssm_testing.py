@@ -130,6 +130,17 @@ def run_file(suite, name, program, func, inputs, n_outputs, extra=()):
     return [np.load(p) for p in outs]
 
 
+def to_token_major(name, a):
+    """A channel-first operand of the selective scan in token-major layout."""
+    if name in ("u", "delta", "z"):
+        return np.ascontiguousarray(a.transpose(0, 2, 1))
+    if name in ("B", "C") and a.ndim == 3:          # (b, n, L) -> (b, L, n)
+        return np.ascontiguousarray(a.transpose(0, 2, 1))
+    if name in ("B", "C") and a.ndim == 4:          # (b, g, n, L) -> (b, L, g, n)
+        return np.ascontiguousarray(a.transpose(0, 3, 1, 2))
+    return a
+
+
 def selective_program(vals, names, tm, hty):
     """A @main returning (y, last state) of one ssm.selective_scan (softplus on)
     over the operands `names` (u, delta, A, B, C, then any of D, z,

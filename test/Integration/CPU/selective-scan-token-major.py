@@ -6,28 +6,18 @@
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import GPU_LOWERINGS, SCAN_LOWERINGS, Suite, run_file, scan_inputs, tensor_type
+from ssm_testing import (GPU_LOWERINGS, SCAN_LOWERINGS, Suite, run_file, scan_inputs,
+                          tensor_type, to_token_major)
 
 suite = Suite("selective-scan-token-major")
 rng = np.random.default_rng(7)
-
-
-def to_tm(name, a):
-    """Channel-first operand -> token-major."""
-    if name in ("u", "delta", "z"):
-        return np.ascontiguousarray(a.transpose(0, 2, 1))
-    if name in ("B", "C") and a.ndim == 3:          # (b, n, L) -> (b, L, n)
-        return np.ascontiguousarray(a.transpose(0, 2, 1))
-    if name in ("B", "C") and a.ndim == 4:          # (b, g, n, L) -> (b, L, g, n)
-        return np.ascontiguousarray(a.transpose(0, 3, 1, 2))
-    return a
 
 
 def case(name, b, d, L, n, elt="f32", dynamic=False, softplus=True, **kw):
     dtype = np.float64 if elt == "f64" else np.float32
     x = scan_inputs(rng, b, d, L, n, softplus=softplus, dtype=dtype, **kw)
     order = ["u", "delta", "A", "B", "C"] + [k for k in ("D", "z", "delta_bias", "h0") if k in x]
-    tm = {k: to_tm(k, v) for k, v in x.items()}
+    tm = {k: to_token_major(k, v) for k, v in x.items()}
     ty = {k: tensor_type(tm[k].shape, elt, dynamic and tm[k].ndim >= 3) for k in order}
     yty = tensor_type((b, L, d), elt, dynamic)
     hty = tensor_type((b, d, n), elt, dynamic)

@@ -12,21 +12,12 @@
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import Suite, run_file, scan_inputs, selective_program, tensor_type
+from ssm_testing import (Suite, run_file, scan_inputs, selective_program, tensor_type,
+                          to_token_major)
 
 suite = Suite("gpu-selective-scan")
 rng = np.random.default_rng(20261123)
 NVPTX = ["--target", "nvptx"]
-
-
-def to_tm(name, a):
-    if name in ("u", "delta", "z"):
-        return np.ascontiguousarray(a.transpose(0, 2, 1))
-    if name in ("B", "C") and a.ndim == 3:
-        return np.ascontiguousarray(a.transpose(0, 2, 1))
-    if name in ("B", "C") and a.ndim == 4:
-        return np.ascontiguousarray(a.transpose(0, 3, 1, 2))
-    return a
 
 
 def scan_case(name, b, d, L, n, tm=False, slow=False, **kw):
@@ -37,7 +28,7 @@ def scan_case(name, b, d, L, n, tm=False, slow=False, **kw):
         x["u"], x["delta"], x["A"], x["B"], x["C"], D=x["D"], z=x["z"],
         delta_bias=x["delta_bias"], delta_softplus=True, h0=x["h0"])
     names = ["u", "delta", "A", "B", "C", "D", "z", "delta_bias", "h0"]
-    vals = {k: (to_tm(k, x[k]) if tm else x[k]) for k in names}
+    vals = {k: (to_token_major(k, x[k]) if tm else x[k]) for k in names}
     program = selective_program(vals, names, tm, tensor_type(h_ref.shape))
     outs = run_file(suite, name, program, "main", [vals[k] for k in names], 2, NVPTX)
     if outs is None:
