@@ -7,11 +7,22 @@
 // tasks.md's 40, a step of exactly 32) so that the counter is an exact
 // integer up to 2^19 steps.
 //
+// Next to each row, the memory-decay contrast of tasks.md: one S4D layer
+// (ssm.s4d, time-invariant, one state per token channel) with the constant
+// retention r that recalls best on held-out sequences, scored on the same
+// sequences as the S6 blocks. A time-invariant layer is a linear map of its
+// input sequence: its output at T is sum_j r^j e(x_{T-j}), so the n-th token
+// weighs r^(T-n) against the later tokens' larger weights, and a counter in
+// its input would only add a term linear in t (docs/tasks.md).
+//
 //===----------------------------------------------------------------------===//
 
 #include "TaskModels.h"
 
+#include "mlir/IR/BuiltinTypes.h"
 #include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
 
 using namespace mlir::ssm;
 using namespace mlir::ssm::tasks;
@@ -79,6 +90,82 @@ void selectPosition(MixerWeights &w, int64_t n) {
   }
 }
 
+/// The tokens of one KEEP n-TH sequence, uniform over the vocabulary.
+template <typename Id> void drawSequence(Rng &rng, int64_t T, Id *ids) {
+  for (int64_t t = 0; t < T; ++t)
+    ids[t] = static_cast<Id>(rng.below(kVocab));
+}
+
+/// The retentions the S4D contrast tries: 1 - 10^(-e) for e = 1/8 .. 6 in
+/// steps of 1/8, from 0.25 (the last token dominates) to 1 - 1e-6 (every
+/// token counts almost alike up to T ~ 10^5).
+constexpr int kRetentions = 48;
+double retention(int k) { return 1 - std::pow(10.0, -0.125 * (k + 1)); }
+
+/// The retention r whose one-state S4D layer recalls the n-th token best
+/// (first on ties) on `ids` (`count` sequences of T), in float64: the
+/// prediction is the argmax over v of sum_t r^(T-1-t) [x_t = v].
+double bestRetention(const std::vector<uint8_t> &ids, int64_t count, int64_t T,
+                     int64_t n) {
+  std::vector<double> weight(T);
+  int64_t bestCorrect = -1;
+  double best = 0;
+  for (int k = 0; k < kRetentions; ++k) {
+    double r = retention(k), w = 1;
+    for (int64_t t = T - 1; t >= 0; --t, w *= r)
+      weight[t] = w;
+    int64_t correct = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      const uint8_t *x = ids.data() + i * T;
+      double score[kVocab] = {};
+      for (int64_t t = 0; t < T; ++t)
+        score[x[t]] += weight[t];
+      correct += std::max_element(score, score + kVocab) - score == x[n - 1];
+    }
+    if (correct > bestCorrect) {
+      bestCorrect = correct;
+      best = r;
+    }
+  }
+  return best;
+}
+
+/// The compiled S4D layer (channels = tokens, one real state each, dt = 1,
+/// A = ln r, B = C = 1) on `examples` sequences drawn by `rng`; returns how
+/// many recall their n-th token at the last step.
+llvm::Expected<int64_t> s4dRecall(JitProgram &program, double r,
+                                  int64_t examples, int64_t T, int64_t n,
+                                  Rng &rng) {
+  auto filled = [](llvm::ArrayRef<int64_t> shape, float v) {
+    Array a(DType::F32, shape);
+    std::fill_n(a.as<float>(), a.numElements(), v);
+    return a;
+  };
+  Array logDt = filled({kVocab}, 0),
+        aReal = filled({kVocab, 1}, static_cast<float>(std::log(r))),
+        b = filled({kVocab, 1}, 1), c = filled({kVocab, 1}, 1);
+  // Batches of about 64 MB of input and output.
+  int64_t perBatch =
+      std::clamp<int64_t>((int64_t(64) << 20) / (8 * kVocab * T), 1, examples);
+  std::vector<int64_t> ids;
+  int64_t correct = 0;
+  for (int64_t first = 0; first < examples; first += perBatch) {
+    int64_t count = std::min(perBatch, examples - first);
+    ids.assign(count * T, 0);
+    for (int64_t i = 0; i < count; ++i)
+      drawSequence(rng, T, ids.data() + i * T);
+    Array u = oneHot(ids, count, T, kVocab);
+    auto out = program.call(kS4DFunc, {&u, &logDt, &aReal, &b, &c});
+    if (!out)
+      return out.takeError();
+    const float *y = out->front().as<float>();
+    for (int64_t i = 0; i < count; ++i)
+      correct +=
+          argmax(y + ((i + 1) * T - 1) * kVocab, kVocab) == ids[i * T + n - 1];
+  }
+  return correct;
+}
+
 llvm::Expected<TaskReport> runKeepNth(const TaskArgs &args, TaskContext &ctx) {
   auto lengths = args.integers("seq-len", 1);
   auto positions = args.integers("n", 1);
@@ -86,13 +173,21 @@ llvm::Expected<TaskReport> runKeepNth(const TaskArgs &args, TaskContext &ctx) {
   auto seed = args.integer("seed", 0);
   if (llvm::Error err = firstError(lengths, positions, examples, seed))
     return std::move(err);
-  if (positions->size() != 1 && positions->size() != lengths->size())
+  // The (T, n) pairs: the lists paired in order, or one of them a single
+  // value used with every entry of the other.
+  size_t rows = std::max(lengths->size(), positions->size());
+  if (std::min(lengths->size(), positions->size()) != 1 &&
+      positions->size() != lengths->size())
     return llvm::createStringError(
-        "keep-nth: give one --n for every --seq-len (paired in order) or a "
-        "single --n for all; got %zu and %zu",
+        "keep-nth: give one --n for every --seq-len (paired in order), or a "
+        "single value for either; got %zu and %zu",
         positions->size(), lengths->size());
-  for (size_t i = 0; i < lengths->size(); ++i) {
-    int64_t T = (*lengths)[i], n = (*positions)[positions->size() == 1 ? 0 : i];
+  auto pair = [&](size_t i) {
+    return std::make_pair((*lengths)[lengths->size() == 1 ? 0 : i],
+                          (*positions)[positions->size() == 1 ? 0 : i]);
+  };
+  for (size_t i = 0; i < rows; ++i) {
+    int64_t T = pair(i).first, n = pair(i).second;
     if (n > T)
       return llvm::createStringError(
           "keep-nth: --n %lld is past the end of --seq-len %lld",
@@ -107,13 +202,15 @@ llvm::Expected<TaskReport> runKeepNth(const TaskArgs &args, TaskContext &ctx) {
   TaskReport report;
   report.title = "KEEP n-TH, two Mamba-1 blocks (counter, selector), "
                  "d_state 1, V = 16";
-  report.columns = {"T",        "n",        "T-n",   "examples",
+  report.columns = {"T",        "n",        "T-n",
+                    "examples", "S4D r",    "S4D accuracy",
                     "accuracy", "expected", "result"};
   Plot plot;
   plot.title = "KEEP n-TH: accuracy against the distance T - n";
   plot.xLabel = "T - n";
   plot.yLabel = "accuracy";
   plot.series.push_back({"S6 (counter and selector blocks)", {}, {}});
+  plot.series.push_back({"S4D layer, best constant retention", {}, {}});
   std::vector<MixerWeights> layers;
   layers.push_back(counterBlock());
   layers.push_back(selectorBlock());
@@ -121,26 +218,59 @@ llvm::Expected<TaskReport> runKeepNth(const TaskArgs &args, TaskContext &ctx) {
       MixerStack::compile(std::move(layers), /*residual=*/true, ctx.jit);
   if (!stack)
     return stack.takeError();
-  for (size_t i = 0; i < lengths->size(); ++i) {
-    int64_t T = (*lengths)[i], n = (*positions)[positions->size() == 1 ? 0 : i];
+  auto s4d = compileProgram(
+      [](mlir::MLIRContext &c) {
+        return buildS4DModule(c, kVocab, 1, /*complex=*/false,
+                              mlir::ShapedType::kDynamic,
+                              mlir::ShapedType::kDynamic);
+      },
+      ctx.jit);
+  if (!s4d)
+    return s4d.takeError();
+  for (size_t i = 0; i < rows; ++i) {
+    int64_t T = pair(i).first, n = pair(i).second;
     selectPosition((*stack)->weights(1), n);
-    Rng rng(*seed * 1000003 + T * 1009 + n);
+    uint64_t stream = *seed * 1000003 + T * 1009 + n;
+    Rng rng(stream);
     auto correct = lastStepRecall(
         **stack, *examples, T, kVocab,
         [&](int64_t, int64_t *ids) {
-          for (int64_t t = 0; t < T; ++t)
-            ids[t] = rng.below(kVocab);
+          drawSequence(rng, T, ids);
           return ids[n - 1];
         },
         ctx.progress, llvm::formatv("keep-nth T={0} n={1}", T, n).str());
     if (!correct)
       return correct.takeError();
+
+    // The S4D contrast: its retention chosen on other sequences (at least
+    // 64), then scored on the S6 blocks' sequences.
+    ctx.progress(llvm::formatv("keep-nth T={0} n={1}: S4D retention", T, n));
+    int64_t held = std::max<int64_t>(*examples, 64);
+    std::vector<uint8_t> heldIds(held * T);
+    Rng heldRng(~stream);
+    for (int64_t i = 0; i < held; ++i)
+      drawSequence(heldRng, T, heldIds.data() + i * T);
+    double r = bestRetention(heldIds, held, T, n);
+    Rng sameRng(stream);
+    auto s4dCorrect = s4dRecall(**s4d, r, *examples, T, n, sameRng);
+    if (!s4dCorrect)
+      return s4dCorrect.takeError();
+    double s4dAcc = static_cast<double>(*s4dCorrect) / *examples;
+
     addExactRecallRow(report,
                       {std::to_string(T), std::to_string(n),
-                       std::to_string(T - n), std::to_string(*examples)},
+                       std::to_string(T - n), std::to_string(*examples),
+                       formatDouble(r, 7), formatDouble(s4dAcc, 6)},
                       *correct, *examples);
-    plot.series[0].x.push_back(static_cast<double>(T - n));
+    report.lines.push_back(
+        llvm::formatv("s4d_accuracy={0:f6} s4d_retention={1}", s4dAcc,
+                      formatDouble(r, 7))
+            .str());
+    double distance = static_cast<double>(T - n);
+    plot.series[0].x.push_back(distance);
     plot.series[0].y.push_back(static_cast<double>(*correct) / *examples);
+    plot.series[1].x.push_back(distance);
+    plot.series[1].y.push_back(s4dAcc);
   }
   // Distances of 0 cannot sit on a log axis; show them on a linear one.
   plot.logX = llvm::all_of(plot.series[0].x, [](double d) { return d > 0; });
@@ -155,7 +285,8 @@ TaskInfo mlir::ssm::tasks::keepNthTask() {
           "KEEP n-TH: output the n-th of T tokens (P1's memory task)",
           {{"seq-len", "64,256,4096,4096,65536", "sequence lengths T"},
            {"n", "5,100,1,4000,30000",
-            "positions n (1-based), one per T or one for all"},
+            "positions n (1-based), one per T, or one for all T (a single T "
+            "takes every n)"},
            {"examples", "16", "sequences per (T, n)"},
            {"seed", "0", "generator seed"}},
           runKeepNth};

@@ -91,6 +91,61 @@ def test_mqar_filler_expectation_matches_a_bigram_counter(V, L, kappa):
     assert abs(simulated - expected) <= 4 * sigma + 2e-3, (simulated, expected)
 
 
+class _SplitMix64:
+    """tasks::Rng (splitmix64 with rejection for below()), for regenerating
+    the runner's KEEP n-TH sequences."""
+    MASK = (1 << 64) - 1
+
+    def __init__(self, seed):
+        self.state = seed & self.MASK
+
+    def next(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & self.MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & self.MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & self.MASK
+        return z ^ (z >> 31)
+
+    def below(self, n):
+        limit = self.MASK - self.MASK % n
+        while True:
+            x = self.next()
+            if x < limit:
+                return x % n
+
+
+def test_keep_nth_s4d_contrast_matches_float64():
+    # The S4D layer with the retention the runner chose, recomputed in
+    # float64 on the same sequences: sum_t r^(T-1-t) onehot(x_t), argmax.
+    T, positions, examples, seed, V = 40, [40, 39, 36, 20, 1], 96, 3, 16
+    result = ssm_mlir.tasks.run("keep-nth", seq_len=[T], n=positions,
+                                examples=examples, seed=seed, threads=1)
+    assert result.passed and len(result.rows) == len(positions)
+    s4d_lines = [l for l in result.lines if l.startswith("s4d_accuracy=")]
+    assert len(s4d_lines) == len(positions)
+    for row, n, line in zip(result.rows, positions, s4d_lines):
+        r = float(row["S4D r"])
+        assert 0 < r < 1
+        rng = _SplitMix64(seed * 1000003 + T * 1009 + n)
+        x = np.array([[rng.below(V) for _ in range(T)]
+                      for _ in range(examples)])
+        weight = r ** np.arange(T - 1, -1, -1, dtype=np.float64)
+        scores = np.stack([((x == v) * weight).sum(1) for v in range(V)], 1)
+        exact = np.mean(np.argmax(scores, 1) == x[:, n - 1])
+        # fp32 may break a near-tie differently than float64.
+        assert abs(row["S4D accuracy"] - exact) <= 2 / examples, (n, exact)
+        assert line == "s4d_accuracy=%.6f s4d_retention=%s" % (
+            row["S4D accuracy"], row["S4D r"])
+        # The S6 blocks keep the n-th token at every distance; the best
+        # constant retention recalls the last token alone (r < 1/2 gives it
+        # more weight than all others together) and not the earlier ones.
+        assert row["accuracy"] == 1
+        if n == T:
+            assert row["S4D accuracy"] == 1
+        else:
+            assert row["S4D accuracy"] < 0.5
+
+
 def test_errors():
     with pytest.raises(ValueError, match="task nope: .*mqar"):
         ssm_mlir.tasks.run("nope")
