@@ -75,13 +75,15 @@ def _option_value(value):
     return str(value)
 
 
-def run(name, threads=None, progress=None, **options):
-    """Runs task `name` compiled for the CPU and returns its TaskResult. A
+def run(name, threads=None, progress=None, target="cpu", **options):
+    """Runs task `name` compiled for `target` ("cpu", or "nvptx": its scans
+    and convs as kernels on an NVIDIA GPU) and returns its TaskResult. A
     result that misses its expected value is a row with "FAIL" and
     passed False (not an exception); unknown tasks and options, and values
-    that do not parse, raise ValueError. `progress`, when given, is called
-    with a short status line now and then."""
-    _, opts = _cache.jit_options("cpu", threads)
+    that do not parse, raise ValueError, as does a target that cannot run
+    (nvptx without a GPU or driver). `progress`, when given, is called with
+    a short status line now and then."""
+    _, opts = _cache.jit_options(target, threads)
     values = {}
     for key, value in options.items():
         text = _option_value(value)

@@ -3,6 +3,7 @@
 import csv
 import io
 import os
+import re
 import subprocess
 
 import numpy as np
@@ -144,6 +145,20 @@ def test_keep_nth_s4d_contrast_matches_float64():
             assert row["S4D accuracy"] == 1
         else:
             assert row["S4D accuracy"] < 0.5
+
+
+def test_tasks_on_nvptx_run_or_say_why():
+    # With an NVIDIA GPU the scans and convs run as kernels and the task
+    # passes; without one (or without a driver or the CUDA runtime) the
+    # error says so.
+    try:
+        result = ssm_mlir.tasks.run("induction", seq_len=[3, 64], examples=4,
+                                    target="nvptx")
+    except ValueError as e:
+        assert re.search("NVIDIA driver|CUDA driver cannot start|no CUDA runtime",
+                         str(e)), str(e)
+        return
+    assert result.passed and result.target == "nvptx"
 
 
 def test_errors():

@@ -44,7 +44,7 @@ constexpr const char *kUsage = R"(usage:
                --ssm-state S.npy] [--conv-state-out C.npy --ssm-state-out
                S.npy] [--threads N]
   ssm-run task NAME [task options] [--csv FILE] [--plot FILE.png]
-               [--threads N]
+               [--threads N] [--target cpu|nvptx]
   ssm-run task --list
 
 FILE mode compiles FILE (ssm and upstream dialects on tensors) with
@@ -64,7 +64,8 @@ last token: conv (layers, batch, channels, d_conv - 1) with channels d_inner
 (Mamba-1) or d_inner + 2 * d_state (Mamba-2), ssm (layers, batch, d_inner,
 d_state) or (layers, batch, heads, head_dim, d_state).
 `task` runs one of the research tasks of tasks.md (mqar, induction,
-keep-nth, ...) with its fixed-weight model compiled for the CPU, prints a
+keep-nth, ...) with its fixed-weight model compiled for the CPU (or with
+--target nvptx, its scans and convs for an NVIDIA GPU), prints a
 table with the expected values and PASS/FAIL and one machine-readable line
 per result (accuracy=...), and exits 1 when a result misses its expected
 value; --csv writes the table, --plot a PNG of the task's curves. `ssm-run
@@ -78,9 +79,10 @@ common options:
                     LLVM dialect, as optimised LLVM IR, or the PTX of its GPU
                     kernels: needs no GPU) instead of running
   --target cpu|nvptx
-                    FILE mode and scan: run the selective scans and causal
-                    convs on the CPU (default) or as kernels on an NVIDIA GPU
-                    through the CUDA driver (the other ops on the host)
+                    FILE mode, scan and task: run the selective scans and
+                    causal convs on the CPU (default) or as kernels on an
+                    NVIDIA GPU through the CUDA driver (the other ops on the
+                    host)
   --chip SM         the GPU the kernels are compiled for (default sm_90)
   --cpu NAME        target CPU for the JIT (default: the host)
   --mattr A,B       extra target features, e.g. -avx512f
@@ -531,7 +533,7 @@ llvm::Error runModel(Options &opts) {
   if (common->jit.target != Target::CPU)
     return llvm::createStringError(
         "'model' runs on the CPU; --target nvptx and --emit=ptx apply to "
-        "FILE mode and 'scan'");
+        "FILE mode, 'scan' and 'task'");
   std::optional<std::string> dir = opts.value("checkpoint");
   if (!dir)
     return llvm::createStringError("missing required option '--checkpoint'");
@@ -706,10 +708,6 @@ llvm::Error runTaskMode(Options &opts,
   if (!common->emit.empty() || common->timeRuns)
     return llvm::createStringError(
         "'task' takes neither --emit nor --time (the table has the times)");
-  if (common->jit.target != Target::CPU)
-    return llvm::createStringError(
-        "'task' runs on the CPU; --target nvptx applies to FILE mode and "
-        "'scan'");
   if (opts.positional.size() != 1)
     return llvm::createStringError(
         "expected the name of one task after 'task' (see 'ssm-run task "
