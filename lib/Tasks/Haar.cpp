@@ -247,11 +247,6 @@ llvm::Expected<std::vector<double>> runBlock(MixerStack &stack,
 llvm::Expected<std::vector<double>> compiledModes(JitProgram &program,
                                                   int64_t N, int64_t T) {
   int64_t modes = N / 2;
-  auto filled = [](llvm::ArrayRef<int64_t> shape, float v) {
-    Array a(DType::F32, shape);
-    std::fill_n(a.as<float>(), a.numElements(), v);
-    return a;
-  };
   Array u = filled({1, T, N}, 0), logDt = filled({N}, -std::log(float(T))),
         aReal = filled({N, modes}, -0.5f), aImag = filled({N, modes}, 0),
         b = filled({N, modes}, 1), c = filled({N, modes}, 0),

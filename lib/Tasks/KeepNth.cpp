@@ -136,11 +136,6 @@ double bestRetention(const std::vector<uint8_t> &ids, int64_t count, int64_t T,
 llvm::Expected<int64_t> s4dRecall(JitProgram &program, double r,
                                   int64_t examples, int64_t T, int64_t n,
                                   Rng &rng) {
-  auto filled = [](llvm::ArrayRef<int64_t> shape, float v) {
-    Array a(DType::F32, shape);
-    std::fill_n(a.as<float>(), a.numElements(), v);
-    return a;
-  };
   Array logDt = filled({kVocab}, 0),
         aReal = filled({kVocab, 1}, static_cast<float>(std::log(r))),
         b = filled({kVocab, 1}, 1), c = filled({kVocab, 1}, 1);

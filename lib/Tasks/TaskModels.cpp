@@ -169,6 +169,12 @@ void mlir::ssm::tasks::addExactRecallRow(TaskReport &report,
   report.lines.push_back(llvm::formatv("accuracy={0:f6}", acc).str());
 }
 
+Array mlir::ssm::tasks::filled(llvm::ArrayRef<int64_t> shape, float value) {
+  Array a(DType::F32, shape);
+  std::fill_n(a.as<float>(), a.numElements(), value);
+  return a;
+}
+
 Array mlir::ssm::tasks::oneHot(llvm::ArrayRef<int64_t> tokens, int64_t batch,
                                int64_t length, int64_t width) {
   Array x(DType::F32, {batch, length, width});

@@ -154,6 +154,9 @@ lastStepRecall(MixerStack &stack, int64_t examples, int64_t length,
 void addExactRecallRow(TaskReport &report, std::vector<std::string> cells,
                        int64_t correct, int64_t total);
 
+/// A float32 array of `shape` with every element `value`.
+Array filled(llvm::ArrayRef<int64_t> shape, float value);
+
 /// One-hot features (b, L, width) of tokens (b * L ids in [0, width)).
 Array oneHot(llvm::ArrayRef<int64_t> tokens, int64_t batch, int64_t length,
              int64_t width);
