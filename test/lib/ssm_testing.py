@@ -171,6 +171,15 @@ def compare_lowerings(suite, name, program, inputs, expected, lowerings=LOWERING
             suite.compare(label, "result%d" % i, got, want)
 
 
+def conv_inputs(rng, b, d, L, k):
+    """Random float32 inputs of a causal conv1d in channel_first layout:
+    x (b, d, L), weight (d, k), bias (d,), incoming state (b, d, k - 1)."""
+    return (rng.standard_normal((b, d, L)).astype(np.float32),
+            rng.standard_normal((d, k)).astype(np.float32),
+            rng.standard_normal(d).astype(np.float32),
+            rng.standard_normal((b, d, k - 1)).astype(np.float32))
+
+
 def scan_inputs(rng, b, d, L, n, bform="var", cform="var", bgroups=1, cgroups=1,
                 D=False, z=False, bias=False, softplus=False, h0=False,
                 dtype=np.float32):

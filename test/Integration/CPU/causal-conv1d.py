@@ -9,7 +9,8 @@
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import GPU_LOWERINGS, SCAN_LOWERINGS, Suite, run_file, tensor_type
+from ssm_testing import (GPU_LOWERINGS, SCAN_LOWERINGS, Suite, conv_inputs, run_file,
+                         tensor_type)
 
 suite = Suite("causal-conv1d")
 rng = np.random.default_rng(5)
@@ -17,10 +18,7 @@ rng = np.random.default_rng(5)
 
 def case(name, b, d, L, k, bias=False, silu=False, state=False, final=False,
          layout="channel_first", dynamic=False):
-    x = rng.standard_normal((b, d, L)).astype(np.float32)
-    w = rng.standard_normal((d, k)).astype(np.float32)
-    bv = rng.standard_normal(d).astype(np.float32)
-    s = rng.standard_normal((b, d, k - 1)).astype(np.float32)
+    x, w, bv, s = conv_inputs(rng, b, d, L, k)
     tm = layout == "token_major"
     xin = np.ascontiguousarray(x.transpose(0, 2, 1)) if tm else x
     xty = tensor_type(xin.shape, dynamic=dynamic)

@@ -13,7 +13,7 @@ import subprocess
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import (Suite, compare_lowerings, linear_scan_case, scan_inputs,
+from ssm_testing import (Suite, compare_lowerings, conv_inputs, linear_scan_case, scan_inputs,
                          selective_program, tensor_type)
 
 SSM_OPT = os.path.join(os.environ.get("SSM_TOOLS_DIR", ""), "ssm-opt")
@@ -58,10 +58,7 @@ def scan_case(name, b, d, L, n, options, tm=False, bform="var", bgroups=1, h0=Tr
 
 
 def conv_case(name, b, d, L, k, options):
-    x = rng.standard_normal((b, d, L)).astype(np.float32)
-    w = rng.standard_normal((d, k)).astype(np.float32)
-    bias = rng.standard_normal(d).astype(np.float32)
-    s = rng.standard_normal((b, d, k - 1)).astype(np.float32)
+    x, w, bias, s = conv_inputs(rng, b, d, L, k)
     out, fin = ref.causal_conv1d(x, w, bias, True, s)
     xt, wt, bt, st = (tensor_type(v.shape) for v in (x, w, bias, s))
     program = """

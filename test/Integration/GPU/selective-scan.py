@@ -12,8 +12,8 @@
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import (Suite, run_file, scan_inputs, selective_program, tensor_type,
-                          to_token_major)
+from ssm_testing import (Suite, conv_inputs, run_file, scan_inputs, selective_program,
+                          tensor_type, to_token_major)
 
 suite = Suite("gpu-selective-scan")
 rng = np.random.default_rng(20261123)
@@ -53,10 +53,7 @@ scan_case("token_major_grouped", 1, 12, 300, 16, tm=True, bform="grp", cform="va
 
 
 def conv_case(name, b, d, L, k, tm):
-    x = rng.standard_normal((b, d, L)).astype(np.float32)
-    w = rng.standard_normal((d, k)).astype(np.float32)
-    bias = rng.standard_normal(d).astype(np.float32)
-    s = rng.standard_normal((b, d, k - 1)).astype(np.float32)
+    x, w, bias, s = conv_inputs(rng, b, d, L, k)
     y_ref, f_ref = ref.causal_conv1d(x, w, bias, True, s)
     xin = np.ascontiguousarray(x.transpose(0, 2, 1)) if tm else x
     xty, sty = tensor_type(xin.shape), tensor_type(s.shape)
