@@ -986,10 +986,15 @@ struct CausalConv1dToVector : OpRewritePattern<CausalConv1dOp> {
   int64_t width;
   /// Taps are unrolled; longer filters stay with the reference loops.
   static constexpr int64_t kMaxTaps = 16;
-  /// token_major: steps per parallel iteration, and channels per block of
-  /// a row (a multiple of every vector width).
+  /// token_major: steps per parallel iteration.
   static constexpr int64_t kStepsPerBlock = 64;
-  static constexpr int64_t kChannelsPerBlock = 256;
+  /// token_major: vectors per column (R * V channels walking a block's
+  /// steps together), chosen by the number of taps so that the taps, the
+  /// window of k - 1 input rows and the bias (2k R vectors) about fill the
+  /// 32 vector registers. Wider columns measured faster (d = 4096, L = 8192,
+  /// k = 4, one thread: R = 1 20-28 ms, 2 14-17, 4 10.5-12.4, 6 11.4-11.9,
+  /// 8 13.6-15.1; docs/cpu-fast-path.md).
+  static int64_t columnVectors(int64_t k) { return k <= 4 ? 4 : k <= 8 ? 2 : 1; }
 
   LogicalResult matchAndRewrite(CausalConv1dOp op,
                                 PatternRewriter &rewriter) const override {
@@ -1116,52 +1121,65 @@ struct CausalConv1dToVector : OpRewritePattern<CausalConv1dOp> {
             });
             scf::YieldOp::create(rewriter, loc);
           });
-      // Channels in blocks of kChannelsPerBlock: the block's k input rows,
-      // taps, bias and output row (about 10 KB at k = 4) stay in L1 while
-      // the block's steps run; whole rows (d = 1536: 4 x 6 KB of x plus 24
-      // KB of taps) do not fit. Measured (docs/cpu-fast-path.md): 0.51-0.56
-      // -> 0.42 ms on two threads at the reference shape, within noise on
-      // one; no change at d = 4096, L = 8192, which stays at 2.3x its
-      // memory bound for a reason not yet found.
-      Value cbCount = arith::DivUIOp::create(
-          rewriter, loc,
-          arith::AddIOp::create(rewriter, loc, nd,
-                                vb.idx(kChannelsPerBlock - 1)),
-          vb.idx(kChannelsPerBlock));
-      scf::ForOp::create(
-          rewriter, loc, vb.idx(0), cbCount, vb.idx(1), ValueRange{},
-          [&](OpBuilder &, Location, Value cb, ValueRange) {
-            Value cFrom = arith::MulIOp::create(rewriter, loc, cb,
-                                                vb.idx(kChannelsPerBlock));
-            Value cTo = arith::MinUIOp::create(
-                rewriter, loc,
-                arith::AddIOp::create(rewriter, loc, cFrom,
-                                      vb.idx(kChannelsPerBlock)),
-                nd);
-            scf::ForOp::create(
-                rewriter, loc, vecFrom, t1, vb.idx(1), ValueRange{},
-                [&](OpBuilder &, Location, Value t, ValueRange) {
-                  Value start =
-                      arith::SubIOp::create(rewriter, loc, t, conv.km1);
-                  vectorLoop(cFrom, cTo, [&](Value c, bool inBounds) {
-                    Value acc0 = conv.bias ? read(conv.bias, {c}, inBounds)
-                                           : vb.splat(0.0);
-                    Value y = combine(
-                        acc0,
-                        [&](int64_t i) {
-                          return read(wT, {vb.idx(i), c}, inBounds);
-                        },
-                        [&](int64_t i) {
-                          Value p = arith::AddIOp::create(rewriter, loc, start,
-                                                          vb.idx(i));
-                          return read(x, {bi, p, c}, inBounds);
-                        });
-                    write(y, out, {bi, t, c}, inBounds);
-                  });
-                  scf::YieldOp::create(rewriter, loc);
-                });
-            scf::YieldOp::create(rewriter, loc);
-          });
+      // Each column of R * V channels walks the block's steps with its taps
+      // and bias in registers and the last k - 1 input rows in a window of
+      // loop-carried vectors, so every input vector is loaded once.
+      auto column = [&](Value c, int64_t R, bool inBounds) {
+        SmallVector<Value> cs{c}, taps, bias, window;
+        for (int64_t r = 1; r < R; ++r)
+          cs.push_back(arith::AddIOp::create(rewriter, loc, c, vb.idx(r * V)));
+        for (int64_t i = 0; i < k; ++i)
+          for (int64_t r = 0; r < R; ++r)
+            taps.push_back(read(wT, {vb.idx(i), cs[r]}, inBounds));
+        for (int64_t r = 0; r < R; ++r)
+          bias.push_back(conv.bias ? read(conv.bias, {cs[r]}, inBounds)
+                                   : vb.splat(0.0));
+        // Rows vecFrom - (k - 1) .. vecFrom - 1 (vecFrom >= k - 1 here).
+        Value first = arith::SubIOp::create(rewriter, loc, vecFrom, conv.km1);
+        for (int64_t i = 0; i + 1 < k; ++i) {
+          Value row = arith::AddIOp::create(rewriter, loc, first, vb.idx(i));
+          for (int64_t r = 0; r < R; ++r)
+            window.push_back(read(x, {bi, row, cs[r]}, inBounds));
+        }
+        scf::ForOp::create(
+            rewriter, loc, vecFrom, t1, vb.idx(1), window,
+            [&](OpBuilder &, Location, Value t, ValueRange win) {
+              // The window moves by one row (it is empty when k = 1).
+              SmallVector<Value> next(win.drop_front(std::min<size_t>(R, win.size())));
+              for (int64_t r = 0; r < R; ++r) {
+                Value now = read(x, {bi, t, cs[r]}, inBounds);
+                if (k > 1)
+                  next.push_back(now);
+                Value y = combine(
+                    bias[r], [&](int64_t i) { return taps[i * R + r]; },
+                    [&](int64_t i) {
+                      return i + 1 < k ? win[i * R + r] : now;
+                    });
+                write(y, out, {bi, t, cs[r]}, inBounds);
+              }
+              scf::YieldOp::create(rewriter, loc, next);
+            });
+      };
+      // Columns of R vectors, then single vectors, the last one masked.
+      const int64_t R = columnVectors(k);
+      Value hasSteps =
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult,
+                                vecFrom, t1);
+      scf::IfOp::create(rewriter, loc, hasSteps, [&](OpBuilder &, Location) {
+        Value wide = arith::MulIOp::create(
+            rewriter, loc,
+            arith::DivUIOp::create(rewriter, loc, nd, vb.idx(R * V)),
+            vb.idx(R * V));
+        scf::ForOp::create(rewriter, loc, vb.idx(0), wide, vb.idx(R * V),
+                           ValueRange{},
+                           [&](OpBuilder &, Location, Value c, ValueRange) {
+                             column(c, R, true);
+                             scf::YieldOp::create(rewriter, loc);
+                           });
+        vectorLoop(wide, nd,
+                   [&](Value c, bool inBounds) { column(c, 1, inBounds); });
+        scf::YieldOp::create(rewriter, loc);
+      });
       rewriter.setInsertionPointAfter(par);
       if (fin)
         vb.forLoop(nb, [&](Value bi) {

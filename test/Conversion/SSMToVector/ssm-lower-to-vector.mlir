@@ -318,30 +318,38 @@ func.func @conv_channel_first(%x: tensor<2x8x64xf32>, %w: tensor<8x4xf32>, %b: t
 // -----
 
 // causal_conv1d, token_major: the taps are transposed into a (k, d) buffer;
-// blocks of 64 steps in parallel; steps before k - 1 scalar; then, per
-// block of 256 channels (one here), each step's part of the row, 40
-// channels as 2 full vectors and a masked one.
+// blocks of 64 steps in parallel; steps before k - 1 scalar; then columns
+// of 4 vectors (64 channels, one here) walk the block's steps with the
+// taps in registers and the last 3 input rows carried as a window of 12
+// vectors; then 2 single vectors and a masked one (100 = 64 + 32 + 4).
 // CHECK-LABEL: func.func @conv_token_major
 // CHECK: %[[WT:.*]] = memref.alloc(%{{.*}}) : memref<4x?xf32>
 // CHECK: scf.for
 // CHECK:   memref.store %{{.*}}, %[[WT]]
 // CHECK: scf.parallel (%[[B:.*]], %{{.*}}) = (%c0, %c0) to (%c1, %c2)
 // CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 {
-// CHECK:     scf.for %{{.*}} = %c0 to %c40 step %c1 {
-// CHECK:       scf.if
-// CHECK:   scf.for %[[CB:[a-z0-9]+]] = %c0 to %c1 step %c1 {
-// CHECK-NEXT: %[[CFROM:.*]] = arith.muli %[[CB]], %c256
-// CHECK:   scf.for %[[T:[a-z0-9]+]] = %{{.*}} to %{{.*}} step %c1 {
-// CHECK-NEXT: arith.subi %[[T]], %c3
-// CHECK:     scf.for %[[C:[a-z0-9]+]] = %[[CFROM]] to %{{.*}} step %c16 {
-// CHECK:       vector.transfer_read %[[WT]][%c0, %[[C]]], %{{.*}} {in_bounds = [true]}
-// CHECK:       vector.transfer_read %{{.*}}[%[[B]], %{{.*}}, %[[C]]], %{{.*}} {in_bounds = [true]} : memref<1x100x40xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
-// CHECK:       vector.transfer_write %{{.*}}, %{{.*}}[%[[B]], %[[T]], %[[C]]] {in_bounds = [true]}
+// CHECK:     scf.for %{{.*}} = %c0 to %c100 step %c1 {
+// CHECK:   scf.if
+// CHECK:     scf.for %[[C:[a-z0-9]+]] = %c0 to %c64 step %c64 {
+// CHECK-COUNT-16: vector.transfer_read %[[WT]]{{.*}} {in_bounds = [true]} : memref<4x?xf32>, vector<16xf32>
+// CHECK-COUNT-12: vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<1x100x100xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK:       %{{.*}}:12 = scf.for %[[T:[a-z0-9]+]] = %{{[0-9]+}} to %{{[0-9]+}} step %c1 iter_args(%[[OLD0:[a-z0-9]+]] = %{{[0-9]+}}, %{{[a-z0-9]+}} = %{{[0-9]+}}, %{{[a-z0-9]+}} = %{{[0-9]+}}, %{{[a-z0-9]+}} = %{{[0-9]+}}, %[[OLD1:[a-z0-9]+]] = %{{[0-9]+}}, %{{[a-z0-9]+}} = %{{[0-9]+}}, %{{[a-z0-9]+}} = %{{[0-9]+}}, %{{[a-z0-9]+}} = %{{[0-9]+}}, %[[OLD2:[a-z0-9]+]] = %{{[0-9]+}},
+// CHECK-NEXT:    %[[NOW:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[T]], %[[C]]]
+// CHECK-NEXT:    vector.fma %{{.*}}, %[[OLD0]], %{{.*}}
+// CHECK-NEXT:    vector.fma %{{.*}}, %[[OLD1]], %{{.*}}
+// CHECK-NEXT:    vector.fma %{{.*}}, %[[OLD2]], %{{.*}}
+// CHECK-NEXT:    %[[Y:.*]] = vector.fma %{{.*}}, %[[NOW]], %{{.*}}
+// CHECK-NEXT:    vector.transfer_write %[[Y]], %{{.*}}[%[[B]], %[[T]], %[[C]]] {in_bounds = [true]}
+// CHECK-COUNT-3: vector.transfer_write
+// CHECK:         scf.yield %{{.*}}, %[[NOW]], %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK:     scf.for %{{.*}} = %c64 to %c96 step %c16 {
+// CHECK:       scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // CHECK:     scf.if
-// CHECK:       vector.transfer_write %{{.*}}, %{{.*}}[%[[B]], %[[T]], %{{.*}}] : vector<16xf32>, memref<1x100x40xf32>
-func.func @conv_token_major(%x: tensor<1x100x40xf32>, %w: tensor<40x4xf32>) -> tensor<1x100x40xf32> {
-  %y = ssm.causal_conv1d token_major %x, %w : tensor<1x100x40xf32>, tensor<40x4xf32> -> tensor<1x100x40xf32>
-  return %y : tensor<1x100x40xf32>
+// CHECK:       vector.transfer_read %{{.*}}[%[[B]], %{{.*}}, %c96], %{{.*}} : memref<1x100x100xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK:       vector.transfer_write %{{.*}}, %{{.*}}[%[[B]], %{{.*}}, %c96] : vector<16xf32>, memref<1x100x100xf32>
+func.func @conv_token_major(%x: tensor<1x100x100xf32>, %w: tensor<100x4xf32>) -> tensor<1x100x100xf32> {
+  %y = ssm.causal_conv1d token_major %x, %w : tensor<1x100x100xf32>, tensor<100x4xf32> -> tensor<1x100x100xf32>
+  return %y : tensor<1x100x100xf32>
 }
 
 // -----

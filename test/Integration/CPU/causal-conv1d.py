@@ -5,7 +5,7 @@
 # still holds part of the incoming state), both layouts, odd d, L = 4096;
 # the fast path's vector loops with and without a masked remainder (time in
 # channel_first, channels in token_major), several token_major step blocks
-# and channel blocks, and its AVX2 form.
+# and column widths, and its AVX2 form.
 import numpy as np
 
 import ssm_reference as ref
@@ -78,8 +78,19 @@ case("tm_d48", 1, 48, 150, 4, bias=True, silu=True, state=True, final=True,
      layout="token_major")
 case("tm_d37", 2, 37, 70, 4, bias=True, state=True, final=True, layout="token_major")
 case("tm_L2", 1, 37, 2, 4, state=True, final=True, layout="token_major")
-# token_major rows in blocks of 256 channels: 600 = 2 full blocks and one
-# of 88 channels, whose last vector is masked with 8 lanes of 16.
+# token_major columns: 4 vectors for k <= 4, 2 for k <= 8, 1 beyond (64,
+# 32, 16 channels with AVX-512; half that with AVX2), then single vectors,
+# the last one masked. 600 = 9 columns of 64, one vector and 8 masked lanes
+# (AVX2: 18 columns of 32 and 3 vectors); 70 at k = 5 = 2 columns of 32 and
+# 6 masked lanes; k = 9 and k = 1 (an empty window); L = k - 1 (no vector
+# step) and L = k (one).
 case("tm_d600", 2, 600, 77, 4, bias=True, silu=True, state=True, final=True,
+     layout="token_major")
+case("tm_k5_d70", 1, 70, 90, 5, bias=True, silu=True, state=True, final=True,
+     layout="token_major")
+case("tm_k9_d37", 1, 37, 80, 9, bias=True, state=True, final=True, layout="token_major")
+case("tm_k1_d70", 1, 70, 65, 1, bias=True, silu=True, final=True, layout="token_major")
+case("tm_L3", 1, 100, 3, 4, bias=True, state=True, final=True, layout="token_major")
+case("tm_L4", 1, 100, 4, 4, bias=True, silu=True, state=True, final=True,
      layout="token_major")
 suite.finish()
