@@ -85,6 +85,29 @@ def token_major_times(ssm_run, tmp, x, shape, reps):
                    for th in (1, 2)}
 
 
+def plain_problem_times(ssm_run, hand, tmp, x, paths, shape, reps):
+    """performance.md's arithmetic bound is stated for u, delta, A, B, C, D
+    (no delta_bias, softplus or gate): the compiled scan (channel_first,
+    delta = softplus of the main row's draw so that dt > 0 as in a model)
+    and the hand-written kernel's `plain` mode, 1 and 2 threads."""
+    b, d, L, n = shape
+    dt = os.path.join(tmp, "dt_plain.npy")
+    np.save(dt, np.logaddexp(0.0, x["delta"]).astype(np.float32))
+    cmd = [ssm_run, "scan", "--out", os.path.join(tmp, "y_plain.npy"), "--delta", dt]
+    for k in ("u", "A", "B", "C", "D"):
+        cmd += ["--" + k, paths[k]]
+    t = {th: median_ms(run(cmd + ["--time", str(reps), "--threads", str(th)]))
+         for th in (1, 2)}
+    if hand and d % 16 == 0 and n in (1, 4, 16):
+        for th in (1, 2):
+            out = run([hand, str(b), str(d), str(L), str(n), str(reps), str(th), "plain"])
+            err = float(out.split("max_rel_err=")[1].split()[0])
+            if not err <= 1e-5:
+                sys.exit("avx512_scan plain: relative error %g against float64" % err)
+            t["hand %dT" % th] = median_ms(out)
+    return shape, t
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tools", required=True)
@@ -102,6 +125,7 @@ def main():
         shapes = [s for s in SHAPES if args.only in s[0]]
     rows = []
     layout_rows = []
+    plain_rows = []
     if args.peak:
         peaks = {th: float(run([args.peak, str(th)]).split("gflops=")[1].split()[0])
                  for th in (1, 2)}
@@ -159,6 +183,8 @@ def main():
                     t["hand %dT" % th] = median_ms(out)
             if name == "reference shape":
                 layout_rows.append(token_major_times(ssm_run, tmp, x, (b, d, L, n), reps))
+                plain_rows.append(plain_problem_times(ssm_run, args.hand, tmp, x, paths,
+                                                      (b, d, L, n), reps))
             plain_reps = 3 if updates < 2e8 else 1
             t["plain C++"] = median_ms(run([args.plain, str(b), str(d), str(L), str(n), str(plain_reps)]))
             bound = updates * BOUND_NS_PER_UPDATE / 1e6
@@ -211,6 +237,18 @@ def main():
         print("Reference shape %s in token_major layout (FILE mode, the same values "
               "transposed): fast 1T %.3f ms, 2T %.3f ms (%.2fx)." % (
                   shape, t[1], t[2], t[1] / t[2]))
+    for shape, t in plain_rows:
+        bound = shape[0] * shape[1] * shape[2] * shape[3] * BOUND_NS_PER_UPDATE / 1e6
+        hand = ""
+        if "hand 1T" in t:
+            hand = "; hand-written (plain mode) 1T %.3f ms, 2T %.3f ms, compiled 1T vs " \
+                "hand-written %.2fx, hand-written 1T of bound %.0f%%" % (
+                    t["hand 1T"], t["hand 2T"], t["hand 1T"] / t[1], 100 * bound / t["hand 1T"])
+        print()
+        print("Reference shape %s, performance.md's problem (u, delta, A, B, C, D; no "
+              "delta_bias, softplus or gate), channel_first: fast 1T %.3f ms, 2T %.3f ms "
+              "(%.2fx), 1T of bound %.0f%%%s." % (
+                  shape, t[1], t[2], t[1] / t[2], 100 * bound / t[1], hand))
     if conv_rows:
         print()
         print("Causal conv1d (k = 4, bias, SiLU): memory bound = (x + y bytes) / STREAM triad.")
