@@ -85,6 +85,23 @@ def token_major_times(ssm_run, tmp, x, shape, reps):
                    for th in (1, 2)}
 
 
+def hand_times(hand, shape, reps, label, extra=()):
+    """The hand-written kernel on 1 and 2 threads ({"hand 1T": ms, ...}), where
+    it applies (d a multiple of 16, n in 1, 4, 16); exits if its own check
+    against float64 exceeds semantics.md's 1e-5."""
+    b, d, L, n = shape
+    if not hand or d % 16 or n not in (1, 4, 16):
+        return {}
+    t = {}
+    for th in (1, 2):
+        out = run([hand, str(b), str(d), str(L), str(n), str(reps), str(th)] + list(extra))
+        err = float(out.split("max_rel_err=")[1].split()[0])
+        if not err <= 1e-5:
+            sys.exit("avx512_scan %s: relative error %g against float64" % (label, err))
+        t["hand %dT" % th] = median_ms(out)
+    return t
+
+
 def plain_problem_times(ssm_run, hand, tmp, x, paths, shape, reps):
     """performance.md's arithmetic bound is stated for u, delta, A, B, C, D
     (no delta_bias, softplus or gate): the compiled scan (channel_first,
@@ -98,13 +115,7 @@ def plain_problem_times(ssm_run, hand, tmp, x, paths, shape, reps):
         cmd += ["--" + k, paths[k]]
     t = {th: median_ms(run(cmd + ["--time", str(reps), "--threads", str(th)]))
          for th in (1, 2)}
-    if hand and d % 16 == 0 and n in (1, 4, 16):
-        for th in (1, 2):
-            out = run([hand, str(b), str(d), str(L), str(n), str(reps), str(th), "plain"])
-            err = float(out.split("max_rel_err=")[1].split()[0])
-            if not err <= 1e-5:
-                sys.exit("avx512_scan plain: relative error %g against float64" % err)
-            t["hand %dT" % th] = median_ms(out)
+    t.update(hand_times(hand, shape, reps, "plain", ["plain"]))
     return shape, t
 
 
@@ -174,13 +185,7 @@ def main():
             if with_ref:
                 t["reference loops"] = median_ms(
                     run(base + ["--time", "3", "--reference", "--threads", "1"]))
-            if args.hand and d % 16 == 0 and n in (1, 4, 16):
-                for th in (1, 2):
-                    out = run([args.hand, str(b), str(d), str(L), str(n), str(reps), str(th)])
-                    err = float(out.split("max_rel_err=")[1].split()[0])
-                    if not err <= 1e-5:
-                        sys.exit("avx512_scan %s: relative error %g against float64" % (name, err))
-                    t["hand %dT" % th] = median_ms(out)
+            t.update(hand_times(args.hand, (b, d, L, n), reps, name))
             if name == "reference shape":
                 layout_rows.append(token_major_times(ssm_run, tmp, x, (b, d, L, n), reps))
                 plain_rows.append(plain_problem_times(ssm_run, args.hand, tmp, x, paths,
