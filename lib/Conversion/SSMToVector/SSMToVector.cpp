@@ -605,32 +605,33 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // layout a chunk reads V rows V*4 bytes long from each operand, V
     // separate streams, more than the hardware prefetchers follow (without
     // it the reference shape ran measurably slower in side-by-side runs;
-    // see docs/cpu-fast-path.md). Indices are clamped into the buffers.
+    // see docs/cpu-fast-path.md). Step s of the state loop prefetches row s
+    // of those blocks, so that the misses spread over the chunk: issued as
+    // one burst in the prologue (3V or 4V lines at once) they stalled the
+    // core, and the reference shape ran 15-25% slower (docs/performance.md).
+    // Indices are clamped into the buffers.
     constexpr int64_t kAhead = 4;
     Value lastC = arith::SubIOp::create(rewriter, loc, nd, vb.idx(1));
     Value lastT = arith::SubIOp::create(rewriter, loc, nL, vb.idx(1));
-    auto prefetchBlocks = [&](Value t0) {
+    auto prefetchRow = [&](Value t0, Value r) {
       Value tp = arith::AddIOp::create(rewriter, loc, t0, vb.idx(kAhead * V));
       // Row r of a block: channel c0 + r (channel_first) or step tp + r
       // (token_major); the other index is the same for every row.
-      auto clamped = [&](Value base, int64_t r, Value last) -> Value {
-        Value i = r ? arith::AddIOp::create(rewriter, loc, base, vb.idx(r))
-                          .getResult()
-                    : base;
+      auto clamped = [&](Value base, Value off, Value last) -> Value {
+        Value i =
+            off ? arith::AddIOp::create(rewriter, loc, base, off).getResult()
+                : base;
         return arith::MinUIOp::create(rewriter, loc, i, last);
       };
-      Value fixed = tm ? clamped(c0, 0, lastC) : clamped(tp, 0, lastT);
-      for (int64_t r = 0; r < V; ++r) {
-        Value c = tm ? fixed : clamped(c0, r, lastC);
-        Value t = tm ? clamped(tp, r, lastT) : fixed;
-        SmallVector<Value> at = actIndex(tm, bi, c, t);
-        for (Value mem : {delta, u, z})
-          if (mem)
-            memref::PrefetchOp::create(rewriter, loc, mem, at, /*isWrite=*/false,
-                                       /*localityHint=*/3, /*isDataCache=*/true);
-        memref::PrefetchOp::create(rewriter, loc, y, at, /*isWrite=*/true,
-                                   /*localityHint=*/3, /*isDataCache=*/true);
-      }
+      Value c = clamped(c0, tm ? Value() : r, lastC);
+      Value t = clamped(tp, tm ? r : Value(), lastT);
+      SmallVector<Value> at = actIndex(tm, bi, c, t);
+      for (Value mem : {delta, u, z})
+        if (mem)
+          memref::PrefetchOp::create(rewriter, loc, mem, at, /*isWrite=*/false,
+                                     /*localityHint=*/3, /*isDataCache=*/true);
+      memref::PrefetchOp::create(rewriter, loc, y, at, /*isWrite=*/true,
+                                 /*localityHint=*/3, /*isDataCache=*/true);
     };
 
     // One step on V channels: updates the states, returns the contraction.
@@ -855,7 +856,6 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // One chunk of the current tile from states `hs`: returns the states
     // after it.
     auto chunkBody = [&](Value t0, ValueRange hs) -> SmallVector<Value> {
-      prefetchBlocks(t0);
       // Prologue: blocks parked raw, then dt and dt * u row by row (a
       // whole-block softplus would need 16 registers per temporary).
       park(readBlock(delta, t0), wsDt);
@@ -879,6 +879,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
           [&](OpBuilder &, Location, Value s, ValueRange hIn) {
             SmallVector<Value> h(hIn.begin(), hIn.end());
             Value t = arith::AddIOp::create(rewriter, loc, t0, s);
+            prefetchRow(t0, s);
             Value acc = step(row(wsDt, s), row(wsDtu, s), t, h);
             vector::StoreOp::create(rewriter, loc, acc, wsY, slot(s));
             scf::YieldOp::create(rewriter, loc, h);
