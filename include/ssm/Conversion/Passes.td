@@ -32,15 +32,15 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     Lowers each f32 `ssm.selective_scan` with a static state size into a
     parallel loop over (batch, group of channel tiles) of `vector-width`
     channels each. A tile keeps the n states of its channels in vector
-    registers for a chunk of `vector-width` steps and walks time chunk by
-    chunk:
-    a prologue reads the chunk's delta and u as blocks (transposed in
-    registers in channel_first layout) and computes bias, softplus and
-    dt * u for the chunk; the state loop computes per step and state
+    registers and walks time in chunks of `chunk-blocks` blocks of
+    `vector-width` steps:
+    a prologue reads the chunk's delta and u block by block (transposed in
+    registers in channel_first layout) into a small per-iteration
+    workspace and computes bias, softplus and dt * u for the chunk; the state loop computes per step and state
     `exp2(dt * A log2(e))` (A pre-scaled once per tile), the recurrence and
     the C contraction; an epilogue adds the D skip, applies the SiLU gate and
-    writes y back. Blocks are prefetched a few chunks ahead; channel and
-    sequence tails are masked; no (b, L, d, n) array exists.
+    writes y back. Each step of the state loop prefetches one row of the
+    blocks four blocks ahead; channel and sequence tails are masked; no (b, L, d, n) array exists.
 
     A decoding step (L = 1; with a dynamic length chosen at run time) skips
     the chunk machinery: with n a multiple of `vector-width` a channel's
@@ -79,6 +79,8 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     Option<"numThreads", "num-threads", "int64_t", /*default=*/"1",
            "Threads the parallel loops run on: tile groups shrink until "
            "each thread has one">,
+    Option<"chunkBlocks", "chunk-blocks", "int64_t", /*default=*/"4",
+           "Blocks of vector-width steps in a time chunk of the scan">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -250,9 +250,9 @@ public:
 
 struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
   SelectiveScanToVector(MLIRContext *ctx, int64_t width, bool avx512,
-                        int64_t tileGroup, int64_t threads)
+                        int64_t tileGroup, int64_t threads, int64_t chunkBlocks)
       : OpRewritePattern(ctx), width(width), avx512(avx512),
-        tileGroup(tileGroup), threads(threads) {}
+        tileGroup(tileGroup), threads(threads), chunkBlocks(chunkBlocks) {}
 
   int64_t width;
   bool avx512;
@@ -260,6 +260,11 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
   /// most; 0: kDefaultTileGroup in token_major layout, 1 in channel_first),
   /// and the threads that must each get a group.
   int64_t tileGroup, threads;
+  /// Blocks of `width` steps per time chunk. Measured on the reference
+  /// shape, performance.md's problem, one thread (docs/cpu-fast-path.md):
+  /// 1 block 6.3-7.2 ms, 2 blocks 6.0-7.9, 4 blocks 5.9-6.4, 8 blocks
+  /// 6.4-7.1.
+  int64_t chunkBlocks;
   /// Measured on the reference shape (docs/cpu-fast-path.md): token_major
   /// ran 11.0-11.4 ms with single tiles, 9.5-10.6 with groups of 8 and
   /// 9.7-10.0 with 16; channel_first 10.2-10.7 with single tiles and
@@ -351,17 +356,12 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
                                      n, V},
                                     rewriter.getF32Type());
 
-    // Workspace: one V x V block (V steps x V channels) per quantity and
-    // group, (b, groups, V, V) floats each, indexed by the group so that no
-    // two parallel iterations share one: dt, u and dt * u from the chunk's
-    // prologue (z in the epilogue), the C contraction of each step.
-    auto wsType = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
-                                   V, V},
-                                  rewriter.getF32Type());
-    auto ws = [&]() -> Value {
-      return memref::AllocOp::create(rewriter, loc, wsType,
-                                     ValueRange{nb, nGroups});
-    };
+    // Workspace of the chunk path: one (chunk steps x V channels) block per
+    // quantity, allocated by each parallel iteration (the deallocation
+    // pipeline frees it at the iteration's end): dt, u and dt * u from the
+    // chunk's prologue (z in the epilogue), the C contraction of each step.
+    const int64_t chunkSteps = chunkBlocks * V;
+    auto wsType = MemRefType::get({chunkSteps, V}, rewriter.getF32Type());
 
     // A decoding step (L = 1) takes a path of its own (see below). With n a
     // multiple of V it holds a channel's states in the lanes, otherwise the
@@ -382,13 +382,9 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
                                          meta.getStrides()[dim], vb.idx(1));
       oneStep = arith::AndIOp::create(rewriter, loc, oneStep, unit);
     };
-    // The chunk path's workspaces.
-    Value wsDt, wsU, wsDtu, wsY, parkH, parkA;
+    // The chunk path's buffers for parked states.
+    Value parkH, parkA;
     if (!onlyStep) {
-      wsDt = ws();
-      wsU = ws();
-      wsDtu = ws();
-      wsY = ws();
       if (maxGroup > 1) {
         parkH = memref::AllocOp::create(rewriter, loc, parkType,
                                         ValueRange{nb, nTiles});
@@ -547,21 +543,25 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       llvm_unreachable("unknown projection kind");
     };
 
-    // Time goes in chunks of V steps. A chunk's prologue reads each
-    // per-step operand as a (V steps x V channels) block (in channel_first
-    // layout a (channels x steps) block with contiguous rows, transposed in
-    // registers), computes dt (bias, softplus) and dt * u for all V steps at
-    // once and parks them in the workspace. The state loop then runs over
-    // the chunk's steps with the n states in registers, loading two rows
-    // per step and storing the C contraction. The epilogue adds the D skip,
-    // applies the SiLU(z) gate to the whole block and writes y back. Keeping
-    // softplus and SiLU out of the state loop keeps that loop small (it
-    // fits the micro-op cache) and its registers free for the states.
+    // Time goes in chunks of chunkBlocks blocks of V steps. A chunk's
+    // prologue reads each per-step operand block by block as (V steps x V
+    // channels) blocks (in channel_first layout (channels x steps) blocks
+    // with contiguous rows, transposed in registers), parks them in the
+    // workspace and computes dt (bias, softplus) and dt * u row by row. The
+    // state loop then runs over the chunk's steps with the n states in
+    // registers, loading two rows per step and storing the C contraction.
+    // The epilogue adds the D skip, applies the SiLU(z) gate row by row and
+    // writes y back block by block. Keeping softplus and SiLU out of the
+    // state loop keeps that loop small (it fits the micro-op cache) and its
+    // registers free for the states. A chunk of several blocks reads 4
+    // consecutive cache lines of each row in channel_first layout and
+    // spills and reloads the states around its prologue less often.
     // Blocks past the end of the sequence or of the channels are masked;
-    // the state loop stops at the last real step.
-    auto slot = [&](Value s) -> SmallVector<Value> {
-      return {bi, group, s, vb.idx(0)};
-    };
+    // blocks without a real step are skipped and the state loop stops at
+    // the last real step. The workspace blocks have static shapes, so their
+    // rows are constant offsets from one pointer.
+    Value wsDt, wsU, wsDtu, wsY;
+    auto slot = [&](Value s) -> SmallVector<Value> { return {s, vb.idx(0)}; };
     AffineMap minor = AffineMap::get(
         3, 0, {rewriter.getAffineDimExpr(1), rewriter.getAffineDimExpr(2)},
         rewriter.getContext());
@@ -583,38 +583,35 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
                                       actIndex(tm, bi, c0, t0), minor,
                                       ArrayRef<bool>{false, false});
     };
-    auto park = [&](Value blk, Value wsMem) {
-      vector::TransferWriteOp::create(rewriter, loc, blk, wsMem,
-                                      slot(vb.idx(0)),
+    auto park = [&](Value blk, Value wsMem, Value r0) {
+      vector::TransferWriteOp::create(rewriter, loc, blk, wsMem, slot(r0),
                                       ArrayRef<bool>{true, true});
     };
-    auto unpark = [&](Value wsMem) -> Value {
+    auto unpark = [&](Value wsMem, Value r0) -> Value {
       return vector::TransferReadOp::create(rewriter, loc, block, wsMem,
-                                            slot(vb.idx(0)), zero,
+                                            slot(r0), zero,
                                             ArrayRef<bool>{true, true});
     };
     auto row = [&](Value wsMem, Value r) -> Value {
       return vector::LoadOp::create(rewriter, loc, vb.vt, wsMem, slot(r));
     };
-    // for r in [0, V): body(r), not unrolled.
-    auto rowLoop = [&](function_ref<void(Value)> body) {
-      vb.forLoop(vb.idx(V), body);
-    };
 
-    // Software prefetch of the blocks kAhead chunks ahead: in channel_first
-    // layout a chunk reads V rows V*4 bytes long from each operand, V
+    // Software prefetch of the blocks kAhead blocks ahead: in channel_first
+    // layout a block reads V rows V*4 bytes long from each operand, V
     // separate streams, more than the hardware prefetchers follow (without
     // it the reference shape ran measurably slower in side-by-side runs;
-    // see docs/cpu-fast-path.md). Step s of the state loop prefetches row s
-    // of those blocks, so that the misses spread over the chunk: issued as
-    // one burst in the prologue (3V or 4V lines at once) they stalled the
-    // core, and the reference shape ran 15-25% slower (docs/performance.md).
-    // Indices are clamped into the buffers.
+    // see docs/cpu-fast-path.md). Step s of the state loop prefetches row
+    // s mod V of the block kAhead blocks after its own, so that the misses
+    // spread over the chunk: issued as one burst in the prologue (3V or 4V
+    // lines at once) they stalled the core, and the reference shape ran
+    // 15-25% slower (docs/performance.md). Indices are clamped into the
+    // buffers.
     constexpr int64_t kAhead = 4;
     Value lastC = arith::SubIOp::create(rewriter, loc, nd, vb.idx(1));
     Value lastT = arith::SubIOp::create(rewriter, loc, nL, vb.idx(1));
-    auto prefetchRow = [&](Value t0, Value r) {
-      Value tp = arith::AddIOp::create(rewriter, loc, t0, vb.idx(kAhead * V));
+    // Row r of the block kAhead blocks after the one at step tb.
+    auto prefetchRow = [&](Value tb, Value r) {
+      Value tp = arith::AddIOp::create(rewriter, loc, tb, vb.idx(kAhead * V));
       // Row r of a block: channel c0 + r (channel_first) or step tp + r
       // (token_major); the other index is the same for every row.
       auto clamped = [&](Value base, Value off, Value last) -> Value {
@@ -856,11 +853,31 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // One chunk of the current tile from states `hs`: returns the states
     // after it.
     auto chunkBody = [&](Value t0, ValueRange hs) -> SmallVector<Value> {
+      // The chunk's real steps, and its blocks that hold any.
+      Value steps =
+          arith::MinUIOp::create(rewriter, loc, vb.idx(chunkSteps),
+                                 arith::SubIOp::create(rewriter, loc, nL, t0));
+      Value blocks, rows = vb.idx(V);
+      if (chunkBlocks > 1) {
+        blocks = arith::CeilDivUIOp::create(rewriter, loc, steps, vb.idx(V));
+        rows = arith::MulIOp::create(rewriter, loc, blocks, vb.idx(V));
+      }
+      // body(first row, first step) for each of those blocks.
+      auto forBlocks = [&](function_ref<void(Value, Value)> body) {
+        if (chunkBlocks == 1)
+          return body(vb.idx(0), t0);
+        vb.forLoop(blocks, [&](Value kb) {
+          Value r0 = arith::MulIOp::create(rewriter, loc, kb, vb.idx(V));
+          body(r0, arith::AddIOp::create(rewriter, loc, t0, r0));
+        });
+      };
       // Prologue: blocks parked raw, then dt and dt * u row by row (a
       // whole-block softplus would need 16 registers per temporary).
-      park(readBlock(delta, t0), wsDt);
-      park(readBlock(u, t0), wsU);
-      rowLoop([&](Value r) {
+      forBlocks([&](Value r0, Value tb) {
+        park(readBlock(delta, tb), wsDt, r0);
+        park(readBlock(u, tb), wsU, r0);
+      });
+      vb.forLoop(rows, [&](Value r) {
         Value dt = row(wsDt, r);
         if (biasV)
           dt = vb.add(dt, biasV);
@@ -871,25 +888,28 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
                                 wsDtu, slot(r));
       });
       // State loop over the chunk's steps.
-      Value steps = arith::MinUIOp::create(
-          rewriter, loc, vb.idx(V),
-          arith::SubIOp::create(rewriter, loc, nL, t0));
       auto loop = scf::ForOp::create(
           rewriter, loc, vb.idx(0), steps, vb.idx(1), hs,
           [&](OpBuilder &, Location, Value s, ValueRange hIn) {
             SmallVector<Value> h(hIn.begin(), hIn.end());
             Value t = arith::AddIOp::create(rewriter, loc, t0, s);
-            prefetchRow(t0, s);
+            if (chunkBlocks == 1) {
+              prefetchRow(t0, s);
+            } else {
+              Value r = arith::RemUIOp::create(rewriter, loc, s, vb.idx(V));
+              prefetchRow(arith::SubIOp::create(rewriter, loc, t, r), r);
+            }
             Value acc = step(row(wsDt, s), row(wsDtu, s), t, h);
             vector::StoreOp::create(rewriter, loc, acc, wsY, slot(s));
             scf::YieldOp::create(rewriter, loc, h);
           });
       // Epilogue: D skip and gate row by row (wsDtu is free again and
-      // takes the gate's z block), then y goes back as one block.
+      // takes the gate's z blocks), then y goes back block by block.
       if (Dv || z) {
         if (z)
-          park(readBlock(z, t0), wsDtu);
-        rowLoop([&](Value r) {
+          forBlocks(
+              [&](Value r0, Value tb) { park(readBlock(z, tb), wsDtu, r0); });
+        vb.forLoop(rows, [&](Value r) {
           Value acc = row(wsY, r);
           if (Dv)
             acc = vb.fma(Dv, row(wsU, r), acc);
@@ -898,24 +918,33 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
           vector::StoreOp::create(rewriter, loc, acc, wsY, slot(r));
         });
       }
-      writeBlock(unpark(wsY), y, t0);
+      forBlocks(
+          [&](Value r0, Value tb) { writeBlock(unpark(wsY, r0), y, tb); });
       return SmallVector<Value>(loop.getResults());
     };
-    Value nChunks = arith::DivUIOp::create(
-        rewriter, loc, arith::AddIOp::create(rewriter, loc, nL, vb.idx(V - 1)),
-        vb.idx(V));
+    Value nChunks =
+        arith::CeilDivUIOp::create(rewriter, loc, nL, vb.idx(chunkSteps));
 
-    // Every length: time in chunks of V steps. Single tiles carry their
-    // states in registers from chunk to chunk; a group's chunk runs over
+    // Every length: time in chunks of chunkBlocks * V steps. Single tiles carry
+    // their states in registers from chunk to chunk; a group's chunk runs over
     // its tiles, which park their states in between.
     auto chunkPath = [&]() {
+      auto ws = [&]() -> Value {
+        return memref::AllocOp::create(rewriter, loc, wsType, ValueRange{},
+                                       rewriter.getI64IntegerAttr(64));
+      };
+      wsDt = ws();
+      wsU = ws();
+      wsDtu = ws();
+      wsY = ws();
       if (maxGroup == 1)
         return forTiles([&] {
           loadChannelLaneConstants();
           auto chunks = scf::ForOp::create(
               rewriter, loc, vb.idx(0), nChunks, vb.idx(1), initialStates(),
               [&](OpBuilder &, Location, Value k, ValueRange hs) {
-                Value t0 = arith::MulIOp::create(rewriter, loc, k, vb.idx(V));
+                Value t0 =
+                    arith::MulIOp::create(rewriter, loc, k, vb.idx(chunkSteps));
                 scf::YieldOp::create(rewriter, loc, chunkBody(t0, hs));
               });
           if (last)
@@ -930,7 +959,8 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       scf::ForOp::create(
           rewriter, loc, vb.idx(0), nChunks, vb.idx(1), ValueRange{},
           [&](OpBuilder &, Location, Value k, ValueRange) {
-            Value t0 = arith::MulIOp::create(rewriter, loc, k, vb.idx(V));
+            Value t0 =
+                arith::MulIOp::create(rewriter, loc, k, vb.idx(chunkSteps));
             forTiles([&] {
               A2 = unparkRows(parkA, uniformA);
               // Time-invariant B and C (not Mamba's case) are read again.
@@ -1201,10 +1231,10 @@ struct SSMLowerToVectorPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (vectorWidth < 1 || tileGroup < 0 || numThreads < 1) {
-      getOperation()->emitError("ssm-lower-to-vector: vector-width and "
-                                "num-threads must be positive, tile-group "
-                                "not negative");
+    if (vectorWidth < 1 || tileGroup < 0 || numThreads < 1 || chunkBlocks < 1) {
+      getOperation()->emitError("ssm-lower-to-vector: vector-width, "
+                                "num-threads and chunk-blocks must be "
+                                "positive, tile-group not negative");
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
@@ -1216,8 +1246,8 @@ struct SSMLowerToVectorPass
 
     // Ops the fast path declines stay for ssm-lower-to-loops.
     RewritePatternSet patterns(ctx);
-    patterns.add<SelectiveScanToVector>(ctx, vectorWidth, x86Avx512,
-                                        tileGroup, numThreads);
+    patterns.add<SelectiveScanToVector>(ctx, vectorWidth, x86Avx512, tileGroup,
+                                        numThreads, chunkBlocks);
     patterns.add<CausalConv1dToVector>(ctx, vectorWidth);
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);

@@ -3,74 +3,96 @@
 // RUN: ssm-opt %s --ssm-lower-to-vector=x86-avx512=true --split-input-file | FileCheck %s --check-prefix=AVX512
 // RUN: ssm-opt %s --ssm-lower-to-vector=tile-group=1 --split-input-file | FileCheck %s --check-prefix=TG1
 // RUN: ssm-opt %s --ssm-lower-to-vector=num-threads=2 --split-input-file | FileCheck %s --check-prefix=THREADS
+// RUN: ssm-opt %s --ssm-lower-to-vector=chunk-blocks=1 --split-input-file | FileCheck %s --check-prefix=CB1
 // RUN: not ssm-opt %s --ssm-lower-to-vector=tile-group=-1 --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
-// BAD: error: ssm-lower-to-vector: vector-width and num-threads must be positive, tile-group not negative
+// RUN: not ssm-opt %s --ssm-lower-to-vector=chunk-blocks=0 --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: error: ssm-lower-to-vector: vector-width, num-threads and chunk-blocks must be positive, tile-group not negative
 
 // channel_first: one scf.parallel iteration per (batch, 16-channel tile)
-// (channel_first keeps tile groups of one); A is scaled by log2(e) once per
-// tile; the n = 2 states are loop-carried vectors. Time goes in chunks of
-// 16 steps (the last one partial): delta and u are read as masked 16x16 blocks, transposed and parked in the per-tile
-// workspace; a row loop computes softplus(dt) (max(dt, 0) + e * q(e), e =
-// exp2(-|dt| log2 e): 5 FMAs of exp2, 8 of q, one more) and dt * u; the state loop runs
-// over the chunk's real steps (min(16, L - t0)); step s prefetches row s
-// (channel c0 + s) of the blocks of delta, u, z and y four chunks ahead,
-// clamped into the arrays, loads two rows and stores the C contraction; the epilogue adds D * u, gates with
-// SiLU(z) row by row and writes y back as a transposed block. A (d, n) and
-// the last state (b, d, n) move as masked 16 x 16 blocks (channels x
-// states), transposed in registers. L = 37 is static: no decoding-step
+// (channel_first keeps tile groups of one), which allocates its own 64 x 16
+// workspace blocks; A is scaled by log2(e) once per tile; the n = 2 states
+// are loop-carried vectors. Time goes in chunks of 4 blocks of 16 steps
+// (L = 37: one chunk of 3 blocks, the last one partial): for each block
+// with a real step, delta and u are read as masked 16x16 blocks,
+// transposed and parked at the block's rows of the workspace; a row loop
+// over those rows computes softplus(dt) (max(dt, 0) + e * q(e), e =
+// exp2(-|dt| log2 e): 5 FMAs of exp2, 8 of q, one more) and dt * u; the
+// state loop runs over the chunk's real steps (min(64, L - t0)); step s
+// prefetches row s mod 16 (channel c0 + s mod 16) of delta, u, z and y in
+// the block 4 blocks after its own, clamped into the arrays, loads two
+// rows and stores the C contraction; the epilogue adds D * u, gates with
+// SiLU(z) row by row and writes y back block by block, transposed. A (d,
+// n) and the last state (b, d, n) move as masked 16 x 16 blocks (channels
+// x states), transposed in registers. L = 37 is static: no decoding-step
 // branch.
 // CHECK-LABEL: func.func @channel_first
 // CHECK-DAG: %[[LOG2E:.*]] = arith.constant dense<1.44269502> : vector<16xf32>
-// CHECK: %[[WSDT:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
-// CHECK: %[[WSU:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
-// CHECK: %[[WSDTU:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
-// CHECK: %[[WSY:.*]] = memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
+// CHECK-NOT: memref<?x?x16x16xf32>
 // CHECK: scf.parallel (%[[B:.*]], %[[TILE:.*]]) = (%c0, %c0) to (%c2, %c2) step (%c1, %c1) {
+// CHECK:   %[[WSDT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<64x16xf32>
+// CHECK:   %[[WSU:.*]] = memref.alloc() {alignment = 64 : i64} : memref<64x16xf32>
+// CHECK:   %[[WSDTU:.*]] = memref.alloc() {alignment = 64 : i64} : memref<64x16xf32>
+// CHECK:   %[[WSY:.*]] = memref.alloc() {alignment = 64 : i64} : memref<64x16xf32>
 // CHECK:   %[[C0:.*]] = arith.muli %[[TILE]], %c16
 // CHECK-NOT: scf.if
 // CHECK:   %[[ABLK:.*]] = vector.transfer_read %{{.*}}[%[[C0]], %c0], %{{.*}} : memref<20x2xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
 // CHECK:   %[[AT:.*]] = vector.transpose %[[ABLK]], [1, 0]
 // CHECK:   %[[A0:.*]] = vector.extract %[[AT]][0] : vector<16xf32> from vector<16x16xf32>
 // CHECK:   arith.mulf %[[A0]], %[[LOG2E]]
-// CHECK:   %[[CHUNKS:.*]]:2 = scf.for %[[K:.*]] = %c0 to %c3 step %c1 iter_args(%[[H0:.*]] = %{{.*}}, %[[H1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>) {
-// CHECK:     %[[T0:.*]] = arith.muli %[[K]], %c16
+// CHECK:   %[[CHUNKS:.*]]:2 = scf.for %[[K:.*]] = %c0 to %c1 step %c1 iter_args(%[[H0:.*]] = %{{.*}}, %[[H1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>) {
+// CHECK:     %[[T0:.*]] = arith.muli %[[K]], %c64
+// CHECK:     %[[LEFT:.*]] = arith.subi %c37, %[[T0]]
+// CHECK:     %[[STEPS:.*]] = arith.minui %[[LEFT]], %c64
+// CHECK:     %[[BLOCKS:.*]] = arith.ceildivui %[[STEPS]], %c16
+// CHECK:     %[[ROWS:.*]] = arith.muli %[[BLOCKS]], %c16
+// CHECK:     scf.for %[[KB:.*]] = %c0 to %[[BLOCKS]] step %c1 {
+// CHECK:       %[[R0:.*]] = arith.muli %[[KB]], %c16
+// CHECK:       %[[TB:.*]] = arith.addi %[[T0]], %[[R0]]
 // CHECK-NOT: memref.prefetch
-// CHECK:     %[[DT:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C0]], %[[T0]]], %{{.*}} : memref<2x20x37xf32, strided<[?, ?, 1], offset: ?>>, vector<16x16xf32>
-// CHECK:     %[[DTT:.*]] = vector.transpose %[[DT]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
-// CHECK:     vector.transfer_write %[[DTT]], %[[WSDT]][%[[B]], %[[TILE]], %c0, %c0] {in_bounds = [true, true]}
-// CHECK:     scf.for %[[R:.*]] = %c0 to %c16 step %c1 {
-// CHECK:       vector.load %[[WSDT]][%[[B]], %[[TILE]], %[[R]], %c0]
+// CHECK:       %[[DT:.*]] = vector.transfer_read %{{.*}}[%[[B]], %[[C0]], %[[TB]]], %{{.*}} : memref<2x20x37xf32, strided<[?, ?, 1], offset: ?>>, vector<16x16xf32>
+// CHECK:       %[[DTT:.*]] = vector.transpose %[[DT]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// CHECK:       vector.transfer_write %[[DTT]], %[[WSDT]][%[[R0]], %c0] {in_bounds = [true, true]}
+// CHECK:       vector.transfer_write %{{.*}}, %[[WSU]][%[[R0]], %c0] {in_bounds = [true, true]}
+// CHECK:     scf.for %[[R:.*]] = %c0 to %[[ROWS]] step %c1 {
+// CHECK:       vector.load %[[WSDT]][%[[R]], %c0]
 // CHECK:       math.absf %{{.*}} : vector<16xf32>
 // CHECK:       math.roundeven
 // CHECK-COUNT-13: vector.fma
 // CHECK:       arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
 // CHECK-NEXT:  vector.fma
-// CHECK:       vector.store %{{.*}}, %[[WSDT]][%[[B]], %[[TILE]], %[[R]], %c0]
-// CHECK:       vector.store %{{.*}}, %[[WSDTU]][%[[B]], %[[TILE]], %[[R]], %c0]
-// CHECK:     %[[LEFT:.*]] = arith.subi %c37, %[[T0]]
-// CHECK:     %[[STEPS:.*]] = arith.minui %[[LEFT]], %c16
+// CHECK:       vector.store %{{.*}}, %[[WSDT]][%[[R]], %c0]
+// CHECK:       vector.store %{{.*}}, %[[WSDTU]][%[[R]], %c0]
 // CHECK:     %[[H:.*]]:2 = scf.for %[[S:.*]] = %c0 to %[[STEPS]] step %c1 iter_args(%[[HS0:.*]] = %[[H0]], %{{.*}} = %[[H1]])
-// CHECK-DAG:   %[[AHEAD:.*]] = arith.addi %[[T0]], %c64
-// CHECK-DAG:   %[[ROW:.*]] = arith.addi %[[C0]], %[[S]]
+// CHECK-DAG:   %[[T:.*]] = arith.addi %[[T0]], %[[S]]
+// CHECK-DAG:   %[[SR:.*]] = arith.remui %[[S]], %c16
+// CHECK-DAG:   %[[OWN:.*]] = arith.subi %[[T]], %[[SR]]
+// CHECK-DAG:   %[[AHEAD:.*]] = arith.addi %[[OWN]], %c64
+// CHECK-DAG:   %[[ROW:.*]] = arith.addi %[[C0]], %[[SR]]
 // CHECK-DAG:   %[[PC:.*]] = arith.minui %[[ROW]], %c19
 // CHECK-DAG:   %[[PT:.*]] = arith.minui %[[AHEAD]], %c36
 // CHECK-COUNT-3: memref.prefetch %{{.*}}[%[[B]], %[[PC]], %[[PT]]], read, locality<3>, data
 // CHECK-NEXT:  memref.prefetch %{{.*}}[%[[B]], %[[PC]], %[[PT]]], write, locality<3>, data
-// CHECK:       vector.load %[[WSDT]][%[[B]], %[[TILE]], %[[S]], %c0]
+// CHECK:       vector.load %[[WSDT]][%[[S]], %c0]
 // CHECK:       math.roundeven
 // CHECK-COUNT-5: vector.fma
 // CHECK:       arith.shli
 // CHECK:       vector.fma %{{.*}}, %[[HS0]], %{{.*}} : vector<16xf32>
-// CHECK:       vector.store %{{.*}}, %[[WSY]][%[[B]], %[[TILE]], %[[S]], %c0]
-// CHECK:     scf.for %[[R:.*]] = %c0 to %c16 step %c1 {
+// CHECK:       vector.store %{{.*}}, %[[WSY]][%[[S]], %c0]
+// CHECK:     scf.for %[[KB:.*]] = %c0 to %[[BLOCKS]] step %c1 {
+// CHECK:       %[[R0:.*]] = arith.muli %[[KB]], %c16
+// CHECK:       vector.transfer_write %{{.*}}, %[[WSDTU]][%[[R0]], %c0] {in_bounds = [true, true]}
+// CHECK:     scf.for %[[R:.*]] = %c0 to %[[ROWS]] step %c1 {
 // CHECK:       vector.load %[[WSY]]
 // CHECK:       vector.load %[[WSU]]
 // CHECK:       vector.fma
 // CHECK:       arith.divf
 // CHECK:       vector.store %{{.*}}, %[[WSY]]
-// CHECK:     %[[YR:.*]] = vector.transfer_read %[[WSY]][%[[B]], %[[TILE]], %c0, %c0]
-// CHECK:     %[[YT:.*]] = vector.transpose %[[YR]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
-// CHECK:     vector.transfer_write %[[YT]], %{{.*}}[%[[B]], %[[C0]], %[[T0]]] : vector<16x16xf32>, memref<2x20x37xf32>
+// CHECK:     scf.for %[[KB:.*]] = %c0 to %[[BLOCKS]] step %c1 {
+// CHECK:       %[[R0:.*]] = arith.muli %[[KB]], %c16
+// CHECK:       %[[TB:.*]] = arith.addi %[[T0]], %[[R0]]
+// CHECK:       %[[YR:.*]] = vector.transfer_read %[[WSY]][%[[R0]], %c0]
+// CHECK:       %[[YT:.*]] = vector.transpose %[[YR]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// CHECK:       vector.transfer_write %[[YT]], %{{.*}}[%[[B]], %[[C0]], %[[TB]]] : vector<16x16xf32>, memref<2x20x37xf32>
 // CHECK:     scf.yield %[[H]]#0, %[[H]]#1
 // CHECK:   %[[HB0:.*]] = vector.insert %[[CHUNKS]]#0, %{{.*}} [0] : vector<16xf32> into vector<16x16xf32>
 // CHECK:   %[[HB1:.*]] = vector.insert %[[CHUNKS]]#1, %[[HB0]] [1]
@@ -78,6 +100,20 @@
 // CHECK:   vector.transfer_write %[[HT]], %{{.*}}[%[[B]], %[[C0]], %c0] : vector<16x16xf32>, memref<2x20x2xf32>
 // CHECK: bufferization.to_tensor
 // CHECK-NOT: ssm.selective_scan
+// chunk-blocks=1: chunks of one block (16 steps), no block loop; step s
+// prefetches row s of the block four after its own.
+// CB1-LABEL: func.func @channel_first
+// CB1: memref.alloc() {alignment = 64 : i64} : memref<16x16xf32>
+// CB1: scf.for %[[K:.*]] = %c0 to %c3 step %c1
+// CB1:   %[[T0:.*]] = arith.muli %[[K]], %c16
+// CB1-NOT: scf.for
+// CB1:   vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %[[T0]]]
+// CB1:   scf.for %{{.*}} = %c0 to %c16 step %c1 {
+// CB1:   scf.for %[[S:.*]] = %c0 to %{{.*}} step %c1 iter_args
+// CB1-NOT: arith.remui
+// CB1:     %[[AHEAD:.*]] = arith.addi %[[T0]], %c64
+// CB1:     arith.addi %{{.*}}, %[[S]]
+// CB1:     memref.prefetch
 // W8-LABEL: func.func @channel_first
 // W8: scf.parallel {{.*}} to (%c2, %c3)
 // W8: vector.transfer_read {{.*}} vector<8x8xf32>
@@ -157,7 +193,8 @@ func.func @token_major(%u: tensor<1x9x24xf32>, %A: tensor<24x1xf32>, %C: tensor<
 // from its lane; the C contractions of the tile's 16 channels reduced by a
 // shuffle tree (4 levels) to one vector of y. Every other length runs the
 // chunks, in one group of the two tiles (min(16, 2 * 2 tiles / 1 thread)):
-// workspaces per (b, group), parked states and A per (b, tile). A step
+// parked states and A per (b, tile), workspaces allocated by the chunk
+// branch of each parallel iteration. A step
 // takes groups of one tile, so its parallel loop has an iteration per tile.
 // With num-threads=2 the 2 x 2 (batch, tile) pairs make groups of
 // 4 / 2 = 2 tiles, one per batch row and thread (a step still takes 1).
@@ -166,7 +203,6 @@ func.func @token_major(%u: tensor<1x9x24xf32>, %A: tensor<24x1xf32>, %C: tensor<
 // THREADS-NEXT: arith.select %[[STEP]], %c1, %c2 : index
 // THREADS-NEXT: arith.select %[[STEP]], %c2, %c1 : index
 // CHECK-LABEL: func.func @decode_state_lanes
-// CHECK-COUNT-4: memref.alloc(%c2, %c1) : memref<?x?x16x16xf32>
 // CHECK-COUNT-2: memref.alloc(%c2, %c2) : memref<?x?x16x16xf32>
 // CHECK-NEXT: %[[STEP:.*]] = arith.cmpi eq, %{{.*}}, %c1 : index
 // CHECK-NEXT: arith.select %[[STEP]], %c1, %c4 : index
@@ -194,6 +230,7 @@ func.func @token_major(%u: tensor<1x9x24xf32>, %A: tensor<24x1xf32>, %C: tensor<
 // CHECK:     %[[Y:.*]] = arith.addf
 // CHECK:     vector.transfer_write %[[Y]], %{{.*}}[%[[B]], %c0, %{{.*}}] : vector<16xf32>, memref<2x?x32xf32>
 // CHECK:   } else {
+// CHECK-COUNT-4: memref.alloc() {alignment = 64 : i64} : memref<64x16xf32>
 // CHECK:     vector.transpose
 // CHECK:     scf.for
 func.func @decode_state_lanes(%u: tensor<2x?x32xf32>, %dt: tensor<2x?x32xf32>, %A: tensor<32x16xf32>,
@@ -249,8 +286,8 @@ func.func @decode_channel_lanes(%u: tensor<1x1x20xf32>, %A: tensor<20x2xf32>, %B
 // channel_first with a dynamic length: the decoding step reads a batch
 // row's channels (stride L) as one vector through a unit-stride view, so
 // the branch also tests that the channel strides of u and delta are 1.
-// CHECK: memref.alloc(%{{.*}}) : memref<?x?x16x16xf32>
-// CHECK: %[[ISONE:.*]] = arith.cmpi eq, %{{.*}}, %c1 : index
+// CHECK-LABEL: func.func @decode_channel_first
+// CHECK: %[[ISONE:.*]] = arith.cmpi eq, %dim{{[_0-9]*}}, %c1 : index
 // CHECK-NEXT: %{{.*}}, %{{.*}}, %{{.*}}:3, %[[US:.*]]:3 = memref.extract_strided_metadata
 // CHECK-NEXT: %[[UNIT:.*]] = arith.cmpi eq, %[[US]]#1, %c1
 // CHECK-NEXT: arith.andi %[[ISONE]], %[[UNIT]]

@@ -69,6 +69,12 @@ case("n3_long", 1, 3, 513, 3, softplus=True)
 case("tiles_and_tails", 2, 35, 50, 4, D=True, z=True, bias=True, softplus=True, h0=True)
 case("exact_tiles", 1, 32, 64, 16, bform="grp", cform="var", bgroups=2, D=True, softplus=True)
 case("groups_split_tile", 1, 24, 40, 2, bform="grp", cform="grp", bgroups=3, cgroups=2, z=True)
+# Time chunks of 4 blocks of 16 steps (AVX-512; 4 of 8 on AVX2): a second
+# chunk with 3 blocks, the last one partial (L = 100); two whole chunks
+# (128); a last chunk of one step short of whole (127).
+case("chunk_tail_blocks", 2, 35, 100, 16, D=True, z=True, bias=True, softplus=True, h0=True)
+case("two_chunks", 1, 17, 128, 4, bform="grp", cform="var", bgroups=1, D=True, z=True)
+case("chunk_short_by_one", 1, 16, 127, 3, D=True, softplus=True, h0=True)
 
 # Decoding steps (L = 1) take their own path on the fast lowering: with n a
 # multiple of the vector width the states lie in the lanes (n = 16, 32, 48

@@ -56,6 +56,8 @@ case("tm_long", 1, 3, 4096, 16, D=True, z=True)
 # the last tile partial; with 2 threads and 5 tiles, groups of 2, 2 and 1.
 case("tm_tile_groups", 2, 16 * 18 + 5, 37, 5, D=True, z=True, bias=True, h0=True)
 case("tm_tile_groups_threads", 1, 80, 50, 16, D=True, z=True, h0=True)
+# A group walking chunks of 4 blocks whose second chunk has 3 (L = 100).
+case("tm_chunk_tail_blocks", 2, 16 * 3 + 7, 100, 16, D=True, z=True, bias=True, h0=True)
 # n above 64: state groups (StateGroups.cpp), static and dynamic shapes.
 case("tm_n100_groups", 2, 17, 23, 100, bform="grp", cform="var", bgroups=1, D=True,
      z=True, bias=True, h0=True)
