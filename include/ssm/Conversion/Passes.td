@@ -36,11 +36,13 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     `vector-width` steps:
     a prologue reads the chunk's delta and u block by block (transposed in
     registers in channel_first layout) into a small per-iteration
-    workspace and computes bias, softplus and dt * u for the chunk; the state loop computes per step and state
+    workspace and computes bias, softplus and dt * u for the chunk; the
+    state loop computes per step and state
     `exp2(dt * A log2(e))` (A pre-scaled once per tile), the recurrence and
     the C contraction; an epilogue adds the D skip, applies the SiLU gate and
     writes y back. Each step of the state loop prefetches one row of the
-    blocks four blocks ahead; channel and sequence tails are masked; no (b, L, d, n) array exists.
+    block four blocks ahead of its own; channel and sequence tails are
+    masked; no (b, L, d, n) array exists.
 
     A decoding step (L = 1; with a dynamic length chosen at run time) skips
     the chunk machinery: with n a multiple of `vector-width` a channel's

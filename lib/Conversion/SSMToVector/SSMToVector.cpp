@@ -553,9 +553,9 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // The epilogue adds the D skip, applies the SiLU(z) gate row by row and
     // writes y back block by block. Keeping softplus and SiLU out of the
     // state loop keeps that loop small (it fits the micro-op cache) and its
-    // registers free for the states. A chunk of several blocks reads 4
-    // consecutive cache lines of each row in channel_first layout and
-    // spills and reloads the states around its prologue less often.
+    // registers free for the states. A chunk of several blocks reads that
+    // many consecutive cache lines of each row in channel_first layout (V =
+    // 16) and spills and reloads the states around its prologue less often.
     // Blocks past the end of the sequence or of the channels are masked;
     // blocks without a real step are skipped and the state loop stops at
     // the last real step. The workspace blocks have static shapes, so their
@@ -604,7 +604,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // s mod V of the block kAhead blocks after its own, so that the misses
     // spread over the chunk: issued as one burst in the prologue (3V or 4V
     // lines at once) they stalled the core, and the reference shape ran
-    // 15-25% slower (docs/performance.md). Indices are clamped into the
+    // 15-25% slower (docs/cpu-fast-path.md). Indices are clamped into the
     // buffers.
     constexpr int64_t kAhead = 4;
     Value lastC = arith::SubIOp::create(rewriter, loc, nd, vb.idx(1));
