@@ -604,7 +604,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // s mod V of the block kAhead blocks after its own, so that the misses
     // spread over the chunk: issued as one burst in the prologue (3V or 4V
     // lines at once) they stalled the core, and the reference shape ran
-    // 15-25% slower (docs/cpu-fast-path.md). Indices are clamped into the
+    // 15-35% slower (docs/cpu-fast-path.md). Indices are clamped into the
     // buffers.
     constexpr int64_t kAhead = 4;
     Value lastC = arith::SubIOp::create(rewriter, loc, nd, vb.idx(1));
