@@ -600,10 +600,23 @@ PYBIND11_MODULE(_ssm_mlir, m) {
       .def_readwrite("threads", &JitOptions::numThreads)
       .def_readwrite("parallel_scan", &JitOptions::parallelScan)
       .def_property(
-          "nvptx",
-          [](const JitOptions &o) { return o.target == Target::NVPTX; },
-          [](JitOptions &o, bool v) {
-            o.target = v ? Target::NVPTX : Target::CPU;
+          "target",
+          [](const JitOptions &o) -> std::string {
+            return o.target == Target::NVPTX         ? "nvptx"
+                   : o.target == Target::GPUEmulator ? "gpu-emulator"
+                                                     : "cpu";
+          },
+          [](JitOptions &o, const std::string &v) {
+            if (v == "nvptx")
+              o.target = Target::NVPTX;
+            else if (v == "gpu-emulator")
+              o.target = Target::GPUEmulator;
+            else if (v == "cpu")
+              o.target = Target::CPU;
+            else
+              throw py::value_error("target must be cpu, nvptx or "
+                                    "gpu-emulator, got '" +
+                                    v + "'");
           });
 
   py::class_<Program>(m, "Program")

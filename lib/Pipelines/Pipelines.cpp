@@ -36,6 +36,7 @@
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+using namespace mlir::ssm;
 
 /// Tensors to memrefs, after the ssm lowerings: elementwise ops on tensors
 /// through linalg, one-shot bufferization with row-major function
@@ -138,16 +139,18 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-void ssm::buildSSMToNVPTXPipeline(OpPassManager &pm,
-                                  const SSMToNVPTXOptions &options) {
+/// The GPU lowering up to outlined kernels and control flow, shared by the
+/// NVPTX pipeline and the emulator's.
+static void addGPUKernels(OpPassManager &pm, int64_t itemsPerThread,
+                          int64_t maxThreads, bool deallocate) {
   pm.addPass(createSSMExpandBlocks());
   SSMLowerToGPUOptions gpu;
-  gpu.itemsPerThread = options.itemsPerThread;
-  gpu.maxThreads = options.maxThreads;
+  gpu.itemsPerThread = itemsPerThread;
+  gpu.maxThreads = maxThreads;
   pm.addPass(createSSMLowerToGPU(gpu));
   // Everything else runs on the host, through the reference loops.
   pm.addPass(createSSMLowerToLoops());
-  addBufferization(pm, options.lowerDeallocations);
+  addBufferization(pm, deallocate);
   pm.addPass(createSSMGPUDeviceBuffers());
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createCanonicalizerPass());
@@ -161,6 +164,12 @@ void ssm::buildSSMToNVPTXPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+}
+
+void ssm::buildSSMToNVPTXPipeline(OpPassManager &pm,
+                                  const SSMToNVPTXOptions &options) {
+  addGPUKernels(pm, options.itemsPerThread, options.maxThreads,
+                options.lowerDeallocations);
 
   // Device side.
   GpuNVVMAttachTargetOptions target;
@@ -187,6 +196,19 @@ void ssm::buildSSMToNVPTXPipeline(OpPassManager &pm,
   pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 
+void ssm::buildSSMToGPUEmulatorPipeline(
+    OpPassManager &pm, const SSMToGPUEmulatorOptions &options) {
+  addGPUKernels(pm, options.itemsPerThread, options.maxThreads,
+                options.lowerDeallocations);
+  // The kernels become host functions over the emulator's runtime calls,
+  // converted to LLVM with the host; launches become calls of the emulator.
+  pm.addPass(createSSMGPUEmulateKernels());
+  addHostToLLVM(pm);
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createSSMGPUEmulateLaunches());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
 void ssm::registerSSMPipelines() {
   PassPipelineRegistration<SSMToLLVMOptions>(
       "ssm-to-llvm",
@@ -198,4 +220,9 @@ void ssm::registerSSMPipelines() {
       "Lower ssm programs on tensors to LLVM dialect host code that launches "
       "NVPTX kernels for the selective scan and the causal conv1d",
       buildSSMToNVPTXPipeline);
+  PassPipelineRegistration<SSMToGPUEmulatorOptions>(
+      "ssm-to-gpu-emulator",
+      "Lower ssm programs on tensors like --ssm-to-nvptx, but with the "
+      "kernels as host functions that the GPU emulator runs on the CPU",
+      buildSSMToGPUEmulatorPipeline);
 }

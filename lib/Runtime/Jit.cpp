@@ -3,6 +3,7 @@
 #include "ssm/Runtime/Jit.h"
 #include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Runtime/CudaRuntime.h"
+#include "ssm/Runtime/GpuEmulator.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -12,6 +13,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Support/TargetSelect.h"
@@ -194,7 +196,7 @@ llvm::Expected<int (*)(char *, size_t)> loadCudaRuntime() {
   return take;
 }
 
-llvm::Error cudaError(int (*take)(char *, size_t), llvm::StringRef when) {
+llvm::Error gpuError(int (*take)(char *, size_t), llvm::StringRef when) {
   char message[4608];
   if (take && take(message, sizeof(message)))
     return llvm::createStringError("GPU error %s: %s", when.str().c_str(),
@@ -209,6 +211,16 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
     llvm::function_ref<void(mlir::PassManager &)> configure) {
   markArgumentsReadOnly(module);
   mlir::PassManager pm(module.getContext());
+  if (options.target == Target::GPUEmulator) {
+    mlir::ssm::SSMToGPUEmulatorOptions pipeline;
+    mlir::ssm::buildSSMToGPUEmulatorPipeline(pm, pipeline);
+    if (configure)
+      configure(pm);
+    if (mlir::failed(pm.run(module)))
+      return llvm::createStringError(
+          "lowering with --ssm-to-gpu-emulator failed");
+    return llvm::Error::success();
+  }
   if (options.target == Target::NVPTX) {
     mlir::ssm::SSMToNVPTXOptions pipeline;
     pipeline.chip = options.gpuChip;
@@ -318,8 +330,10 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
     auto take = loadCudaRuntime();
     if (!take)
       return take.takeError();
-    program->takeCudaError = *take;
+    program->takeGpuError = *take;
   }
+  if (options.target == Target::GPUEmulator)
+    program->takeGpuError = ssmGpuEmulatorTakeError;
 
   if (llvm::Error err = lowerToLLVMDialect(module, options))
     return std::move(err);
@@ -346,14 +360,24 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   if (!engine)
     return engine.takeError();
   program->engine = std::move(*engine);
+  // The emulator's functions are the program's own definitions: they win
+  // over any mgpu* a loaded CUDA runtime exports.
+  if (options.target == Target::GPUEmulator)
+    program->engine->registerSymbols([](llvm::orc::MangleAndInterner mangle) {
+      llvm::orc::SymbolMap map;
+      for (const GpuEmulatorSymbol &symbol : gpuEmulatorSymbols())
+        map[mangle(symbol.name)] = {
+            llvm::orc::ExecutorAddr::fromPtr(symbol.address),
+            llvm::JITSymbolFlags::Exported};
+      return map;
+    });
   // The JIT generates machine code on the first lookup: do it now, so that
   // the first call's time is the call's and compile errors surface here.
   for (const auto &entry : program->functions)
     if (auto fn = program->engine->lookupPacked(entry.getKey()); !fn)
       return fn.takeError();
   // The kernels' modules were loaded by the program's constructors.
-  if (llvm::Error err =
-          cudaError(program->takeCudaError, "loading the kernels"))
+  if (llvm::Error err = gpuError(program->takeGpuError, "loading the kernels"))
     return std::move(err);
   return program;
 }
@@ -467,7 +491,7 @@ JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
     }
   }
   // A failed driver call leaves the results undefined: no answer at all.
-  if (llvm::Error err = cudaError(takeCudaError, ("in @" + name).str()))
+  if (llvm::Error err = gpuError(takeGpuError, ("in @" + name).str()))
     return std::move(err);
   return outputs;
 }

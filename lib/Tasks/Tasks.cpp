@@ -159,7 +159,9 @@ mlir::ssm::tasks::runTask(llvm::StringRef name,
   auto report = task->run(args, context);
   if (!report)
     return report.takeError();
-  report->target = context.jit.target == Target::NVPTX ? "nvptx" : "cpu";
+  report->target = context.jit.target == Target::NVPTX         ? "nvptx"
+                   : context.jit.target == Target::GPUEmulator ? "gpu-emulator"
+                                                               : "cpu";
   report->wallSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

@@ -5,7 +5,7 @@ import threading
 from . import _ssm_mlir
 
 Error = _ssm_mlir.Error
-TARGETS = ("cpu", "nvptx")
+TARGETS = ("cpu", "nvptx", "gpu-emulator")
 
 CacheInfo = collections.namedtuple("CacheInfo", "hits misses size maxsize")
 
@@ -17,7 +17,10 @@ def jit_options(target="cpu", threads=None, reference=False,
 
     target: "cpu" (the host, through the JIT) or "nvptx" (selective scans
         and causal convs as kernels on an NVIDIA GPU through the CUDA
-        driver, the rest on the host; an Error without a driver or GPU).
+        driver, the rest on the host; an Error without a driver or GPU) or
+        "gpu-emulator" (the same kernels run on the CPU by the GPU
+        emulator, one fiber per GPU thread: slow, to check them without a
+        GPU).
     threads: threads for the parallel loops; None means every core.
     reference: lower with the reference loops instead of the fast paths.
     vector_width: f32 lanes per vector (None: 16 with AVX-512, else 8).
@@ -41,7 +44,7 @@ def jit_options(target="cpu", threads=None, reference=False,
     opts.features = features or ""
     opts.opt_level = opt_level
     opts.parallel_scan = bool(parallel_scan)
-    opts.nvptx = target == "nvptx"
+    opts.target = target
     key = (target, opts.threads, opts.reference, opts.vector_width, opts.cpu,
            opts.features, opts.opt_level, opts.parallel_scan)
     return key, opts

@@ -76,8 +76,9 @@ def _option_value(value):
 
 
 def run(name, threads=None, progress=None, target="cpu", **options):
-    """Runs task `name` compiled for `target` ("cpu", or "nvptx": its scans
-    and convs as kernels on an NVIDIA GPU) and returns its TaskResult. A
+    """Runs task `name` compiled for `target` ("cpu", "nvptx": its scans
+    and convs as kernels on an NVIDIA GPU, or "gpu-emulator": those kernels
+    on the CPU's GPU emulator) and returns its TaskResult. A
     result that misses its expected value is a row with "FAIL" and
     passed False (not an exception); unknown tasks and options, and values
     that do not parse, raise ValueError, as does a target that cannot run

@@ -44,7 +44,7 @@ constexpr const char *kUsage = R"(usage:
                --ssm-state S.npy] [--conv-state-out C.npy --ssm-state-out
                S.npy] [--threads N]
   ssm-run task NAME [task options] [--csv FILE] [--plot FILE.png]
-               [--threads N] [--target cpu|nvptx]
+               [--threads N] [--target cpu|nvptx|gpu-emulator]
   ssm-run task --list
 
 FILE mode compiles FILE (ssm and upstream dialects on tensors) with
@@ -78,11 +78,13 @@ common options:
                     print the program (as built or parsed, lowered to the
                     LLVM dialect, as optimised LLVM IR, or the PTX of its GPU
                     kernels: needs no GPU) instead of running
-  --target cpu|nvptx
+  --target cpu|nvptx|gpu-emulator
                     FILE mode, scan and task: run the selective scans and
                     causal convs on the CPU (default) or as kernels on an
                     NVIDIA GPU through the CUDA driver (the other ops on the
-                    host)
+                    host); gpu-emulator runs those kernels on the CPU, one
+                    fiber per GPU thread, to check them without a GPU
+                    (slow: for tests, not speed)
   --chip SM         the GPU the kernels are compiled for (default sm_90)
   --cpu NAME        target CPU for the JIT (default: the host)
   --mattr A,B       extra target features, e.g. -avx512f
@@ -219,10 +221,13 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
     c.emit = *v;
   }
   if (auto v = opts.value("target")) {
-    if (*v != "cpu" && *v != "nvptx")
+    if (*v != "cpu" && *v != "nvptx" && *v != "gpu-emulator")
       return llvm::createStringError(
-          "option '--target' expects cpu or nvptx, got '%s'", v->c_str());
-    c.jit.target = *v == "nvptx" ? Target::NVPTX : Target::CPU;
+          "option '--target' expects cpu, nvptx or gpu-emulator, got '%s'",
+          v->c_str());
+    c.jit.target = *v == "nvptx"          ? Target::NVPTX
+                   : *v == "gpu-emulator" ? Target::GPUEmulator
+                                          : Target::CPU;
   }
   if (auto v = opts.value("chip")) {
     if (!StringRef(*v).starts_with("sm_") ||
@@ -532,7 +537,8 @@ llvm::Error runModel(Options &opts) {
                                    opts.positional.front().c_str());
   if (common->jit.target != Target::CPU)
     return llvm::createStringError(
-        "'model' runs on the CPU; --target nvptx and --emit=ptx apply to "
+        "'model' runs on the CPU; --target nvptx|gpu-emulator and "
+        "--emit=ptx apply to "
         "FILE mode, 'scan' and 'task'");
   std::optional<std::string> dir = opts.value("checkpoint");
   if (!dir)

@@ -238,4 +238,44 @@ def SSMGPUDeviceBuffers : Pass<"ssm-gpu-device-buffers"> {
   ];
 }
 
+def SSMGPUEmulateKernels : Pass<"ssm-gpu-emulate-kernels", "::mlir::ModuleOp"> {
+  let summary = "GPU kernels as host functions for the GPU emulator";
+  let description = [{
+    The first half of running GPU kernels on the CPU (`ssm-to-gpu-emulator`,
+    `ssm-run --target gpu-emulator`), after gpu-kernel-outlining and
+    scf-to-cf. Moves the body of every kernel of every `gpu.module` into a
+    private `func.func` of the host module (named after the module and the
+    kernel) and rewrites its GPU ops into calls of the emulator's runtime
+    (include/ssm/Conversion/SSMToGPU/EmulatorABI.h): thread, block and lane
+    ids and sizes, `gpu.barrier`, `gpu.shuffle` (32- and 64-bit values) and
+    `gpu.dynamic_shared_memory`, whose memory space it drops. Each
+    `gpu.launch_func` becomes a call of the kernel's launcher,
+    `<kernel>_launch(grid x, y, z, block x, y, z, shared bytes, arguments)`,
+    a declaration that ssm-gpu-emulate-launches defines once everything is
+    in the LLVM dialect; the emulator runs a launch to completion, so its
+    async token is its dependencies'. The `gpu.module`s are erased. A GPU op
+    the emulator does not model, a device function or a kernel with
+    attributions is an error.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::gpu::GPUDialect"
+  ];
+}
+
+def SSMGPUEmulateLaunches : Pass<"ssm-gpu-emulate-launches", "::mlir::ModuleOp"> {
+  let summary = "The GPU emulator's kernel launchers, in the LLVM dialect";
+  let description = [{
+    The second half of `ssm-to-gpu-emulator`, after the host's conversion
+    to LLVM. Defines each launcher that ssm-gpu-emulate-kernels declared:
+    it packs the kernel's arguments (memref descriptors expanded) as
+    `cuLaunchKernel` takes them, an array of pointers to each, and calls
+    `ssm_emu_launch` with `<kernel>_packed`, a wrapper that unpacks them
+    and calls the kernel's host function, the grid, the block and the
+    shared memory size.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // SSM_CONVERSION_PASSES_TD

@@ -91,8 +91,30 @@ struct SSMToNVPTXOptions : public PassPipelineOptions<SSMToNVPTXOptions> {
 /// for every other op (on the host), bufferization, device buffers and
 /// copies around each launch, kernel outlining, NVVM, gpu-to-llvm and
 /// gpu-module-to-binary.
+struct SSMToGPUEmulatorOptions
+    : public PassPipelineOptions<SSMToGPUEmulatorOptions> {
+  PassOptions::Option<int64_t> itemsPerThread{
+      *this, "items-per-thread",
+      llvm::cl::desc("Consecutive steps each thread of the scan holds"),
+      llvm::cl::init(16)};
+  PassOptions::Option<int64_t> maxThreads{
+      *this, "max-threads",
+      llvm::cl::desc("Most threads per block of the scan (a multiple of 32)"),
+      llvm::cl::init(128)};
+  PassOptions::Option<bool> lowerDeallocations{
+      *this, "buffer-deallocation",
+      llvm::cl::desc("Insert deallocations of intermediate host buffers"),
+      llvm::cl::init(true)};
+};
+
 void buildSSMToNVPTXPipeline(OpPassManager &pm,
                              const SSMToNVPTXOptions &options);
+
+/// The kernels of --ssm-to-nvptx, up to and including gpu-kernel-outlining
+/// and scf-to-cf, then run on the host by the GPU emulator
+/// (lib/Runtime/GpuEmulator.cpp) instead of being compiled for a GPU.
+void buildSSMToGPUEmulatorPipeline(OpPassManager &pm,
+                                   const SSMToGPUEmulatorOptions &options);
 
 /// ssm (and upstream tensor/linalg/scf/arith/math) IR on tensors -> LLVM
 /// dialect: ssm-parallel-scan (several threads, fast paths),

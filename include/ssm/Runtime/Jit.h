@@ -38,12 +38,14 @@ void registerRunnerDialects(mlir::DialectRegistry &registry);
 std::unique_ptr<mlir::MLIRContext> createRunnerContext();
 
 /// Where the program's scans and convolutions run.
-enum class Target { CPU, NVPTX };
+enum class Target { CPU, NVPTX, GPUEmulator };
 
 struct JitOptions {
   /// CPU: everything on the host. NVPTX: the selective scan and the causal
   /// conv1d as kernels on an NVIDIA GPU (through the CUDA driver runtime),
-  /// the rest on the host.
+  /// the rest on the host. GPUEmulator: the same kernels run on the CPU by
+  /// the GPU emulator (include/ssm/Runtime/GpuEmulator.h), to check them
+  /// without a GPU.
   Target target = Target::CPU;
   /// NVPTX: the chip the kernels are compiled for.
   std::string gpuChip = "sm_90";
@@ -121,8 +123,9 @@ public:
 private:
   JitProgram() = default;
   std::unique_ptr<mlir::ExecutionEngine> engine;
-  /// NVPTX programs: the runtime's error report (ssmCudaTakeError).
-  int (*takeCudaError)(char *, size_t) = nullptr;
+  /// GPU programs: the runtime's error report (ssmCudaTakeError,
+  /// ssmGpuEmulatorTakeError).
+  int (*takeGpuError)(char *, size_t) = nullptr;
   llvm::StringMap<FunctionSig> functions;
   /// Public functions with a signature the runner cannot call, and why.
   llvm::StringMap<std::string> uncallable;

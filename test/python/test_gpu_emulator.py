@@ -1,0 +1,156 @@
+"""target="gpu-emulator": the GPU kernels run on the CPU, one fiber per GPU
+thread. The scan and the conv against float64 on awkward shapes, and the
+emulator itself: shuffle semantics, a race and an uninitialised read show
+as NaN, a divergent barrier and a shuffle with an exited lane are errors."""
+import numpy as np
+import pytest
+
+import ssm_mlir
+from ssm_reference import causal_conv1d, max_rel_err, selective_scan
+from ssm_testing import TOL, conv_inputs, scan_inputs
+
+EMU = dict(target="gpu-emulator")
+
+
+@pytest.mark.parametrize("b,d,L,n", [(1, 1, 1, 1), (2, 3, 17, 5),
+                                     (1, 5, 300, 16), (3, 1, 2049, 3)])
+def test_scan_matches_float64(rng, b, d, L, n):
+    x = scan_inputs(rng, b, d, L, n, D=True, z=True, bias=True,
+                    softplus=True, h0=True)
+    args = [x[k] for k in "u delta A B C".split()]
+    kw = dict(D=x["D"], z=x["z"], delta_bias=x["delta_bias"], h0=x["h0"],
+              delta_softplus=True)
+    y, h = ssm_mlir.selective_scan_fn(*args, return_last_state=True, **kw,
+                                      **EMU)
+    y_ref, h_ref = selective_scan(*args, **kw)
+    assert max_rel_err(y, y_ref) <= TOL
+    assert max_rel_err(h, h_ref) <= TOL
+
+
+def test_conv_matches_float64(rng):
+    x, w, bias, s = conv_inputs(rng, 2, 7, 301, 4)
+    y, f = ssm_mlir.causal_conv1d_fn(x, w, bias, initial_states=s,
+                                     return_final_states=True,
+                                     activation="silu", **EMU)
+    y_ref, f_ref = causal_conv1d(x, w, bias, True, s)
+    assert max_rel_err(y, y_ref) <= TOL
+    assert np.array_equal(f, f_ref.astype(np.float32))
+
+
+def kernel_program(body, threads=64, smem=256, out="f32"):
+    """@main(x: memref<64xf32>) -> memref<64x{out}>, one block of `threads`
+    threads running `body` (%tx is the thread, %s 64 f32 of shared memory,
+    %x the input, %y the output)."""
+    return """
+func.func @main(%%x: memref<64xf32>) -> memref<64x%(out)s> {
+  %%y = memref.alloc() : memref<64x%(out)s>
+  %%c1 = arith.constant 1 : index
+  %%nt = arith.constant %(threads)d : index
+  %%smem = arith.constant %(smem)d : i32
+  gpu.launch blocks(%%bx, %%by, %%bz) in (%%gx = %%c1, %%gy = %%c1, %%gz = %%c1)
+             threads(%%tx, %%ty, %%tz) in (%%sx = %%nt, %%sy = %%c1, %%sz = %%c1)
+             dynamic_shared_memory_size %%smem {
+    %%c0 = arith.constant 0 : index
+    %%raw = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+    %%s = memref.view %%raw[%%c0][] : memref<?xi8, #gpu.address_space<workgroup>>
+        to memref<64xf32, #gpu.address_space<workgroup>>
+    %(body)s
+    gpu.terminator
+  }
+  return %%y : memref<64x%(out)s>
+}
+""" % dict(body=body, threads=threads, smem=smem, out=out)
+
+
+SHIFT = """
+    %%v = memref.load %%x[%%tx] : memref<64xf32>
+    memref.store %%v, %%s[%%tx] : memref<64xf32, #gpu.address_space<workgroup>>
+    %s
+    %%one = arith.constant 1 : index
+    %%c64 = arith.constant 64 : index
+    %%n = arith.addi %%tx, %%one : index
+    %%m = arith.remui %%n, %%c64 : index
+    %%w = memref.load %%s[%%m] : memref<64xf32, #gpu.address_space<workgroup>>
+    memref.store %%w, %%y[%%tx] : memref<64xf32>
+"""
+
+
+def run_kernel(text):
+    x = np.arange(64, dtype=np.float32)
+    return ssm_mlir.compile(text, **EMU).main(x)
+
+
+def test_shared_memory_with_a_barrier_is_exact():
+    y = run_kernel(kernel_program(SHIFT % "gpu.barrier"))
+    assert np.array_equal(y, np.roll(np.arange(64, dtype=np.float32), -1))
+
+
+def test_a_missing_barrier_shows_as_nan():
+    # Threads run in a random order between barriers: some read their
+    # neighbour's slot before it is written, and unwritten shared memory
+    # is NaN.
+    y = run_kernel(kernel_program(SHIFT % ""))
+    assert np.isnan(y).any()
+
+
+def test_a_barrier_only_some_threads_reach_is_an_error():
+    body = """
+    %c32 = arith.constant 32 : index
+    %low = arith.cmpi ult, %tx, %c32 : index
+    scf.if %low {
+      gpu.barrier
+    }
+    %v = memref.load %x[%tx] : memref<64xf32>
+    memref.store %v, %y[%tx] : memref<64xf32>
+"""
+    with pytest.raises(ssm_mlir.Error,
+                       match="exited without reaching a gpu.barrier"):
+        run_kernel(kernel_program(body))
+
+
+SHUFFLE = """
+    %%v = memref.load %%x[%%tx] : memref<64xf32>
+    %%off = arith.constant %(offset)d : i32
+    %%width = arith.constant %(width)d : i32
+    %%r, %%ok = gpu.shuffle %(mode)s %%v, %%off, %%width : f32
+    %%minus = arith.constant -1.0 : f32
+    %%out = arith.select %%ok, %%r, %%minus : f32
+    memref.store %%out, %%y[%%tx] : memref<64xf32>
+"""
+
+
+@pytest.mark.parametrize("mode,offset,width", [
+    ("up", 1, 32), ("up", 5, 32), ("down", 3, 32), ("xor", 6, 32),
+    ("idx", 7, 32), ("idx", 20, 16), ("down", 1, 16)])
+def test_shuffles_follow_the_gpu_dialect(mode, offset, width):
+    y = run_kernel(kernel_program(SHUFFLE % dict(mode=mode, offset=offset,
+                                                 width=width)))
+    want = np.full(64, -1.0, np.float32)
+    for t in range(64):
+        lane, base = t % 32, t - t % 32
+        src = {"up": lane - offset, "down": lane + offset,
+               "xor": lane ^ offset, "idx": offset}[mode]
+        if lane < width and 0 <= src < width:
+            want[t] = base + src
+    assert np.array_equal(y, want)
+
+
+def test_a_shuffle_from_an_exited_lane_is_an_error():
+    body = """
+    %c16 = arith.constant 16 : index
+    %high = arith.cmpi uge, %tx, %c16 : index
+    scf.if %high {
+      %v = memref.load %x[%tx] : memref<64xf32>
+      %off = arith.constant 16 : i32
+      %width = arith.constant 32 : i32
+      %r, %ok = gpu.shuffle up %v, %off, %width : f32
+      memref.store %r, %y[%tx] : memref<64xf32>
+    }
+"""
+    with pytest.raises(ssm_mlir.Error, match="exited without taking part"):
+        run_kernel(kernel_program(body))
+
+
+def test_too_many_threads_per_block_is_an_error():
+    with pytest.raises(ssm_mlir.Error, match="a block has at most 1024"):
+        run_kernel(kernel_program(SHIFT % "gpu.barrier", threads=2048))
