@@ -1,6 +1,9 @@
 # REQUIRES: cuda-gpu
 # RUN: %python %s
 #
+# (selective-scan-emulator.test runs the same cases on the GPU emulator,
+# `%python selective-scan.py gpu-emulator`, on any machine.)
+#
 # The GPU kernels against the float64 references, on shapes chosen for the
 # kernel's structure (a block per channel and batch row, up to 4 warps of 32
 # threads x 16 consecutive steps = 2048-step chunks, the state carried from
@@ -9,15 +12,18 @@
 # slow decays that carry the state across every chunk, both layouts; then
 # the conv on long sequences. The CPU integration tests also run their
 # scan and conv cases with --target nvptx here (GPU_LOWERINGS).
+import sys
+
 import numpy as np
 
 import ssm_reference as ref
 from ssm_testing import (Suite, conv_inputs, run_file, scan_inputs, selective_program,
                           tensor_type, to_token_major)
 
-suite = Suite("gpu-selective-scan")
+TARGET = sys.argv[1] if len(sys.argv) > 1 else "nvptx"
+suite = Suite("gpu-selective-scan-" + TARGET)
 rng = np.random.default_rng(20261123)
-NVPTX = ["--target", "nvptx"]
+NVPTX = ["--target", TARGET]
 
 
 def scan_case(name, b, d, L, n, tm=False, slow=False, **kw):
