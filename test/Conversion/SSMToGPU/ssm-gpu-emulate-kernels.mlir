@@ -114,3 +114,28 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @k(%v: f16) kernel {
+      %o = arith.constant 1 : i32
+      %w = arith.constant 32 : i32
+      // expected-error @below {{shuffles a 'f16'; the GPU emulator shuffles 32- and 64-bit scalars only}}
+      %r, %ok = gpu.shuffle xor %v, %o, %w : f16
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    // expected-error @below {{has workgroup or private attributions, which the GPU emulator does not model}}
+    gpu.func @k() workgroup(%s : memref<32xf32, #gpu.address_space<workgroup>>) kernel {
+      gpu.return
+    }
+  }
+}
