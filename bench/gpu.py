@@ -16,6 +16,11 @@ whose copies between host and device (ssm-gpu-device-buffers) dominate at
 these sizes; that figure is reported too, as end-to-end.
 
   python3 bench/gpu.py --ssm-run PATH --exp-peak PATH [--quick] [--out DIR]
+                      [--variants 16x128,8x256,...]
+
+--variants times the kernel with other steps per thread x threads per block
+(ssm-run --gpu-items, --gpu-threads), each checked against float64 too; the
+first is the one the table reports in full (default: ssm-run's defaults).
 """
 import argparse
 import csv
@@ -140,6 +145,8 @@ def main():
     ap.add_argument("--exp-peak", help="the compiled bench/gpu_exp_peak.cu")
     ap.add_argument("--quick", action="store_true", help="only the reference shape")
     ap.add_argument("--out", default=".", help="where results.json and ncu reports go")
+    ap.add_argument("--variants", default="",
+                    help="comma-separated ITEMSxTHREADS kernel shapes to time")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     props = torch.cuda.get_device_properties(0)
@@ -173,18 +180,33 @@ def main():
             for k, v in x.items():
                 np.save(os.path.join(tmp, k + ".npy"), v)
                 cmd += ["--" + k, os.path.join(tmp, k + ".npy")]
-            # Correctness first, on poisoned outputs: ssm-run writes them anew.
-            for f in ("y.npy", "h.npy"):
-                np.save(os.path.join(tmp, f), np.full(1, np.nan, np.float32))
-            run(cmd)
-            y, h = np.load(os.path.join(tmp, "y.npy")), np.load(os.path.join(tmp, "h.npy"))
             with torch.no_grad():
                 y_ref, h_ref = (t.cpu().numpy() for t in scan_torch(x, torch.float64))
-                err_y, err_h = rel_err(y, y_ref), rel_err(h, h_ref)
-                del y_ref, h_ref
                 torch.cuda.empty_cache()
                 reps = 3 if L * b <= 4096 else 1
                 torch_ms = events_ms(lambda: scan_torch(x, torch.float32), reps)
+                torch.cuda.empty_cache()
+
+            def check(extra):
+                # On poisoned outputs: ssm-run must write them anew.
+                for f in ("y.npy", "h.npy"):
+                    np.save(os.path.join(tmp, f), np.full(1, np.nan, np.float32))
+                run(cmd + extra)
+                return (rel_err(np.load(os.path.join(tmp, "y.npy")), y_ref),
+                        rel_err(np.load(os.path.join(tmp, "h.npy")), h_ref))
+
+            err_y, err_h = check([])
+            variants = []
+            for v in filter(None, args.variants.split(",")):
+                items, threads = v.split("x")
+                extra = ["--gpu-items", items, "--gpu-threads", threads]
+                ey, eh = check(extra)
+                vk = kernel_ms(ncu, cmd + extra + ["--time", "5"],
+                               os.path.join(tmp, "ncu.csv"))[0] if ncu else float("nan")
+                variants.append(dict(variant=v, kernel_ms=vk, err_y=ey, err_h=eh))
+                print("  %s %-8s kernel %.3f ms, err y %.1e, state %.1e"
+                      % (name, v, vk, ey[0], eh[0]), flush=True)
+            del y_ref, h_ref
             e2e_ms = median_ms(run(cmd + ["--time", "10"]))
             k_ms, launches = kernel_ms(ncu, cmd + ["--time", "5"],
                                        os.path.join(tmp, "ncu.csv")) if ncu else (float("nan"), 0)
@@ -198,7 +220,8 @@ def main():
                      kernel_ms=k_ms, launches=launches, end_to_end_ms=e2e_ms,
                      torch_ms=torch_ms, bytes=nbytes, mem_bound_ms=mem_ms,
                      exp_bound_ms=exp_ms, bandwidth_tbs=nbytes / (k_ms * 1e-3) / 1e12,
-                     of_bound=bound / k_ms, vs_torch=torch_ms / k_ms, ncu=details)
+                     of_bound=bound / k_ms, vs_torch=torch_ms / k_ms, ncu=details,
+                     variants=variants)
             results.append(r)
             print("%s done: kernel %.3f ms, y err %.2e" % (name, k_ms, err_y[0]), flush=True)
             for line in details:
@@ -217,7 +240,15 @@ def main():
                   r["mem_bound_ms"], r["exp_bound_ms"], 100 * r["of_bound"],
                   r["end_to_end_ms"], r["torch_ms"], r["vs_torch"], r["err_y"][0],
                   r["err_y"][1], r["err_h"][0], r["err_h"][1]))
+    for r in results:
+        for v in r["variants"]:
+            print("| %s, %s steps x threads | %.3f ms | %.0f%% of bound | err %.1e / %.1e |" % (
+                r["name"], v["variant"], v["kernel_ms"],
+                100 * max(r["mem_bound_ms"], r["exp_bound_ms"]) / v["kernel_ms"],
+                v["err_y"][0], v["err_h"][0]))
     bad = [r["name"] for r in results if max(r["err_y"][0], r["err_h"][0]) > 1e-5]
+    bad += ["%s %s" % (r["name"], v["variant"]) for r in results for v in r["variants"]
+            if max(v["err_y"][0], v["err_h"][0]) > 1e-5]
     if bad:
         sys.exit("error over 1e-5 normwise: " + ", ".join(bad))
 

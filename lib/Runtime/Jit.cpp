@@ -213,6 +213,8 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
   mlir::PassManager pm(module.getContext());
   if (options.target == Target::GPUEmulator) {
     mlir::ssm::SSMToGPUEmulatorOptions pipeline;
+    pipeline.itemsPerThread = options.gpuItemsPerThread;
+    pipeline.maxThreads = options.gpuMaxThreads;
     mlir::ssm::buildSSMToGPUEmulatorPipeline(pm, pipeline);
     if (configure)
       configure(pm);
@@ -224,6 +226,8 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
   if (options.target == Target::NVPTX) {
     mlir::ssm::SSMToNVPTXOptions pipeline;
     pipeline.chip = options.gpuChip;
+    pipeline.itemsPerThread = options.gpuItemsPerThread;
+    pipeline.maxThreads = options.gpuMaxThreads;
     mlir::ssm::buildSSMToNVPTXPipeline(pm, pipeline);
     if (configure)
       configure(pm);

@@ -86,6 +86,10 @@ common options:
                     fiber per GPU thread, to check them without a GPU
                     (slow: for tests, not speed)
   --chip SM         the GPU the kernels are compiled for (default sm_90)
+  --gpu-items N     consecutive steps per thread of the GPU scan (default
+                    16; a multiple of 4 lets them move as 16-byte vectors)
+  --gpu-threads N   most threads per block of the GPU scan, a multiple of
+                    32 up to 1024 (default 128)
   --cpu NAME        target CPU for the JIT (default: the host)
   --mattr A,B       extra target features, e.g. -avx512f
   --reference       lower with the reference loops (the oracle of the tests)
@@ -183,6 +187,8 @@ std::map<std::string, Options::Spec> commonSpecs() {
           {"no-parallel-scan", {false, false}},
           {"target", {true, false}},
           {"chip", {true, false}},
+          {"gpu-items", {true, false}},
+          {"gpu-threads", {true, false}},
           {"h", {false, false}}};
 }
 
@@ -240,6 +246,22 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
           v->c_str());
     c.jit.gpuChip = *v;
   }
+  auto items = positiveInt(opts, "gpu-items", c.jit.gpuItemsPerThread);
+  if (!items)
+    return items.takeError();
+  if (*items > 64)
+    return llvm::createStringError(
+        "option '--gpu-items' expects at most 64 steps per thread, got %lld",
+        static_cast<long long>(*items));
+  c.jit.gpuItemsPerThread = *items;
+  auto gpuThreads = positiveInt(opts, "gpu-threads", c.jit.gpuMaxThreads);
+  if (!gpuThreads)
+    return gpuThreads.takeError();
+  if (*gpuThreads % 32 || *gpuThreads > 1024)
+    return llvm::createStringError(
+        "option '--gpu-threads' expects a multiple of 32 up to 1024, got %lld",
+        static_cast<long long>(*gpuThreads));
+  c.jit.gpuMaxThreads = *gpuThreads;
   if (c.emit == "ptx")
     c.jit.target = Target::NVPTX;
   if (opts.value("time")) {

@@ -10,7 +10,8 @@
 #   integration scripts with SSM_TEST_NVPTX=1 (their scan and conv cases also
 #   on the GPU), and the research tasks of test/Integration/GPU/tasks.test
 #   (its FileCheck lines checked with grep: that machine has no FileCheck).
-# bench: bench/gpu.py; bench-quick: the reference shape only.
+# bench: bench/gpu.py; bench-quick: the reference shape only. SSM_BENCH_VARIANTS
+# (e.g. 8x128,8x256) adds kernel shapes to time (bench/gpu.py --variants).
 # Logs and results go to $OUT (the device tool brings them back): steps.log,
 # and the benchmark's results.json and Nsight Compute reports.
 set -uo pipefail
@@ -106,7 +107,7 @@ for s in ${what:-smoke tests bench}; do
       nvcc -O3 -arch=sm_90 -o /tmp/gpu_exp_peak bench/gpu_exp_peak.cu || fails=$((fails + 1))
       q=; [ $s = bench-quick ] && q=--quick
       step bench $py bench/gpu.py --ssm-run "$bin/ssm-run" --exp-peak /tmp/gpu_exp_peak \
-        --out "$out" $q
+        --out "$out" --variants "${SSM_BENCH_VARIANTS:-}" $q
       cat "$logs/bench.log" ;;
     *) echo "unknown step $s"; exit 2 ;;
   esac

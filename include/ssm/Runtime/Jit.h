@@ -49,6 +49,11 @@ struct JitOptions {
   Target target = Target::CPU;
   /// NVPTX: the chip the kernels are compiled for.
   std::string gpuChip = "sm_90";
+  /// NVPTX and GPUEmulator: the scan kernel's consecutive steps per thread
+  /// and most threads per block (the pipelines' items-per-thread and
+  /// max-threads options).
+  int64_t gpuItemsPerThread = 16;
+  int64_t gpuMaxThreads = 128;
   /// LLVM IR optimisation level and codegen level.
   unsigned optLevel = 3;
   /// Target CPU and extra features; empty means the host CPU and features.

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::ssm {
@@ -60,6 +61,10 @@ struct KernelBuilder : LoopBuilder {
   Value ult(Value x, Value y) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
   }
+  Value ule(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, x, y);
+  }
+  Value andi(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
   Value eq(Value x, Value y) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y);
   }
@@ -121,6 +126,80 @@ struct KernelBuilder : LoopBuilder {
   }
 
   void barrier() { gpu::BarrierOp::create(b, loc); }
+
+  /// The K = steps.size() values of `buffer` at a thread's consecutive steps
+  /// (indexOf(t) gives the indices of step t). When `fast` holds, all K steps
+  /// lie inside the sequence and time is the contiguous dimension with rows
+  /// 16-byte aligned: K / 4 vector loads of 4 steps (ld.global.v4.f32, a
+  /// quarter of the memory instructions and of the cache lines a warp
+  /// touches per instruction); otherwise one load per step, at the clamped
+  /// steps `steps`. A null `fast` means always the latter.
+  SmallVector<Value> loadSteps(Value buffer, Value fast, Value first,
+                               ArrayRef<Value> steps,
+                               function_ref<SmallVector<Value>(Value)> indexOf) {
+    const int64_t K = steps.size();
+    auto scalar = [&] {
+      SmallVector<Value> v;
+      for (Value t : steps)
+        v.push_back(load(buffer, indexOf(t)));
+      return v;
+    };
+    if (!fast)
+      return scalar();
+    // The branches yield vectors, extracted after the scf.if: an extract
+    // straight from a vector.load would be folded back into scalar loads.
+    auto vec4 = VectorType::get({4}, b.getF32Type());
+    auto ifOp = scf::IfOp::create(b, loc, SmallVector<Type>(K / 4, vec4),
+                                  fast, /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      SmallVector<Value> groups;
+      for (int64_t q = 0; q < K; q += 4)
+        groups.push_back(vector::LoadOp::create(
+            b, loc, vec4, buffer, indexOf(addi(first, idx(q))),
+            /*nontemporal=*/false, llvm::Align(16)));
+      scf::YieldOp::create(b, loc, groups);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      SmallVector<Value> v = scalar();
+      groups.clear();
+      for (int64_t q = 0; q < K; q += 4)
+        groups.push_back(vector::FromElementsOp::create(
+            b, loc, vec4, ArrayRef<Value>(v).slice(q, 4)));
+      scf::YieldOp::create(b, loc, groups);
+    }
+    SmallVector<Value> v;
+    for (Value group : ifOp.getResults())
+      for (int64_t r = 0; r < 4; ++r)
+        v.push_back(vector::ExtractOp::create(b, loc, group, r));
+    return v;
+  }
+
+  /// Stores a thread's K step values, the counterpart of loadSteps: vector
+  /// stores when `fast` holds, else one guarded store per valid step.
+  void storeSteps(Value buffer, Value fast, Value first, ArrayRef<Value> vals,
+                  ArrayRef<Value> steps, ArrayRef<Value> valid,
+                  function_ref<SmallVector<Value>(Value)> indexOf) {
+    auto scalar = [&] {
+      for (size_t k = 0; k < vals.size(); ++k)
+        ifThen(valid[k], [&] { store(vals[k], buffer, indexOf(steps[k])); });
+    };
+    if (!fast)
+      return scalar();
+    auto ifOp = scf::IfOp::create(b, loc, fast, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    auto vec4 = VectorType::get({4}, b.getF32Type());
+    for (size_t q = 0; q < vals.size(); q += 4) {
+      Value group = vector::FromElementsOp::create(b, loc, vec4,
+                                                   vals.slice(q, 4));
+      vector::StoreOp::create(b, loc, group, buffer,
+                              indexOf(addi(first, idx(q))),
+                              /*nontemporal=*/false, llvm::Align(16));
+    }
+    b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+    scalar();
+  }
 
   void ifThen(Value cond, function_ref<void()> fn) {
     auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
@@ -304,23 +383,52 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
         Value par = kb.remu(ch, kb.idx(2));
         Value next = kb.subi(kb.idx(1), par);
         Value base = kb.addi(kb.muli(ch, chunk), kb.muli(tid, kb.idx(K)));
+        // Whether this thread's K steps move as 16-byte vectors: all inside
+        // the sequence, time contiguous (channel-first) and every row
+        // 16-byte aligned (L a multiple of 4; the buffers themselves are
+        // allocation-aligned). Only a sequence's last thread, or an odd L,
+        // takes the scalar path.
+        Value fast;
+        if (!tm && K % 4 == 0)
+          fast = kb.andi(kb.eq(kb.remu(nL, kb.idx(4)), kb.idx(0)),
+                         kb.ule(kb.addi(base, kb.idx(K)), nL));
+        auto act = [&](Value tt) -> SmallVector<Value> {
+          return actIndex(tm, bi, c, tt);
+        };
         // This thread's K consecutive steps: dt and dt * u, with steps past
         // the end reading the last step and contributing the identity
         // (a, b) = (1, 0) through dt = 0.
-        SmallVector<Value> t(K), valid(K), dt(K), uK(K), dtu(K);
+        SmallVector<Value> t(K), valid(K), dt(K), dtu(K);
         for (int64_t k = 0; k < K; ++k) {
           Value tk = kb.addi(base, kb.idx(k));
           valid[k] = kb.ult(tk, nL);
           t[k] = kb.minu(tk, lastT);
-          Value d = kb.load(delta, actIndex(tm, bi, c, t[k]));
+        }
+        SmallVector<Value> dRaw = kb.loadSteps(delta, fast, base, t, act);
+        SmallVector<Value> uK = kb.loadSteps(u, fast, base, t, act);
+        for (int64_t k = 0; k < K; ++k) {
+          Value d = dRaw[k];
           if (biasC)
             d = kb.add(d, biasC);
           if (op.getDeltaSoftplus())
             d = kb.softplus(d);
           dt[k] = kb.sel(valid[k], d, zero);
-          uK[k] = kb.load(u, actIndex(tm, bi, c, t[k]));
           dtu[k] = kb.mul(dt[k], uK[k]);
         }
+        // B or C of state j at the thread's steps.
+        auto projSteps = [&](Value proj, Kind kind, Value perGrp,
+                             Value j) -> SmallVector<Value> {
+          if (kind == Kind::TimeInvariant)
+            return SmallVector<Value>(K, projAt(proj, kind, perGrp, j, {}));
+          return kb.loadSteps(proj, fast, base, t, [&](Value tt) {
+            Value g = kind == Kind::Grouped ? kb.divu(c, perGrp) : Value();
+            if (tm)
+              return g ? SmallVector<Value>{bi, tt, g, j}
+                       : SmallVector<Value>{bi, tt, j};
+            return g ? SmallVector<Value>{bi, g, j, tt}
+                     : SmallVector<Value>{bi, j, tt};
+          });
+        };
 
         SmallVector<Value> yInit(K, zero);
         auto states = scf::ForOp::create(
@@ -329,17 +437,11 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
               OpBuilder::InsertionGuard guard(rewriter);
               rewriter.setInsertionPointToStart(nested.getInsertionBlock());
               Value aScaled = kb.mul(kb.load(A, {c, j}), kb.flt(f32, kLog2E));
-              Value bInv = kindB == Kind::TimeInvariant
-                               ? projAt(B, kindB, groupB, j, Value())
-                               : Value();
-              Value cInv = kindC == Kind::TimeInvariant
-                               ? projAt(C, kindC, groupC, j, Value())
-                               : Value();
+              SmallVector<Value> bK = projSteps(B, kindB, groupB, j);
               SmallVector<Value> a(K), e(K), bv(K);
               for (int64_t k = 0; k < K; ++k) {
                 std::tie(a[k], e[k]) = kb.decay(kb.mul(dt[k], aScaled));
-                Value bk = bInv ? bInv : projAt(B, kindB, groupB, j, t[k]);
-                bv[k] = kb.mul(dtu[k], bk);
+                bv[k] = kb.mul(dtu[k], bK[k]);
               }
               // The thread's steps as one map h -> (1 - accE) * h + accB.
               // A composed decay is kept as its complement e = 1 - a,
@@ -387,11 +489,11 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                 return kb.add(kb.mul(aw, hw), kb.load(totB, {par, j, w}));
               });
               h = kb.add(kb.mul(kb.subf(one, ee), h), eb);
+              SmallVector<Value> cK = projSteps(C, kindC, groupC, j);
               SmallVector<Value> yNext(K);
               for (int64_t k = 0; k < K; ++k) {
                 h = kb.add(kb.mul(a[k], h), bv[k]);
-                Value ck = cInv ? cInv : projAt(C, kindC, groupC, j, t[k]);
-                yNext[k] = kb.add(yAcc[k], kb.mul(ck, h));
+                yNext[k] = kb.add(yAcc[k], kb.mul(cK[k], h));
               }
               // The last thread's final state (steps past the end keep it)
               // enters the next chunk.
@@ -401,16 +503,18 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
               scf::YieldOp::create(rewriter, loc, yNext);
             });
 
+        SmallVector<Value> zK;
+        if (z)
+          zK = kb.loadSteps(z, fast, base, t, act);
+        SmallVector<Value> outs(K);
         for (int64_t k = 0; k < K; ++k) {
-          kb.ifThen(valid[k], [&] {
-            Value out = states.getResult(k);
-            if (dC)
-              out = kb.add(out, kb.mul(dC, uK[k]));
-            if (z)
-              out = kb.mul(out, kb.silu(kb.load(z, actIndex(tm, bi, c, t[k]))));
-            kb.store(out, y, actIndex(tm, bi, c, t[k]));
-          });
+          outs[k] = states.getResult(k);
+          if (dC)
+            outs[k] = kb.add(outs[k], kb.mul(dC, uK[k]));
+          if (z)
+            outs[k] = kb.mul(outs[k], kb.silu(zK[k]));
         }
+        kb.storeSteps(y, fast, base, outs, t, valid, act);
       });
 
       if (last) {
