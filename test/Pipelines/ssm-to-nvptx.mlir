@@ -15,7 +15,7 @@
 // PTX:       .target sm_90
 // PTX-NOT:   .extern
 // PTX:       .entry scan_kernel(
-// PTX:       ex2.approx.f32
+// PTX:       ex2.approx.ftz.f32
 // PTX-COUNT-12: shfl.sync.up.b32
 // PTX:       bar.sync 0;
 // PTX-LABEL: // gpu.binary @conv_kernel
@@ -51,7 +51,7 @@
 // NVVM-LABEL: gpu.module @scan_kernel
 // NVVM:         llvm.func @scan_kernel(
 // NVVM-SAME:      nvvm.kernel
-// NVVM:         llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+// NVVM:         llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // NVVM:         nvvm.shfl.sync  up
 // NVVM:         nvvm.barrier
 // NVVM-NOT:     __nv_

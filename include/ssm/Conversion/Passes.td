@@ -209,8 +209,10 @@ def SSMMathToNVVM : Pass<"ssm-math-to-nvvm"> {
   let summary = "The kernels' f32 math as NVPTX instructions, not libdevice";
   let description = [{
     Rewrites, in GPU kernels, f32 `math.exp2` whose fastmath flags allow an
-    approximation (`afn`) into `llvm.nvvm.ex2.approx.f32` (relative error
-    about 2^-22, one special-function instruction), `math.floor` into
+    approximation (`afn`) into `llvm.nvvm.ex2.approx.ftz.f32` (relative error
+    about 2^-22, one special-function instruction; results under 2^-126
+    flush to zero, which saves the subnormal fix-up of the non-ftz form),
+    `math.floor` into
     `llvm.floor.f32` and `math.fma` into `llvm.intr.fma`. ssm-lower-to-gpu
     marks the scan's exp2 so, and upstream's polynomial approximations of
     exp and log use floor and fma; convert-gpu-to-nvvm would call libdevice

@@ -77,24 +77,19 @@ struct KernelBuilder : LoopBuilder {
 
   /// 2^x for the recurrence, whose argument the caller has scaled by
   /// log2(e). Marked `afn` (an approximation is allowed): ssm-math-to-nvvm
-  /// makes it PTX's `ex2.approx.f32` on NVIDIA GPUs, one special-function
+  /// makes it PTX's `ex2.approx.ftz.f32` on NVIDIA GPUs, one special-function
   /// instruction with a relative error near 2^-22.
   Value ex2(Value x) {
     return math::Exp2Op::create(b, loc, x, arith::FastMathFlags::afn);
   }
 
-  /// A decay a = 2^x (x = dt * A * log2(e)) and its complement e = 1 - a,
-  /// both accurate to a few ulps of their own size. The scan composes
-  /// complements (see below), and near a = 1 the complement of ex2.approx's
-  /// result is mostly its error: on an H100, slow decays (|dt * A| ~ 1e-3
-  /// over 2-6 thousand steps) put the state 1.2-2.2x over the 1e-5 contract,
-  /// where the correctly rounded exp2 of the GPU emulator stays at 1.3e-6.
-  /// For |x| < 1/4, e = -expm1(x ln 2) comes from its Taylor polynomial
-  /// (degree 6: truncation under 6e-9 relative) and a = 1 - e; otherwise
-  /// a = ex2.approx(x), whose complement, at least 0.16, keeps ex2's own
-  /// precision within a factor of 6. The polynomial costs six FMAs on the
-  /// FMA pipe, which has 8x the throughput of ex2's special-function unit.
-  std::pair<Value, Value> decay(Value x) {
+  /// The complement 1 - 2^x of a decay 2^x, accurate to a few ulps of its
+  /// own size (the complement of ex2.approx's result near 1 is mostly
+  /// ex2's error; docs/gpu.md). For |x| < 1/4, -expm1(x ln 2) from its
+  /// Taylor polynomial (degree 6: truncation under 6e-9 relative);
+  /// otherwise 1 - ex2.approx(x), at least 0.16, which keeps ex2's own
+  /// precision within a factor of 6.
+  Value complement(Value x) {
     Type f32 = x.getType();
     Value small = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
                                         mul(x, x), flt(f32, 1.0 / 16));
@@ -109,12 +104,8 @@ struct KernelBuilder : LoopBuilder {
     Value p = flt(f32, coef[5]);
     for (int k = 4; k >= 0; --k)
       p = math::FmaOp::create(b, loc, p, x, flt(f32, coef[k]));
-    Value ePoly = arith::NegFOp::create(b, loc, mul(p, x));
-    Value one = flt(f32, 1.0);
-    Value aFast = ex2(x);
-    Value a = sel(small, subf(one, ePoly), aFast);
-    Value e = sel(small, ePoly, subf(one, aFast));
-    return {a, e};
+    Value poly = arith::NegFOp::create(b, loc, mul(p, x));
+    return sel(small, poly, subf(flt(f32, 1.0), ex2(x)));
   }
 
   /// The value of lane (lane - offset) of the warp, and whether that lane
@@ -438,27 +429,30 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
               rewriter.setInsertionPointToStart(nested.getInsertionBlock());
               Value aScaled = kb.mul(kb.load(A, {c, j}), kb.flt(f32, kLog2E));
               SmallVector<Value> bK = projSteps(B, kindB, groupB, j);
-              SmallVector<Value> a(K), e(K), bv(K);
+              SmallVector<Value> a(K), bv(K);
+              Value sumX = zero;
               for (int64_t k = 0; k < K; ++k) {
-                std::tie(a[k], e[k]) = kb.decay(kb.mul(dt[k], aScaled));
+                Value x = kb.mul(dt[k], aScaled);
+                a[k] = kb.ex2(x);
                 bv[k] = kb.mul(dtu[k], bK[k]);
+                sumX = kb.add(sumX, x);
               }
               // The thread's steps as one map h -> (1 - accE) * h + accB.
               // A composed decay is kept as its complement e = 1 - a,
-              // composed as e1 + e2 - e1 * e2: a product of decays near 1
-              // rounded to f32 drops the positive e1 * e2 term every time,
-              // a bias that grows with the chunk (5-10x the sequential
-              // scan's error on slow decays, found by the GPU emulator);
-              // the complement keeps its relative precision, and each
-              // step's complement comes accurate from decay().
+              // composed as e1 + e2 - e1 * e2 (docs/gpu.md: a product of
+              // decays near 1 rounded to f32 loses the e1 * e2 term each
+              // time, a bias that grows with the chunk). The thread's own
+              // composite is 1 - 2^(sum of its x): one accurate complement
+              // per thread and state, where per-step complements of
+              // ex2.approx's results would be mostly its error (slow decays
+              // over 1e-5 on an H100). ex2.approx's steps still drive h and
+              // accB, over at most K steps.
               auto compose = [&](Value e1, Value e2) {
                 return kb.subf(kb.add(e1, e2), kb.mul(e1, e2));
               };
-              Value accE = e[0], accB = bv[0];
-              for (int64_t k = 1; k < K; ++k) {
+              Value accE = kb.complement(sumX), accB = bv[0];
+              for (int64_t k = 1; k < K; ++k)
                 accB = kb.add(kb.mul(a[k], accB), bv[k]);
-                accE = compose(accE, e[k]);
-              }
               // Inclusive warp scan: lane i composes lane i - off's map
               // (earlier steps) before its own.
               for (int32_t off = 1; off < kWarpSize; off *= 2) {
@@ -658,7 +652,9 @@ struct SSMLowerToGPUPass : ssm::impl::SSMLowerToGPUBase<SSMLowerToGPUPass> {
 // Math on NVIDIA GPUs without libdevice
 //===----------------------------------------------------------------------===//
 
-/// f32 math.exp2 marked afn -> ex2.approx.f32.
+/// f32 math.exp2 marked afn -> ex2.approx.ftz.f32: a decay under 2^-126
+/// may as well be 0, and the flush spares the non-ftz form's scaling
+/// instructions around each special-function op.
 struct FastExp2ToNVVM : OpRewritePattern<math::Exp2Op> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -668,7 +664,7 @@ struct FastExp2ToNVVM : OpRewritePattern<math::Exp2Op> {
         !arith::bitEnumContainsAll(op.getFastmath(), arith::FastMathFlags::afn))
       return failure();
     rewriter.replaceOpWithNewOp<LLVM::CallIntrinsicOp>(
-        op, op.getType(), rewriter.getStringAttr("llvm.nvvm.ex2.approx.f32"),
+        op, op.getType(), rewriter.getStringAttr("llvm.nvvm.ex2.approx.ftz.f32"),
         ValueRange{op.getOperand()});
     return success();
   }

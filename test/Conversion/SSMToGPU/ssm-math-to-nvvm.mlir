@@ -4,7 +4,7 @@
 // in f32; floor and fma become LLVM intrinsics; nothing else changes.
 
 // CHECK-LABEL: func.func @math(
-// CHECK:       llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"(%arg0) : (f32) -> f32
+// CHECK:       llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"(%arg0) : (f32) -> f32
 // CHECK:       math.exp2 %arg0 : f32
 // CHECK:       math.exp2 %arg2 fastmath<afn> : f64
 // CHECK:       llvm.call_intrinsic "llvm.floor.f32"(%arg0) : (f32) -> f32
