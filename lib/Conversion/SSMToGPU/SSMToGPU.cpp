@@ -118,21 +118,30 @@ struct KernelBuilder : LoopBuilder {
 
   void barrier() { gpu::BarrierOp::create(b, loc); }
 
-  /// The K = steps.size() values of `buffer` at a thread's consecutive steps
-  /// (indexOf(t) gives the indices of step t). When `fast` holds, all K steps
-  /// lie inside the sequence and time is the contiguous dimension with rows
-  /// 16-byte aligned: K / 4 vector loads of 4 steps (ld.global.v4.f32, a
-  /// quarter of the memory instructions and of the cache lines a warp
-  /// touches per instruction); otherwise one load per step, at the clamped
-  /// steps `steps`. A null `fast` means always the latter.
-  SmallVector<Value> loadSteps(Value buffer, Value fast, Value first,
-                               ArrayRef<Value> steps,
+  /// A thread's K consecutive steps first .. first + K - 1 of a sequence
+  /// whose last step is `lastT`.
+  struct Steps {
+    Value first, lastT;
+    int64_t K;
+  };
+
+  /// The values of `buffer` at a thread's steps (indexOf(t) gives the
+  /// indices of step t). When `fast` holds, all K steps lie inside the
+  /// sequence and time is the contiguous dimension with rows 16-byte
+  /// aligned: K / 4 vector loads of 4 steps (ld.global.v4.f32, a quarter of
+  /// the memory instructions and of the cache lines a warp touches per
+  /// instruction); otherwise one load per step, clamped to the last step. A
+  /// null `fast` means always the latter. The steps' indices are computed
+  /// where they are used, not kept alive in registers.
+  SmallVector<Value> loadSteps(Value buffer, Value fast, const Steps &s,
                                function_ref<SmallVector<Value>(Value)> indexOf) {
-    const int64_t K = steps.size();
+    const int64_t K = s.K;
+    Value first = s.first;
     auto scalar = [&] {
       SmallVector<Value> v;
-      for (Value t : steps)
-        v.push_back(load(buffer, indexOf(t)));
+      for (int64_t k = 0; k < K; ++k)
+        v.push_back(
+            load(buffer, indexOf(minu(addi(first, idx(k)), s.lastT))));
       return v;
     };
     if (!fast)
@@ -167,13 +176,16 @@ struct KernelBuilder : LoopBuilder {
   }
 
   /// Stores a thread's K step values, the counterpart of loadSteps: vector
-  /// stores when `fast` holds, else one guarded store per valid step.
-  void storeSteps(Value buffer, Value fast, Value first, ArrayRef<Value> vals,
-                  ArrayRef<Value> steps, ArrayRef<Value> valid,
+  /// stores when `fast` holds, else one store per step inside the sequence.
+  void storeSteps(Value buffer, Value fast, const Steps &s,
+                  ArrayRef<Value> vals,
                   function_ref<SmallVector<Value>(Value)> indexOf) {
+    Value first = s.first;
     auto scalar = [&] {
-      for (size_t k = 0; k < vals.size(); ++k)
-        ifThen(valid[k], [&] { store(vals[k], buffer, indexOf(steps[k])); });
+      for (size_t k = 0; k < vals.size(); ++k) {
+        Value t = addi(first, idx(k));
+        ifThen(ule(t, s.lastT), [&] { store(vals[k], buffer, indexOf(t)); });
+      }
     };
     if (!fast)
       return scalar();
@@ -389,21 +401,17 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
         // This thread's K consecutive steps: dt and dt * u, with steps past
         // the end reading the last step and contributing the identity
         // (a, b) = (1, 0) through dt = 0.
-        SmallVector<Value> t(K), valid(K), dt(K), dtu(K);
-        for (int64_t k = 0; k < K; ++k) {
-          Value tk = kb.addi(base, kb.idx(k));
-          valid[k] = kb.ult(tk, nL);
-          t[k] = kb.minu(tk, lastT);
-        }
-        SmallVector<Value> dRaw = kb.loadSteps(delta, fast, base, t, act);
-        SmallVector<Value> uK = kb.loadSteps(u, fast, base, t, act);
+        KernelBuilder::Steps steps{base, lastT, K};
+        SmallVector<Value> dt(K), dtu(K);
+        SmallVector<Value> dRaw = kb.loadSteps(delta, fast, steps, act);
+        SmallVector<Value> uK = kb.loadSteps(u, fast, steps, act);
         for (int64_t k = 0; k < K; ++k) {
           Value d = dRaw[k];
           if (biasC)
             d = kb.add(d, biasC);
           if (op.getDeltaSoftplus())
             d = kb.softplus(d);
-          dt[k] = kb.sel(valid[k], d, zero);
+          dt[k] = kb.sel(kb.ult(kb.addi(base, kb.idx(k)), nL), d, zero);
           dtu[k] = kb.mul(dt[k], uK[k]);
         }
         // B or C of state j at the thread's steps.
@@ -411,7 +419,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                              Value j) -> SmallVector<Value> {
           if (kind == Kind::TimeInvariant)
             return SmallVector<Value>(K, projAt(proj, kind, perGrp, j, {}));
-          return kb.loadSteps(proj, fast, base, t, [&](Value tt) {
+          return kb.loadSteps(proj, fast, steps, [&](Value tt) {
             Value g = kind == Kind::Grouped ? kb.divu(c, perGrp) : Value();
             if (tm)
               return g ? SmallVector<Value>{bi, tt, g, j}
@@ -497,18 +505,22 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
               scf::YieldOp::create(rewriter, loc, yNext);
             });
 
-        SmallVector<Value> zK;
+        // u again rather than kept in registers through the state loop
+        // (a cache hit: this thread read it before the loop).
+        SmallVector<Value> uD, zK;
+        if (dC)
+          uD = kb.loadSteps(u, fast, steps, act);
         if (z)
-          zK = kb.loadSteps(z, fast, base, t, act);
+          zK = kb.loadSteps(z, fast, steps, act);
         SmallVector<Value> outs(K);
         for (int64_t k = 0; k < K; ++k) {
           outs[k] = states.getResult(k);
           if (dC)
-            outs[k] = kb.add(outs[k], kb.mul(dC, uK[k]));
+            outs[k] = kb.add(outs[k], kb.mul(dC, uD[k]));
           if (z)
             outs[k] = kb.mul(outs[k], kb.silu(zK[k]));
         }
-        kb.storeSteps(y, fast, base, outs, t, valid, act);
+        kb.storeSteps(y, fast, steps, outs, act);
       });
 
       if (last) {
