@@ -30,14 +30,18 @@ def test_scan_matches_float64(rng, b, d, L, n):
 def test_slow_decays_over_chunks_match_the_sequential_scan(rng):
     # Decays near 1 over four 2048-step chunks: the kernel composes them as
     # complements (1 - a); as plain products in f32 its error was 5-10x
-    # the sequential scan's (1.2e-5 here).
+    # the sequential scan's (1.2e-5 here). The emulator's exp2 now errs one
+    # ulp low every time, like ex2.approx at worst (docs/gpu.md): the
+    # kernel stays at 4e-6 here (an H100: under 6e-7 on such cases), where
+    # per-step complements of the approximate decays reach 3e-4. Hence the
+    # contract's tolerance, no longer 0.4x it, which the exact exp2 allowed.
     x = scan_inputs(rng, 2, 3, 3 * 2048 + 7, 8, softplus=True)
     x["A"] = (-rng.uniform(1e-4, 1e-2, x["A"].shape)).astype(np.float32)
     args = [x[k] for k in "u delta A B C".split()]
     _, h = ssm_mlir.selective_scan_fn(*args, delta_softplus=True,
                                       return_last_state=True, **EMU)
     _, h_ref = selective_scan(*args, delta_softplus=True)
-    assert max_rel_err(h, h_ref) <= 0.4 * TOL
+    assert max_rel_err(h, h_ref) <= TOL
 
 
 def test_conv_matches_float64(rng):

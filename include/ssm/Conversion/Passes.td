@@ -256,7 +256,9 @@ def SSMGPUEmulateKernels : Pass<"ssm-gpu-emulate-kernels", "::mlir::ModuleOp"> {
     `<kernel>_launch(grid x, y, z, block x, y, z, shared bytes, arguments)`,
     a declaration that ssm-gpu-emulate-launches defines once everything is
     in the LLVM dialect; the emulator runs a launch to completion, so its
-    async token is its dependencies'. The `gpu.module`s are erased. A GPU op
+    async token is its dependencies'. An f32 `math.exp2` marked `afn`
+    (ex2.approx on NVIDIA GPUs) is scaled by 1 - 2^-24: one ulp low, the
+    direction and about the size of the hardware's error. The `gpu.module`s are erased. A GPU op
     the emulator does not model, a device function or a kernel with
     attributions is an error.
   }];

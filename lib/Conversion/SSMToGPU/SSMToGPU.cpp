@@ -133,15 +133,15 @@ struct KernelBuilder : LoopBuilder {
   /// instruction); otherwise one load per step, clamped to the last step. A
   /// null `fast` means always the latter. The steps' indices are computed
   /// where they are used, not kept alive in registers.
-  SmallVector<Value> loadSteps(Value buffer, Value fast, const Steps &s,
-                               function_ref<SmallVector<Value>(Value)> indexOf) {
+  SmallVector<Value>
+  loadSteps(Value buffer, Value fast, const Steps &s,
+            function_ref<SmallVector<Value>(Value)> indexOf) {
     const int64_t K = s.K;
     Value first = s.first;
     auto scalar = [&] {
       SmallVector<Value> v;
       for (int64_t k = 0; k < K; ++k)
-        v.push_back(
-            load(buffer, indexOf(minu(addi(first, idx(k)), s.lastT))));
+        v.push_back(load(buffer, indexOf(minu(addi(first, idx(k)), s.lastT))));
       return v;
     };
     if (!fast)
@@ -149,8 +149,8 @@ struct KernelBuilder : LoopBuilder {
     // The branches yield vectors, extracted after the scf.if: an extract
     // straight from a vector.load would be folded back into scalar loads.
     auto vec4 = VectorType::get({4}, b.getF32Type());
-    auto ifOp = scf::IfOp::create(b, loc, SmallVector<Type>(K / 4, vec4),
-                                  fast, /*withElseRegion=*/true);
+    auto ifOp = scf::IfOp::create(b, loc, SmallVector<Type>(K / 4, vec4), fast,
+                                  /*withElseRegion=*/true);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
@@ -194,8 +194,8 @@ struct KernelBuilder : LoopBuilder {
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
     auto vec4 = VectorType::get({4}, b.getF32Type());
     for (size_t q = 0; q < vals.size(); q += 4) {
-      Value group = vector::FromElementsOp::create(b, loc, vec4,
-                                                   vals.slice(q, 4));
+      Value group =
+          vector::FromElementsOp::create(b, loc, vec4, vals.slice(q, 4));
       vector::StoreOp::create(b, loc, group, buffer,
                               indexOf(addi(first, idx(q))),
                               /*nontemporal=*/false, llvm::Align(16));
@@ -389,8 +389,8 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
         // Whether this thread's K steps move as 16-byte vectors: all inside
         // the sequence, time contiguous (channel-first) and every row
         // 16-byte aligned (L a multiple of 4; the buffers themselves are
-        // allocation-aligned). Only a sequence's last thread, or an odd L,
-        // takes the scalar path.
+        // allocation-aligned). Only a sequence's last thread, or every
+        // thread when L is not a multiple of 4, takes the scalar path.
         Value fast;
         if (!tm && K % 4 == 0)
           fast = kb.andi(kb.eq(kb.remu(nL, kb.idx(4)), kb.idx(0)),
@@ -676,7 +676,8 @@ struct FastExp2ToNVVM : OpRewritePattern<math::Exp2Op> {
         !arith::bitEnumContainsAll(op.getFastmath(), arith::FastMathFlags::afn))
       return failure();
     rewriter.replaceOpWithNewOp<LLVM::CallIntrinsicOp>(
-        op, op.getType(), rewriter.getStringAttr("llvm.nvvm.ex2.approx.ftz.f32"),
+        op, op.getType(),
+        rewriter.getStringAttr("llvm.nvvm.ex2.approx.ftz.f32"),
         ValueRange{op.getOperand()});
     return success();
   }

@@ -94,6 +94,39 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// An f32 exp2 marked afn (ex2.approx on NVIDIA GPUs) errs low, as the
+// hardware's does at worst: scaled by 1 - 2^-24 (0.99999994). An exact
+// exp2, or one of f64, is left alone.
+
+// CHECK-LABEL: func.func private @exp2s_k(
+// CHECK:       %[[APPROX:.*]] = math.exp2 %[[X:.*]] fastmath<afn> : f32
+// CHECK:       %[[SCALE:.*]] = arith.constant 0.99999994 : f32
+// CHECK:       %[[LOW:.*]] = arith.mulf %[[APPROX]], %[[SCALE]] : f32
+// CHECK:       %[[EXACT:.*]] = math.exp2 %[[X]] : f32
+// CHECK:       %[[WIDE:.*]] = math.exp2 %{{.*}} fastmath<afn> : f64
+// CHECK-NOT:   arith.mulf
+// CHECK:       memref.store %[[LOW]]
+// CHECK:       memref.store %[[EXACT]]
+module attributes {gpu.container_module} {
+  gpu.module @exp2s {
+    gpu.func @k(%x: memref<?xf32>, %y: memref<?xf64>) kernel {
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      %v = memref.load %x[%c0] : memref<?xf32>
+      %w = memref.load %y[%c0] : memref<?xf64>
+      %a = math.exp2 %v fastmath<afn> : f32
+      %e = math.exp2 %v : f32
+      %d = math.exp2 %w fastmath<afn> : f64
+      memref.store %a, %x[%c0] : memref<?xf32>
+      memref.store %e, %x[%c1] : memref<?xf32>
+      memref.store %d, %y[%c0] : memref<?xf64>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
 module attributes {gpu.container_module} {
   gpu.module @kernels {
     // expected-error @below {{is a device function; the GPU emulator runs kernels only}}
