@@ -4,6 +4,8 @@ import re
 import subprocess
 import sys
 
+import numpy as np
+
 
 def run(cmd, stdin=None):
     """Runs `cmd`; exits with its stderr if it fails; returns stdout+stderr."""
@@ -22,3 +24,20 @@ def peak_mb(out):
     """Peak resident memory from `/usr/bin/time -v` output (nan if absent)."""
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", out)
     return int(m.group(1)) / 1024.0 if m else float("nan")
+
+
+def scan_inputs(rng, b, d, L, n):
+    """The benchmarks' selective-scan inputs, float32, in mamba_ssm's layout:
+    Mamba-like steps and decays, B and C varying with time, D, z and a
+    delta bias (keys as ssm-run scan's options)."""
+    x = {
+        "u": rng.standard_normal((b, d, L)),
+        "delta": rng.uniform(-4.0, 1.0, (b, d, L)),
+        "A": -np.exp(rng.uniform(-2.0, 1.5, (d, n))),
+        "B": rng.standard_normal((b, n, L)),
+        "C": rng.standard_normal((b, n, L)),
+        "D": rng.standard_normal(d),
+        "z": rng.standard_normal((b, d, L)),
+        "delta-bias": rng.uniform(-1.0, 0.5, d),
+    }
+    return {k: v.astype(np.float32) for k, v in x.items()}

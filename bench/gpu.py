@@ -36,21 +36,12 @@ import tempfile
 import numpy as np
 import torch
 
+from benchlib import median_ms, run, scan_inputs
+
 # name, b, d, L, n
 SHAPES = [("reference shape", 1, 1536, 2048, 16), ("large", 8, 2048, 8192, 16)]
 KERNEL = "selective_scan_kernel"
 DEVICE = "cuda"
-
-
-def run(cmd):
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit("failed: %s\n%s%s" % (" ".join(cmd), proc.stdout, proc.stderr))
-    return proc.stdout + proc.stderr
-
-
-def median_ms(out):
-    return float(re.search(r"median_ms=([0-9.]+)", out).group(1))
 
 
 def events_ms(fn, reps):
@@ -165,18 +156,7 @@ def main():
     shapes = SHAPES[:1] if args.quick else SHAPES
     with tempfile.TemporaryDirectory(prefix="ssm-gpu-bench-") as tmp:
         for name, b, d, L, n in shapes:
-            # bench/run.py's distributions: Mamba-like decays and steps.
-            x = {
-                "u": rng.standard_normal((b, d, L)),
-                "delta": rng.uniform(-4.0, 1.0, (b, d, L)),
-                "A": -np.exp(rng.uniform(-2.0, 1.5, (d, n))),
-                "B": rng.standard_normal((b, n, L)),
-                "C": rng.standard_normal((b, n, L)),
-                "D": rng.standard_normal(d),
-                "z": rng.standard_normal((b, d, L)),
-                "delta-bias": rng.uniform(-1.0, 0.5, d),
-            }
-            x = {k: v.astype(np.float32) for k, v in x.items()}
+            x = scan_inputs(rng, b, d, L, n)  # bench/run.py's
             cmd = [args.ssm_run, "scan", "--target", "nvptx", "--delta-softplus",
                    "--out", os.path.join(tmp, "y.npy"), "--last-state",
                    os.path.join(tmp, "h.npy")]

@@ -25,7 +25,7 @@ import tempfile
 
 import numpy as np
 
-from benchlib import run, median_ms, peak_mb
+from benchlib import run, median_ms, peak_mb, scan_inputs
 
 BOUND_NS_PER_UPDATE = 5.28e6 / 50.3e6   # ns per update, one core
 STREAM_GBS = {1: 36.9, 2: 70.2}          # STREAM triad, performance.md
@@ -159,20 +159,11 @@ def main():
             # At least 11 calls: the first few pay page faults on fresh output
             # buffers (expensive in this VM) until glibc reuses them.
             reps = max(11, min(51, int(2e9 / max(updates, 1) / 10)))
-            x = {
-                "u": rng.standard_normal((b, d, L)),
-                "delta": rng.uniform(-4.0, 1.0, (b, d, L)),
-                "A": -np.exp(rng.uniform(-2.0, 1.5, (d, n))),
-                "B": rng.standard_normal((b, n, L)),
-                "C": rng.standard_normal((b, n, L)),
-                "D": rng.standard_normal(d),
-                "z": rng.standard_normal((b, d, L)),
-                "delta-bias": rng.uniform(-1.0, 0.5, d),
-            }
+            x = scan_inputs(rng, b, d, L, n)
             paths = {}
             for k, v in x.items():
                 paths[k] = os.path.join(tmp, k + ".npy")
-                np.save(paths[k], v.astype(np.float32))
+                np.save(paths[k], v)
             out = os.path.join(tmp, "y.npy")
             base = [ssm_run, "scan", "--delta-softplus", "--out", out]
             for k, p in paths.items():

@@ -31,6 +31,7 @@
 // CHECK:           memref.store {{.*}}, %[[CARRY]][%{{.*}}, %[[J0]]]
 // Chunks of threads x 2 steps.
 // CHECK:         scf.for %[[CH:.*]] = %{{.*}} to %{{.*}} step
+// CHECK-NOT:       vector.load
 // CHECK:           %[[PAR:.*]] = arith.remui %[[CH]], %{{.*}} : index
 // CHECK:           %[[NEXT:.*]] = arith.subi %{{.*}}, %[[PAR]] : index
 // CHECK:           scf.for %[[J:.*]] = %{{.*}} to %c4 step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (f32, f32) {
@@ -64,9 +65,25 @@
 // CHECK:       bufferization.to_tensor %[[Y]] restrict writable
 // CHECK-NOT:   ssm.selective_scan
 
+// With 16 steps per thread (a multiple of 4) and time contiguous, a
+// thread's steps move as 16-byte vectors when L is a multiple of 4 and they
+// all lie inside the sequence, else one by one (the else branch): dt and u
+// before the state loop, C (grouped) inside it, y after it. With 2 steps per
+// thread (the CHECK run above), only the scalar loads.
+
 // DEFAULT-LABEL: func.func @scan(
 // DEFAULT:       dynamic_shared_memory_size %c288_i32
+// DEFAULT:       %[[REM:.*]] = arith.remui %{{.*}}, %c4{{.*}} : index
+// DEFAULT:       %[[FAST:.*]] = arith.andi
+// DEFAULT:       scf.if %[[FAST]] -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// DEFAULT-COUNT-4: vector.load %{{.*}} {alignment = 16 : i64} : memref<2x8x?xf32>, vector<4xf32>
+// DEFAULT:       } else {
+// DEFAULT-COUNT-4: memref.load %{{.*}} : memref<2x8x?xf32>
+// DEFAULT:       scf.for
 // DEFAULT-COUNT-16: math.exp2
+// DEFAULT:       vector.load %{{.*}} {alignment = 16 : i64} : memref<2x2x4x?xf32>, vector<4xf32>
+// DEFAULT:       scf.if %[[FAST]] {
+// DEFAULT-COUNT-4: vector.store %{{.*}} {alignment = 16 : i64} : memref<2x8x?xf32>, vector<4xf32>
 func.func @scan(%u: tensor<2x8x?xf32>, %dt: tensor<2x8x?xf32>, %A: tensor<8x4xf32>,
                 %B: tensor<8x4xf32>, %C: tensor<2x2x4x?xf32>, %h0: tensor<2x8x4xf32>)
     -> (tensor<2x8x?xf32>, tensor<2x8x4xf32>) {
