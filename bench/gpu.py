@@ -19,8 +19,9 @@ these sizes; that figure is reported too, as end-to-end.
                       [--variants 16x128,8x256,...]
 
 --variants times the kernel with other steps per thread x threads per block
-(ssm-run --gpu-items, --gpu-threads), each checked against float64 too; the
-first is the one the table reports in full (default: ssm-run's defaults).
+[x states per iteration] (ssm-run --gpu-items, --gpu-threads, --gpu-states),
+each checked against float64 too; the table reports ssm-run's defaults in
+full and each variant's kernel time.
 """
 import argparse
 import csv
@@ -140,7 +141,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="only the reference shape")
     ap.add_argument("--out", default=".", help="where results.json and ncu reports go")
     ap.add_argument("--variants", default="",
-                    help="comma-separated ITEMSxTHREADS kernel shapes to time")
+                    help="comma-separated ITEMSxTHREADS[xSTATES] kernel shapes to time")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     props = torch.cuda.get_device_properties(0)
@@ -181,8 +182,11 @@ def main():
             err_y, err_h = check([])
             variants = []
             for v in filter(None, args.variants.split(",")):
-                items, threads = v.split("x")
-                extra = ["--gpu-items", items, "--gpu-threads", threads]
+                shape = v.split("x")
+                extra = []
+                for flag, value in zip(("--gpu-items", "--gpu-threads", "--gpu-states"),
+                                       shape):
+                    extra += [flag, value]
                 ey, eh = check(extra)
                 vk = kernel_ms(ncu, cmd + extra + ["--time", "5"],
                                os.path.join(tmp, "ncu.csv"))[0] if ncu else float("nan")
@@ -225,7 +229,8 @@ def main():
                   r["err_y"][1], r["err_h"][0], r["err_h"][1]))
     for r in results:
         for v in r["variants"]:
-            print("| %s, %s steps x threads | %.3f ms | %.0f%% of bound | err %.1e / %.1e |" % (
+            print("| %s, %s (steps x threads [x states]) | %.3f ms | %.0f%% of bound "
+                  "| err %.1e / %.1e |" % (
                 r["name"], v["variant"], v["kernel_ms"],
                 100 * max(r["mem_bound_ms"], r["exp_bound_ms"]) / v["kernel_ms"],
                 v["err_y"][0], v["err_h"][0]))

@@ -141,16 +141,17 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
 
 /// The GPU lowering up to outlined kernels and control flow, shared by the
 /// NVPTX pipeline and the emulator's.
-static void addGPUKernels(OpPassManager &pm, int64_t itemsPerThread,
-                          int64_t maxThreads, bool deallocate) {
+template <typename Options>
+static void addGPUKernels(OpPassManager &pm, const Options &options) {
   pm.addPass(createSSMExpandBlocks());
   SSMLowerToGPUOptions gpu;
-  gpu.itemsPerThread = itemsPerThread;
-  gpu.maxThreads = maxThreads;
+  gpu.itemsPerThread = options.itemsPerThread;
+  gpu.maxThreads = options.maxThreads;
+  gpu.statesPerIteration = options.statesPerIteration;
   pm.addPass(createSSMLowerToGPU(gpu));
   // Everything else runs on the host, through the reference loops.
   pm.addPass(createSSMLowerToLoops());
-  addBufferization(pm, deallocate);
+  addBufferization(pm, options.lowerDeallocations);
   pm.addPass(createSSMGPUDeviceBuffers());
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createCanonicalizerPass());
@@ -168,8 +169,7 @@ static void addGPUKernels(OpPassManager &pm, int64_t itemsPerThread,
 
 void ssm::buildSSMToNVPTXPipeline(OpPassManager &pm,
                                   const SSMToNVPTXOptions &options) {
-  addGPUKernels(pm, options.itemsPerThread, options.maxThreads,
-                options.lowerDeallocations);
+  addGPUKernels(pm, options);
 
   // Device side.
   GpuNVVMAttachTargetOptions target;
@@ -198,8 +198,7 @@ void ssm::buildSSMToNVPTXPipeline(OpPassManager &pm,
 
 void ssm::buildSSMToGPUEmulatorPipeline(
     OpPassManager &pm, const SSMToGPUEmulatorOptions &options) {
-  addGPUKernels(pm, options.itemsPerThread, options.maxThreads,
-                options.lowerDeallocations);
+  addGPUKernels(pm, options);
   // The kernels become host functions over the emulator's runtime calls,
   // converted to LLVM with the host; launches become calls of the emulator.
   pm.addPass(createSSMGPUEmulateKernels());

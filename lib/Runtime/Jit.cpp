@@ -215,6 +215,7 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
     mlir::ssm::SSMToGPUEmulatorOptions pipeline;
     pipeline.itemsPerThread = options.gpuItemsPerThread;
     pipeline.maxThreads = options.gpuMaxThreads;
+    pipeline.statesPerIteration = options.gpuStatesPerIteration;
     mlir::ssm::buildSSMToGPUEmulatorPipeline(pm, pipeline);
     if (configure)
       configure(pm);
@@ -228,6 +229,7 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
     pipeline.chip = options.gpuChip;
     pipeline.itemsPerThread = options.gpuItemsPerThread;
     pipeline.maxThreads = options.gpuMaxThreads;
+    pipeline.statesPerIteration = options.gpuStatesPerIteration;
     mlir::ssm::buildSSMToNVPTXPipeline(pm, pipeline);
     if (configure)
       configure(pm);

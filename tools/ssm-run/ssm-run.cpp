@@ -90,6 +90,9 @@ common options:
                     16; a multiple of 4 lets them move as 16-byte vectors)
   --gpu-threads N   most threads per block of the GPU scan, a multiple of
                     32 up to 1024 (default 128)
+  --gpu-states N    states the GPU scan handles together, their warp scans
+                    interleaved under one barrier, 1 to 8 (default 1; 1
+                    when N does not divide the state size)
   --cpu NAME        target CPU for the JIT (default: the host)
   --mattr A,B       extra target features, e.g. -avx512f
   --reference       lower with the reference loops (the oracle of the tests)
@@ -189,6 +192,7 @@ std::map<std::string, Options::Spec> commonSpecs() {
           {"chip", {true, false}},
           {"gpu-items", {true, false}},
           {"gpu-threads", {true, false}},
+          {"gpu-states", {true, false}},
           {"h", {false, false}}};
 }
 
@@ -262,6 +266,14 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
         "option '--gpu-threads' expects a multiple of 32 up to 1024, got %lld",
         static_cast<long long>(*gpuThreads));
   c.jit.gpuMaxThreads = *gpuThreads;
+  auto gpuStates = positiveInt(opts, "gpu-states", c.jit.gpuStatesPerIteration);
+  if (!gpuStates)
+    return gpuStates.takeError();
+  if (*gpuStates > 8)
+    return llvm::createStringError(
+        "option '--gpu-states' expects at most 8 states, got %lld",
+        static_cast<long long>(*gpuStates));
+  c.jit.gpuStatesPerIteration = *gpuStates;
   if (c.emit == "ptx")
     c.jit.target = Target::NVPTX;
   if (opts.value("time")) {

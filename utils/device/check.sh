@@ -98,6 +98,8 @@ for s in ${what:-smoke tests bench}; do
     smoke) step smoke smoke; cat "$logs/smoke.log" ;;
     tests)
       step gpu-selective-scan $py test/Integration/GPU/selective-scan.py nvptx
+      step gpu-selective-scan-states2 $py test/Integration/GPU/selective-scan.py nvptx \
+        --gpu-states 2
       for f in test/Integration/CPU/*.py; do
         grep -q "GPU_LOWERINGS\|SCAN_LOWERINGS" "$f" || continue
         step "cpu-$(basename "$f" .py)" env SSM_TEST_NVPTX=1 $py "$f"

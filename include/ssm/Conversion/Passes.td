@@ -192,6 +192,10 @@ def SSMLowerToGPU : Pass<"ssm-lower-to-gpu"> {
            "Consecutive steps each thread holds in registers">,
     Option<"maxThreads", "max-threads", "int64_t", /*default=*/"128",
            "Most threads per block of the scan (a multiple of 32)">,
+    Option<"statesPerIteration", "states-per-iteration", "int64_t",
+           /*default=*/"1",
+           "States the scan's state loop handles together, interleaving "
+           "their warp scans under one barrier (1 when it does not divide n)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

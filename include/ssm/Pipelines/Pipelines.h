@@ -80,6 +80,11 @@ struct SSMToNVPTXOptions : public PassPipelineOptions<SSMToNVPTXOptions> {
       *this, "max-threads",
       llvm::cl::desc("Most threads per block of the scan (a multiple of 32)"),
       llvm::cl::init(128)};
+  PassOptions::Option<int64_t> statesPerIteration{
+      *this, "states-per-iteration",
+      llvm::cl::desc("States the scan's state loop handles together (1 when "
+                     "it does not divide n)"),
+      llvm::cl::init(1)};
   PassOptions::Option<bool> lowerDeallocations{
       *this, "buffer-deallocation",
       llvm::cl::desc("Insert deallocations of intermediate host buffers"),
@@ -101,6 +106,11 @@ struct SSMToGPUEmulatorOptions
       *this, "max-threads",
       llvm::cl::desc("Most threads per block of the scan (a multiple of 32)"),
       llvm::cl::init(128)};
+  PassOptions::Option<int64_t> statesPerIteration{
+      *this, "states-per-iteration",
+      llvm::cl::desc("States the scan's state loop handles together (1 when "
+                     "it does not divide n)"),
+      llvm::cl::init(1)};
   PassOptions::Option<bool> lowerDeallocations{
       *this, "buffer-deallocation",
       llvm::cl::desc("Insert deallocations of intermediate host buffers"),

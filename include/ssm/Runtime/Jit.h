@@ -49,11 +49,12 @@ struct JitOptions {
   Target target = Target::CPU;
   /// NVPTX: the chip the kernels are compiled for.
   std::string gpuChip = "sm_90";
-  /// NVPTX and GPUEmulator: the scan kernel's consecutive steps per thread
-  /// and most threads per block (the pipelines' items-per-thread and
-  /// max-threads options).
+  /// NVPTX and GPUEmulator: the scan kernel's consecutive steps per thread,
+  /// most threads per block and states per iteration of its state loop (the
+  /// pipelines' items-per-thread, max-threads and states-per-iteration).
   int64_t gpuItemsPerThread = 16;
   int64_t gpuMaxThreads = 128;
+  int64_t gpuStatesPerIteration = 1;
   /// LLVM IR optimisation level and codegen level.
   unsigned optLevel = 3;
   /// Target CPU and extra features; empty means the host CPU and features.

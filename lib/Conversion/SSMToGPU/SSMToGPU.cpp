@@ -272,10 +272,12 @@ struct KernelBuilder : LoopBuilder {
 //===----------------------------------------------------------------------===//
 
 struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
-  SelectiveScanToGPU(MLIRContext *ctx, int64_t items, int64_t maxThreads)
-      : OpRewritePattern(ctx), items(items), maxThreads(maxThreads) {}
+  SelectiveScanToGPU(MLIRContext *ctx, int64_t items, int64_t maxThreads,
+                     int64_t statesPerIteration)
+      : OpRewritePattern(ctx), items(items), maxThreads(maxThreads),
+        statesPerIteration(statesPerIteration) {}
 
-  int64_t items, maxThreads;
+  int64_t items, maxThreads, statesPerIteration;
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -292,6 +294,9 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
     const bool tm = op.isTokenMajor();
     const int64_t K = items;
     const int64_t maxWarps = maxThreads / kWarpSize;
+    // States per iteration of the state loop: as asked when they divide n,
+    // else one.
+    const int64_t S = n % statesPerIteration == 0 ? statesPerIteration : 1;
 
     // Shared memory: warp totals (a and b) per chunk parity, state and
     // warp; the carried state per chunk parity and state. Indexing by the
@@ -430,21 +435,16 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
         };
 
         SmallVector<Value> yInit(K, zero);
+        // S states per iteration: their shuffle scans, shared-memory round
+        // trips and loads interleave, and one barrier serves them all.
         auto states = scf::ForOp::create(
-            rewriter, loc, kb.idx(0), n_, kb.idx(1), yInit,
-            [&](OpBuilder &nested, Location, Value j, ValueRange yAcc) {
+            rewriter, loc, kb.idx(0), n_, kb.idx(S), yInit,
+            [&](OpBuilder &nested, Location, Value j0, ValueRange yAcc) {
               OpBuilder::InsertionGuard guard(rewriter);
               rewriter.setInsertionPointToStart(nested.getInsertionBlock());
-              Value aScaled = kb.mul(kb.load(A, {c, j}), kb.flt(f32, kLog2E));
-              SmallVector<Value> bK = projSteps(B, kindB, groupB, j);
-              SmallVector<Value> a(K), bv(K);
-              Value sumX = zero;
-              for (int64_t k = 0; k < K; ++k) {
-                Value x = kb.mul(dt[k], aScaled);
-                a[k] = kb.ex2(x);
-                bv[k] = kb.mul(dtu[k], bK[k]);
-                sumX = kb.add(sumX, x);
-              }
+              SmallVector<Value> js(S);
+              SmallVector<SmallVector<Value>> a(S), bv(S);
+              SmallVector<Value> accE(S), accB(S);
               // The thread's steps as one map h -> (1 - accE) * h + accB.
               // A composed decay is kept as its complement e = 1 - a,
               // composed as e1 + e2 - e1 * e2 (docs/gpu.md: a product of
@@ -458,49 +458,78 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
               auto compose = [&](Value e1, Value e2) {
                 return kb.subf(kb.add(e1, e2), kb.mul(e1, e2));
               };
-              Value accE = kb.complement(sumX), accB = bv[0];
-              for (int64_t k = 1; k < K; ++k)
-                accB = kb.add(kb.mul(a[k], accB), bv[k]);
+              for (int64_t s = 0; s < S; ++s) {
+                Value j = js[s] = s ? kb.addi(j0, kb.idx(s)) : j0;
+                Value aScaled =
+                    kb.mul(kb.load(A, {c, j}), kb.flt(f32, kLog2E));
+                SmallVector<Value> bK = projSteps(B, kindB, groupB, j);
+                a[s].resize(K);
+                bv[s].resize(K);
+                Value sumX = zero;
+                for (int64_t k = 0; k < K; ++k) {
+                  Value x = kb.mul(dt[k], aScaled);
+                  a[s][k] = kb.ex2(x);
+                  bv[s][k] = kb.mul(dtu[k], bK[k]);
+                  sumX = kb.add(sumX, x);
+                }
+                accE[s] = kb.complement(sumX);
+                accB[s] = bv[s][0];
+                for (int64_t k = 1; k < K; ++k)
+                  accB[s] = kb.add(kb.mul(a[s][k], accB[s]), bv[s][k]);
+              }
               // Inclusive warp scan: lane i composes lane i - off's map
               // (earlier steps) before its own.
               for (int32_t off = 1; off < kWarpSize; off *= 2) {
-                auto [pe, ok] = kb.shuffleUp(accE, off);
-                auto [pb, okB] = kb.shuffleUp(accB, off);
-                (void)okB;
-                Value nB = kb.add(kb.mul(kb.subf(one, accE), pb), accB);
-                Value nE = compose(accE, pe);
-                accB = kb.sel(ok, nB, accB);
-                accE = kb.sel(ok, nE, accE);
+                for (int64_t s = 0; s < S; ++s) {
+                  auto [pe, ok] = kb.shuffleUp(accE[s], off);
+                  auto [pb, okB] = kb.shuffleUp(accB[s], off);
+                  (void)okB;
+                  Value nB =
+                      kb.add(kb.mul(kb.subf(one, accE[s]), pb), accB[s]);
+                  Value nE = compose(accE[s], pe);
+                  accB[s] = kb.sel(ok, nB, accB[s]);
+                  accE[s] = kb.sel(ok, nE, accE[s]);
+                }
               }
               // Exclusive: the map of the warp's steps before this thread.
-              auto [ee, okE] = kb.shuffleUp(accE, 1);
-              auto [eb, okEB] = kb.shuffleUp(accB, 1);
-              (void)okEB;
-              ee = kb.sel(okE, ee, zero);
-              eb = kb.sel(okE, eb, zero);
+              SmallVector<Value> ee(S), eb(S);
+              for (int64_t s = 0; s < S; ++s) {
+                auto [pe, okE] = kb.shuffleUp(accE[s], 1);
+                auto [pb, okEB] = kb.shuffleUp(accB[s], 1);
+                (void)okEB;
+                ee[s] = kb.sel(okE, pe, zero);
+                eb[s] = kb.sel(okE, pb, zero);
+              }
               kb.ifThen(kb.eq(lane, kb.idx(kWarpSize - 1)), [&] {
-                kb.store(accE, totE, {par, j, warp});
-                kb.store(accB, totB, {par, j, warp});
+                for (int64_t s = 0; s < S; ++s) {
+                  kb.store(accE[s], totE, {par, js[s], warp});
+                  kb.store(accB[s], totB, {par, js[s], warp});
+                }
               });
               kb.barrier();
-              // The state before this thread's first step: the carried
-              // state through the earlier warps, then the earlier lanes.
-              Value h = kb.load(carry, {par, j});
-              h = kb.forLoopCarry(warp, h, [&](Value w, Value hw) {
-                Value aw = kb.subf(one, kb.load(totE, {par, j, w}));
-                return kb.add(kb.mul(aw, hw), kb.load(totB, {par, j, w}));
-              });
-              h = kb.add(kb.mul(kb.subf(one, ee), h), eb);
-              SmallVector<Value> cK = projSteps(C, kindC, groupC, j);
-              SmallVector<Value> yNext(K);
-              for (int64_t k = 0; k < K; ++k) {
-                h = kb.add(kb.mul(a[k], h), bv[k]);
-                yNext[k] = kb.add(yAcc[k], kb.mul(cK[k], h));
+              SmallVector<Value> yNext(yAcc.begin(), yAcc.end()), hs(S);
+              for (int64_t s = 0; s < S; ++s) {
+                // The state before this thread's first step: the carried
+                // state through the earlier warps, then the earlier lanes.
+                Value j = js[s];
+                Value h = kb.load(carry, {par, j});
+                h = kb.forLoopCarry(warp, h, [&](Value w, Value hw) {
+                  Value aw = kb.subf(one, kb.load(totE, {par, j, w}));
+                  return kb.add(kb.mul(aw, hw), kb.load(totB, {par, j, w}));
+                });
+                h = kb.add(kb.mul(kb.subf(one, ee[s]), h), eb[s]);
+                SmallVector<Value> cK = projSteps(C, kindC, groupC, j);
+                for (int64_t k = 0; k < K; ++k) {
+                  h = kb.add(kb.mul(a[s][k], h), bv[s][k]);
+                  yNext[k] = kb.add(yNext[k], kb.mul(cK[k], h));
+                }
+                hs[s] = h;
               }
-              // The last thread's final state (steps past the end keep it)
-              // enters the next chunk.
+              // The last thread's final states (steps past the end keep
+              // them) enter the next chunk.
               kb.ifThen(kb.eq(tid, kb.subi(T, kb.idx(1))), [&] {
-                kb.store(h, carry, {next, j});
+                for (int64_t s = 0; s < S; ++s)
+                  kb.store(hs[s], carry, {next, js[s]});
               });
               scf::YieldOp::create(rewriter, loc, yNext);
             });
@@ -623,16 +652,19 @@ struct SSMLowerToGPUPass : ssm::impl::SSMLowerToGPUBase<SSMLowerToGPUPass> {
 
   void runOnOperation() override {
     if (itemsPerThread < 1 || itemsPerThread > 64 || maxThreads < kWarpSize ||
-        maxThreads > 1024 || maxThreads % kWarpSize != 0) {
+        maxThreads > 1024 || maxThreads % kWarpSize != 0 ||
+        statesPerIteration < 1 || statesPerIteration > 8) {
       getOperation()->emitError(
-          "ssm-lower-to-gpu: items-per-thread must be in [1, 64] and "
-          "max-threads a multiple of 32 in [32, 1024]");
+          "ssm-lower-to-gpu: items-per-thread must be in [1, 64], "
+          "max-threads a multiple of 32 in [32, 1024] and "
+          "states-per-iteration in [1, 8]");
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
     // Ops the GPU path declines stay for ssm-lower-to-loops (on the host).
     RewritePatternSet patterns(ctx);
-    patterns.add<SelectiveScanToGPU>(ctx, itemsPerThread, maxThreads);
+    patterns.add<SelectiveScanToGPU>(ctx, itemsPerThread, maxThreads,
+                                     statesPerIteration);
     patterns.add<CausalConv1dToGPU>(ctx);
     // Constants stay where the kernels create them: hoisted out of a
     // launch, each would become one more kernel argument.

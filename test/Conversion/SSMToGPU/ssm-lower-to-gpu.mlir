@@ -1,8 +1,11 @@
 // RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=2 max-threads=64" -split-input-file | FileCheck %s
 // RUN: ssm-opt %s --ssm-lower-to-gpu -split-input-file | FileCheck %s --check-prefix=DEFAULT
 // RUN: not ssm-opt %s --ssm-lower-to-gpu="max-threads=48" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: not ssm-opt %s --ssm-lower-to-gpu="states-per-iteration=9" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=2 max-threads=64 states-per-iteration=2" -split-input-file | FileCheck %s --check-prefix=S2
+// RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=2 max-threads=64 states-per-iteration=3" -split-input-file | FileCheck %s --check-prefix=S3
 
-// BADOPT: ssm-lower-to-gpu: items-per-thread must be in [1, 64] and max-threads a multiple of 32 in [32, 1024]
+// BADOPT: ssm-lower-to-gpu: items-per-thread must be in [1, 64], max-threads a multiple of 32 in [32, 1024] and states-per-iteration in [1, 8]
 
 // The scan: one block per (channel, batch row), as many warps as the
 // sequence fills (at most max-threads / 32 = 2), shared memory for the warp
@@ -64,6 +67,26 @@
 // CHECK:         gpu.terminator
 // CHECK:       bufferization.to_tensor %[[Y]] restrict writable
 // CHECK-NOT:   ssm.selective_scan
+
+// Two states per iteration (n = 4): the loop steps by 2; each state's two
+// steps, then the two warp scans interleaved level by level, one barrier,
+// each state's carry and replay. Three do not divide n: one at a time.
+
+// S2-LABEL:   func.func @scan(
+// S2:         scf.for %{{.*}} = %{{.*}} to %c4 step %c2{{.*}} iter_args
+// S2-COUNT-2:   math.exp2
+// S2:           math.exp2
+// S2-COUNT-2:   math.exp2
+// S2:           math.exp2
+// S2-COUNT-2:   gpu.shuffle  up %{{.*}}, %c1_i32{{.*}}, %c32_i32{{.*}} : f32
+// S2-COUNT-2:   gpu.shuffle  up %{{.*}}, %c1_i32{{.*}}, %c32_i32{{.*}} : f32
+// S2-COUNT-2:   gpu.shuffle  up %{{.*}}, %c2_i32{{.*}}, %c32_i32{{.*}} : f32
+// S2-COUNT-2:   gpu.shuffle  up %{{.*}}, %c2_i32{{.*}}, %c32_i32{{.*}} : f32
+// S2:           gpu.barrier
+// S2-NOT:       gpu.barrier
+// S2:           scf.yield %{{.*}}, %{{.*}} : f32, f32
+// S3-LABEL:   func.func @scan(
+// S3:         scf.for %{{.*}} = %{{.*}} to %c4 step %c1{{.*}} iter_args
 
 // With 16 steps per thread (a multiple of 4) and time contiguous, a
 // thread's steps move as 16-byte vectors when L is a multiple of 4 and they

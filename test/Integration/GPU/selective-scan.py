@@ -1,5 +1,6 @@
 # REQUIRES: cuda-gpu
 # RUN: %python %s
+# RUN: %python %s nvptx --gpu-states 2
 #
 # (selective-scan-emulator.test runs the same cases on the GPU emulator,
 # `%python selective-scan.py gpu-emulator`, on any machine.)
@@ -20,10 +21,11 @@ import ssm_reference as ref
 from ssm_testing import (Suite, conv_inputs, run_file, scan_inputs, selective_program,
                           tensor_type, to_token_major)
 
+# selective-scan.py [TARGET [ssm-run flags, e.g. --gpu-states 2]]
 TARGET = sys.argv[1] if len(sys.argv) > 1 else "nvptx"
-suite = Suite("gpu-selective-scan-" + TARGET)
+suite = Suite(" ".join(["gpu-selective-scan-" + TARGET] + sys.argv[2:]))
 rng = np.random.default_rng(20261123)
-NVPTX = ["--target", TARGET]
+NVPTX = ["--target", TARGET] + sys.argv[2:]
 
 
 def scan_case(name, b, d, L, n, tm=False, slow=False, **kw):
