@@ -460,8 +460,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
               };
               for (int64_t s = 0; s < S; ++s) {
                 Value j = js[s] = s ? kb.addi(j0, kb.idx(s)) : j0;
-                Value aScaled =
-                    kb.mul(kb.load(A, {c, j}), kb.flt(f32, kLog2E));
+                Value aScaled = kb.mul(kb.load(A, {c, j}), kb.flt(f32, kLog2E));
                 SmallVector<Value> bK = projSteps(B, kindB, groupB, j);
                 a[s].resize(K);
                 bv[s].resize(K);
@@ -484,8 +483,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                   auto [pe, ok] = kb.shuffleUp(accE[s], off);
                   auto [pb, okB] = kb.shuffleUp(accB[s], off);
                   (void)okB;
-                  Value nB =
-                      kb.add(kb.mul(kb.subf(one, accE[s]), pb), accB[s]);
+                  Value nB = kb.add(kb.mul(kb.subf(one, accE[s]), pb), accB[s]);
                   Value nE = compose(accE[s], pe);
                   accB[s] = kb.sel(ok, nB, accB[s]);
                   accE[s] = kb.sel(ok, nE, accE[s]);
