@@ -204,6 +204,15 @@ llvm::Error gpuError(int (*take)(char *, size_t), llvm::StringRef when) {
   return llvm::Error::success();
 }
 
+/// The scan kernel's shape, from the JIT's options into a GPU pipeline's.
+template <typename Derived>
+void setKernelOptions(mlir::ssm::GPUKernelOptions<Derived> &pipeline,
+                      const JitOptions &options) {
+  pipeline.itemsPerThread = options.gpuItemsPerThread;
+  pipeline.maxThreads = options.gpuMaxThreads;
+  pipeline.statesPerIteration = options.gpuStatesPerIteration;
+}
+
 } // namespace
 
 llvm::Error mlir::ssm::lowerToLLVMDialect(
@@ -213,9 +222,7 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
   mlir::PassManager pm(module.getContext());
   if (options.target == Target::GPUEmulator) {
     mlir::ssm::SSMToGPUEmulatorOptions pipeline;
-    pipeline.itemsPerThread = options.gpuItemsPerThread;
-    pipeline.maxThreads = options.gpuMaxThreads;
-    pipeline.statesPerIteration = options.gpuStatesPerIteration;
+    setKernelOptions(pipeline, options);
     mlir::ssm::buildSSMToGPUEmulatorPipeline(pm, pipeline);
     if (configure)
       configure(pm);
@@ -227,9 +234,7 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
   if (options.target == Target::NVPTX) {
     mlir::ssm::SSMToNVPTXOptions pipeline;
     pipeline.chip = options.gpuChip;
-    pipeline.itemsPerThread = options.gpuItemsPerThread;
-    pipeline.maxThreads = options.gpuMaxThreads;
-    pipeline.statesPerIteration = options.gpuStatesPerIteration;
+    setKernelOptions(pipeline, options);
     mlir::ssm::buildSSMToNVPTXPipeline(pm, pipeline);
     if (configure)
       configure(pm);

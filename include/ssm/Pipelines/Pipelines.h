@@ -48,7 +48,33 @@ struct SSMToLLVMOptions : public PassPipelineOptions<SSMToLLVMOptions> {
       llvm::cl::init(true)};
 };
 
-struct SSMToNVPTXOptions : public PassPipelineOptions<SSMToNVPTXOptions> {
+/// The options both GPU pipelines take: the scan kernel's shape and the
+/// host buffers' deallocation.
+template <typename Derived>
+struct GPUKernelOptions : public PassPipelineOptions<Derived> {
+  template <typename T>
+  using Option = typename PassPipelineOptions<Derived>::template Option<T>;
+
+  Option<int64_t> itemsPerThread{
+      *this, "items-per-thread",
+      llvm::cl::desc("Consecutive steps each thread of the scan holds"),
+      llvm::cl::init(16)};
+  Option<int64_t> maxThreads{
+      *this, "max-threads",
+      llvm::cl::desc("Most threads per block of the scan (a multiple of 32)"),
+      llvm::cl::init(128)};
+  Option<int64_t> statesPerIteration{
+      *this, "states-per-iteration",
+      llvm::cl::desc("States the scan's state loop handles together (1 when "
+                     "it does not divide n)"),
+      llvm::cl::init(1)};
+  Option<bool> lowerDeallocations{
+      *this, "buffer-deallocation",
+      llvm::cl::desc("Insert deallocations of intermediate host buffers"),
+      llvm::cl::init(true)};
+};
+
+struct SSMToNVPTXOptions : public GPUKernelOptions<SSMToNVPTXOptions> {
   PassOptions::Option<std::string> chip{
       *this, "chip", llvm::cl::desc("NVIDIA chip the kernels target"),
       llvm::cl::init("sm_90")};
@@ -72,51 +98,18 @@ struct SSMToNVPTXOptions : public PassPipelineOptions<SSMToNVPTXOptions> {
       llvm::cl::desc("CUDA toolkit root for ptxas and fatbinary (default: "
                      "CUDA_ROOT, CUDA_HOME or CUDA_PATH, then PATH)"),
       llvm::cl::init("")};
-  PassOptions::Option<int64_t> itemsPerThread{
-      *this, "items-per-thread",
-      llvm::cl::desc("Consecutive steps each thread of the scan holds"),
-      llvm::cl::init(16)};
-  PassOptions::Option<int64_t> maxThreads{
-      *this, "max-threads",
-      llvm::cl::desc("Most threads per block of the scan (a multiple of 32)"),
-      llvm::cl::init(128)};
-  PassOptions::Option<int64_t> statesPerIteration{
-      *this, "states-per-iteration",
-      llvm::cl::desc("States the scan's state loop handles together (1 when "
-                     "it does not divide n)"),
-      llvm::cl::init(1)};
-  PassOptions::Option<bool> lowerDeallocations{
-      *this, "buffer-deallocation",
-      llvm::cl::desc("Insert deallocations of intermediate host buffers"),
-      llvm::cl::init(true)};
 };
+
+/// The emulator's pipeline has no chip or binary format: its kernels run on
+/// the host.
+struct SSMToGPUEmulatorOptions
+    : public GPUKernelOptions<SSMToGPUEmulatorOptions> {};
 
 /// ssm programs on tensors -> LLVM dialect host code with embedded NVPTX
 /// kernels: ssm-lower-to-gpu (scan and conv as kernels), the reference loops
 /// for every other op (on the host), bufferization, device buffers and
 /// copies around each launch, kernel outlining, NVVM, gpu-to-llvm and
 /// gpu-module-to-binary.
-struct SSMToGPUEmulatorOptions
-    : public PassPipelineOptions<SSMToGPUEmulatorOptions> {
-  PassOptions::Option<int64_t> itemsPerThread{
-      *this, "items-per-thread",
-      llvm::cl::desc("Consecutive steps each thread of the scan holds"),
-      llvm::cl::init(16)};
-  PassOptions::Option<int64_t> maxThreads{
-      *this, "max-threads",
-      llvm::cl::desc("Most threads per block of the scan (a multiple of 32)"),
-      llvm::cl::init(128)};
-  PassOptions::Option<int64_t> statesPerIteration{
-      *this, "states-per-iteration",
-      llvm::cl::desc("States the scan's state loop handles together (1 when "
-                     "it does not divide n)"),
-      llvm::cl::init(1)};
-  PassOptions::Option<bool> lowerDeallocations{
-      *this, "buffer-deallocation",
-      llvm::cl::desc("Insert deallocations of intermediate host buffers"),
-      llvm::cl::init(true)};
-};
-
 void buildSSMToNVPTXPipeline(OpPassManager &pm,
                              const SSMToNVPTXOptions &options);
 
