@@ -15,6 +15,8 @@ build=$(cd "${1:-$root/build}" && pwd)
 out=$root/.gpu
 llvm=/usr/lib/llvm-22/lib
 
+command -v patchelf >/dev/null ||
+  { echo "pack.sh needs patchelf (apt-get install patchelf)" >&2; exit 1; }
 ninja -C "$build" ssm-run ssm_cuda_runtime
 rm -rf "$out"
 mkdir -p "$out/lib"
