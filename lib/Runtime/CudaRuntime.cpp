@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Runtime/CudaRuntime.h"
+#include "ssm/Runtime/FirstError.h"
 
 #include <cuda.h>
 
@@ -27,9 +28,7 @@
 
 namespace {
 
-std::mutex errorMutex;
-std::string firstError;
-bool failed = false;
+mlir::ssm::FirstError errors;
 
 /// "CUDA_ERROR_X (text)", or the code when the library cannot name it (the
 /// toolkit's stub libcuda answers every call with CUDA_ERROR_STUB_LIBRARY).
@@ -47,20 +46,15 @@ std::string describe(CUresult result) {
 }
 
 void record(const char *call, CUresult result, const char *detail = "") {
-  std::string what = describe(result);
-  std::lock_guard<std::mutex> lock(errorMutex);
-  if (failed)
+  if (errors.hasFailed())
     return;
-  failed = true;
-  firstError = std::string(call) + " failed: " + what;
+  std::string message = std::string(call) + " failed: " + describe(result);
   if (*detail)
-    firstError += std::string(": ") + detail;
+    message += std::string(": ") + detail;
+  errors.record(message);
 }
 
-bool hasFailed() {
-  std::lock_guard<std::mutex> lock(errorMutex);
-  return failed;
-}
+bool hasFailed() { return errors.hasFailed(); }
 
 #define CHECK(call)                                                            \
   do {                                                                         \
@@ -133,13 +127,7 @@ SSM_EXPORT int ssmCudaInit(char *message, size_t size) {
 }
 
 SSM_EXPORT int ssmCudaTakeError(char *message, size_t size) {
-  std::lock_guard<std::mutex> lock(errorMutex);
-  if (!failed)
-    return 0;
-  std::snprintf(message, size, "%s", firstError.c_str());
-  failed = false;
-  firstError.clear();
-  return 1;
+  return errors.take(message, size);
 }
 
 //===----------------------------------------------------------------------===//

@@ -23,6 +23,7 @@
 
 #include "ssm/Runtime/GpuEmulator.h"
 #include "ssm/Conversion/SSMToGPU/EmulatorABI.h"
+#include "ssm/Runtime/FirstError.h"
 
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -55,22 +56,11 @@ constexpr size_t kGuardBytes = 4096;
 // Errors (the CUDA runtime's protocol: the first one, then nothing runs)
 //===----------------------------------------------------------------------===//
 
-std::mutex errorMutex;
-std::string firstError;
-bool failed = false;
+mlir::ssm::FirstError errors;
 
-void record(const std::string &message) {
-  std::lock_guard<std::mutex> lock(errorMutex);
-  if (failed)
-    return;
-  failed = true;
-  firstError = message;
-}
+void record(const std::string &message) { errors.record(message); }
 
-bool hasFailed() {
-  std::lock_guard<std::mutex> lock(errorMutex);
-  return failed;
-}
+bool hasFailed() { return errors.hasFailed(); }
 
 //===----------------------------------------------------------------------===//
 // Fibers and the block scheduler
@@ -481,13 +471,7 @@ template <typename F> void *address(F *f) {
 } // namespace
 
 extern "C" int ssmGpuEmulatorTakeError(char *message, size_t size) {
-  std::lock_guard<std::mutex> lock(errorMutex);
-  if (!failed)
-    return 0;
-  std::snprintf(message, size, "%s", firstError.c_str());
-  failed = false;
-  firstError.clear();
-  return 1;
+  return errors.take(message, size);
 }
 
 llvm::ArrayRef<GpuEmulatorSymbol> mlir::ssm::gpuEmulatorSymbols() {

@@ -209,6 +209,19 @@ llvm::Expected<int64_t> positiveInt(const Options &opts, StringRef name,
   return n;
 }
 
+/// positiveInt, and at most `max` (`unit` names what is counted).
+llvm::Expected<int64_t> positiveIntAtMost(const Options &opts, StringRef name,
+                                          int64_t fallback, int64_t max,
+                                          StringRef unit) {
+  auto n = positiveInt(opts, name, fallback);
+  if (n && *n > max)
+    return llvm::createStringError("option '--%s' expects at most %lld %s, "
+                                   "got %lld",
+                                   name.data(), static_cast<long long>(max),
+                                   unit.data(), static_cast<long long>(*n));
+  return n;
+}
+
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   size_t n = values.size();
@@ -250,13 +263,10 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
           v->c_str());
     c.jit.gpuChip = *v;
   }
-  auto items = positiveInt(opts, "gpu-items", c.jit.gpuItemsPerThread);
+  auto items = positiveIntAtMost(opts, "gpu-items", c.jit.gpuItemsPerThread, 64,
+                                 "steps per thread");
   if (!items)
     return items.takeError();
-  if (*items > 64)
-    return llvm::createStringError(
-        "option '--gpu-items' expects at most 64 steps per thread, got %lld",
-        static_cast<long long>(*items));
   c.jit.gpuItemsPerThread = *items;
   auto gpuThreads = positiveInt(opts, "gpu-threads", c.jit.gpuMaxThreads);
   if (!gpuThreads)
@@ -266,13 +276,10 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
         "option '--gpu-threads' expects a multiple of 32 up to 1024, got %lld",
         static_cast<long long>(*gpuThreads));
   c.jit.gpuMaxThreads = *gpuThreads;
-  auto gpuStates = positiveInt(opts, "gpu-states", c.jit.gpuStatesPerIteration);
+  auto gpuStates = positiveIntAtMost(opts, "gpu-states",
+                                     c.jit.gpuStatesPerIteration, 8, "states");
   if (!gpuStates)
     return gpuStates.takeError();
-  if (*gpuStates > 8)
-    return llvm::createStringError(
-        "option '--gpu-states' expects at most 8 states, got %lld",
-        static_cast<long long>(*gpuStates));
   c.jit.gpuStatesPerIteration = *gpuStates;
   if (c.emit == "ptx")
     c.jit.target = Target::NVPTX;
