@@ -74,6 +74,13 @@ struct KernelBuilder : LoopBuilder {
   Value i32(int32_t v) {
     return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
   }
+  /// x * y + z with one rounding (fma.rn.f32). The kernels' multiply-adds
+  /// are written as fmas: an arith.mulf/addf pair becomes PTX's mul.rn and
+  /// add.rn, whose explicit rounding forbids ptxas to fuse them.
+  Value fma(Value x, Value y, Value z) {
+    return math::FmaOp::create(b, loc, x, y, z);
+  }
+  Value neg(Value x) { return arith::NegFOp::create(b, loc, x); }
 
   /// 2^x for the recurrence, whose argument the caller has scaled by
   /// log2(e). Marked `afn` (an approximation is allowed): ssm-math-to-nvvm
@@ -419,6 +426,10 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
           dt[k] = kb.sel(kb.ult(kb.addi(base, kb.idx(k)), nL), d, zero);
           dtu[k] = kb.mul(dt[k], uK[k]);
         }
+        // The thread's total step, for every state's composite decay.
+        Value sumDt = dt[0];
+        for (int64_t k = 1; k < K; ++k)
+          sumDt = kb.add(sumDt, dt[k]);
         // B or C of state j at the thread's steps.
         auto projSteps = [&](Value proj, Kind kind, Value perGrp,
                              Value j) -> SmallVector<Value> {
@@ -450,13 +461,13 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
               // composed as e1 + e2 - e1 * e2 (docs/gpu.md: a product of
               // decays near 1 rounded to f32 loses the e1 * e2 term each
               // time, a bias that grows with the chunk). The thread's own
-              // composite is 1 - 2^(sum of its x): one accurate complement
-              // per thread and state, where per-step complements of
-              // ex2.approx's results would be mostly its error (slow decays
-              // over 1e-5 on an H100). ex2.approx's steps still drive h and
-              // accB, over at most K steps.
+              // composite is 1 - 2^(A log2(e) * its total step): one
+              // accurate complement per thread and state, where per-step
+              // complements of ex2.approx's results would be mostly its
+              // error (slow decays over 1e-5 on an H100). ex2.approx's steps
+              // still drive h and accB, over at most K steps.
               auto compose = [&](Value e1, Value e2) {
-                return kb.subf(kb.add(e1, e2), kb.mul(e1, e2));
+                return kb.fma(kb.neg(e1), e2, kb.add(e1, e2));
               };
               for (int64_t s = 0; s < S; ++s) {
                 Value j = js[s] = s ? kb.addi(j0, kb.idx(s)) : j0;
@@ -464,17 +475,14 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                 SmallVector<Value> bK = projSteps(B, kindB, groupB, j);
                 a[s].resize(K);
                 bv[s].resize(K);
-                Value sumX = zero;
                 for (int64_t k = 0; k < K; ++k) {
-                  Value x = kb.mul(dt[k], aScaled);
-                  a[s][k] = kb.ex2(x);
+                  a[s][k] = kb.ex2(kb.mul(dt[k], aScaled));
                   bv[s][k] = kb.mul(dtu[k], bK[k]);
-                  sumX = kb.add(sumX, x);
                 }
-                accE[s] = kb.complement(sumX);
+                accE[s] = kb.complement(kb.mul(sumDt, aScaled));
                 accB[s] = bv[s][0];
                 for (int64_t k = 1; k < K; ++k)
-                  accB[s] = kb.add(kb.mul(a[s][k], accB[s]), bv[s][k]);
+                  accB[s] = kb.fma(a[s][k], accB[s], bv[s][k]);
               }
               // Inclusive warp scan: lane i composes lane i - off's map
               // (earlier steps) before its own.
@@ -483,7 +491,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                   auto [pe, ok] = kb.shuffleUp(accE[s], off);
                   auto [pb, okB] = kb.shuffleUp(accB[s], off);
                   (void)okB;
-                  Value nB = kb.add(kb.mul(kb.subf(one, accE[s]), pb), accB[s]);
+                  Value nB = kb.fma(kb.subf(one, accE[s]), pb, accB[s]);
                   Value nE = compose(accE[s], pe);
                   accB[s] = kb.sel(ok, nB, accB[s]);
                   accE[s] = kb.sel(ok, nE, accE[s]);
@@ -513,13 +521,13 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                 Value h = kb.load(carry, {par, j});
                 h = kb.forLoopCarry(warp, h, [&](Value w, Value hw) {
                   Value aw = kb.subf(one, kb.load(totE, {par, j, w}));
-                  return kb.add(kb.mul(aw, hw), kb.load(totB, {par, j, w}));
+                  return kb.fma(aw, hw, kb.load(totB, {par, j, w}));
                 });
-                h = kb.add(kb.mul(kb.subf(one, ee[s]), h), eb[s]);
+                h = kb.fma(kb.subf(one, ee[s]), h, eb[s]);
                 SmallVector<Value> cK = projSteps(C, kindC, groupC, j);
                 for (int64_t k = 0; k < K; ++k) {
-                  h = kb.add(kb.mul(a[s][k], h), bv[s][k]);
-                  yNext[k] = kb.add(yNext[k], kb.mul(cK[k], h));
+                  h = kb.fma(a[s][k], h, bv[s][k]);
+                  yNext[k] = kb.fma(cK[k], h, yNext[k]);
                 }
                 hs[s] = h;
               }
@@ -543,7 +551,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
         for (int64_t k = 0; k < K; ++k) {
           outs[k] = states.getResult(k);
           if (dC)
-            outs[k] = kb.add(outs[k], kb.mul(dC, uD[k]));
+            outs[k] = kb.fma(dC, uD[k], outs[k]);
           if (z)
             outs[k] = kb.mul(outs[k], kb.silu(zK[k]));
         }
