@@ -4,6 +4,7 @@
 //
 // RUN: ssm-run %s --emit=ptx | FileCheck %s --check-prefix=PTX
 // RUN: ssm-run %s --emit=ptx --chip sm_80 | FileCheck %s --check-prefix=SM80
+// RUN: ssm-run %s --emit=ptx | FileCheck %s --check-prefix=MATH
 // RUN: ssm-opt %s --ssm-to-nvptx | FileCheck %s --check-prefix=HOST
 // RUN: ssm-opt %s --ssm-to-nvptx | FileCheck %s --check-prefix=BIN
 // RUN: ssm-opt %s --pass-pipeline="builtin.module(ssm-lower-to-gpu, one-shot-bufferize{bufferize-function-boundaries}, ssm-gpu-device-buffers, gpu-kernel-outlining, convert-scf-to-cf, gpu.module(ssm-math-to-nvvm, convert-gpu-to-nvvm))" | FileCheck %s --check-prefix=NVVM
@@ -23,6 +24,14 @@
 // PTX:       .entry conv_kernel(
 // PTX-LABEL: // gpu.binary @conv_kernel_0
 // PTX:       .entry conv_kernel(
+
+// The scan kernel's softplus and SiLU divide with div.approx, not
+// div.rn's subroutine, and call no exp or log function.
+// MATH:     .entry scan_kernel(
+// MATH-NOT: div.rn.f32
+// MATH:     div.approx.f32
+// MATH-NOT: div.rn.f32
+// MATH:     // gpu.binary @conv_kernel
 
 // SM80: .target sm_80
 // SM80: shfl.sync.up.b32

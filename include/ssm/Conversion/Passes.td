@@ -217,9 +217,10 @@ def SSMMathToNVVM : Pass<"ssm-math-to-nvvm"> {
     about 2^-22, one special-function instruction; results under 2^-126
     flush to zero, which saves the subnormal fix-up of the non-ftz form),
     `math.floor` into
-    `llvm.floor.f32` and `math.fma` into `llvm.intr.fma`. ssm-lower-to-gpu
-    marks the scan's exp2 so, and upstream's polynomial approximations of
-    exp and log use floor and fma; convert-gpu-to-nvvm would call libdevice
+    `llvm.floor.f32`, `math.fma` into `llvm.intr.fma` and f32 `math.absf`
+    into `llvm.fabs.f32`. ssm-lower-to-gpu marks the scan's exp2 so and
+    writes its multiply-adds as fma, its softplus uses absf, and upstream's
+    polynomial approximations of exp and log use floor and fma; convert-gpu-to-nvvm would call libdevice
     for each, which needs the CUDA toolkit when the binary is built. Runs on
     the kernels (gpu.module), after bufferization: the intrinsic calls have
     no memory-effect information, which the buffer deallocation pipeline

@@ -90,6 +90,73 @@ struct KernelBuilder : LoopBuilder {
     return math::Exp2Op::create(b, loc, x, arith::FastMathFlags::afn);
   }
 
+  /// e^x from ex2.approx: 8 instructions against about 17 for upstream's
+  /// polynomial. x * log2(e) is carried as t + r, r the rounding error of
+  /// the product with log2(e) split in two floats, and 2^r applied as
+  /// 1 + r ln 2: without r the product's rounding alone costs up to
+  /// |x| * 2^-24 relative (6e-7 at x = -20). What is left is ex2.approx's
+  /// own error, near 2^-22, and half an ulp. Results under 2^-126 flush
+  /// to 0. x is first clamped to [-104, 89] (the results there are 0 and
+  /// inf already), so that t and r stay finite: at x = -FLT_MAX, t = -inf
+  /// and r = +inf would give 0 * inf = NaN. A NaN stays NaN.
+  Value expApprox(Value x) {
+    Type f32 = x.getType();
+    x = arith::MinimumFOp::create(
+        b, loc, arith::MaximumFOp::create(b, loc, x, flt(f32, -104.0)),
+        flt(f32, 89.0));
+    const double log2e = 1.4426950408889634;
+    const float hi = static_cast<float>(log2e);
+    const float lo = static_cast<float>(log2e - static_cast<double>(hi));
+    Value t = mul(x, flt(f32, hi));
+    Value r = fma(x, flt(f32, lo), fma(x, flt(f32, hi), neg(t)));
+    // e * (1 + r ln 2), not fma(e, r ln 2, e): e = inf (x > 88.7) must
+    // stay inf, where the fma gives NaN for r < 0.
+    return mul(ex2(t), fma(r, flt(f32, 0.6931471805599453), flt(f32, 1.0)));
+  }
+
+  /// x / y to about 2 ulps (div.approx.f32: a reciprocal and a product)
+  /// rather than div.rn.f32's correctly rounded subroutine; 0 where
+  /// |y| > 2^126 on the GPU.
+  Value divApprox(Value x, Value y) {
+    return arith::DivFOp::create(b, loc, x, y, arith::FastMathFlags::afn);
+  }
+
+  /// softplus(x) = max(x, 0) + log1p(w), w = e^-|x| in (0, 1], in about
+  /// 25 instructions (upstream's exp and log polynomials and an exact
+  /// division take about 60; the kernels evaluate it once per channel and
+  /// step). log1p(w) = k ln 2 + 2 atanh(s) with s = w / (2 + w), k = 0, or
+  /// for w > sqrt(2) - 1 (halving 1 + w) s = (w - 1) / (w + 3), k = 1: then
+  /// |s| < 0.172 and atanh's odd series to s^9 is within 1e-9, and every
+  /// numerator and denominator is exact or nearly so, which keeps the
+  /// relative accuracy of a tiny w (x very negative). For x > 20 the sum
+  /// rounds to x, as PyTorch's threshold gives. lg2.approx is not used: its
+  /// error is absolute, and log(1 + w) for a small w needs a relative one.
+  Value softplus(Value x) {
+    Type f32 = x.getType();
+    Value zero = flt(f32, 0.0);
+    Value absX = math::AbsFOp::create(b, loc, x);
+    Value w = expApprox(neg(absX));
+    Value halve = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, w,
+                                        flt(f32, 0.41421356237309503));
+    Value num = sel(halve, subf(w, flt(f32, 1.0)), w);
+    Value den = add(w, sel(halve, flt(f32, 3.0), flt(f32, 2.0)));
+    Value s = divApprox(num, den);
+    Value s2 = mul(s, s);
+    // 2 atanh(s) = 2 s (1 + s^2/3 + s^4/5 + s^6/7 + s^8/9 + ...).
+    Value p = flt(f32, 1.0 / 9);
+    for (double c : {1.0 / 7, 1.0 / 5, 1.0 / 3, 1.0})
+      p = fma(p, s2, flt(f32, c));
+    Value log1p =
+        fma(add(s, s), p, sel(halve, flt(f32, 0.6931471805599453), zero));
+    return add(arith::MaximumFOp::create(b, loc, x, zero), log1p);
+  }
+
+  /// silu(x) = x / (1 + e^-x) with expApprox and divApprox; e^-x
+  /// overflowing gives -0, never NaN.
+  Value silu(Value x) {
+    return divApprox(x, add(flt(x.getType(), 1.0), expApprox(neg(x))));
+  }
+
   /// The complement 1 - 2^x of a decay 2^x, accurate to a few ulps of its
   /// own size (the complement of ex2.approx's result near 1 is mostly
   /// ex2's error; docs/gpu.md). For |x| < 1/4, -expm1(x ln 2) from its
@@ -752,12 +819,29 @@ struct FmaToNVVM : OpRewritePattern<math::FmaOp> {
   }
 };
 
+/// f32 math.absf -> llvm.fabs.f32 (abs.f32), not libdevice's __nv_fabsf;
+/// called as an intrinsic for the reason FloorToNVVM gives.
+struct AbsToNVVM : OpRewritePattern<math::AbsFOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(math::AbsFOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getType().isF32())
+      return failure();
+    rewriter.replaceOpWithNewOp<LLVM::CallIntrinsicOp>(
+        op, op.getType(), rewriter.getStringAttr("llvm.fabs.f32"),
+        ValueRange{op.getOperand()});
+    return success();
+  }
+};
+
 struct SSMMathToNVVMPass : ssm::impl::SSMMathToNVVMBase<SSMMathToNVVMPass> {
   using Base::Base;
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FastExp2ToNVVM, FloorToNVVM, FmaToNVVM>(&getContext());
+    patterns.add<FastExp2ToNVVM, FloorToNVVM, FmaToNVVM, AbsToNVVM>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

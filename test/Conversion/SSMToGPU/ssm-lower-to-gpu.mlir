@@ -118,18 +118,33 @@ func.func @scan(%u: tensor<2x8x?xf32>, %dt: tensor<2x8x?xf32>, %A: tensor<8x4xf3
 
 // -----
 
-// Fused bias, softplus (polynomial exp and log: no math op but the scan's
-// exp2 is left), D and the SiLU gate; token_major indexing (b, t, c).
+// Fused bias, softplus, D and the SiLU gate; token_major indexing (b, t, c).
+// Softplus and SiLU take e^x from ex2.approx (math.exp2 afn) and divide
+// approximately (arith.divf afn); softplus's log1p is a polynomial in fmas.
+// No math.exp or math.log is left, and no exact division. The recurrence's
+// multiply-adds are math.fma, as is D's.
 
 // CHECK-LABEL: func.func @fused(
 // CHECK:       gpu.launch
 // CHECK-NOT:   math.exp %
 // CHECK-NOT:   math.log
 // CHECK:       memref.load %{{.*}}[%[[BI:.*]], %[[T:.*]], %[[C:.*]]] : memref<1x?x5xf32>
+// CHECK:       math.absf
+// CHECK:       math.exp2 %{{.*}} fastmath<afn>
+// CHECK:       arith.divf %{{.*}}, %{{.*}} fastmath<afn>
+// CHECK-COUNT-5: math.fma
+// CHECK:       arith.maximumf
+// CHECK:       scf.for
 // CHECK:       math.exp2 %{{.*}} fastmath<afn>
 // CHECK:       gpu.barrier
-// CHECK:       arith.divf
+// CHECK:       math.fma
+// CHECK:       scf.yield
+// CHECK:       math.fma
+// CHECK:       math.exp2 %{{.*}} fastmath<afn>
+// CHECK-NOT:   math.exp %
+// CHECK:       arith.divf %{{.*}}, %{{.*}} fastmath<afn>
 // CHECK:       memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<1x?x5xf32>
+// CHECK-NOT:   arith.divf %{{.*}}, %{{.*}} : f32
 // CHECK-NOT:   ssm.selective_scan
 func.func @fused(%u: tensor<1x?x5xf32>, %dt: tensor<1x?x5xf32>, %A: tensor<5x3xf32>,
                  %B: tensor<1x?x3xf32>, %C: tensor<1x?x3xf32>, %D: tensor<5xf32>,
