@@ -148,6 +148,7 @@ static void addGPUKernels(OpPassManager &pm, const Options &options) {
   gpu.itemsPerThread = options.itemsPerThread;
   gpu.maxThreads = options.maxThreads;
   gpu.statesPerIteration = options.statesPerIteration;
+  gpu.prefetch = options.prefetch;
   pm.addPass(createSSMLowerToGPU(gpu));
   // Everything else runs on the host, through the reference loops.
   pm.addPass(createSSMLowerToLoops());

@@ -211,6 +211,7 @@ void setKernelOptions(mlir::ssm::GPUKernelOptions<Derived> &pipeline,
   pipeline.itemsPerThread = options.gpuItemsPerThread;
   pipeline.maxThreads = options.gpuMaxThreads;
   pipeline.statesPerIteration = options.gpuStatesPerIteration;
+  pipeline.prefetch = options.gpuPrefetch;
 }
 
 } // namespace

@@ -93,6 +93,8 @@ common options:
   --gpu-states N    states the GPU scan handles together, their warp scans
                     interleaved under one barrier, 1 to 8 (default 1; 1
                     when N does not divide the state size)
+  --gpu-prefetch    the GPU scan loads each state's A and B an iteration of
+                    its state loop ahead, and C before the barrier
   --cpu NAME        target CPU for the JIT (default: the host)
   --mattr A,B       extra target features, e.g. -avx512f
   --reference       lower with the reference loops (the oracle of the tests)
@@ -193,6 +195,7 @@ std::map<std::string, Options::Spec> commonSpecs() {
           {"gpu-items", {true, false}},
           {"gpu-threads", {true, false}},
           {"gpu-states", {true, false}},
+          {"gpu-prefetch", {false, false}},
           {"h", {false, false}}};
 }
 
@@ -281,6 +284,7 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
   if (!gpuStates)
     return gpuStates.takeError();
   c.jit.gpuStatesPerIteration = *gpuStates;
+  c.jit.gpuPrefetch = opts.flag("gpu-prefetch");
   if (c.emit == "ptx")
     c.jit.target = Target::NVPTX;
   if (opts.value("time")) {

@@ -180,8 +180,9 @@ def SSMLowerToGPU : Pass<"ssm-lower-to-gpu"> {
     C * h into its outputs. Bias, softplus, dt * u, the D skip and the SiLU
     gate are fused; exp(dt * A) is exp2 of dt times A * log2(e), scaled
     once per state (a math.exp2 marked `afn`, which ssm-math-to-nvvm makes
-    `ex2.approx`); the other exp and log are upstream's polynomial
-    approximations, so that kernels need no libdevice.
+    `ex2.approx`); softplus and SiLU take their exp from it too, divide
+    approximately (`arith.divf` marked `afn`) and evaluate log1p as a
+    series, so that kernels need no libdevice.
 
     The block has as many warps as the sequence needs, up to
     `max-threads` threads. Complex A (S4D), f64 and dynamic n are left for
@@ -196,6 +197,9 @@ def SSMLowerToGPU : Pass<"ssm-lower-to-gpu"> {
            /*default=*/"1",
            "States the scan's state loop handles together, interleaving "
            "their warp scans under one barrier (1 when it does not divide n)">,
+    Option<"prefetch", "prefetch", "bool", /*default=*/"false",
+           "Load each state's A and B an iteration of the state loop ahead, "
+           "and C before the barrier">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -68,6 +68,11 @@ struct GPUKernelOptions : public PassPipelineOptions<Derived> {
       llvm::cl::desc("States the scan's state loop handles together (1 when "
                      "it does not divide n)"),
       llvm::cl::init(1)};
+  Option<bool> prefetch{
+      *this, "prefetch",
+      llvm::cl::desc("Load the scan's A and B an iteration of its state loop "
+                     "ahead, and C before the barrier"),
+      llvm::cl::init(false)};
   Option<bool> lowerDeallocations{
       *this, "buffer-deallocation",
       llvm::cl::desc("Insert deallocations of intermediate host buffers"),

@@ -50,11 +50,13 @@ struct JitOptions {
   /// NVPTX: the chip the kernels are compiled for.
   std::string gpuChip = "sm_90";
   /// NVPTX and GPUEmulator: the scan kernel's consecutive steps per thread,
-  /// most threads per block and states per iteration of its state loop (the
-  /// pipelines' items-per-thread, max-threads and states-per-iteration).
+  /// most threads per block, states per iteration of its state loop and
+  /// whether it loads A, B and C ahead (the pipelines' items-per-thread,
+  /// max-threads, states-per-iteration and prefetch).
   int64_t gpuItemsPerThread = 16;
   int64_t gpuMaxThreads = 128;
   int64_t gpuStatesPerIteration = 1;
+  bool gpuPrefetch = false;
   /// LLVM IR optimisation level and codegen level.
   unsigned optLevel = 3;
   /// Target CPU and extra features; empty means the host CPU and features.

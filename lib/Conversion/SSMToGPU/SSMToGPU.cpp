@@ -347,11 +347,12 @@ struct KernelBuilder : LoopBuilder {
 
 struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
   SelectiveScanToGPU(MLIRContext *ctx, int64_t items, int64_t maxThreads,
-                     int64_t statesPerIteration)
+                     int64_t statesPerIteration, bool prefetch)
       : OpRewritePattern(ctx), items(items), maxThreads(maxThreads),
-        statesPerIteration(statesPerIteration) {}
+        statesPerIteration(statesPerIteration), prefetch(prefetch) {}
 
   int64_t items, maxThreads, statesPerIteration;
+  bool prefetch;
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -497,11 +498,12 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
         Value sumDt = dt[0];
         for (int64_t k = 1; k < K; ++k)
           sumDt = kb.add(sumDt, dt[k]);
-        // B or C of state j at the thread's steps.
-        auto projSteps = [&](Value proj, Kind kind, Value perGrp,
-                             Value j) -> SmallVector<Value> {
+        // B or C of state j at the thread's steps: one value when it is
+        // time-invariant, else K.
+        auto projLoad = [&](Value proj, Kind kind, Value perGrp,
+                            Value j) -> SmallVector<Value> {
           if (kind == Kind::TimeInvariant)
-            return SmallVector<Value>(K, projAt(proj, kind, perGrp, j, {}));
+            return {projAt(proj, kind, perGrp, j, {})};
           return kb.loadSteps(proj, fast, steps, [&](Value tt) {
             Value g = kind == Kind::Grouped ? kb.divu(c, perGrp) : Value();
             if (tm)
@@ -511,16 +513,59 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                      : SmallVector<Value>{bi, j, tt};
           });
         };
+        auto perStep = [&](SmallVector<Value> v) {
+          return v.size() == 1 ? SmallVector<Value>(K, v[0]) : v;
+        };
+        const int64_t nBVals = kindB == Kind::TimeInvariant ? 1 : K;
+        // What state j's iteration needs first: A * log2(e) and B.
+        auto stateInputs = [&](Value j) {
+          SmallVector<Value> v{kb.mul(kb.load(A, {c, j}), kb.flt(f32, kLog2E))};
+          llvm::append_range(v, projLoad(B, kindB, groupB, j));
+          return v;
+        };
 
-        SmallVector<Value> yInit(K, zero);
+        // The state loop carries y, and with `prefetch` the next
+        // iteration's A and B, loaded an iteration ahead (state n - 1 again
+        // in the last). Each iteration starts with a chain of its own:
+        // a load, K exponentials, the serial combine, the shuffle scan, the
+        // barrier, the replay. Its loads are L1 or L2 hits at best (B and C
+        // are shared by every channel of the batch row), hundreds of cycles
+        // each that nothing else in the iteration covers; loaded ahead, A
+        // and B arrive during the previous iteration and C during the
+        // scan.
+        SmallVector<Value> init(K, zero);
+        if (prefetch)
+          for (int64_t s = 0; s < S; ++s)
+            llvm::append_range(init, stateInputs(kb.idx(s)));
+        const int64_t perState = 1 + nBVals;
         // S states per iteration: their shuffle scans, shared-memory round
         // trips and loads interleave, and one barrier serves them all.
         auto states = scf::ForOp::create(
-            rewriter, loc, kb.idx(0), n_, kb.idx(S), yInit,
-            [&](OpBuilder &nested, Location, Value j0, ValueRange yAcc) {
+            rewriter, loc, kb.idx(0), n_, kb.idx(S), init,
+            [&](OpBuilder &nested, Location, Value j0, ValueRange carried) {
               OpBuilder::InsertionGuard guard(rewriter);
               rewriter.setInsertionPointToStart(nested.getInsertionBlock());
+              ValueRange yAcc = carried.take_front(K);
               SmallVector<Value> js(S);
+              SmallVector<SmallVector<Value>> inputs(S), cK(S);
+              SmallVector<Value> ahead;
+              for (int64_t s = 0; s < S; ++s)
+                js[s] = s ? kb.addi(j0, kb.idx(s)) : j0;
+              if (prefetch) {
+                for (int64_t s = 0; s < S; ++s) {
+                  Value jn = kb.minu(kb.addi(js[s], kb.idx(S)), kb.idx(n - 1));
+                  llvm::append_range(ahead, stateInputs(jn));
+                }
+                for (int64_t s = 0; s < S; ++s) {
+                  ValueRange mine =
+                      carried.drop_front(K + s * perState).take_front(perState);
+                  inputs[s].assign(mine.begin(), mine.end());
+                  cK[s] = perStep(projLoad(C, kindC, groupC, js[s]));
+                }
+              } else {
+                for (int64_t s = 0; s < S; ++s)
+                  inputs[s] = stateInputs(js[s]);
+              }
               SmallVector<SmallVector<Value>> a(S), bv(S);
               SmallVector<Value> accE(S), accB(S);
               // The thread's steps as one map h -> (1 - accE) * h + accB.
@@ -537,9 +582,9 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                 return kb.fma(kb.neg(e1), e2, kb.add(e1, e2));
               };
               for (int64_t s = 0; s < S; ++s) {
-                Value j = js[s] = s ? kb.addi(j0, kb.idx(s)) : j0;
-                Value aScaled = kb.mul(kb.load(A, {c, j}), kb.flt(f32, kLog2E));
-                SmallVector<Value> bK = projSteps(B, kindB, groupB, j);
+                Value aScaled = inputs[s][0];
+                SmallVector<Value> bK =
+                    perStep(SmallVector<Value>(llvm::drop_begin(inputs[s])));
                 a[s].resize(K);
                 bv[s].resize(K);
                 for (int64_t k = 0; k < K; ++k) {
@@ -591,10 +636,11 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                   return kb.fma(aw, hw, kb.load(totB, {par, j, w}));
                 });
                 h = kb.fma(kb.subf(one, ee[s]), h, eb[s]);
-                SmallVector<Value> cK = projSteps(C, kindC, groupC, j);
+                if (!prefetch)
+                  cK[s] = perStep(projLoad(C, kindC, groupC, j));
                 for (int64_t k = 0; k < K; ++k) {
                   h = kb.fma(a[s][k], h, bv[s][k]);
-                  yNext[k] = kb.fma(cK[k], h, yNext[k]);
+                  yNext[k] = kb.fma(cK[s][k], h, yNext[k]);
                 }
                 hs[s] = h;
               }
@@ -604,6 +650,7 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
                 for (int64_t s = 0; s < S; ++s)
                   kb.store(hs[s], carry, {next, js[s]});
               });
+              llvm::append_range(yNext, ahead);
               scf::YieldOp::create(rewriter, loc, yNext);
             });
 
@@ -737,7 +784,7 @@ struct SSMLowerToGPUPass : ssm::impl::SSMLowerToGPUBase<SSMLowerToGPUPass> {
     // Ops the GPU path declines stay for ssm-lower-to-loops (on the host).
     RewritePatternSet patterns(ctx);
     patterns.add<SelectiveScanToGPU>(ctx, itemsPerThread, maxThreads,
-                                     statesPerIteration);
+                                     statesPerIteration, prefetch);
     patterns.add<CausalConv1dToGPU>(ctx);
     // Constants stay where the kernels create them: hoisted out of a
     // launch, each would become one more kernel argument.
@@ -748,8 +795,9 @@ struct SSMLowerToGPUPass : ssm::impl::SSMLowerToGPUBase<SSMLowerToGPUPass> {
             applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       return signalPassFailure();
 
-    // Softplus and SiLU inside the kernels: upstream's polynomials, so the
-    // kernels call no libdevice function and build without the toolkit.
+    // The exp of the conv kernels' SiLU: upstream's polynomial, so the
+    // kernels call no libdevice function and build without the toolkit
+    // (the scan's softplus and SiLU are KernelBuilder's own).
     RewritePatternSet approx(ctx);
     populateMathPolynomialApproximationPatterns(approx);
     FrozenRewritePatternSet frozen(std::move(approx));

@@ -4,6 +4,7 @@
 // RUN: not ssm-opt %s --ssm-lower-to-gpu="states-per-iteration=9" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 // RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=2 max-threads=64 states-per-iteration=2" -split-input-file | FileCheck %s --check-prefix=S2
 // RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=2 max-threads=64 states-per-iteration=3" -split-input-file | FileCheck %s --check-prefix=S3
+// RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=4 max-threads=64 prefetch=true" -split-input-file | FileCheck %s --check-prefix=PF
 
 // BADOPT: ssm-lower-to-gpu: items-per-thread must be in [1, 64], max-threads a multiple of 32 in [32, 1024] and states-per-iteration in [1, 8]
 
@@ -107,6 +108,26 @@
 // DEFAULT:       vector.load %{{.*}} {alignment = 16 : i64} : memref<2x2x4x?xf32>, vector<4xf32>
 // DEFAULT:       scf.if %[[FAST]] {
 // DEFAULT-COUNT-4: vector.store %{{.*}} {alignment = 16 : i64} : memref<2x8x?xf32>, vector<4xf32>
+// With prefetch, state 0's A (scaled) and B (time-invariant here: one
+// value) are loaded before the state loop, which carries them with y; each
+// iteration loads the next state's (state n - 1 = 3 again in the last) and
+// its own C (grouped, by vectors) before its exponentials and its barrier,
+// and no load of A, B or C follows the barrier.
+// PF-LABEL: func.func @scan(
+// PF:       scf.for %[[CH:.*]] = %{{.*}} to %{{.*}} step
+// PF:         memref.load %{{.*}}[%{{.*}}, %c0{{.*}}] : memref<8x4xf32>
+// PF:         %[[A0:.*]] = arith.mulf
+// PF:         %[[B0:.*]] = memref.load %{{.*}}[%{{.*}}, %c0{{.*}}] : memref<8x4xf32>
+// PF:         scf.for %[[J:.*]] = %{{.*}} to %c4{{.*}} step %{{.*}} iter_args({{.*}}, %{{.*}} = %[[A0]], %{{.*}} = %[[B0]]) -> (f32, f32, f32, f32, f32, f32) {
+// PF:           %[[JN:.*]] = arith.minui %{{.*}}, %c3{{.*}} : index
+// PF:           memref.load %{{.*}}[%{{.*}}, %[[JN]]] : memref<8x4xf32>
+// PF:           memref.load %{{.*}}[%{{.*}}, %[[JN]]] : memref<8x4xf32>
+// PF:           vector.load %{{.*}}[%{{.*}}, %{{.*}}, %[[J]], %{{.*}}] {alignment = 16 : i64} : memref<2x2x4x?xf32>, vector<4xf32>
+// PF:           math.exp2
+// PF:           gpu.barrier
+// PF-NOT:       memref<2x2x4x?xf32>
+// PF-NOT:       memref<8x4xf32>
+// PF:           scf.yield {{.*}} : f32, f32, f32, f32, f32, f32
 func.func @scan(%u: tensor<2x8x?xf32>, %dt: tensor<2x8x?xf32>, %A: tensor<8x4xf32>,
                 %B: tensor<8x4xf32>, %C: tensor<2x2x4x?xf32>, %h0: tensor<2x8x4xf32>)
     -> (tensor<2x8x?xf32>, tensor<2x8x4xf32>) {

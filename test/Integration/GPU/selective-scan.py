@@ -1,6 +1,7 @@
 # REQUIRES: cuda-gpu
 # RUN: %python %s
 # RUN: %python %s nvptx --gpu-states 2
+# RUN: %python %s nvptx --gpu-prefetch --gpu-states 2 --gpu-items 8
 #
 # (selective-scan-emulator.test runs the same cases on the GPU emulator,
 # `%python selective-scan.py gpu-emulator`, on any machine.)
