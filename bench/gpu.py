@@ -16,11 +16,12 @@ whose copies between host and device (ssm-gpu-device-buffers) dominate at
 these sizes; that figure is reported too, as end-to-end.
 
   python3 bench/gpu.py --ssm-run PATH --exp-peak PATH [--quick] [--out DIR]
-                      [--variants 16x128,8x256,8x128x2p,...]
+                      [--variants 16x128,8x256,8x128x2p,16x128c,...]
 
 --variants times the kernel with other steps per thread x threads per block
 [x states per iteration] (ssm-run --gpu-items, --gpu-threads, --gpu-states),
-a final "p" adding --gpu-prefetch, each checked against float64 too; the table reports ssm-run's defaults in
+a final "p" adding --gpu-prefetch and a final "c" --gpu-scan channels (steps
+per tile, channels per block), each checked against float64 too; the table reports ssm-run's defaults in
 full and each variant's kernel time.
 """
 import argparse
@@ -182,8 +183,9 @@ def main():
             err_y, err_h = check([])
             variants = []
             for v in filter(None, args.variants.split(",")):
-                shape = v.rstrip("p").split("x")
-                extra = ["--gpu-prefetch"] if v.endswith("p") else []
+                shape = v.rstrip("pc").split("x")
+                extra = ["--gpu-prefetch"] if "p" in v else []
+                extra += ["--gpu-scan", "channels"] if "c" in v else []
                 for flag, value in zip(("--gpu-items", "--gpu-threads", "--gpu-states"),
                                        shape):
                     extra += [flag, value]

@@ -149,6 +149,7 @@ static void addGPUKernels(OpPassManager &pm, const Options &options) {
   gpu.maxThreads = options.maxThreads;
   gpu.statesPerIteration = options.statesPerIteration;
   gpu.prefetch = options.prefetch;
+  gpu.strategy = options.strategy;
   pm.addPass(createSSMLowerToGPU(gpu));
   // Everything else runs on the host, through the reference loops.
   pm.addPass(createSSMLowerToLoops());

@@ -212,6 +212,7 @@ void setKernelOptions(mlir::ssm::GPUKernelOptions<Derived> &pipeline,
   pipeline.maxThreads = options.gpuMaxThreads;
   pipeline.statesPerIteration = options.gpuStatesPerIteration;
   pipeline.prefetch = options.gpuPrefetch;
+  pipeline.strategy = options.gpuStrategy;
 }
 
 } // namespace

@@ -5,7 +5,9 @@
 # on a machine without a GPU: the scan in both layouts with every B/C form,
 # with and without each optional operand, n from 1 to 512 and several block
 # shapes; the conv with and without bias, state, final state and SiLU, and a
-# dynamic k. Prints each kernel's registers and spills (ptxas -v).
+# dynamic k. All of it again with --gpu-scan channels (the per-channel scan
+# kernel where it applies: B and C varying with time, n <= 32). Prints each
+# kernel's registers and spills (ptxas -v).
 import os
 import re
 import subprocess
@@ -88,15 +90,16 @@ with tempfile.TemporaryDirectory() as tmp:
     src = os.path.join(tmp, "programs.mlir")
     with open(src, "w") as f:
         f.write(source)
-    for chip in ("sm_80", "sm_90"):
-        proc = subprocess.run([SSM_RUN, src, "--emit=ptx", "--chip", chip],
+    for chip, scan_flags in [(c, s) for c in ("sm_80", "sm_90")
+                             for s in ([], ["--gpu-scan", "channels"])]:
+        proc = subprocess.run([SSM_RUN, src, "--emit=ptx", "--chip", chip] + scan_flags,
                               capture_output=True, text=True)
         if proc.returncode:
             print("ssm-run --emit=ptx --chip %s failed:\n%s" % (chip, proc.stderr))
             sys.exit(1)
         parts = re.split(r"^// gpu\.binary @(\S+) .*$", proc.stdout, flags=re.M)
         for name, ptx in zip(parts[1::2], parts[2::2]):
-            path = os.path.join(tmp, "%s_%s.ptx" % (name, chip))
+            path = os.path.join(tmp, "%s_%s_%d.ptx" % (name, chip, len(scan_flags)))
             with open(path, "w") as f:
                 f.write(ptx)
             res = subprocess.run([PTXAS, "-arch=" + chip, "-O3", "-v", path, "-o", os.devnull],
@@ -104,14 +107,15 @@ with tempfile.TemporaryDirectory() as tmp:
             kernels += 1
             info = " ".join(re.findall(r"Used \d+ registers|\d+ bytes spill stores", res.stderr))
             status = "ok" if res.returncode == 0 else "FAIL"
-            print("%-4s %-6s %-32s %s" % (status, chip, name, info))
+            print("%-4s %-6s %-9s %-32s %s" % (status, chip, scan_flags[-1] if scan_flags else "chunks",
+                                              name, info))
             if res.returncode:
                 failures += 1
                 print(res.stderr)
 print("%d kernels, %d rejected by ptxas" % (kernels, failures))
-# 2 chips x (2 layouts x 13 scans + 2 layouts x 4 convs, 6 of them with a
-# final-state kernel).
-expected = 2 * (2 * 13 + 2 * 4 + 2 * 3)
+# 2 chips x 2 scan strategies x (2 layouts x 13 scans + 2 layouts x 4
+# convs, 6 of them with a final-state kernel).
+expected = 2 * 2 * (2 * 13 + 2 * 4 + 2 * 3)
 if kernels != expected:
     print("expected %d kernels" % expected)
     sys.exit(1)

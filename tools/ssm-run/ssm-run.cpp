@@ -95,6 +95,12 @@ common options:
                     when N does not divide the state size)
   --gpu-prefetch    the GPU scan loads each state's A and B an iteration of
                     its state loop ahead, and C before the barrier
+  --gpu-scan chunks|channels
+                    the GPU scan's kernel: a block per channel scanning
+                    chunks of steps (default), or a thread per channel with
+                    its states in registers, serial in time (needs many
+                    channels x batch rows; B and C varying with time and
+                    n <= 32, else chunks)
   --cpu NAME        target CPU for the JIT (default: the host)
   --mattr A,B       extra target features, e.g. -avx512f
   --reference       lower with the reference loops (the oracle of the tests)
@@ -196,6 +202,7 @@ std::map<std::string, Options::Spec> commonSpecs() {
           {"gpu-threads", {true, false}},
           {"gpu-states", {true, false}},
           {"gpu-prefetch", {false, false}},
+          {"gpu-scan", {true, false}},
           {"h", {false, false}}};
 }
 
@@ -285,6 +292,13 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
     return gpuStates.takeError();
   c.jit.gpuStatesPerIteration = *gpuStates;
   c.jit.gpuPrefetch = opts.flag("gpu-prefetch");
+  if (auto scan = opts.value("gpu-scan")) {
+    if (*scan != "chunks" && *scan != "channels")
+      return llvm::createStringError(
+          "option '--gpu-scan' expects chunks or channels, got '%s'",
+          scan->c_str());
+    c.jit.gpuStrategy = *scan;
+  }
   if (c.emit == "ptx")
     c.jit.target = Target::NVPTX;
   if (opts.value("time")) {

@@ -102,6 +102,8 @@ for s in ${what:-smoke tests bench}; do
         --gpu-states 2
       step gpu-selective-scan-prefetch $py test/Integration/GPU/selective-scan.py nvptx \
         --gpu-prefetch --gpu-states 2 --gpu-items 8
+      step gpu-selective-scan-channels $py test/Integration/GPU/selective-scan.py nvptx \
+        --gpu-scan channels
       for f in test/Integration/CPU/*.py; do
         grep -q "GPU_LOWERINGS\|SCAN_LOWERINGS" "$f" || continue
         step "cpu-$(basename "$f" .py)" env SSM_TEST_NVPTX=1 $py "$f"

@@ -200,6 +200,11 @@ def SSMLowerToGPU : Pass<"ssm-lower-to-gpu"> {
     Option<"prefetch", "prefetch", "bool", /*default=*/"false",
            "Load each state's A and B an iteration of the state loop ahead, "
            "and C before the barrier">,
+    Option<"strategy", "strategy", "std::string", /*default=*/"\"chunks\"",
+           "The scan's kernel: chunks (a block per channel, a block-wide scan "
+           "of chunks of steps) or channels (a thread per channel, its states "
+           "in registers, serial in time; B and C varying with time and "
+           "n <= 32, else chunks)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -73,6 +73,11 @@ struct GPUKernelOptions : public PassPipelineOptions<Derived> {
       llvm::cl::desc("Load the scan's A and B an iteration of its state loop "
                      "ahead, and C before the barrier"),
       llvm::cl::init(false)};
+  Option<std::string> strategy{
+      *this, "strategy",
+      llvm::cl::desc("The scan's kernel: chunks or channels (see "
+                     "ssm-lower-to-gpu)"),
+      llvm::cl::init("chunks")};
   Option<bool> lowerDeallocations{
       *this, "buffer-deallocation",
       llvm::cl::desc("Insert deallocations of intermediate host buffers"),

@@ -57,6 +57,8 @@ struct JitOptions {
   int64_t gpuMaxThreads = 128;
   int64_t gpuStatesPerIteration = 1;
   bool gpuPrefetch = false;
+  /// NVPTX and GPUEmulator: the scan kernel's strategy (chunks or channels).
+  std::string gpuStrategy = "chunks";
   /// LLVM IR optimisation level and codegen level.
   unsigned optLevel = 3;
   /// Target CPU and extra features; empty means the host CPU and features.

@@ -37,6 +37,8 @@ constexpr int64_t kWarpSize = 32;
 /// carried state, (2 * warps * 2 + 2) * n floats): 512 states with 4 warps
 /// take 36 KiB of the 48 KiB a block gets without opting in to more.
 constexpr int64_t kMaxStates = 512;
+/// States the per-channel scan keeps in registers (three values each).
+constexpr int64_t kMaxChannelStates = 32;
 /// The shared memory a block gets without opting in (larger n with more
 /// warps stays on the host).
 constexpr int64_t kSharedBytes = 48 * 1024;
@@ -276,6 +278,27 @@ struct KernelBuilder : LoopBuilder {
     }
     b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
     scalar();
+  }
+
+  /// Row (buf, k) of a shared tile, elements j0 .. j0 + w - 1: one
+  /// 16-byte vector load when w is 4 and the row is 16-byte aligned (n a
+  /// multiple of 4), else w scalar loads.
+  SmallVector<Value> loadRow(Value tile, Value buf, int64_t k, int64_t j0,
+                             int64_t w) {
+    int64_t n = cast<MemRefType>(tile.getType()).getDimSize(2);
+    SmallVector<Value> v;
+    if (w == 4 && n % 4 == 0) {
+      auto vec4 = VectorType::get({4}, b.getF32Type());
+      Value row = vector::LoadOp::create(
+          b, loc, vec4, tile, ValueRange{buf, idx(k), idx(j0)},
+          /*nontemporal=*/false, llvm::Align(16));
+      for (int64_t q = 0; q < 4; ++q)
+        v.push_back(vector::ExtractOp::create(b, loc, row, q));
+      return v;
+    }
+    for (int64_t q = 0; q < w; ++q)
+      v.push_back(load(tile, {buf, idx(k), idx(j0 + q)}));
+    return v;
   }
 
   void ifThen(Value cond, function_ref<void()> fn) {
@@ -688,6 +711,264 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// Selective scan, one thread per channel
+//===----------------------------------------------------------------------===//
+
+/// The selective scan with one thread per (channel, batch row) holding all
+/// n states in registers, serial in time (strategy "channels"; docs/gpu.md,
+/// "Two scan strategies"). There is no scan between threads: per step and
+/// state an exponential and five multiply-adds, against the chunked
+/// kernel's shuffle scan, barrier and replay per state and chunk of steps.
+/// It needs b * d threads to fill a GPU (about 16 K on an H100): a large
+/// batch, not a long sequence, and n small enough for registers.
+///
+/// A block is T consecutive channels of one batch row, which share B and
+/// C: tiles of K steps x n states of both go through shared memory, loaded
+/// by the whole block one tile ahead and read by every thread at once (a
+/// broadcast). The thread's own u and dt are loaded one tile ahead into
+/// registers, z at the tile's start.
+///
+/// Accuracy: h_t = a_t h_{t-1} + b_t with ex2.approx's a_t, serially over
+/// thousands of steps, would compound ex2's bias (docs/gpu.md: 1e-4 for
+/// slow decays). So per tile each state runs two chains from the tile's
+/// start: hh (from h, for this tile's outputs) and loc (from 0), both with
+/// the approximate a_t over K steps at most; the state that enters the next
+/// tile is (1 - E) h + loc, E = 1 - 2^(A log2(e) * the tile's total step)
+/// from KernelBuilder::complement. Only f32 rounding compounds from tile to
+/// tile, as in the chunked kernel's composition of complements.
+struct SelectiveScanPerChannelToGPU : OpRewritePattern<SelectiveScanOp> {
+  SelectiveScanPerChannelToGPU(MLIRContext *ctx, int64_t items,
+                               int64_t maxThreads)
+      : OpRewritePattern(ctx, /*benefit=*/2), items(items),
+        maxThreads(maxThreads) {}
+
+  int64_t items, maxThreads;
+
+  LogicalResult matchAndRewrite(SelectiveScanOp op,
+                                PatternRewriter &rewriter) const override {
+    using Kind = SelectiveScanOp::ProjectionKind;
+    auto uType = cast<RankedTensorType>(op.getU().getType());
+    auto aType = cast<RankedTensorType>(op.getA().getType());
+    if (!uType.getElementType().isF32() || op.isComplex() ||
+        aType.isDynamicDim(1) || aType.getDimSize(1) > kMaxChannelStates)
+      return rewriter.notifyMatchFailure(
+          op, "per channel: f32, real A and a static n <= 32 only");
+    if (SelectiveScanOp::getProjectionKind(op.getB()) != Kind::Variable ||
+        SelectiveScanOp::getProjectionKind(op.getC()) != Kind::Variable)
+      return rewriter.notifyMatchFailure(
+          op, "per channel: B and C varying with time, one group, only");
+    const int64_t n = aType.getDimSize(1);
+    const bool tm = op.isTokenMajor();
+    const int64_t K = items, T = maxThreads;
+    // Two tile buffers of B and of C, K x n floats each.
+    const int64_t tileBytes = K * n * 4;
+    const int64_t sharedBytes = 4 * tileBytes;
+    if (sharedBytes > kSharedBytes)
+      return rewriter.notifyMatchFailure(
+          op, "per channel: a tile of B and C over 48 KiB of shared memory");
+
+    Location loc = op.getLoc();
+    KernelBuilder kb(rewriter, loc);
+    Type f32 = rewriter.getF32Type();
+    Value u = kb.importBuffer(op.getU()),
+          delta = kb.importBuffer(op.getDelta());
+    Value A = kb.importBuffer(op.getA());
+    Value B = kb.importBuffer(op.getB()), C = kb.importBuffer(op.getC());
+    Value D = op.getD() ? kb.importBuffer(op.getD()) : Value();
+    Value z = op.getZ() ? kb.importBuffer(op.getZ()) : Value();
+    Value bias =
+        op.getDeltaBias() ? kb.importBuffer(op.getDeltaBias()) : Value();
+    Value h0 = op.getH0() ? kb.importBuffer(op.getH0()) : Value();
+
+    Value nb = kb.dim(u, 0), nd = kb.dim(u, tm ? 2 : 1),
+          nL = kb.dim(u, tm ? 1 : 2);
+    Value y = kb.alloc(cast<RankedTensorType>(op.getY().getType()),
+                       {kb.dim(u, 0), kb.dim(u, 1), kb.dim(u, 2)});
+    Value last;
+    if (op.getLastState())
+      last = kb.alloc(cast<RankedTensorType>(op.getLastState().getType()),
+                      {nb, nd, kb.idx(n)});
+
+    Value blocksX = kb.ceilDiv(nd, kb.idx(T));
+    kb.launch(blocksX, nb, kb.idx(T), sharedBytes, [&](gpu::LaunchOp launch) {
+      Value tileB = kb.sharedView({2, K, n}, 0);
+      Value tileC = kb.sharedView({2, K, n}, 2 * tileBytes);
+      Value tid = launch.getThreadIds().x;
+      Value bi = launch.getBlockIds().y;
+      Value c = kb.addi(kb.muli(launch.getBlockIds().x, kb.idx(T)), tid);
+      // Threads past the last channel load the last channel's inputs (the
+      // block's tile loads and barriers need every thread) and store
+      // nothing.
+      Value active = kb.ult(c, nd);
+      Value cc = kb.minu(c, kb.subi(nd, kb.idx(1)));
+      Value zero = kb.flt(f32, 0.0);
+      Value lastT = kb.subi(nL, kb.idx(1));
+      Value nTiles = kb.ceilDiv(nL, kb.idx(K));
+      Value biasC = bias ? kb.load(bias, {cc}) : Value();
+      Value dC = D ? kb.load(D, {cc}) : Value();
+      SmallVector<Value> aS(n), h(n);
+      for (int64_t j = 0; j < n; ++j) {
+        aS[j] = kb.mul(kb.load(A, {cc, kb.idx(j)}), kb.flt(f32, kLog2E));
+        h[j] = h0 ? kb.load(h0, {bi, cc, kb.idx(j)}) : zero;
+      }
+      auto act = [&](Value t) { return actIndex(tm, bi, cc, t); };
+      auto stepsOf = [&](Value tile) {
+        return KernelBuilder::Steps{kb.muli(tile, kb.idx(K)), lastT, K};
+      };
+      // Vector loads and stores when the tile lies inside the sequence,
+      // time is contiguous and rows are 16-byte aligned.
+      auto fastOf = [&](Value tile) -> Value {
+        if (tm || K % 4 != 0)
+          return Value();
+        return kb.andi(
+            kb.eq(kb.remu(nL, kb.idx(4)), kb.idx(0)),
+            kb.ule(kb.muli(kb.addi(tile, kb.idx(1)), kb.idx(K)), nL));
+      };
+
+      // The block's share of a tile of B and C: element e of the K x n
+      // tile is (step, state) with the contiguous dimension fastest, so
+      // that consecutive threads read consecutive addresses. Steps past
+      // the end read the last step (their dt is 0).
+      const int64_t perThread = (K * n + T - 1) / T;
+      auto tileElement = [&](int64_t r) {
+        Value e = kb.minu(kb.addi(tid, kb.idx(r * T)), kb.idx(K * n - 1));
+        Value t = tm ? kb.divu(e, kb.idx(n)) : kb.remu(e, kb.idx(K));
+        Value j = tm ? kb.remu(e, kb.idx(n)) : kb.divu(e, kb.idx(K));
+        return std::make_pair(t, j);
+      };
+      auto loadTile = [&](Value tile) {
+        SmallVector<Value> v;
+        for (int64_t r = 0; r < perThread; ++r) {
+          auto [t, j] = tileElement(r);
+          Value tt = kb.minu(kb.addi(kb.muli(tile, kb.idx(K)), t), lastT);
+          SmallVector<Value> at = tm ? SmallVector<Value>{bi, tt, j}
+                                     : SmallVector<Value>{bi, j, tt};
+          v.push_back(kb.load(B, at));
+          v.push_back(kb.load(C, at));
+        }
+        return v;
+      };
+      auto storeTile = [&](ArrayRef<Value> v, Value buf) {
+        for (int64_t r = 0; r < perThread; ++r) {
+          auto [t, j] = tileElement(r);
+          auto put = [&, t = t, j = j] {
+            kb.store(v[2 * r], tileB, {buf, t, j});
+            kb.store(v[2 * r + 1], tileC, {buf, t, j});
+          };
+          if ((r + 1) * T <= K * n)
+            put();
+          else
+            kb.ifThen(kb.ult(kb.addi(tid, kb.idx(r * T)), kb.idx(K * n)), put);
+        }
+      };
+
+      storeTile(loadTile(kb.idx(0)), kb.idx(0));
+      kb.barrier();
+      // The loop carries the states, and the next tile's u and dt.
+      SmallVector<Value> init(h);
+      {
+        KernelBuilder::Steps s0 = stepsOf(kb.idx(0));
+        Value f0 = fastOf(kb.idx(0));
+        llvm::append_range(init, kb.loadSteps(u, f0, s0, act));
+        llvm::append_range(init, kb.loadSteps(delta, f0, s0, act));
+      }
+      auto tiles = scf::ForOp::create(
+          rewriter, loc, kb.idx(0), nTiles, kb.idx(1), init,
+          [&](OpBuilder &nested, Location, Value tile, ValueRange carried) {
+            OpBuilder::InsertionGuard guard(rewriter);
+            rewriter.setInsertionPointToStart(nested.getInsertionBlock());
+            SmallVector<Value> hIn(carried.take_front(n));
+            ValueRange uK = carried.slice(n, K), dRaw = carried.slice(n + K, K);
+            Value par = kb.remu(tile, kb.idx(2));
+            KernelBuilder::Steps steps = stepsOf(tile);
+            Value fast = fastOf(tile);
+            // The next tile's loads first (the last tile loads itself
+            // again), and this tile's z: their latency runs under this
+            // tile's arithmetic.
+            Value nextTile =
+                kb.minu(kb.addi(tile, kb.idx(1)), kb.subi(nTiles, kb.idx(1)));
+            KernelBuilder::Steps nextSteps = stepsOf(nextTile);
+            Value nextFast = fastOf(nextTile);
+            SmallVector<Value> uN = kb.loadSteps(u, nextFast, nextSteps, act);
+            SmallVector<Value> dN =
+                kb.loadSteps(delta, nextFast, nextSteps, act);
+            SmallVector<Value> bcN = loadTile(nextTile);
+            SmallVector<Value> zK;
+            if (z)
+              zK = kb.loadSteps(z, fast, steps, act);
+
+            SmallVector<Value> hh(hIn), locB(n, zero), yK(K);
+            Value sumDt = zero;
+            // Outputs leave in groups of 4 steps (a vector store each),
+            // so that few are held in registers.
+            const int64_t G = K % 4 == 0 ? 4 : K;
+            for (int64_t k = 0; k < K; ++k) {
+              Value d = dRaw[k];
+              if (biasC)
+                d = kb.add(d, biasC);
+              if (op.getDeltaSoftplus())
+                d = kb.softplus(d);
+              Value dt =
+                  kb.sel(kb.ult(kb.addi(steps.first, kb.idx(k)), nL), d, zero);
+              Value dtu = kb.mul(dt, uK[k]);
+              sumDt = kb.add(sumDt, dt);
+              Value acc = zero;
+              for (int64_t j0 = 0; j0 < n; j0 += 4) {
+                int64_t w = std::min<int64_t>(4, n - j0);
+                SmallVector<Value> bj = kb.loadRow(tileB, par, k, j0, w);
+                SmallVector<Value> cj = kb.loadRow(tileC, par, k, j0, w);
+                for (int64_t q = 0; q < w; ++q) {
+                  int64_t j = j0 + q;
+                  Value a = kb.ex2(kb.mul(dt, aS[j]));
+                  Value bv = kb.mul(dtu, bj[q]);
+                  locB[j] = kb.fma(a, locB[j], bv);
+                  hh[j] = kb.fma(a, hh[j], bv);
+                  acc = kb.fma(cj[q], hh[j], acc);
+                }
+              }
+              if (dC)
+                acc = kb.fma(dC, uK[k], acc);
+              if (z)
+                acc = kb.mul(acc, kb.silu(zK[k]));
+              yK[k] = acc;
+              if ((k + 1) % G == 0) {
+                int64_t k0 = k + 1 - G;
+                KernelBuilder::Steps group{kb.addi(steps.first, kb.idx(k0)),
+                                           lastT, G};
+                kb.ifThen(active, [&] {
+                  kb.storeSteps(y, fast, group,
+                                ArrayRef<Value>(yK).slice(k0, G), act);
+                });
+              }
+            }
+            // The state entering the next tile: (1 - E) h + loc.
+            SmallVector<Value> hOut(n);
+            for (int64_t j = 0; j < n; ++j) {
+              Value e = kb.complement(kb.mul(sumDt, aS[j]));
+              hOut[j] = kb.add(kb.fma(kb.neg(e), hIn[j], hIn[j]), locB[j]);
+            }
+            // The next tile of B and C into the other buffer, which every
+            // thread finished reading before the previous barrier.
+            storeTile(bcN, kb.subi(kb.idx(1), par));
+            kb.barrier();
+            llvm::append_range(hOut, uN);
+            llvm::append_range(hOut, dN);
+            scf::YieldOp::create(rewriter, loc, hOut);
+          });
+
+      if (last)
+        kb.ifThen(active, [&] {
+          for (int64_t j = 0; j < n; ++j)
+            kb.store(tiles.getResult(j), last, {bi, c, kb.idx(j)});
+        });
+    });
+
+    kb.replaceWithBuffers(rewriter, op, {y, last});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // Causal conv1d
 //===----------------------------------------------------------------------===//
 
@@ -773,11 +1054,12 @@ struct SSMLowerToGPUPass : ssm::impl::SSMLowerToGPUBase<SSMLowerToGPUPass> {
   void runOnOperation() override {
     if (itemsPerThread < 1 || itemsPerThread > 64 || maxThreads < kWarpSize ||
         maxThreads > 1024 || maxThreads % kWarpSize != 0 ||
-        statesPerIteration < 1 || statesPerIteration > 8) {
+        statesPerIteration < 1 || statesPerIteration > 8 ||
+        (strategy != "chunks" && strategy != "channels")) {
       getOperation()->emitError(
           "ssm-lower-to-gpu: items-per-thread must be in [1, 64], "
-          "max-threads a multiple of 32 in [32, 1024] and "
-          "states-per-iteration in [1, 8]");
+          "max-threads a multiple of 32 in [32, 1024], "
+          "states-per-iteration in [1, 8], strategy chunks or channels");
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
@@ -785,6 +1067,9 @@ struct SSMLowerToGPUPass : ssm::impl::SSMLowerToGPUBase<SSMLowerToGPUPass> {
     RewritePatternSet patterns(ctx);
     patterns.add<SelectiveScanToGPU>(ctx, itemsPerThread, maxThreads,
                                      statesPerIteration, prefetch);
+    if (strategy == "channels")
+      patterns.add<SelectiveScanPerChannelToGPU>(ctx, itemsPerThread,
+                                                 maxThreads);
     patterns.add<CausalConv1dToGPU>(ctx);
     // Constants stay where the kernels create them: hoisted out of a
     // launch, each would become one more kernel argument.

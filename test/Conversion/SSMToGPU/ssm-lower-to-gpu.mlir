@@ -5,8 +5,10 @@
 // RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=2 max-threads=64 states-per-iteration=2" -split-input-file | FileCheck %s --check-prefix=S2
 // RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=2 max-threads=64 states-per-iteration=3" -split-input-file | FileCheck %s --check-prefix=S3
 // RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=4 max-threads=64 prefetch=true" -split-input-file | FileCheck %s --check-prefix=PF
+// RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=4 max-threads=64 strategy=channels" -split-input-file | FileCheck %s --check-prefix=CHAN
+// RUN: not ssm-opt %s --ssm-lower-to-gpu="strategy=states" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 
-// BADOPT: ssm-lower-to-gpu: items-per-thread must be in [1, 64], max-threads a multiple of 32 in [32, 1024] and states-per-iteration in [1, 8]
+// BADOPT: ssm-lower-to-gpu: items-per-thread must be in [1, 64], max-threads a multiple of 32 in [32, 1024], states-per-iteration in [1, 8], strategy chunks or channels
 
 // The scan: one block per (channel, batch row), as many warps as the
 // sequence fills (at most max-threads / 32 = 2), shared memory for the warp
@@ -175,6 +177,44 @@ func.func @fused(%u: tensor<1x?x5xf32>, %dt: tensor<1x?x5xf32>, %A: tensor<5x3xf
       : (tensor<1x?x5xf32>, tensor<1x?x5xf32>, tensor<5x3xf32>, tensor<1x?x3xf32>, tensor<1x?x3xf32>)
       -> tensor<1x?x5xf32>
   return %y : tensor<1x?x5xf32>
+}
+
+// -----
+
+// strategy=channels: a thread per (channel, batch row), blocks of 64
+// channels (2 for d = 100, the second partial) by batch rows; two
+// buffers of a 4-step x 4-state tile of B and of C in shared memory,
+// the first filled before the tile loop; the loop carries the 4 states
+// and the next tile's u and dt (4 each). Per step a vector read of each
+// tile row (4 states), per state an exponential, no shuffle; one barrier
+// per tile after the next tile's store. (@scan above, with B time-invariant
+// and C grouped, keeps the chunks kernel.)
+// CHAN-LABEL: func.func @per_channel(
+// CHAN:       %[[BX:.*]] = arith.ceildivui %{{.*}}, %c64{{.*}} : index
+// CHAN:       gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[BX]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c64{{.*}}, {{.*}}) dynamic_shared_memory_size %c256_i32 {
+// CHAN:         %[[TB:.*]] = memref.view {{.*}} to memref<2x4x4xf32, #gpu.address_space<workgroup>>
+// CHAN:         %[[TC:.*]] = memref.view {{.*}} to memref<2x4x4xf32, #gpu.address_space<workgroup>>
+// CHAN:         memref.store %{{.*}}, %[[TB]]
+// CHAN:         memref.store %{{.*}}, %[[TC]]
+// CHAN:         gpu.barrier
+// CHAN:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHAN-NOT:       gpu.shuffle
+// CHAN:           vector.load %[[TB]][{{.*}}] {alignment = 16 : i64} : memref<2x4x4xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHAN:           vector.load %[[TC]][{{.*}}] {alignment = 16 : i64} : memref<2x4x4xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHAN-COUNT-4:   math.exp2 %{{.*}} fastmath<afn> : f32
+// CHAN-NOT:       gpu.shuffle
+// CHAN:           vector.store %{{.*}}, %{{.*}}[{{.*}}] {alignment = 16 : i64} : memref<2x100x?xf32>, vector<4xf32>
+// CHAN:           memref.store %{{.*}}, %[[TB]]
+// CHAN:           gpu.barrier
+// CHAN-NOT:       gpu.barrier
+// CHAN:           scf.yield {{.*}} : f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32
+// CHAN:         memref.store %{{.*}}, %{{.*}}[{{.*}}] : memref<2x100x4xf32>
+func.func @per_channel(%u: tensor<2x100x?xf32>, %dt: tensor<2x100x?xf32>, %A: tensor<100x4xf32>,
+                       %B: tensor<2x4x?xf32>, %C: tensor<2x4x?xf32>) -> (tensor<2x100x?xf32>, tensor<2x100x4xf32>) {
+  %y, %h = ssm.selective_scan channel_first %u, %dt, %A, %B, %C
+      : (tensor<2x100x?xf32>, tensor<2x100x?xf32>, tensor<100x4xf32>, tensor<2x4x?xf32>, tensor<2x4x?xf32>)
+      -> tensor<2x100x?xf32>, tensor<2x100x4xf32>
+  return %y, %h : tensor<2x100x?xf32>, tensor<2x100x4xf32>
 }
 
 // -----

@@ -2,6 +2,7 @@
 # RUN: %python %s
 # RUN: %python %s nvptx --gpu-states 2
 # RUN: %python %s nvptx --gpu-prefetch --gpu-states 2 --gpu-items 8
+# RUN: %python %s nvptx --gpu-scan channels
 #
 # (selective-scan-emulator.test runs the same cases on the GPU emulator,
 # `%python selective-scan.py gpu-emulator`, on any machine.)
@@ -59,6 +60,14 @@ scan_case("n128_grouped", 2, 8, 700, 128, bform="grp", cform="grp", bgroups=2, c
 scan_case("time_invariant", 1, 9, 3000, 16, bform="inv", cform="inv", slow=True)
 scan_case("token_major_long", 2, 33, 4100, 16, tm=True, slow=True)
 scan_case("token_major_grouped", 1, 12, 300, 16, tm=True, bform="grp", cform="var", bgroups=3)
+# For --gpu-scan channels (a thread per channel, blocks of channels, tiles
+# of steps; the chunks kernel runs them too): more channels than a block
+# with a partial last block, n = 3 (no vector reads of the tile) and 32 (the
+# most), a slow decay over many tiles, token-major with two blocks.
+scan_case("channels_d131_n3", 2, 131, 77, 3)
+scan_case("channels_n32", 1, 40, 301, 32)
+scan_case("channels_slow_L9001", 1, 6, 9001, 16, slow=True)
+scan_case("channels_token_major_d200", 2, 200, 130, 8, tm=True)
 
 
 def conv_case(name, b, d, L, k, tm):
