@@ -862,15 +862,28 @@ struct SelectiveScanPerChannelToGPU : OpRewritePattern<SelectiveScanOp> {
         }
       };
 
-      storeTile(loadTile(kb.idx(0)), kb.idx(0));
+      // The first tile's loads, none for an empty sequence (L = 0: the
+      // tile loop does not run and the last state is h0).
+      Value nonEmpty = kb.ult(kb.idx(0), nL);
+      kb.ifThen(nonEmpty, [&] { storeTile(loadTile(kb.idx(0)), kb.idx(0)); });
       kb.barrier();
       // The loop carries the states, and the next tile's u and dt.
       SmallVector<Value> init(h);
       {
+        auto first = scf::IfOp::create(rewriter, loc,
+                                       SmallVector<Type>(2 * K, f32), nonEmpty,
+                                       /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(rewriter);
+        rewriter.setInsertionPointToStart(first.thenBlock());
         KernelBuilder::Steps s0 = stepsOf(kb.idx(0));
         Value f0 = fastOf(kb.idx(0));
-        llvm::append_range(init, kb.loadSteps(u, f0, s0, act));
-        llvm::append_range(init, kb.loadSteps(delta, f0, s0, act));
+        SmallVector<Value> v = kb.loadSteps(u, f0, s0, act);
+        llvm::append_range(v, kb.loadSteps(delta, f0, s0, act));
+        scf::YieldOp::create(rewriter, loc, v);
+        rewriter.setInsertionPointToStart(first.elseBlock());
+        scf::YieldOp::create(rewriter, loc, SmallVector<Value>(2 * K, zero));
+        rewriter.setInsertionPointAfter(first);
+        llvm::append_range(init, first.getResults());
       }
       auto tiles = scf::ForOp::create(
           rewriter, loc, kb.idx(0), nTiles, kb.idx(1), init,
