@@ -95,12 +95,13 @@ common options:
                     when N does not divide the state size)
   --gpu-prefetch    the GPU scan loads each state's A and B an iteration of
                     its state loop ahead, and C before the barrier
-  --gpu-scan chunks|channels
+  --gpu-scan chunks|channels|auto
                     the GPU scan's kernel: a block per channel scanning
-                    chunks of steps (default), or a thread per channel with
+                    chunks of steps (default), a thread per channel with
                     its states in registers, serial in time (needs many
                     channels x batch rows; B and C varying with time and
-                    n <= 32, else chunks)
+                    n <= 32, else chunks), or both, chosen at run time
+                    (channels from 8192 batch rows x channels)
   --cpu NAME        target CPU for the JIT (default: the host)
   --mattr A,B       extra target features, e.g. -avx512f
   --reference       lower with the reference loops (the oracle of the tests)
@@ -293,9 +294,9 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
   c.jit.gpuStatesPerIteration = *gpuStates;
   c.jit.gpuPrefetch = opts.flag("gpu-prefetch");
   if (auto scan = opts.value("gpu-scan")) {
-    if (*scan != "chunks" && *scan != "channels")
+    if (*scan != "chunks" && *scan != "channels" && *scan != "auto")
       return llvm::createStringError(
-          "option '--gpu-scan' expects chunks or channels, got '%s'",
+          "option '--gpu-scan' expects chunks, channels or auto, got '%s'",
           scan->c_str());
     c.jit.gpuStrategy = *scan;
   }

@@ -202,9 +202,10 @@ def SSMLowerToGPU : Pass<"ssm-lower-to-gpu"> {
            "and C before the barrier">,
     Option<"strategy", "strategy", "std::string", /*default=*/"\"chunks\"",
            "The scan's kernel: chunks (a block per channel, a block-wide scan "
-           "of chunks of steps) or channels (a thread per channel, its states "
+           "of chunks of steps), channels (a thread per channel, its states "
            "in registers, serial in time; B and C varying with time and "
-           "n <= 32, else chunks)">,
+           "n <= 32, else chunks) or auto (both, chosen at run time: "
+           "channels from 8192 batch rows x channels)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

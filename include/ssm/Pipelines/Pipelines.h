@@ -75,7 +75,7 @@ struct GPUKernelOptions : public PassPipelineOptions<Derived> {
       llvm::cl::init(false)};
   Option<std::string> strategy{
       *this, "strategy",
-      llvm::cl::desc("The scan's kernel: chunks or channels (see "
+      llvm::cl::desc("The scan's kernel: chunks, channels or auto (see "
                      "ssm-lower-to-gpu)"),
       llvm::cl::init("chunks")};
   Option<bool> lowerDeallocations{

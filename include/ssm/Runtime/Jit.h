@@ -57,7 +57,8 @@ struct JitOptions {
   int64_t gpuMaxThreads = 128;
   int64_t gpuStatesPerIteration = 1;
   bool gpuPrefetch = false;
-  /// NVPTX and GPUEmulator: the scan kernel's strategy (chunks or channels).
+  /// NVPTX and GPUEmulator: the scan kernel's strategy (chunks, channels or
+  /// auto).
   std::string gpuStrategy = "chunks";
   /// LLVM IR optimisation level and codegen level.
   unsigned optLevel = 3;

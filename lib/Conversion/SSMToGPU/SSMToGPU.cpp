@@ -368,18 +368,57 @@ struct KernelBuilder : LoopBuilder {
 // Selective scan
 //===----------------------------------------------------------------------===//
 
-struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
-  SelectiveScanToGPU(MLIRContext *ctx, int64_t items, int64_t maxThreads,
-                     int64_t statesPerIteration, bool prefetch)
-      : OpRewritePattern(ctx), items(items), maxThreads(maxThreads),
-        statesPerIteration(statesPerIteration), prefetch(prefetch) {}
+/// A selective scan's operands as buffers (nulls for absent ones), its
+/// results' fresh buffers, and its sizes.
+struct ScanBuffers {
+  Value u, delta, A, B, C, D, z, bias, h0, y, last;
+  Value nb, nd, nL;
+  int64_t n;
 
+  ScanBuffers(SelectiveScanOp op, KernelBuilder &kb) {
+    const bool tm = op.isTokenMajor();
+    auto optional = [&](Value v) { return v ? kb.importBuffer(v) : Value(); };
+    u = kb.importBuffer(op.getU());
+    delta = kb.importBuffer(op.getDelta());
+    A = kb.importBuffer(op.getA());
+    B = kb.importBuffer(op.getB());
+    C = kb.importBuffer(op.getC());
+    D = optional(op.getD());
+    z = optional(op.getZ());
+    bias = optional(op.getDeltaBias());
+    h0 = optional(op.getH0());
+    n = cast<RankedTensorType>(op.getA().getType()).getDimSize(1);
+    nb = kb.dim(u, 0);
+    nd = kb.dim(u, tm ? 2 : 1);
+    nL = kb.dim(u, tm ? 1 : 2);
+    y = kb.alloc(cast<RankedTensorType>(op.getY().getType()),
+                 {kb.dim(u, 0), kb.dim(u, 1), kb.dim(u, 2)});
+    if (op.getLastState())
+      last = kb.alloc(cast<RankedTensorType>(op.getLastState().getType()),
+                      {nb, nd, kb.idx(n)});
+  }
+};
+
+/// The chunks kernel (docs/gpu.md, "The scan kernel"): a block per
+/// (channel, batch row), a block-wide scan per state and chunk of steps.
+struct ChunksScan {
   int64_t items, maxThreads, statesPerIteration;
   bool prefetch;
 
-  LogicalResult matchAndRewrite(SelectiveScanOp op,
-                                PatternRewriter &rewriter) const override {
-    using Kind = SelectiveScanOp::ProjectionKind;
+  /// Shared memory: warp totals (a and b) per chunk parity, state and
+  /// warp; the carried state per chunk parity and state. Indexing by the
+  /// chunk's parity lets one barrier per state and chunk order every write
+  /// before its reads: a slot is written again two chunks later, after
+  /// many barriers.
+  int64_t totalsBytes(int64_t n) const {
+    return 2 * n * (maxThreads / kWarpSize) * 4;
+  }
+  int64_t sharedBytes(int64_t n) const {
+    return 2 * totalsBytes(n) + 2 * n * 4;
+  }
+
+  /// Whether the kernel takes `op` (the GPU path's conditions).
+  LogicalResult check(SelectiveScanOp op, PatternRewriter &rewriter) const {
     auto uType = cast<RankedTensorType>(op.getU().getType());
     auto aType = cast<RankedTensorType>(op.getA().getType());
     if (!uType.getElementType().isF32())
@@ -388,47 +427,33 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
       return rewriter.notifyMatchFailure(op, "complex A stays on the host");
     if (aType.isDynamicDim(1) || aType.getDimSize(1) > kMaxStates)
       return rewriter.notifyMatchFailure(op, "needs a static n <= 512");
-    const int64_t n = aType.getDimSize(1);
+    if (sharedBytes(aType.getDimSize(1)) > kSharedBytes)
+      return rewriter.notifyMatchFailure(
+          op, "n x warps needs more than 48 KiB of shared memory");
+    return success();
+  }
+
+  /// The kernel's launch, writing s.y and s.last.
+  void emit(SelectiveScanOp op, KernelBuilder &kb,
+            const ScanBuffers &bufs) const {
+    using Kind = SelectiveScanOp::ProjectionKind;
+    OpBuilder &rewriter = kb.b;
+    Location loc = kb.loc;
+    const int64_t n = bufs.n;
     const bool tm = op.isTokenMajor();
     const int64_t K = items;
     const int64_t maxWarps = maxThreads / kWarpSize;
     // States per iteration of the state loop: as asked when they divide n,
     // else one.
     const int64_t S = n % statesPerIteration == 0 ? statesPerIteration : 1;
-
-    // Shared memory: warp totals (a and b) per chunk parity, state and
-    // warp; the carried state per chunk parity and state. Indexing by the
-    // chunk's parity lets one barrier per state and chunk order every write
-    // before its reads: a slot is written again two chunks later, after
-    // many barriers.
-    const int64_t totalsBytes = 2 * n * maxWarps * 4;
-    const int64_t sharedBytes = 2 * totalsBytes + 2 * n * 4;
-    if (sharedBytes > kSharedBytes)
-      return rewriter.notifyMatchFailure(
-          op, "n x warps needs more than 48 KiB of shared memory");
-
-    Location loc = op.getLoc();
-    KernelBuilder kb(rewriter, loc);
-    Value u = kb.importBuffer(op.getU()),
-          delta = kb.importBuffer(op.getDelta());
-    Value A = kb.importBuffer(op.getA());
-    Value B = kb.importBuffer(op.getB()), C = kb.importBuffer(op.getC());
-    Value D = op.getD() ? kb.importBuffer(op.getD()) : Value();
-    Value z = op.getZ() ? kb.importBuffer(op.getZ()) : Value();
-    Value bias =
-        op.getDeltaBias() ? kb.importBuffer(op.getDeltaBias()) : Value();
-    Value h0 = op.getH0() ? kb.importBuffer(op.getH0()) : Value();
+    const int64_t totalsBytes = this->totalsBytes(n);
+    const int64_t sharedBytes = this->sharedBytes(n);
+    Value u = bufs.u, delta = bufs.delta, A = bufs.A, B = bufs.B, C = bufs.C,
+          D = bufs.D, z = bufs.z, bias = bufs.bias, h0 = bufs.h0, y = bufs.y,
+          last = bufs.last, nb = bufs.nb, nd = bufs.nd, nL = bufs.nL;
+    (void)nb;
     Kind kindB = SelectiveScanOp::getProjectionKind(op.getB());
     Kind kindC = SelectiveScanOp::getProjectionKind(op.getC());
-
-    Value nb = kb.dim(u, 0), nd = kb.dim(u, tm ? 2 : 1),
-          nL = kb.dim(u, tm ? 1 : 2);
-    Value y = kb.alloc(cast<RankedTensorType>(op.getY().getType()),
-                       {kb.dim(u, 0), kb.dim(u, 1), kb.dim(u, 2)});
-    Value last;
-    if (op.getLastState())
-      last = kb.alloc(cast<RankedTensorType>(op.getLastState().getType()),
-                      {nb, nd, kb.idx(n)});
 
     // As many warps as the sequence fills, at most maxWarps: a short
     // sequence does not pay for idle warps' barriers and shuffles.
@@ -704,9 +729,6 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
         });
       }
     });
-
-    kb.replaceWithBuffers(rewriter, op, {y, last});
-    return success();
   }
 };
 
@@ -736,58 +758,36 @@ struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
 /// tile is (1 - E) h + loc, E = 1 - 2^(A log2(e) * the tile's total step)
 /// from KernelBuilder::complement. Only f32 rounding compounds from tile to
 /// tile, as in the chunked kernel's composition of complements.
-struct SelectiveScanPerChannelToGPU : OpRewritePattern<SelectiveScanOp> {
-  SelectiveScanPerChannelToGPU(MLIRContext *ctx, int64_t items,
-                               int64_t maxThreads)
-      : OpRewritePattern(ctx, /*benefit=*/2), items(items),
-        maxThreads(maxThreads) {}
-
+struct ChannelsScan {
   int64_t items, maxThreads;
 
-  LogicalResult matchAndRewrite(SelectiveScanOp op,
-                                PatternRewriter &rewriter) const override {
+  /// Two tile buffers of B and of C, K x n floats each.
+  int64_t tileBytes(int64_t n) const { return items * n * 4; }
+
+  /// Whether the kernel takes `op` (ChunksScan::check holds).
+  bool applies(SelectiveScanOp op) const {
     using Kind = SelectiveScanOp::ProjectionKind;
-    auto uType = cast<RankedTensorType>(op.getU().getType());
     auto aType = cast<RankedTensorType>(op.getA().getType());
-    if (!uType.getElementType().isF32() || op.isComplex() ||
-        aType.isDynamicDim(1) || aType.getDimSize(1) > kMaxChannelStates)
-      return rewriter.notifyMatchFailure(
-          op, "per channel: f32, real A and a static n <= 32 only");
-    if (SelectiveScanOp::getProjectionKind(op.getB()) != Kind::Variable ||
-        SelectiveScanOp::getProjectionKind(op.getC()) != Kind::Variable)
-      return rewriter.notifyMatchFailure(
-          op, "per channel: B and C varying with time, one group, only");
-    const int64_t n = aType.getDimSize(1);
+    return aType.getDimSize(1) <= kMaxChannelStates &&
+           SelectiveScanOp::getProjectionKind(op.getB()) == Kind::Variable &&
+           SelectiveScanOp::getProjectionKind(op.getC()) == Kind::Variable &&
+           4 * tileBytes(aType.getDimSize(1)) <= kSharedBytes;
+  }
+
+  /// The kernel's launch, writing s.y and s.last.
+  void emit(SelectiveScanOp op, KernelBuilder &kb,
+            const ScanBuffers &bufs) const {
+    OpBuilder &rewriter = kb.b;
+    Location loc = kb.loc;
+    const int64_t n = bufs.n;
     const bool tm = op.isTokenMajor();
     const int64_t K = items, T = maxThreads;
-    // Two tile buffers of B and of C, K x n floats each.
-    const int64_t tileBytes = K * n * 4;
+    const int64_t tileBytes = this->tileBytes(n);
     const int64_t sharedBytes = 4 * tileBytes;
-    if (sharedBytes > kSharedBytes)
-      return rewriter.notifyMatchFailure(
-          op, "per channel: a tile of B and C over 48 KiB of shared memory");
-
-    Location loc = op.getLoc();
-    KernelBuilder kb(rewriter, loc);
     Type f32 = rewriter.getF32Type();
-    Value u = kb.importBuffer(op.getU()),
-          delta = kb.importBuffer(op.getDelta());
-    Value A = kb.importBuffer(op.getA());
-    Value B = kb.importBuffer(op.getB()), C = kb.importBuffer(op.getC());
-    Value D = op.getD() ? kb.importBuffer(op.getD()) : Value();
-    Value z = op.getZ() ? kb.importBuffer(op.getZ()) : Value();
-    Value bias =
-        op.getDeltaBias() ? kb.importBuffer(op.getDeltaBias()) : Value();
-    Value h0 = op.getH0() ? kb.importBuffer(op.getH0()) : Value();
-
-    Value nb = kb.dim(u, 0), nd = kb.dim(u, tm ? 2 : 1),
-          nL = kb.dim(u, tm ? 1 : 2);
-    Value y = kb.alloc(cast<RankedTensorType>(op.getY().getType()),
-                       {kb.dim(u, 0), kb.dim(u, 1), kb.dim(u, 2)});
-    Value last;
-    if (op.getLastState())
-      last = kb.alloc(cast<RankedTensorType>(op.getLastState().getType()),
-                      {nb, nd, kb.idx(n)});
+    Value u = bufs.u, delta = bufs.delta, A = bufs.A, B = bufs.B, C = bufs.C,
+          D = bufs.D, z = bufs.z, bias = bufs.bias, h0 = bufs.h0, y = bufs.y,
+          last = bufs.last, nb = bufs.nb, nd = bufs.nd, nL = bufs.nL;
 
     Value blocksX = kb.ceilDiv(nd, kb.idx(T));
     kb.launch(blocksX, nb, kb.idx(T), sharedBytes, [&](gpu::LaunchOp launch) {
@@ -975,8 +975,51 @@ struct SelectiveScanPerChannelToGPU : OpRewritePattern<SelectiveScanOp> {
             kb.store(tiles.getResult(j), last, {bi, c, kb.idx(j)});
         });
     });
+  }
+};
 
-    kb.replaceWithBuffers(rewriter, op, {y, last});
+/// Batch rows x channels from which strategy=auto takes the per-channel
+/// kernel: about one warp per scheduler of an H100 (132 SMs x 4 x 32 =
+/// 16,896 threads), half of that so that a GPU with fewer SMs qualifies too.
+/// A first guess, to be set by measurement (docs/gpu.md, "Two scan
+/// strategies"); auto is not the default until then.
+constexpr int64_t kAutoChannelsFrom = 8192;
+
+/// ssm.selective_scan -> one of the two kernels, or with strategy=auto both
+/// and a choice at run time by batch rows x channels.
+struct SelectiveScanToGPU : OpRewritePattern<SelectiveScanOp> {
+  SelectiveScanToGPU(MLIRContext *ctx, ChunksScan chunks, ChannelsScan channels,
+                     StringRef strategy)
+      : OpRewritePattern(ctx), chunks(chunks), channels(channels),
+        strategy(strategy.str()) {}
+
+  ChunksScan chunks;
+  ChannelsScan channels;
+  std::string strategy;
+
+  LogicalResult matchAndRewrite(SelectiveScanOp op,
+                                PatternRewriter &rewriter) const override {
+    if (failed(chunks.check(op, rewriter)))
+      return failure();
+    const bool perChannel = strategy != "chunks" && channels.applies(op);
+    KernelBuilder kb(rewriter, op.getLoc());
+    ScanBuffers bufs(op, kb);
+    if (!perChannel) {
+      chunks.emit(op, kb, bufs);
+    } else if (strategy == "channels") {
+      channels.emit(op, kb, bufs);
+    } else {
+      Value rows = kb.muli(bufs.nb, bufs.nd);
+      auto choice = scf::IfOp::create(rewriter, op.getLoc(),
+                                      kb.ule(kb.idx(kAutoChannelsFrom), rows),
+                                      /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPoint(choice.thenBlock()->getTerminator());
+      channels.emit(op, kb, bufs);
+      rewriter.setInsertionPoint(choice.elseBlock()->getTerminator());
+      chunks.emit(op, kb, bufs);
+    }
+    kb.replaceWithBuffers(rewriter, op, {bufs.y, bufs.last});
     return success();
   }
 };
@@ -1068,21 +1111,22 @@ struct SSMLowerToGPUPass : ssm::impl::SSMLowerToGPUBase<SSMLowerToGPUPass> {
     if (itemsPerThread < 1 || itemsPerThread > 64 || maxThreads < kWarpSize ||
         maxThreads > 1024 || maxThreads % kWarpSize != 0 ||
         statesPerIteration < 1 || statesPerIteration > 8 ||
-        (strategy != "chunks" && strategy != "channels")) {
+        (strategy != "chunks" && strategy != "channels" &&
+         strategy != "auto")) {
       getOperation()->emitError(
           "ssm-lower-to-gpu: items-per-thread must be in [1, 64], "
           "max-threads a multiple of 32 in [32, 1024], "
-          "states-per-iteration in [1, 8], strategy chunks or channels");
+          "states-per-iteration in [1, 8], strategy chunks, channels or "
+          "auto");
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
     // Ops the GPU path declines stay for ssm-lower-to-loops (on the host).
     RewritePatternSet patterns(ctx);
-    patterns.add<SelectiveScanToGPU>(ctx, itemsPerThread, maxThreads,
-                                     statesPerIteration, prefetch);
-    if (strategy == "channels")
-      patterns.add<SelectiveScanPerChannelToGPU>(ctx, itemsPerThread,
-                                                 maxThreads);
+    patterns.add<SelectiveScanToGPU>(
+        ctx,
+        ChunksScan{itemsPerThread, maxThreads, statesPerIteration, prefetch},
+        ChannelsScan{itemsPerThread, maxThreads}, strategy);
     patterns.add<CausalConv1dToGPU>(ctx);
     // Constants stay where the kernels create them: hoisted out of a
     // launch, each would become one more kernel argument.

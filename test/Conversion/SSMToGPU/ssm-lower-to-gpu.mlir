@@ -7,8 +7,9 @@
 // RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=4 max-threads=64 prefetch=true" -split-input-file | FileCheck %s --check-prefix=PF
 // RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=4 max-threads=64 strategy=channels" -split-input-file | FileCheck %s --check-prefix=CHAN
 // RUN: not ssm-opt %s --ssm-lower-to-gpu="strategy=states" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=4 max-threads=64 strategy=auto" -split-input-file | FileCheck %s --check-prefix=AUTO
 
-// BADOPT: ssm-lower-to-gpu: items-per-thread must be in [1, 64], max-threads a multiple of 32 in [32, 1024], states-per-iteration in [1, 8], strategy chunks or channels
+// BADOPT: ssm-lower-to-gpu: items-per-thread must be in [1, 64], max-threads a multiple of 32 in [32, 1024], states-per-iteration in [1, 8], strategy chunks, channels or auto
 
 // The scan: one block per (channel, batch row), as many warps as the
 // sequence fills (at most max-threads / 32 = 2), shared memory for the warp
@@ -209,6 +210,21 @@ func.func @fused(%u: tensor<1x?x5xf32>, %dt: tensor<1x?x5xf32>, %A: tensor<5x3xf
 // CHAN-NOT:       gpu.barrier
 // CHAN:           scf.yield {{.*}} : f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32
 // CHAN:         memref.store %{{.*}}, %{{.*}}[{{.*}}] : memref<2x100x4xf32>
+// strategy=auto: both kernels, chosen at run time by batch rows x
+// channels (from 8192, the per-channel one), writing the same buffers.
+// AUTO-LABEL: func.func @per_channel(
+// AUTO:       %[[Y:.*]] = memref.alloc(%{{.*}}) : memref<2x100x?xf32>
+// AUTO:       %[[ROWS:.*]] = arith.muli
+// AUTO:       %[[MANY:.*]] = arith.cmpi ule, %c8192{{.*}}, %[[ROWS]] : index
+// AUTO:       scf.if %[[MANY]] {
+// AUTO:         gpu.launch
+// AUTO-NOT:     gpu.shuffle
+// AUTO:         memref.store %{{.*}}, %[[Y]]
+// AUTO:       } else {
+// AUTO:         gpu.launch
+// AUTO:         gpu.shuffle
+// AUTO:       }
+// AUTO:       bufferization.to_tensor %[[Y]]
 func.func @per_channel(%u: tensor<2x100x?xf32>, %dt: tensor<2x100x?xf32>, %A: tensor<100x4xf32>,
                        %B: tensor<2x4x?xf32>, %C: tensor<2x4x?xf32>) -> (tensor<2x100x?xf32>, tensor<2x100x4xf32>) {
   %y, %h = ssm.selective_scan channel_first %u, %dt, %A, %B, %C
