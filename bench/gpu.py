@@ -21,8 +21,8 @@ these sizes; that figure is reported too, as end-to-end.
 --variants times the kernel with other steps per thread x threads per block
 [x states per iteration] (ssm-run --gpu-items, --gpu-threads, --gpu-states),
 a final "p" adding --gpu-prefetch and a final "c" --gpu-scan channels (steps
-per tile, channels per block), each checked against float64 too; the table reports ssm-run's defaults in
-full and each variant's kernel time.
+per tile, channels per block), each checked against float64 too; the table
+reports ssm-run's defaults in full and each variant's kernel time.
 """
 import argparse
 import csv

@@ -230,8 +230,9 @@ def SSMMathToNVVM : Pass<"ssm-math-to-nvvm"> {
     `llvm.floor.f32`, `math.fma` into `llvm.intr.fma` and f32 `math.absf`
     into `llvm.fabs.f32`. ssm-lower-to-gpu marks the scan's exp2 so and
     writes its multiply-adds as fma, its softplus uses absf, and upstream's
-    polynomial approximations of exp and log use floor and fma; convert-gpu-to-nvvm would call libdevice
-    for each, which needs the CUDA toolkit when the binary is built. Runs on
+    polynomial approximations of exp and log use floor and fma;
+    convert-gpu-to-nvvm would call libdevice for each, which needs the CUDA
+    toolkit when the binary is built. Runs on
     the kernels (gpu.module), after bufferization: the intrinsic calls have
     no memory-effect information, which the buffer deallocation pipeline
     rejects.
