@@ -1178,18 +1178,22 @@ struct FastExp2ToNVVM : OpRewritePattern<math::Exp2Op> {
   }
 };
 
-/// f32 math.floor -> llvm.floor.f32 (cvt.rmi.f32.f32). Called as an
-/// intrinsic because convert-gpu-to-nvvm rejects llvm.intr.floor (it wants
-/// libdevice's __nv_floorf for it).
-struct FloorToNVVM : OpRewritePattern<math::FloorOp> {
-  using OpRewritePattern::OpRewritePattern;
+/// An f32 unary math op -> an LLVM intrinsic called by name: floor ->
+/// llvm.floor.f32 (cvt.rmi.f32.f32), absf -> llvm.fabs.f32 (abs.f32).
+/// Called as intrinsics because convert-gpu-to-nvvm rejects llvm.intr.floor
+/// and llvm.intr.fabs (it wants libdevice's __nv_floorf and __nv_fabsf).
+template <typename OpTy> struct UnaryToIntrinsic : OpRewritePattern<OpTy> {
+  UnaryToIntrinsic(MLIRContext *ctx, StringRef intrinsic)
+      : OpRewritePattern<OpTy>(ctx), intrinsic(intrinsic) {}
 
-  LogicalResult matchAndRewrite(math::FloorOp op,
+  StringRef intrinsic;
+
+  LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     if (!op.getType().isF32())
       return failure();
     rewriter.replaceOpWithNewOp<LLVM::CallIntrinsicOp>(
-        op, op.getType(), rewriter.getStringAttr("llvm.floor.f32"),
+        op, op.getType(), rewriter.getStringAttr(intrinsic),
         ValueRange{op.getOperand()});
     return success();
   }
@@ -1209,29 +1213,16 @@ struct FmaToNVVM : OpRewritePattern<math::FmaOp> {
   }
 };
 
-/// f32 math.absf -> llvm.fabs.f32 (abs.f32), not libdevice's __nv_fabsf;
-/// called as an intrinsic for the reason FloorToNVVM gives.
-struct AbsToNVVM : OpRewritePattern<math::AbsFOp> {
-  using OpRewritePattern::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(math::AbsFOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.getType().isF32())
-      return failure();
-    rewriter.replaceOpWithNewOp<LLVM::CallIntrinsicOp>(
-        op, op.getType(), rewriter.getStringAttr("llvm.fabs.f32"),
-        ValueRange{op.getOperand()});
-    return success();
-  }
-};
-
 struct SSMMathToNVVMPass : ssm::impl::SSMMathToNVVMBase<SSMMathToNVVMPass> {
   using Base::Base;
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FastExp2ToNVVM, FloorToNVVM, FmaToNVVM, AbsToNVVM>(
-        &getContext());
+    patterns.add<FastExp2ToNVVM, FmaToNVVM>(&getContext());
+    patterns.add<UnaryToIntrinsic<math::FloorOp>>(&getContext(),
+                                                  "llvm.floor.f32");
+    patterns.add<UnaryToIntrinsic<math::AbsFOp>>(&getContext(),
+                                                 "llvm.fabs.f32");
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
