@@ -153,6 +153,16 @@ struct KernelBuilder : LoopBuilder {
     return add(arith::MaximumFOp::create(b, loc, x, zero), log1p);
   }
 
+  /// The step dt of step t from its raw delta: plus the channel's bias (if
+  /// any), through softplus if asked, and 0 for a step past the sequence's
+  /// nL steps, which makes that step the identity (a, b) = (1, 0).
+  Value stepDt(Value raw, Value bias, bool softplus, Value t, Value nL) {
+    Value d = bias ? add(raw, bias) : raw;
+    if (softplus)
+      d = this->softplus(d);
+    return sel(ult(t, nL), d, flt(d.getType(), 0.0));
+  }
+
   /// silu(x) = x / (1 + e^-x) with expApprox and divApprox; e^-x
   /// overflowing gives -0, never NaN.
   Value silu(Value x) {
@@ -534,12 +544,8 @@ struct ChunksScan {
         SmallVector<Value> dRaw = kb.loadSteps(delta, fast, steps, act);
         SmallVector<Value> uK = kb.loadSteps(u, fast, steps, act);
         for (int64_t k = 0; k < K; ++k) {
-          Value d = dRaw[k];
-          if (biasC)
-            d = kb.add(d, biasC);
-          if (op.getDeltaSoftplus())
-            d = kb.softplus(d);
-          dt[k] = kb.sel(kb.ult(kb.addi(base, kb.idx(k)), nL), d, zero);
+          dt[k] = kb.stepDt(dRaw[k], biasC, op.getDeltaSoftplus(),
+                            kb.addi(base, kb.idx(k)), nL);
           dtu[k] = kb.mul(dt[k], uK[k]);
         }
         // The thread's total step, for every state's composite decay.
@@ -916,13 +922,8 @@ struct ChannelsScan {
             // so that few are held in registers.
             const int64_t G = K % 4 == 0 ? 4 : K;
             for (int64_t k = 0; k < K; ++k) {
-              Value d = dRaw[k];
-              if (biasC)
-                d = kb.add(d, biasC);
-              if (op.getDeltaSoftplus())
-                d = kb.softplus(d);
-              Value dt =
-                  kb.sel(kb.ult(kb.addi(steps.first, kb.idx(k)), nL), d, zero);
+              Value dt = kb.stepDt(dRaw[k], biasC, op.getDeltaSoftplus(),
+                                   kb.addi(steps.first, kb.idx(k)), nL);
               Value dtu = kb.mul(dt, uK[k]);
               sumDt = kb.add(sumDt, dt);
               Value acc = zero;
