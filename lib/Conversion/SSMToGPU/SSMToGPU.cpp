@@ -11,6 +11,7 @@
 
 #include "../LoopBuilder.h"
 #include "ssm/Conversion/Passes.h"
+#include "ssm/Dialect/SSM/IR/SSMAnalysis.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -456,6 +457,11 @@ struct ChunksScan {
     // States per iteration of the state loop: as asked when they divide n,
     // else one.
     const int64_t S = n % statesPerIteration == 0 ? statesPerIteration : 1;
+    // Mamba-2's A, one decay per head: the decays and the thread's
+    // composite complement are the same for every state, taken once per
+    // chunk rather than once per state (the same values, so the same
+    // results).
+    const bool uniformA = isUniformAlongStates(op.getA());
     const int64_t totalsBytes = this->totalsBytes(n);
     const int64_t sharedBytes = this->sharedBytes(n);
     Value u = bufs.u, delta = bufs.delta, A = bufs.A, B = bufs.B, C = bufs.C,
@@ -552,6 +558,14 @@ struct ChunksScan {
         Value sumDt = dt[0];
         for (int64_t k = 1; k < K; ++k)
           sumDt = kb.add(sumDt, dt[k]);
+        Value aUniform, eUniform;
+        SmallVector<Value> aSteps;
+        if (uniformA) {
+          aUniform = kb.mul(kb.load(A, {c, kb.idx(0)}), kb.flt(f32, kLog2E));
+          for (int64_t k = 0; k < K; ++k)
+            aSteps.push_back(kb.ex2(kb.mul(dt[k], aUniform)));
+          eUniform = kb.complement(kb.mul(sumDt, aUniform));
+        }
         // B or C of state j at the thread's steps: one value when it is
         // time-invariant, else K.
         auto projLoad = [&](Value proj, Kind kind, Value perGrp,
@@ -573,7 +587,9 @@ struct ChunksScan {
         const int64_t nBVals = kindB == Kind::TimeInvariant ? 1 : K;
         // What state j's iteration needs first: A * log2(e) and B.
         auto stateInputs = [&](Value j) {
-          SmallVector<Value> v{kb.mul(kb.load(A, {c, j}), kb.flt(f32, kLog2E))};
+          SmallVector<Value> v{
+              uniformA ? aUniform
+                       : kb.mul(kb.load(A, {c, j}), kb.flt(f32, kLog2E))};
           llvm::append_range(v, projLoad(B, kindB, groupB, j));
           return v;
         };
@@ -642,10 +658,12 @@ struct ChunksScan {
                 a[s].resize(K);
                 bv[s].resize(K);
                 for (int64_t k = 0; k < K; ++k) {
-                  a[s][k] = kb.ex2(kb.mul(dt[k], aScaled));
+                  a[s][k] =
+                      uniformA ? aSteps[k] : kb.ex2(kb.mul(dt[k], aScaled));
                   bv[s][k] = kb.mul(dtu[k], bK[k]);
                 }
-                accE[s] = kb.complement(kb.mul(sumDt, aScaled));
+                accE[s] =
+                    uniformA ? eUniform : kb.complement(kb.mul(sumDt, aScaled));
                 accB[s] = bv[s][0];
                 for (int64_t k = 1; k < K; ++k)
                   accB[s] = kb.fma(a[s][k], accB[s], bv[s][k]);

@@ -12,6 +12,7 @@
 #include "../LoopBuilder.h"
 #include "StateGroups.h"
 #include "ssm/Conversion/Passes.h"
+#include "ssm/Dialect/SSM/IR/SSMAnalysis.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -36,78 +37,6 @@ namespace {
 constexpr int64_t kMaxRegisterStates = 64;
 
 constexpr double kLog2E = 1.4426950408889634;
-
-/// True when the IR proves that `a` (rank >= 2) does not vary along its last
-/// dimension: Mamba-2's A, one decay per head that ssm-expand-blocks
-/// broadcasts over the head's channels and states (a linalg.generic whose
-/// inputs ignore the state dimension, then a collapse_shape of (H, P) into
-/// channels), seen through the slices of tiling and of state groups; a
-/// linalg.broadcast along the last dimension; a constant whose rows are
-/// uniform. The scan then computes exp(dt * A) once per channel and step
-/// instead of once per state, as mamba_ssm's Mamba-2 kernels do; nothing
-/// is assumed that the IR does not show.
-bool isUniformAlongStates(Value a) {
-  while (true) {
-    auto type = dyn_cast<RankedTensorType>(a.getType());
-    if (!type || type.getRank() < 2)
-      return false;
-    int64_t last = type.getRank() - 1;
-    if (type.getDimSize(last) == 1)
-      return true;
-    Operation *def = a.getDefiningOp();
-    if (!def)
-      return false;
-    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def)) {
-      if (slice.getSourceType().getRank() != type.getRank())
-        return false;
-      a = slice.getSource();
-      continue;
-    }
-    if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def)) {
-      // The last result dimension must be exactly the last source one.
-      SmallVector<ReassociationIndices> groups =
-          collapse.getReassociationIndices();
-      if (groups.back().size() != 1 ||
-          groups.back().front() != collapse.getSrcType().getRank() - 1)
-        return false;
-      a = collapse.getSrc();
-      continue;
-    }
-    if (auto cst = dyn_cast<arith::ConstantOp>(def)) {
-      auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
-      if (!dense)
-        return false;
-      if (dense.isSplat())
-        return true;
-      int64_t row = type.getDimSize(last);
-      auto values = llvm::to_vector(dense.getValues<Attribute>());
-      for (size_t i = 0; i < values.size(); ++i)
-        if (values[i] != values[i - i % row])
-          return false;
-      return true;
-    }
-    if (auto bcast = dyn_cast<linalg::BroadcastOp>(def))
-      return llvm::is_contained(bcast.getDimensions(), last);
-    if (auto gen = dyn_cast<linalg::GenericOp>(def)) {
-      // Every output element a function of inputs that ignore the last
-      // loop, with that loop parallel and the output indexed identically.
-      if (gen.getNumDpsInits() != 1 || !gen.hasPureTensorSemantics() ||
-          gen.getNumLoops() != type.getRank() ||
-          gen.getIteratorTypesArray()[last] != utils::IteratorType::parallel ||
-          !gen.getIndexingMapsArray().back().isIdentity())
-        return false;
-      Block &body = gen.getRegion().front();
-      if (!body.getArguments().back().use_empty() ||
-          !body.getOps<linalg::IndexOp>().empty())
-        return false;
-      for (OpOperand *in : gen.getDpsInputOperands())
-        if (gen.getMatchingIndexingMap(in).isFunctionOfDim(last))
-          return false;
-      return true;
-    }
-    return false;
-  }
-}
 
 /// Vector arithmetic on vector<V x f32> on top of the loop helpers.
 class VectorBuilder : public LoopBuilder {

@@ -235,6 +235,33 @@ func.func @per_channel(%u: tensor<2x100x?xf32>, %dt: tensor<2x100x?xf32>, %A: te
 
 // -----
 
+// A uniform along the states (Mamba-2's one decay per head, here a
+// linalg.broadcast): the thread's 2 decays and its composite complement's
+// exp2 come once per chunk, before the state loop, from A's first column;
+// the state loop has no exp2 and loads no A. A per-state A (@scan above)
+// has them in the loop.
+// CHECK-LABEL: func.func @uniform_decay(
+// CHECK:       gpu.launch
+// CHECK:         scf.for
+// CHECK:           memref.load %{{.*}}[%{{.*}}, %c0{{.*}}] : memref<8x4xf32>
+// CHECK-COUNT-3:   math.exp2 %{{.*}} fastmath<afn> : f32
+// CHECK:           scf.for %{{.*}} = %{{.*}} to %c4{{.*}} step %{{.*}} iter_args
+// CHECK-NOT:         math.exp2
+// CHECK-NOT:         memref<8x4xf32>
+// CHECK:             gpu.barrier
+// CHECK-NOT:         math.exp2
+// CHECK:             scf.yield {{.*}} : f32, f32
+func.func @uniform_decay(%u: tensor<2x8x?xf32>, %dt: tensor<2x8x?xf32>, %a: tensor<8xf32>,
+                         %B: tensor<2x4x?xf32>) -> tensor<2x8x?xf32> {
+  %e = tensor.empty() : tensor<8x4xf32>
+  %A = linalg.broadcast ins(%a : tensor<8xf32>) outs(%e : tensor<8x4xf32>) dimensions = [1]
+  %y = ssm.selective_scan channel_first %u, %dt, %A, %B, %B
+      : (tensor<2x8x?xf32>, tensor<2x8x?xf32>, tensor<8x4xf32>, tensor<2x4x?xf32>, tensor<2x4x?xf32>) -> tensor<2x8x?xf32>
+  return %y : tensor<2x8x?xf32>
+}
+
+// -----
+
 // What the GPU path declines stays for the host's lowerings: f64, complex
 // A (S4D), a dynamic n, n above 512.
 

@@ -8,13 +8,16 @@
 # constant whose last row is not uniform, a generic that reads the state
 # index. Token-major, against the float64 reference; a partial channel tile
 # (d = 40), state groups (n = 80 > 64), one step (the decoding path), h0,
-# a long sequence (time-parallel with 2 threads); every lowering.
+# a long sequence (time-parallel with 2 threads); every lowering, and the
+# GPU kernel on the emulator (which takes the decays once per chunk for a
+# uniform A, and per state for the controls).
 import numpy as np
 
 import ssm_reference as ref
 from ssm_testing import GPU_LOWERINGS, SCAN_LOWERINGS, Suite, run_file, tensor_type
 
 suite = Suite("uniform-decay")
+EMULATOR = [("gpu-emulator", ["--target", "gpu-emulator"])]
 rng = np.random.default_rng(23)
 
 
@@ -69,7 +72,8 @@ def constant_program(A):
     return "", "\n  %%A = arith.constant dense<[%s]> : tensor<%dx%dxf32>\n" % (body, d, n)
 
 
-def case(name, form, b, d, L, n, h0=False, P=4, lowerings=SCAN_LOWERINGS + GPU_LOWERINGS):
+def case(name, form, b, d, L, n, h0=False, P=4,
+         lowerings=SCAN_LOWERINGS + GPU_LOWERINGS + EMULATOR):
     u = rng.standard_normal((b, L, d)).astype(np.float32)
     delta = rng.uniform(-4.0, 1.0, (b, L, d)).astype(np.float32)
     B = rng.standard_normal((b, L, n)).astype(np.float32)

@@ -1,0 +1,28 @@
+//===- SSMAnalysis.h - what the IR proves about ssm operands ---*- C++ -*-===//
+//
+// Facts about the operands of ssm ops that the IR producing them proves,
+// shared by the lowerings (CPU vector code and GPU kernels).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_DIALECT_SSM_IR_SSMANALYSIS_H
+#define SSM_DIALECT_SSM_IR_SSMANALYSIS_H
+
+#include "mlir/IR/Value.h"
+
+namespace mlir::ssm {
+
+/// True when the IR proves that `a` (rank >= 2) does not vary along its last
+/// dimension: Mamba-2's A, one decay per head that ssm-expand-blocks
+/// broadcasts over the head's channels and states (a linalg.generic whose
+/// inputs ignore the state dimension, then a collapse_shape of (H, P) into
+/// channels), seen through the slices of tiling and of state groups; a
+/// linalg.broadcast along the last dimension; a constant whose rows are
+/// uniform. The scans then compute exp(dt * A) once per channel and step
+/// instead of once per state, as mamba_ssm's Mamba-2 kernels do; nothing
+/// is assumed that the IR does not show.
+bool isUniformAlongStates(Value a);
+
+} // namespace mlir::ssm
+
+#endif // SSM_DIALECT_SSM_IR_SSMANALYSIS_H
