@@ -38,7 +38,8 @@ constexpr int64_t kWarpSize = 32;
 /// carried state, (2 * warps * 2 + 2) * n floats): 512 states with 4 warps
 /// take 36 KiB of the 48 KiB a block gets without opting in to more.
 constexpr int64_t kMaxStates = 512;
-/// States the per-channel scan keeps in registers (three values each).
+/// States the per-channel scan keeps in registers (four values each: the
+/// tile's entering state, its two chains and A * log2(e)).
 constexpr int64_t kMaxChannelStates = 32;
 /// The shared memory a block gets without opting in (larger n with more
 /// warps stays on the host).
@@ -444,7 +445,7 @@ struct ChunksScan {
     return success();
   }
 
-  /// The kernel's launch, writing s.y and s.last.
+  /// The kernel's launch, writing bufs.y and bufs.last.
   void emit(SelectiveScanOp op, KernelBuilder &kb,
             const ScanBuffers &bufs) const {
     using Kind = SelectiveScanOp::ProjectionKind;
@@ -467,7 +468,6 @@ struct ChunksScan {
     Value u = bufs.u, delta = bufs.delta, A = bufs.A, B = bufs.B, C = bufs.C,
           D = bufs.D, z = bufs.z, bias = bufs.bias, h0 = bufs.h0, y = bufs.y,
           last = bufs.last, nb = bufs.nb, nd = bufs.nd, nL = bufs.nL;
-    (void)nb;
     Kind kindB = SelectiveScanOp::getProjectionKind(op.getB());
     Kind kindC = SelectiveScanOp::getProjectionKind(op.getC());
 
@@ -798,7 +798,7 @@ struct ChannelsScan {
            4 * tileBytes(aType.getDimSize(1)) <= kSharedBytes;
   }
 
-  /// The kernel's launch, writing s.y and s.last.
+  /// The kernel's launch, writing bufs.y and bufs.last.
   void emit(SelectiveScanOp op, KernelBuilder &kb,
             const ScanBuffers &bufs) const {
     OpBuilder &rewriter = kb.b;
