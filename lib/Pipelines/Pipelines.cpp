@@ -150,6 +150,7 @@ static void addGPUKernels(OpPassManager &pm, const Options &options) {
   gpu.statesPerIteration = options.statesPerIteration;
   gpu.prefetch = options.prefetch;
   gpu.strategy = options.strategy;
+  gpu.threadsPerChannel = options.threadsPerChannel;
   pm.addPass(createSSMLowerToGPU(gpu));
   // Everything else runs on the host, through the reference loops.
   pm.addPass(createSSMLowerToLoops());

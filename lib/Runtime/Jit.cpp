@@ -213,6 +213,7 @@ void setKernelOptions(mlir::ssm::GPUKernelOptions<Derived> &pipeline,
   pipeline.statesPerIteration = options.gpuStatesPerIteration;
   pipeline.prefetch = options.gpuPrefetch;
   pipeline.strategy = options.gpuStrategy;
+  pipeline.threadsPerChannel = options.gpuThreadsPerChannel;
 }
 
 } // namespace

@@ -6,7 +6,8 @@
 # with and without each optional operand, n from 1 to 512 and several block
 # shapes; the conv with and without bias, state, final state and SiLU, and a
 # dynamic k. All of it again with --gpu-scan channels (the per-channel scan
-# kernel where it applies: B and C varying with time, n <= 32). Prints each
+# kernel where it applies: B and C varying with time, n <= 32), and with two
+# lanes per channel (--gpu-channel-threads 2). Prints each
 # kernel's registers and spills (ptxas -v).
 import os
 import re
@@ -91,7 +92,8 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(src, "w") as f:
         f.write(source)
     for chip, scan_flags in [(c, s) for c in ("sm_80", "sm_90")
-                             for s in ([], ["--gpu-scan", "channels"])]:
+                             for s in ([], ["--gpu-scan", "channels"],
+                                       ["--gpu-scan", "channels", "--gpu-channel-threads", "2"])]:
         proc = subprocess.run([SSM_RUN, src, "--emit=ptx", "--chip", chip] + scan_flags,
                               capture_output=True, text=True)
         if proc.returncode:
@@ -107,15 +109,15 @@ with tempfile.TemporaryDirectory() as tmp:
             kernels += 1
             info = " ".join(re.findall(r"Used \d+ registers|\d+ bytes spill stores", res.stderr))
             status = "ok" if res.returncode == 0 else "FAIL"
-            print("%-4s %-6s %-9s %-32s %s" % (status, chip, scan_flags[-1] if scan_flags else "chunks",
-                                              name, info))
+            strategy = " x".join(scan_flags[1::2]) or "chunks"
+            print("%-4s %-6s %-11s %-32s %s" % (status, chip, strategy, name, info))
             if res.returncode:
                 failures += 1
                 print(res.stderr)
 print("%d kernels, %d rejected by ptxas" % (kernels, failures))
-# 2 chips x 2 scan strategies x (2 layouts x 13 scans + 2 layouts x 4
-# convs, 6 of them with a final-state kernel).
-expected = 2 * 2 * (2 * 13 + 2 * 4 + 2 * 3)
+# 2 chips x 3 scan kernels x (2 layouts x 13 scans + 2 layouts x 4 convs,
+# 6 of them with a final-state kernel).
+expected = 2 * 3 * (2 * 13 + 2 * 4 + 2 * 3)
 if kernels != expected:
     print("expected %d kernels" % expected)
     sys.exit(1)

@@ -102,6 +102,10 @@ common options:
                     channels x batch rows; B and C varying with time and
                     n <= 32, else chunks), or both, chosen at run time
                     (channels from 8192 batch rows x channels)
+  --gpu-channel-threads N
+                    threads sharing each channel's states in the channels
+                    kernel, 1, 2, 4 or 8 (default 1; 1 when N does not
+                    divide the state size): N times the warps, for latency
   --cpu NAME        target CPU for the JIT (default: the host)
   --mattr A,B       extra target features, e.g. -avx512f
   --reference       lower with the reference loops (the oracle of the tests)
@@ -204,6 +208,7 @@ std::map<std::string, Options::Spec> commonSpecs() {
           {"gpu-states", {true, false}},
           {"gpu-prefetch", {false, false}},
           {"gpu-scan", {true, false}},
+          {"gpu-channel-threads", {true, false}},
           {"h", {false, false}}};
 }
 
@@ -300,6 +305,15 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
           scan->c_str());
     c.jit.gpuStrategy = *scan;
   }
+  auto channelThreads =
+      positiveInt(opts, "gpu-channel-threads", c.jit.gpuThreadsPerChannel);
+  if (!channelThreads)
+    return channelThreads.takeError();
+  if (*channelThreads > 8 || (*channelThreads & (*channelThreads - 1)))
+    return llvm::createStringError(
+        "option '--gpu-channel-threads' expects 1, 2, 4 or 8, got %lld",
+        static_cast<long long>(*channelThreads));
+  c.jit.gpuThreadsPerChannel = *channelThreads;
   if (c.emit == "ptx")
     c.jit.target = Target::NVPTX;
   if (opts.value("time")) {

@@ -104,6 +104,8 @@ for s in ${what:-smoke tests bench}; do
         --gpu-prefetch --gpu-states 2 --gpu-items 8
       step gpu-selective-scan-channels $py test/Integration/GPU/selective-scan.py nvptx \
         --gpu-scan channels
+      step gpu-selective-scan-channel-pairs $py test/Integration/GPU/selective-scan.py nvptx \
+        --gpu-scan channels --gpu-channel-threads 2
       for f in test/Integration/CPU/*.py; do
         grep -q "GPU_LOWERINGS\|SCAN_LOWERINGS" "$f" || continue
         step "cpu-$(basename "$f" .py)" env SSM_TEST_NVPTX=1 $py "$f"

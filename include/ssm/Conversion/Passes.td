@@ -206,6 +206,10 @@ def SSMLowerToGPU : Pass<"ssm-lower-to-gpu"> {
            "in registers, serial in time; B and C varying with time and "
            "n <= 32, else chunks) or auto (both, chosen at run time: "
            "channels from 8192 batch rows x channels)">,
+    Option<"threadsPerChannel", "threads-per-channel", "int64_t",
+           /*default=*/"1",
+           "Threads sharing a channel's states in the channels kernel: 1, 2, "
+           "4 or 8 (1 when it does not divide n)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

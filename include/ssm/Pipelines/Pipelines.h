@@ -78,6 +78,11 @@ struct GPUKernelOptions : public PassPipelineOptions<Derived> {
       llvm::cl::desc("The scan's kernel: chunks, channels or auto (see "
                      "ssm-lower-to-gpu)"),
       llvm::cl::init("chunks")};
+  Option<int64_t> threadsPerChannel{
+      *this, "threads-per-channel",
+      llvm::cl::desc("Threads sharing a channel's states in the channels "
+                     "kernel: 1, 2, 4 or 8 (1 when it does not divide n)"),
+      llvm::cl::init(1)};
   Option<bool> lowerDeallocations{
       *this, "buffer-deallocation",
       llvm::cl::desc("Insert deallocations of intermediate host buffers"),

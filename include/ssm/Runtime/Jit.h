@@ -60,6 +60,9 @@ struct JitOptions {
   /// NVPTX and GPUEmulator: the scan kernel's strategy (chunks, channels or
   /// auto).
   std::string gpuStrategy = "chunks";
+  /// NVPTX and GPUEmulator: threads sharing a channel's states in the
+  /// channels kernel (the pipelines' threads-per-channel).
+  int64_t gpuThreadsPerChannel = 1;
   /// LLVM IR optimisation level and codegen level.
   unsigned optLevel = 3;
   /// Target CPU and extra features; empty means the host CPU and features.

@@ -293,23 +293,41 @@ struct KernelBuilder : LoopBuilder {
   }
 
   /// Row (buf, k) of a shared tile, elements j0 .. j0 + w - 1: one
-  /// 16-byte vector load when w is 4 and the row is 16-byte aligned (n a
-  /// multiple of 4), else w scalar loads.
-  SmallVector<Value> loadRow(Value tile, Value buf, int64_t k, int64_t j0,
-                             int64_t w) {
-    int64_t n = cast<MemRefType>(tile.getType()).getDimSize(2);
+  /// 16-byte vector load when w is 4 and `aligned` says that j0 and the
+  /// row are 16-byte aligned (n and j0 multiples of 4), else w scalar
+  /// loads.
+  SmallVector<Value> loadRow(Value tile, Value buf, int64_t k, Value j0,
+                             int64_t w, bool aligned) {
     SmallVector<Value> v;
-    if (w == 4 && n % 4 == 0) {
+    if (w == 4 && aligned) {
       auto vec4 = VectorType::get({4}, b.getF32Type());
       Value row = vector::LoadOp::create(
-          b, loc, vec4, tile, ValueRange{buf, idx(k), idx(j0)},
+          b, loc, vec4, tile, ValueRange{buf, idx(k), j0},
           /*nontemporal=*/false, llvm::Align(16));
       for (int64_t q = 0; q < 4; ++q)
         v.push_back(vector::ExtractOp::create(b, loc, row, q));
       return v;
     }
     for (int64_t q = 0; q < w; ++q)
-      v.push_back(load(tile, {buf, idx(k), idx(j0 + q)}));
+      v.push_back(load(tile, {buf, idx(k), addi(j0, idx(q))}));
+    return v;
+  }
+
+  /// The value of `v` in lane `lane` of the warp.
+  Value shuffleIdx(Value v, Value lane) {
+    return gpu::ShuffleOp::create(b, loc, v, lane, i32(kWarpSize),
+                                  gpu::ShuffleMode::IDX)
+        .getShuffleResult();
+  }
+
+  /// The sum of `v` over the `lanes` consecutive lanes of an aligned group
+  /// (a power of 2), the same bits in each of them: a butterfly of
+  /// shuffles, each adding two partial sums in an order that commutes.
+  Value sumOverLanes(Value v, int64_t lanes) {
+    for (int64_t m = 1; m < lanes; m *= 2)
+      v = add(v, gpu::ShuffleOp::create(b, loc, v, i32(m), i32(kWarpSize),
+                                        gpu::ShuffleMode::XOR)
+                     .getShuffleResult());
     return v;
   }
 
@@ -782,8 +800,22 @@ struct ChunksScan {
 /// tile is (1 - E) h + loc, E = 1 - 2^(A log2(e) * the tile's total step)
 /// from KernelBuilder::complement. Only f32 rounding compounds from tile to
 /// tile, as in the chunked kernel's composition of complements.
+///
+/// With threads-per-channel S > 1 (S dividing n), S consecutive lanes
+/// share a channel, each with n / S of its states: S times the warps for
+/// the same b * d, to hide latency when b * d alone gives about one warp
+/// per scheduler. Per step their partial outputs are summed by a butterfly
+/// of log2(S) shuffles, and the per-step work that does not depend on the
+/// state (softplus, SiLU) is spread: each of the S lanes evaluates it for
+/// K / S of the steps and shuffles pass the results round.
 struct ChannelsScan {
-  int64_t items, maxThreads;
+  int64_t items, maxThreads, threadsPerChannel;
+
+  /// Threads per channel for n states: threadsPerChannel if it divides n,
+  /// else 1.
+  int64_t split(int64_t n) const {
+    return n % threadsPerChannel == 0 ? threadsPerChannel : 1;
+  }
 
   /// Two tile buffers of B and of C, K x n floats each.
   int64_t tileBytes(int64_t n) const { return items * n * 4; }
@@ -805,7 +837,7 @@ struct ChannelsScan {
     Location loc = kb.loc;
     const int64_t n = bufs.n;
     const bool tm = op.isTokenMajor();
-    const int64_t K = items, T = maxThreads;
+    const int64_t K = items, T = maxThreads, S = split(n), m = n / S;
     const int64_t tileBytes = this->tileBytes(n);
     const int64_t sharedBytes = 4 * tileBytes;
     Type f32 = rewriter.getF32Type();
@@ -813,13 +845,46 @@ struct ChannelsScan {
           D = bufs.D, z = bufs.z, bias = bufs.bias, h0 = bufs.h0, y = bufs.y,
           last = bufs.last, nb = bufs.nb, nd = bufs.nd, nL = bufs.nL;
 
-    Value blocksX = kb.ceilDiv(nd, kb.idx(T));
+    Value blocksX = kb.ceilDiv(nd, kb.idx(T / S));
     kb.launch(blocksX, nb, kb.idx(T), sharedBytes, [&](gpu::LaunchOp launch) {
       Value tileB = kb.sharedView({2, K, n}, 0);
       Value tileC = kb.sharedView({2, K, n}, 2 * tileBytes);
       Value tid = launch.getThreadIds().x;
       Value bi = launch.getBlockIds().y;
-      Value c = kb.addi(kb.muli(launch.getBlockIds().x, kb.idx(T)), tid);
+      // Thread tid: channel tid / S of the block, its states part * m ..
+      // part * m + m - 1.
+      Value part = S == 1 ? Value() : kb.remu(tid, kb.idx(S));
+      Value c = kb.addi(kb.muli(launch.getBlockIds().x, kb.idx(T / S)),
+                        S == 1 ? tid : kb.divu(tid, kb.idx(S)));
+      auto state = [&](int64_t q) {
+        return S == 1 ? kb.idx(q)
+                      : kb.addi(kb.muli(part, kb.idx(m)), kb.idx(q));
+      };
+      // f of K per-step values that the S lanes of a channel all hold:
+      // lane part evaluates f(vals[i * S + part]) for i < K / S, and lane
+      // r of the group sends out[i * S + r]. Needs K a multiple of S.
+      const bool spreads = S > 1 && K % S == 0;
+      SmallVector<Value> isPart, fromLane;
+      if (spreads) {
+        Value base = kb.remu(kb.subi(tid, part), kb.idx(kWarpSize));
+        for (int64_t r = 0; r < S; ++r) {
+          isPart.push_back(kb.eq(part, kb.idx(r)));
+          fromLane.push_back(arith::IndexCastOp::create(
+              rewriter, loc, rewriter.getI32Type(), kb.addi(base, kb.idx(r))));
+        }
+      }
+      auto spread = [&](ValueRange vals, function_ref<Value(Value)> f) {
+        SmallVector<Value> out(vals.size());
+        for (size_t i = 0; i < vals.size(); i += S) {
+          Value x = vals[i];
+          for (int64_t r = 1; r < S; ++r)
+            x = kb.sel(isPart[r], vals[i + r], x);
+          Value fx = f(x);
+          for (int64_t r = 0; r < S; ++r)
+            out[i + r] = kb.shuffleIdx(fx, fromLane[r]);
+        }
+        return out;
+      };
       // Threads past the last channel load the last channel's inputs (the
       // block's tile loads and barriers need every thread) and store
       // nothing.
@@ -830,10 +895,10 @@ struct ChannelsScan {
       Value nTiles = kb.ceilDiv(nL, kb.idx(K));
       Value biasC = bias ? kb.load(bias, {cc}) : Value();
       Value dC = D ? kb.load(D, {cc}) : Value();
-      SmallVector<Value> aS(n), h(n);
-      for (int64_t j = 0; j < n; ++j) {
-        aS[j] = kb.mul(kb.load(A, {cc, kb.idx(j)}), kb.flt(f32, kLog2E));
-        h[j] = h0 ? kb.load(h0, {bi, cc, kb.idx(j)}) : zero;
+      SmallVector<Value> aS(m), h(m);
+      for (int64_t q = 0; q < m; ++q) {
+        aS[q] = kb.mul(kb.load(A, {cc, state(q)}), kb.flt(f32, kLog2E));
+        h[q] = h0 ? kb.load(h0, {bi, cc, state(q)}) : zero;
       }
       auto act = [&](Value t) { return actIndex(tm, bi, cc, t); };
       auto stepsOf = [&](Value tile) {
@@ -914,8 +979,8 @@ struct ChannelsScan {
           [&](OpBuilder &nested, Location, Value tile, ValueRange carried) {
             OpBuilder::InsertionGuard guard(rewriter);
             rewriter.setInsertionPointToStart(nested.getInsertionBlock());
-            SmallVector<Value> hIn(carried.take_front(n));
-            ValueRange uK = carried.slice(n, K), dRaw = carried.slice(n + K, K);
+            SmallVector<Value> hIn(carried.take_front(m));
+            ValueRange uK = carried.slice(m, K), dRaw = carried.slice(m + K, K);
             Value par = kb.remu(tile, kb.idx(2));
             KernelBuilder::Steps steps = stepsOf(tile);
             Value fast = fastOf(tile);
@@ -934,50 +999,77 @@ struct ChannelsScan {
             if (z)
               zK = kb.loadSteps(z, fast, steps, act);
 
-            SmallVector<Value> hh(hIn), locB(n, zero), yK(K);
+            // With S lanes per channel, softplus and SiLU of the tile's
+            // steps, K / S per lane (null where not spread).
+            SmallVector<Value> dtK(K), gateK(K);
+            if (spreads) {
+              if (op.getDeltaSoftplus())
+                dtK = spread(dRaw, [&](Value raw) {
+                  return kb.softplus(biasC ? kb.add(raw, biasC) : raw);
+                });
+              if (z)
+                gateK = spread(zK, [&](Value v) { return kb.silu(v); });
+            }
+
+            SmallVector<Value> hh(hIn), locB(m), yK(K);
             Value sumDt = zero;
             // Outputs leave in groups of 4 steps (a vector store each),
             // so that few are held in registers.
             const int64_t G = K % 4 == 0 ? 4 : K;
+            // Rows of the tiles load as 16-byte vectors when the thread's
+            // states start on a multiple of 4.
+            const bool aligned = n % 4 == 0 && m % 4 == 0;
             for (int64_t k = 0; k < K; ++k) {
-              Value dt = kb.stepDt(dRaw[k], biasC, op.getDeltaSoftplus(),
-                                   kb.addi(steps.first, kb.idx(k)), nL);
+              Value t = kb.addi(steps.first, kb.idx(k));
+              Value dt = dtK[k] ? kb.sel(kb.ult(t, nL), dtK[k], zero)
+                                : kb.stepDt(dRaw[k], biasC,
+                                            op.getDeltaSoftplus(), t, nL);
               Value dtu = kb.mul(dt, uK[k]);
               sumDt = kb.add(sumDt, dt);
               Value acc = zero;
-              for (int64_t j0 = 0; j0 < n; j0 += 4) {
-                int64_t w = std::min<int64_t>(4, n - j0);
-                SmallVector<Value> bj = kb.loadRow(tileB, par, k, j0, w);
-                SmallVector<Value> cj = kb.loadRow(tileC, par, k, j0, w);
-                for (int64_t q = 0; q < w; ++q) {
-                  int64_t j = j0 + q;
-                  Value a = kb.ex2(kb.mul(dt, aS[j]));
-                  Value bv = kb.mul(dtu, bj[q]);
-                  locB[j] = kb.fma(a, locB[j], bv);
-                  hh[j] = kb.fma(a, hh[j], bv);
-                  acc = kb.fma(cj[q], hh[j], acc);
+              for (int64_t q0 = 0; q0 < m; q0 += 4) {
+                int64_t w = std::min<int64_t>(4, m - q0);
+                SmallVector<Value> bq =
+                    kb.loadRow(tileB, par, k, state(q0), w, aligned);
+                SmallVector<Value> cq =
+                    kb.loadRow(tileC, par, k, state(q0), w, aligned);
+                for (int64_t r = 0; r < w; ++r) {
+                  int64_t q = q0 + r;
+                  Value a = kb.ex2(kb.mul(dt, aS[q]));
+                  Value bv = kb.mul(dtu, bq[r]);
+                  // loc starts from 0 at the tile's first step.
+                  locB[q] = k == 0 ? bv : kb.fma(a, locB[q], bv);
+                  hh[q] = kb.fma(a, hh[q], bv);
+                  acc = kb.fma(cq[r], hh[q], acc);
                 }
               }
+              if (S > 1)
+                acc = kb.sumOverLanes(acc, S);
               if (dC)
                 acc = kb.fma(dC, uK[k], acc);
               if (z)
-                acc = kb.mul(acc, kb.silu(zK[k]));
+                acc = kb.mul(acc, gateK[k] ? gateK[k] : kb.silu(zK[k]));
               yK[k] = acc;
               if ((k + 1) % G == 0) {
                 int64_t k0 = k + 1 - G;
                 KernelBuilder::Steps group{kb.addi(steps.first, kb.idx(k0)),
                                            lastT, G};
-                kb.ifThen(active, [&] {
+                // Every lane of the channel holds the outputs; with S > 1
+                // the lanes take turns storing the groups.
+                Value stores =
+                    S == 1 ? active
+                           : kb.andi(active, kb.eq(part, kb.idx((k0 / G) % S)));
+                kb.ifThen(stores, [&] {
                   kb.storeSteps(y, fast, group,
                                 ArrayRef<Value>(yK).slice(k0, G), act);
                 });
               }
             }
             // The state entering the next tile: (1 - E) h + loc.
-            SmallVector<Value> hOut(n);
-            for (int64_t j = 0; j < n; ++j) {
-              Value e = kb.complement(kb.mul(sumDt, aS[j]));
-              hOut[j] = kb.add(kb.fma(kb.neg(e), hIn[j], hIn[j]), locB[j]);
+            SmallVector<Value> hOut(m);
+            for (int64_t q = 0; q < m; ++q) {
+              Value e = kb.complement(kb.mul(sumDt, aS[q]));
+              hOut[q] = kb.add(kb.fma(kb.neg(e), hIn[q], hIn[q]), locB[q]);
             }
             // The next tile of B and C into the other buffer, which every
             // thread finished reading before the previous barrier.
@@ -990,8 +1082,8 @@ struct ChannelsScan {
 
       if (last)
         kb.ifThen(active, [&] {
-          for (int64_t j = 0; j < n; ++j)
-            kb.store(tiles.getResult(j), last, {bi, c, kb.idx(j)});
+          for (int64_t q = 0; q < m; ++q)
+            kb.store(tiles.getResult(q), last, {bi, c, state(q)});
         });
     });
   }
@@ -1130,13 +1222,15 @@ struct SSMLowerToGPUPass : ssm::impl::SSMLowerToGPUBase<SSMLowerToGPUPass> {
     if (itemsPerThread < 1 || itemsPerThread > 64 || maxThreads < kWarpSize ||
         maxThreads > 1024 || maxThreads % kWarpSize != 0 ||
         statesPerIteration < 1 || statesPerIteration > 8 ||
+        threadsPerChannel < 1 || threadsPerChannel > 8 ||
+        (threadsPerChannel & (threadsPerChannel - 1)) != 0 ||
         (strategy != "chunks" && strategy != "channels" &&
          strategy != "auto")) {
       getOperation()->emitError(
           "ssm-lower-to-gpu: items-per-thread must be in [1, 64], "
           "max-threads a multiple of 32 in [32, 1024], "
-          "states-per-iteration in [1, 8], strategy chunks, channels or "
-          "auto");
+          "states-per-iteration in [1, 8], threads-per-channel 1, 2, 4 or "
+          "8, strategy chunks, channels or auto");
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
@@ -1145,7 +1239,7 @@ struct SSMLowerToGPUPass : ssm::impl::SSMLowerToGPUBase<SSMLowerToGPUPass> {
     patterns.add<SelectiveScanToGPU>(
         ctx,
         ChunksScan{itemsPerThread, maxThreads, statesPerIteration, prefetch},
-        ChannelsScan{itemsPerThread, maxThreads}, strategy);
+        ChannelsScan{itemsPerThread, maxThreads, threadsPerChannel}, strategy);
     patterns.add<CausalConv1dToGPU>(ctx);
     // Constants stay where the kernels create them: hoisted out of a
     // launch, each would become one more kernel argument.

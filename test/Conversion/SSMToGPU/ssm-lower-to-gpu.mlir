@@ -8,8 +8,10 @@
 // RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=4 max-threads=64 strategy=channels" -split-input-file | FileCheck %s --check-prefix=CHAN
 // RUN: not ssm-opt %s --ssm-lower-to-gpu="strategy=states" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 // RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=4 max-threads=64 strategy=auto" -split-input-file | FileCheck %s --check-prefix=AUTO
+// RUN: ssm-opt %s --ssm-lower-to-gpu="items-per-thread=4 max-threads=64 strategy=channels threads-per-channel=2" -split-input-file | FileCheck %s --check-prefix=PAIR
+// RUN: not ssm-opt %s --ssm-lower-to-gpu="threads-per-channel=3" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 
-// BADOPT: ssm-lower-to-gpu: items-per-thread must be in [1, 64], max-threads a multiple of 32 in [32, 1024], states-per-iteration in [1, 8], strategy chunks, channels or auto
+// BADOPT: ssm-lower-to-gpu: items-per-thread must be in [1, 64], max-threads a multiple of 32 in [32, 1024], states-per-iteration in [1, 8], threads-per-channel 1, 2, 4 or 8, strategy chunks, channels or auto
 
 // The scan: one block per (channel, batch row), as many warps as the
 // sequence fills (at most max-threads / 32 = 2), shared memory for the warp
@@ -168,7 +170,7 @@ func.func @scan(%u: tensor<2x8x?xf32>, %dt: tensor<2x8x?xf32>, %A: tensor<8x4xf3
 // CHECK-NOT:   math.exp %
 // CHECK:       arith.divf %{{.*}}, %{{.*}} fastmath<afn>
 // CHECK:       memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<1x?x5xf32>
-// CHECK-NOT:   arith.divf %{{.*}}, %{{.*}} : f32
+// CHECK-NOT:   arith.divf %{{[0-9]+}}, %{{[0-9]+}} : f32
 // CHECK-NOT:   ssm.selective_scan
 func.func @fused(%u: tensor<1x?x5xf32>, %dt: tensor<1x?x5xf32>, %A: tensor<5x3xf32>,
                  %B: tensor<1x?x3xf32>, %C: tensor<1x?x3xf32>, %D: tensor<5xf32>,
@@ -225,12 +227,77 @@ func.func @fused(%u: tensor<1x?x5xf32>, %dt: tensor<1x?x5xf32>, %A: tensor<5x3xf
 // AUTO:         gpu.shuffle
 // AUTO:       }
 // AUTO:       bufferization.to_tensor %[[Y]]
+// threads-per-channel=2: two lanes per channel, 2 of its 4 states each
+// (read from the tiles as scalars: a thread's row of 2 is not 16-byte
+// aligned), 32 channels per block of 64 threads; the loop carries 2 states
+// and the next tile's u and dt; per step the two partial outputs are added
+// by one xor shuffle.
+// PAIR-LABEL: func.func @per_channel(
+// PAIR:       %[[PBX:.*]] = arith.ceildivui %{{.*}}, %c32{{.*}} : index
+// PAIR:       gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[PBX]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c64{{.*}}, {{.*}})
+// PAIR:         arith.remui %[[TX]], %c2{{.*}} : index
+// PAIR:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// PAIR-NOT:       vector.load %{{.*}} : memref<2x4x4xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// PAIR-NOT:       gpu.shuffle idx
+// PAIR-COUNT-2:   math.exp2 %{{.*}} fastmath<afn> : f32
+// PAIR:           %[[PART:.*]], %{{.*}} = gpu.shuffle xor %[[OWN:.*]], %c1_i32{{.*}}, %c32_i32{{.*}} : f32
+// PAIR:           arith.addf %[[OWN]], %[[PART]] : f32
+// PAIR-COUNT-2:   math.exp2 %{{.*}} fastmath<afn> : f32
+// PAIR:           gpu.shuffle xor
+// PAIR:           scf.yield {{.*}} : f32, f32, f32, f32, f32, f32, f32, f32, f32, f32
 func.func @per_channel(%u: tensor<2x100x?xf32>, %dt: tensor<2x100x?xf32>, %A: tensor<100x4xf32>,
                        %B: tensor<2x4x?xf32>, %C: tensor<2x4x?xf32>) -> (tensor<2x100x?xf32>, tensor<2x100x4xf32>) {
   %y, %h = ssm.selective_scan channel_first %u, %dt, %A, %B, %C
       : (tensor<2x100x?xf32>, tensor<2x100x?xf32>, tensor<100x4xf32>, tensor<2x4x?xf32>, tensor<2x4x?xf32>)
       -> tensor<2x100x?xf32>, tensor<2x100x4xf32>
   return %y, %h : tensor<2x100x?xf32>, tensor<2x100x4xf32>
+}
+
+// -----
+
+// threads-per-channel=2 with softplus and a gate: each lane of a pair
+// evaluates softplus and SiLU for half of the tile's 4 steps (its step of
+// each pair picked by a select) and idx shuffles from the pair's two lanes
+// give both lanes all 4 values (two softplus, then two SiLU, per lane and
+// tile); the thread's 4 of the 8 states start on a
+// multiple of 4, so each step reads them as one vector per tile.
+// PAIR-LABEL: func.func @per_channel_gated(
+// PAIR:         scf.for
+// PAIR:           arith.divf %{{.*}}, %{{.*}} fastmath<afn> : f32
+// PAIR-NOT:       arith.divf
+// PAIR:           gpu.shuffle idx %[[V0:.*]], %[[L0:.*]], %c32_i32{{.*}} : f32
+// PAIR-NOT:       arith.divf
+// PAIR:           gpu.shuffle idx %[[V0]], %[[L1:.*]], %c32_i32{{.*}} : f32
+// PAIR:           arith.divf %{{.*}}, %{{.*}} fastmath<afn> : f32
+// PAIR-NOT:       arith.divf
+// PAIR:           gpu.shuffle idx %[[V1:.*]], %[[L0]], %c32_i32{{.*}} : f32
+// PAIR-NOT:       arith.divf
+// PAIR:           gpu.shuffle idx %[[V1]], %[[L1]], %c32_i32{{.*}} : f32
+// PAIR:           arith.divf %{{.*}}, %{{.*}} fastmath<afn> : f32
+// PAIR-NOT:       arith.divf
+// PAIR:           gpu.shuffle idx %[[V2:.*]], %[[L0]], %c32_i32{{.*}} : f32
+// PAIR-NOT:       arith.divf
+// PAIR:           gpu.shuffle idx %[[V2]], %[[L1]], %c32_i32{{.*}} : f32
+// PAIR:           arith.divf %{{.*}}, %{{.*}} fastmath<afn> : f32
+// PAIR-NOT:       arith.divf
+// PAIR:           gpu.shuffle idx %[[V3:.*]], %[[L0]], %c32_i32{{.*}} : f32
+// PAIR-NOT:       arith.divf
+// PAIR:           gpu.shuffle idx %[[V3]], %[[L1]], %c32_i32{{.*}} : f32
+// PAIR-NOT:       arith.divf
+// PAIR:           vector.load %{{.*}} {alignment = 16 : i64} : memref<2x4x8xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// PAIR:           vector.load %{{.*}} {alignment = 16 : i64} : memref<2x4x8xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// PAIR-COUNT-4:   math.exp2 %{{.*}} fastmath<afn> : f32
+// PAIR:           gpu.shuffle xor
+// PAIR:           gpu.barrier
+// PAIR:           scf.yield
+func.func @per_channel_gated(%u: tensor<1x40x?xf32>, %dt: tensor<1x40x?xf32>, %A: tensor<40x8xf32>,
+                             %B: tensor<1x8x?xf32>, %C: tensor<1x8x?xf32>, %z: tensor<1x40x?xf32>,
+                             %bias: tensor<40xf32>) -> tensor<1x40x?xf32> {
+  %y = ssm.selective_scan channel_first %u, %dt, %A, %B, %C
+      z(%z : tensor<1x40x?xf32>) delta_bias(%bias : tensor<40xf32>) delta_softplus
+      : (tensor<1x40x?xf32>, tensor<1x40x?xf32>, tensor<40x8xf32>, tensor<1x8x?xf32>, tensor<1x8x?xf32>)
+      -> tensor<1x40x?xf32>
+  return %y : tensor<1x40x?xf32>
 }
 
 // -----

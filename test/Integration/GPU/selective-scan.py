@@ -3,6 +3,7 @@
 # RUN: %python %s nvptx --gpu-states 2
 # RUN: %python %s nvptx --gpu-prefetch --gpu-states 2 --gpu-items 8
 # RUN: %python %s nvptx --gpu-scan channels
+# RUN: %python %s nvptx --gpu-scan channels --gpu-channel-threads 2
 #
 # (selective-scan-emulator.test runs the same cases on the GPU emulator,
 # `%python selective-scan.py gpu-emulator`, on any machine.)
