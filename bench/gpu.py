@@ -16,12 +16,13 @@ whose copies between host and device (ssm-gpu-device-buffers) dominate at
 these sizes; that figure is reported too, as end-to-end.
 
   python3 bench/gpu.py --ssm-run PATH --exp-peak PATH [--quick] [--out DIR]
-                      [--variants 16x128,8x256,8x128x2p,16x128c,...]
+                      [--variants 16x128,8x256,8x128x2p,16x128c,16x128c2,...]
 
 --variants times the kernel with other steps per thread x threads per block
 [x states per iteration] (ssm-run --gpu-items, --gpu-threads, --gpu-states),
 a final "p" adding --gpu-prefetch and a final "c" --gpu-scan channels (steps
-per tile, channels per block), each checked against float64 too; the table
+per tile x threads per block), "cN" with N threads per channel
+(--gpu-channel-threads N), each checked against float64 too; the table
 reports ssm-run's defaults in full and each variant's kernel time.
 """
 import argparse
@@ -135,6 +136,21 @@ def ncu_details(ncu, cmd, path):
     return [l.strip() for l in proc.stdout.splitlines() if l.strip().startswith(keep)]
 
 
+def variant_flags(v):
+    """ssm-run's flags for a --variants entry ITEMSxTHREADS[xSTATES][p][c[LANES]]."""
+    m = re.fullmatch(r"(\d+)x(\d+)(?:x(\d+))?(p?)(?:c(\d*))?", v)
+    if not m:
+        sys.exit("bad variant %r: expected ITEMSxTHREADS[xSTATES][p][c[LANES]]" % v)
+    items, threads, states, prefetch = m.group(1, 2, 3, 4)
+    flags = ["--gpu-items", items, "--gpu-threads", threads]
+    flags += ["--gpu-states", states] if states else []
+    flags += ["--gpu-prefetch"] if prefetch else []
+    if m.group(5) is not None:
+        flags += ["--gpu-scan", "channels"]
+        flags += ["--gpu-channel-threads", m.group(5)] if m.group(5) else []
+    return flags
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ssm-run", required=True)
@@ -142,7 +158,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="only the reference shape")
     ap.add_argument("--out", default=".", help="where results.json and ncu reports go")
     ap.add_argument("--variants", default="",
-                    help="comma-separated ITEMSxTHREADS[xSTATES] kernel shapes to time")
+                    help="comma-separated ITEMSxTHREADS[xSTATES][p][c[LANES]] kernel "
+                         "shapes to time")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     props = torch.cuda.get_device_properties(0)
@@ -183,12 +200,7 @@ def main():
             err_y, err_h = check([])
             variants = []
             for v in filter(None, args.variants.split(",")):
-                shape = v.rstrip("pc").split("x")
-                extra = ["--gpu-prefetch"] if "p" in v else []
-                extra += ["--gpu-scan", "channels"] if "c" in v else []
-                for flag, value in zip(("--gpu-items", "--gpu-threads", "--gpu-states"),
-                                       shape):
-                    extra += [flag, value]
+                extra = variant_flags(v)
                 ey, eh = check(extra)
                 vk = kernel_ms(ncu, cmd + extra + ["--time", "5"],
                                os.path.join(tmp, "ncu.csv"))[0] if ncu else float("nan")
