@@ -599,6 +599,15 @@ PYBIND11_MODULE(_ssm_mlir, m) {
       .def_readwrite("vector_width", &JitOptions::vectorWidth)
       .def_readwrite("threads", &JitOptions::numThreads)
       .def_readwrite("parallel_scan", &JitOptions::parallelScan)
+      // The GPU kernels' options (ssm-run's --chip and --gpu-*), validated
+      // by ssm_mlir._cache.jit_options.
+      .def_readwrite("gpu_chip", &JitOptions::gpuChip)
+      .def_readwrite("gpu_items", &JitOptions::gpuItemsPerThread)
+      .def_readwrite("gpu_threads", &JitOptions::gpuMaxThreads)
+      .def_readwrite("gpu_states", &JitOptions::gpuStatesPerIteration)
+      .def_readwrite("gpu_prefetch", &JitOptions::gpuPrefetch)
+      .def_readwrite("gpu_scan", &JitOptions::gpuStrategy)
+      .def_readwrite("gpu_channel_threads", &JitOptions::gpuThreadsPerChannel)
       .def_property(
           "target",
           [](const JitOptions &o) -> std::string {

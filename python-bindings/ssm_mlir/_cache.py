@@ -1,5 +1,6 @@
 """Compile options and the per-process cache of compiled programs."""
 import collections
+import re
 import threading
 
 from . import _ssm_mlir
@@ -10,9 +11,57 @@ TARGETS = ("cpu", "nvptx", "gpu-emulator")
 CacheInfo = collections.namedtuple("CacheInfo", "hits misses size maxsize")
 
 
+# The GPU kernels' options: name -> (JitOptions field, check, what the
+# check wants). The defaults are JitOptions' own (ssm-run's).
+GPU_OPTIONS = {
+    "chip": ("gpu_chip",
+             lambda v: isinstance(v, str) and re.fullmatch(r"sm_\d{2,}a?", v),
+             "an NVIDIA chip such as 'sm_80' or 'sm_90'"),
+    "items": ("gpu_items", lambda v: _int(v) and 1 <= v <= 64,
+              "steps per thread, an integer in [1, 64]"),
+    "threads": ("gpu_threads",
+                lambda v: _int(v) and 32 <= v <= 1024 and v % 32 == 0,
+                "threads per block, a multiple of 32 up to 1024"),
+    "states": ("gpu_states", lambda v: _int(v) and 1 <= v <= 8,
+               "states per iteration, an integer in [1, 8]"),
+    "prefetch": ("gpu_prefetch", lambda v: isinstance(v, bool), "True or False"),
+    "scan": ("gpu_scan", lambda v: v in ("chunks", "channels", "auto"),
+             "'chunks', 'channels' or 'auto'"),
+    "channel_threads": ("gpu_channel_threads", lambda v: v in (1, 2, 4, 8)
+                        and not isinstance(v, bool), "1, 2, 4 or 8"),
+}
+
+
+def _int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def gpu_options(opts, gpu, target):
+    """Sets the GPU kernels' options of `opts` (a JitOptions) from the dict
+    `gpu` and returns them as a hashable key."""
+    if gpu is not None:
+        if not isinstance(gpu, dict):
+            raise TypeError("gpu must be a dict of GPU kernel options, got %s"
+                            % type(gpu).__name__)
+        if target == "cpu" and gpu:
+            raise ValueError("gpu options apply to target 'nvptx' or "
+                             "'gpu-emulator', not 'cpu'")
+        for name, value in gpu.items():
+            if name not in GPU_OPTIONS:
+                raise ValueError("unknown GPU option %r; the options are %s"
+                                 % (name, ", ".join(GPU_OPTIONS)))
+            field, ok, wanted = GPU_OPTIONS[name]
+            if not ok(value):
+                raise ValueError("GPU option %r expects %s, got %r"
+                                 % (name, wanted, value))
+            setattr(opts, field, value)
+    return tuple((name, getattr(opts, field))
+                 for name, (field, _, _) in GPU_OPTIONS.items())
+
+
 def jit_options(target="cpu", threads=None, reference=False,
                 vector_width=None, cpu=None, features=None, opt_level=3,
-                parallel_scan=True):
+                parallel_scan=True, gpu=None):
     """(a hashable key, _ssm_mlir.JitOptions) for these compile options.
 
     target: "cpu" (the host, through the JIT) or "nvptx" (selective scans
@@ -25,6 +74,12 @@ def jit_options(target="cpu", threads=None, reference=False,
     reference: lower with the reference loops instead of the fast paths.
     vector_width: f32 lanes per vector (None: 16 with AVX-512, else 8).
     cpu, features: the target CPU and extra features (None: the host's).
+    gpu: for nvptx and gpu-emulator, a dict of the GPU kernels' options,
+        ssm-run's --chip and --gpu-* (defaults as there): chip ("sm_90"),
+        items (steps per thread, 16), threads (per block, 128), states (per
+        iteration of the chunks kernel's state loop, 1), prefetch (False),
+        scan ("chunks", "channels" or "auto") and channel_threads (threads
+        sharing a channel in the channels kernel, 1). docs/gpu.md.
     """
     if target not in TARGETS:
         raise ValueError("target must be one of %s, got %r"
@@ -46,7 +101,8 @@ def jit_options(target="cpu", threads=None, reference=False,
     opts.parallel_scan = bool(parallel_scan)
     opts.target = target
     key = (target, opts.threads, opts.reference, opts.vector_width, opts.cpu,
-           opts.features, opts.opt_level, opts.parallel_scan)
+           opts.features, opts.opt_level, opts.parallel_scan,
+           gpu_options(opts, gpu, target))
     return key, opts
 
 

@@ -62,14 +62,14 @@ class MambaLM:
 
     @classmethod
     def from_pretrained(cls, path, target="cpu", threads=None,
-                        reference=False):
+                        reference=False, gpu=None):
         """Loads a directory with config.json and model.safetensors (or a
         sharded index), as transformers' MambaForCausalLM and mamba_ssm
         save it. A malformed or mismatched file raises ssm_mlir.Error naming
         the file and tensor. A program is compiled per batch size on first
-        use."""
+        use. gpu: the GPU kernels' options (ssm_mlir.compile)."""
         path = os.fspath(path)
-        _, opts = _cache.jit_options(target, threads, reference)
+        _, opts = _cache.jit_options(target, threads, reference, gpu=gpu)
         return cls(_ssm_mlir.MambaLM.load(path, opts), path)
 
     @property

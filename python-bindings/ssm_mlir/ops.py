@@ -35,7 +35,7 @@ def _run(fn, func, key, build, args):
 
 def selective_scan_fn(u, delta, A, B, C, D=None, z=None, delta_bias=None,
                       delta_softplus=False, return_last_state=False, h0=None,
-                      target="cpu", threads=None):
+                      target="cpu", threads=None, gpu=None):
     """mamba_ssm's selective scan (semantics.md section 1), channel-first:
 
         u, delta, z: (batch, dim, seqlen); A: (dim, dstate);
@@ -48,14 +48,15 @@ def selective_scan_fn(u, delta, A, B, C, D=None, z=None, delta_bias=None,
     (batch, dim, seqlen) float32, or (out, last_state) with last_state
     (batch, dim, dstate) when return_last_state. Inputs of any float dtype
     are computed in float32. threads: threads over channel tiles (None:
-    every core). Shapes that break the contract raise ValueError naming the
-    operand."""
+    every core). gpu: the GPU kernels' options for target "nvptx" or
+    "gpu-emulator" (ssm_mlir.compile). Shapes that break the contract raise
+    ValueError naming the operand."""
     fn = "selective_scan_fn"
     names = ("u", "delta", "A", "B", "C", "D", "z", "delta_bias", "h0")
     values = (u, delta, A, B, C, D, z, delta_bias, h0)
     arrays = [None if v is None else _float32(n, v, fn)
               for n, v in zip(names, values)]
-    key, opts = _cache.jit_options(target, threads)
+    key, opts = _cache.jit_options(target, threads, gpu=gpu)
     shapes = [_shape(a) for a in arrays]
     flags = (bool(delta_softplus), bool(return_last_state))
     results = _run(
@@ -70,7 +71,7 @@ def selective_scan_fn(u, delta, A, B, C, D=None, z=None, delta_bias=None,
 
 def causal_conv1d_fn(x, weight, bias=None, seq_idx=None, initial_states=None,
                      return_final_states=False, final_states_out=None,
-                     activation=None, target="cpu", threads=None):
+                     activation=None, target="cpu", threads=None, gpu=None):
     """causal-conv1d's depthwise causal convolution (semantics.md section
     3), channel-first:
 
@@ -80,7 +81,8 @@ def causal_conv1d_fn(x, weight, bias=None, seq_idx=None, initial_states=None,
     activation: None, "silu" or "swish". Returns out (batch, dim, seqlen)
     float32, or (out, final_states) when return_final_states (the last
     width - 1 inputs, to continue the convolution); final_states_out, when
-    given, receives them. seq_idx is not supported."""
+    given, receives them. seq_idx is not supported. gpu: the GPU kernels'
+    options for target "nvptx" or "gpu-emulator" (ssm_mlir.compile)."""
     fn = "causal_conv1d_fn"
     if activation not in (None, "silu", "swish"):
         raise NotImplementedError(
@@ -94,7 +96,7 @@ def causal_conv1d_fn(x, weight, bias=None, seq_idx=None, initial_states=None,
     names = ("x", "weight", "bias", "initial_states")
     arrays = [None if v is None else _float32(n, v, fn)
               for n, v in zip(names, (x, weight, bias, initial_states))]
-    key, opts = _cache.jit_options(target, threads)
+    key, opts = _cache.jit_options(target, threads, gpu=gpu)
     shapes = [_shape(a) for a in arrays]
     flags = (activation is not None, bool(return_final_states))
     results = _run(

@@ -90,14 +90,17 @@ class Program:
 
 def compile(source, target="cpu", threads=None, reference=False,
             vector_width=None, cpu=None, features=None, opt_level=3,
-            parallel_scan=True, name=None):
+            parallel_scan=True, name=None, gpu=None):
     """Compiles `source`, the text of a module or the path of a file (an
     os.PathLike, or a one-line str that ends in .mlir or names an existing
     file), for `target`.
 
     Options (see ssm-run --help for the same ones on the command line):
     threads (None: every core), reference (the reference loops instead of
-    the fast paths), vector_width, cpu, features, opt_level, parallel_scan.
+    the fast paths), vector_width, cpu, features, opt_level, parallel_scan,
+    and for target "nvptx" or "gpu-emulator" `gpu`, a dict of the GPU
+    kernels' options (chip, items, threads, states, prefetch, scan,
+    channel_threads: ssm-run's --chip and --gpu-*; docs/python.md).
     `name` names the text in diagnostics (default: the path, or "<string>").
 
     Programs are cached per (text, options, target) within the process:
@@ -118,9 +121,11 @@ def compile(source, target="cpu", threads=None, reference=False,
         raise TypeError("compile() takes the text of a module or a path, "
                         "got %s" % type(source).__name__)
     key, opts = _cache.jit_options(target, threads, reference, vector_width,
-                                   cpu, features, opt_level, parallel_scan)
+                                   cpu, features, opt_level, parallel_scan, gpu)
     options = dict(zip(("target", "threads", "reference", "vector_width",
                         "cpu", "features", "opt_level", "parallel_scan"), key))
+    if target != "cpu":
+        options["gpu"] = dict(key[-1])
     return _cache.programs.get(
         ("text", text, name, key),
         lambda: Program(_ssm_mlir.Program.parse(text, name, opts), options))

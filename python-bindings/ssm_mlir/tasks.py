@@ -75,7 +75,7 @@ def _option_value(value):
     return str(value)
 
 
-def run(name, threads=None, progress=None, target="cpu", **options):
+def run(name, threads=None, progress=None, target="cpu", gpu=None, **options):
     """Runs task `name` compiled for `target` ("cpu", "nvptx": its scans
     and convs as kernels on an NVIDIA GPU, or "gpu-emulator": those kernels
     on the CPU's GPU emulator) and returns its TaskResult. A
@@ -83,8 +83,9 @@ def run(name, threads=None, progress=None, target="cpu", **options):
     passed False (not an exception); unknown tasks and options, and values
     that do not parse, raise ValueError, as does a target that cannot run
     (nvptx without a GPU or driver). `progress`, when given, is called with
-    a short status line now and then."""
-    _, opts = _cache.jit_options(target, threads)
+    a short status line now and then. gpu: the GPU kernels' options
+    (ssm_mlir.compile)."""
+    _, opts = _cache.jit_options(target, threads, gpu=gpu)
     values = {}
     for key, value in options.items():
         text = _option_value(value)

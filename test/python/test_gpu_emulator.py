@@ -44,6 +44,79 @@ def test_slow_decays_over_chunks_match_the_sequential_scan(rng):
     assert max_rel_err(h, h_ref) <= TOL
 
 
+def test_gpu_options_choose_the_kernel(rng):
+    # gpu= reaches the compiler: the per-channel kernel's last state
+    # differs in its bits from the chunks kernel's (other arithmetic), and
+    # two lanes per channel give bit for bit the one-lane state (the same
+    # operations per state) with y summed in another order; all against
+    # float64. d = 40 and L = 300: a partial block and a partial last tile.
+    x = scan_inputs(rng, 2, 40, 300, 16, D=True, z=True, bias=True,
+                    softplus=True, h0=True)
+    args = [x[k] for k in "u delta A B C".split()]
+    kw = dict(D=x["D"], z=x["z"], delta_bias=x["delta_bias"], h0=x["h0"],
+              delta_softplus=True, return_last_state=True)
+    y_ref, h_ref = selective_scan(*args, **{k: v for k, v in kw.items()
+                                            if k != "return_last_state"})
+    runs = {}
+    for name, gpu in [("chunks", None),
+                      ("channels", dict(scan="channels")),
+                      ("pairs", dict(scan="channels", channel_threads=2)),
+                      ("prefetch", dict(items=8, states=2, prefetch=True))]:
+        runs[name] = ssm_mlir.selective_scan_fn(*args, gpu=gpu, **kw, **EMU)
+        assert max_rel_err(runs[name][0], y_ref) <= TOL, name
+        assert max_rel_err(runs[name][1], h_ref) <= TOL, name
+    assert not np.array_equal(runs["channels"][1], runs["chunks"][1])
+    assert np.array_equal(runs["pairs"][1], runs["channels"][1])
+    assert not np.array_equal(runs["pairs"][0], runs["channels"][0])
+
+
+def test_compile_takes_gpu_options(rng):
+    text = """
+func.func @main(%u: tensor<1x8x?xf32>, %dt: tensor<1x8x?xf32>, %A: tensor<8x4xf32>,
+                %B: tensor<1x4x?xf32>, %C: tensor<1x4x?xf32>) -> tensor<1x8x?xf32> {
+  %y = ssm.selective_scan channel_first %u, %dt, %A, %B, %C
+      : (tensor<1x8x?xf32>, tensor<1x8x?xf32>, tensor<8x4xf32>, tensor<1x4x?xf32>,
+         tensor<1x4x?xf32>) -> tensor<1x8x?xf32>
+  return %y : tensor<1x8x?xf32>
+}
+"""
+    prog = ssm_mlir.compile(text, gpu=dict(scan="channels", items=4), **EMU)
+    assert prog.options["gpu"]["scan"] == "channels"
+    assert prog.options["gpu"]["items"] == 4
+    assert prog.options["gpu"]["threads"] == 128  # ssm-run's default
+    assert "gpu" not in ssm_mlir.compile(text).options
+    x = scan_inputs(rng, 1, 8, 37, 4)
+    args = [x[k] for k in "u delta A B C".split()]
+    assert max_rel_err(prog.main(*args), selective_scan(*args)[0]) <= TOL
+
+
+@pytest.mark.parametrize("gpu,error,message", [
+    (dict(scan="rows"), ValueError, "GPU option 'scan' expects 'chunks', 'channels' or 'auto', got 'rows'"),
+    (dict(channel_threads=3), ValueError, "GPU option 'channel_threads' expects 1, 2, 4 or 8, got 3"),
+    (dict(threads=48), ValueError, "GPU option 'threads' expects threads per block, a multiple of 32 up to 1024, got 48"),
+    (dict(items=0), ValueError, "GPU option 'items' expects steps per thread, an integer in [1, 64], got 0"),
+    (dict(states=True), ValueError, "GPU option 'states' expects states per iteration, an integer in [1, 8], got True"),
+    (dict(chip="90"), ValueError, "GPU option 'chip' expects an NVIDIA chip such as 'sm_80' or 'sm_90', got '90'"),
+    (dict(prefetch=1), ValueError, "GPU option 'prefetch' expects True or False, got 1"),
+    (dict(lanes=2), ValueError, "unknown GPU option 'lanes'; the options are chip, items, threads, states, prefetch, scan, channel_threads"),
+    (["scan"], TypeError, "gpu must be a dict of GPU kernel options, got list"),
+])
+def test_bad_gpu_options_are_errors(gpu, error, message):
+    u = np.ones((1, 2, 3), np.float32)
+    A, B = -np.ones((2, 4), np.float32), np.ones((1, 4, 3), np.float32)
+    with pytest.raises(error) as e:
+        ssm_mlir.selective_scan_fn(u, u, A, B, B, gpu=gpu, **EMU)
+    assert str(e.value) == message
+
+
+def test_gpu_options_need_a_gpu_target():
+    u = np.ones((1, 2, 3), np.float32)
+    A, B = -np.ones((2, 4), np.float32), np.ones((1, 4, 3), np.float32)
+    with pytest.raises(ValueError, match="gpu options apply to target 'nvptx' or "
+                       "'gpu-emulator', not 'cpu'"):
+        ssm_mlir.selective_scan_fn(u, u, A, B, B, gpu=dict(scan="channels"))
+
+
 def scan_elementwise(delta, z=None, softplus=True):
     """One channel per value, L = 1, n = 1, u = B = C = 1, no h0: y is
     softplus(delta) (or delta) times silu(z), the kernel's own functions
