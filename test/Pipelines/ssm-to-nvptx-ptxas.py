@@ -6,7 +6,8 @@
 # with and without each optional operand, n from 1 to 512 and several block
 # shapes; the conv with and without bias, state, final state and SiLU, and a
 # dynamic k. All of it again with --gpu-scan channels (the per-channel scan
-# kernel where it applies: B and C varying with time, n <= 32), and with two
+# kernel where it applies: B and C varying with time, n <= 32 states per
+# thread), and with two
 # lanes per channel (--gpu-channel-threads 2). Prints each
 # kernel's registers and spills (ptxas -v).
 import os

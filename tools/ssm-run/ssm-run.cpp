@@ -100,7 +100,8 @@ common options:
                     chunks of steps (default), a thread per channel with
                     its states in registers, serial in time (needs many
                     channels x batch rows; B and C varying with time and
-                    n <= 32, else chunks), or both, chosen at run time
+                    n / N <= 32 for --gpu-channel-threads N, else chunks),
+                    or both, chosen at run time
                     (channels from 8192 batch rows x channels)
   --gpu-channel-threads N
                     threads sharing each channel's states in the channels

@@ -38,8 +38,8 @@ constexpr int64_t kWarpSize = 32;
 /// carried state, (2 * warps * 2 + 2) * n floats): 512 states with 4 warps
 /// take 36 KiB of the 48 KiB a block gets without opting in to more.
 constexpr int64_t kMaxStates = 512;
-/// States the per-channel scan keeps in registers (four values each: the
-/// tile's entering state, its two chains and A * log2(e)).
+/// States a thread of the per-channel scan keeps in registers (four values
+/// each: the tile's entering state, its two chains and A * log2(e)).
 constexpr int64_t kMaxChannelStates = 32;
 /// The shared memory a block gets without opting in (larger n with more
 /// warps stays on the host).
@@ -824,7 +824,8 @@ struct ChannelsScan {
   bool applies(SelectiveScanOp op) const {
     using Kind = SelectiveScanOp::ProjectionKind;
     auto aType = cast<RankedTensorType>(op.getA().getType());
-    return aType.getDimSize(1) <= kMaxChannelStates &&
+    const int64_t n = aType.getDimSize(1);
+    return n / split(n) <= kMaxChannelStates &&
            SelectiveScanOp::getProjectionKind(op.getB()) == Kind::Variable &&
            SelectiveScanOp::getProjectionKind(op.getC()) == Kind::Variable &&
            4 * tileBytes(aType.getDimSize(1)) <= kSharedBytes;
@@ -838,6 +839,9 @@ struct ChannelsScan {
     const int64_t n = bufs.n;
     const bool tm = op.isTokenMajor();
     const int64_t K = items, T = maxThreads, S = split(n), m = n / S;
+    // Mamba-2's A, one decay per channel: one exponential per step and one
+    // complement per tile for all of the thread's states.
+    const bool uniformA = isUniformAlongStates(op.getA());
     const int64_t tileBytes = this->tileBytes(n);
     const int64_t sharedBytes = 4 * tileBytes;
     Type f32 = rewriter.getF32Type();
@@ -895,9 +899,11 @@ struct ChannelsScan {
       Value nTiles = kb.ceilDiv(nL, kb.idx(K));
       Value biasC = bias ? kb.load(bias, {cc}) : Value();
       Value dC = D ? kb.load(D, {cc}) : Value();
-      SmallVector<Value> aS(m), h(m);
+      SmallVector<Value> aS(uniformA ? 1 : m), h(m);
       for (int64_t q = 0; q < m; ++q) {
-        aS[q] = kb.mul(kb.load(A, {cc, state(q)}), kb.flt(f32, kLog2E));
+        if (q < static_cast<int64_t>(aS.size()))
+          aS[q] = kb.mul(kb.load(A, {cc, uniformA ? kb.idx(0) : state(q)}),
+                         kb.flt(f32, kLog2E));
         h[q] = h0 ? kb.load(h0, {bi, cc, state(q)}) : zero;
       }
       auto act = [&](Value t) { return actIndex(tm, bi, cc, t); };
@@ -1026,6 +1032,7 @@ struct ChannelsScan {
                                             op.getDeltaSoftplus(), t, nL);
               Value dtu = kb.mul(dt, uK[k]);
               sumDt = kb.add(sumDt, dt);
+              Value aStep = uniformA ? kb.ex2(kb.mul(dt, aS[0])) : Value();
               Value acc = zero;
               for (int64_t q0 = 0; q0 < m; q0 += 4) {
                 int64_t w = std::min<int64_t>(4, m - q0);
@@ -1035,7 +1042,7 @@ struct ChannelsScan {
                     kb.loadRow(tileC, par, k, state(q0), w, aligned);
                 for (int64_t r = 0; r < w; ++r) {
                   int64_t q = q0 + r;
-                  Value a = kb.ex2(kb.mul(dt, aS[q]));
+                  Value a = aStep ? aStep : kb.ex2(kb.mul(dt, aS[q]));
                   Value bv = kb.mul(dtu, bq[r]);
                   // loc starts from 0 at the tile's first step.
                   locB[q] = k == 0 ? bv : kb.fma(a, locB[q], bv);
@@ -1067,8 +1074,11 @@ struct ChannelsScan {
             }
             // The state entering the next tile: (1 - E) h + loc.
             SmallVector<Value> hOut(m);
+            Value eUniform =
+                uniformA ? kb.complement(kb.mul(sumDt, aS[0])) : Value();
             for (int64_t q = 0; q < m; ++q) {
-              Value e = kb.complement(kb.mul(sumDt, aS[q]));
+              Value e =
+                  eUniform ? eUniform : kb.complement(kb.mul(sumDt, aS[q]));
               hOut[q] = kb.add(kb.fma(kb.neg(e), hIn[q], hIn[q]), locB[q]);
             }
             // The next tile of B and C into the other buffer, which every

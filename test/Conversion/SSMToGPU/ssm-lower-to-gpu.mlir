@@ -318,6 +318,19 @@ func.func @per_channel_gated(%u: tensor<1x40x?xf32>, %dt: tensor<1x40x?xf32>, %A
 // CHECK:             gpu.barrier
 // CHECK-NOT:         math.exp2
 // CHECK:             scf.yield {{.*}} : f32, f32
+// The per-channel kernel: A's first column once, before the tile loop;
+// in the loop, for 4 steps, 5 exp2: one per step (not one per state) and
+// one for the complement of all 4 states at the tile's end.
+// CHAN-LABEL: func.func @uniform_decay(
+// CHAN:         memref.load %{{.*}}[%{{.*}}, %c0{{.*}}] : memref<8x4xf32>
+// CHAN-NOT:     memref<8x4xf32>
+// CHAN:         scf.for %{{.*}} iter_args
+// CHAN-NOT:       memref<8x4xf32>
+// CHAN-COUNT-5:   math.exp2 %{{.*}} fastmath<afn> : f32
+// CHAN-NOT:       math.exp2
+// CHAN-NOT:       memref<8x4xf32>
+// CHAN:           gpu.barrier
+// CHAN:           scf.yield
 func.func @uniform_decay(%u: tensor<2x8x?xf32>, %dt: tensor<2x8x?xf32>, %a: tensor<8xf32>,
                          %B: tensor<2x4x?xf32>) -> tensor<2x8x?xf32> {
   %e = tensor.empty() : tensor<8x4xf32>

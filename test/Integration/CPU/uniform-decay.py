@@ -9,15 +9,20 @@
 # index. Token-major, against the float64 reference; a partial channel tile
 # (d = 40), state groups (n = 80 > 64), one step (the decoding path), h0,
 # a long sequence (time-parallel with 2 threads); every lowering, and the
-# GPU kernel on the emulator (which takes the decays once per chunk for a
-# uniform A, and per state for the controls).
+# GPU kernels on the emulator (the chunks kernel takes the decays once per
+# chunk for a uniform A, the per-channel kernel once per step; both per
+# state for the controls).
 import numpy as np
 
 import ssm_reference as ref
 from ssm_testing import GPU_LOWERINGS, SCAN_LOWERINGS, Suite, run_file, tensor_type
 
 suite = Suite("uniform-decay")
-EMULATOR = [("gpu-emulator", ["--target", "gpu-emulator"])]
+EMULATOR = [("gpu-emulator", ["--target", "gpu-emulator"]),
+            # The per-channel kernel with 4 lanes per channel: n / 4 states
+            # each (1 to 32: n = 128 fits), one decay per step for a uniform A.
+            ("gpu-emulator-channels", ["--target", "gpu-emulator", "--gpu-scan", "channels",
+                                       "--gpu-channel-threads", "4"])]
 rng = np.random.default_rng(23)
 
 
