@@ -204,8 +204,8 @@ def SSMLowerToGPU : Pass<"ssm-lower-to-gpu"> {
            "The scan's kernel: chunks (a block per channel, a block-wide scan "
            "of chunks of steps), channels (a thread per channel, its states "
            "in registers, serial in time; B and C varying with time and "
-           "at most 32 states per thread, else chunks) or auto (both, chosen at run time: "
-           "channels from 8192 batch rows x channels)">,
+           "at most 32 states per thread, else chunks) or auto (both, "
+           "chosen at run time: channels from 8192 batch rows x channels)">,
     Option<"threadsPerChannel", "threads-per-channel", "int64_t",
            /*default=*/"1",
            "Threads sharing a channel's states in the channels kernel: 1, 2, "
