@@ -872,7 +872,8 @@ struct ChannelsScan {
       if (spreads) {
         Value base = kb.remu(kb.subi(tid, part), kb.idx(kWarpSize));
         for (int64_t r = 0; r < S; ++r) {
-          isPart.push_back(kb.eq(part, kb.idx(r)));
+          // Lane 0's value is the default of the selects below.
+          isPart.push_back(r == 0 ? Value() : kb.eq(part, kb.idx(r)));
           fromLane.push_back(arith::IndexCastOp::create(
               rewriter, loc, rewriter.getI32Type(), kb.addi(base, kb.idx(r))));
         }
