@@ -75,28 +75,79 @@ static void addHostToLLVM(OpPassManager &pm) {
   pm.addPass(createUBToLLVMConversionPass());
 }
 
+/// The fast paths of the host's ops (every target has a host): scans and
+/// convs the GPU lowering left (or all of them on the CPU) and the
+/// projections as vector code; ssm-lower-to-loops takes the rest.
+template <typename Derived>
+static void addHostFastPaths(OpPassManager &pm,
+                             const HostOptions<Derived> &options) {
+  if (options.reference)
+    return;
+  SSMLowerToVectorOptions vector;
+  vector.vectorWidth = options.vectorWidth;
+  vector.x86Avx512 = options.x86Avx512;
+  vector.numThreads = std::max(1u, options.numThreads.getValue());
+  pm.addPass(createSSMLowerToVector(vector));
+  SSMLowerProjectionsOptions projections;
+  projections.vectorWidth = options.vectorWidth;
+  pm.addPass(createSSMLowerProjections(projections));
+}
+
+/// Tiles over threads: scf.parallel -> omp.parallel + omp.wsloop (static
+/// schedule over the batch x channel-tile space). GPU launches hold no
+/// scf.parallel (ssm-lower-to-gpu writes scf.for), so only the host's
+/// loops become OpenMP.
+static void addHostThreads(OpPassManager &pm, unsigned numThreads) {
+  if (numThreads <= 1)
+    return;
+  ConvertSCFToOpenMPPassOptions omp;
+  omp.numThreads = numThreads;
+  pm.addPass(createConvertSCFToOpenMPPass(omp));
+  // Inlines the memref.alloca_scope the conversion wraps around each loop
+  // body (ours allocate nothing on the stack); scf-to-cf would otherwise
+  // leave multi-block regions inside it.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSSMInlineAllocaScopes());
+}
+
+/// Upstream ops a user program may mix with ours, copies between strided
+/// buffers as loops LLVM vectorises, masked and transposing transfers as
+/// 1-D transfers and shuffles, then control flow.
+static void addHostLoops(OpPassManager &pm) {
+  pm.addPass(createSSMStridedCopies());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+}
+
+/// The host's vector code to LLVM (transposes as 16x16 shuffles, AVX-512
+/// intrinsics where the host has them).
+template <typename Derived>
+static void addHostVectorToLLVM(OpPassManager &pm,
+                                const HostOptions<Derived> &options) {
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.vectorTransposeLowering =
+      vector::VectorTransposeLowering::Shuffle16x16;
+  vectorToLLVM.x86Vector = options.x86Avx512;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+}
+
 void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
                                  const SSMToLLVMOptions &options) {
   // Model-level ops become core ops and linalg first.
   pm.addPass(createSSMExpandBlocks());
-  if (!options.reference) {
-    // Long sequences with too few channel tiles for the threads: chunks of
-    // time in parallel (the cost model is the pass's).
-    if (options.parallelScan && options.numThreads > 1) {
-      SSMParallelScanOptions parallel;
-      parallel.numThreads = options.numThreads;
-      parallel.laneWidth = options.vectorWidth;
-      pm.addPass(createSSMParallelScan(parallel));
-    }
-    SSMLowerToVectorOptions vector;
-    vector.vectorWidth = options.vectorWidth;
-    vector.x86Avx512 = options.x86Avx512;
-    vector.numThreads = std::max(1u, options.numThreads.getValue());
-    pm.addPass(createSSMLowerToVector(vector));
-    SSMLowerProjectionsOptions projections;
-    projections.vectorWidth = options.vectorWidth;
-    pm.addPass(createSSMLowerProjections(projections));
+  // Long sequences with too few channel tiles for the threads: chunks of
+  // time in parallel (the cost model is the pass's).
+  if (!options.reference && options.parallelScan && options.numThreads > 1) {
+    SSMParallelScanOptions parallel;
+    parallel.numThreads = options.numThreads;
+    parallel.laneWidth = options.vectorWidth;
+    pm.addPass(createSSMParallelScan(parallel));
   }
+  addHostFastPaths(pm, options);
   pm.addPass(createSSMLowerToLoops());
   addBufferization(pm, options.lowerDeallocations);
   // Tiles of ssm-tile (scf.forall) join the parallel loops of the lowerings.
@@ -104,35 +155,9 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
-  // Tiles over threads: scf.parallel -> omp.parallel + omp.wsloop (static
-  // schedule over the batch x channel-tile space).
-  if (options.numThreads > 1) {
-    ConvertSCFToOpenMPPassOptions omp;
-    omp.numThreads = options.numThreads;
-    pm.addPass(createConvertSCFToOpenMPPass(omp));
-    // Inlines the memref.alloca_scope the conversion wraps around each
-    // loop body (ours allocate nothing on the stack); scf-to-cf would
-    // otherwise leave multi-block regions inside it.
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createSSMInlineAllocaScopes());
-  }
-
-  // Upstream ops a user program may mix with ours, and copies between
-  // strided buffers as loops LLVM vectorises.
-  pm.addPass(createSSMStridedCopies());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
-  // Masked and transposing transfers -> 1-D transfers and shuffles.
-  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(
-      VectorTransferToSCFOptions().enableFullUnroll()));
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
-
-  ConvertVectorToLLVMPassOptions vectorToLLVM;
-  vectorToLLVM.vectorTransposeLowering =
-      vector::VectorTransposeLowering::Shuffle16x16;
-  vectorToLLVM.x86Vector = options.x86Avx512;
-  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+  addHostThreads(pm, options.numThreads);
+  addHostLoops(pm);
+  addHostVectorToLLVM(pm, options);
   addHostToLLVM(pm);
   if (options.numThreads > 1)
     pm.addPass(createConvertOpenMPToLLVMPass());
@@ -152,22 +177,29 @@ static void addGPUKernels(OpPassManager &pm, const Options &options) {
   gpu.strategy = options.strategy;
   gpu.threadsPerChannel = options.threadsPerChannel;
   pm.addPass(createSSMLowerToGPU(gpu));
-  // Everything else runs on the host, through the reference loops.
+  // Everything else runs on the host, as on the CPU target.
+  addHostFastPaths(pm, options);
   pm.addPass(createSSMLowerToLoops());
   addBufferization(pm, options.lowerDeallocations);
   pm.addPass(createSSMGPUDeviceBuffers());
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  addHostThreads(pm, options.numThreads);
   // Constants and dims into the kernels rather than kernel arguments.
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
+  addHostLoops(pm);
+}
 
-  pm.addPass(createSSMStridedCopies());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
+/// The host's code to LLVM, launches included (gpu-to-llvm).
+template <typename Options>
+static void addGPUHostToLLVM(OpPassManager &pm, const Options &options) {
+  addHostVectorToLLVM(pm, options);
+  addHostToLLVM(pm);
+  if (options.numThreads > 1)
+    pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createGpuToLLVMConversionPass());
 }
 
 void ssm::buildSSMToNVPTXPipeline(OpPassManager &pm,
@@ -189,8 +221,7 @@ void ssm::buildSSMToNVPTXPipeline(OpPassManager &pm,
   pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
 
   // Host side.
-  addHostToLLVM(pm);
-  pm.addPass(createGpuToLLVMConversionPass());
+  addGPUHostToLLVM(pm, options);
   pm.addPass(createReconcileUnrealizedCastsPass());
 
   GpuModuleToBinaryPassOptions binary;
@@ -205,8 +236,7 @@ void ssm::buildSSMToGPUEmulatorPipeline(
   // The kernels become host functions over the emulator's runtime calls,
   // converted to LLVM with the host; launches become calls of the emulator.
   pm.addPass(createSSMGPUEmulateKernels());
-  addHostToLLVM(pm);
-  pm.addPass(createGpuToLLVMConversionPass());
+  addGPUHostToLLVM(pm, options);
   pm.addPass(createSSMGPUEmulateLaunches());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }

@@ -216,6 +216,26 @@ void setKernelOptions(mlir::ssm::GPUKernelOptions<Derived> &pipeline,
   pipeline.threadsPerChannel = options.gpuThreadsPerChannel;
 }
 
+/// How the host's ops are lowered, from the JIT's options and the host CPU
+/// (the same on every target: on the GPU targets the host runs the ops
+/// without a kernel).
+template <typename Derived>
+llvm::Error setHostOptions(mlir::ssm::HostOptions<Derived> &pipeline,
+                           const JitOptions &options) {
+  pipeline.reference = options.reference;
+  auto tm = createTargetMachine(options);
+  if (!tm)
+    return tm.takeError();
+  // The CPU's own features plus the explicit ones; the fast path's
+  // AVX-512 code needs AVX512F.
+  bool avx512 = (*tm)->getMCSubtargetInfo()->checkFeatures("+avx512f");
+  pipeline.x86Avx512 = avx512;
+  pipeline.vectorWidth =
+      options.vectorWidth ? options.vectorWidth : (avx512 ? 16 : 8);
+  pipeline.numThreads = resolveThreads(options);
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Error mlir::ssm::lowerToLLVMDialect(
@@ -225,6 +245,8 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
   mlir::PassManager pm(module.getContext());
   if (options.target == Target::GPUEmulator) {
     mlir::ssm::SSMToGPUEmulatorOptions pipeline;
+    if (llvm::Error err = setHostOptions(pipeline, options))
+      return err;
     setKernelOptions(pipeline, options);
     mlir::ssm::buildSSMToGPUEmulatorPipeline(pm, pipeline);
     if (configure)
@@ -237,6 +259,8 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
   if (options.target == Target::NVPTX) {
     mlir::ssm::SSMToNVPTXOptions pipeline;
     pipeline.chip = options.gpuChip;
+    if (llvm::Error err = setHostOptions(pipeline, options))
+      return err;
     setKernelOptions(pipeline, options);
     mlir::ssm::buildSSMToNVPTXPipeline(pm, pipeline);
     if (configure)
@@ -246,17 +270,8 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
     return llvm::Error::success();
   }
   mlir::ssm::SSMToLLVMOptions pipeline;
-  pipeline.reference = options.reference;
-  auto tm = createTargetMachine(options);
-  if (!tm)
-    return tm.takeError();
-  // The CPU's own features plus the explicit ones; the fast path's
-  // AVX-512 code needs AVX512F.
-  bool avx512 = (*tm)->getMCSubtargetInfo()->checkFeatures("+avx512f");
-  pipeline.x86Avx512 = avx512;
-  pipeline.vectorWidth =
-      options.vectorWidth ? options.vectorWidth : (avx512 ? 16 : 8);
-  pipeline.numThreads = resolveThreads(options);
+  if (llvm::Error err = setHostOptions(pipeline, options))
+    return err;
   pipeline.parallelScan = options.parallelScan;
   mlir::ssm::buildSSMToLLVMPipeline(pm, pipeline);
   if (configure)

@@ -19,7 +19,7 @@ LOWERINGS = [("fast", []), ("reference", ["--reference"])]
 # AVX-512 instructions), on one thread (no OpenMP); the others use every core.
 SCAN_LOWERINGS = LOWERINGS + [("avx2-1thread", ["--vector-width", "8", "--mattr", "-avx512f", "--threads", "1"])]
 # With an NVIDIA GPU (lit's cuda-gpu feature), the scan and conv tests run
-# their cases as kernels too (FILE mode and `scan`; `model` is CPU only).
+# their cases as kernels too (FILE mode, `scan` and `model`).
 GPU_LOWERINGS = [("nvptx", ["--target", "nvptx"])] if os.environ.get("SSM_TEST_NVPTX") else []
 SSM_RUN = os.path.join(os.environ.get("SSM_TOOLS_DIR", ""), "ssm-run")
 

@@ -42,14 +42,14 @@ constexpr const char *kUsage = R"(usage:
   ssm-run model --checkpoint DIR (--tokens 1,2,3 | --tokens-npy T.npy)
                [--logits OUT.npy] [--generate N] [--conv-state C.npy
                --ssm-state S.npy] [--conv-state-out C.npy --ssm-state-out
-               S.npy] [--threads N]
+               S.npy] [--threads N] [--target cpu|nvptx|gpu-emulator]
   ssm-run task NAME [task options] [--csv FILE] [--plot FILE.png]
                [--threads N] [--target cpu|nvptx|gpu-emulator]
   ssm-run task --list
 
 FILE mode compiles FILE (ssm and upstream dialects on tensors) with
---ssm-to-llvm (--ssm-to-nvptx with --target nvptx), calls FUNC on the .npy inputs in order and writes its results
-to the outputs in order. `scan` runs mamba_ssm's selective_scan_fn on .npy
+--ssm-to-llvm (--ssm-to-nvptx with --target nvptx), calls FUNC on the .npy
+inputs in order and writes its results to the outputs in order. `scan` runs mamba_ssm's selective_scan_fn on .npy
 files with its shapes and layout: u, delta, z (b, d, L); A (d, n); B and C
 (d, n), (b, n, L) or (b, g, n, L); D and delta_bias (d,); h0 and the last
 state (b, d, n). Inputs are float32 or float64 (converted to float32).
@@ -79,10 +79,10 @@ common options:
                     LLVM dialect, as optimised LLVM IR, or the PTX of its GPU
                     kernels: needs no GPU) instead of running
   --target cpu|nvptx|gpu-emulator
-                    FILE mode, scan and task: run the selective scans and
-                    causal convs on the CPU (default) or as kernels on an
-                    NVIDIA GPU through the CUDA driver (the other ops on the
-                    host); gpu-emulator runs those kernels on the CPU, one
+                    run the selective scans and causal convs on the CPU
+                    (default) or as kernels on an NVIDIA GPU through the
+                    CUDA driver (the other ops on the host, on its fast
+                    paths and --threads); gpu-emulator runs those kernels on the CPU, one
                     fiber per GPU thread, to check them without a GPU
                     (slow: for tests, not speed)
   --chip SM         the GPU the kernels are compiled for (default sm_90)
@@ -610,11 +610,6 @@ llvm::Error runModel(Options &opts) {
   if (!opts.positional.empty())
     return llvm::createStringError("unexpected argument '%s' for 'model'",
                                    opts.positional.front().c_str());
-  if (common->jit.target != Target::CPU)
-    return llvm::createStringError(
-        "'model' runs on the CPU; --target nvptx|gpu-emulator and "
-        "--emit=ptx apply to "
-        "FILE mode, 'scan' and 'task'");
   std::optional<std::string> dir = opts.value("checkpoint");
   if (!dir)
     return llvm::createStringError("missing required option '--checkpoint'");

@@ -14,27 +14,38 @@ namespace mlir {
 class OpPassManager;
 namespace ssm {
 
-struct SSMToLLVMOptions : public PassPipelineOptions<SSMToLLVMOptions> {
-  PassOptions::Option<bool> reference{
+/// How the host's ops are lowered: the fast paths or the reference loops,
+/// the vector width, OpenMP threads. Every pipeline has a host: on the GPU
+/// targets it runs the ops that have no kernel (the projections, the norms).
+template <typename Derived>
+struct HostOptions : public PassPipelineOptions<Derived> {
+  template <typename T>
+  using Option = typename PassPipelineOptions<Derived>::template Option<T>;
+
+  Option<bool> reference{
       *this, "reference",
-      llvm::cl::desc("Lower every ssm op with the reference loops "
+      llvm::cl::desc("Lower every host op with the reference loops "
                      "(ssm-lower-to-loops) instead of the fast paths"),
       llvm::cl::init(false)};
-  PassOptions::Option<int64_t> vectorWidth{
+  Option<int64_t> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("f32 lanes per vector on the fast paths (16: AVX-512, "
                      "8: AVX2)"),
       llvm::cl::init(16)};
-  PassOptions::Option<bool> x86Avx512{
+  Option<bool> x86Avx512{
       *this, "x86-avx512",
-      llvm::cl::desc("The target has AVX-512F: the fast paths may use its "
+      llvm::cl::desc("The host has AVX-512F: the fast paths may use its "
                      "instructions (vscalefps)"),
       llvm::cl::init(false)};
-  PassOptions::Option<unsigned> numThreads{
+  Option<unsigned> numThreads{
       *this, "num-threads",
-      llvm::cl::desc("Run scf.parallel loops (the scan's tiles) on this many "
-                     "OpenMP threads; 0 or 1 keeps them sequential"),
+      llvm::cl::desc("Run the host's scf.parallel loops (the tiles of the "
+                     "fast paths) on this many OpenMP threads; 0 or 1 keeps "
+                     "them sequential"),
       llvm::cl::init(0)};
+};
+
+struct SSMToLLVMOptions : public HostOptions<SSMToLLVMOptions> {
   PassOptions::Option<bool> parallelScan{
       *this, "parallel-scan",
       llvm::cl::desc("With several threads, let ssm-parallel-scan cut long "
@@ -48,12 +59,12 @@ struct SSMToLLVMOptions : public PassPipelineOptions<SSMToLLVMOptions> {
       llvm::cl::init(true)};
 };
 
-/// The options both GPU pipelines take: the scan kernel's shape and the
-/// host buffers' deallocation.
+/// The options both GPU pipelines take: the host's (above), the scan
+/// kernel's shape and the host buffers' deallocation.
 template <typename Derived>
-struct GPUKernelOptions : public PassPipelineOptions<Derived> {
+struct GPUKernelOptions : public HostOptions<Derived> {
   template <typename T>
-  using Option = typename PassPipelineOptions<Derived>::template Option<T>;
+  using Option = typename HostOptions<Derived>::template Option<T>;
 
   Option<int64_t> itemsPerThread{
       *this, "items-per-thread",
@@ -121,10 +132,10 @@ struct SSMToGPUEmulatorOptions
     : public GPUKernelOptions<SSMToGPUEmulatorOptions> {};
 
 /// ssm programs on tensors -> LLVM dialect host code with embedded NVPTX
-/// kernels: ssm-lower-to-gpu (scan and conv as kernels), the reference loops
-/// for every other op (on the host), bufferization, device buffers and
-/// copies around each launch, kernel outlining, NVVM, gpu-to-llvm and
-/// gpu-module-to-binary.
+/// kernels: ssm-lower-to-gpu (scan and conv as kernels), every other op on
+/// the host as in --ssm-to-llvm (the fast paths unless `reference`, OpenMP
+/// threads), bufferization, device buffers and copies around each launch,
+/// kernel outlining, NVVM, gpu-to-llvm and gpu-module-to-binary.
 void buildSSMToNVPTXPipeline(OpPassManager &pm,
                              const SSMToNVPTXOptions &options);
 

@@ -9,13 +9,15 @@
 # biases on and off, odd sizes, batches, L = 1; the states after a prefill;
 # chunked prefill (a prefill continued from the states of an earlier one
 # equals the prefill of the whole prompt); greedy decoding against the
-# reference's argmax chain; both lowerings.
+# reference's argmax chain; both lowerings. The GPU targets: the models'
+# scans and convs as kernels, on the GPU emulator (and on a GPU when the
+# tests have one), the rest on the host's fast paths.
 import subprocess
 
 import numpy as np
 
 import mamba_reference as mr
-from ssm_testing import SCAN_LOWERINGS, SSM_RUN, TOL, Suite
+from ssm_testing import GPU_LOWERINGS, SCAN_LOWERINGS, SSM_RUN, TOL, Suite
 
 # semantics.md: the fp32 paths reach 1e-5 relative of float64 (the models
 # issue asks 1e-4 of the logits; they meet the stricter bound).
@@ -117,6 +119,26 @@ logits_case("mamba2-groups-3-mamba_ssm",
             mr.Config(d_model=12, n_layer=2, vocab=32, d_state=4, version=2, headdim=8,
                       n_groups=3),
             rng.integers(0, 32, (1, 6)), spelling="mamba_ssm")
+
+# The GPU targets: Mamba-1 (channel-first scan) and Mamba-2 (token-major,
+# one decay per head; with two groups), both scan kernels, a batch of
+# single tokens (the decoding step), and with threads per channel.
+GPU_TARGETS = [("gpu-emulator", ["--target", "gpu-emulator"]),
+               ("gpu-emulator-channels", ["--target", "gpu-emulator", "--gpu-scan", "channels",
+                                          "--gpu-channel-threads", "2"])]
+GPU_TARGETS += [(n, e) for n, e in GPU_LOWERINGS]
+GPU_TARGETS += [(n + "-channels", e + ["--gpu-scan", "channels"]) for n, e in GPU_LOWERINGS]
+for lname, extra in GPU_TARGETS:
+    logits_case("mamba1 [%s]" % lname,
+                mr.Config(d_model=12, n_layer=2, vocab=40, d_state=8, d_inner=26, dt_rank=3),
+                rng.integers(0, 40, (2, 19)), extra)
+    logits_case("mamba2 [%s]" % lname, M2, rng.integers(0, 40, (2, 9)), extra)
+    logits_case("mamba2-groups [%s]" % lname,
+                mr.Config(d_model=16, n_layer=2, vocab=40, d_state=8, version=2, headdim=8,
+                          n_groups=2),
+                rng.integers(0, 40, (1, 7)), extra)
+    logits_case("L1-batch [%s]" % lname, mr.Config(d_model=16, n_layer=2, vocab=40, d_state=16),
+                rng.integers(0, 40, (3, 1)), extra)
 
 # Chunked prefill: prompt = p1 + p2 run as one prefill and as a prefill of
 # p1 whose states continue into p2 (including single-token steps). The
