@@ -280,7 +280,8 @@ def torch_model(cfg, weights, tokens, decode, threads):
     return prefill, per_token, gen
 
 
-def model(tools, tmp, layers, prompt_len, decode, skip_torch, mamba2=False):
+def model(tools, tmp, layers, prompt_len, decode, skip_torch, mamba2=False,
+          targets=("cpu",), thread_counts=(1, 2)):
     if mamba2:
         # Mamba-2-130m's shape: 24 heads of 64 channels, d_state 128, one
         # group. The PyTorch slow path below is Mamba-1's, so none runs.
@@ -303,15 +304,26 @@ def model(tools, tmp, layers, prompt_len, decode, skip_torch, mamba2=False):
     np.save(tok_path, tokens)
     rows = []
     ours = {}
-    for threads in (1, 2):
-        out = run(["/usr/bin/time", "-v", os.path.join(tools, "ssm-run"), "model",
-                   "--checkpoint", ckpt, "--tokens-npy", tok_path, "--generate", str(decode), "--time", "3",
-                   "--threads", str(threads)])
-        pre = float(re.search(r"prefill: .* in ([0-9.]+) ms", out).group(1))
-        dec = float(re.search(r"decode: .* in ([0-9.]+) ms", out).group(1)) / (decode - 1)
-        gen = [int(t) for t in re.search(r"generated=([0-9,]+)", out).group(1).split(",")]
-        ours[threads] = (pre, dec, gen)
-        rows.append(("ssm-run", threads, pre, prompt_len / pre * 1e3, dec, peak_mb(out)))
+    timed = ["/usr/bin/time", "-v"] if os.path.exists("/usr/bin/time") else []
+    for target in targets:
+        for threads in thread_counts:
+            out = run(timed + [os.path.join(tools, "ssm-run"), "model",
+                               "--checkpoint", ckpt, "--tokens-npy", tok_path, "--generate",
+                               str(decode), "--time", "3", "--threads", str(threads),
+                               "--target", target])
+            pre = float(re.search(r"prefill: .* in ([0-9.]+) ms", out).group(1))
+            dec = float(re.search(r"decode: .* in ([0-9.]+) ms", out).group(1)) / (decode - 1)
+            gen = [int(t) for t in re.search(r"generated=([0-9,]+)", out).group(1).split(",")]
+            ours[(target, threads)] = (pre, dec, gen)
+            name = "ssm-run" if target == "cpu" else "ssm-run --target " + target
+            rows.append((name, threads, pre, prompt_len / pre * 1e3, dec, peak_mb(out)))
+    # Every target greedily decodes the same tokens (fp32 within 1e-5 of
+    # float64; a near-tie could differ, which this would show).
+    first = ours[(targets[0], thread_counts[0])][2]
+    for key, (_, _, gen) in ours.items():
+        if gen != first:
+            print("   %s, %d threads: generated %s, %s/%d threads generated %s" % (
+                key[0], key[1], gen, targets[0], thread_counts[0], first))
     torch_times = {}
     if not skip_torch:
         try:
@@ -320,26 +332,35 @@ def model(tools, tmp, layers, prompt_len, decode, skip_torch, mamba2=False):
             print("   PyTorch is not installed (apt-get install python3-torch): reference skipped")
             skip_torch = True
     if not skip_torch:
-        for threads in (1, 2):
+        for threads in thread_counts:
             pre, dec, gen = torch_model(cfg, weights, tokens, decode, threads)
             torch_times[threads] = (pre * 1e3, dec * 1e3)
             rows.append(("PyTorch slow path", threads, pre * 1e3, prompt_len / pre, dec * 1e3,
                          float("nan")))
-            same = sum(a == b for a, b in zip(gen, ours[threads][2]))
+            same = sum(a == b for a, b in zip(gen, first))
             print("   PyTorch %dT: %d of %d generated tokens equal ours" % (threads, same, decode))
-    print("%-20s %3s %12s %12s %14s %10s" % ("", "T", "prefill ms", "tokens/s", "decode ms/tok",
+    print("%-30s %3s %12s %12s %14s %10s" % ("", "T", "prefill ms", "tokens/s", "decode ms/tok",
                                             "peak MB"))
     for name, t, pre, tps, dec, mb in rows:
-        print("%-20s %3d %12.1f %12.1f %14.2f %10.0f" % (name, t, pre, tps, dec, mb))
-    for threads in (1, 2):
-        if threads in torch_times:
+        print("%-30s %3d %12.1f %12.1f %14.2f %10.0f" % (name, t, pre, tps, dec, mb))
+    for threads in thread_counts:
+        if threads in torch_times and ("cpu", threads) in ours:
             print("prefill speed-up over PyTorch, %dT: %.1fx; decode: %.1fx" % (
-                threads, torch_times[threads][0] / ours[threads][0],
-                torch_times[threads][1] / ours[threads][1]))
-    print("ours 2T / 1T: prefill %.2fx, decode %.2fx" % (ours[1][0] / ours[2][0],
-                                                          ours[1][1] / ours[2][1]))
-    print("decode per layer (1T, whole token / layers, LM head included): %.1f us" % (
-        ours[1][1] * 1e3 / layers))
+                threads, torch_times[threads][0] / ours[("cpu", threads)][0],
+                torch_times[threads][1] / ours[("cpu", threads)][1]))
+    for target in targets:
+        if (target, 1) in ours and (target, 2) in ours:
+            one, two = ours[(target, 1)], ours[(target, 2)]
+            print("%s 2T / 1T: prefill %.2fx, decode %.2fx" % (target, one[0] / two[0],
+                                                                one[1] / two[1]))
+    for target in targets[1:]:
+        for threads in thread_counts:
+            cpu, other = ours[(targets[0], threads)], ours[(target, threads)]
+            print("%s / %s, %dT: prefill %.2fx, decode %.2fx (time ratio, > 1: %s slower)" % (
+                target, targets[0], threads, other[0] / cpu[0], other[1] / cpu[1], target))
+    t0 = thread_counts[0]
+    print("decode per layer (%dT, whole token / layers, LM head included): %.1f us" % (
+        t0, ours[(targets[0], t0)][1] * 1e3 / layers))
 
 
 def main():
@@ -355,6 +376,11 @@ def main():
                     help="the model part runs Mamba-2-130m's shape (no PyTorch reference)")
     ap.add_argument("--parts", default="projections,step,model",
                     help="comma-separated parts to run (projections, step, model)")
+    ap.add_argument("--targets", default="cpu",
+                    help="the model part's ssm-run targets, e.g. cpu,nvptx on a GPU machine "
+                         "(the first is the one the others are compared with)")
+    ap.add_argument("--threads", default="1,2",
+                    help="the model part's thread counts, comma-separated")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
     unknown = parts - {"projections", "step", "model"}
@@ -368,7 +394,8 @@ def main():
             decode_step(args.tools, tmp, args.reps)
         if "model" in parts:
             model(args.tools, tmp, args.layers, args.prompt, args.decode, args.no_torch,
-                  args.mamba2)
+                  args.mamba2, tuple(args.targets.split(",")),
+                  tuple(int(t) for t in args.threads.split(",")))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@
 #   integration scripts with SSM_TEST_NVPTX=1 (their scan and conv cases also
 #   on the GPU), and the research tasks of test/Integration/GPU/tasks.test
 #   (its FileCheck lines checked with grep: that machine has no FileCheck).
+# model: a Mamba-130m-shaped model on the CPU and nvptx targets
+#   (bench/mamba_model.py --targets cpu,nvptx).
 # bench: bench/gpu.py; bench-quick: the reference shape only. SSM_BENCH_VARIANTS
 # (e.g. 8x128,8x256) adds kernel shapes to time (bench/gpu.py --variants).
 # Logs and results go to $OUT (the device tool brings them back): steps.log,
@@ -117,6 +119,13 @@ for s in ${what:-smoke tests bench}; do
       step bench $py bench/gpu.py --ssm-run "$bin/ssm-run" --exp-peak /tmp/gpu_exp_peak \
         --out "$out" --variants "${SSM_BENCH_VARIANTS:-}" $q
       cat "$logs/bench.log" ;;
+    model)
+      # A Mamba-130m-shaped model end to end, prefill of 2048 tokens and 16
+      # decoding steps, on the CPU target and on nvptx (kernels, copies
+      # around each launch, the host's fast paths), every core.
+      step model $py bench/mamba_model.py --tools "$bin" --parts model --targets cpu,nvptx \
+        --threads "$(nproc)" --decode 16 --no-torch
+      cat "$logs/model.log" ;;
     *) echo "unknown step $s"; exit 2 ;;
   esac
 done
