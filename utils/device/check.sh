@@ -122,7 +122,7 @@ for s in ${what:-smoke tests bench}; do
     model)
       # A Mamba-130m-shaped model end to end, prefill of 2048 tokens and 16
       # decoding steps, on the CPU target and on nvptx (kernels, copies
-      # around each launch, the host's fast paths), every core.
+      # at the launches, the host's fast paths), every core.
       step model $py bench/mamba_model.py --tools "$bin" --parts model --targets cpu,nvptx \
         --threads "$(nproc)" --decode 16 --no-torch
       cat "$logs/model.log" ;;

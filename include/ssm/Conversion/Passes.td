@@ -251,9 +251,14 @@ def SSMGPUDeviceBuffers : Pass<"ssm-gpu-device-buffers"> {
     whose body uses memrefs defined outside it, allocates a device buffer
     per memref, copies in those the kernel reads (or writes in part: any
     that is not a fresh `memref.alloc`), launches on the device buffers,
-    copies back those the kernel writes and frees them, all in one chain of
-    async tokens (one stream) closed by a `gpu.wait`. Each op has one
-    dependency, the form gpu-to-llvm lowers.
+    copies back those the kernel writes, all in one chain of async tokens
+    (one stream) closed by a `gpu.wait`. Each op has one dependency, the
+    form gpu-to-llvm lowers. A later launch of the same block that uses
+    the same host allocation reuses its device buffer, without a copy in,
+    when no host op in between may write or free that allocation (or a
+    view of it): the device copy is still equal to it. Arguments are copied
+    for each launch (two arguments may alias). Each device buffer is freed
+    in the chain of the last launch that uses it.
   }];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect",

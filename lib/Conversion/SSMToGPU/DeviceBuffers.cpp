@@ -13,7 +13,10 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Dominance.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/MapVector.h"
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_SSMGPUDEVICEBUFFERS
@@ -64,102 +67,177 @@ bool isFreshAllocation(Value buffer, gpu::LaunchOp launch, DominanceInfo &dom) {
   return true;
 }
 
+/// Whether a host op between `from` and `to` (two ops of one block) may
+/// write or free `buffer`, a memref.alloc: any user of the buffer or of a
+/// view of it, inside an op of the block between the two, other than a
+/// read. Launches are not asked about: the caller passes the last launch
+/// that used the buffer as `from`.
+bool mayChangeBetween(Value buffer, Operation *from, Operation *to) {
+  Block *block = from->getBlock();
+  SmallVector<Value> aliases = {buffer};
+  while (!aliases.empty()) {
+    Value v = aliases.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      Operation *inBlock = block->findAncestorOpInBlock(*user);
+      if (!inBlock || !from->isBeforeInBlock(inBlock) ||
+          !inBlock->isBeforeInBlock(to))
+        continue;
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user)) {
+        if (view.getViewSource() == v) {
+          llvm::append_range(aliases, user->getResults());
+          continue;
+        }
+      }
+      if (isa<memref::DimOp>(user))
+        continue;
+      auto effects = dyn_cast<MemoryEffectOpInterface>(user);
+      if (!effects)
+        return true;
+      SmallVector<MemoryEffects::EffectInstance> onValue;
+      effects.getEffectsOnValue(v, onValue);
+      if (llvm::any_of(onValue, [](const MemoryEffects::EffectInstance &e) {
+            return !isa<MemoryEffects::Read>(e.getEffect());
+          }))
+        return true;
+    }
+  }
+  return false;
+}
+
+/// What a launch does with one host buffer, decided before any rewrite.
+struct Use {
+  Value host;
+  unsigned device; // index into the block's device buffers
+  bool fresh;      // a new device buffer (else one an earlier launch left)
+  bool copyIn, copyOut;
+};
+
 struct SSMGPUDeviceBuffersPass
     : ssm::impl::SSMGPUDeviceBuffersBase<SSMGPUDeviceBuffersPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    SmallVector<gpu::LaunchOp> launches;
+    // Synchronous launches by block, in order.
+    llvm::MapVector<Block *, SmallVector<gpu::LaunchOp>> byBlock;
     getOperation()->walk([&](gpu::LaunchOp launch) {
       if (!launch.getAsyncToken())
-        launches.push_back(launch);
+        byBlock[launch->getBlock()].push_back(launch);
     });
     DominanceInfo dom(getOperation());
-    for (gpu::LaunchOp launch : launches)
-      if (failed(rewrite(launch, dom)))
+    for (auto &[block, launches] : byBlock) {
+      llvm::sort(launches, [](gpu::LaunchOp a, gpu::LaunchOp b) {
+        return a->isBeforeInBlock(b);
+      });
+      if (failed(rewriteBlock(launches, dom)))
         return signalPassFailure();
+    }
   }
 
-  LogicalResult rewrite(gpu::LaunchOp launch, DominanceInfo &dom) {
-    if (launch.hasClusterSize())
-      return launch.emitError(
-          "ssm-gpu-device-buffers: launches with clusters are not supported");
-    SetVector<Value> above;
-    getUsedValuesDefinedAbove(launch.getBody(), above);
-    SmallVector<Value> buffers;
-    for (Value v : above) {
-      auto type = dyn_cast<MemRefType>(v.getType());
-      if (!type || type.getMemorySpace())
+  /// The launches of one block: which host buffers each uses, which device
+  /// buffer serves each (a device copy stays valid from one launch to the
+  /// next while the host neither writes nor frees its buffer in between:
+  /// the later launch reuses it, with no copy in), then the rewrite, each
+  /// device buffer freed in the chain of the last launch that uses it.
+  LogicalResult rewriteBlock(MutableArrayRef<gpu::LaunchOp> launches,
+                             DominanceInfo &dom) {
+    SmallVector<SmallVector<Use>> uses(launches.size());
+    SmallVector<unsigned> lastUse; // per device buffer, a launch index
+    // The device copy of each host buffer and the last launch using it.
+    llvm::DenseMap<Value, std::pair<unsigned, Operation *>> live;
+    for (auto [i, launch] : llvm::enumerate(launches)) {
+      if (launch.hasClusterSize())
+        return launch.emitError(
+            "ssm-gpu-device-buffers: launches with clusters are not supported");
+      SetVector<Value> above;
+      getUsedValuesDefinedAbove(launch.getBody(), above);
+      for (Value host : above) {
+        auto type = dyn_cast<MemRefType>(host.getType());
+        if (!type || type.getMemorySpace())
+          continue;
+        if (!type.getLayout().isIdentity())
+          return launch.emitError("ssm-gpu-device-buffers: the kernel uses a "
+                                  "buffer with a non-identity layout (")
+                 << type
+                 << "); only row-major buffers are copied to the device";
+        Access acc = accessIn(launch, host);
+        Use use{host, 0, true, false, acc.written};
+        auto it = live.find(host);
+        if (it != live.end() && host.getDefiningOp<memref::AllocOp>() &&
+            !mayChangeBetween(host, it->second.second, launch)) {
+          use.device = it->second.first;
+          use.fresh = false;
+        } else {
+          use.device = lastUse.size();
+          lastUse.push_back(i);
+          use.copyIn = acc.read ||
+                       (acc.written && !isFreshAllocation(host, launch, dom));
+        }
+        lastUse[use.device] = i;
+        live[host] = {use.device, launch};
+        uses[i].push_back(use);
+      }
+    }
+
+    SmallVector<Value> device(lastUse.size());
+    for (auto [i, launch] : llvm::enumerate(launches)) {
+      if (uses[i].empty())
         continue;
-      if (!type.getLayout().isIdentity())
-        return launch.emitError("ssm-gpu-device-buffers: the kernel uses a "
-                                "buffer with a non-identity layout (")
-               << type << "); only row-major buffers are copied to the device";
-      buffers.push_back(v);
+      OpBuilder b(launch);
+      Location loc = launch.getLoc();
+      Type tokenType = gpu::AsyncTokenType::get(b.getContext());
+      Value token =
+          gpu::WaitOp::create(b, loc, tokenType, ValueRange{}).getAsyncToken();
+      for (const Use &use : uses[i]) {
+        if (!use.fresh)
+          continue;
+        auto type = cast<MemRefType>(use.host.getType());
+        SmallVector<Value> sizes;
+        for (int64_t d = 0; d < type.getRank(); ++d)
+          if (type.isDynamicDim(d))
+            sizes.push_back(memref::DimOp::create(b, loc, use.host, d));
+        auto alloc = gpu::AllocOp::create(b, loc, type, tokenType,
+                                          ValueRange{token}, sizes,
+                                          /*symbolOperands=*/ValueRange{});
+        token = alloc.getAsyncToken();
+        if (use.copyIn)
+          token = gpu::MemcpyOp::create(b, loc, tokenType, ValueRange{token},
+                                        alloc.getMemref(), use.host)
+                      .getAsyncToken();
+        device[use.device] = alloc.getMemref();
+      }
+
+      // The same launch, asynchronous on the chain, on the device buffers.
+      auto grid = launch.getGridSizeOperandValues();
+      auto block = launch.getBlockSizeOperandValues();
+      SmallVector<Type> workgroup, priv;
+      for (BlockArgument arg : launch.getWorkgroupAttributions())
+        workgroup.push_back(arg.getType());
+      for (BlockArgument arg : launch.getPrivateAttributions())
+        priv.push_back(arg.getType());
+      auto async = gpu::LaunchOp::create(
+          b, loc, grid.x, grid.y, grid.z, block.x, block.y, block.z,
+          launch.getDynamicSharedMemorySize(), tokenType, ValueRange{token},
+          workgroup, priv);
+      async.getBody().takeBody(launch.getBody());
+      for (const Use &use : uses[i])
+        replaceAllUsesInRegionWith(use.host, device[use.device],
+                                   async.getBody());
+      token = async.getAsyncToken();
+
+      for (const Use &use : uses[i])
+        if (use.copyOut)
+          token = gpu::MemcpyOp::create(b, loc, tokenType, ValueRange{token},
+                                        use.host, device[use.device])
+                      .getAsyncToken();
+      for (const Use &use : uses[i])
+        if (lastUse[use.device] == i)
+          token = gpu::DeallocOp::create(b, loc, tokenType, ValueRange{token},
+                                         device[use.device])
+                      .getAsyncToken();
+      gpu::WaitOp::create(b, loc, Type(), ValueRange{token});
+      launch.erase();
     }
-    if (buffers.empty())
-      return success();
-
-    // Decided before any op is added.
-    SmallVector<Access> access;
-    SmallVector<bool> copyIn;
-    for (Value host : buffers) {
-      Access acc = accessIn(launch, host);
-      access.push_back(acc);
-      copyIn.push_back(acc.read ||
-                       (acc.written && !isFreshAllocation(host, launch, dom)));
-    }
-
-    OpBuilder b(launch);
-    Location loc = launch.getLoc();
-    Type tokenType = gpu::AsyncTokenType::get(b.getContext());
-    Value token =
-        gpu::WaitOp::create(b, loc, tokenType, ValueRange{}).getAsyncToken();
-    SmallVector<Value> device;
-    for (auto [host, in] : llvm::zip(buffers, copyIn)) {
-      auto type = cast<MemRefType>(host.getType());
-      SmallVector<Value> sizes;
-      for (int64_t i = 0; i < type.getRank(); ++i)
-        if (type.isDynamicDim(i))
-          sizes.push_back(memref::DimOp::create(b, loc, host, i));
-      auto alloc = gpu::AllocOp::create(b, loc, type, tokenType,
-                                        ValueRange{token}, sizes,
-                                        /*symbolOperands=*/ValueRange{});
-      token = alloc.getAsyncToken();
-      if (in)
-        token = gpu::MemcpyOp::create(b, loc, tokenType, ValueRange{token},
-                                      alloc.getMemref(), host)
-                    .getAsyncToken();
-      device.push_back(alloc.getMemref());
-    }
-
-    // The same launch, asynchronous on the chain, on the device buffers.
-    auto grid = launch.getGridSizeOperandValues();
-    auto block = launch.getBlockSizeOperandValues();
-    SmallVector<Type> workgroup, priv;
-    for (BlockArgument arg : launch.getWorkgroupAttributions())
-      workgroup.push_back(arg.getType());
-    for (BlockArgument arg : launch.getPrivateAttributions())
-      priv.push_back(arg.getType());
-    auto async =
-        gpu::LaunchOp::create(b, loc, grid.x, grid.y, grid.z, block.x, block.y,
-                              block.z, launch.getDynamicSharedMemorySize(),
-                              tokenType, ValueRange{token}, workgroup, priv);
-    async.getBody().takeBody(launch.getBody());
-    for (auto [host, dev] : llvm::zip(buffers, device))
-      replaceAllUsesInRegionWith(host, dev, async.getBody());
-    token = async.getAsyncToken();
-
-    for (auto [host, dev, acc] : llvm::zip(buffers, device, access))
-      if (acc.written)
-        token = gpu::MemcpyOp::create(b, loc, tokenType, ValueRange{token},
-                                      host, dev)
-                    .getAsyncToken();
-    for (Value dev : device)
-      token = gpu::DeallocOp::create(b, loc, tokenType, ValueRange{token}, dev)
-                  .getAsyncToken();
-    gpu::WaitOp::create(b, loc, Type(), ValueRange{token});
-    launch.erase();
     return success();
   }
 };

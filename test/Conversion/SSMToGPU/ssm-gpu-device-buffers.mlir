@@ -77,3 +77,127 @@ func.func @strided(%in: memref<8xf32, strided<[2]>>) {
   }
   return
 }
+
+// -----
+
+// Launches in a row: a device copy serves the next launch that uses its
+// host buffer (an allocation) while the host only reads that buffer in
+// between (%x: copied in once, read by both kernels; %y: written by the
+// first kernel, copied out for the host's read, then read by the second
+// kernel with no copy in); each device buffer is freed in the chain of the
+// last launch that uses it. An argument is copied in for each launch (%w:
+// another argument could alias it).
+
+// CHECK-LABEL: func.func @reuse(
+// CHECK-SAME:    %[[W:.*]]: memref<8xf32>, %[[F:.*]]: f32)
+// CHECK:       %[[X:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:       %[[Y:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:       %[[DX:.*]], %{{.*}} = gpu.alloc async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[DX]], %[[X]]
+// CHECK:       %[[DW:.*]], %{{.*}} = gpu.alloc async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[DW]], %[[W]]
+// CHECK:       %[[DY:.*]], %{{.*}} = gpu.alloc async
+// CHECK-NOT:   gpu.memcpy async [%{{.*}}] %[[DY]], %[[Y]]
+// CHECK:       gpu.launch async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[Y]], %[[DY]]
+// CHECK:       %[[T0:.*]] = gpu.dealloc async [%{{.*}}] %[[DW]]
+// CHECK-NEXT:  gpu.wait [%[[T0]]]
+// CHECK:       memref.load %[[Y]]
+// CHECK:       %[[T:.*]] = gpu.wait async
+// CHECK:       %[[DW2:.*]], %{{.*}} = gpu.alloc async [%[[T]]]
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[DW2]], %[[W]]
+// CHECK:       %[[DZ:.*]], %[[T1:.*]] = gpu.alloc async
+// CHECK:       %[[T2:.*]] = gpu.launch async [%[[T1]]]
+// CHECK:         memref.load %[[DX]]
+// CHECK:         memref.load %[[DY]]
+// CHECK:         memref.load %[[DW2]]
+// CHECK:         memref.store %{{.*}}, %[[DZ]]
+// CHECK:       %[[T3:.*]] = gpu.memcpy async [%[[T2]]] %{{.*}}, %[[DZ]]
+// CHECK-DAG:   gpu.dealloc async [%{{.*}}] %[[DX]]
+// CHECK-DAG:   gpu.dealloc async [%{{.*}}] %[[DY]]
+// CHECK-DAG:   gpu.dealloc async [%{{.*}}] %[[DW2]]
+// CHECK-DAG:   gpu.dealloc async [%{{.*}}] %[[DZ]]
+// CHECK:       gpu.wait [
+// CHECK-NOT:   gpu.
+// CHECK:       return
+func.func @reuse(%w: memref<8xf32>, %f: f32) -> (memref<8xf32>, f32, memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %x = memref.alloc() : memref<8xf32>
+  linalg.fill ins(%f : f32) outs(%x : memref<8xf32>)
+  %y = memref.alloc() : memref<8xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %v = memref.load %x[%bx] : memref<8xf32>
+    %u = memref.load %w[%bx] : memref<8xf32>
+    %s = arith.addf %v, %u : f32
+    memref.store %s, %y[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  %r = memref.load %y[%c0] : memref<8xf32>
+  %z = memref.alloc() : memref<8xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %a = memref.load %x[%bx] : memref<8xf32>
+    %b = memref.load %y[%bx] : memref<8xf32>
+    %e = memref.load %w[%bx] : memref<8xf32>
+    %s = arith.addf %a, %b : f32
+    %t = arith.addf %s, %e : f32
+    memref.store %t, %z[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  return %y, %r, %z : memref<8xf32>, f32, memref<8xf32>
+}
+
+// -----
+
+// The host writes between the launches, directly (%a), through a view (%b)
+// or as a linalg output (%c): each second launch copies that buffer in
+// again, from a new device buffer, and the first launch frees its own.
+
+// CHECK-LABEL: func.func @host_writes(
+// CHECK-SAME:    %[[F:.*]]: f32
+// CHECK-COUNT-3: gpu.memcpy async
+// CHECK:       gpu.launch async
+// CHECK-COUNT-3: gpu.dealloc async
+// CHECK:       gpu.wait [
+// CHECK:       memref.store %[[F]]
+// CHECK:       memref.subview
+// CHECK:       memref.store %[[F]]
+// CHECK:       linalg.fill
+// CHECK:       gpu.wait async
+// CHECK-COUNT-3: gpu.memcpy async
+// CHECK:       gpu.launch async
+// CHECK-COUNT-3: gpu.dealloc async
+// CHECK:       gpu.wait [
+func.func @host_writes(%f: f32) -> (memref<8xf32>, memref<8xf32>, memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %a = memref.alloc() : memref<8xf32>
+  %b = memref.alloc() : memref<8xf32>
+  %c = memref.alloc() : memref<8xf32>
+  linalg.fill ins(%f : f32) outs(%a : memref<8xf32>)
+  linalg.fill ins(%f : f32) outs(%b : memref<8xf32>)
+  linalg.fill ins(%f : f32) outs(%c : memref<8xf32>)
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %v = memref.load %a[%bx] : memref<8xf32>
+    %w = memref.load %b[%bx] : memref<8xf32>
+    %u = memref.load %c[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  memref.store %f, %a[%c0] : memref<8xf32>
+  %view = memref.subview %b[2] [4] [1] : memref<8xf32> to memref<4xf32, strided<[1], offset: 2>>
+  memref.store %f, %view[%c0] : memref<4xf32, strided<[1], offset: 2>>
+  linalg.fill ins(%f : f32) outs(%c : memref<8xf32>)
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %v = memref.load %a[%bx] : memref<8xf32>
+    %w = memref.load %b[%bx] : memref<8xf32>
+    %u = memref.load %c[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  return %a, %b, %c : memref<8xf32>, memref<8xf32>, memref<8xf32>
+}
