@@ -123,16 +123,20 @@ static void addHostLoops(OpPassManager &pm) {
   pm.addPass(createSCFToControlFlowPass());
 }
 
-/// The host's vector code to LLVM (transposes as 16x16 shuffles, AVX-512
-/// intrinsics where the host has them).
+/// The host's code to LLVM: its vector code (transposes as 16x16 shuffles,
+/// AVX-512 intrinsics where the host has them), its scalar code and its
+/// OpenMP regions.
 template <typename Derived>
-static void addHostVectorToLLVM(OpPassManager &pm,
-                                const HostOptions<Derived> &options) {
+static void addHostCodeToLLVM(OpPassManager &pm,
+                              const HostOptions<Derived> &options) {
   ConvertVectorToLLVMPassOptions vectorToLLVM;
   vectorToLLVM.vectorTransposeLowering =
       vector::VectorTransposeLowering::Shuffle16x16;
   vectorToLLVM.x86Vector = options.x86Avx512;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+  addHostToLLVM(pm);
+  if (options.numThreads > 1)
+    pm.addPass(createConvertOpenMPToLLVMPass());
 }
 
 void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
@@ -157,10 +161,7 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
 
   addHostThreads(pm, options.numThreads);
   addHostLoops(pm);
-  addHostVectorToLLVM(pm, options);
-  addHostToLLVM(pm);
-  if (options.numThreads > 1)
-    pm.addPass(createConvertOpenMPToLLVMPass());
+  addHostCodeToLLVM(pm, options);
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
@@ -195,10 +196,7 @@ static void addGPUKernels(OpPassManager &pm, const Options &options) {
 /// The host's code to LLVM, launches included (gpu-to-llvm).
 template <typename Options>
 static void addGPUHostToLLVM(OpPassManager &pm, const Options &options) {
-  addHostVectorToLLVM(pm, options);
-  addHostToLLVM(pm);
-  if (options.numThreads > 1)
-    pm.addPass(createConvertOpenMPToLLVMPass());
+  addHostCodeToLLVM(pm, options);
   pm.addPass(createGpuToLLVMConversionPass());
 }
 
