@@ -134,7 +134,7 @@ struct SSMToGPUEmulatorOptions
 /// ssm programs on tensors -> LLVM dialect host code with embedded NVPTX
 /// kernels: ssm-lower-to-gpu (scan and conv as kernels), every other op on
 /// the host as in --ssm-to-llvm (the fast paths unless `reference`, OpenMP
-/// threads), bufferization, device buffers and copies around each launch,
+/// threads), bufferization, device buffers and their copies at the launches,
 /// kernel outlining, NVVM, gpu-to-llvm and gpu-module-to-binary.
 void buildSSMToNVPTXPipeline(OpPassManager &pm,
                              const SSMToNVPTXOptions &options);

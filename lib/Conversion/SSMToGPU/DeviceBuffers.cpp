@@ -1,8 +1,10 @@
-//===- DeviceBuffers.cpp - device copies around each gpu.launch -----------===//
+//===- DeviceBuffers.cpp - device copies for the gpu.launch ops -----------===//
 //
 // ssm-lower-to-gpu writes kernels against the host buffers of a program on
 // tensors, before bufferization; this pass, after bufferization, gives each
-// launch device buffers and the copies between them (see Passes.td). It is
+// launch device buffers and the copies between them, reusing a device copy
+// from one launch to the next while the host leaves its buffer alone (see
+// Passes.td). It is
 // ours because upstream has no such pass: its GPU tests allocate device
 // memory by hand or map host memory, which the device reads over the bus.
 //
