@@ -178,10 +178,14 @@ static void addGPUKernels(OpPassManager &pm, const Options &options) {
   gpu.strategy = options.strategy;
   gpu.threadsPerChannel = options.threadsPerChannel;
   pm.addPass(createSSMLowerToGPU(gpu));
-  // Everything else runs on the host, as on the CPU target.
-  addHostFastPaths(pm, options);
+  // Everything else runs on the host, as on the CPU target; with
+  // all-kernels, what a kernel can run becomes one after bufferization.
+  if (!options.allKernels)
+    addHostFastPaths(pm, options);
   pm.addPass(createSSMLowerToLoops());
   addBufferization(pm, options.lowerDeallocations);
+  if (options.allKernels)
+    pm.addPass(createSSMHostOpsToGPU());
   pm.addPass(createSSMGPUDeviceBuffers());
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createCanonicalizerPass());

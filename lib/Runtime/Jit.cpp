@@ -214,6 +214,7 @@ void setKernelOptions(mlir::ssm::GPUKernelOptions<Derived> &pipeline,
   pipeline.prefetch = options.gpuPrefetch;
   pipeline.strategy = options.gpuStrategy;
   pipeline.threadsPerChannel = options.gpuThreadsPerChannel;
+  pipeline.allKernels = options.gpuAllKernels;
 }
 
 /// How the host's ops are lowered, from the JIT's options and the host CPU

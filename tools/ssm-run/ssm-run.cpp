@@ -107,6 +107,9 @@ common options:
                     threads sharing each channel's states in the channels
                     kernel, 1, 2, 4 or 8 (default 1; 1 when N does not
                     divide the state size): N times the warps, for latency
+  --gpu-all-kernels every op a kernel can run on the GPU (projections,
+                    norms, gates, copies), not only the scans and convs;
+                    intermediates stay on the device between its kernels
   --cpu NAME        target CPU for the JIT (default: the host)
   --mattr A,B       extra target features, e.g. -avx512f
   --reference       lower with the reference loops (the oracle of the tests)
@@ -210,6 +213,7 @@ std::map<std::string, Options::Spec> commonSpecs() {
           {"gpu-prefetch", {false, false}},
           {"gpu-scan", {true, false}},
           {"gpu-channel-threads", {true, false}},
+          {"gpu-all-kernels", {false, false}},
           {"h", {false, false}}};
 }
 
@@ -315,6 +319,7 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
         "option '--gpu-channel-threads' expects 1, 2, 4 or 8, got %lld",
         static_cast<long long>(*channelThreads));
   c.jit.gpuThreadsPerChannel = *channelThreads;
+  c.jit.gpuAllKernels = opts.flag("gpu-all-kernels");
   if (c.emit == "ptx")
     c.jit.target = Target::NVPTX;
   if (opts.value("time")) {

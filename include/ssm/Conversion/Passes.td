@@ -231,8 +231,9 @@ def SSMMathToNVVM : Pass<"ssm-math-to-nvvm"> {
     about 2^-22, one special-function instruction; results under 2^-126
     flush to zero, which saves the subnormal fix-up of the non-ftz form),
     `math.floor` into
-    `llvm.floor.f32`, `math.fma` into `llvm.intr.fma` and f32 `math.absf`
-    into `llvm.fabs.f32`. ssm-lower-to-gpu marks the scan's exp2 so and
+    `llvm.floor.f32`, `math.fma` into `llvm.intr.fma`, f32 `math.absf`
+    into `llvm.fabs.f32`, f32 `math.sqrt` into `llvm.sqrt.f32` and f32
+    `math.rsqrt` into its reciprocal (both correctly rounded). ssm-lower-to-gpu marks the scan's exp2 so and
     writes its multiply-adds as fma, its softplus uses absf, and upstream's
     polynomial approximations of exp and log use floor and fma;
     convert-gpu-to-nvvm would call libdevice for each, which needs the CUDA
@@ -242,6 +243,51 @@ def SSMMathToNVVM : Pass<"ssm-math-to-nvvm"> {
     rejects.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def SSMHostOpsToGPU : Pass<"ssm-host-ops-to-gpu"> {
+  let summary = "The host's remaining loops as GPU kernels";
+  let description = [{
+    Runs on memrefs, after bufferization and before ssm-gpu-device-buffers,
+    for `--ssm-to-nvptx kernels=all`: everything ssm-lower-to-gpu left on
+    the host that a GPU can run becomes a `gpu.launch`, so that a model's
+    activations can stay on the device from kernel to kernel.
+
+    - `memref.copy` becomes `linalg.copy`, and linalg ops (the expanded
+      projections, norms, gates, the embedding gather) become `scf.parallel`
+      nests (upstream's linalgOpToParallelLoops); adjacent parallel loops
+      over the same space are fused (upstream's parallel loop fusion: a
+      projection's zero fill joins its accumulation).
+    - A top-level `scf.parallel` whose body a kernel can run (arith, index,
+      scf, memref loads, stores and views, affine index arithmetic, and f32
+      math that upstream's polynomial approximations or ssm-math-to-nvvm
+      lower without libdevice) has its views of host buffers sunk into it,
+      so that the kernel captures row-major buffers only; a loop that would
+      still capture a strided view, or holds anything else (f64 math,
+      calls, allocations, nested parallel loops), stays on the host.
+    - In its sequential loops, an accumulation into one memory location
+      (a load and a store at loop-invariant indices, the loop's only
+      write, with no other access that may alias it) is kept in a register
+      and stored once after the loop.
+    - Its dimensions are collapsed into one (upstream's
+      collapseParallelLoops: consecutive iterations walk the innermost,
+      contiguous dimension) and it becomes a launch of ceil(N / block-size)
+      blocks of `block-size` threads, one iteration per thread, the last
+      block's extra threads idle.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block of the kernels (a multiple of 32 up to 1024)">
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::affine::AffineDialect"
+  ];
 }
 
 def SSMGPUDeviceBuffers : Pass<"ssm-gpu-device-buffers"> {

@@ -98,6 +98,13 @@ struct GPUKernelOptions : public HostOptions<Derived> {
       *this, "buffer-deallocation",
       llvm::cl::desc("Insert deallocations of intermediate host buffers"),
       llvm::cl::init(true)};
+  Option<bool> allKernels{
+      *this, "all-kernels",
+      llvm::cl::desc("Run every op a kernel can run on the GPU (projections, "
+                     "norms, gates, copies: ssm-host-ops-to-gpu), not only "
+                     "the scan and the conv; the host keeps the rest, on its "
+                     "loops"),
+      llvm::cl::init(false)};
 };
 
 struct SSMToNVPTXOptions : public GPUKernelOptions<SSMToNVPTXOptions> {

@@ -63,6 +63,9 @@ struct JitOptions {
   /// NVPTX and GPUEmulator: threads sharing a channel's states in the
   /// channels kernel (the pipelines' threads-per-channel).
   int64_t gpuThreadsPerChannel = 1;
+  /// NVPTX and GPUEmulator: every op a kernel can run as a kernel, not only
+  /// the scan and the conv (the pipelines' all-kernels).
+  bool gpuAllKernels = false;
   /// LLVM IR optimisation level and codegen level.
   unsigned optLevel = 3;
   /// Target CPU and extra features; empty means the host CPU and features.

@@ -1337,6 +1337,29 @@ struct FmaToNVVM : OpRewritePattern<math::FmaOp> {
   }
 };
 
+/// f32 math.rsqrt -> 1 / llvm.sqrt.f32 (sqrt.rn and div.rn: correctly
+/// rounded each, not rsqrt.approx); libdevice's __nv_rsqrtf otherwise. An
+/// RMSNorm takes one per row, so the cost does not matter.
+struct RsqrtToNVVM : OpRewritePattern<math::RsqrtOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(math::RsqrtOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getType().isF32())
+      return failure();
+    Location loc = op.getLoc();
+    Value root =
+        LLVM::CallIntrinsicOp::create(rewriter, loc, op.getType(),
+                                      rewriter.getStringAttr("llvm.sqrt.f32"),
+                                      ValueRange{op.getOperand()})
+            .getResult(0);
+    Value one = LLVM::ConstantOp::create(rewriter, loc, op.getType(),
+                                         rewriter.getF32FloatAttr(1.0f));
+    rewriter.replaceOpWithNewOp<LLVM::FDivOp>(op, one, root);
+    return success();
+  }
+};
+
 struct SSMMathToNVVMPass : ssm::impl::SSMMathToNVVMBase<SSMMathToNVVMPass> {
   using Base::Base;
 
@@ -1347,6 +1370,9 @@ struct SSMMathToNVVMPass : ssm::impl::SSMMathToNVVMBase<SSMMathToNVVMPass> {
                                                   "llvm.floor.f32");
     patterns.add<UnaryToIntrinsic<math::AbsFOp>>(&getContext(),
                                                  "llvm.fabs.f32");
+    patterns.add<UnaryToIntrinsic<math::SqrtOp>>(&getContext(),
+                                                 "llvm.sqrt.f32");
+    patterns.add<RsqrtToNVVM>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
