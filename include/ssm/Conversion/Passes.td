@@ -295,16 +295,23 @@ def SSMGPUDeviceBuffers : Pass<"ssm-gpu-device-buffers"> {
   let description = [{
     Runs on memrefs, after bufferization. For each synchronous `gpu.launch`
     whose body uses memrefs defined outside it, allocates a device buffer
-    per memref, copies in those the kernel reads (or writes in part: any
-    that is not a fresh `memref.alloc`), launches on the device buffers,
-    copies back those the kernel writes, all in one chain of async tokens
-    (one stream) closed by a `gpu.wait`. Each op has one dependency, the
-    form gpu-to-llvm lowers. A later launch of the same block that uses
-    the same host allocation reuses its device buffer, without a copy in,
-    when no host op in between may write or free that allocation (or a
-    view of it): the device copy is still equal to it. Arguments are copied
-    for each launch (two arguments may alias). Each device buffer is freed
-    in the chain of the last launch that uses it.
+    per memref, copies in those the kernel reads or writes (except a fresh
+    `memref.alloc`, whose contents are undefined), launches on the device
+    buffers, copies back what it writes and the host may read, all in one
+    chain of async tokens (one stream) closed by a `gpu.wait`. Each op has
+    one dependency, the form gpu-to-llvm lowers.
+
+    A later launch of the same block that uses the same host buffer reuses
+    its device buffer, without a copy in, while the device copy is still
+    equal to it: for an allocation, when no host op in between may write or
+    free it or a view of it; for a function argument, when no op in between
+    may write any argument (two arguments may alias). A kernel's writes to
+    an allocation are copied back only when the host may read it (or a view
+    of it: any use other than a dim, a dealloc or a later launch served by
+    the same device copy) before the next launch that writes the device copy
+    again; an intermediate that only kernels read never leaves the device.
+    Each device buffer is freed in the chain of the last launch that uses
+    it.
   }];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect",

@@ -3,9 +3,9 @@
 // ssm-lower-to-gpu writes kernels against the host buffers of a program on
 // tensors, before bufferization; this pass, after bufferization, gives each
 // launch device buffers and the copies between them, reusing a device copy
-// from one launch to the next while the host leaves its buffer alone (see
-// Passes.td). It is
-// ours because upstream has no such pass: its GPU tests allocate device
+// from one launch to the next while the host leaves its buffer alone, and
+// copying back only what the host may read (see Passes.td). It is ours
+// because upstream has no such pass: its GPU tests allocate device
 // memory by hand or map host memory, which the device reads over the bus.
 //
 //===----------------------------------------------------------------------===//
@@ -35,25 +35,45 @@ struct Access {
 };
 
 /// How the body of `launch` uses `buffer`: loads read, stores write, dims do
-/// neither, anything else (a view, a call) is taken to do both.
+/// neither, views inside the kernel pass on their own uses, anything else
+/// (a call, a cast) is taken to do both.
 Access accessIn(gpu::LaunchOp launch, Value buffer) {
   Access acc;
-  for (OpOperand &use : buffer.getUses()) {
-    Operation *user = use.getOwner();
-    if (!launch->isProperAncestor(user))
-      continue;
-    if (isa<memref::LoadOp>(user)) {
-      acc.read = true;
-    } else if (auto store = dyn_cast<memref::StoreOp>(user)) {
-      if (store.getMemRef() == buffer)
-        acc.written = true;
-      else
-        acc.read = acc.written = true; // the buffer itself is stored
-    } else if (!isa<memref::DimOp>(user)) {
-      acc.read = acc.written = true;
+  SmallVector<Value> values = {buffer};
+  while (!values.empty()) {
+    Value v = values.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (!launch->isProperAncestor(user))
+        continue;
+      if (isa<memref::LoadOp>(user)) {
+        acc.read = true;
+      } else if (auto store = dyn_cast<memref::StoreOp>(user)) {
+        if (store.getMemRef() == v)
+          acc.written = true;
+        else
+          acc.read = acc.written = true; // the buffer itself is stored
+      } else if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+                 view && view.getViewSource() == v) {
+        llvm::append_range(values, user->getResults());
+      } else if (!isa<memref::DimOp>(user)) {
+        acc.read = acc.written = true;
+      }
     }
   }
   return acc;
+}
+
+/// The allocation or argument `v` is a view of.
+Value rootOf(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+bool isAllocation(Value v) {
+  return v.getDefiningOp<memref::AllocOp>() ||
+         v.getDefiningOp<memref::AllocaOp>();
 }
 
 /// A fresh memref.alloc whose contents nothing reads or writes before
@@ -107,13 +127,89 @@ bool mayChangeBetween(Value buffer, Operation *from, Operation *to) {
   return false;
 }
 
+/// Whether an op between `from` and `to` (two ops of one block) may write
+/// or free memory that is not an allocation of the function: a function
+/// argument or a view of one, which may alias any other argument. Launches
+/// are asked through their bodies (accessIn), other ops through their
+/// memory effects; an op without them may write anything.
+bool mayWriteArgumentsBetween(Operation *from, Operation *to) {
+  for (Operation *op = from->getNextNode(); op && op != to;
+       op = op->getNextNode()) {
+    if (auto launch = dyn_cast<gpu::LaunchOp>(op)) {
+      SetVector<Value> above;
+      getUsedValuesDefinedAbove(launch.getBody(), above);
+      for (Value v : above)
+        if (isa<MemRefType>(v.getType()) && !isAllocation(rootOf(v)) &&
+            accessIn(launch, v).written)
+          return true;
+      continue;
+    }
+    WalkResult walk = op->walk([](Operation *nested) {
+      auto effects = dyn_cast<MemoryEffectOpInterface>(nested);
+      if (!effects)
+        return nested->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
+                   ? WalkResult::advance()
+                   : WalkResult::interrupt();
+      SmallVector<MemoryEffects::EffectInstance> all;
+      effects.getEffects(all);
+      for (const MemoryEffects::EffectInstance &e : all) {
+        if (!isa<MemoryEffects::Write, MemoryEffects::Free>(e.getEffect()))
+          continue;
+        Value target = e.getValue();
+        if (!target || !isAllocation(rootOf(target)))
+          return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return true;
+  }
+  return false;
+}
+
 /// What a launch does with one host buffer, decided before any rewrite.
 struct Use {
   Value host;
   unsigned device; // index into the block's device buffers
   bool fresh;      // a new device buffer (else one an earlier launch left)
-  bool copyIn, copyOut;
+  bool copyIn;
+  bool written; // the kernel writes it
+  bool copyOut; // the host reads what it wrote (decided last)
 };
+
+/// Whether the host may read `buffer` (a memref.alloc), or a view of it,
+/// after `launch` wrote it and before `until` (the next launch that writes
+/// its device copy, or null): any user in that range, other than a dim, a
+/// dealloc or the direct uses of the launches in `onDevice` (the launches in
+/// the range served by the same device copy).
+bool hostReadsBetween(Value buffer, Operation *launch, Operation *until,
+                      ArrayRef<Operation *> onDevice) {
+  Block *block = launch->getBlock();
+  SmallVector<Value> values = {buffer};
+  while (!values.empty()) {
+    Value v = values.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      Operation *inBlock = block->findAncestorOpInBlock(*user);
+      if (!inBlock)
+        return true;
+      if (inBlock == launch || inBlock->isBeforeInBlock(launch) ||
+          (until && until->isBeforeInBlock(inBlock)))
+        continue;
+      if (isa<memref::DimOp, memref::DeallocOp>(user))
+        continue;
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == v && user == inBlock) {
+        llvm::append_range(values, user->getResults());
+        continue;
+      }
+      if (v == buffer && llvm::is_contained(onDevice, inBlock))
+        continue;
+      return true;
+    }
+  }
+  return false;
+}
 
 struct SSMGPUDeviceBuffersPass
     : ssm::impl::SSMGPUDeviceBuffersBase<SSMGPUDeviceBuffersPass> {
@@ -138,9 +234,10 @@ struct SSMGPUDeviceBuffersPass
 
   /// The launches of one block: which host buffers each uses, which device
   /// buffer serves each (a device copy stays valid from one launch to the
-  /// next while the host neither writes nor frees its buffer in between:
-  /// the later launch reuses it, with no copy in), then the rewrite, each
-  /// device buffer freed in the chain of the last launch that uses it.
+  /// next while nothing else writes or frees its buffer in between: the
+  /// later launch reuses it, with no copy in), which writes the host may
+  /// read, then the rewrite, each device buffer freed in the chain of the
+  /// last launch that uses it.
   LogicalResult rewriteBlock(MutableArrayRef<gpu::LaunchOp> launches,
                              DominanceInfo &dom) {
     SmallVector<SmallVector<Use>> uses(launches.size());
@@ -163,21 +260,50 @@ struct SSMGPUDeviceBuffersPass
                  << type
                  << "); only row-major buffers are copied to the device";
         Access acc = accessIn(launch, host);
-        Use use{host, 0, true, false, acc.written};
+        Use use{host, 0, true, false, acc.written, acc.written};
         auto it = live.find(host);
-        if (it != live.end() && host.getDefiningOp<memref::AllocOp>() &&
-            !mayChangeBetween(host, it->second.second, launch)) {
+        bool valid = false;
+        if (it != live.end()) {
+          Operation *previous = it->second.second;
+          if (host.getDefiningOp<memref::AllocOp>())
+            valid = !mayChangeBetween(host, previous, launch);
+          else if (isa<BlockArgument>(host))
+            valid = !mayWriteArgumentsBetween(previous, launch);
+        }
+        if (valid) {
           use.device = it->second.first;
           use.fresh = false;
         } else {
           use.device = lastUse.size();
           lastUse.push_back(i);
-          use.copyIn = acc.read ||
-                       (acc.written && !isFreshAllocation(host, launch, dom));
+          // A fresh allocation's contents are undefined: nothing to copy,
+          // even for a kernel that reads it.
+          use.copyIn = (acc.read || acc.written) &&
+                       !isFreshAllocation(host, launch, dom);
         }
         lastUse[use.device] = i;
         live[host] = {use.device, launch};
         uses[i].push_back(use);
+      }
+    }
+
+    // Copies back only what the host may read before the device copy is
+    // written again (that launch copies back the whole buffer): an
+    // allocation that only later kernels read stays on the device.
+    for (auto [i, launch] : llvm::enumerate(launches)) {
+      for (Use &use : uses[i]) {
+        if (!use.written || !use.host.getDefiningOp<memref::AllocOp>())
+          continue;
+        Operation *until = nullptr;
+        SmallVector<Operation *> onDevice;
+        for (size_t j = i + 1; j < launches.size() && !until; ++j)
+          for (const Use &later : uses[j])
+            if (later.device == use.device && later.host == use.host) {
+              onDevice.push_back(launches[j]);
+              if (later.written)
+                until = launches[j];
+            }
+        use.copyOut = hostReadsBetween(use.host, launch, until, onDevice);
       }
     }
 

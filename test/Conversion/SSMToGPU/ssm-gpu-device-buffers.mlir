@@ -81,14 +81,43 @@ func.func @strided(%in: memref<8xf32, strided<[2]>>) {
 // -----
 
 // Launches in a row: a device copy serves the next launch that uses its
-// host buffer (an allocation) while the host only reads that buffer in
-// between (%x: copied in once, read by both kernels; %y: written by the
-// first kernel, copied out for the host's read, then read by the second
-// kernel with no copy in); each device buffer is freed in the chain of the
-// last launch that uses it. An argument is copied in for each launch (%w:
-// another argument could alias it).
+// host buffer while the host only reads that buffer in between (%x: copied
+// in once, read by both kernels; %y: written by the first kernel, copied
+// out for the host's read, then read by the second kernel with no copy in;
+// %w, an argument: copied in once, no op in between writes any argument);
+// each device buffer is freed in the chain of the last launch that uses it.
 
 // CHECK-LABEL: func.func @reuse(
+// CHECK-SAME:    %[[W:.*]]: memref<8xf32>, %[[F:.*]]: f32)
+// CHECK:       %[[X:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:       %[[Y:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:       %[[DX:.*]], %{{.*}} = gpu.alloc async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[DX]], %[[X]]
+// CHECK:       %[[DW:.*]], %{{.*}} = gpu.alloc async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[DW]], %[[W]]
+// CHECK:       %[[DY:.*]], %{{.*}} = gpu.alloc async
+// CHECK-NOT:   gpu.memcpy async [%{{.*}}] %[[DY]], %[[Y]]
+// CHECK:       gpu.launch async
+// CHECK:       %[[T0:.*]] = gpu.memcpy async [%{{.*}}] %[[Y]], %[[DY]]
+// CHECK-NEXT:  gpu.wait [%[[T0]]]
+// CHECK:       memref.load %[[Y]]
+// CHECK:       %[[T:.*]] = gpu.wait async
+// CHECK-NOT:   gpu.memcpy
+// CHECK:       %[[DZ:.*]], %[[T1:.*]] = gpu.alloc async [%[[T]]]
+// CHECK:       %[[T2:.*]] = gpu.launch async [%[[T1]]]
+// CHECK:         memref.load %[[DX]]
+// CHECK:         memref.load %[[DY]]
+// CHECK:         memref.load %[[DW]]
+// CHECK:         memref.store %{{.*}}, %[[DZ]]
+// CHECK:       %[[T3:.*]] = gpu.memcpy async [%[[T2]]] %{{.*}}, %[[DZ]]
+// CHECK-DAG:   gpu.dealloc async [%{{.*}}] %[[DX]]
+// CHECK-DAG:   gpu.dealloc async [%{{.*}}] %[[DY]]
+// CHECK-DAG:   gpu.dealloc async [%{{.*}}] %[[DW]]
+// CHECK-DAG:   gpu.dealloc async [%{{.*}}] %[[DZ]]
+// CHECK:       gpu.wait [
+// CHECK-NOT:   gpu.
+// CHECK:       return
+func.func @reuse(
 // CHECK-SAME:    %[[W:.*]]: memref<8xf32>, %[[F:.*]]: f32)
 // CHECK:       %[[X:.*]] = memref.alloc() : memref<8xf32>
 // CHECK:       %[[Y:.*]] = memref.alloc() : memref<8xf32>
@@ -200,4 +229,102 @@ func.func @host_writes(%f: f32) -> (memref<8xf32>, memref<8xf32>, memref<8xf32>)
     gpu.terminator
   }
   return %a, %b, %c : memref<8xf32>, memref<8xf32>, memref<8xf32>
+}
+
+// -----
+
+// Arguments may alias one another: a kernel writing %v between two kernels
+// reading %w makes the second copy %w in again.
+
+// CHECK-LABEL: func.func @argument_written(
+// CHECK-SAME:    %[[W:.*]]: memref<8xf32>, %[[V:.*]]: memref<8xf32>
+// CHECK:       gpu.memcpy async [%{{.*}}] %{{.*}}, %[[W]]
+// CHECK:       gpu.launch async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[V]], %{{.*}}
+// CHECK:       gpu.memcpy async [%{{.*}}] %{{.*}}, %[[W]]
+// CHECK:       gpu.launch async
+func.func @argument_written(%w: memref<8xf32>, %v: memref<8xf32>, %f: f32) -> memref<8xf32> {
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %y = memref.alloc() : memref<8xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %a = memref.load %w[%bx] : memref<8xf32>
+    memref.store %a, %y[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    memref.store %f, %v[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %a = memref.load %w[%bx] : memref<8xf32>
+    %b = memref.load %y[%bx] : memref<8xf32>
+    %s = arith.addf %a, %b : f32
+    memref.store %s, %y[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  return %y : memref<8xf32>
+}
+
+// -----
+
+// What only kernels read stays on the device: %t, written by the first
+// kernel (a fresh allocation: its contents are undefined, so nothing is
+// copied in although the kernel reads it too) and read by the second
+// (through a view inside the kernel, which neither reads nor writes by
+// itself), is never copied out. %u is written by the first kernel and read
+// by the second and by the host after both: copied out after the first.
+
+// CHECK-LABEL: func.func @device_only(
+// CHECK-SAME:    %[[W:.*]]: memref<8xf32>
+// CHECK:       %[[T:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:       %[[U:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:       %[[DW:.*]], %{{.*}} = gpu.alloc async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[DW]], %[[W]]
+// CHECK-NOT:   gpu.memcpy
+// CHECK:       gpu.launch async
+// CHECK-NOT:   gpu.memcpy async [%{{.*}}] %[[T]]
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[U]], %{{.*}}
+// CHECK-NOT:   gpu.memcpy async [%{{.*}}] %[[T]]
+// CHECK:       gpu.wait [
+// CHECK:       %[[Y:.*]] = memref.alloc() : memref<4xf32>
+// CHECK-NOT:   gpu.memcpy async [%{{.*}}] %{{.*}}, %[[T]]
+// CHECK-NOT:   gpu.memcpy async [%{{.*}}] %{{.*}}, %[[U]]
+// CHECK:       gpu.launch async
+// CHECK:         memref.subview
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[Y]], %{{.*}}
+// CHECK-NOT:   gpu.memcpy
+// CHECK:       gpu.wait [
+// CHECK:       memref.load %[[U]]
+func.func @device_only(%w: memref<8xf32>) -> (memref<4xf32>, f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %t = memref.alloc() : memref<8xf32>
+  %u = memref.alloc() : memref<8xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %a = memref.load %w[%bx] : memref<8xf32>
+    memref.store %a, %t[%bx] : memref<8xf32>
+    %b = memref.load %t[%bx] : memref<8xf32>
+    memref.store %b, %u[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  %y = memref.alloc() : memref<4xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %view = memref.subview %t[4] [4] [1] : memref<8xf32> to memref<4xf32, strided<[1], offset: 4>>
+    %a = memref.load %view[%bx] : memref<4xf32, strided<[1], offset: 4>>
+    %b = memref.load %u[%bx] : memref<8xf32>
+    %s = arith.addf %a, %b : f32
+    memref.store %s, %y[%bx] : memref<4xf32>
+    gpu.terminator
+  }
+  %r = memref.load %u[%c0] : memref<8xf32>
+  memref.dealloc %t : memref<8xf32>
+  return %y, %r : memref<4xf32>, f32
 }
