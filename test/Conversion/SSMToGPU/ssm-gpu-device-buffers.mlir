@@ -117,38 +117,6 @@ func.func @strided(%in: memref<8xf32, strided<[2]>>) {
 // CHECK:       gpu.wait [
 // CHECK-NOT:   gpu.
 // CHECK:       return
-func.func @reuse(
-// CHECK-SAME:    %[[W:.*]]: memref<8xf32>, %[[F:.*]]: f32)
-// CHECK:       %[[X:.*]] = memref.alloc() : memref<8xf32>
-// CHECK:       %[[Y:.*]] = memref.alloc() : memref<8xf32>
-// CHECK:       %[[DX:.*]], %{{.*}} = gpu.alloc async
-// CHECK:       gpu.memcpy async [%{{.*}}] %[[DX]], %[[X]]
-// CHECK:       %[[DW:.*]], %{{.*}} = gpu.alloc async
-// CHECK:       gpu.memcpy async [%{{.*}}] %[[DW]], %[[W]]
-// CHECK:       %[[DY:.*]], %{{.*}} = gpu.alloc async
-// CHECK-NOT:   gpu.memcpy async [%{{.*}}] %[[DY]], %[[Y]]
-// CHECK:       gpu.launch async
-// CHECK:       gpu.memcpy async [%{{.*}}] %[[Y]], %[[DY]]
-// CHECK:       %[[T0:.*]] = gpu.dealloc async [%{{.*}}] %[[DW]]
-// CHECK-NEXT:  gpu.wait [%[[T0]]]
-// CHECK:       memref.load %[[Y]]
-// CHECK:       %[[T:.*]] = gpu.wait async
-// CHECK:       %[[DW2:.*]], %{{.*}} = gpu.alloc async [%[[T]]]
-// CHECK:       gpu.memcpy async [%{{.*}}] %[[DW2]], %[[W]]
-// CHECK:       %[[DZ:.*]], %[[T1:.*]] = gpu.alloc async
-// CHECK:       %[[T2:.*]] = gpu.launch async [%[[T1]]]
-// CHECK:         memref.load %[[DX]]
-// CHECK:         memref.load %[[DY]]
-// CHECK:         memref.load %[[DW2]]
-// CHECK:         memref.store %{{.*}}, %[[DZ]]
-// CHECK:       %[[T3:.*]] = gpu.memcpy async [%[[T2]]] %{{.*}}, %[[DZ]]
-// CHECK-DAG:   gpu.dealloc async [%{{.*}}] %[[DX]]
-// CHECK-DAG:   gpu.dealloc async [%{{.*}}] %[[DY]]
-// CHECK-DAG:   gpu.dealloc async [%{{.*}}] %[[DW2]]
-// CHECK-DAG:   gpu.dealloc async [%{{.*}}] %[[DZ]]
-// CHECK:       gpu.wait [
-// CHECK-NOT:   gpu.
-// CHECK:       return
 func.func @reuse(%w: memref<8xf32>, %f: f32) -> (memref<8xf32>, f32, memref<8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
