@@ -23,3 +23,20 @@ func.func @math(%x: f32, %y: f32, %w: f64) -> (f32, f32, f64, f32, f32, f32, f32
   %7 = math.absf %w : f64
   return %0, %1, %2, %3, %4, %5, %6, %7 : f32, f32, f64, f32, f32, f32, f32, f64
 }
+
+// sqrt and rsqrt (the RMSNorm kernels' of all-kernels) as llvm.sqrt.f32,
+// rsqrt as its correctly rounded reciprocal; f64 stays.
+
+// CHECK-LABEL: func.func @roots(
+// CHECK-DAG:   %[[ONE:.*]] = llvm.mlir.constant(1.000000e+00 : f32) : f32
+// CHECK-DAG:   %[[S:.*]] = llvm.call_intrinsic "llvm.sqrt.f32"(%arg0) : (f32) -> f32
+// CHECK-DAG:   %[[R:.*]] = llvm.call_intrinsic "llvm.sqrt.f32"(%arg0) : (f32) -> f32
+// CHECK:       %[[Q:.*]] = llvm.fdiv %[[ONE]], %[[R]] : f32
+// CHECK:       math.rsqrt %arg1 : f64
+// CHECK:       return %[[S]], %[[Q]]
+func.func @roots(%x: f32, %w: f64) -> (f32, f32, f64) {
+  %0 = math.sqrt %x : f32
+  %1 = math.rsqrt %x : f32
+  %2 = math.rsqrt %w : f64
+  return %0, %1, %2 : f32, f32, f64
+}

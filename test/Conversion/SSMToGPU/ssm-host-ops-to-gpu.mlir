@@ -1,0 +1,192 @@
+// RUN: ssm-opt %s --split-input-file --verify-diagnostics --ssm-host-ops-to-gpu --canonicalize --cse | FileCheck %s
+// RUN: ssm-opt %s --split-input-file --ssm-host-ops-to-gpu="block-size=128" --canonicalize | FileCheck %s --check-prefix=B128
+// RUN: not ssm-opt %s --split-input-file --ssm-host-ops-to-gpu="block-size=100" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: ssm-host-ops-to-gpu: block-size must be a multiple of 32 in [32, 1024]
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+
+// An elementwise op on a (?, 5) buffer: one launch of ceil(5 n / 256)
+// blocks of 256 threads, each thread one element (the index split with the
+// innermost dimension fastest), the last block's extra threads idle; exp
+// as upstream's polynomial (fma, floor: no libdevice).
+
+// CHECK-LABEL: func.func @elementwise(
+// CHECK-SAME:    %[[A:.*]]: memref<?x5xf32>, %[[B:.*]]: memref<?x5xf32>)
+// CHECK-DAG:   %[[C256:.*]] = arith.constant 256 : index
+// CHECK-DAG:   %[[C5:.*]] = arith.constant 5 : index
+// CHECK:       %[[N:.*]] = memref.dim %[[A]]
+// CHECK:       %[[TOTAL:.*]] = arith.muli %[[N]], %[[C5]]
+// CHECK:       %[[ITER:.*]] = arith.maxsi %[[TOTAL]]
+// CHECK:       %[[GRID:.*]] = arith.ceildivui %[[ITER]], %[[C256]]
+// CHECK:       gpu.launch blocks({{.*}}) in ({{.*}} = %[[GRID]], {{.*}} threads({{.*}}) in ({{.*}} = %[[C256]],
+// CHECK:         %[[BX:.*]] = gpu.block_id x
+// CHECK:         %[[TX:.*]] = gpu.thread_id x
+// CHECK:         %[[BASE:.*]] = arith.muli %[[BX]], %[[C256]]
+// CHECK:         %[[I:.*]] = arith.addi %[[BASE]], %[[TX]]
+// CHECK:         %[[IN:.*]] = arith.cmpi ult, %[[I]], %[[ITER]]
+// CHECK:         scf.if %[[IN]] {
+// CHECK:           %[[COL:.*]] = arith.remsi %[[I]], %[[C5]]
+// CHECK:           %[[ROW:.*]] = arith.divsi %[[I]], %[[C5]]
+// CHECK:           memref.load %[[A]][%[[ROW]], %[[COL]]]
+// CHECK-NOT:       math.exp
+// CHECK:           math.floor
+// CHECK:           memref.store %{{.*}}, %[[B]][%[[ROW]], %[[COL]]]
+// CHECK-NOT:   scf.parallel
+// B128-LABEL:  func.func @elementwise(
+// B128:        gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c128,
+func.func @elementwise(%a: memref<?x5xf32>, %b: memref<?x5xf32>) {
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<?x5xf32>) outs(%b : memref<?x5xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %e = math.exp %x : f32
+    linalg.yield %e : f32
+  }
+  return
+}
+
+// A reduction into a fresh buffer: its zero fill joins it in one launch,
+// and the sum is kept in a register through the loop, stored once.
+
+// CHECK-LABEL: func.func @rowsum(
+// CHECK-SAME:    %[[A:.*]]: memref<?x5xf32>)
+// CHECK:       %[[S:.*]] = memref.alloc
+// CHECK:       gpu.launch
+// CHECK:         scf.if
+// CHECK:           memref.store %{{.*}}, %[[S]][%[[I:.*]]]
+// CHECK:           %[[INIT:.*]] = memref.load %[[S]][%[[I]]]
+// CHECK:           %[[SUM:.*]] = scf.for {{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
+// CHECK-NOT:         memref.store
+// CHECK:             %[[X:.*]] = memref.load %[[A]]
+// CHECK:             %[[P:.*]] = arith.mulf %[[X]], %[[X]]
+// CHECK:             %[[Q:.*]] = arith.addf %[[P]], %[[ACC]]
+// CHECK:             scf.yield %[[Q]]
+// CHECK:           memref.store %[[SUM]], %[[S]][%[[I]]]
+// CHECK-NOT:   gpu.launch
+// CHECK:       return %[[S]]
+func.func @rowsum(%a: memref<?x5xf32>) -> memref<?xf32> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = memref.dim %a, %c0 : memref<?x5xf32>
+  %s = memref.alloc(%n) : memref<?xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<?xf32>)
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<?x5xf32>) outs(%s : memref<?xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %p = arith.mulf %x, %x : f32
+    %q = arith.addf %p, %acc : f32
+    linalg.yield %q : f32
+  }
+  return %s : memref<?xf32>
+}
+
+// Two arguments may alias: the accumulation into %s stays in memory.
+
+// CHECK-LABEL: func.func @may_alias(
+// CHECK:       gpu.launch
+// CHECK:         scf.for
+// CHECK-NOT:       iter_args
+// CHECK:           memref.load
+// CHECK:           memref.store
+func.func @may_alias(%a: memref<?x5xf32>, %s: memref<?xf32>) {
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<?x5xf32>) outs(%s : memref<?xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %q = arith.addf %x, %acc : f32
+    linalg.yield %q : f32
+  }
+  return
+}
+
+// -----
+
+// A copy out of a column slice (a strided view): the kernel takes the
+// slice's view itself, so that it captures only row-major buffers.
+
+// CHECK-LABEL: func.func @slice_copy(
+// CHECK-SAME:    %[[A:.*]]: memref<4x32xf32>
+// CHECK:       %[[OUT:.*]] = memref.alloc() : memref<4x16xf32>
+// CHECK-NOT:   memref.subview
+// CHECK:       gpu.launch
+// CHECK:         %[[V:.*]] = memref.subview %[[A]][0, 16] [4, 16] [1, 1]
+// CHECK:         %[[X:.*]] = memref.load %[[V]]
+// CHECK:         memref.store %[[X]], %[[OUT]]
+// CHECK-NOT:   memref.copy
+func.func @slice_copy(%a: memref<4x32xf32>) -> memref<4x16xf32> {
+  %v = memref.subview %a[0, 16] [4, 16] [1, 1] : memref<4x32xf32> to memref<4x16xf32, strided<[32, 1], offset: 16>>
+  %out = memref.alloc() : memref<4x16xf32>
+  memref.copy %v, %out : memref<4x16xf32, strided<[32, 1], offset: 16>> to memref<4x16xf32>
+  return %out : memref<4x16xf32>
+}
+
+// -----
+
+// What a kernel cannot run stays on the host: f64 math (libdevice), a call,
+// a loop that captures a strided buffer the pass cannot see through; the
+// scan kernels' own launches are left alone.
+
+// CHECK-LABEL: func.func @host(
+// CHECK-NOT:   gpu.launch
+// CHECK:       scf.parallel
+// CHECK:         math.exp %{{.*}} : f64
+// CHECK:       scf.parallel
+// CHECK:         func.call @f
+// CHECK:       scf.parallel
+// CHECK:         memref.load %{{.*}} : memref<8xf32, strided<[2]>>
+// CHECK:       gpu.launch
+// CHECK-NOT:   gpu.launch
+func.func private @f(f32) -> f32
+func.func @host(%a: memref<8xf64>, %b: memref<8xf32>, %c: memref<8xf32, strided<[2]>>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %x = memref.load %a[%i] : memref<8xf64>
+    %e = math.exp %x : f64
+    memref.store %e, %a[%i] : memref<8xf64>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %x = memref.load %b[%i] : memref<8xf32>
+    %e = func.call @f(%x) : (f32) -> f32
+    memref.store %e, %b[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %x = memref.load %c[%i] : memref<8xf32, strided<[2]>>
+    memref.store %x, %b[%i] : memref<8xf32>
+    scf.reduce
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c8, %sy = %c1, %sz = %c1) {
+    %x = memref.load %b[%tx] : memref<8xf32>
+    memref.store %x, %b[%tx] : memref<8xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// A loop from elsewhere with its own bounds: iteration i of the launch is
+// lb + i * step, over ceil((ub - lb) / step) iterations.
+
+// CHECK-LABEL: func.func @bounds(
+// CHECK-SAME:    %[[LB:.*]]: index, %[[UB:.*]]: index, %[[B:.*]]: memref<?xf32>
+// CHECK:       %[[SPAN:.*]] = arith.subi %[[UB]], %[[LB]]
+// CHECK:       %[[POS:.*]] = arith.maxsi %[[SPAN]]
+// CHECK:       %[[N:.*]] = arith.ceildivui %[[POS]], %c3
+// CHECK:       gpu.launch
+// CHECK:         arith.cmpi ult, %{{.*}}, %[[N]]
+// CHECK:         %[[OFF:.*]] = arith.muli %{{.*}}, %c3
+// CHECK:         %[[IV:.*]] = arith.addi %[[LB]], %[[OFF]]
+// CHECK:         memref.store %{{.*}}, %[[B]][%[[IV]]]
+func.func @bounds(%lb: index, %ub: index, %b: memref<?xf32>, %f: f32) {
+  %c3 = arith.constant 3 : index
+  scf.parallel (%i) = (%lb) to (%ub) step (%c3) {
+    memref.store %f, %b[%i] : memref<?xf32>
+    scf.reduce
+  }
+  return
+}
