@@ -34,9 +34,10 @@ struct Access {
   bool read = false, written = false;
 };
 
-/// How the body of `launch` uses `buffer`: loads read, stores write, dims do
-/// neither, views inside the kernel pass on their own uses, anything else
-/// (a call, a cast) is taken to do both.
+/// How the body of `launch` uses `buffer`, by the memory effects of its
+/// users on it (memref and vector loads read, stores write); views inside
+/// the kernel pass on their own uses, dims do neither, and any other user
+/// (a call, an op without memory effects on it) is taken to do both.
 Access accessIn(gpu::LaunchOp launch, Value buffer) {
   Access acc;
   SmallVector<Value> values = {buffer};
@@ -44,20 +45,25 @@ Access accessIn(gpu::LaunchOp launch, Value buffer) {
     Value v = values.pop_back_val();
     for (OpOperand &use : v.getUses()) {
       Operation *user = use.getOwner();
-      if (!launch->isProperAncestor(user))
+      if (!launch->isProperAncestor(user) || isa<memref::DimOp>(user))
         continue;
-      if (isa<memref::LoadOp>(user)) {
-        acc.read = true;
-      } else if (auto store = dyn_cast<memref::StoreOp>(user)) {
-        if (store.getMemRef() == v)
-          acc.written = true;
-        else
-          acc.read = acc.written = true; // the buffer itself is stored
-      } else if (auto view = dyn_cast<ViewLikeOpInterface>(user);
-                 view && view.getViewSource() == v) {
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == v) {
         llvm::append_range(values, user->getResults());
-      } else if (!isa<memref::DimOp>(user)) {
+        continue;
+      }
+      SmallVector<MemoryEffects::EffectInstance> effects;
+      if (auto iface = dyn_cast<MemoryEffectOpInterface>(user))
+        iface.getEffectsOnValue(v, effects);
+      if (effects.empty()) {
         acc.read = acc.written = true;
+        continue;
+      }
+      for (const MemoryEffects::EffectInstance &e : effects) {
+        if (isa<MemoryEffects::Read>(e.getEffect()))
+          acc.read = true;
+        else
+          acc.written = true;
       }
     }
   }
