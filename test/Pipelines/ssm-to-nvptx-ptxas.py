@@ -8,8 +8,11 @@
 # dynamic k. All of it again with --gpu-scan channels (the per-channel scan
 # kernel where it applies: B and C varying with time, n <= 32 states per
 # thread), and with two
-# lanes per channel (--gpu-channel-threads 2). Prints each
-# kernel's registers and spills (ptxas -v).
+# lanes per channel (--gpu-channel-threads 2). Then a layer's worth of the
+# other ops with --gpu-all-kernels (embedding, RMSNorm, a projection with a
+# bias, slices, tanh, log1p, exp, sqrt, a gate, and a scan): every one a
+# kernel, none calling libdevice. Prints each kernel's registers and spills
+# (ptxas -v).
 import os
 import re
 import subprocess
@@ -115,7 +118,64 @@ with tempfile.TemporaryDirectory() as tmp:
             if res.returncode:
                 failures += 1
                 print(res.stderr)
-print("%d kernels, %d rejected by ptxas" % (kernels, failures))
+
+LAYER = """
+func.func @layer(%tok: tensor<2x?xi64>, %table: tensor<50x24xf32>, %nw: tensor<24xf32>,
+                 %w: tensor<40x24xf32>, %bias: tensor<40xf32>, %A: tensor<20x4xf32>,
+                 %B: tensor<2x?x4xf32>) -> (tensor<2x?x20xf32>, tensor<2x?x20xf32>) {
+  %h = ssm.embedding %tok, %table : tensor<2x?xi64>, tensor<50x24xf32> -> tensor<2x?x24xf32>
+  %n = ssm.rmsnorm %h, %nw epsilon = 1.0e-05 : tensor<2x?x24xf32>, tensor<24xf32> -> tensor<2x?x24xf32>
+  %p = ssm.linear %n, %w bias(%bias : tensor<40xf32>) : tensor<2x?x24xf32>, tensor<40x24xf32> -> tensor<2x?x40xf32>
+  %c1 = arith.constant 1 : index
+  %L = tensor.dim %p, %c1 : tensor<2x?x40xf32>
+  %x = tensor.extract_slice %p[0, 0, 0] [2, %L, 20] [1, 1, 1] : tensor<2x?x40xf32> to tensor<2x?x20xf32>
+  %z = tensor.extract_slice %p[0, 0, 20] [2, %L, 20] [1, 1, 1] : tensor<2x?x40xf32> to tensor<2x?x20xf32>
+  %t = math.tanh %x : tensor<2x?x20xf32>
+  %l = math.log1p %t : tensor<2x?x20xf32>
+  %e = math.exp %z : tensor<2x?x20xf32>
+  %s = math.sqrt %e : tensor<2x?x20xf32>
+  %g = arith.mulf %l, %s : tensor<2x?x20xf32>
+  %y = ssm.selective_scan token_major %g, %x, %A, %B, %B delta_softplus
+      : (tensor<2x?x20xf32>, tensor<2x?x20xf32>, tensor<20x4xf32>, tensor<2x?x4xf32>, tensor<2x?x4xf32>) -> tensor<2x?x20xf32>
+  return %y, %g : tensor<2x?x20xf32>, tensor<2x?x20xf32>
+}
+"""
+layer_kernels = 0
+with tempfile.TemporaryDirectory() as tmp:
+    src = os.path.join(tmp, "layer.mlir")
+    with open(src, "w") as f:
+        f.write(LAYER)
+    for chip in ("sm_80", "sm_90"):
+        proc = subprocess.run([SSM_RUN, src, "--emit=ptx", "--chip", chip, "--gpu-all-kernels"],
+                              capture_output=True, text=True)
+        if proc.returncode:
+            print("ssm-run --emit=ptx --gpu-all-kernels --chip %s failed:\n%s" % (chip, proc.stderr))
+            sys.exit(1)
+        parts = re.split(r"^// gpu\.binary @(\S+) .*$", proc.stdout, flags=re.M)
+        for name, ptx in zip(parts[1::2], parts[2::2]):
+            path = os.path.join(tmp, "%s_%s.ptx" % (name, chip))
+            with open(path, "w") as f:
+                f.write(ptx)
+            res = subprocess.run([PTXAS, "-arch=" + chip, "-O3", "-v", path, "-o", os.devnull],
+                                 capture_output=True, text=True)
+            layer_kernels += 1
+            info = " ".join(re.findall(r"Used \d+ registers|\d+ bytes spill stores", res.stderr))
+            libdevice = "__nv_" in ptx
+            status = "ok" if res.returncode == 0 and not libdevice else "FAIL"
+            print("%-4s %-6s %-11s %-32s %s" % (status, chip, "all", name, info))
+            if status != "ok":
+                failures += 1
+                print(res.stderr if res.returncode else "calls libdevice")
+
+print("%d scan and conv kernels and %d of the layer, %d rejected by ptxas or calling libdevice"
+      % (kernels, layer_kernels, failures))
+# The layer, per chip: the embedding gather, RMSNorm's sum of squares and
+# its scaling, the projection (its bias fill fused in), copies of the
+# slices the scan takes as row-major buffers, the elementwise chain (fused
+# into one loop), and the scan.
+if layer_kernels != 2 * 8:
+    print("expected 8 kernels per chip for the layer, got %d in all" % layer_kernels)
+    sys.exit(1)
 # 2 chips x 3 scan kernels x (2 layouts x 13 scans + 2 layouts x 4 convs,
 # 6 of them with a final-state kernel).
 expected = 2 * 3 * (2 * 13 + 2 * 4 + 2 * 3)
