@@ -128,6 +128,17 @@ GPU_TARGETS = [("gpu-emulator", ["--target", "gpu-emulator"]),
                                           "--gpu-channel-threads", "2"])]
 GPU_TARGETS += [(n, e) for n, e in GPU_LOWERINGS]
 GPU_TARGETS += [(n + "-channels", e + ["--gpu-scan", "channels"]) for n, e in GPU_LOWERINGS]
+# Every op as a kernel (--gpu-all-kernels: norms, projections, gates,
+# embedding, slices), intermediates kept on the device.
+ALL_KERNELS = [("gpu-emulator-all", ["--target", "gpu-emulator", "--gpu-all-kernels"])]
+ALL_KERNELS += [(n + "-all", e + ["--gpu-all-kernels"]) for n, e in GPU_LOWERINGS]
+GPU_TARGETS += ALL_KERNELS
+for lname, extra in ALL_KERNELS:
+    logits_case("bf16-bias-noconvbias-odd [%s]" % lname,
+                mr.Config(d_model=13, n_layer=2, vocab=37, d_state=5, d_conv=3,
+                          d_inner=21, dt_rank=3, use_bias=True, use_conv_bias=False,
+                          eps=1e-6),
+                rng.integers(0, 37, (3, 17)), extra, dtype="BF16")
 for lname, extra in GPU_TARGETS:
     logits_case("mamba1 [%s]" % lname,
                 mr.Config(d_model=12, n_layer=2, vocab=40, d_state=8, d_inner=26, dt_rank=3),
