@@ -608,6 +608,7 @@ PYBIND11_MODULE(_ssm_mlir, m) {
       .def_readwrite("gpu_prefetch", &JitOptions::gpuPrefetch)
       .def_readwrite("gpu_scan", &JitOptions::gpuStrategy)
       .def_readwrite("gpu_channel_threads", &JitOptions::gpuThreadsPerChannel)
+      .def_readwrite("gpu_all_kernels", &JitOptions::gpuAllKernels)
       .def_property(
           "target",
           [](const JitOptions &o) -> std::string {

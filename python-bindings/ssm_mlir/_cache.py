@@ -29,6 +29,8 @@ GPU_OPTIONS = {
              "'chunks', 'channels' or 'auto'"),
     "channel_threads": ("gpu_channel_threads", lambda v: v in (1, 2, 4, 8)
                         and not isinstance(v, bool), "1, 2, 4 or 8"),
+    "all_kernels": ("gpu_all_kernels", lambda v: isinstance(v, bool),
+                    "True or False"),
 }
 
 
@@ -78,8 +80,10 @@ def jit_options(target="cpu", threads=None, reference=False,
         ssm-run's --chip and --gpu-* (defaults as there): chip ("sm_90"),
         items (steps per thread, 16), threads (per block, 128), states (per
         iteration of the chunks kernel's state loop, 1), prefetch (False),
-        scan ("chunks", "channels" or "auto") and channel_threads (threads
-        sharing a channel in the channels kernel, 1). docs/gpu.md.
+        scan ("chunks", "channels" or "auto"), channel_threads (threads
+        sharing a channel in the channels kernel, 1) and all_kernels (every
+        op a kernel can run on the GPU, not only the scans and convs,
+        False). docs/gpu.md.
     """
     if target not in TARGETS:
         raise ValueError("target must be one of %s, got %r"

@@ -98,7 +98,7 @@ func.func @main(%u: tensor<1x8x?xf32>, %dt: tensor<1x8x?xf32>, %A: tensor<8x4xf3
     (dict(states=True), ValueError, "GPU option 'states' expects states per iteration, an integer in [1, 8], got True"),
     (dict(chip="90"), ValueError, "GPU option 'chip' expects an NVIDIA chip such as 'sm_80' or 'sm_90', got '90'"),
     (dict(prefetch=1), ValueError, "GPU option 'prefetch' expects True or False, got 1"),
-    (dict(lanes=2), ValueError, "unknown GPU option 'lanes'; the options are chip, items, threads, states, prefetch, scan, channel_threads"),
+    (dict(lanes=2), ValueError, "unknown GPU option 'lanes'; the options are chip, items, threads, states, prefetch, scan, channel_threads, all_kernels"),
     (["scan"], TypeError, "gpu must be a dict of GPU kernel options, got list"),
 ])
 def test_bad_gpu_options_are_errors(gpu, error, message):

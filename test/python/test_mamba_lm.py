@@ -148,11 +148,12 @@ def test_errors(lm, checkpoint, tmp_path):
         ssm_mlir.MambaLM.from_pretrained(broken)
 
 
-@pytest.mark.parametrize("gpu", [None, {"scan": "channels", "channel_threads": 2}])
+@pytest.mark.parametrize("gpu", [None, {"scan": "channels", "channel_threads": 2},
+                                 {"all_kernels": True}])
 def test_gpu_emulator_target(checkpoint, gpu, rng):
     """The GPU target's program (scans and convs as kernels, here run by the
-    GPU emulator; projections on the host's fast paths): prefill and a
-    decoding step against float64."""
+    GPU emulator; projections on the host's fast paths, or with all_kernels
+    as kernels too): prefill and a decoding step against float64."""
     d, cfg, w = checkpoint
     lm = ssm_mlir.MambaLM.from_pretrained(d, target="gpu-emulator", gpu=gpu)
     tokens = rng.integers(0, cfg.V, (2, 11))
