@@ -280,6 +280,14 @@ def torch_model(cfg, weights, tokens, decode, threads):
     return prefill, per_token, gen
 
 
+def target_flags(target):
+    """ssm-run's flags for a --targets entry: a target, or a GPU target with
+    -all (nvptx-all: every op a kernel can run as a kernel)."""
+    if target.endswith("-all") and target != "cpu":
+        return ["--target", target[:-4], "--gpu-all-kernels"]
+    return ["--target", target]
+
+
 def model(tools, tmp, layers, prompt_len, decode, skip_torch, mamba2=False,
           targets=("cpu",), thread_counts=(1, 2)):
     if mamba2:
@@ -309,13 +317,13 @@ def model(tools, tmp, layers, prompt_len, decode, skip_torch, mamba2=False,
         for threads in thread_counts:
             out = run(timed + [os.path.join(tools, "ssm-run"), "model",
                                "--checkpoint", ckpt, "--tokens-npy", tok_path, "--generate",
-                               str(decode), "--time", "3", "--threads", str(threads),
-                               "--target", target])
+                               str(decode), "--time", "3", "--threads", str(threads)]
+                      + target_flags(target))
             pre = float(re.search(r"prefill: .* in ([0-9.]+) ms", out).group(1))
             dec = float(re.search(r"decode: .* in ([0-9.]+) ms", out).group(1)) / (decode - 1)
             gen = [int(t) for t in re.search(r"generated=([0-9,]+)", out).group(1).split(",")]
             ours[(target, threads)] = (pre, dec, gen)
-            name = "ssm-run" if target == "cpu" else "ssm-run --target " + target
+            name = "ssm-run" if target == "cpu" else " ".join(["ssm-run"] + target_flags(target))
             rows.append((name, threads, pre, prompt_len / pre * 1e3, dec, peak_mb(out)))
     # Every target greedily decodes the same tokens (fp32 within 1e-5 of
     # float64; a near-tie could differ, which this would show).
@@ -339,10 +347,10 @@ def model(tools, tmp, layers, prompt_len, decode, skip_torch, mamba2=False,
                          float("nan")))
             same = sum(a == b for a, b in zip(gen, first))
             print("   PyTorch %dT: %d of %d generated tokens equal ours" % (threads, same, decode))
-    print("%-30s %3s %12s %12s %14s %10s" % ("", "T", "prefill ms", "tokens/s", "decode ms/tok",
+    print("%-46s %3s %12s %12s %14s %10s" % ("", "T", "prefill ms", "tokens/s", "decode ms/tok",
                                             "peak MB"))
     for name, t, pre, tps, dec, mb in rows:
-        print("%-30s %3d %12.1f %12.1f %14.2f %10.0f" % (name, t, pre, tps, dec, mb))
+        print("%-46s %3d %12.1f %12.1f %14.2f %10.0f" % (name, t, pre, tps, dec, mb))
     for threads in thread_counts:
         if threads in torch_times and ("cpu", threads) in ours:
             print("prefill speed-up over PyTorch, %dT: %.1fx; decode: %.1fx" % (
@@ -377,7 +385,8 @@ def main():
     ap.add_argument("--parts", default="projections,step,model",
                     help="comma-separated parts to run (projections, step, model)")
     ap.add_argument("--targets", default="cpu",
-                    help="the model part's ssm-run targets, e.g. cpu,nvptx on a GPU machine "
+                    help="the model part's ssm-run targets, e.g. cpu,nvptx,nvptx-all on a GPU "
+                         "machine (-all: --gpu-all-kernels) "
                          "(the first is the one the others are compared with)")
     ap.add_argument("--threads", default="1,2",
                     help="the model part's thread counts, comma-separated")

@@ -10,8 +10,9 @@
 #   integration scripts with SSM_TEST_NVPTX=1 (their scan and conv cases also
 #   on the GPU), and the research tasks of test/Integration/GPU/tasks.test
 #   (its FileCheck lines checked with grep: that machine has no FileCheck).
-# model: a Mamba-130m-shaped model on the CPU and nvptx targets
-#   (bench/mamba_model.py --targets cpu,nvptx).
+# model: a Mamba-130m-shaped model on the CPU and nvptx targets, the latter
+#   also with every op as a kernel (bench/mamba_model.py --targets
+#   cpu,nvptx,nvptx-all).
 # bench: bench/gpu.py; bench-quick: the reference shape only. SSM_BENCH_VARIANTS
 # (e.g. 8x128,8x256) adds kernel shapes to time (bench/gpu.py --variants).
 # Logs and results go to $OUT (the device tool brings them back): steps.log,
@@ -121,9 +122,10 @@ for s in ${what:-smoke tests bench}; do
       cat "$logs/bench.log" ;;
     model)
       # A Mamba-130m-shaped model end to end, prefill of 2048 tokens and 16
-      # decoding steps, on the CPU target and on nvptx (kernels, copies
-      # at the launches, the host's fast paths), every core.
-      step model $py bench/mamba_model.py --tools "$bin" --parts model --targets cpu,nvptx \
+      # decoding steps, on the CPU target, on nvptx (scan and conv kernels,
+      # the host's fast paths) and on nvptx with --gpu-all-kernels (every op
+      # a kernel, intermediates on the device), every core.
+      step model $py bench/mamba_model.py --tools "$bin" --parts model --targets cpu,nvptx,nvptx-all \
         --threads "$(nproc)" --decode 16 --no-torch
       cat "$logs/model.log" ;;
     *) echo "unknown step $s"; exit 2 ;;
