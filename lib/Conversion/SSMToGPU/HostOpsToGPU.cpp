@@ -206,39 +206,103 @@ void promoteAccumulator(RewriterBase &rewriter, scf::ForOp loop) {
   rewriter.eraseOp(store);
 }
 
-/// `loop` (one dimension) as a launch of ceil(N / blockSize) blocks of
-/// blockSize threads, thread t of block b running iteration b * blockSize +
-/// t when it is one.
+/// The sum a warp can share out in `loop`'s body: the body's one sequential
+/// loop, when it only accumulates an f32 sum (one iteration argument, `acc
+/// + x` yielded, x independent of acc) and writes nothing. That is every
+/// reduction of the expanded models after promoteAccumulator: the
+/// projections' dot products, RMSNorm's sum of squares.
+scf::ForOp sharedSum(scf::ParallelOp loop) {
+  scf::ForOp sum;
+  for (Operation &op : loop.getBody()->without_terminator()) {
+    auto f = dyn_cast<scf::ForOp>(op);
+    if (!f)
+      continue;
+    if (sum)
+      return {};
+    sum = f;
+  }
+  if (!sum || sum.getNumRegionIterArgs() != 1 ||
+      !sum.getRegionIterArgs()[0].getType().isF32() ||
+      !sum.getRegionIterArgs()[0].hasOneUse())
+    return {};
+  Value acc = sum.getRegionIterArgs()[0];
+  auto add = sum.getBody()
+                 ->getTerminator()
+                 ->getOperand(0)
+                 .getDefiningOp<arith::AddFOp>();
+  if (!add || (add.getLhs() != acc && add.getRhs() != acc))
+    return {};
+  WalkResult writes = sum.getBody()->walk(
+      [](memref::StoreOp) { return WalkResult::interrupt(); });
+  if (writes.wasInterrupted())
+    return {};
+  // Only lane 0 will store (below); the lanes' shares must not read what
+  // it stores.
+  SmallVector<Value> stored;
+  loop.getBody()->walk(
+      [&](memref::StoreOp store) { stored.push_back(store.getMemRef()); });
+  WalkResult reads = sum.getBody()->walk([&](memref::LoadOp load) {
+    for (Value target : stored)
+      if (mayAlias(load.getMemRef(), target))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  if (reads.wasInterrupted())
+    return {};
+  return sum;
+}
+
+/// `loop` (one dimension) as a launch of blockSize threads per block.
+/// Iteration i of the loop is thread i, or with a sum a warp can share out
+/// (sharedSum) warp i: lane j takes the sum's steps j, j + 32, ..., the 32
+/// partial sums meet in a butterfly of xor shuffles (every lane gets the
+/// total) and are added to the sum's initial value. A warp reads 32
+/// consecutive elements of a row-major operand per step, where a thread per
+/// iteration would read one element of 32 rows; the sum's order changes
+/// (as on the CPU's vector path). Every lane runs the body, but only lane 0
+/// stores: one thread writes the iteration's locations and reads them back
+/// in its own program order (the shuffles order no memory), and the other
+/// lanes' loads of them feed nothing they store.
 void launchLoop(RewriterBase &rewriter, scf::ParallelOp loop,
                 int64_t blockSize) {
+  constexpr int64_t kWarp = 32;
   Location loc = loop.getLoc();
+  scf::ForOp sum = sharedSum(loop);
+  int64_t perBlock = sum ? blockSize / kWarp : blockSize;
   rewriter.setInsertionPoint(loop);
   Value lb = loop.getLowerBound().front(), ub = loop.getUpperBound().front(),
         step = loop.getStep().front();
   Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
   Value block = arith::ConstantIndexOp::create(rewriter, loc, blockSize);
+  Value items = arith::ConstantIndexOp::create(rewriter, loc, perBlock);
   // Iterations: ceil((ub - lb) / step), none when ub <= lb.
   Value span = arith::MaxSIOp::create(
       rewriter, loc, arith::SubIOp::create(rewriter, loc, ub, lb), zero);
   Value n = arith::CeilDivUIOp::create(rewriter, loc, span, step);
-  Value grid = arith::CeilDivUIOp::create(rewriter, loc, n, block);
+  Value grid = arith::CeilDivUIOp::create(rewriter, loc, n, items);
   auto launch =
       gpu::LaunchOp::create(rewriter, loc, grid, one, one, block, one, one);
   rewriter.setInsertionPointToStart(&launch.getBody().front());
   Value blockId = gpu::BlockIdOp::create(rewriter, loc, gpu::Dimension::x);
   Value threadId = gpu::ThreadIdOp::create(rewriter, loc, gpu::Dimension::x);
+  Value warp = arith::ConstantIndexOp::create(rewriter, loc, kWarp);
+  Value item =
+      sum ? arith::DivUIOp::create(rewriter, loc, threadId, warp) : threadId;
   Value i = arith::AddIOp::create(
       rewriter, loc,
       arith::MulIOp::create(
           rewriter, loc, blockId,
-          arith::ConstantIndexOp::create(rewriter, loc, blockSize)),
-      threadId);
+          arith::ConstantIndexOp::create(rewriter, loc, perBlock)),
+      item);
+  // With a shared sum the condition is the same in every lane of a warp:
+  // all of them reach the shuffles.
   Value inside =
       arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult, i, n);
   auto guard = scf::IfOp::create(rewriter, loc, inside, /*else=*/false);
   gpu::TerminatorOp::create(rewriter, loc);
   rewriter.setInsertionPointToStart(&guard.getThenRegion().front());
+  Value lane = arith::RemUIOp::create(rewriter, loc, threadId, warp);
   Value iv = arith::AddIOp::create(
       rewriter, loc, lb, arith::MulIOp::create(rewriter, loc, i, step));
 
@@ -248,6 +312,50 @@ void launchLoop(RewriterBase &rewriter, scf::ParallelOp loop,
   Block *then = &guard.getThenRegion().front();
   rewriter.inlineBlockBefore(body, then->getTerminator(), ValueRange{iv});
   rewriter.eraseOp(loop);
+  if (!sum)
+    return;
+
+  // Lane j's share of the sum, from 0; then the total into the initial
+  // value.
+  rewriter.setInsertionPoint(sum);
+  Value sumStep = sum.getStep();
+  sum.setLowerBound(arith::AddIOp::create(
+      rewriter, loc, sum.getLowerBound(),
+      arith::MulIOp::create(rewriter, loc, lane, sumStep)));
+  sum.setStep(arith::MulIOp::create(rewriter, loc, sumStep, warp));
+  Value init = sum.getInitArgs()[0];
+  Value fzero =
+      arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0.0f));
+  sum.getInitArgsMutable()[0].set(fzero);
+  rewriter.setInsertionPointAfter(sum);
+  Value partial = sum.getResult(0);
+  SmallVector<OpOperand *> uses;
+  for (OpOperand &use : partial.getUses())
+    uses.push_back(&use);
+  Value total = partial;
+  for (int64_t m = 1; m < kWarp; m *= 2) {
+    Value other = gpu::ShuffleOp::create(
+                      rewriter, loc, total,
+                      arith::ConstantIntOp::create(rewriter, loc, m, 32),
+                      arith::ConstantIntOp::create(rewriter, loc, kWarp, 32),
+                      gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+    total = arith::AddFOp::create(rewriter, loc, total, other);
+  }
+  Value result = arith::AddFOp::create(rewriter, loc, init, total);
+  for (OpOperand *use : uses)
+    rewriter.modifyOpInPlace(use->getOwner(), [&] { use->set(result); });
+
+  SmallVector<memref::StoreOp> stores;
+  guard.getThenRegion().walk(
+      [&](memref::StoreOp store) { stores.push_back(store); });
+  for (memref::StoreOp store : stores) {
+    rewriter.setInsertionPoint(store);
+    Value first = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
+                                        lane, zero);
+    auto only = scf::IfOp::create(rewriter, loc, first, /*else=*/false);
+    rewriter.moveOpBefore(store, only.getThenRegion().front().getTerminator());
+  }
 }
 
 struct SSMHostOpsToGPUPass

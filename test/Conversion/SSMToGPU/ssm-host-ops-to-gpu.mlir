@@ -47,22 +47,39 @@ func.func @elementwise(%a: memref<?x5xf32>, %b: memref<?x5xf32>) {
 }
 
 // A reduction into a fresh buffer: its zero fill joins it in one launch,
-// and the sum is kept in a register through the loop, stored once.
+// the sum is kept in a register through the loop, and a warp shares it out:
+// 8 rows per block of 256 threads, lane j taking columns j, j + 32, ...,
+// the partial sums added across the warp by a butterfly of xor shuffles,
+// lane 0 alone storing (the fill and the total).
 
 // CHECK-LABEL: func.func @rowsum(
 // CHECK-SAME:    %[[A:.*]]: memref<?x5xf32>)
+// CHECK-DAG:   %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG:   %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG:   %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK:       %[[S:.*]] = memref.alloc
-// CHECK:       gpu.launch
+// CHECK:       %[[GRID:.*]] = arith.ceildivui %{{.*}}, %[[C8]]
+// CHECK:       gpu.launch blocks({{.*}}) in ({{.*}} = %[[GRID]],
+// CHECK:         %[[TX:.*]] = gpu.thread_id x
+// CHECK:         %[[W:.*]] = arith.divui %[[TX]], %[[C32]]
 // CHECK:         scf.if
-// CHECK:           memref.store %{{.*}}, %[[S]][%[[I:.*]]]
+// CHECK:           %[[LANE:.*]] = arith.remui %[[TX]], %[[C32]]
+// CHECK:           %[[FIRST:.*]] = arith.cmpi eq, %[[LANE]], %c0
+// CHECK:           scf.if %[[FIRST]] {
+// CHECK-NEXT:        memref.store %[[ZERO]], %[[S]][%[[I:.*]]]
 // CHECK:           %[[INIT:.*]] = memref.load %[[S]][%[[I]]]
-// CHECK:           %[[SUM:.*]] = scf.for {{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
+// CHECK:           %[[PART:.*]] = scf.for %{{.*}} = %[[LANE]] to %c5 step %[[C32]] iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (f32) {
 // CHECK-NOT:         memref.store
 // CHECK:             %[[X:.*]] = memref.load %[[A]]
 // CHECK:             %[[P:.*]] = arith.mulf %[[X]], %[[X]]
 // CHECK:             %[[Q:.*]] = arith.addf %[[P]], %[[ACC]]
 // CHECK:             scf.yield %[[Q]]
-// CHECK:           memref.store %[[SUM]], %[[S]][%[[I]]]
+// CHECK:           gpu.shuffle xor %[[PART]], %c1_i32, %c32_i32
+// CHECK-COUNT-4:   gpu.shuffle xor
+// CHECK:           %[[TOTAL:.*]] = arith.addf %{{.*}}, %{{.*}} : f32
+// CHECK:           %[[SUM:.*]] = arith.addf %[[INIT]], %[[TOTAL]]
+// CHECK:           scf.if %[[FIRST]] {
+// CHECK-NEXT:        memref.store %[[SUM]], %[[S]][%[[I]]]
 // CHECK-NOT:   gpu.launch
 // CHECK:       return %[[S]]
 func.func @rowsum(%a: memref<?x5xf32>) -> memref<?xf32> {

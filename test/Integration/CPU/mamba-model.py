@@ -139,6 +139,11 @@ for lname, extra in ALL_KERNELS:
                           d_inner=21, dt_rank=3, use_bias=True, use_conv_bias=False,
                           eps=1e-6),
                 rng.integers(0, 37, (3, 17)), extra, dtype="BF16")
+    # Sums longer than a warp (d_model 45, d_inner 90): lanes take several
+    # steps, some one fewer than others.
+    logits_case("wide [%s]" % lname,
+                mr.Config(d_model=45, n_layer=1, vocab=23, d_state=6, d_inner=90, dt_rank=4),
+                rng.integers(0, 23, (1, 13)), extra)
 for lname, extra in GPU_TARGETS:
     logits_case("mamba1 [%s]" % lname,
                 mr.Config(d_model=12, n_layer=2, vocab=40, d_state=8, d_inner=26, dt_rank=3),
