@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "BufferRoots.h"
 #include "ssm/Conversion/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -68,18 +69,6 @@ Access accessIn(gpu::LaunchOp launch, Value buffer) {
     }
   }
   return acc;
-}
-
-/// The allocation or argument `v` is a view of.
-Value rootOf(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
-  return v;
-}
-
-bool isAllocation(Value v) {
-  return v.getDefiningOp<memref::AllocOp>() ||
-         v.getDefiningOp<memref::AllocaOp>();
 }
 
 /// A fresh memref.alloc whose contents nothing reads or writes before

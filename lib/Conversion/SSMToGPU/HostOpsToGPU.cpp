@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "BufferRoots.h"
 #include "ssm/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -81,9 +82,12 @@ bool hasKernelBody(scf::ParallelOp loop) {
       return WalkResult::advance();
     if (isa<memref::LoadOp, memref::StoreOp, memref::DimOp>(op) || isViewOp(op))
       return WalkResult::advance();
-    if (isa<math::MathDialect>(op->getDialect()))
+    Dialect *dialect = op->getDialect();
+    if (!dialect)
+      return WalkResult::interrupt();
+    if (isa<math::MathDialect>(dialect))
       return isKernelMath(op) ? WalkResult::advance() : WalkResult::interrupt();
-    if (isa<arith::ArithDialect, index::IndexDialect>(op->getDialect()) &&
+    if (isa<arith::ArithDialect, index::IndexDialect>(dialect) &&
         llvm::all_of(op->getOperandTypes(), isScalar) &&
         llvm::all_of(op->getResultTypes(), isScalar))
       return WalkResult::advance();
@@ -126,31 +130,6 @@ bool hasKernelCaptures(scf::ParallelOp loop) {
              isScalar(type.getElementType());
     return isScalar(v.getType());
   });
-}
-
-/// The allocation or argument a memref is a view of.
-Value rootOf(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    auto view = dyn_cast<ViewLikeOpInterface>(def);
-    if (!view)
-      break;
-    v = view.getViewSource();
-  }
-  return v;
-}
-
-/// Whether two memrefs may share memory: the same root, or two roots that
-/// are not both distinct allocations of the function (an allocation cannot
-/// alias an argument or another allocation; two arguments may alias).
-bool mayAlias(Value a, Value b) {
-  Value ra = rootOf(a), rb = rootOf(b);
-  if (ra == rb)
-    return true;
-  bool allocA = ra.getDefiningOp<memref::AllocOp>() ||
-                ra.getDefiningOp<memref::AllocaOp>();
-  bool allocB = rb.getDefiningOp<memref::AllocOp>() ||
-                rb.getDefiningOp<memref::AllocaOp>();
-  return !allocA && !allocB;
 }
 
 /// In the sequential `loop` of a kernel body, an accumulation into one
@@ -263,8 +242,8 @@ scf::ForOp sharedSum(scf::ParallelOp loop) {
 /// stores: one thread writes the iteration's locations and reads them back
 /// in its own program order (the shuffles order no memory), and the other
 /// lanes' loads of them feed nothing they store.
-void launchLoop(RewriterBase &rewriter, scf::ParallelOp loop,
-                int64_t blockSize) {
+gpu::LaunchOp launchLoop(RewriterBase &rewriter, scf::ParallelOp loop,
+                         int64_t blockSize) {
   constexpr int64_t kWarp = 32;
   Location loc = loop.getLoc();
   scf::ForOp sum = sharedSum(loop);
@@ -313,7 +292,7 @@ void launchLoop(RewriterBase &rewriter, scf::ParallelOp loop,
   rewriter.inlineBlockBefore(body, then->getTerminator(), ValueRange{iv});
   rewriter.eraseOp(loop);
   if (!sum)
-    return;
+    return launch;
 
   // Lane j's share of the sum, from 0; then the total into the initial
   // value.
@@ -356,6 +335,7 @@ void launchLoop(RewriterBase &rewriter, scf::ParallelOp loop,
     auto only = scf::IfOp::create(rewriter, loc, first, /*else=*/false);
     rewriter.moveOpBefore(store, only.getThenRegion().front().getTerminator());
   }
+  return launch;
 }
 
 struct SSMHostOpsToGPUPass
@@ -414,6 +394,7 @@ struct SSMHostOpsToGPUPass
     // The loops a kernel can run: views sunk, accumulations promoted,
     // dimensions collapsed into one, then launched.
     SmallVector<scf::ParallelOp> loops;
+    SmallVector<gpu::LaunchOp> launches;
     root->walk([&](scf::ParallelOp loop) {
       if (onHost(loop) && !loop->getParentOfType<scf::ParallelOp>() &&
           hasKernelBody(loop))
@@ -443,22 +424,19 @@ struct SSMHostOpsToGPUPass
           return signalPassFailure();
         }
       }
-      launchLoop(rewriter, loop, blockSize);
+      launches.push_back(launchLoop(rewriter, loop, blockSize));
     }
 
-    // The kernels' f32 math in arith, floor and fma (no libdevice).
+    // The new kernels' f32 math in arith, floor and fma (no libdevice); the
+    // scan's and conv's are ssm-lower-to-gpu's own.
     RewritePatternSet approx(ctx);
     populateMathPolynomialApproximationPatterns(approx);
     FrozenRewritePatternSet frozen(std::move(approx));
     GreedyRewriteConfig config;
     config.enableConstantCSE(false);
-    WalkResult walk = root->walk([&](gpu::LaunchOp launch) {
+    for (gpu::LaunchOp launch : launches)
       if (failed(applyPatternsGreedily(launch, frozen, config)))
-        return WalkResult::interrupt();
-      return WalkResult::advance();
-    });
-    if (walk.wasInterrupted())
-      signalPassFailure();
+        return signalPassFailure();
   }
 };
 
