@@ -75,6 +75,33 @@ func.func @%s(%s) -> (%s) {
        x, w, ", ".join(results), ", ".join(names), ", ".join(results))
 
 
+def kernels_of(tmp, src, chip, flags, label):
+    """Compiles `src` to PTX with ssm-run and runs ptxas on each kernel;
+    prints a line per kernel and returns (kernels, failures). A kernel that
+    calls libdevice fails too."""
+    proc = subprocess.run([SSM_RUN, src, "--emit=ptx", "--chip", chip] + flags,
+                          capture_output=True, text=True)
+    if proc.returncode:
+        print("ssm-run --emit=ptx --chip %s %s failed:\n%s" % (chip, " ".join(flags), proc.stderr))
+        sys.exit(1)
+    count = bad = 0
+    parts = re.split(r"^// gpu\.binary @(\S+) .*$", proc.stdout, flags=re.M)
+    for name, ptx in zip(parts[1::2], parts[2::2]):
+        path = os.path.join(tmp, "%s_%s_%s.ptx" % (name, chip, label.replace(" ", "_")))
+        with open(path, "w") as f:
+            f.write(ptx)
+        res = subprocess.run([PTXAS, "-arch=" + chip, "-O3", "-v", path, "-o", os.devnull],
+                             capture_output=True, text=True)
+        count += 1
+        info = " ".join(re.findall(r"Used \d+ registers|\d+ bytes spill stores", res.stderr))
+        ok = res.returncode == 0 and "__nv_" not in ptx
+        print("%-4s %-6s %-11s %-32s %s" % ("ok" if ok else "FAIL", chip, label, name, info))
+        if not ok:
+            bad += 1
+            print(res.stderr if res.returncode else "calls libdevice")
+    return count, bad
+
+
 programs = []
 for tm in (False, True):
     for bform in ("inv", "var", "grp"):
@@ -98,26 +125,9 @@ with tempfile.TemporaryDirectory() as tmp:
     for chip, scan_flags in [(c, s) for c in ("sm_80", "sm_90")
                              for s in ([], ["--gpu-scan", "channels"],
                                        ["--gpu-scan", "channels", "--gpu-channel-threads", "2"])]:
-        proc = subprocess.run([SSM_RUN, src, "--emit=ptx", "--chip", chip] + scan_flags,
-                              capture_output=True, text=True)
-        if proc.returncode:
-            print("ssm-run --emit=ptx --chip %s failed:\n%s" % (chip, proc.stderr))
-            sys.exit(1)
-        parts = re.split(r"^// gpu\.binary @(\S+) .*$", proc.stdout, flags=re.M)
-        for name, ptx in zip(parts[1::2], parts[2::2]):
-            path = os.path.join(tmp, "%s_%s_%d.ptx" % (name, chip, len(scan_flags)))
-            with open(path, "w") as f:
-                f.write(ptx)
-            res = subprocess.run([PTXAS, "-arch=" + chip, "-O3", "-v", path, "-o", os.devnull],
-                                 capture_output=True, text=True)
-            kernels += 1
-            info = " ".join(re.findall(r"Used \d+ registers|\d+ bytes spill stores", res.stderr))
-            status = "ok" if res.returncode == 0 else "FAIL"
-            strategy = " x".join(scan_flags[1::2]) or "chunks"
-            print("%-4s %-6s %-11s %-32s %s" % (status, chip, strategy, name, info))
-            if res.returncode:
-                failures += 1
-                print(res.stderr)
+        n, bad = kernels_of(tmp, src, chip, scan_flags, " x".join(scan_flags[1::2]) or "chunks")
+        kernels += n
+        failures += bad
 
 LAYER = """
 func.func @layer(%tok: tensor<2x?xi64>, %table: tensor<50x24xf32>, %nw: tensor<24xf32>,
@@ -146,26 +156,9 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(src, "w") as f:
         f.write(LAYER)
     for chip in ("sm_80", "sm_90"):
-        proc = subprocess.run([SSM_RUN, src, "--emit=ptx", "--chip", chip, "--gpu-all-kernels"],
-                              capture_output=True, text=True)
-        if proc.returncode:
-            print("ssm-run --emit=ptx --gpu-all-kernels --chip %s failed:\n%s" % (chip, proc.stderr))
-            sys.exit(1)
-        parts = re.split(r"^// gpu\.binary @(\S+) .*$", proc.stdout, flags=re.M)
-        for name, ptx in zip(parts[1::2], parts[2::2]):
-            path = os.path.join(tmp, "%s_%s.ptx" % (name, chip))
-            with open(path, "w") as f:
-                f.write(ptx)
-            res = subprocess.run([PTXAS, "-arch=" + chip, "-O3", "-v", path, "-o", os.devnull],
-                                 capture_output=True, text=True)
-            layer_kernels += 1
-            info = " ".join(re.findall(r"Used \d+ registers|\d+ bytes spill stores", res.stderr))
-            libdevice = "__nv_" in ptx
-            status = "ok" if res.returncode == 0 and not libdevice else "FAIL"
-            print("%-4s %-6s %-11s %-32s %s" % (status, chip, "all", name, info))
-            if status != "ok":
-                failures += 1
-                print(res.stderr if res.returncode else "calls libdevice")
+        n, bad = kernels_of(tmp, src, chip, ["--gpu-all-kernels"], "all")
+        layer_kernels += n
+        failures += bad
 
 print("%d scan and conv kernels and %d of the layer, %d rejected by ptxas or calling libdevice"
       % (kernels, layer_kernels, failures))
