@@ -84,42 +84,48 @@ bool isFreshAllocation(Value buffer, gpu::LaunchOp launch, DominanceInfo &dom) {
   return true;
 }
 
+/// Whether `pred` holds for a use of `buffer` or of a view of it, wherever
+/// the view was made (view ops are followed, not asked).
+bool anyUseThroughViews(Value buffer, function_ref<bool(OpOperand &)> pred) {
+  SmallVector<Value> values = {buffer};
+  while (!values.empty()) {
+    Value v = values.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == v) {
+        llvm::append_range(values, user->getResults());
+        continue;
+      }
+      if (pred(use))
+        return true;
+    }
+  }
+  return false;
+}
+
 /// Whether a host op between `from` and `to` (two ops of one block) may
-/// write or free `buffer`, a memref.alloc: any user of the buffer or of a
+/// write or free `buffer`, a memref.alloc: any use of the buffer or of a
 /// view of it, inside an op of the block between the two, other than a
 /// read. Launches are not asked about: the caller passes the last launch
 /// that used the buffer as `from`.
 bool mayChangeBetween(Value buffer, Operation *from, Operation *to) {
   Block *block = from->getBlock();
-  SmallVector<Value> aliases = {buffer};
-  while (!aliases.empty()) {
-    Value v = aliases.pop_back_val();
-    for (OpOperand &use : v.getUses()) {
-      Operation *user = use.getOwner();
-      Operation *inBlock = block->findAncestorOpInBlock(*user);
-      if (!inBlock || !from->isBeforeInBlock(inBlock) ||
-          !inBlock->isBeforeInBlock(to))
-        continue;
-      if (auto view = dyn_cast<ViewLikeOpInterface>(user)) {
-        if (view.getViewSource() == v) {
-          llvm::append_range(aliases, user->getResults());
-          continue;
-        }
-      }
-      if (isa<memref::DimOp>(user))
-        continue;
-      auto effects = dyn_cast<MemoryEffectOpInterface>(user);
-      if (!effects)
-        return true;
-      SmallVector<MemoryEffects::EffectInstance> onValue;
-      effects.getEffectsOnValue(v, onValue);
-      if (llvm::any_of(onValue, [](const MemoryEffects::EffectInstance &e) {
-            return !isa<MemoryEffects::Read>(e.getEffect());
-          }))
-        return true;
-    }
-  }
-  return false;
+  return anyUseThroughViews(buffer, [&](OpOperand &use) {
+    Operation *user = use.getOwner();
+    Operation *inBlock = block->findAncestorOpInBlock(*user);
+    if (!inBlock || !from->isBeforeInBlock(inBlock) ||
+        !inBlock->isBeforeInBlock(to) || isa<memref::DimOp>(user))
+      return false;
+    auto effects = dyn_cast<MemoryEffectOpInterface>(user);
+    if (!effects)
+      return true;
+    SmallVector<MemoryEffects::EffectInstance> onValue;
+    effects.getEffectsOnValue(use.get(), onValue);
+    return llvm::any_of(onValue, [](const MemoryEffects::EffectInstance &e) {
+      return !isa<MemoryEffects::Read>(e.getEffect());
+    });
+  });
 }
 
 /// Whether an op between `from` and `to` (two ops of one block) may write
@@ -172,38 +178,29 @@ struct Use {
   bool copyOut; // the host reads what it wrote (decided last)
 };
 
-/// Whether the host may read `buffer` (a memref.alloc), or a view of it,
-/// after `launch` wrote it and before `until` (the next launch that writes
-/// its device copy, or null): any user in that range, other than a dim, a
-/// dealloc or the direct uses of the launches in `onDevice` (the launches in
-/// the range served by the same device copy).
+/// Whether the host may read `buffer` (a memref.alloc), or a view of it
+/// (made anywhere), after `launch` wrote it and before `until` (the next
+/// launch that writes its device copy, or null): any use in that range,
+/// other than a dim, a dealloc, or a use in one of the launches in
+/// `onDevice` (served by the same device copy) of the buffer or of a view
+/// made inside that launch.
 bool hostReadsBetween(Value buffer, Operation *launch, Operation *until,
                       ArrayRef<Operation *> onDevice) {
   Block *block = launch->getBlock();
-  SmallVector<Value> values = {buffer};
-  while (!values.empty()) {
-    Value v = values.pop_back_val();
-    for (OpOperand &use : v.getUses()) {
-      Operation *user = use.getOwner();
-      Operation *inBlock = block->findAncestorOpInBlock(*user);
-      if (!inBlock)
-        return true;
-      if (inBlock == launch || inBlock->isBeforeInBlock(launch) ||
-          (until && until->isBeforeInBlock(inBlock)))
-        continue;
-      if (isa<memref::DimOp, memref::DeallocOp>(user))
-        continue;
-      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
-          view && view.getViewSource() == v && user == inBlock) {
-        llvm::append_range(values, user->getResults());
-        continue;
-      }
-      if (v == buffer && llvm::is_contained(onDevice, inBlock))
-        continue;
+  return anyUseThroughViews(buffer, [&](OpOperand &use) {
+    Operation *user = use.getOwner();
+    Operation *inBlock = block->findAncestorOpInBlock(*user);
+    if (!inBlock)
       return true;
-    }
-  }
-  return false;
+    if (inBlock == launch || inBlock->isBeforeInBlock(launch) ||
+        (until && until->isBeforeInBlock(inBlock)) ||
+        isa<memref::DimOp, memref::DeallocOp>(user))
+      return false;
+    Value used = use.get();
+    Operation *view = used.getDefiningOp();
+    bool viaDevice = used == buffer || (view && inBlock->isAncestor(view));
+    return !(viaDevice && llvm::is_contained(onDevice, inBlock));
+  });
 }
 
 struct SSMGPUDeviceBuffersPass

@@ -296,3 +296,30 @@ func.func @device_only(%w: memref<8xf32>) -> (memref<4xf32>, f32) {
   memref.dealloc %t : memref<8xf32>
   return %y, %r : memref<4xf32>, f32
 }
+
+// -----
+
+// A view made before the kernel that writes %t, read by the host after it:
+// the kernel's writes are copied back.
+
+// CHECK-LABEL: func.func @view_made_before(
+// CHECK:       %[[T:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:       %[[V:.*]] = memref.subview %[[T]]
+// CHECK:       gpu.launch async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[T]], %{{.*}}
+// CHECK:       gpu.wait [
+// CHECK:       memref.load %[[V]]
+func.func @view_made_before(%f: f32) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %t = memref.alloc() : memref<8xf32>
+  %v = memref.subview %t[4] [4] [1] : memref<8xf32> to memref<4xf32, strided<[1], offset: 4>>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    memref.store %f, %t[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  %r = memref.load %v[%c0] : memref<4xf32, strided<[1], offset: 4>>
+  return %r : f32
+}
