@@ -194,6 +194,7 @@ static void addGPUKernels(OpPassManager &pm, const Options &options) {
   // Constants and dims into the kernels rather than kernel arguments.
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createSSMGPUDedupKernels());
   addHostLoops(pm);
 }
 

@@ -319,6 +319,19 @@ def SSMGPUDeviceBuffers : Pass<"ssm-gpu-device-buffers"> {
   ];
 }
 
+def SSMGPUDedupKernels : Pass<"ssm-gpu-dedup-kernels", "::mlir::ModuleOp"> {
+  let summary = "One gpu.module for each set of identical outlined kernels";
+  let description = [{
+    After gpu-kernel-outlining, which makes a `gpu.module` per launch: a
+    module whose attributes (but its name) and single kernel equal an
+    earlier module's (the kernel's attributes but its name, and its body,
+    locations aside) is erased and its `gpu.launch_func` ops launch the
+    earlier one. A model whose layers are inlined (the GPU pipelines with
+    all-kernels) launches the same kernels once per layer; without this
+    each copy would be compiled to PTX, assembled and loaded.
+  }];
+}
+
 def SSMGPUEmulateKernels : Pass<"ssm-gpu-emulate-kernels", "::mlir::ModuleOp"> {
   let summary = "GPU kernels as host functions for the GPU emulator";
   let description = [{

@@ -3,7 +3,8 @@
 // The aliasing the GPU passes rely on, shared by ssm-host-ops-to-gpu and
 // ssm-gpu-device-buffers: a memref's root is the allocation or argument it
 // is a view of; an allocation of the function aliases nothing but its own
-// views, while two arguments may alias.
+// views, while two arguments may alias. And the views a kernel should make
+// itself, so that it captures whole buffers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,7 +12,9 @@
 #define SSM_LIB_CONVERSION_SSMTOGPU_BUFFERROOTS_H
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace mlir::ssm {
 
@@ -32,6 +35,37 @@ inline bool isAllocation(Value v) {
 inline bool mayAlias(Value a, Value b) {
   Value ra = rootOf(a), rb = rootOf(b);
   return ra == rb || (!isAllocation(ra) && !isAllocation(rb));
+}
+
+/// The memref views a kernel can make from a buffer it captures.
+inline bool isViewOp(Operation *op) {
+  return isa<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
+             memref::ReinterpretCastOp, memref::CastOp>(op);
+}
+
+/// Clones into `region` (a kernel's body, or a loop's that will become one)
+/// the views made above it that it uses, until it captures the buffers
+/// themselves: those are row-major, where a slice of one (a layer's part of
+/// a stacked state) has a strided layout that a device copy cannot take.
+inline void sinkViews(OpBuilder &builder, Region &region) {
+  OpBuilder::InsertionGuard guard(builder);
+  while (true) {
+    SetVector<Value> above;
+    getUsedValuesDefinedAbove(region, above);
+    Operation *view = nullptr;
+    for (Value v : above)
+      if (Operation *def = v.getDefiningOp(); def && isViewOp(def)) {
+        view = def;
+        break;
+      }
+    if (!view)
+      return;
+    builder.setInsertionPointToStart(&region.front());
+    Operation *clone = builder.clone(*view);
+    for (auto [from, to] :
+         llvm::zip_equal(view->getResults(), clone->getResults()))
+      replaceAllUsesInRegionWith(from, to, region);
+  }
 }
 
 } // namespace mlir::ssm

@@ -214,6 +214,12 @@ struct SSMGPUDeviceBuffersPass
       if (!launch.getAsyncToken())
         byBlock[launch->getBlock()].push_back(launch);
     });
+    // Views of host buffers into the kernels (a slice of a stacked state
+    // is strided): each kernel then captures whole row-major buffers.
+    OpBuilder builder(&getContext());
+    for (auto &entry : byBlock)
+      for (gpu::LaunchOp launch : entry.second)
+        sinkViews(builder, launch.getBody());
     DominanceInfo dom(getOperation());
     for (auto &[block, launches] : byBlock) {
       llvm::sort(launches, [](gpu::LaunchOp a, gpu::LaunchOp b) {

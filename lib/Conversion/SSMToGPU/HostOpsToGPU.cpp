@@ -64,11 +64,6 @@ bool isKernelMath(Operation *op) {
              math::FmaOp>(op);
 }
 
-bool isViewOp(Operation *op) {
-  return isa<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
-             memref::ReinterpretCastOp, memref::CastOp>(op);
-}
-
 /// Whether a kernel can run the body of `loop` (see Passes.td).
 bool hasKernelBody(scf::ParallelOp loop) {
   if (loop.getNumResults() != 0)
@@ -94,28 +89,6 @@ bool hasKernelBody(scf::ParallelOp loop) {
     return WalkResult::interrupt();
   });
   return !walk.wasInterrupted();
-}
-
-/// Clones into `loop`'s body the views of host buffers it uses, so that
-/// the kernel captures the buffers themselves.
-void sinkViews(RewriterBase &rewriter, scf::ParallelOp loop) {
-  while (true) {
-    SetVector<Value> above;
-    getUsedValuesDefinedAbove(loop.getRegion(), above);
-    Operation *view = nullptr;
-    for (Value v : above)
-      if (Operation *def = v.getDefiningOp(); def && isViewOp(def)) {
-        view = def;
-        break;
-      }
-    if (!view)
-      return;
-    rewriter.setInsertionPointToStart(loop.getBody());
-    Operation *clone = rewriter.clone(*view);
-    for (auto [from, to] :
-         llvm::zip_equal(view->getResults(), clone->getResults()))
-      replaceAllUsesInRegionWith(from, to, loop.getRegion());
-  }
 }
 
 /// Whether everything `loop` captures can go to a kernel: scalars, and
@@ -401,7 +374,7 @@ struct SSMHostOpsToGPUPass
         loops.push_back(loop);
     });
     for (scf::ParallelOp loop : loops) {
-      sinkViews(rewriter, loop);
+      sinkViews(rewriter, loop.getRegion());
       if (!hasKernelCaptures(loop))
         continue;
       SmallVector<scf::ForOp> inner;

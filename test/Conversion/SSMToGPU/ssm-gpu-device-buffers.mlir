@@ -80,6 +80,36 @@ func.func @strided(%in: memref<8xf32, strided<[2]>>) {
 
 // -----
 
+// A slice of a stacked buffer (a layer's part of the stacked states) is
+// strided: the view moves into the kernel, which captures the whole stack,
+// copied in and back row-major.
+
+// CHECK-LABEL: func.func @slice_of_stack(
+// CHECK-SAME:    %[[S:.*]]: memref<4x8xf32>)
+// CHECK:       %[[D:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<4x8xf32>
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[D]], %[[S]]
+// CHECK:       gpu.launch async
+// CHECK:         %[[V:.*]] = memref.subview %[[D]][2, 0] [1, 8] [1, 1]
+// CHECK:         memref.load %[[V]]
+// CHECK:         memref.store %{{.*}}, %[[V]]
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[S]], %[[D]]
+func.func @slice_of_stack(%stack: memref<4x8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c0 = arith.constant 0 : index
+  %layer = memref.subview %stack[2, 0] [1, 8] [1, 1]
+      : memref<4x8xf32> to memref<1x8xf32, strided<[8, 1], offset: 16>>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %v = memref.load %layer[%c0, %tx] : memref<1x8xf32, strided<[8, 1], offset: 16>>
+    %w = arith.addf %v, %v : f32
+    memref.store %w, %layer[%c0, %tx] : memref<1x8xf32, strided<[8, 1], offset: 16>>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
 // Launches in a row: a device copy serves the next launch that uses its
 // host buffer while the host only reads that buffer in between (%x: copied
 // in once, read by both kernels; %y: written by the first kernel, copied
