@@ -258,7 +258,10 @@ def torch_model(cfg, weights, tokens, decode, threads):
         for i in range(cfg.layers):
             h, c, s = layer(i, h, *state[i])
             new.append((c, s))
-        return rms(h, W["backbone.norm_f.weight"]) @ head.T, new
+        # The last position's logits, all that greedy decoding reads (as
+        # ssm-run model --generate, and transformers' generate with
+        # logits_to_keep = 1).
+        return rms(h[:, -1:], W["backbone.norm_f.weight"]) @ head.T, new
 
     with torch.no_grad():
         b = tokens.shape[0]

@@ -445,9 +445,10 @@ public:
                           toNumpy(std::move(s.ssm)));
   }
 
-  /// (logits, conv, ssm) after running `tokens` (b, L) from (conv, ssm).
+  /// (logits, conv, ssm) after running `tokens` (b, L) from (conv, ssm);
+  /// with `lastOnly`, the logits of the last position, (b, 1, vocab).
   py::tuple forward(const py::handle &tokensIn, const py::handle &convIn,
-                    const py::handle &ssmIn) {
+                    const py::handle &ssmIn, bool lastOnly) {
     py::array tokens = asNumpy(tokensIn, /*wantFloat=*/false, "tokens");
     // The compiled model updates the states in place.
     py::array conv = asNumpy(convIn, true, "the conv state", true);
@@ -456,7 +457,9 @@ public:
     MambaLM::State state = stateOf(conv, ssm, tokenView);
     Array logits = unwrap(withoutGIL([&] {
                             std::lock_guard<std::mutex> lock(mutex);
-                            return lm->forward(tokenView, state);
+                            return lm->forward(tokenView, state, nullptr,
+                                               lastOnly ? LMLogits::Last
+                                                        : LMLogits::All);
                           }),
                           Raise::Value);
     return py::make_tuple(toNumpy(std::move(logits)),
@@ -703,7 +706,7 @@ PYBIND11_MODULE(_ssm_mlir, m) {
       .def_property_readonly("config", &LanguageModel::config)
       .def("initial_state", &LanguageModel::initialState, py::arg("batch"))
       .def("forward", &LanguageModel::forward, py::arg("tokens"),
-           py::arg("conv"), py::arg("ssm"))
+           py::arg("conv"), py::arg("ssm"), py::arg("last_only") = false)
       .def("decode", &LanguageModel::decode, py::arg("logits"),
            py::arg("steps"), py::arg("conv"), py::arg("ssm"));
 

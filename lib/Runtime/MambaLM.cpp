@@ -105,24 +105,24 @@ llvm::Error MambaLM::checkState(const State &state, int64_t batch) const {
                       : "layers, batch, d_inner, d_state");
 }
 
-llvm::Expected<JitProgram *> MambaLM::program(int64_t batch) {
-  auto it = programs.find(batch);
+llvm::Expected<JitProgram *> MambaLM::program(int64_t batch, LMLogits logits) {
+  auto it = programs.find({batch, logits});
   if (it != programs.end())
     return it->second.get();
-  auto module =
-      buildMambaLMModule(*ctx, config(), batch, mlir::ShapedType::kDynamic);
+  auto module = buildMambaLMModule(*ctx, config(), batch,
+                                   mlir::ShapedType::kDynamic, logits);
   if (!module)
     return module.takeError();
   auto compiled = JitProgram::compile(**module, options);
   if (!compiled)
     return compiled.takeError();
   JitProgram *p = compiled->get();
-  programs[batch] = std::move(*compiled);
+  programs[{batch, logits}] = std::move(*compiled);
   return p;
 }
 
 llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
-                                       double *ms) {
+                                       double *ms, LMLogits logits) {
   if (tokensIn.rank() != 2 || isFloat(tokensIn.dtype()))
     return llvm::createStringError(
         "tokens must be a (batch, length) array of integers, got %s %s",
@@ -147,7 +147,7 @@ llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
   if (auto e = checkState(state, batch))
     return std::move(e);
 
-  auto prog = program(batch);
+  auto prog = program(batch, logits);
   if (!prog)
     return prog.takeError();
   // `weights` holds the embedding, norm_f and the LM head, then the layers.
@@ -181,6 +181,11 @@ MambaLM::decode(const Array &logits, int64_t steps, State &state,
   Array next(DType::I64, {batch, 1});
   Array stepLogits;
   const Array *last = &logits;
+  // At L = 1 both programs give the same logits: no second compile.
+  const LMLogits stepProgram = programs.count({batch, LMLogits::All}) &&
+                                       !programs.count({batch, LMLogits::Last})
+                                   ? LMLogits::All
+                                   : LMLogits::Last;
   if (ms)
     *ms = 0;
   for (int64_t s = 0; s < steps; ++s) {
@@ -196,7 +201,7 @@ MambaLM::decode(const Array &logits, int64_t steps, State &state,
     }
     if (s + 1 < steps) {
       double callMs = 0;
-      auto step = forward(next, state, &callMs);
+      auto step = forward(next, state, &callMs, stepProgram);
       if (!step)
         return step.takeError();
       if (ms)

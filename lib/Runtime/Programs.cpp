@@ -263,7 +263,7 @@ mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
-                              int64_t batch, int64_t length) {
+                              int64_t batch, int64_t length, LMLogits which) {
   if (cfg.mixer == MixerKind::S4D)
     return llvm::createStringError(
         "a language model of S4D mixers is not supported: no checkpoint "
@@ -328,7 +328,8 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   llvm::SmallVector<int64_t> ssmStackShape = {layers};
   llvm::append_range(ssmStackShape, ssmShape);
   RankedTensorType ssmStack = tensor(ssmStackShape);
-  RankedTensorType logitsType = tensor({batch, length, V});
+  const bool lastOnly = which == LMLogits::Last;
+  RankedTensorType logitsType = tensor({batch, lastOnly ? 1 : length, V});
   SmallVector<Type> args(kLayerWeightsArg);
   args[kTokensArg] = tokType;
   args[kEmbeddingArg] = args[kLMHeadArg] = tensor({V, D});
@@ -379,9 +380,25 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
                                                 stacks[s], offsets[s],
                                                 sizes[s], strides[s]);
   }
-  Value normed = RMSNormOp::create(b, loc, hType, h,
-                                   body->getArgument(kNormFArg),
-                                   b.getF64FloatAttr(cfg.eps));
+  RankedTensorType headIn = hType;
+  if (lastOnly) {
+    // h[:, L-1:L, :]: the norm is per position, so it and the head need
+    // only the last one.
+    headIn = tensor({batch, 1, D});
+    Value last =
+        arith::SubIOp::create(b, loc, tensor::DimOp::create(b, loc, h, 1),
+                              arith::ConstantIndexOp::create(b, loc, 1));
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), last,
+                                         b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, h);
+    sizes[1] = b.getIndexAttr(1);
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    h = tensor::ExtractSliceOp::create(b, loc, headIn, h, offsets, sizes,
+                                       strides);
+  }
+  Value normed =
+      RMSNormOp::create(b, loc, headIn, h, body->getArgument(kNormFArg),
+                        b.getF64FloatAttr(cfg.eps));
   Value logits = LinearOp::create(b, loc, logitsType, normed,
                                   body->getArgument(kLMHeadArg), Value());
   func::ReturnOp::create(b, loc, ValueRange{logits, stacks[0], stacks[1]});

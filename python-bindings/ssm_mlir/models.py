@@ -81,8 +81,9 @@ class MambaLM:
         conv, ssm = self._core.initial_state(batch)
         return MambaState(conv, ssm)
 
-    def _run(self, tokens, state):
-        logits, conv, ssm = self._core.forward(tokens, state.conv, state.ssm)
+    def _run(self, tokens, state, last_only=False):
+        logits, conv, ssm = self._core.forward(tokens, state.conv, state.ssm,
+                                               last_only)
         state.conv, state.ssm = conv, ssm
         return logits
 
@@ -92,15 +93,18 @@ class MambaLM:
         logits = self._run(t, self.initial_state(t.shape[0]))
         return logits[0] if one else logits
 
-    def prefill(self, tokens, state=None):
+    def prefill(self, tokens, state=None, last_only=False):
         """Runs `tokens` from `state` (None: the initial state) and returns
         (logits, state): the given state object advanced in place, or a new
         one. A prefill continued from the state of an earlier one equals
-        the prefill of the concatenated prompt (chunked prefill)."""
+        the prefill of the concatenated prompt (chunked prefill). With
+        last_only, the logits of the last position only, (1, vocab) or
+        (batch, 1, vocab): the final norm and the LM head skip the others
+        (a separate program, compiled on first use)."""
         t, one = _tokens(tokens)
         if state is None:
             state = self.initial_state(t.shape[0])
-        logits = self._run(t, state)
+        logits = self._run(t, state, last_only)
         return (logits[0] if one else logits), state
 
     def step(self, tokens, state):
@@ -127,7 +131,8 @@ class MambaLM:
         t = t.astype(np.int64)
         if n == 0:
             return t[0].copy() if one else t.copy()
-        logits, state = self.prefill(t, state)
+        # The prompt's last logits are all that greedy decoding reads.
+        logits, state = self.prefill(t, state, last_only=True)
         new, conv, ssm = self._core.decode(logits, int(n), state.conv,
                                            state.ssm)
         state.conv, state.ssm = conv, ssm

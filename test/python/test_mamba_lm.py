@@ -53,6 +53,22 @@ def test_forward_matches_float64(lm, checkpoint, shape, rng):
     assert max_rel_err(one, ref[0]) <= TOL
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (2, 17)])
+def test_prefill_last_logits(lm, checkpoint, shape, rng):
+    """last_only (generation's prefill): the last position's logits and the
+    same states as a full prefill, against float64."""
+    _, cfg, w = checkpoint
+    tokens = rng.integers(0, cfg.V, shape)
+    ref, ref_conv, ref_ssm = mr.lm_forward(cfg, w, tokens)
+    logits, state = lm.prefill(tokens, last_only=True)
+    assert logits.shape == (shape[0], 1, cfg.V)
+    assert max_rel_err(logits, ref[:, -1:]) <= TOL
+    assert max_rel_err(state.conv, ref_conv) <= TOL
+    assert max_rel_err(state.ssm, ref_ssm) <= TOL
+    one, _ = lm.prefill(tokens[0], last_only=True)
+    assert one.shape == (1, cfg.V) and max_rel_err(one, ref[0, -1:]) <= TOL
+
+
 def test_prefill_states_and_chunks(lm, checkpoint, rng):
     _, cfg, w = checkpoint
     tokens = rng.integers(0, cfg.V, (2, 14))

@@ -58,7 +58,8 @@ state (b, d, n). Inputs are float32 or float64 (converted to float32).
 sequence, or --tokens-npy with (batch, length) integers. It prints prefill
 (and with --generate N, greedy decoding) throughput and the generated
 tokens; --logits writes the prompt's logits, (length, vocab) for one
-sequence and (batch, length, vocab) for --tokens-npy. The states can be
+sequence and (batch, length, vocab) for --tokens-npy (without it, the final
+norm and the LM head run on the last position only). The states can be
 given to continue from (chunked prefill, decoding) and written after the
 last token: conv (layers, batch, channels, d_conv - 1) with channels d_inner
 (Mamba-1) or d_inner + 2 * d_state (Mamba-2), ssm (layers, batch, d_inner,
@@ -619,13 +620,16 @@ llvm::Error runModel(Options &opts) {
   if (!dir)
     return llvm::createStringError("missing required option '--checkpoint'");
 
+  // The logits of every position only when they are written out; a
+  // generation needs the last position's.
+  const LMLogits which = opts.value("logits") ? LMLogits::All : LMLogits::Last;
   if (!common->emit.empty()) {
     auto ckpt = Checkpoint::open(*dir);
     if (!ckpt)
       return ckpt.takeError();
     std::unique_ptr<mlir::MLIRContext> ctx = createRunnerContext();
     auto module = buildMambaLMModule(*ctx, (*ckpt)->config(), 1,
-                                     mlir::ShapedType::kDynamic);
+                                     mlir::ShapedType::kDynamic, which);
     if (!module)
       return module.takeError();
     return emitModule(**module, *common);
@@ -693,7 +697,7 @@ llvm::Error runModel(Options &opts) {
   };
   MambaLM::State initial = common->timeRuns ? copyOf(state) : MambaLM::State{};
   double prefillMs = 0;
-  auto logits = (*lm)->forward(*tokens, state, &prefillMs);
+  auto logits = (*lm)->forward(*tokens, state, &prefillMs, which);
   if (!logits)
     return logits.takeError();
   double totalMs = std::chrono::duration<double, std::milli>(
@@ -705,7 +709,7 @@ llvm::Error runModel(Options &opts) {
     for (int64_t i = 0; i < common->timeRuns; ++i) {
       MambaLM::State again = copyOf(initial);
       double ms = 0;
-      auto out = (*lm)->forward(*tokens, again, &ms);
+      auto out = (*lm)->forward(*tokens, again, &ms, which);
       if (!out)
         return out.takeError();
       times.push_back(ms);
@@ -715,9 +719,10 @@ llvm::Error runModel(Options &opts) {
   }
   llvm::outs() << llvm::format(
       "prefill: %lld x %lld tokens in %.2f ms (%.1f tokens/s; %s; compile "
-      "and first call %.0f ms)\n",
+      "and first call %.0f ms; logits of %s)\n",
       static_cast<long long>(batch), static_cast<long long>(length), prefillMs,
-      batch * length / (prefillMs / 1e3), how.c_str(), totalMs);
+      batch * length / (prefillMs / 1e3), how.c_str(), totalMs,
+      which == LMLogits::All ? "every position" : "the last position");
 
   if (steps) {
     // Greedy decoding from the prefill's state, with a progress line on

@@ -13,6 +13,7 @@
 
 #include "ssm/Runtime/Checkpoint.h"
 #include "ssm/Runtime/Jit.h"
+#include "ssm/Runtime/Programs.h"
 
 #include <map>
 
@@ -41,18 +42,22 @@ public:
   llvm::Error checkState(const State &state, int64_t batch) const;
 
   /// Runs `tokens` ((b, L) integers) from `state` and leaves in it the state
-  /// after the last token; returns the logits (b, L, vocab). Prefill is a
+  /// after the last token; returns the logits (b, L, vocab), or (b, 1,
+  /// vocab) with LMLogits::Last (the prefill of a generation). Prefill is a
   /// call from initialState(), a decoding step a call with L = 1, and a
   /// chunked prefill a call from the state an earlier call left.
   /// `ms`, when given, receives the time of the compiled call.
   llvm::Expected<Array> forward(const Array &tokens, State &state,
-                                double *ms = nullptr);
+                                double *ms = nullptr,
+                                LMLogits logits = LMLogits::All);
 
   /// Greedy decoding of `steps` tokens after `logits` ((b, L, vocab), the
   /// output that left `state`): each token is the argmax of the previous
-  /// logits. Returns the new tokens (b, steps). `onStep`, when given, is
-  /// called after each step with its index; `ms` receives the time of the
-  /// compiled calls.
+  /// logits. The steps run the program of the last position's logits, or
+  /// the one of every position when only that one is compiled (at L = 1
+  /// they are the same). Returns the new tokens (b, steps). `onStep`, when
+  /// given, is called after each step with its index; `ms` receives the time of
+  /// the compiled calls.
   llvm::Expected<Array> decode(const Array &logits, int64_t steps,
                                State &state,
                                llvm::function_ref<void(int64_t)> onStep = nullptr,
@@ -60,15 +65,15 @@ public:
 
 private:
   MambaLM() = default;
-  llvm::Expected<JitProgram *> program(int64_t batch);
+  llvm::Expected<JitProgram *> program(int64_t batch, LMLogits logits);
 
   std::unique_ptr<mlir::MLIRContext> ctx;
   std::unique_ptr<Checkpoint> ckpt;
   JitOptions options;
   /// embedding, norm_f, lm_head, then every layer's weights.
   llvm::SmallVector<Array> weights;
-  /// Compiled programs by batch size (the length is dynamic).
-  std::map<int64_t, std::unique_ptr<JitProgram>> programs;
+  /// Compiled programs by batch size (the length is dynamic) and logits.
+  std::map<std::pair<int64_t, LMLogits>, std::unique_ptr<JitProgram>> programs;
 };
 
 } // namespace mlir::ssm

@@ -80,8 +80,9 @@ llvm::SmallVector<WeightSpec> mambaLayerWeights(const MambaConfig &cfg,
 /// tokens (b, L) i64, the embedding (V, D), norm_f (D), lm_head (V, D), the
 /// stacked conv states (layers, b, cfg.convChannels(), K-1) and ssm states
 /// (layers, b, cfg.ssmStateShape()...), then each layer's weights
-/// (mambaLayerWeights). Results: logits (b, L, V) and the states after the
-/// last token, stacked the same way.
+/// (mambaLayerWeights). Results: logits (b, L, V), or (b, 1, V) for the
+/// last position only (LMLogits::Last), and the states after the last
+/// token, stacked the same way.
 inline constexpr const char *kMambaLMFunc = "forward";
 
 /// The argument positions of kMambaLMFunc; layer l's weights start at
@@ -96,6 +97,12 @@ enum MambaLMArg : unsigned {
   kLayerWeightsArg
 };
 
+/// The positions a language model's program computes logits for: every
+/// position, or the last one only (what generation needs: the final norm
+/// and the LM head, a third of Mamba-130m's prefill arithmetic at 2048
+/// tokens, on one position instead of L).
+enum class LMLogits { All, Last };
+
 /// A Mamba-1 or Mamba-2 language model (semantics.md sections 4 and 5) of
 /// config `cfg` over `batch` sequences of `length` tokens
 /// (ShapedType::kDynamic for either is allowed), in ssm.embedding,
@@ -103,7 +110,8 @@ enum MambaLMArg : unsigned {
 /// one private function per layer called for each layer.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildMambaLMModule(mlir::MLIRContext &ctx, const MambaConfig &cfg,
-                   int64_t batch, int64_t length);
+                   int64_t batch, int64_t length,
+                   LMLogits logits = LMLogits::All);
 
 /// The name of the function buildMambaStackModule() defines. Arguments:
 /// the features x (b, L, D), then each layer's weights
