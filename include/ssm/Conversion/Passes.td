@@ -312,6 +312,17 @@ def SSMGPUDeviceBuffers : Pass<"ssm-gpu-device-buffers"> {
     again; an intermediate that only kernels read never leaves the device.
     Each device buffer is freed in the chain of the last launch that uses
     it.
+
+    A memref argument marked `ssm.device_resident` (a unit argument
+    attribute) already lives in device memory: the caller passes a device
+    address, kernels use it with no copy, and any host use other than a
+    view, a `memref.dim` or a call that takes it device-resident is an
+    error. A private function's argument becomes device-resident when every
+    call passes it a device-resident buffer (or a view of one); a call
+    that passes one where another passes host memory, or to a public
+    function, is an error. Views of host buffers that a kernel uses are
+    made inside the kernel, which captures the whole buffer (a slice of a
+    stacked state is strided).
   }];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect",

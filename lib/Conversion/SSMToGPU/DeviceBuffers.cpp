@@ -13,9 +13,11 @@
 #include "BufferRoots.h"
 #include "ssm/Conversion/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Dominance.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -102,6 +104,93 @@ bool anyUseThroughViews(Value buffer, function_ref<bool(OpOperand &)> pred) {
     }
   }
   return false;
+}
+
+/// The argument attribute that says a memref argument already lives in
+/// device memory (see Passes.td).
+constexpr llvm::StringLiteral kDeviceResident = "ssm.device_resident";
+
+/// Whether `v` is an argument of a function marked device-resident.
+bool isDeviceResident(Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg || !arg.getOwner()->isEntryBlock())
+    return false;
+  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+  return func && func.getArgAttr(arg.getArgNumber(), kDeviceResident);
+}
+
+/// Marks the arguments of private functions that every call passes a
+/// device-resident buffer (or a view of one), until nothing changes: a
+/// model's layer function then takes its weights where the model's
+/// function has them. A device-resident buffer passed where another call
+/// passes host memory, or to a public function, is an error.
+LogicalResult propagateThroughCalls(Operation *top) {
+  SymbolTableCollection symbols;
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    // Per callee argument: whether some call passes a resident buffer and
+    // whether some call passes host memory.
+    llvm::DenseMap<std::pair<Operation *, unsigned>, std::pair<bool, bool>>
+        passed;
+    top->walk([&](func::CallOp call) {
+      auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      if (!callee)
+        return;
+      for (auto [i, operand] : llvm::enumerate(call.getOperands())) {
+        if (!isa<MemRefType>(operand.getType()))
+          continue;
+        auto &[resident, host] = passed[{callee, i}];
+        (isDeviceResident(rootOf(operand)) ? resident : host) = true;
+      }
+    });
+    for (auto &[key, how] : passed) {
+      auto callee = cast<func::FuncOp>(key.first);
+      unsigned i = key.second;
+      if (!how.first || callee.getArgAttr(i, kDeviceResident))
+        continue;
+      if (how.second || !callee.isPrivate() || callee.isExternal())
+        return callee.emitError("ssm-gpu-device-buffers: argument #")
+               << i << " of @" << callee.getSymName()
+               << " is given a device-resident buffer by one call, but "
+               << (how.second ? "host memory by another"
+                              : "the function is public or external")
+               << "; the host cannot read device memory";
+      callee.setArgAttr(i, kDeviceResident, UnitAttr::get(top->getContext()));
+      changed = true;
+    }
+  }
+  return success();
+}
+
+/// Checks that the host only passes device-resident arguments on: views of
+/// them, their sizes, kernels, and calls that take them device-resident.
+LogicalResult checkHostUses(FunctionOpInterface func) {
+  for (BlockArgument arg : func.getArguments()) {
+    if (!isDeviceResident(arg))
+      continue;
+    bool bad = anyUseThroughViews(arg, [&](OpOperand &use) {
+      Operation *user = use.getOwner();
+      if (isa<memref::DimOp>(user) || user->getParentOfType<gpu::LaunchOp>())
+        return false;
+      if (auto call = dyn_cast<func::CallOp>(user)) {
+        auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+            call, call.getCalleeAttr());
+        if (callee &&
+            callee.getArgAttr(use.getOperandNumber(), kDeviceResident))
+          return false;
+      }
+      user->emitError("ssm-gpu-device-buffers: this op uses argument #")
+          << arg.getArgNumber() << " of @" << func.getName()
+          << " on the host, but the argument is device-resident ("
+          << kDeviceResident << "): only kernels may read it";
+      return true;
+    });
+    if (bad)
+      return failure();
+  }
+  return success();
 }
 
 /// Whether a host op between `from` and `to` (two ops of one block) may
@@ -214,6 +303,14 @@ struct SSMGPUDeviceBuffersPass
       if (!launch.getAsyncToken())
         byBlock[launch->getBlock()].push_back(launch);
     });
+    if (failed(propagateThroughCalls(getOperation())))
+      return signalPassFailure();
+    WalkResult checked = getOperation()->walk([](FunctionOpInterface func) {
+      return failed(checkHostUses(func)) ? WalkResult::interrupt()
+                                         : WalkResult::advance();
+    });
+    if (checked.wasInterrupted())
+      return signalPassFailure();
     // Views of host buffers into the kernels (a slice of a stacked state
     // is strided): each kernel then captures whole row-major buffers.
     OpBuilder builder(&getContext());
@@ -250,7 +347,7 @@ struct SSMGPUDeviceBuffersPass
       getUsedValuesDefinedAbove(launch.getBody(), above);
       for (Value host : above) {
         auto type = dyn_cast<MemRefType>(host.getType());
-        if (!type || type.getMemorySpace())
+        if (!type || type.getMemorySpace() || isDeviceResident(rootOf(host)))
           continue;
         if (!type.getLayout().isIdentity())
           return launch.emitError("ssm-gpu-device-buffers: the kernel uses a "

@@ -353,3 +353,87 @@ func.func @view_made_before(%f: f32) -> f32 {
   %r = memref.load %v[%c0] : memref<4xf32, strided<[1], offset: 4>>
   return %r : f32
 }
+
+// -----
+
+// Device-resident arguments: the kernel uses %w as it is (no device copy,
+// no copy in); a private function every call gives it becomes resident
+// too, and its kernel does not copy it either.
+
+// CHECK-LABEL: func.func private @layer(
+// CHECK-SAME:    %[[LW:.*]]: memref<4x8xf32> {ssm.device_resident}, %[[LX:.*]]: memref<8xf32>)
+// CHECK:       %[[LD:.*]], %{{.*}} = gpu.alloc async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[LD]], %[[LX]]
+// CHECK-NOT:   gpu.memcpy async [%{{.*}}] %{{.*}}, %[[LW]]
+// CHECK:       gpu.launch async
+// CHECK:         memref.load %[[LW]]
+// CHECK-LABEL: func.func @resident(
+// CHECK-SAME:    %[[W:.*]]: memref<4x8xf32> {ssm.device_resident}, %[[X:.*]]: memref<8xf32>)
+// CHECK-NOT:   gpu.memcpy async [%{{.*}}] %{{.*}}, %[[W]]
+// CHECK:       gpu.launch async
+// CHECK:         memref.subview %[[W]][1, 0] [1, 8] [1, 1]
+// CHECK:       call @layer(%{{.*}}, %[[X]])
+func.func private @layer(%w: memref<4x8xf32>, %x: memref<8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c8, %sy = %c1, %sz = %c1) {
+    %a = memref.load %w[%tx, %tx] : memref<4x8xf32>
+    %b = memref.load %x[%tx] : memref<8xf32>
+    %c = arith.addf %a, %b : f32
+    memref.store %c, %x[%tx] : memref<8xf32>
+    gpu.terminator
+  }
+  return
+}
+
+func.func @resident(%w: memref<4x8xf32> {ssm.device_resident}, %x: memref<8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c0 = arith.constant 0 : index
+  %row = memref.subview %w[1, 0] [1, 8] [1, 1] : memref<4x8xf32> to memref<1x8xf32, strided<[8, 1], offset: 8>>
+  %flat = memref.collapse_shape %row [[0, 1]] : memref<1x8xf32, strided<[8, 1], offset: 8>> into memref<8xf32, strided<[1], offset: 8>>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c8, %sy = %c1, %sz = %c1) {
+    %a = memref.load %row[%c0, %tx] : memref<1x8xf32, strided<[8, 1], offset: 8>>
+    memref.store %a, %x[%tx] : memref<8xf32>
+    gpu.terminator
+  }
+  %cast = memref.cast %flat : memref<8xf32, strided<[1], offset: 8>> to memref<8xf32, strided<[1], offset: ?>>
+  %dense = memref.alloc() : memref<8xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c8, %sy = %c1, %sz = %c1) {
+    %a = memref.load %cast[%tx] : memref<8xf32, strided<[1], offset: ?>>
+    memref.store %a, %dense[%tx] : memref<8xf32>
+    gpu.terminator
+  }
+  call @layer(%w, %x) : (memref<4x8xf32>, memref<8xf32>) -> ()
+  return
+}
+
+// -----
+
+// The host reading a device-resident argument is an error.
+
+func.func @host_reads(%w: memref<8xf32> {ssm.device_resident}) -> f32 {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{ssm-gpu-device-buffers: this op uses argument #0 of @host_reads on the host, but the argument is device-resident (ssm.device_resident): only kernels may read it}}
+  %v = memref.load %w[%c0] : memref<8xf32>
+  return %v : f32
+}
+
+// -----
+
+// A private function given a device-resident buffer by one call and host
+// memory by another is an error.
+
+// expected-error @+1 {{ssm-gpu-device-buffers: argument #0 of @mixed is given a device-resident buffer by one call, but host memory by another; the host cannot read device memory}}
+func.func private @mixed(%w: memref<8xf32>) {
+  return
+}
+
+func.func @calls(%w: memref<8xf32> {ssm.device_resident}, %h: memref<8xf32>) {
+  call @mixed(%w) : (memref<8xf32>) -> ()
+  call @mixed(%h) : (memref<8xf32>) -> ()
+  return
+}
