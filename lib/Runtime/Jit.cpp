@@ -526,6 +526,118 @@ JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
   return outputs;
 }
 
+//===----------------------------------------------------------------------===//
+// Device buffers
+//===----------------------------------------------------------------------===//
+
+/// The mgpu* functions of the CUDA runtime (or the emulator's) that the
+/// compiled programs call too, resolved once per target.
+struct DeviceBuffer::Runtime {
+  void *(*alloc)(uint64_t, void *, bool) = nullptr;
+  void (*free)(void *, void *) = nullptr;
+  void (*memcpy)(void *, void *, size_t, void *) = nullptr;
+  void *(*streamCreate)() = nullptr;
+  void (*streamSynchronize)(void *) = nullptr;
+  void (*streamDestroy)(void *) = nullptr;
+  int (*takeError)(char *, size_t) = nullptr;
+
+  /// Fills the functions from `lookup` (a name to an address); false when
+  /// one is missing.
+  template <typename Lookup> bool resolve(Lookup lookup) {
+    auto get = [&](auto &fn, const char *name) {
+      fn =
+          reinterpret_cast<std::remove_reference_t<decltype(fn)>>(lookup(name));
+      return fn != nullptr;
+    };
+    return get(alloc, "mgpuMemAlloc") && get(free, "mgpuMemFree") &&
+           get(memcpy, "mgpuMemcpy") && get(streamCreate, "mgpuStreamCreate") &&
+           get(streamSynchronize, "mgpuStreamSynchronize") &&
+           get(streamDestroy, "mgpuStreamDestroy");
+  }
+};
+
+namespace {
+llvm::Expected<const DeviceBuffer::Runtime *> deviceRuntime(Target target) {
+  using Runtime = DeviceBuffer::Runtime;
+  if (target == Target::GPUEmulator) {
+    static const Runtime emulator = [] {
+      Runtime r;
+      r.resolve([](const char *name) -> void * {
+        for (const GpuEmulatorSymbol &symbol : gpuEmulatorSymbols())
+          if (llvm::StringRef(symbol.name) == name)
+            return symbol.address;
+        return nullptr;
+      });
+      r.takeError = ssmGpuEmulatorTakeError;
+      return r;
+    }();
+    return &emulator;
+  }
+  if (target != Target::NVPTX)
+    return llvm::createStringError(
+        "device buffers need a GPU target (nvptx or gpu-emulator)");
+  static Runtime cuda;
+  static bool loaded = false;
+  if (!loaded) {
+    auto take = loadCudaRuntime();
+    if (!take)
+      return take.takeError();
+    void *handle = dlopen(cudaRuntimeLibraryPath(), RTLD_NOW | RTLD_GLOBAL);
+    if (!handle ||
+        !cuda.resolve([&](const char *name) { return dlsym(handle, name); }))
+      return llvm::createStringError("%s lacks the mgpu* memory functions",
+                                     cudaRuntimeLibraryPath());
+    cuda.takeError = *take;
+    loaded = true;
+  }
+  return &cuda;
+}
+} // namespace
+
+llvm::Expected<DeviceBuffer> DeviceBuffer::upload(Target target,
+                                                  const Array &host) {
+  auto runtime = deviceRuntime(target);
+  if (!runtime)
+    return runtime.takeError();
+  const Runtime &rt = **runtime;
+  DeviceBuffer buffer;
+  buffer.runtime = &rt;
+  void *stream = rt.streamCreate();
+  void *ptr = rt.alloc(host.byteSize(), stream, /*isHostShared=*/false);
+  rt.memcpy(ptr, const_cast<void *>(host.data()), host.byteSize(), stream);
+  rt.streamSynchronize(stream);
+  rt.streamDestroy(stream);
+  buffer.device = Array::view(host.dtype(), host.shape(), ptr);
+  if (llvm::Error err = gpuError(
+          rt.takeError, "uploading " + std::to_string(host.byteSize()) +
+                            " bytes to the device"))
+    return std::move(err);
+  return buffer;
+}
+
+DeviceBuffer::DeviceBuffer(DeviceBuffer &&other) noexcept
+    : runtime(other.runtime), device(std::move(other.device)) {
+  other.runtime = nullptr;
+}
+
+DeviceBuffer &DeviceBuffer::operator=(DeviceBuffer &&other) noexcept {
+  if (this != &other) {
+    release();
+    runtime = other.runtime;
+    device = std::move(other.device);
+    other.runtime = nullptr;
+  }
+  return *this;
+}
+
+void DeviceBuffer::release() {
+  if (runtime && device.data())
+    runtime->free(device.data(), nullptr);
+  runtime = nullptr;
+}
+
+DeviceBuffer::~DeviceBuffer() { release(); }
+
 llvm::Error mlir::ssm::prepareInputs(const FunctionSig &sig,
                                      llvm::MutableArrayRef<Array> inputs,
                                      llvm::ArrayRef<std::string> labels) {

@@ -59,6 +59,9 @@ MambaLM::load(llvm::StringRef dir, const JitOptions &options) {
       if (auto e = take("backbone.layers." + std::to_string(l) + "." + w.name,
                         w.checkpointShape, w.argShape))
         return std::move(e);
+  lm->deviceWeights = usesDeviceWeights(options);
+  for (const Array &w : lm->weights)
+    lm->weightArgs.push_back(&w);
   lm->ctx = createRunnerContext();
   return lm;
 }
@@ -109,8 +112,8 @@ llvm::Expected<JitProgram *> MambaLM::program(int64_t batch, LMLogits logits) {
   auto it = programs.find({batch, logits});
   if (it != programs.end())
     return it->second.get();
-  auto module = buildMambaLMModule(*ctx, config(), batch,
-                                   mlir::ShapedType::kDynamic, logits);
+  auto module = buildMambaLMModule(
+      *ctx, config(), batch, mlir::ShapedType::kDynamic, logits, deviceWeights);
   if (!module)
     return module.takeError();
   auto compiled = JitProgram::compile(**module, options);
@@ -118,6 +121,24 @@ llvm::Expected<JitProgram *> MambaLM::program(int64_t batch, LMLogits logits) {
     return compiled.takeError();
   JitProgram *p = compiled->get();
   programs[{batch, logits}] = std::move(*compiled);
+  if (deviceWeights && uploads.empty()) {
+    // The program loaded the target's runtime; a weight the checkpoint
+    // holds twice (a tied head) is uploaded once.
+    llvm::DenseMap<const void *, size_t> uploaded;
+    uploads.reserve(weights.size());
+    for (auto [i, w] : llvm::enumerate(weights)) {
+      auto [it, fresh] = uploaded.try_emplace(w.data(), uploads.size());
+      if (fresh) {
+        auto device = DeviceBuffer::upload(options.target, w);
+        if (!device) {
+          uploads.clear();
+          return device.takeError();
+        }
+        uploads.push_back(std::move(*device));
+      }
+      weightArgs[i] = &uploads[it->second].array();
+    }
+  }
   return p;
 }
 
@@ -153,13 +174,13 @@ llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
   // `weights` holds the embedding, norm_f and the LM head, then the layers.
   llvm::SmallVector<const Array *> args(kLayerWeightsArg);
   args[kTokensArg] = &*tokens;
-  args[kEmbeddingArg] = &weights[0];
-  args[kNormFArg] = &weights[1];
-  args[kLMHeadArg] = &weights[2];
+  args[kEmbeddingArg] = weightArgs[0];
+  args[kNormFArg] = weightArgs[1];
+  args[kLMHeadArg] = weightArgs[2];
   args[kConvStatesArg] = &state.conv;
   args[kSsmStatesArg] = &state.ssm;
   for (size_t i = 3; i < weights.size(); ++i)
-    args.push_back(&weights[i]);
+    args.push_back(weightArgs[i]);
   auto results = (*prog)->call(kMambaLMFunc, args, ms);
   if (!results)
     return results.takeError();

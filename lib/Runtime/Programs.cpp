@@ -263,7 +263,8 @@ mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
-                              int64_t batch, int64_t length, LMLogits which) {
+                              int64_t batch, int64_t length, LMLogits which,
+                              bool deviceWeights) {
   if (cfg.mixer == MixerKind::S4D)
     return llvm::createStringError(
         "a language model of S4D mixers is not supported: no checkpoint "
@@ -345,9 +346,12 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   // Weights are read, never written: bufferization must not reuse them
   // (they may be a read-only map of the checkpoint). The states are
   // updated in place: the caller hands their buffers over.
-  for (unsigned i = kEmbeddingArg; i < args.size(); ++i)
-    forward.setArgAttr(i, "bufferization.writable",
-                       b.getBoolAttr(i == kConvStatesArg || i == kSsmStatesArg));
+  for (unsigned i = kEmbeddingArg; i < args.size(); ++i) {
+    const bool state = i == kConvStatesArg || i == kSsmStatesArg;
+    forward.setArgAttr(i, "bufferization.writable", b.getBoolAttr(state));
+    if (deviceWeights && !state)
+      forward.setArgAttr(i, "ssm.device_resident", b.getUnitAttr());
+  }
   Block *body = forward.addEntryBlock();
   b.setInsertionPointToStart(body);
   Value h = EmbeddingOp::create(b, loc, hType, body->getArgument(kTokensArg),

@@ -629,7 +629,8 @@ llvm::Error runModel(Options &opts) {
       return ckpt.takeError();
     std::unique_ptr<mlir::MLIRContext> ctx = createRunnerContext();
     auto module = buildMambaLMModule(*ctx, (*ckpt)->config(), 1,
-                                     mlir::ShapedType::kDynamic, which);
+                                     mlir::ShapedType::kDynamic, which,
+                                     MambaLM::usesDeviceWeights(common->jit));
     if (!module)
       return module.takeError();
     return emitModule(**module, *common);

@@ -148,6 +148,36 @@ private:
   llvm::StringMap<std::string> uncallable;
 };
 
+/// A copy of a host array in the device memory of a GPU target (the GPU
+/// emulator's device memory is host memory), for the arguments a program
+/// takes `ssm.device_resident` (ssm-gpu-device-buffers): uploaded once,
+/// passed to any number of calls, freed with this object.
+class DeviceBuffer {
+public:
+  /// Allocates device memory of `target` (NVPTX or GPUEmulator) and copies
+  /// `host` into it; an error names the failing driver call.
+  static llvm::Expected<DeviceBuffer> upload(Target target, const Array &host);
+
+  DeviceBuffer(DeviceBuffer &&other) noexcept;
+  DeviceBuffer &operator=(DeviceBuffer &&other) noexcept;
+  DeviceBuffer(const DeviceBuffer &) = delete;
+  DeviceBuffer &operator=(const DeviceBuffer &) = delete;
+  ~DeviceBuffer();
+
+  /// The copy as an argument of JitProgram::call: data() is a device
+  /// address, which the host must not read.
+  const Array &array() const { return device; }
+
+  /// The functions of a GPU target's runtime that manage device memory.
+  struct Runtime;
+
+private:
+  DeviceBuffer() = default;
+  void release();
+  const Runtime *runtime = nullptr;
+  Array device;
+};
+
 /// Checks host arrays against a signature and converts, in place, dtypes
 /// where allowed (float widths, int widths). `labels` name each input in
 /// messages (e.g. "--input x.npy" or "--B b.npy").

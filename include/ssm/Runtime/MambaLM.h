@@ -16,6 +16,7 @@
 #include "ssm/Runtime/Programs.h"
 
 #include <map>
+#include <vector>
 
 namespace mlir::ssm {
 
@@ -34,6 +35,13 @@ public:
   ~MambaLM();
 
   const MambaConfig &config() const { return ckpt->config(); }
+
+  /// Whether the model's weights live on the device for `options`: a GPU
+  /// target with all-kernels, where only kernels read them (uploaded once,
+  /// before the first call; the program marks them ssm.device_resident).
+  static bool usesDeviceWeights(const JitOptions &options) {
+    return options.target != Target::CPU && options.gpuAllKernels;
+  }
 
   /// The state before any token: zeros.
   State initialState(int64_t batch) const;
@@ -72,6 +80,12 @@ private:
   JitOptions options;
   /// embedding, norm_f, lm_head, then every layer's weights.
   llvm::SmallVector<Array> weights;
+  /// GPU targets with all-kernels: the weights' device copies, uploaded
+  /// before the first call (a tied head shares the embedding's), and what
+  /// the calls pass for each weight.
+  bool deviceWeights = false;
+  std::vector<DeviceBuffer> uploads;
+  llvm::SmallVector<const Array *> weightArgs;
   /// Compiled programs by batch size (the length is dynamic) and logits.
   std::map<std::pair<int64_t, LMLogits>, std::unique_ptr<JitProgram>> programs;
 };

@@ -107,11 +107,14 @@ enum class LMLogits { All, Last };
 /// config `cfg` over `batch` sequences of `length` tokens
 /// (ShapedType::kDynamic for either is allowed), in ssm.embedding,
 /// ssm.rmsnorm, ssm.mamba_block or ssm.mamba2_block and ssm.linear, with
-/// one private function per layer called for each layer.
+/// one private function per layer called for each layer. With
+/// `deviceWeights`, every weight argument is marked `ssm.device_resident`:
+/// the caller passes device copies (DeviceBuffer), for the GPU pipelines
+/// with all-kernels, where kernels are the only readers of weights.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildMambaLMModule(mlir::MLIRContext &ctx, const MambaConfig &cfg,
                    int64_t batch, int64_t length,
-                   LMLogits logits = LMLogits::All);
+                   LMLogits logits = LMLogits::All, bool deviceWeights = false);
 
 /// The name of the function buildMambaStackModule() defines. Arguments:
 /// the features x (b, L, D), then each layer's weights
