@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <mutex>
 #include <thread>
 
 using namespace mlir::ssm;
@@ -576,6 +577,9 @@ llvm::Expected<const DeviceBuffer::Runtime *> deviceRuntime(Target target) {
   if (target != Target::NVPTX)
     return llvm::createStringError(
         "device buffers need a GPU target (nvptx or gpu-emulator)");
+  // MambaLMs in several threads may upload at once.
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
   static Runtime cuda;
   static bool loaded = false;
   if (!loaded) {

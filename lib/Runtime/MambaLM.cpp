@@ -119,26 +119,31 @@ llvm::Expected<JitProgram *> MambaLM::program(int64_t batch, LMLogits logits) {
   auto compiled = JitProgram::compile(**module, options);
   if (!compiled)
     return compiled.takeError();
-  JitProgram *p = compiled->get();
-  programs[{batch, logits}] = std::move(*compiled);
   if (deviceWeights && uploads.empty()) {
     // The program loaded the target's runtime; a weight the checkpoint
-    // holds twice (a tied head) is uploaded once.
+    // holds twice (a tied head) is uploaded once. Nothing is kept unless
+    // every upload succeeds: a device-resident program is never called
+    // with host weights.
+    std::vector<DeviceBuffer> device;
+    device.reserve(weights.size());
+    llvm::SmallVector<size_t> which;
     llvm::DenseMap<const void *, size_t> uploaded;
-    uploads.reserve(weights.size());
-    for (auto [i, w] : llvm::enumerate(weights)) {
-      auto [it, fresh] = uploaded.try_emplace(w.data(), uploads.size());
+    for (const Array &w : weights) {
+      auto [it, fresh] = uploaded.try_emplace(w.data(), device.size());
       if (fresh) {
-        auto device = DeviceBuffer::upload(options.target, w);
-        if (!device) {
-          uploads.clear();
-          return device.takeError();
-        }
-        uploads.push_back(std::move(*device));
+        auto copy = DeviceBuffer::upload(options.target, w);
+        if (!copy)
+          return copy.takeError();
+        device.push_back(std::move(*copy));
       }
-      weightArgs[i] = &uploads[it->second].array();
+      which.push_back(it->second);
     }
+    uploads = std::move(device);
+    for (auto [i, u] : llvm::enumerate(which))
+      weightArgs[i] = &uploads[u].array();
   }
+  JitProgram *p = compiled->get();
+  programs[{batch, logits}] = std::move(*compiled);
   return p;
 }
 

@@ -64,8 +64,8 @@ public:
   /// logits. The steps run the program of the last position's logits, or
   /// the one of every position when only that one is compiled (at L = 1
   /// they are the same). Returns the new tokens (b, steps). `onStep`, when
-  /// given, is called after each step with its index; `ms` receives the time of
-  /// the compiled calls.
+  /// given, is called after each step with its index; `ms` receives the
+  /// time of the compiled calls.
   llvm::Expected<Array> decode(const Array &logits, int64_t steps,
                                State &state,
                                llvm::function_ref<void(int64_t)> onStep = nullptr,
