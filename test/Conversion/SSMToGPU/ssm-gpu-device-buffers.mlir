@@ -437,3 +437,18 @@ func.func @calls(%w: memref<8xf32> {ssm.device_resident}, %h: memref<8xf32>) {
   call @mixed(%h) : (memref<8xf32>) -> ()
   return
 }
+
+// -----
+
+// ... and so is a device-resident buffer passed to a public function, whose
+// other callers the pass cannot see.
+
+// expected-error @+1 {{ssm-gpu-device-buffers: argument #0 of @public_callee is given a device-resident buffer by one call, but the function is public or external; the host cannot read device memory}}
+func.func @public_callee(%w: memref<8xf32>) {
+  return
+}
+
+func.func @calls_public(%w: memref<8xf32> {ssm.device_resident}) {
+  call @public_callee(%w) : (memref<8xf32>) -> ()
+  return
+}
