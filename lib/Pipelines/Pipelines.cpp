@@ -169,6 +169,13 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
 /// NVPTX pipeline and the emulator's.
 template <typename Options>
 static void addGPUKernels(OpPassManager &pm, const Options &options) {
+  // With every op a kernel, a model's layer calls are inlined: one function
+  // holds the whole forward pass, so that ssm-gpu-device-buffers keeps its
+  // activations and states on the device from layer to layer (a call's
+  // arguments and results would be host memory), and
+  // ssm-gpu-dedup-kernels merges the layers' copies of each kernel.
+  if (options.allKernels)
+    pm.addPass(createInlinerPass());
   pm.addPass(createSSMExpandBlocks());
   SSMLowerToGPUOptions gpu;
   gpu.itemsPerThread = options.itemsPerThread;

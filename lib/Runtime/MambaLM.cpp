@@ -172,6 +172,12 @@ llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
           static_cast<long long>(i % length), static_cast<long long>(V));
   if (auto e = checkState(state, batch))
     return std::move(e);
+  // The program takes the two states as llvm.noalias arguments.
+  auto *conv = static_cast<const char *>(state.conv.data());
+  auto *ssm = static_cast<const char *>(state.ssm.data());
+  if (conv < ssm + state.ssm.byteSize() && ssm < conv + state.conv.byteSize())
+    return llvm::createStringError(
+        "the conv and ssm states share memory; they must be two arrays");
 
   auto prog = program(batch, logits);
   if (!prog)

@@ -345,10 +345,14 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
       b.getFunctionType(args, {logitsType, convStack, ssmStack}));
   // Weights are read, never written: bufferization must not reuse them
   // (they may be a read-only map of the checkpoint). The states are
-  // updated in place: the caller hands their buffers over.
+  // updated in place: the caller hands their buffers over, two buffers of
+  // their own (llvm.noalias: on the GPU targets their device copies then
+  // stay valid from layer to layer, and go back once).
   for (unsigned i = kEmbeddingArg; i < args.size(); ++i) {
     const bool state = i == kConvStatesArg || i == kSsmStatesArg;
     forward.setArgAttr(i, "bufferization.writable", b.getBoolAttr(state));
+    if (state)
+      forward.setArgAttr(i, "llvm.noalias", b.getUnitAttr());
     if (deviceWeights && !state)
       forward.setArgAttr(i, "ssm.device_resident", b.getUnitAttr());
   }

@@ -303,15 +303,20 @@ def SSMGPUDeviceBuffers : Pass<"ssm-gpu-device-buffers"> {
 
     A later launch of the same block that uses the same host buffer reuses
     its device buffer, without a copy in, while the device copy is still
-    equal to it: for an allocation, when no host op in between may write or
-    free it or a view of it; for a function argument, when no op in between
-    may write any argument (two arguments may alias). A kernel's writes to
-    an allocation are copied back only when the host may read it (or a view
-    of it: any use other than a dim, a dealloc or a later launch served by
-    the same device copy) before the next launch that writes the device copy
-    again; an intermediate that only kernels read never leaves the device.
-    Each device buffer is freed in the chain of the last launch that uses
-    it.
+    equal to it: for an allocation or an argument marked `llvm.noalias`
+    (upstream's unit attribute: it shares memory with no other argument),
+    when no host op in between may write or free it or a view of it; for
+    any other function argument, when no op in between may write such an
+    argument (two of them may alias). A kernel's writes to an allocation or
+    a `llvm.noalias` argument are copied back only when the host may read
+    it (or a view of it: any use other than a dim, a dealloc or a later
+    launch served by the same device copy) before the next launch that
+    writes the device copy again, and for the argument also after the last
+    such launch (the caller reads it): an intermediate that only kernels
+    read never leaves the device, and a state that every layer's kernels
+    update goes back once. Other arguments go back after each kernel that
+    writes them. Each device buffer is freed in the chain of the last
+    launch that uses it.
 
     A memref argument marked `ssm.device_resident` (a unit argument
     attribute) already lives in device memory: the caller passes a device

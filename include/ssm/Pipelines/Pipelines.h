@@ -103,7 +103,8 @@ struct GPUKernelOptions : public HostOptions<Derived> {
       llvm::cl::desc("Run every op a kernel can run on the GPU (projections, "
                      "norms, gates, copies: ssm-host-ops-to-gpu), not only "
                      "the scan and the conv; the host keeps the rest, on its "
-                     "loops"),
+                     "loops. Calls of private functions (a model's layers) "
+                     "are inlined first"),
       llvm::cl::init(false)};
 };
 

@@ -3,7 +3,8 @@
 // The aliasing the GPU passes rely on, shared by ssm-host-ops-to-gpu and
 // ssm-gpu-device-buffers: a memref's root is the allocation or argument it
 // is a view of; an allocation of the function aliases nothing but its own
-// views, while two arguments may alias. And the views a kernel should make
+// views, nor does an argument marked `llvm.noalias`, while two other
+// arguments may alias. And the views a kernel should make
 // itself, so that it captures whole buffers.
 //
 //===----------------------------------------------------------------------===//
@@ -13,6 +14,7 @@
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
 
@@ -30,11 +32,25 @@ inline bool isAllocation(Value v) {
          v.getDefiningOp<memref::AllocaOp>();
 }
 
+/// Whether `v` is a function argument marked `llvm.noalias`: upstream's
+/// way to say that it shares memory with no other argument (the programs
+/// a runtime calls with separate buffers carry it).
+inline bool isNoAliasArgument(Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg || !arg.getOwner()->isEntryBlock())
+    return false;
+  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+  return func && func.getArgAttr(arg.getArgNumber(), "llvm.noalias");
+}
+
 /// Whether two memrefs may share memory: the same root, or two roots
-/// neither of which is an allocation.
+/// neither of which is an allocation or a `llvm.noalias` argument.
 inline bool mayAlias(Value a, Value b) {
   Value ra = rootOf(a), rb = rootOf(b);
-  return ra == rb || (!isAllocation(ra) && !isAllocation(rb));
+  auto unknown = [](Value r) {
+    return !isAllocation(r) && !isNoAliasArgument(r);
+  };
+  return ra == rb || (unknown(ra) && unknown(rb));
 }
 
 /// The memref views a kernel can make from a buffer it captures.

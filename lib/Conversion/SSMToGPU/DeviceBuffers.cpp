@@ -194,7 +194,8 @@ LogicalResult checkHostUses(FunctionOpInterface func) {
 }
 
 /// Whether a host op between `from` and `to` (two ops of one block) may
-/// write or free `buffer`, a memref.alloc: any use of the buffer or of a
+/// write or free `buffer`, a memref.alloc or a `llvm.noalias` argument
+/// (memory nothing else reaches): any use of the buffer or of a
 /// view of it, inside an op of the block between the two, other than a
 /// read. Launches are not asked about: the caller passes the last launch
 /// that used the buffer as `from`.
@@ -217,9 +218,16 @@ bool mayChangeBetween(Value buffer, Operation *from, Operation *to) {
   });
 }
 
+/// Whether `root` (an allocation or an argument) is memory that only its
+/// own views reach: an allocation of the function, or an argument marked
+/// `llvm.noalias`.
+bool isDistinct(Value root) {
+  return isAllocation(root) || isNoAliasArgument(root);
+}
+
 /// Whether an op between `from` and `to` (two ops of one block) may write
-/// or free memory that is not an allocation of the function: a function
-/// argument or a view of one, which may alias any other argument. Launches
+/// or free memory that an argument not marked `llvm.noalias` may share:
+/// such an argument or a view of one, which may alias any other. Launches
 /// are asked through their bodies (accessIn), other ops through their
 /// memory effects; an op without them may write anything.
 bool mayWriteArgumentsBetween(Operation *from, Operation *to) {
@@ -229,7 +237,7 @@ bool mayWriteArgumentsBetween(Operation *from, Operation *to) {
       SetVector<Value> above;
       getUsedValuesDefinedAbove(launch.getBody(), above);
       for (Value v : above)
-        if (isa<MemRefType>(v.getType()) && !isAllocation(rootOf(v)) &&
+        if (isa<MemRefType>(v.getType()) && !isDistinct(rootOf(v)) &&
             accessIn(launch, v).written)
           return true;
       continue;
@@ -246,7 +254,7 @@ bool mayWriteArgumentsBetween(Operation *from, Operation *to) {
         if (!isa<MemoryEffects::Write, MemoryEffects::Free>(e.getEffect()))
           continue;
         Value target = e.getValue();
-        if (!target || !isAllocation(rootOf(target)))
+        if (!target || !isDistinct(rootOf(target)))
           return WalkResult::interrupt();
       }
       return WalkResult::advance();
@@ -267,7 +275,8 @@ struct Use {
   bool copyOut; // the host reads what it wrote (decided last)
 };
 
-/// Whether the host may read `buffer` (a memref.alloc), or a view of it
+/// Whether the host may read `buffer` (a memref.alloc or a `llvm.noalias`
+/// argument), or a view of it
 /// (made anywhere), after `launch` wrote it and before `until` (the next
 /// launch that writes its device copy, or null): any use in that range,
 /// other than a dim, a dealloc, or a use in one of the launches in
@@ -360,7 +369,9 @@ struct SSMGPUDeviceBuffersPass
         bool valid = false;
         if (it != live.end()) {
           Operation *previous = it->second.second;
-          if (host.getDefiningOp<memref::AllocOp>())
+          // Only the uses of an allocation or of a `llvm.noalias` argument
+          // can change it; any write to an argument may change another.
+          if (host.getDefiningOp<memref::AllocOp>() || isNoAliasArgument(host))
             valid = !mayChangeBetween(host, previous, launch);
           else if (isa<BlockArgument>(host))
             valid = !mayWriteArgumentsBetween(previous, launch);
@@ -384,10 +395,16 @@ struct SSMGPUDeviceBuffersPass
 
     // Copies back only what the host may read before the device copy is
     // written again (that launch copies back the whole buffer): an
-    // allocation that only later kernels read stays on the device.
+    // allocation that only later kernels read stays on the device, and a
+    // `llvm.noalias` argument goes back once, after the last kernel that
+    // writes it (the caller reads it after the function returns). Any
+    // other argument goes back after each kernel that writes it: the host
+    // may read it through another argument.
     for (auto [i, launch] : llvm::enumerate(launches)) {
       for (Use &use : uses[i]) {
-        if (!use.written || !use.host.getDefiningOp<memref::AllocOp>())
+        bool noAliasArgument = isNoAliasArgument(use.host);
+        if (!use.written ||
+            !(use.host.getDefiningOp<memref::AllocOp>() || noAliasArgument))
           continue;
         Operation *until = nullptr;
         SmallVector<Operation *> onDevice;
@@ -398,7 +415,8 @@ struct SSMGPUDeviceBuffersPass
               if (later.written)
                 until = launches[j];
             }
-        use.copyOut = hostReadsBetween(use.host, launch, until, onDevice);
+        use.copyOut = (noAliasArgument && !until) ||
+                      hostReadsBetween(use.host, launch, until, onDevice);
       }
     }
 

@@ -269,6 +269,92 @@ func.func @argument_written(%w: memref<8xf32>, %v: memref<8xf32>, %f: f32) -> me
 
 // -----
 
+// Arguments marked llvm.noalias share memory with no other argument. A
+// kernel writing %v then leaves the device copies of %w and %s valid, and
+// %s, which two kernels update (a stacked state, a layer's slice each),
+// goes back once, after the last of them; %v goes back after its kernel.
+
+// CHECK-LABEL: func.func @noalias_arguments(
+// CHECK-SAME:    %[[S:[^:]*]]: memref<2x8xf32> {llvm.noalias}, %[[W:[^:]*]]: memref<8xf32> {llvm.noalias}, %[[V:[^:]*]]: memref<8xf32> {llvm.noalias}
+// CHECK:       gpu.wait async
+// CHECK-COUNT-2: gpu.memcpy async
+// CHECK:       gpu.launch async
+// CHECK-NOT:   gpu.memcpy
+// CHECK:       gpu.wait [
+// CHECK:       %[[DV:.*]], %{{.*}} = gpu.alloc async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[DV]], %[[V]]
+// CHECK:       gpu.launch async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[V]], %[[DV]]
+// CHECK:       gpu.wait [
+// CHECK:       gpu.wait async
+// CHECK-NOT:   gpu.memcpy
+// CHECK:       gpu.launch async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[S]], %{{.*}}
+// CHECK-NOT:   gpu.memcpy
+// CHECK:       return
+func.func @noalias_arguments(%s: memref<2x8xf32> {llvm.noalias}, %w: memref<8xf32> {llvm.noalias}, %v: memref<8xf32> {llvm.noalias}, %f: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %a = memref.load %w[%bx] : memref<8xf32>
+    memref.store %a, %s[%c0, %bx] : memref<2x8xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    memref.store %f, %v[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %a = memref.load %w[%bx] : memref<8xf32>
+    memref.store %a, %s[%c1, %bx] : memref<2x8xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// A llvm.noalias argument the host reads (through a view) between two
+// kernels that write it goes back after each; one the host writes in
+// between is copied in again.
+
+// CHECK-LABEL: func.func @noalias_host_uses(
+// CHECK-SAME:    %[[S:[^:]*]]: memref<2x8xf32> {llvm.noalias}
+// CHECK:       gpu.launch async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[S]], %{{.*}}
+// CHECK:       gpu.wait [
+// CHECK:       memref.load
+// CHECK:       memref.store
+// CHECK:       gpu.memcpy async [%{{.*}}] %{{.*}}, %[[S]]
+// CHECK:       gpu.launch async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[S]], %{{.*}}
+func.func @noalias_host_uses(%s: memref<2x8xf32> {llvm.noalias}, %f: f32) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    memref.store %f, %s[%c0, %bx] : memref<2x8xf32>
+    gpu.terminator
+  }
+  %row = memref.subview %s[0, 0] [1, 8] [1, 1] : memref<2x8xf32> to memref<8xf32, strided<[1]>>
+  %r = memref.load %row[%c1] : memref<8xf32, strided<[1]>>
+  memref.store %r, %s[%c1, %c0] : memref<2x8xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %a = memref.load %s[%c1, %bx] : memref<2x8xf32>
+    memref.store %a, %s[%c0, %bx] : memref<2x8xf32>
+    gpu.terminator
+  }
+  return %r : f32
+}
+
+// -----
+
 // What only kernels read stays on the device: %t, written by the first
 // kernel (a fresh allocation: its contents are undefined, so nothing is
 // copied in although the kernel reads it too) and read by the second

@@ -1,0 +1,52 @@
+// A model's layers on the GPU with all-kernels: ssm-to-nvptx inlines the
+// layer calls, so that one function holds the forward pass, and
+// ssm-gpu-device-buffers sees every kernel of it. The activations stay on
+// the device from layer to layer; the stacked state (llvm.noalias) goes in
+// once, before the first kernel that updates it, and back once, after the
+// last; the two layers' projections are one kernel (ssm-gpu-dedup-kernels).
+// The state updates are two kernels (their slices' offsets differ).
+//
+// RUN: ssm-opt %s --pass-pipeline="builtin.module(ssm-to-nvptx{all-kernels=true})" | FileCheck %s
+
+// CHECK-NOT:   @layer
+// CHECK-LABEL: llvm.func @forward(
+// x and layer 0's weight in, its projection:
+// CHECK-COUNT-2: llvm.call @mgpuMemcpy
+// CHECK:       gpu.launch_func {{.*}} @[[LINEAR:[a-z_0-9]+]]::@forward_kernel
+// the stacked state in, layer 0's update of its slice:
+// CHECK:       llvm.call @mgpuMemcpy
+// CHECK:       gpu.launch_func {{.*}} @forward_kernel_0::@forward_kernel
+// layer 1's weight in, its projection (the same kernel) and update:
+// CHECK:       llvm.call @mgpuMemcpy
+// CHECK:       gpu.launch_func {{.*}} @[[LINEAR]]::@forward_kernel
+// CHECK-NOT:   llvm.call @mgpuMemcpy
+// CHECK:       gpu.launch_func {{.*}} @forward_kernel_2::@forward_kernel
+// the state and the output back; the returned copy of the state:
+// CHECK-COUNT-2: llvm.call @mgpuMemcpy
+// CHECK:       gpu.launch_func
+// CHECK:       llvm.call @mgpuMemcpy
+// CHECK-NOT:   llvm.call @mgpuMemcpy
+// CHECK:       llvm.return
+// CHECK-COUNT-4: gpu.binary
+// CHECK-NOT:   gpu.binary
+
+func.func private @layer(%x: tensor<2x8xf32>, %s: tensor<2x8xf32>, %w: tensor<8x8xf32>)
+    -> (tensor<2x8xf32>, tensor<2x8xf32>) {
+  %p = ssm.linear %x, %w : tensor<2x8xf32>, tensor<8x8xf32> -> tensor<2x8xf32>
+  %e = tensor.empty() : tensor<2x8xf32>
+  %n = linalg.add ins(%p, %s : tensor<2x8xf32>, tensor<2x8xf32>) outs(%e : tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %n, %n : tensor<2x8xf32>, tensor<2x8xf32>
+}
+
+func.func @forward(%x: tensor<2x8xf32>,
+                   %states: tensor<2x2x8xf32> {bufferization.writable = true, llvm.noalias},
+                   %w0: tensor<8x8xf32>, %w1: tensor<8x8xf32>)
+    -> (tensor<2x8xf32>, tensor<2x2x8xf32>) {
+  %s0 = tensor.extract_slice %states[0, 0, 0] [1, 2, 8] [1, 1, 1] : tensor<2x2x8xf32> to tensor<2x8xf32>
+  %h0, %n0 = func.call @layer(%x, %s0, %w0) : (tensor<2x8xf32>, tensor<2x8xf32>, tensor<8x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>)
+  %t0 = tensor.insert_slice %n0 into %states[0, 0, 0] [1, 2, 8] [1, 1, 1] : tensor<2x8xf32> into tensor<2x2x8xf32>
+  %s1 = tensor.extract_slice %t0[1, 0, 0] [1, 2, 8] [1, 1, 1] : tensor<2x2x8xf32> to tensor<2x8xf32>
+  %h1, %n1 = func.call @layer(%h0, %s1, %w1) : (tensor<2x8xf32>, tensor<2x8xf32>, tensor<8x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>)
+  %t1 = tensor.insert_slice %n1 into %t0[1, 0, 0] [1, 2, 8] [1, 1, 1] : tensor<2x8xf32> into tensor<2x2x8xf32>
+  return %h1, %t1 : tensor<2x8xf32>, tensor<2x2x8xf32>
+}
