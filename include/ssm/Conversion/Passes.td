@@ -298,8 +298,12 @@ def SSMGPUDeviceBuffers : Pass<"ssm-gpu-device-buffers"> {
     per memref, copies in those the kernel reads or writes (except a fresh
     `memref.alloc`, whose contents are undefined), launches on the device
     buffers, copies back what it writes and the host may read, all in one
-    chain of async tokens (one stream) closed by a `gpu.wait`. Each op has
-    one dependency, the form gpu-to-llvm lowers.
+    chain of async tokens (one stream). Each op has one dependency, the form
+    gpu-to-llvm lowers. The launches of a block continue one chain while
+    the host ops between them need not wait: the host waits for the stream
+    (`gpu.wait`) only before an op that may read, write or free memory the
+    stream copies (or memory it does not name), a call, or the block's
+    terminator. Allocating, views and index arithmetic do not wait.
 
     A later launch of the same block that uses the same host buffer reuses
     its device buffer, without a copy in, while the device copy is still

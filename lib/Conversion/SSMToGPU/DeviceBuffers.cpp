@@ -301,6 +301,83 @@ bool hostReadsBetween(Value buffer, Operation *launch, Operation *until,
   });
 }
 
+/// The ops one launch became: its stream's opening `gpu.wait async`, then
+/// allocations, copies, the launch and deallocations up to `last`, whose
+/// token ends the chain.
+struct Group {
+  Operation *open, *last;
+  Value token;
+};
+
+/// Whether the host op `op` must wait for the device work in flight, which
+/// copies to or from `host`: it reads, writes or frees memory that may be
+/// one of them, touches memory it does not name, or calls a function.
+/// Allocating is free; so are ops without memory effects (views, dims,
+/// index arithmetic).
+bool mustWait(Operation *op, ArrayRef<Value> host) {
+  WalkResult walk = op->walk([&](Operation *nested) {
+    if (isa<CallOpInterface>(nested))
+      return WalkResult::interrupt();
+    auto effects = dyn_cast<MemoryEffectOpInterface>(nested);
+    if (!effects)
+      return nested->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
+                 ? WalkResult::advance()
+                 : WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> all;
+    effects.getEffects(all);
+    for (const MemoryEffects::EffectInstance &e : all) {
+      if (isa<MemoryEffects::Allocate>(e.getEffect()))
+        continue;
+      Value target = e.getValue();
+      if (!target ||
+          llvm::any_of(host, [&](Value h) { return mayAlias(target, h); }))
+        return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return walk.wasInterrupted();
+}
+
+/// Joins the launches of `block` into as few streams as the host allows:
+/// a launch's chain continues the previous one's unless a host op between
+/// them must wait (mustWait); the host waits for a stream there, and
+/// before the block's terminator (a caller reads the results).
+void joinStreams(Block *block, ArrayRef<Group> groups) {
+  llvm::DenseMap<Operation *, const Group *> byOpen;
+  for (const Group &g : groups)
+    byOpen[g.open] = &g;
+  Value open;
+  SmallVector<Value> host; // the host buffers the open stream copies
+  auto close = [&](Operation *before) {
+    OpBuilder b(before);
+    gpu::WaitOp::create(b, before->getLoc(), Type(), ValueRange{open});
+    open = nullptr;
+    host.clear();
+  };
+  for (Operation *op = &block->front(); op; op = op->getNextNode()) {
+    if (const Group *g = byOpen.lookup(op)) {
+      for (Operation *in = g->open->getNextNode();; in = in->getNextNode()) {
+        if (auto copy = dyn_cast<gpu::MemcpyOp>(in))
+          for (Value v : {copy.getDst(), copy.getSrc()})
+            if (!v.getDefiningOp<gpu::AllocOp>())
+              host.push_back(v);
+        if (in == g->last)
+          break;
+      }
+      // The launch continues the open stream instead of opening its own.
+      if (open) {
+        g->open->getResult(0).replaceAllUsesWith(open);
+        g->open->erase();
+      }
+      open = g->token;
+      op = g->last;
+      continue;
+    }
+    if (open && (op->hasTrait<OpTrait::IsTerminator>() || mustWait(op, host)))
+      close(op);
+  }
+}
+
 struct SSMGPUDeviceBuffersPass
     : ssm::impl::SSMGPUDeviceBuffersBase<SSMGPUDeviceBuffersPass> {
   using Base::Base;
@@ -344,6 +421,7 @@ struct SSMGPUDeviceBuffersPass
   /// last launch that uses it.
   LogicalResult rewriteBlock(MutableArrayRef<gpu::LaunchOp> launches,
                              DominanceInfo &dom) {
+    Block *parent = launches.front()->getBlock();
     SmallVector<SmallVector<Use>> uses(launches.size());
     SmallVector<unsigned> lastUse; // per device buffer, a launch index
     // The device copy of each host buffer and the last launch using it.
@@ -421,14 +499,15 @@ struct SSMGPUDeviceBuffersPass
     }
 
     SmallVector<Value> device(lastUse.size());
+    SmallVector<Group> groups;
     for (auto [i, launch] : llvm::enumerate(launches)) {
       if (uses[i].empty())
         continue;
       OpBuilder b(launch);
       Location loc = launch.getLoc();
       Type tokenType = gpu::AsyncTokenType::get(b.getContext());
-      Value token =
-          gpu::WaitOp::create(b, loc, tokenType, ValueRange{}).getAsyncToken();
+      auto opening = gpu::WaitOp::create(b, loc, tokenType, ValueRange{});
+      Value token = opening.getAsyncToken();
       for (const Use &use : uses[i]) {
         if (!use.fresh)
           continue;
@@ -476,9 +555,11 @@ struct SSMGPUDeviceBuffersPass
           token = gpu::DeallocOp::create(b, loc, tokenType, ValueRange{token},
                                          device[use.device])
                       .getAsyncToken();
-      gpu::WaitOp::create(b, loc, Type(), ValueRange{token});
+      groups.push_back({opening, token.getDefiningOp(), token});
       launch.erase();
     }
+    if (!groups.empty())
+      joinStreams(parent, groups);
     return success();
   }
 };

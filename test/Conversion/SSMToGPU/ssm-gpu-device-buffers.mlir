@@ -273,6 +273,7 @@ func.func @argument_written(%w: memref<8xf32>, %v: memref<8xf32>, %f: f32) -> me
 // kernel writing %v then leaves the device copies of %w and %s valid, and
 // %s, which two kernels update (a stacked state, a layer's slice each),
 // goes back once, after the last of them; %v goes back after its kernel.
+// No host op in between touches memory: one stream, one wait.
 
 // CHECK-LABEL: func.func @noalias_arguments(
 // CHECK-SAME:    %[[S:[^:]*]]: memref<2x8xf32> {llvm.noalias}, %[[W:[^:]*]]: memref<8xf32> {llvm.noalias}, %[[V:[^:]*]]: memref<8xf32> {llvm.noalias}
@@ -280,14 +281,12 @@ func.func @argument_written(%w: memref<8xf32>, %v: memref<8xf32>, %f: f32) -> me
 // CHECK-COUNT-2: gpu.memcpy async
 // CHECK:       gpu.launch async
 // CHECK-NOT:   gpu.memcpy
-// CHECK:       gpu.wait [
 // CHECK:       %[[DV:.*]], %{{.*}} = gpu.alloc async
 // CHECK:       gpu.memcpy async [%{{.*}}] %[[DV]], %[[V]]
 // CHECK:       gpu.launch async
 // CHECK:       gpu.memcpy async [%{{.*}}] %[[V]], %[[DV]]
-// CHECK:       gpu.wait [
-// CHECK:       gpu.wait async
 // CHECK-NOT:   gpu.memcpy
+// CHECK-NOT:   gpu.wait
 // CHECK:       gpu.launch async
 // CHECK:       gpu.memcpy async [%{{.*}}] %[[S]], %{{.*}}
 // CHECK-NOT:   gpu.memcpy
@@ -355,12 +354,69 @@ func.func @noalias_host_uses(%s: memref<2x8xf32> {llvm.noalias}, %f: f32) -> f32
 
 // -----
 
+// One stream for the launches of a block: the host waits for it only
+// before an op that may touch memory the stream copies (the load of %a,
+// which the first kernel's stream copies back), a call, or the return. A
+// store to %b, which no kernel uses, and an allocation do not wait.
+
+// CHECK-LABEL: func.func @streams(
+// CHECK-SAME:    %[[F:.*]]: f32)
+// CHECK:       %[[A:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:       %[[B:.*]] = memref.alloc() : memref<8xf32>
+// CHECK:       gpu.wait async
+// CHECK:       gpu.launch async
+// CHECK:       gpu.memcpy async [%{{.*}}] %[[A]], %{{.*}}
+// CHECK-NOT:   gpu.wait
+// CHECK:       memref.store %[[F]], %[[B]]
+// CHECK-NOT:   gpu.wait
+// CHECK:       gpu.launch async
+// CHECK:       gpu.wait [
+// CHECK-NEXT:  memref.load %[[A]]
+// CHECK:       gpu.wait async
+// CHECK:       gpu.launch async
+// CHECK:       gpu.wait [
+// CHECK-NEXT:  call @ext(%[[B]])
+// CHECK-NOT:   gpu.wait
+// CHECK:       return
+func.func private @ext(memref<8xf32>)
+func.func @streams(%f: f32) -> (memref<8xf32>, f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %a = memref.alloc() : memref<8xf32>
+  %b = memref.alloc() : memref<8xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    memref.store %f, %a[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  memref.store %f, %b[%c0] : memref<8xf32>
+  %c = memref.alloc() : memref<8xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %v = memref.load %a[%bx] : memref<8xf32>
+    memref.store %v, %c[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  %r = memref.load %a[%c0] : memref<8xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    memref.store %f, %c[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  func.call @ext(%b) : (memref<8xf32>) -> ()
+  return %c, %r : memref<8xf32>, f32
+}
+
+// -----
+
 // What only kernels read stays on the device: %t, written by the first
 // kernel (a fresh allocation: its contents are undefined, so nothing is
 // copied in although the kernel reads it too) and read by the second
 // (through a view inside the kernel, which neither reads nor writes by
 // itself), is never copied out. %u is written by the first kernel and read
 // by the second and by the host after both: copied out after the first.
+// One stream: the allocation between the kernels does not wait for it.
 
 // CHECK-LABEL: func.func @device_only(
 // CHECK-SAME:    %[[W:.*]]: memref<8xf32>
@@ -373,7 +429,7 @@ func.func @noalias_host_uses(%s: memref<2x8xf32> {llvm.noalias}, %f: f32) -> f32
 // CHECK-NOT:   gpu.memcpy async [%{{.*}}] %[[T]]
 // CHECK:       gpu.memcpy async [%{{.*}}] %[[U]], %{{.*}}
 // CHECK-NOT:   gpu.memcpy async [%{{.*}}] %[[T]]
-// CHECK:       gpu.wait [
+// CHECK-NOT:   gpu.wait [
 // CHECK:       %[[Y:.*]] = memref.alloc() : memref<4xf32>
 // CHECK-NOT:   gpu.memcpy async [%{{.*}}] %{{.*}}, %[[T]]
 // CHECK-NOT:   gpu.memcpy async [%{{.*}}] %{{.*}}, %[[U]]
