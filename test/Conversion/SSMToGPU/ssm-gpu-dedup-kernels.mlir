@@ -81,3 +81,95 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// Kernels that differ only in the static offsets of subviews that only
+// loads and stores use (a layer's slice of a stacked state) are one
+// kernel, each such offset an argument after the others; each launch
+// passes its module's offset (0 for @a, whose layout has none, 2 and 3).
+// @d and @e view their slices again, so that their offsets cannot vary:
+// both stay.
+
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:       %[[O0:.*]] = arith.constant 0 : index
+// CHECK-NEXT:  gpu.launch_func @a::@a {{.*}} args(%[[S:.*]] : memref<4x8xf32>, %[[O0]] : index)
+// CHECK:       %[[O2:.*]] = arith.constant 2 : index
+// CHECK-NEXT:  gpu.launch_func @a::@a {{.*}} args(%[[S]] : memref<4x8xf32>, %[[O2]] : index)
+// CHECK:       %[[O3:.*]] = arith.constant 3 : index
+// CHECK-NEXT:  gpu.launch_func @a::@a {{.*}} args(%[[S]] : memref<4x8xf32>, %[[O3]] : index)
+// CHECK-NEXT:  gpu.launch_func @d::@d {{.*}} args(%[[S]] : memref<4x8xf32>)
+// CHECK-NEXT:  gpu.launch_func @e::@e {{.*}} args(%[[S]] : memref<4x8xf32>)
+// CHECK:       gpu.module @a {
+// CHECK:         gpu.func @a(%[[M:.*]]: memref<4x8xf32>, %[[OFF:.*]]: index) kernel
+// CHECK:           %[[V:.*]] = memref.subview %[[M]][%[[OFF]], 0] [1, 8] [1, 1] : memref<4x8xf32> to memref<8xf32, strided<[1], offset: ?>>
+// CHECK:           memref.load %[[V]]
+// CHECK:           memref.store %{{.*}}, %[[V]]
+// CHECK-NOT:   gpu.module @b
+// CHECK-NOT:   gpu.module @c
+// CHECK:       gpu.module @d {
+// CHECK:       gpu.module @e {
+module attributes {gpu.container_module} {
+  func.func @h(%s: memref<4x8xf32>) {
+    %c1 = arith.constant 1 : index
+    %c8 = arith.constant 8 : index
+    gpu.launch_func @a::@a blocks in (%c1, %c1, %c1) threads in (%c8, %c1, %c1) args(%s : memref<4x8xf32>)
+    gpu.launch_func @b::@b blocks in (%c1, %c1, %c1) threads in (%c8, %c1, %c1) args(%s : memref<4x8xf32>)
+    gpu.launch_func @c::@c blocks in (%c1, %c1, %c1) threads in (%c8, %c1, %c1) args(%s : memref<4x8xf32>)
+    gpu.launch_func @d::@d blocks in (%c1, %c1, %c1) threads in (%c8, %c1, %c1) args(%s : memref<4x8xf32>)
+    gpu.launch_func @e::@e blocks in (%c1, %c1, %c1) threads in (%c8, %c1, %c1) args(%s : memref<4x8xf32>)
+    return
+  }
+  gpu.module @a {
+    gpu.func @a(%m: memref<4x8xf32>) kernel {
+      %t = gpu.thread_id x
+      %v = memref.subview %m[0, 0] [1, 8] [1, 1] : memref<4x8xf32> to memref<8xf32, strided<[1]>>
+      %x = memref.load %v[%t] : memref<8xf32, strided<[1]>>
+      %y = arith.addf %x, %x : f32
+      memref.store %y, %v[%t] : memref<8xf32, strided<[1]>>
+      gpu.return
+    }
+  }
+  gpu.module @b {
+    gpu.func @b(%m: memref<4x8xf32>) kernel {
+      %t = gpu.thread_id x
+      %v = memref.subview %m[2, 0] [1, 8] [1, 1] : memref<4x8xf32> to memref<8xf32, strided<[1], offset: 16>>
+      %x = memref.load %v[%t] : memref<8xf32, strided<[1], offset: 16>>
+      %y = arith.addf %x, %x : f32
+      memref.store %y, %v[%t] : memref<8xf32, strided<[1], offset: 16>>
+      gpu.return
+    }
+  }
+  gpu.module @c {
+    gpu.func @c(%m: memref<4x8xf32>) kernel {
+      %t = gpu.thread_id x
+      %v = memref.subview %m[3, 0] [1, 8] [1, 1] : memref<4x8xf32> to memref<8xf32, strided<[1], offset: 24>>
+      %x = memref.load %v[%t] : memref<8xf32, strided<[1], offset: 24>>
+      %y = arith.addf %x, %x : f32
+      memref.store %y, %v[%t] : memref<8xf32, strided<[1], offset: 24>>
+      gpu.return
+    }
+  }
+  gpu.module @d {
+    gpu.func @d(%m: memref<4x8xf32>) kernel {
+      %t = gpu.thread_id x
+      %v = memref.subview %m[1, 0] [1, 8] [1, 1] : memref<4x8xf32> to memref<8xf32, strided<[1], offset: 8>>
+      %w = memref.subview %v[0] [8] [1] : memref<8xf32, strided<[1], offset: 8>> to memref<8xf32, strided<[1], offset: 8>>
+      %x = memref.load %w[%t] : memref<8xf32, strided<[1], offset: 8>>
+      %y = arith.addf %x, %x : f32
+      memref.store %y, %w[%t] : memref<8xf32, strided<[1], offset: 8>>
+      gpu.return
+    }
+  }
+  gpu.module @e {
+    gpu.func @e(%m: memref<4x8xf32>) kernel {
+      %t = gpu.thread_id x
+      %v = memref.subview %m[2, 0] [1, 8] [1, 1] : memref<4x8xf32> to memref<8xf32, strided<[1], offset: 16>>
+      %w = memref.subview %v[0] [8] [1] : memref<8xf32, strided<[1], offset: 16>> to memref<8xf32, strided<[1], offset: 16>>
+      %x = memref.load %w[%t] : memref<8xf32, strided<[1], offset: 16>>
+      %y = arith.addf %x, %x : f32
+      memref.store %y, %w[%t] : memref<8xf32, strided<[1], offset: 16>>
+      gpu.return
+    }
+  }
+}
