@@ -349,6 +349,14 @@ def SSMGPUDedupKernels : Pass<"ssm-gpu-dedup-kernels", "::mlir::ModuleOp"> {
     earlier one. A model whose layers are inlined (the GPU pipelines with
     all-kernels) launches the same kernels once per layer; without this
     each copy would be compiled to PTX, assembled and loaded.
+
+    Kernels that differ only in the static offsets of some `memref.subview`
+    ops (each layer's slice of a stacked state), where only loads and
+    stores use those subviews, are merged too: the kept kernel takes each
+    offset that differs as an index argument after its others (its subview
+    then has a dynamic offset), and every launch of the set passes its own
+    module's offsets as constants. At most 16 offsets per kernel; any other
+    difference (a constant, an attribute, a type) keeps kernels apart.
   }];
 }
 
