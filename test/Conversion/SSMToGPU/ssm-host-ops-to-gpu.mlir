@@ -116,6 +116,25 @@ func.func @may_alias(%a: memref<?x5xf32>, %s: memref<?xf32>) {
   return
 }
 
+// An argument marked llvm.noalias shares memory with no other: the sum
+// into %s is kept in a register again (and shared by a warp's lanes).
+
+// CHECK-LABEL: func.func @no_alias(
+// CHECK:       gpu.launch
+// CHECK:         scf.for {{.*}} iter_args
+// CHECK-NOT:       memref.store
+// CHECK:           memref.load
+// CHECK:         gpu.shuffle xor
+func.func @no_alias(%a: memref<?x5xf32>, %s: memref<?xf32> {llvm.noalias}) {
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<?x5xf32>) outs(%s : memref<?xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %q = arith.addf %x, %acc : f32
+    linalg.yield %q : f32
+  }
+  return
+}
+
 // -----
 
 // A copy out of a column slice (a strided view): the kernel takes the
