@@ -142,7 +142,7 @@ llvm::Expected<Array> mlir::ssm::readNpy(StringRef path) {
   auto file = llvm::sys::fs::openNativeFileForRead(path);
   if (!file)
     return fileError(path, "cannot open: " + llvm::toString(file.takeError()));
-  auto closer = llvm::make_scope_exit([&] { llvm::sys::fs::closeFile(*file); });
+  llvm::scope_exit closer([&] { llvm::sys::fs::closeFile(*file); });
   uint64_t fileSize = 0;
   if (std::error_code ec = llvm::sys::fs::file_size(path, fileSize))
     return fileError(path, "cannot open: " + ec.message());

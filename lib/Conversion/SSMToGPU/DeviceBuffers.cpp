@@ -500,9 +500,9 @@ struct SSMGPUDeviceBuffersPass
 
     SmallVector<Value> device(lastUse.size());
     SmallVector<Group> groups;
+    // Every launch joins the chain, also one that uses no host buffer (only
+    // device-resident ones): it must stay ordered with the others.
     for (auto [i, launch] : llvm::enumerate(launches)) {
-      if (uses[i].empty())
-        continue;
       OpBuilder b(launch);
       Location loc = launch.getLoc();
       Type tokenType = gpu::AsyncTokenType::get(b.getContext());

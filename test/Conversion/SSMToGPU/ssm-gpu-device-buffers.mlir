@@ -410,6 +410,38 @@ func.func @streams(%f: f32) -> (memref<8xf32>, f32) {
 
 // -----
 
+// A launch that uses only a device-resident buffer has nothing to copy but
+// joins the stream all the same: the next kernel reads what it writes.
+
+// CHECK-LABEL: func.func @resident_only(
+// CHECK:       gpu.wait async
+// CHECK-NOT:   gpu.memcpy
+// CHECK:       %[[T:.*]] = gpu.launch async
+// CHECK:       gpu.alloc async [%[[T]]]
+// CHECK:       gpu.launch async
+// CHECK:       gpu.memcpy
+// CHECK:       gpu.wait [
+// CHECK-NEXT:  return
+func.func @resident_only(%w: memref<8xf32> {ssm.device_resident}, %f: f32) -> memref<8xf32> {
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    memref.store %f, %w[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  %y = memref.alloc() : memref<8xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %a = memref.load %w[%bx] : memref<8xf32>
+    memref.store %a, %y[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  return %y : memref<8xf32>
+}
+
+// -----
+
 // What only kernels read stays on the device: %t, written by the first
 // kernel (a fresh allocation: its contents are undefined, so nothing is
 // copied in although the kernel reads it too) and read by the second
