@@ -14,6 +14,9 @@
 #include <cmath>
 #include <cstring>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 using namespace mlir::ssm;
 using llvm::StringRef;
 
@@ -498,6 +501,8 @@ SafeTensorsFile::open(StringRef path) {
                  " needs " + llvm::Twine(count * elt) +
                  " bytes, data_offsets span " + llvm::Twine(rec.bytes));
     rec.data = data + *begin;
+    rec.mapped =
+        file->buffer->getBufferKind() == llvm::MemoryBuffer::MemoryBuffer_MMap;
     spans.push_back({uint64_t(*begin), uint64_t(*end), name});
     file->records[name] = std::move(rec);
   }
@@ -613,7 +618,8 @@ Checkpoint::firstOf(llvm::ArrayRef<std::string> names) const {
 }
 
 llvm::Expected<Array> Checkpoint::tensor(StringRef name,
-                                         llvm::ArrayRef<int64_t> shape) const {
+                                         llvm::ArrayRef<int64_t> shape,
+                                         size_t alignment) const {
   auto it = records.find(name);
   if (it == records.end())
     return fileError(source, "missing tensor '" + name + "' (expected shape " +
@@ -624,13 +630,26 @@ llvm::Expected<Array> Checkpoint::tensor(StringRef name,
                               shapeString(rec.shape) + "; the config implies " +
                               shapeString(shape));
   auto *src = const_cast<char *>(rec.data);
-  if (rec.dtype == "F32" && reinterpret_cast<uintptr_t>(src) % 4 == 0)
+  if (rec.dtype == "F32" &&
+      reinterpret_cast<uintptr_t>(src) % std::max<size_t>(alignment, 4) == 0)
     return Array::view(DType::F32, shape, src);
   Array out(DType::F32, shape);
   float *dst = out.as<float>();
   int64_t n = out.numElements();
   if (rec.dtype == "F32") {
     std::memcpy(dst, src, rec.bytes);
+    // The copy replaces the mapped pages it read: give back those wholly
+    // inside the tensor (the file keeps them; they are read again on a
+    // later access), so that the process does not hold both.
+    if (rec.mapped) {
+      const uintptr_t page = sysconf(_SC_PAGESIZE);
+      uintptr_t begin =
+          (reinterpret_cast<uintptr_t>(src) + page - 1) / page * page;
+      uintptr_t end =
+          (reinterpret_cast<uintptr_t>(src) + rec.bytes) / page * page;
+      if (end > begin)
+        madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+    }
   } else {
     bool bf16 = rec.dtype == "BF16";
     for (int64_t i = 0; i < n; ++i) {

@@ -106,6 +106,55 @@ TEST(Checkpoint, BF16IsTheHighHalfOfF32) {
   EXPECT_EQ(v[1], -123.5f);
 }
 
+TEST(Checkpoint, F32AViewOrAnAlignedCopy) {
+  // 4096 floats (4 pages) at 8 bytes past a cache line, as safetensors'
+  // 8-byte alignment allows.
+  const int64_t n = 4096;
+  std::string header = R"({"t": {"dtype": "F32", "shape": [)" +
+                       std::to_string(n) + R"(], "data_offsets": [0, )" +
+                       std::to_string(4 * n) + "]}}";
+  while ((8 + header.size()) % 64 != 8)
+    header += ' ';
+  std::string image(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    image[i] =
+        static_cast<char>(static_cast<uint64_t>(header.size()) >> (8 * i));
+  image += header;
+  for (int64_t i = 0; i < n; ++i) {
+    float f = 0.5f * static_cast<float>(i) - 7.0f;
+    image.append(reinterpret_cast<const char *>(&f), 4);
+  }
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("ssm-ckpt", dir));
+  for (auto [name, bytes] :
+       {std::pair<const char *, std::string>{
+            "config.json",
+            R"({"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 8})"},
+        {"model.safetensors", image}}) {
+    llvm::SmallString<128> path(dir);
+    llvm::sys::path::append(path, name);
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    ASSERT_FALSE(ec);
+    os << bytes;
+  }
+  auto ckpt = Checkpoint::open(dir);
+  ASSERT_TRUE(static_cast<bool>(ckpt)) << llvm::toString(ckpt.takeError());
+  auto view = (*ckpt)->tensor("t", {n});
+  ASSERT_TRUE(static_cast<bool>(view));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(view->data()) % 64, 8u); // the map
+  auto copy = (*ckpt)->tensor("t", {n}, Checkpoint::kVectorAlignment);
+  ASSERT_TRUE(static_cast<bool>(copy));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(copy->data()) % 64, 0u);
+  // The copy gave back the map's pages; the view reads them again.
+  for (int64_t i = 0; i < n; ++i) {
+    float want = 0.5f * static_cast<float>(i) - 7.0f;
+    ASSERT_EQ(copy->as<float>()[i], want) << "element " << i;
+    ASSERT_EQ(view->as<float>()[i], want) << "element " << i;
+  }
+  llvm::sys::fs::remove_directories(dir);
+}
+
 TEST(Checkpoint, ConfigSpellings) {
   auto hf = parseMambaConfig(
       R"({"hidden_size": 20, "num_hidden_layers": 3, "vocab_size": 50,

@@ -74,6 +74,7 @@ struct TensorRecord {
   const char *data = nullptr;
   size_t bytes = 0;
   std::string file; ///< the file it lives in, for messages
+  bool mapped = false; ///< `data` is in a read-only map of the file
 };
 
 /// One memory-mapped safetensors file, validated when opened: header length
@@ -105,10 +106,18 @@ public:
   bool has(llvm::StringRef name) const { return records.count(name); }
 
   /// The tensor `name` as float32 of exactly `shape`: a view of the mapped
-  /// file for aligned F32 data, else a converted copy. Missing tensors and
-  /// other shapes are errors naming the file and the tensor.
+  /// file for F32 data at a multiple of `alignment` bytes, else a converted
+  /// copy (64-byte aligned; the copied range of the map is released).
+  /// Missing tensors and other shapes are errors naming the file and the
+  /// tensor. safetensors aligns data to 8 bytes only: the CPU's vector code
+  /// wants whole cache lines (kVectorAlignment), or every 64-byte load of
+  /// a matrix-vector product straddles two lines.
   llvm::Expected<Array> tensor(llvm::StringRef name,
-                               llvm::ArrayRef<int64_t> shape) const;
+                               llvm::ArrayRef<int64_t> shape,
+                               size_t alignment = 4) const;
+
+  /// The alignment the CPU's vector code wants of a weight: a cache line.
+  static constexpr size_t kVectorAlignment = 64;
 
   /// The first of `names` the checkpoint has (e.g. the two spellings of the
   /// embedding), or an error listing them.
