@@ -8,9 +8,9 @@
 
 #include "ssm/Runtime/Checkpoint.h"
 
+#include "TestFiles.h"
+
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
-#include "llvm/Support/raw_ostream.h"
 
 #include "gtest/gtest.h"
 
@@ -23,36 +23,24 @@ using namespace mlir::ssm;
 
 namespace {
 
+constexpr const char *kConfig =
+    R"({"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 8})";
+
 /// A checkpoint directory with a minimal config and one 16-bit tensor "t".
 std::string writeCheckpoint(const std::string &dtype,
                             const std::vector<uint16_t> &bits) {
-  llvm::SmallString<128> dir;
-  EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("ssm-ckpt", dir));
-  auto write = [&](const char *name, const std::string &bytes) {
-    llvm::SmallString<128> path(dir);
-    llvm::sys::path::append(path, name);
-    std::error_code ec;
-    llvm::raw_fd_ostream os(path, ec);
-    EXPECT_FALSE(ec);
-    os << bytes;
-  };
-  write("config.json",
-        R"({"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 8})");
   std::string header = R"({"t": {"dtype": ")" + dtype + R"(", "shape": [)" +
                        std::to_string(bits.size()) +
                        R"(], "data_offsets": [0, )" +
                        std::to_string(2 * bits.size()) + "]}}";
-  std::string image(8, '\0');
-  uint64_t len = header.size();
-  for (int i = 0; i < 8; ++i)
-    image[i] = static_cast<char>(len >> (8 * i));
-  image += header;
+  std::string data;
   for (uint16_t b : bits) {
-    image.push_back(static_cast<char>(b & 0xff));
-    image.push_back(static_cast<char>(b >> 8));
+    data.push_back(static_cast<char>(b & 0xff));
+    data.push_back(static_cast<char>(b >> 8));
   }
-  write("model.safetensors", image);
-  return std::string(dir);
+  return ssm_test::writeDirectory(
+      {{"config.json", kConfig},
+       {"model.safetensors", ssm_test::safetensors(header, data)}});
 }
 
 std::vector<float> decode(const std::string &dtype,
@@ -115,29 +103,14 @@ TEST(Checkpoint, F32AViewOrAnAlignedCopy) {
                        std::to_string(4 * n) + "]}}";
   while ((8 + header.size()) % 64 != 8)
     header += ' ';
-  std::string image(8, '\0');
-  for (int i = 0; i < 8; ++i)
-    image[i] =
-        static_cast<char>(static_cast<uint64_t>(header.size()) >> (8 * i));
-  image += header;
+  std::string data;
   for (int64_t i = 0; i < n; ++i) {
     float f = 0.5f * static_cast<float>(i) - 7.0f;
-    image.append(reinterpret_cast<const char *>(&f), 4);
+    data.append(reinterpret_cast<const char *>(&f), 4);
   }
-  llvm::SmallString<128> dir;
-  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("ssm-ckpt", dir));
-  for (auto [name, bytes] :
-       {std::pair<const char *, std::string>{
-            "config.json",
-            R"({"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 8})"},
-        {"model.safetensors", image}}) {
-    llvm::SmallString<128> path(dir);
-    llvm::sys::path::append(path, name);
-    std::error_code ec;
-    llvm::raw_fd_ostream os(path, ec);
-    ASSERT_FALSE(ec);
-    os << bytes;
-  }
+  std::string dir = ssm_test::writeDirectory(
+      {{"config.json", kConfig},
+       {"model.safetensors", ssm_test::safetensors(header, data)}});
   auto ckpt = Checkpoint::open(dir);
   ASSERT_TRUE(static_cast<bool>(ckpt)) << llvm::toString(ckpt.takeError());
   auto view = (*ckpt)->tensor("t", {n});

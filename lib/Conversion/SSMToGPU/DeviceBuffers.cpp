@@ -218,6 +218,26 @@ bool mayChangeBetween(Value buffer, Operation *from, Operation *to) {
   });
 }
 
+/// Whether `op`, or an op nested in it, may have a memory effect that
+/// `conflicts` accepts; an op that does not describe its effects (nor
+/// takes its regions' as its own) may have any.
+bool anyEffect(
+    Operation *op,
+    function_ref<bool(const MemoryEffects::EffectInstance &)> conflicts) {
+  WalkResult walk = op->walk([&](Operation *nested) {
+    auto effects = dyn_cast<MemoryEffectOpInterface>(nested);
+    if (!effects)
+      return nested->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
+                 ? WalkResult::advance()
+                 : WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> all;
+    effects.getEffects(all);
+    return llvm::any_of(all, conflicts) ? WalkResult::interrupt()
+                                        : WalkResult::advance();
+  });
+  return walk.wasInterrupted();
+}
+
 /// Whether `root` (an allocation or an argument) is memory that only its
 /// own views reach: an allocation of the function, or an argument marked
 /// `llvm.noalias`.
@@ -242,24 +262,12 @@ bool mayWriteArgumentsBetween(Operation *from, Operation *to) {
           return true;
       continue;
     }
-    WalkResult walk = op->walk([](Operation *nested) {
-      auto effects = dyn_cast<MemoryEffectOpInterface>(nested);
-      if (!effects)
-        return nested->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
-                   ? WalkResult::advance()
-                   : WalkResult::interrupt();
-      SmallVector<MemoryEffects::EffectInstance> all;
-      effects.getEffects(all);
-      for (const MemoryEffects::EffectInstance &e : all) {
-        if (!isa<MemoryEffects::Write, MemoryEffects::Free>(e.getEffect()))
-          continue;
-        Value target = e.getValue();
-        if (!target || !isDistinct(rootOf(target)))
-          return WalkResult::interrupt();
-      }
-      return WalkResult::advance();
-    });
-    if (walk.wasInterrupted())
+    if (anyEffect(op, [](const MemoryEffects::EffectInstance &e) {
+          Value target = e.getValue();
+          return isa<MemoryEffects::Write, MemoryEffects::Free>(
+                     e.getEffect()) &&
+                 (!target || !isDistinct(rootOf(target)));
+        }))
       return true;
   }
   return false;
@@ -315,27 +323,16 @@ struct Group {
 /// Allocating is free; so are ops without memory effects (views, dims,
 /// index arithmetic).
 bool mustWait(Operation *op, ArrayRef<Value> host) {
-  WalkResult walk = op->walk([&](Operation *nested) {
-    if (isa<CallOpInterface>(nested))
-      return WalkResult::interrupt();
-    auto effects = dyn_cast<MemoryEffectOpInterface>(nested);
-    if (!effects)
-      return nested->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
-                 ? WalkResult::advance()
-                 : WalkResult::interrupt();
-    SmallVector<MemoryEffects::EffectInstance> all;
-    effects.getEffects(all);
-    for (const MemoryEffects::EffectInstance &e : all) {
-      if (isa<MemoryEffects::Allocate>(e.getEffect()))
-        continue;
-      Value target = e.getValue();
-      if (!target ||
-          llvm::any_of(host, [&](Value h) { return mayAlias(target, h); }))
-        return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return walk.wasInterrupted();
+  WalkResult calls =
+      op->walk([](CallOpInterface) { return WalkResult::interrupt(); });
+  return calls.wasInterrupted() ||
+         anyEffect(op, [&](const MemoryEffects::EffectInstance &e) {
+           Value target = e.getValue();
+           return !isa<MemoryEffects::Allocate>(e.getEffect()) &&
+                  (!target || llvm::any_of(host, [&](Value h) {
+                    return mayAlias(target, h);
+                  }));
+         });
 }
 
 /// Joins the launches of `block` into as few streams as the host allows:
