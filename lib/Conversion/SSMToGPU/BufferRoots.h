@@ -32,15 +32,21 @@ inline bool isAllocation(Value v) {
          v.getDefiningOp<memref::AllocaOp>();
 }
 
-/// Whether `v` is a function argument marked `llvm.noalias`: upstream's
-/// way to say that it shares memory with no other argument (the programs
-/// a runtime calls with separate buffers carry it).
-inline bool isNoAliasArgument(Value v) {
+/// Whether `v` is an argument of a function that gives it the attribute
+/// `name`.
+inline bool hasArgumentAttr(Value v, StringRef name) {
   auto arg = dyn_cast<BlockArgument>(v);
   if (!arg || !arg.getOwner()->isEntryBlock())
     return false;
   auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
-  return func && func.getArgAttr(arg.getArgNumber(), "llvm.noalias");
+  return func && func.getArgAttr(arg.getArgNumber(), name);
+}
+
+/// Whether `v` is a function argument marked `llvm.noalias`: upstream's
+/// way to say that it shares memory with no other argument (the programs
+/// a runtime calls with separate buffers carry it).
+inline bool isNoAliasArgument(Value v) {
+  return hasArgumentAttr(v, "llvm.noalias");
 }
 
 /// Whether two memrefs may share memory: the same root, or two roots

@@ -111,13 +111,7 @@ bool anyUseThroughViews(Value buffer, function_ref<bool(OpOperand &)> pred) {
 constexpr llvm::StringLiteral kDeviceResident = "ssm.device_resident";
 
 /// Whether `v` is an argument of a function marked device-resident.
-bool isDeviceResident(Value v) {
-  auto arg = dyn_cast<BlockArgument>(v);
-  if (!arg || !arg.getOwner()->isEntryBlock())
-    return false;
-  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
-  return func && func.getArgAttr(arg.getArgNumber(), kDeviceResident);
-}
+bool isDeviceResident(Value v) { return hasArgumentAttr(v, kDeviceResident); }
 
 /// Marks the arguments of private functions that every call passes a
 /// device-resident buffer (or a view of one), until nothing changes: a
