@@ -20,6 +20,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 
 #include <algorithm>
 #include <chrono>
@@ -150,6 +151,42 @@ void markArgumentsReadOnly(mlir::ModuleOp module) {
           !func.getArgAttr(i, kWritableAttr))
         func.setArgAttr(i, kWritableAttr,
                         mlir::BoolAttr::get(module.getContext(), false));
+  }
+}
+
+/// ExecutionEngine::create gives every function F a wrapper `_mlir_F(void
+/// **args)` that loads each argument from the array and calls F; the runner
+/// calls the wrappers. A model's entry takes every weight as an unpacked
+/// memref descriptor (Mamba-130m's `forward`: over a thousand scalars), and
+/// lowering that one call, most of its arguments stored to the stack in one
+/// block, is quadratic in SelectionDAG's store combining: 3.1 s of a 4.3 s
+/// compile on one thread, 8 s of 12.9 s with OpenMP (more descriptor
+/// fields live). A function that only its wrapper calls is inlined into it
+/// instead, so the arguments become loads where they are used and no such
+/// call is left; the function itself goes (the runner looks up only
+/// wrappers). A function something else calls, or marked noinline, keeps
+/// its call.
+void inlineIntoPackedWrappers(llvm::Module &module) {
+  constexpr llvm::StringLiteral kPrefix = "_mlir_";
+  llvm::SmallVector<llvm::CallBase *> calls;
+  for (llvm::Function &wrapper : module) {
+    if (wrapper.isDeclaration() || !wrapper.getName().starts_with(kPrefix))
+      continue;
+    llvm::Function *callee =
+        module.getFunction(wrapper.getName().drop_front(kPrefix.size()));
+    if (!callee || callee->isDeclaration() || !callee->hasOneUse() ||
+        callee->hasFnAttribute(llvm::Attribute::NoInline))
+      continue;
+    auto *call = llvm::dyn_cast<llvm::CallBase>(callee->user_back());
+    if (call && call->getFunction() == &wrapper &&
+        call->getCalledFunction() == callee)
+      calls.push_back(call);
+  }
+  for (llvm::CallBase *call : calls) {
+    llvm::Function *callee = call->getCalledFunction();
+    llvm::InlineFunctionInfo info;
+    if (llvm::InlineFunction(*call, info).isSuccess() && callee->use_empty())
+      callee->eraseFromParent();
   }
 }
 
@@ -372,8 +409,14 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   auto tm = createTargetMachine(options);
   if (!tm)
     return tm.takeError();
-  auto transformer =
+  auto optimize =
       mlir::makeOptimizingTransformer(options.optLevel, 0, tm->get());
+  // ExecutionEngineOptions::transformer is a function_ref: the callable
+  // lives here, and the lookups below, still in this scope, compile.
+  auto transformer = [&optimize](llvm::Module *m) -> llvm::Error {
+    inlineIntoPackedWrappers(*m);
+    return optimize(m);
+  };
   mlir::ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
   // Parallel loops call into libomp; the CPU path loads it only then.
