@@ -55,6 +55,9 @@ static void addBufferization(OpPassManager &pm, bool deallocate) {
   // chunk's last_state / final_state), not the loop's own argument.
   bufferize.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // A private function's results that are its arguments (state stacks a
+  // layer updates in place) go, before deallocation would clone them.
+  pm.addPass(createSSMDropEquivalentResults());
   if (deallocate)
     bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());

@@ -289,13 +289,26 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   b.setInsertionPointToEnd(module->getBody());
 
-  // One layer: h + mixer(rmsnorm(h)), with its states in and out.
-  SmallVector<Type> layerArgs = {hType, convType, ssmType};
+  RankedTensorType tokType =
+      RankedTensorType::get({batch, length}, b.getI64Type());
+  RankedTensorType convStack = tensor({layers, batch, X, K - 1});
+  llvm::SmallVector<int64_t> ssmStackShape = {layers};
+  llvm::append_range(ssmStackShape, ssmShape);
+  RankedTensorType ssmStack = tensor(ssmStackShape);
+  RankedTensorType parts[2] = {convType, ssmType};
+
+  // One layer: h + mixer(rmsnorm(h)). It takes the whole state stacks and
+  // its index, reads its slice of each and writes its new states back
+  // there, so that the stacks are updated in place (ssm-to-llvm drops a
+  // private function's results that are its arguments). With the slices
+  // as arguments and results, every call copied its states into buffers
+  // of their own and the new states back.
+  SmallVector<Type> layerArgs = {hType, convStack, ssmStack, b.getIndexType()};
   for (const WeightSpec &w : weights)
     layerArgs.push_back(tensor(w.argShape));
   auto layer = func::FuncOp::create(
       b, loc, "mamba_layer",
-      b.getFunctionType(layerArgs, {hType, convType, ssmType}));
+      b.getFunctionType(layerArgs, {hType, convStack, ssmStack}));
   layer.setPrivate();
   {
     Block *body = layer.addEntryBlock();
@@ -303,32 +316,40 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
     b.setInsertionPointToStart(body);
     llvm::StringMap<Value> arg;
     for (auto [i, w] : llvm::enumerate(weights))
-      arg[w.name] = body->getArgument(3 + i);
+      arg[w.name] = body->getArgument(4 + i);
     Value h = body->getArgument(0);
+    SmallVector<OpFoldResult> offsets[2], sizes[2], strides[2];
+    Value states[2];
+    for (int s = 0; s < 2; ++s) {
+      Value stack = body->getArgument(1 + s);
+      int64_t rank = parts[s].getRank() + 1;
+      offsets[s].assign(rank, b.getIndexAttr(0));
+      offsets[s][0] = body->getArgument(3);
+      strides[s].assign(rank, b.getIndexAttr(1));
+      sizes[s] = tensor::getMixedSizes(b, loc, stack);
+      sizes[s][0] = b.getIndexAttr(1);
+      states[s] = tensor::ExtractSliceOp::create(
+          b, loc, parts[s], stack, offsets[s], sizes[s], strides[s]);
+    }
     Value normed = RMSNormOp::create(b, loc, hType, h, arg["norm.weight"],
                                      b.getF64FloatAttr(cfg.eps));
     Operation *block =
         cfg.mixer == MixerKind::Mamba2
-            ? createMamba2Block(b, loc, {hType, convType, ssmType}, normed,
-                                arg, cfg, body->getArgument(1),
-                                body->getArgument(2))
+            ? createMamba2Block(b, loc, {hType, convType, ssmType}, normed, arg,
+                                cfg, states[0], states[1])
                   .getOperation()
-            : createMambaBlock(b, loc, {hType, convType, ssmType}, normed,
-                               arg, body->getArgument(1),
-                               body->getArgument(2))
+            : createMambaBlock(b, loc, {hType, convType, ssmType}, normed, arg,
+                               states[0], states[1])
                   .getOperation();
-    Value next = arith::AddFOp::create(b, loc, h, block->getResult(0));
-    func::ReturnOp::create(b, loc,
-                           ValueRange{next, block->getResult(1),
-                                      block->getResult(2)});
+    SmallVector<Value> results = {
+        arith::AddFOp::create(b, loc, h, block->getResult(0))};
+    for (int s = 0; s < 2; ++s)
+      results.push_back(tensor::InsertSliceOp::create(
+          b, loc, block->getResult(1 + s), body->getArgument(1 + s), offsets[s],
+          sizes[s], strides[s]));
+    func::ReturnOp::create(b, loc, results);
   }
 
-  RankedTensorType tokType =
-      RankedTensorType::get({batch, length}, b.getI64Type());
-  RankedTensorType convStack = tensor({layers, batch, X, K - 1});
-  llvm::SmallVector<int64_t> ssmStackShape = {layers};
-  llvm::append_range(ssmStackShape, ssmShape);
-  RankedTensorType ssmStack = tensor(ssmStackShape);
   const bool lastOnly = which == LMLogits::Last;
   RankedTensorType logitsType = tensor({batch, lastOnly ? 1 : length, V});
   SmallVector<Type> args(kLayerWeightsArg);
@@ -360,33 +381,20 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   b.setInsertionPointToStart(body);
   Value h = EmbeddingOp::create(b, loc, hType, body->getArgument(kTokensArg),
                                 body->getArgument(kEmbeddingArg));
-  // The stacked conv and ssm states: layer l reads slice l of each and
-  // writes its new states back there.
+  // The stacked conv and ssm states go through the layers, each updating
+  // its slice.
   Value stacks[2] = {body->getArgument(kConvStatesArg),
                      body->getArgument(kSsmStatesArg)};
-  RankedTensorType parts[2] = {convType, ssmType};
   for (int64_t l = 0; l < layers; ++l) {
-    SmallVector<OpFoldResult> offsets[2], sizes[2], strides[2];
-    SmallVector<Value> operands = {h};
-    for (int s = 0; s < 2; ++s) {
-      int64_t rank = parts[s].getRank() + 1;
-      offsets[s].assign(rank, b.getIndexAttr(0));
-      offsets[s][0] = b.getIndexAttr(l);
-      strides[s].assign(rank, b.getIndexAttr(1));
-      sizes[s] = tensor::getMixedSizes(b, loc, stacks[s]);
-      sizes[s][0] = b.getIndexAttr(1);
-      operands.push_back(tensor::ExtractSliceOp::create(
-          b, loc, parts[s], stacks[s], offsets[s], sizes[s], strides[s]));
-    }
+    SmallVector<Value> operands = {h, stacks[0], stacks[1],
+                                   arith::ConstantIndexOp::create(b, loc, l)};
     for (size_t i = 0; i < weights.size(); ++i)
       operands.push_back(
           body->getArgument(kLayerWeightsArg + l * weights.size() + i));
     auto call = func::CallOp::create(b, loc, layer, operands);
     h = call.getResult(0);
-    for (int s = 0; s < 2; ++s)
-      stacks[s] = tensor::InsertSliceOp::create(b, loc, call.getResult(1 + s),
-                                                stacks[s], offsets[s],
-                                                sizes[s], strides[s]);
+    stacks[0] = call.getResult(1);
+    stacks[1] = call.getResult(2);
   }
   RankedTensorType headIn = hType;
   if (lastOnly) {

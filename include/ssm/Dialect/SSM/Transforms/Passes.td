@@ -123,4 +123,23 @@ def SSMParallelScan : Pass<"ssm-parallel-scan"> {
   ];
 }
 
+def SSMDropEquivalentResults
+    : Pass<"ssm-drop-equivalent-results", "::mlir::ModuleOp"> {
+  let summary = "Drop a private function's buffer results that are its "
+                "arguments";
+  let description = [{
+    After bufferization with function boundaries: a result of a private
+    function that is one of its arguments (possibly through memref.cast),
+    the buffer it updated in place, is erased from the function and its
+    calls, which use the operand instead. Upstream's
+    drop-equivalent-buffer-results does the same to every function, public
+    ones too, which would change the signature the runner and a C caller
+    call; this pass leaves public functions alone. Runs before the buffer
+    deallocation pipeline, which would otherwise clone each such result
+    (the function does not own its argument). A function whose symbol has
+    a use other than a func.call is left alone.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 #endif // SSM_DIALECT_SSM_TRANSFORMS_PASSES_TD

@@ -1,0 +1,54 @@
+// RUN: ssm-opt %s --ssm-drop-equivalent-results --split-input-file | FileCheck %s
+
+// A private function's results that are its arguments go, through a cast
+// too; each call uses the operand it passed (cast back to the result's
+// type where they differ). The fresh buffer it returns stays a result.
+// CHECK-LABEL: func.func private @update(
+// CHECK-SAME: %[[S:.*]]: memref<4x8xf32>, %[[T:.*]]: memref<8xf32>, %[[I:.*]]: index) -> memref<8xf32>
+// CHECK: %[[NEW:.*]] = memref.alloc() : memref<8xf32>
+// CHECK: return %[[NEW]] : memref<8xf32>
+func.func private @update(%s: memref<4x8xf32>, %t: memref<8xf32>, %i: index)
+    -> (memref<4x8xf32>, memref<8xf32>, memref<?xf32>) {
+  %c = arith.constant 1.0 : f32
+  memref.store %c, %s[%i, %i] : memref<4x8xf32>
+  %new = memref.alloc() : memref<8xf32>
+  %cast = memref.cast %t : memref<8xf32> to memref<?xf32>
+  return %s, %new, %cast : memref<4x8xf32>, memref<8xf32>, memref<?xf32>
+}
+
+// CHECK-LABEL: func.func @caller(
+// CHECK-SAME: %[[A:.*]]: memref<4x8xf32>, %[[B:.*]]: memref<8xf32>
+// CHECK: %[[R:.*]] = call @update(%[[A]], %[[B]], %{{.*}}) {note} : (memref<4x8xf32>, memref<8xf32>, index) -> memref<8xf32>
+// CHECK: %[[BC:.*]] = memref.cast %[[B]] : memref<8xf32> to memref<?xf32>
+// CHECK: %[[R2:.*]] = call @update(%[[A]], %[[R]], %{{.*}})
+// CHECK: return %[[A]], %[[R2]], %[[BC]]
+func.func @caller(%a: memref<4x8xf32>, %b: memref<8xf32>)
+    -> (memref<4x8xf32>, memref<8xf32>, memref<?xf32>) {
+  %i = arith.constant 2 : index
+  %0:3 = call @update(%a, %b, %i) {note} : (memref<4x8xf32>, memref<8xf32>, index) -> (memref<4x8xf32>, memref<8xf32>, memref<?xf32>)
+  %1:3 = call @update(%0#0, %0#1, %i) : (memref<4x8xf32>, memref<8xf32>, index) -> (memref<4x8xf32>, memref<8xf32>, memref<?xf32>)
+  return %1#0, %1#1, %0#2 : memref<4x8xf32>, memref<8xf32>, memref<?xf32>
+}
+
+// -----
+
+// A public function keeps its signature: the runner and C callers call it.
+// CHECK-LABEL: func.func @public_update(%{{.*}}: memref<8xf32>) -> memref<8xf32>
+// CHECK: return %{{.*}} : memref<8xf32>
+func.func @public_update(%s: memref<8xf32>) -> memref<8xf32> {
+  return %s : memref<8xf32>
+}
+
+// -----
+
+// A private function whose symbol is used other than by func.call (here
+// taken as a value) keeps its results.
+// CHECK-LABEL: func.func private @referenced(%{{.*}}: memref<8xf32>) -> memref<8xf32>
+func.func private @referenced(%s: memref<8xf32>) -> memref<8xf32> {
+  return %s : memref<8xf32>
+}
+
+func.func @take() -> ((memref<8xf32>) -> memref<8xf32>) {
+  %f = func.constant @referenced : (memref<8xf32>) -> memref<8xf32>
+  return %f : (memref<8xf32>) -> memref<8xf32>
+}
