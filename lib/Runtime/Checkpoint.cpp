@@ -617,6 +617,17 @@ Checkpoint::firstOf(llvm::ArrayRef<std::string> names) const {
   return fileError(source, "missing tensor: none of " + join(names) + " is there");
 }
 
+/// madvise over the pages of [p, p + bytes): those wholly inside it
+/// (`whole`), or every page it touches.
+static void advisePages(const void *p, size_t bytes, bool whole, int advice) {
+  const uintptr_t page = sysconf(_SC_PAGESIZE);
+  uintptr_t first = reinterpret_cast<uintptr_t>(p), last = first + bytes;
+  uintptr_t begin = (whole ? first + page - 1 : first) / page * page;
+  uintptr_t end = (whole ? last : last + page - 1) / page * page;
+  if (end > begin)
+    madvise(reinterpret_cast<void *>(begin), end - begin, advice);
+}
+
 llvm::Expected<Array> Checkpoint::tensor(StringRef name,
                                          llvm::ArrayRef<int64_t> shape,
                                          size_t alignment) const {
@@ -642,29 +653,15 @@ llvm::Expected<Array> Checkpoint::tensor(StringRef name,
   // development VM, docs/performance.md). Best effort: a kernel before
   // Linux 5.14 refuses the advice and the copy faults as before.
 #ifdef MADV_POPULATE_WRITE
-  {
-    const uintptr_t page = sysconf(_SC_PAGESIZE);
-    uintptr_t begin = reinterpret_cast<uintptr_t>(dst) / page * page;
-    uintptr_t end =
-        (reinterpret_cast<uintptr_t>(dst) + out.byteSize() + page - 1) / page *
-        page;
-    madvise(reinterpret_cast<void *>(begin), end - begin, MADV_POPULATE_WRITE);
-  }
+  advisePages(dst, out.byteSize(), /*whole=*/false, MADV_POPULATE_WRITE);
 #endif
   if (rec.dtype == "F32") {
     std::memcpy(dst, src, rec.bytes);
     // The copy replaces the mapped pages it read: give back those wholly
     // inside the tensor (the file keeps them; they are read again on a
     // later access), so that the process does not hold both.
-    if (rec.mapped) {
-      const uintptr_t page = sysconf(_SC_PAGESIZE);
-      uintptr_t begin =
-          (reinterpret_cast<uintptr_t>(src) + page - 1) / page * page;
-      uintptr_t end =
-          (reinterpret_cast<uintptr_t>(src) + rec.bytes) / page * page;
-      if (end > begin)
-        madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
-    }
+    if (rec.mapped)
+      advisePages(src, rec.bytes, /*whole=*/true, MADV_DONTNEED);
   } else {
     bool bf16 = rec.dtype == "BF16";
     for (int64_t i = 0; i < n; ++i) {
