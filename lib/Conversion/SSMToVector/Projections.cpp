@@ -40,6 +40,9 @@ namespace {
 constexpr int64_t kRowsAvx512 = 8, kRowsAvx2 = 4;
 /// Below this many rows (b * L) the decoding kernel runs instead.
 constexpr int64_t kMinPackedRows = 8;
+/// Outputs (rows of w) per parallel iteration of the decoding kernel: that
+/// many independent dot products, each vector of x loaded once for them.
+constexpr int64_t kDecodeRows = 4;
 
 /// True for the contraction ssm-expand-blocks emits for a projection.
 bool isProjection(linalg::GenericOp op) {
@@ -305,30 +308,75 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
 
       // Decoding (few rows): every output a dot product of a row of x with
       // a row of w, both contiguous; w is read once, which is what bounds
-      // this case.
+      // this case. Each parallel iteration takes kDecodeRows rows of w, so
+      // that the dot products are independent chains of FMAs sharing each
+      // vector of x: one row's chain alone (K / width dependent FMAs, 4
+      // cycles each, then the horizontal sum) is latency-bound below the
+      // memory bandwidth. The sums are reassociated (a shuffle tree, not
+      // 16 dependent scalar adds); the order differs from the prefill
+      // kernel's by rounding only.
       rewriter.setInsertionPointToStart(&choice.getElseRegion().front());
-      parallel(N, [&](Value n) {
+      Value kFull = arith::MulIOp::create(
+          rewriter, loc,
+          arith::DivUIOp::create(rewriter, loc, K, lb.idx(width)),
+          lb.idx(width));
+      // `count` outputs from n0 for row m of x: full vectors of k unmasked,
+      // then at most one masked step for the tail of k.
+      auto dots = [&](Value bi, Value m, Value n0, int64_t count) {
+        SmallVector<Value> accs(count, lb.flt(vt, 0.0));
+        auto step = [&](Value from, Value to, ValueRange init, bool masked) {
+          return scf::ForOp::create(
+              rewriter, loc, from, to, lb.idx(width), init,
+              [&](OpBuilder &nb, Location l, Value k, ValueRange args) {
+                OpBuilder::InsertionGuard g(rewriter);
+                rewriter.setInsertionPointToStart(nb.getInsertionBlock());
+                auto read = [&](Value mem, ArrayRef<Value> idx) -> Value {
+                  if (masked)
+                    return lanes(mem, idx);
+                  return vector::LoadOp::create(rewriter, loc, vt, mem, idx);
+                };
+                Value xs = read(x, index(bi, m, k));
+                SmallVector<Value> next;
+                for (int64_t i = 0; i < count; ++i) {
+                  Value n = arith::AddIOp::create(rewriter, loc, n0, lb.idx(i));
+                  next.push_back(vector::FMAOp::create(
+                      rewriter, loc, xs, read(w, {n, k}), args[i]));
+                }
+                scf::YieldOp::create(rewriter, loc, next);
+              });
+        };
+        auto body = step(lb.idx(0), kFull, accs, /*masked=*/false);
+        auto tail = step(kFull, K, body.getResults(), /*masked=*/true);
+        for (int64_t i = 0; i < count; ++i) {
+          Value n = arith::AddIOp::create(rewriter, loc, n0, lb.idx(i));
+          Value dot = vector::ReductionOp::create(
+              rewriter, loc, vector::CombiningKind::ADD, tail.getResult(i),
+              arith::FastMathFlags::reassoc);
+          Value start = init       ? lb.load(init, index(bi, m, n))
+                        : src.scalar ? src.scalar
+                                     : lb.load(bias, {n});
+          Value sum = arith::AddFOp::create(rewriter, loc, dot, start);
+          lb.store(sum, out, index(bi, m, n));
+        }
+      };
+      parallel(ceilDiv(N, kDecodeRows), [&](Value g) {
+        Value n0 = arith::MulIOp::create(rewriter, loc, g, lb.idx(kDecodeRows));
+        Value whole = arith::CmpIOp::create(
+            rewriter, loc, arith::CmpIPredicate::ule,
+            arith::AddIOp::create(rewriter, loc, n0, lb.idx(kDecodeRows)), N);
+        auto group = scf::IfOp::create(rewriter, loc, whole, /*else=*/true);
+        OpBuilder::InsertionGuard g2(rewriter);
+        rewriter.setInsertionPointToStart(&group.getThenRegion().front());
         lb.forLoop(nB, [&](Value bi) {
-          lb.forLoop(M, [&](Value m) {
-            auto loop = scf::ForOp::create(
-                rewriter, loc, lb.idx(0), K, lb.idx(width),
-                ValueRange{lb.flt(vt, 0.0)},
-                [&](OpBuilder &nb, Location l, Value k, ValueRange args) {
-                  OpBuilder::InsertionGuard g(rewriter);
-                  rewriter.setInsertionPointToStart(nb.getInsertionBlock());
-                  Value acc = vector::FMAOp::create(
-                      rewriter, loc, lanes(x, index(bi, m, k)),
-                      lanes(w, {n, k}), args[0]);
-                  scf::YieldOp::create(rewriter, loc, acc);
-                });
-            Value dot = vector::ReductionOp::create(
-                rewriter, loc, vector::CombiningKind::ADD, loop.getResult(0));
-            Value start = init     ? lb.load(init, index(bi, m, n))
-                          : src.scalar ? src.scalar
-                                       : lb.load(bias, {n});
-            Value sum = arith::AddFOp::create(rewriter, loc, dot, start);
-            lb.store(sum, out, index(bi, m, n));
-          });
+          lb.forLoop(M, [&](Value m) { dots(bi, m, n0, kDecodeRows); });
+        });
+        // The last group, short of kDecodeRows outputs: one at a time.
+        rewriter.setInsertionPointToStart(&group.getElseRegion().front());
+        auto rest = scf::ForOp::create(rewriter, loc, n0, N, lb.idx(1));
+        rewriter.setInsertionPoint(rest.getBody()->getTerminator());
+        Value n = rest.getInductionVar();
+        lb.forLoop(nB, [&](Value bi) {
+          lb.forLoop(M, [&](Value m) { dots(bi, m, n, 1); });
         });
       });
     }

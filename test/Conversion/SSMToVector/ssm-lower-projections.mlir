@@ -38,13 +38,27 @@
 // CHECK:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>) {
 // CHECK:   }
 // CHECK: } else {
-// Decoding: one dot product along k per output, w read in place.
-// CHECK:   scf.parallel
-// CHECK:     scf.for %{{.*}} step %c16 iter_args(%{{.*}}) -> (vector<16xf32>) {
-// CHECK:       vector.transfer_read %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
-// CHECK:       vector.transfer_read %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
-// CHECK:       vector.fma
-// CHECK:     vector.reduction <add>
+// Decoding: groups of 4 outputs, one dot product along k each, w read in
+// place: full vectors of k unmasked, each vector of x shared by the 4
+// accumulators, then the tail of k masked, then reassociated sums.
+// CHECK:   %[[KFULL:.*]] = arith.muli %{{.*}}, %c16 : index
+// CHECK:   scf.parallel (%[[G:.*]]) =
+// CHECK:     %[[N0:.*]] = arith.muli %[[G]], %c4 : index
+// CHECK:     %[[END:.*]] = arith.addi %[[N0]], %c4 : index
+// CHECK:     %[[WHOLE:.*]] = arith.cmpi ule, %[[END]], %{{.*}} : index
+// CHECK:     scf.if %[[WHOLE]] {
+// CHECK:       scf.for %{{.*}} = %c0 to %[[KFULL]] step %c16 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK:         vector.load %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK-COUNT-4: vector.load %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:       scf.for %{{.*}} = %[[KFULL]] to %{{.*}} step %c16 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK:         vector.transfer_read %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK-COUNT-4: vector.transfer_read %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK-COUNT-4: vector.reduction <add>, %{{.*}} fastmath<reassoc>
+// The last group, short of 4 outputs: one at a time from n0.
+// CHECK:     } else {
+// CHECK:       scf.for %{{.*}} = %[[N0]] to %{{.*}} step %c1 {
+// CHECK:         -> (vector<16xf32>) {
+// CHECK:         vector.reduction <add>, %{{.*}} fastmath<reassoc>
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK-NOT: linalg.generic
 

@@ -2,10 +2,11 @@
 #
 # ssm.linear (the models' projections, ssm-lower-projections) against a
 # float64 matmul: both kernels (the packed one from 8 rows up, the decoding
-# dot products below), rows not a multiple of the 8-row block, outputs not
-# a multiple of the 32-wide panel, K = 1 and K not a multiple of the vector,
-# a bias, rank 2 and 3, a dynamic length, through the fast path (AVX-512 on
-# every core, AVX2 on one thread) and the reference loops.
+# dot products below, in groups of 4 outputs with a shorter last group),
+# rows not a multiple of the 8-row block, outputs not a multiple of the
+# 32-wide panel or of the decoding group, K = 1 and K not a multiple of the
+# vector, a bias, rank 2 and 3, a dynamic length, through the fast path
+# (AVX-512 on every core, AVX2 on one thread) and the reference loops.
 import numpy as np
 
 from ssm_testing import SCAN_LOWERINGS, Suite, run_file, tensor_type
@@ -16,6 +17,9 @@ rng = np.random.default_rng(5)
 # (name, x shape, N, bias, dynamic length)
 CASES = [
     ("one row (decoding)", (1, 8), 40, True, False),
+    ("3 rows (decoding), K = 37, N = 43 (groups of 4 + 3)", (3, 37), 43, True, False),
+    ("one row (decoding), K = 1536, N = 3 (no whole group)", (1, 1, 1536), 3, False, False),
+    ("b 2 x L 3 dynamic (decoding), K = 48, N = 1537", (2, 3, 48), 1537, True, True),
     ("7 rows (decoding), K = 1", (1, 7, 1), 5, False, False),
     ("15 rows (block + 7 tail rows), N = 47", (3, 5, 33), 47, True, False),
     ("8 rows, one exact block, K = 17", (8, 17), 32, False, False),
