@@ -40,9 +40,13 @@ namespace {
 constexpr int64_t kRowsAvx512 = 8, kRowsAvx2 = 4;
 /// Below this many rows (b * L) the decoding kernel runs instead.
 constexpr int64_t kMinPackedRows = 8;
-/// Outputs (rows of w) per parallel iteration of the decoding kernel: that
-/// many independent dot products, each vector of x loaded once for them.
-constexpr int64_t kDecodeRows = 4;
+/// The decoding kernel's register block: outputs (rows of w) per parallel
+/// iteration, each with kDecodeUnroll accumulators over alternate vectors
+/// of k: 16 independent FMA chains sharing each vector of x (8 on AVX2's
+/// 16 ymm). Measured on Mamba-130m's matrices, one thread: 37 GB/s against
+/// 31 for one output and one accumulator (docs/performance.md).
+constexpr int64_t kDecodeRowsAvx512 = 8, kDecodeRowsAvx2 = 4;
+constexpr int64_t kDecodeUnroll = 2;
 
 /// True for the contraction ssm-expand-blocks emits for a projection.
 bool isProjection(linalg::GenericOp op) {
@@ -308,26 +312,32 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
 
       // Decoding (few rows): every output a dot product of a row of x with
       // a row of w, both contiguous; w is read once, which is what bounds
-      // this case. Each parallel iteration takes kDecodeRows rows of w, so
-      // that the dot products are independent chains of FMAs sharing each
-      // vector of x: one row's chain alone (K / width dependent FMAs, 4
-      // cycles each, then the horizontal sum) is latency-bound below the
-      // memory bandwidth. The sums are reassociated (a shuffle tree, not
-      // 16 dependent scalar adds); the order differs from the prefill
-      // kernel's by rounding only.
+      // this case. One output with one accumulator is a chain of K / width
+      // dependent FMAs (4 cycles each) and 16 dependent scalar adds, which
+      // reads w below the memory bandwidth; so each parallel iteration takes
+      // `group` outputs with kDecodeUnroll accumulators each, and the sums
+      // are reassociated (a shuffle tree). The order of the additions
+      // differs from the prefill kernel's by rounding only.
+      int64_t group = width >= 16 ? kDecodeRowsAvx512 : kDecodeRowsAvx2;
       rewriter.setInsertionPointToStart(&choice.getElseRegion().front());
-      Value kFull = arith::MulIOp::create(
-          rewriter, loc,
-          arith::DivUIOp::create(rewriter, loc, K, lb.idx(width)),
-          lb.idx(width));
-      // `count` outputs from n0 for row m of x: full vectors of k unmasked,
-      // then at most one masked step for the tail of k.
+      auto roundDown = [&](Value v, int64_t d) -> Value {
+        return arith::MulIOp::create(
+            rewriter, loc, arith::DivUIOp::create(rewriter, loc, v, lb.idx(d)),
+            lb.idx(d));
+      };
+      Value kUnrolled = roundDown(K, width * kDecodeUnroll);
+      Value kFull = roundDown(K, width);
+      // `count` outputs from n0 for row m of x, kDecodeUnroll accumulators
+      // each: unrolled full vectors of k, the full vectors left, then at
+      // most one masked step for the tail of k.
       auto dots = [&](Value bi, Value m, Value n0, int64_t count) {
-        SmallVector<Value> accs(count, lb.flt(vt, 0.0));
-        auto step = [&](Value from, Value to, ValueRange init, bool masked) {
+        int64_t u = kDecodeUnroll;
+        SmallVector<Value> accs(count * u, lb.flt(vt, 0.0));
+        auto step = [&](Value from, Value to, int64_t vectors, ValueRange init,
+                        bool masked) {
           return scf::ForOp::create(
-              rewriter, loc, from, to, lb.idx(width), init,
-              [&](OpBuilder &nb, Location l, Value k, ValueRange args) {
+              rewriter, loc, from, to, lb.idx(width * vectors), init,
+              [&](OpBuilder &nb, Location l, Value k0, ValueRange args) {
                 OpBuilder::InsertionGuard g(rewriter);
                 rewriter.setInsertionPointToStart(nb.getInsertionBlock());
                 auto read = [&](Value mem, ArrayRef<Value> idx) -> Value {
@@ -335,22 +345,32 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                     return lanes(mem, idx);
                   return vector::LoadOp::create(rewriter, loc, vt, mem, idx);
                 };
-                Value xs = read(x, index(bi, m, k));
-                SmallVector<Value> next;
-                for (int64_t i = 0; i < count; ++i) {
-                  Value n = arith::AddIOp::create(rewriter, loc, n0, lb.idx(i));
-                  next.push_back(vector::FMAOp::create(
-                      rewriter, loc, xs, read(w, {n, k}), args[i]));
+                SmallVector<Value> next(args.begin(), args.end());
+                for (int64_t j = 0; j < vectors; ++j) {
+                  Value k = arith::AddIOp::create(rewriter, loc, k0,
+                                                  lb.idx(j * width));
+                  Value xs = read(x, index(bi, m, k));
+                  for (int64_t i = 0; i < count; ++i) {
+                    Value n =
+                        arith::AddIOp::create(rewriter, loc, n0, lb.idx(i));
+                    next[i * u + j] = vector::FMAOp::create(
+                        rewriter, loc, xs, read(w, {n, k}), next[i * u + j]);
+                  }
                 }
                 scf::YieldOp::create(rewriter, loc, next);
               });
         };
-        auto body = step(lb.idx(0), kFull, accs, /*masked=*/false);
-        auto tail = step(kFull, K, body.getResults(), /*masked=*/true);
+        ValueRange sums =
+            step(lb.idx(0), kUnrolled, u, accs, /*masked=*/false).getResults();
+        sums = step(kUnrolled, kFull, 1, sums, /*masked=*/false).getResults();
+        sums = step(kFull, K, 1, sums, /*masked=*/true).getResults();
         for (int64_t i = 0; i < count; ++i) {
           Value n = arith::AddIOp::create(rewriter, loc, n0, lb.idx(i));
+          Value acc = sums[i * u];
+          for (int64_t j = 1; j < u; ++j)
+            acc = arith::AddFOp::create(rewriter, loc, acc, sums[i * u + j]);
           Value dot = vector::ReductionOp::create(
-              rewriter, loc, vector::CombiningKind::ADD, tail.getResult(i),
+              rewriter, loc, vector::CombiningKind::ADD, acc,
               arith::FastMathFlags::reassoc);
           Value start = init       ? lb.load(init, index(bi, m, n))
                         : src.scalar ? src.scalar
@@ -359,19 +379,19 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
           lb.store(sum, out, index(bi, m, n));
         }
       };
-      parallel(ceilDiv(N, kDecodeRows), [&](Value g) {
-        Value n0 = arith::MulIOp::create(rewriter, loc, g, lb.idx(kDecodeRows));
+      parallel(ceilDiv(N, group), [&](Value g) {
+        Value n0 = arith::MulIOp::create(rewriter, loc, g, lb.idx(group));
         Value whole = arith::CmpIOp::create(
             rewriter, loc, arith::CmpIPredicate::ule,
-            arith::AddIOp::create(rewriter, loc, n0, lb.idx(kDecodeRows)), N);
-        auto group = scf::IfOp::create(rewriter, loc, whole, /*else=*/true);
+            arith::AddIOp::create(rewriter, loc, n0, lb.idx(group)), N);
+        auto split = scf::IfOp::create(rewriter, loc, whole, /*else=*/true);
         OpBuilder::InsertionGuard g2(rewriter);
-        rewriter.setInsertionPointToStart(&group.getThenRegion().front());
+        rewriter.setInsertionPointToStart(&split.getThenRegion().front());
         lb.forLoop(nB, [&](Value bi) {
-          lb.forLoop(M, [&](Value m) { dots(bi, m, n0, kDecodeRows); });
+          lb.forLoop(M, [&](Value m) { dots(bi, m, n0, group); });
         });
-        // The last group, short of kDecodeRows outputs: one at a time.
-        rewriter.setInsertionPointToStart(&group.getElseRegion().front());
+        // The last group, short of `group` outputs: one at a time.
+        rewriter.setInsertionPointToStart(&split.getElseRegion().front());
         auto rest = scf::ForOp::create(rewriter, loc, n0, N, lb.idx(1));
         rewriter.setInsertionPoint(rest.getBody()->getTerminator());
         Value n = rest.getInductionVar();

@@ -38,35 +38,47 @@
 // CHECK:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>) {
 // CHECK:   }
 // CHECK: } else {
-// Decoding: groups of 4 outputs, one dot product along k each, w read in
-// place: full vectors of k unmasked, each vector of x shared by the 4
-// accumulators, then the tail of k masked, then reassociated sums.
+// Decoding: groups of 8 outputs with 2 accumulators each (16 independent
+// FMA chains), w read in place: pairs of full vectors of k unmasked, each
+// vector of x shared by the group, then the full vector left, then the tail
+// of k masked, then reassociated sums.
+// CHECK:   %[[KPAIRS:.*]] = arith.muli %{{.*}}, %c32 : index
 // CHECK:   %[[KFULL:.*]] = arith.muli %{{.*}}, %c16 : index
 // CHECK:   scf.parallel (%[[G:.*]]) =
-// CHECK:     %[[N0:.*]] = arith.muli %[[G]], %c4 : index
-// CHECK:     %[[END:.*]] = arith.addi %[[N0]], %c4 : index
+// CHECK:     %[[N0:.*]] = arith.muli %[[G]], %c8 : index
+// CHECK:     %[[END:.*]] = arith.addi %[[N0]], %c8 : index
 // CHECK:     %[[WHOLE:.*]] = arith.cmpi ule, %[[END]], %{{.*}} : index
 // CHECK:     scf.if %[[WHOLE]] {
-// CHECK:       scf.for %{{.*}} = %c0 to %[[KFULL]] step %c16 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK:       scf.for %{{.*}} = %c0 to %[[KPAIRS]] step %c32 iter_args({{.*}}) -> ([[V16:vector<16xf32>(, vector<16xf32>){15}]]) {
 // CHECK:         vector.load %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
-// CHECK-COUNT-4: vector.load %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
-// CHECK:       scf.for %{{.*}} = %[[KFULL]] to %{{.*}} step %c16 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK-COUNT-8: vector.load %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:         vector.load %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK-COUNT-8: vector.load %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:       scf.for %{{.*}} = %[[KPAIRS]] to %[[KFULL]] step %c16 iter_args({{.*}}) -> ([[V16]]) {
+// CHECK:       scf.for %{{.*}} = %[[KFULL]] to %{{.*}} step %c16 iter_args({{.*}}) -> ([[V16]]) {
 // CHECK:         vector.transfer_read %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
-// CHECK-COUNT-4: vector.transfer_read %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
-// CHECK-COUNT-4: vector.reduction <add>, %{{.*}} fastmath<reassoc>
-// The last group, short of 4 outputs: one at a time from n0.
+// CHECK-COUNT-8: vector.transfer_read %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:       arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK:       vector.reduction <add>, %{{.*}} fastmath<reassoc>
+// CHECK-COUNT-7: vector.reduction <add>, %{{.*}} fastmath<reassoc>
+// The last group, short of 8 outputs: one at a time from n0.
 // CHECK:     } else {
 // CHECK:       scf.for %{{.*}} = %[[N0]] to %{{.*}} step %c1 {
-// CHECK:         -> (vector<16xf32>) {
+// CHECK:         -> (vector<16xf32>, vector<16xf32>) {
 // CHECK:         vector.reduction <add>, %{{.*}} fastmath<reassoc>
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK-NOT: linalg.generic
 
-// With 8 lanes (AVX2): panels of 16 outputs, blocks of 4 rows x 2 vectors.
+// With 8 lanes (AVX2): panels of 16 outputs, blocks of 4 rows x 2 vectors;
+// decoding groups of 4 outputs x 2 accumulators.
 // AVX2-LABEL: func.func @projection(
 // AVX2: memref.alloc(%{{.*}}) : memref<?x16xf32>
 // AVX2: scf.for %{{.*}} step %c4 {
 // AVX2: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+// AVX2: } else {
+// AVX2: scf.parallel
+// AVX2: arith.muli %{{.*}}, %c4 : index
+// AVX2: scf.for %{{.*}} step %c16 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
 func.func @projection(%x: tensor<2x?x8xf32>, %w: tensor<40x8xf32>, %init: tensor<2x?x40xf32>) -> tensor<2x?x40xf32> {
   %y = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
       ins(%x, %w : tensor<2x?x8xf32>, tensor<40x8xf32>) outs(%init : tensor<2x?x40xf32>) {
