@@ -262,6 +262,15 @@ template <typename Derived>
 llvm::Error setHostOptions(mlir::ssm::HostOptions<Derived> &pipeline,
                            const JitOptions &options) {
   pipeline.reference = options.reference;
+  // libomp aborts the process when it cannot start the threads a parallel
+  // region asks for (--threads 100000 did); refuse such counts up front.
+  unsigned threadLimit =
+      std::max(256u, 4 * std::thread::hardware_concurrency());
+  if (options.numThreads > threadLimit)
+    return llvm::createStringError(
+        "%u threads requested, at most %u here (4 per hardware thread, at "
+        "least 256)",
+        options.numThreads, threadLimit);
   auto tm = createTargetMachine(options);
   if (!tm)
     return tm.takeError();

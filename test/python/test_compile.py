@@ -68,6 +68,13 @@ def test_source_file_and_cache(tmp_path):
     assert ssm_mlir.cache_info()[:3] == (1, 3, 3)
 
 
+def test_too_many_threads_is_an_error_not_an_abort():
+    # libomp would abort the process starting them.
+    with pytest.raises(ssm_mlir.CompileError,
+                       match=r"100000 threads requested, at most \d+ here"):
+        ssm_mlir.compile(SCAN, threads=100000)
+
+
 def test_parse_errors_carry_the_location(tmp_path):
     bad = tmp_path / "bad.mlir"
     bad.write_text("func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {\n"
