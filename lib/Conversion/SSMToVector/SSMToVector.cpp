@@ -238,7 +238,11 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     Location loc = op.getLoc();
     VectorBuilder vb(rewriter, loc, V, avx512);
     Value u = vb.toBuffer(op.getU(), true), delta = vb.toBuffer(op.getDelta(), true);
-    Value A = vb.toBuffer(op.getA(), true);
+    // A uniform A is read one column per channel; its producer is rebuilt on
+    // that column, so the other columns are neither computed nor stored.
+    Value A = vb.toBuffer(
+        uniformA ? narrowUniformAlongStates(rewriter, op.getA()) : op.getA(),
+        true);
     Value B = vb.toBuffer(op.getB(), true), C = vb.toBuffer(op.getC(), true);
     Value D = op.getD() ? vb.toBuffer(op.getD(), true) : Value();
     Value z = op.getZ() ? vb.toBuffer(op.getZ(), true) : Value();
@@ -714,6 +718,12 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
         }
         Value dtc = vb.bcast(vector::ExtractOp::create(rewriter, loc, dtLog2e, c));
         Value dtuc = vb.bcast(vector::ExtractOp::create(rewriter, loc, dtu, c));
+        // One decay per channel: one exp, A's one column (narrowed above).
+        Value sharedDecay;
+        if (h0 && uniformA)
+          sharedDecay = vb.exp2(
+              vb.mul(dtc, vb.bcast(memref::LoadOp::create(
+                              rewriter, loc, A, ValueRange{ch, vb.idx(0)}))));
         Value acc;
         for (int64_t q = 0; q < k; ++q) {
           Value j0 = vb.idx(q * V);
@@ -721,7 +731,8 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
           Value cq = kindC == Kind::TimeInvariant ? load(C, {ch, j0}) : rowsC[q];
           Value hq = vb.mul(dtuc, bq);
           if (h0)
-            hq = vb.fma(vb.exp2(vb.mul(dtc, load(A, {ch, j0}))),
+            hq = vb.fma(uniformA ? sharedDecay
+                                 : vb.exp2(vb.mul(dtc, load(A, {ch, j0}))),
                         load(h0, {bi, ch, j0}), hq);
           if (last)
             vector::StoreOp::create(rewriter, loc, hq, last, ValueRange{bi, ch, j0});

@@ -460,10 +460,15 @@ func.func @state_groups_tail(%u: tensor<1x9x4xf32>, %A: tensor<4x67xf32>, %B: te
 // exp2(dt * A log2 e) is computed once per channel vector and step and
 // shared by the n = 4 states (one polynomial in the decoding step, one in
 // the chunk loop; a per-state A has four in each), and of A only the
-// first column is used.
+// first column is used: the broadcast is rebuilt on that column, and the
+// full one is gone.
 
 // CHECK-LABEL: func.func @uniform_decay(
-// CHECK: vector.transfer_read %{{.*}} : memref<16x4xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
+// CHECK-NOT: tensor<16x4xf32>
+// CHECK: %[[COL:.*]] = tensor.empty() : tensor<16x1xf32>
+// CHECK: linalg.broadcast ins(%{{.*}} : tensor<16xf32>) outs(%[[COL]] : tensor<16x1xf32>) dimensions = [1]
+// CHECK-NOT: tensor<16x4xf32>
+// CHECK: vector.transfer_read %{{.*}} : memref<16x1xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
 // CHECK: math.roundeven
 // CHECK-NOT: math.roundeven
 // CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {

@@ -7,7 +7,8 @@
 # a constant with uniform rows; and controls the shortcut must not take: a
 # constant whose last row is not uniform, a generic that reads the state
 # index. Token-major, against the float64 reference; a partial channel tile
-# (d = 40), state groups (n = 80 > 64), one step (the decoding path), h0,
+# (d = 40), state groups (n = 80 > 64), one step (the decoding path, also
+# at n = 128 with A narrowed to its first column), h0,
 # a long sequence (time-parallel with 2 threads); every lowering, and the
 # GPU kernels on the emulator (the chunks kernel takes the decays once per
 # chunk for a uniform A, the per-channel kernel once per step; both per
@@ -134,6 +135,9 @@ case("broadcast, state groups n 80, h0", "broadcast", 1, 40, 29, 80, h0=True)
 case("broadcast, one step, h0", "broadcast", 2, 48, 1, 16, h0=True)
 case("heads of 4 (expand-blocks form), n 8", "heads", 1, 36, 45, 8)
 case("heads of 16, n 128, h0", "heads", 1, 32, 21, 128, h0=True, P=16)
+# Mamba-2's decoding step: states in the lanes, A narrowed to one column.
+case("heads of 16, n 128, one step, h0", "heads", 2, 48, 1, 128, h0=True, P=16)
+case("constant uniform rows, one step, d 20, n 16, h0", "constant", 1, 20, 1, 16, h0=True)
 case("constant uniform rows", "constant", 1, 20, 19, 4)
 case("long sequence, 2 threads (time-parallel)", "broadcast", 1, 16, 6000, 16,
      lowerings=[("fast-2threads", ["--threads", "2"]), ("reference", ["--reference"])])

@@ -9,6 +9,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 
 using namespace mlir;
 
@@ -73,4 +75,77 @@ bool mlir::ssm::isUniformAlongStates(Value a) {
     }
     return false;
   }
+}
+
+Value mlir::ssm::narrowUniformAlongStates(OpBuilder &b, Value a) {
+  if (!isUniformAlongStates(a))
+    return {};
+  auto type = cast<RankedTensorType>(a.getType());
+  int64_t last = type.getRank() - 1;
+  if (type.getDimSize(last) == 1)
+    return a;
+  Location loc = a.getLoc();
+  Operation *def = a.getDefiningOp();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointAfter(def);
+  // `t`'s shape with a last dimension of 1.
+  auto narrowType = [&](RankedTensorType t) {
+    SmallVector<int64_t> shape(t.getShape());
+    shape.back() = 1;
+    return RankedTensorType::get(shape, t.getElementType());
+  };
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def)) {
+    // Any column of the source serves: the first.
+    Value src = narrowUniformAlongStates(b, slice.getSource());
+    SmallVector<OpFoldResult> offsets = slice.getMixedOffsets(),
+                              sizes = slice.getMixedSizes(),
+                              strides = slice.getMixedStrides();
+    offsets.back() = b.getIndexAttr(0);
+    sizes.back() = b.getIndexAttr(1);
+    strides.back() = b.getIndexAttr(1);
+    return tensor::ExtractSliceOp::create(b, loc, narrowType(type), src,
+                                          offsets, sizes, strides);
+  }
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def)) {
+    Value src = narrowUniformAlongStates(b, collapse.getSrc());
+    return tensor::CollapseShapeOp::create(b, loc, narrowType(type), src,
+                                           collapse.getReassociationIndices());
+  }
+  if (auto cst = dyn_cast<arith::ConstantOp>(def)) {
+    auto dense = cast<DenseElementsAttr>(cst.getValue());
+    auto narrow = narrowType(type);
+    if (dense.isSplat())
+      return arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(narrow, dense.getSplatValue<Attribute>()));
+    int64_t row = type.getDimSize(last);
+    auto values = llvm::to_vector(dense.getValues<Attribute>());
+    SmallVector<Attribute> column;
+    for (size_t i = 0; i < values.size(); i += row)
+      column.push_back(values[i]);
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(narrow, column));
+  }
+  // A generic or broadcast: the same op on an init with one column (its
+  // values are not read: the generic's body ignores its output element, a
+  // broadcast overwrites it).
+  // Sizes from the old init, not from `a`, which would keep the wide op.
+  Value oldInit = cast<DestinationStyleOpInterface>(def).getDpsInits()[0];
+  SmallVector<Value> dynamic;
+  for (int64_t i = 0; i < last; ++i)
+    if (type.isDynamicDim(i))
+      dynamic.push_back(tensor::DimOp::create(b, loc, oldInit, i));
+  Value init =
+      tensor::EmptyOp::create(b, loc, narrowType(type), dynamic).getResult();
+  if (auto bcast = dyn_cast<linalg::BroadcastOp>(def))
+    return linalg::BroadcastOp::create(b, loc, bcast.getInput(), init,
+                                       bcast.getDimensions())
+        .getResult()
+        .front();
+  auto gen = cast<linalg::GenericOp>(def);
+  IRMapping map;
+  map.map(gen.getDpsInits()[0], init);
+  Operation *narrow = b.clone(*gen, map);
+  narrow->getResult(0).setType(init.getType());
+  return narrow->getResult(0);
 }

@@ -10,6 +10,10 @@
 
 #include "mlir/IR/Value.h"
 
+namespace mlir {
+class OpBuilder;
+} // namespace mlir
+
 namespace mlir::ssm {
 
 /// True when the IR proves that `a` (rank >= 2) does not vary along its last
@@ -22,6 +26,16 @@ namespace mlir::ssm {
 /// instead of once per state, as mamba_ssm's Mamba-2 kernels do; nothing
 /// is assumed that the IR does not show.
 bool isUniformAlongStates(Value a);
+
+/// For `a` with isUniformAlongStates(a): the same values with the last
+/// dimension of size 1, rebuilt from the IR that proves the uniformity (the
+/// generic, broadcast or constant on one column, then the same slices and
+/// collapse_shapes), so that a lowering which reads one column does not
+/// compute or read the others. Mamba-2's A is (d_inner, d_state) with one
+/// exp per element as ssm-expand-blocks writes it: 196608 exps and 786 KB
+/// per layer at Mamba-2-130m's shape, every decoding step, for 1536 values.
+/// Null when `a` is not uniform along states.
+Value narrowUniformAlongStates(OpBuilder &b, Value a);
 
 } // namespace mlir::ssm
 
