@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::ssm {
@@ -177,6 +178,55 @@ public:
   }
 };
 
+/// A computed elementwise from one array of its shape: Mamba-1's A =
+/// -exp(A_log), a linalg.generic of ssm-expand-blocks (identity maps, a body
+/// of elementwise-mappable ops on the input alone). The scan then reads that
+/// input and applies the body to the vectors it loads, inside its parallel
+/// tiles, where the generic would be a serial pass over the whole array
+/// before the scan on every call (24576 exps per layer and decoding step at
+/// Mamba-130m's shape). Null for any other A.
+linalg::GenericOp elementwiseProducer(Value a) {
+  auto gen = a.getDefiningOp<linalg::GenericOp>();
+  if (!gen || gen.getNumDpsInputs() != 1 || gen.getNumDpsInits() != 1 ||
+      !gen.hasPureTensorSemantics() ||
+      gen.getDpsInputs()[0].getType() != a.getType() ||
+      !llvm::all_of(gen.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }) ||
+      !llvm::all_of(gen.getIteratorTypesArray(), [](utils::IteratorType t) {
+        return t == utils::IteratorType::parallel;
+      }))
+    return {};
+  Block &body = gen.getRegion().front();
+  if (!body.getArgument(1).use_empty())
+    return {};
+  for (Operation &op : body.without_terminator()) {
+    if (!OpTrait::hasElementwiseMappableTraits(&op) ||
+        op.getNumResults() != 1 || op.getNumRegions() != 0)
+      return {};
+    for (Value v : op.getOperands())
+      if (v.getParentBlock() != &body)
+        return {};
+  }
+  Value yielded = body.getTerminator()->getOperand(0);
+  if (yielded.getParentBlock() != &body)
+    return {};
+  return gen;
+}
+
+/// `gen`'s body (elementwiseProducer) applied to the vector `v` of its input.
+Value applyElementwise(OpBuilder &b, linalg::GenericOp gen, Value v) {
+  Block &body = gen.getRegion().front();
+  auto shape = cast<VectorType>(v.getType()).getShape();
+  IRMapping map;
+  map.map(body.getArgument(0), v);
+  for (Operation &op : body.without_terminator()) {
+    Operation *lanes = b.clone(op, map);
+    Value r = lanes->getResult(0);
+    r.setType(VectorType::get(shape, r.getType()));
+  }
+  return map.lookupOrDefault(body.getTerminator()->getOperand(0));
+}
+
 struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
   SelectiveScanToVector(MLIRContext *ctx, int64_t width, bool avx512,
                         int64_t tileGroup, int64_t threads, int64_t chunkBlocks)
@@ -240,9 +290,17 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     Value u = vb.toBuffer(op.getU(), true), delta = vb.toBuffer(op.getDelta(), true);
     // A uniform A is read one column per channel; its producer is rebuilt on
     // that column, so the other columns are neither computed nor stored.
-    Value A = vb.toBuffer(
-        uniformA ? narrowUniformAlongStates(rewriter, op.getA()) : op.getA(),
-        true);
+    // An elementwise A is read at its input and mapped per vector loaded.
+    linalg::GenericOp mapA =
+        uniformA ? linalg::GenericOp() : elementwiseProducer(op.getA());
+    Value A =
+        vb.toBuffer(uniformA ? narrowUniformAlongStates(rewriter, op.getA())
+                    : mapA   ? mapA.getDpsInputs()[0]
+                             : op.getA(),
+                    true);
+    auto valuesOfA = [&](Value loaded) {
+      return mapA ? applyElementwise(rewriter, mapA, loaded) : loaded;
+    };
     Value B = vb.toBuffer(op.getB(), true), C = vb.toBuffer(op.getC(), true);
     Value D = op.getD() ? vb.toBuffer(op.getD(), true) : Value();
     Value z = op.getZ() ? vb.toBuffer(op.getZ(), true) : Value();
@@ -423,7 +481,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       } else {
         A2 = readStates(A, {c0});
         for (Value &a : A2)
-          a = vb.mul(a, log2e);
+          a = vb.mul(valuesOfA(a), log2e);
       }
       if (kindB == Kind::TimeInvariant)
         invB = readStates(B, {c0});
@@ -731,9 +789,10 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
           Value cq = kindC == Kind::TimeInvariant ? load(C, {ch, j0}) : rowsC[q];
           Value hq = vb.mul(dtuc, bq);
           if (h0)
-            hq = vb.fma(uniformA ? sharedDecay
-                                 : vb.exp2(vb.mul(dtc, load(A, {ch, j0}))),
-                        load(h0, {bi, ch, j0}), hq);
+            hq = vb.fma(
+                uniformA ? sharedDecay
+                         : vb.exp2(vb.mul(dtc, valuesOfA(load(A, {ch, j0})))),
+                load(h0, {bi, ch, j0}), hq);
           if (last)
             vector::StoreOp::create(rewriter, loc, hq, last, ValueRange{bi, ch, j0});
           acc = acc ? vb.fma(cq, hq, acc) : vb.mul(cq, hq);

@@ -495,3 +495,48 @@ func.func @per_state_decay(%u: tensor<1x?x16xf32>, %dt: tensor<1x?x16xf32>, %A: 
       : (tensor<1x?x16xf32>, tensor<1x?x16xf32>, tensor<16x4xf32>, tensor<1x?x4xf32>, tensor<1x?x4xf32>) -> tensor<1x?x16xf32>
   return %y : tensor<1x?x16xf32>
 }
+
+// -----
+
+// A computed elementwise from A_log (Mamba-1's -exp(A_log), as
+// ssm-expand-blocks writes it): the scan reads A_log and applies the body to
+// the vectors it loads, in its tiles; the generic over the whole array is
+// gone. A generic that also reads its output keeps the array.
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @elementwise_a(
+// CHECK-SAME: %{{[^:]+}}: tensor<1x?x16xf32>, %{{[^:]+}}: tensor<1x?x16xf32>, %[[ALOG:[^:]+]]: tensor<16x4xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: bufferization.to_buffer %[[ALOG]] read_only
+// CHECK-NOT: linalg.generic
+// The body on vectors (exp already as the pass's polynomial), then the
+// scan's own exp2 of dt * A.
+// CHECK: arith.negf %{{.*}} : vector<16xf32>
+// CHECK-NOT: linalg.generic
+// CHECK-LABEL: func.func @elementwise_a_reading_out(
+// CHECK: linalg.generic
+func.func @elementwise_a(%u: tensor<1x?x16xf32>, %dt: tensor<1x?x16xf32>, %alog: tensor<16x4xf32>,
+                         %B: tensor<1x?x4xf32>) -> tensor<1x?x16xf32> {
+  %A = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%alog : tensor<16x4xf32>) outs(%alog : tensor<16x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %e = math.exp %in : f32
+    %n = arith.negf %e : f32
+    linalg.yield %n : f32
+  } -> tensor<16x4xf32>
+  %y = ssm.selective_scan token_major %u, %dt, %A, %B, %B
+      : (tensor<1x?x16xf32>, tensor<1x?x16xf32>, tensor<16x4xf32>, tensor<1x?x4xf32>, tensor<1x?x4xf32>) -> tensor<1x?x16xf32>
+  return %y : tensor<1x?x16xf32>
+}
+func.func @elementwise_a_reading_out(%u: tensor<1x?x16xf32>, %dt: tensor<1x?x16xf32>, %alog: tensor<16x4xf32>,
+                                     %B: tensor<1x?x4xf32>) -> tensor<1x?x16xf32> {
+  %A = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%alog : tensor<16x4xf32>) outs(%alog : tensor<16x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  } -> tensor<16x4xf32>
+  %y = ssm.selective_scan token_major %u, %dt, %A, %B, %B
+      : (tensor<1x?x16xf32>, tensor<1x?x16xf32>, tensor<16x4xf32>, tensor<1x?x4xf32>, tensor<1x?x4xf32>) -> tensor<1x?x16xf32>
+  return %y : tensor<1x?x16xf32>
+}

@@ -6,11 +6,12 @@
 # linalg.generic plus collapse_shape (ssm-expand-blocks' Mamba-2 form) and as
 # a constant with uniform rows; and controls the shortcut must not take: a
 # constant whose last row is not uniform, a generic that reads the state
-# index. Token-major, against the float64 reference; a partial channel tile
-# (d = 40), state groups (n = 80 > 64), one step (the decoding path, also
-# at n = 128 with A narrowed to its first column), h0,
-# a long sequence (time-parallel with 2 threads); every lowering, and the
-# GPU kernels on the emulator (the chunks kernel takes the decays once per
+# index, and a per-state A computed elementwise from A_log (Mamba-1's form,
+# which the fast path maps per vector it loads). Token-major, against the
+# float64 reference; a partial channel tile (d = 40), state groups (n = 80
+# > 64), one step (the decoding path, also at n = 128 with A narrowed to
+# its first column), h0, a long sequence (time-parallel with 2 threads);
+# every lowering, and the GPU kernels on the emulator (the chunks kernel takes the decays once per
 # chunk for a uniform A, the per-channel kernel once per step; both per
 # state for the controls).
 import numpy as np
@@ -50,6 +51,19 @@ def a_program(form, d, n, P=4):
   %%A = tensor.collapse_shape %%g [[0, 1], [2]] : tensor<%dx%dx%dxf32> into tensor<%dx%dxf32>
 """ % (H, P, n, H, H, P, n, H, P, n, H, P, n, d, n),
                 lambda a: np.repeat(np.repeat(-np.exp(a.astype(np.float64)), P)[:, None], n, axis=1))
+    if form == "elementwise":
+        # Control: Mamba-1's A = -exp(A_log), one value per state, which the
+        # fast path reads at A_log and maps per vector it loads.
+        return ("%%a: tensor<%dx%dxf32>" % (d, n), """
+  %%A = linalg.generic {indexing_maps = [affine_map<(c, j) -> (c, j)>, affine_map<(c, j) -> (c, j)>],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%%a : tensor<%dx%dxf32>) outs(%%a : tensor<%dx%dxf32>) {
+  ^bb0(%%x: f32, %%o: f32):
+    %%ex = math.exp %%x : f32
+    %%ng = arith.negf %%ex : f32
+    linalg.yield %%ng : f32
+  } -> tensor<%dx%dxf32>
+""" % (d, n, d, n, d, n), lambda a: -np.exp(a.astype(np.float64)))
     if form == "index":
         # Control: A[c, j] = a[c] * (1 + j / 8) varies along j.
         return ("%%a: tensor<%dxf32>" % d, """
@@ -98,6 +112,7 @@ def case(name, form, b, d, L, n, h0=False, P=4,
     else:
         decl, build, expand = a_program(form, d, n, P)
         a = (rng.uniform(-2.0, 1.5, d // P) if form == "heads"
+             else rng.uniform(-2.0, 1.5, (d, n)) if form == "elementwise"
              else -np.exp(rng.uniform(-2.0, 1.5, d))).astype(np.float32)
         A = expand(a)
         a_in = [a]
@@ -144,5 +159,8 @@ case("long sequence, 2 threads (time-parallel)", "broadcast", 1, 16, 6000, 16,
 # Controls: A varies along the states.
 case("control: last row not uniform", "constant-last-row", 1, 20, 19, 4)
 case("control: generic reading the state index", "index", 1, 40, 23, 16)
+case("elementwise A (-exp(A_log)), d 40, n 16", "elementwise", 2, 40, 37, 16)
+case("elementwise A, n 4, one step, h0", "elementwise", 1, 24, 1, 4, h0=True)
+case("elementwise A, n 16, one step, h0", "elementwise", 2, 40, 1, 16, h0=True)
 
 suite.finish()
