@@ -11,9 +11,9 @@
 # float64 reference; a partial channel tile (d = 40), state groups (n = 80
 # > 64), one step (the decoding path, also at n = 128 with A narrowed to
 # its first column), h0, a long sequence (time-parallel with 2 threads);
-# every lowering, and the GPU kernels on the emulator (the chunks kernel takes the decays once per
-# chunk for a uniform A, the per-channel kernel once per step; both per
-# state for the controls).
+# every lowering, and the GPU kernels on the emulator (the chunks kernel
+# takes the decays once per chunk for a uniform A, the per-channel kernel
+# once per step; both per state for the controls).
 import numpy as np
 
 import ssm_reference as ref
