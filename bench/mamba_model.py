@@ -42,6 +42,8 @@ import mamba_reference as mr  # noqa: E402
 
 PEAK_1T = 222.0  # GFLOP/s, fp32 FMA, AVX-512, one core (performance.md)
 PEAK_2T = 448.0
+STREAM_1T = 36.9  # GB/s, STREAM triad (performance.md)
+STREAM_2T = 70.2
 
 LINEAR = """
 func.func @main(%%x: tensor<%(m)dx%(k)dxf32>, %%w: tensor<%(n)dx%(k)dxf32>) -> tensor<%(m)dx%(n)dxf32> {
@@ -120,6 +122,39 @@ def projections(tools, tmp, tokens, reps):
         print("%-22s %9.2f %9.1f %5.0f%% %9.2f %5.0f%% %6.2f %10.2f %7.2f" % (
             name, times[0], g1, 100 * g1 / PEAK_1T, times[1], 100 * g2 / PEAK_2T,
             times[0] / times[1], ref_ms, ref_ms / times[0]))
+
+    # Decoding: one token, a matrix-vector product bound by reading w. The
+    # layers' matrices stacked (what one token reads of each kind, 24
+    # layers) so that w streams from memory rather than from a cache.
+    print("== decoding projections (ssm.linear, one token; w of all 24 layers stacked): "
+          "GB/s of w read, fraction of STREAM, and %s on the same data" % ref_name)
+    print("%-30s %8s %8s %7s %8s %8s %7s %10s %7s" % (
+        "projection", "1T ms", "GB/s", "STREAM", "2T ms", "GB/s", "STREAM", ref_name + " ms",
+        "ref/1T"))
+    for name, k, n in [("in_proj x24 768->73728", 768, 24 * 3072),
+                       ("out_proj x24 1536->18432", 1536, 24 * 768),
+                       ("lm_head 768->50280", 768, 50280)]:
+        src = os.path.join(tmp, "linear.mlir")
+        with open(src, "w") as f:
+            f.write(LINEAR % {"m": 1, "k": k, "n": n})
+        xa = rng.standard_normal((1, k)).astype(np.float32)
+        wa = rng.standard_normal((n, k)).astype(np.float32)
+        x = os.path.join(tmp, "x.npy")
+        w = os.path.join(tmp, "w.npy")
+        np.save(x, xa)
+        np.save(w, wa)
+        gb = 4.0 * n * k / 1e9
+        times = []
+        for threads in (1, 2):
+            out = run([os.path.join(tools, "ssm-run"), src, "-e", "main", "--input", x,
+                       "--input", w, "--output", os.path.join(tmp, "y.npy"),
+                       "--threads", str(threads), "--time", str(max(reps, 9))])
+            times.append(median_ms(out))
+        ref_ms = 1e3 * sorted(ref(xa, wa) for _ in range(3))[1]
+        b1, b2 = gb / times[0] * 1e3, gb / times[1] * 1e3
+        print("%-30s %8.2f %8.1f %6.0f%% %8.2f %8.1f %6.0f%% %10.2f %7.2f" % (
+            name, times[0], b1, 100 * b1 / STREAM_1T, times[1], b2, 100 * b2 / STREAM_2T,
+            ref_ms, ref_ms / times[0]))
 
 
 STEP_LOOP = """
