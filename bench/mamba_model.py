@@ -179,6 +179,21 @@ func.func @main(%%u: tensor<1x?x%(d)dxf32>, %%dt: tensor<1x?x%(d)dxf32>, %%A: te
 """
 
 
+# STEP with A computed in the program from A_log (Mamba-1's -exp(A_log), the
+# form ssm-expand-blocks writes): a linalg.generic the scan's fast path
+# applies to the vectors it loads (docs/cpu-fast-path.md).
+STEP_ALOG = STEP.replace("%%A: tensor<%(d)dx%(n)dxf32>", "%%A_log: tensor<%(d)dx%(n)dxf32>").replace(
+    "  %%y, %%h = ssm.selective_scan", """  %%A = linalg.generic {indexing_maps = [affine_map<(c, j) -> (c, j)>, affine_map<(c, j) -> (c, j)>],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%%A_log : tensor<%(d)dx%(n)dxf32>) outs(%%A_log : tensor<%(d)dx%(n)dxf32>) {
+  ^bb0(%%x: f32, %%o: f32):
+    %%e = math.exp %%x : f32
+    %%a = arith.negf %%e : f32
+    linalg.yield %%a : f32
+  } -> tensor<%(d)dx%(n)dxf32>
+  %%y, %%h = ssm.selective_scan""", 1)
+
+
 def decode_step(tools, tmp, reps):
     """The state update of one decoding step (selective_scan, L = 1, from a
     state), in three forms: one call of a static-shaped program through
@@ -202,13 +217,17 @@ def decode_step(tools, tmp, reps):
         np.save(p, a)
         args += ["--input", p]
     outs = ["--output", os.path.join(tmp, "y.npy"), "--output", os.path.join(tmp, "h.npy")]
+    # The same A as its logarithm, for STEP_ALOG.
+    alog_path = os.path.join(tmp, "step_alog.npy")
+    np.save(alog_path, np.log(-arrays[2].astype(np.float64)).astype(np.float32))
+    alog_args = args[:5] + [alog_path] + args[6:]
 
-    def timed(template, extra, calls, per):
+    def timed(template, extra, calls, per, threads=1, inputs=args):
         src = os.path.join(tmp, "step.mlir")
         with open(src, "w") as f:
             f.write(template % {"d": d, "n": n, "steps": steps + 1})
-        out = run([os.path.join(tools, "ssm-run"), src, "-e", "main"] + args + outs +
-                  ["--threads", "1", "--time", str(calls)] + extra)
+        out = run([os.path.join(tools, "ssm-run"), src, "-e", "main"] + inputs + outs +
+                  ["--threads", str(threads), "--time", str(calls)] + extra)
         return median_ms(out) * 1e3 / per
 
     call_us = timed(STEP, [], max(reps, 200), 1)
@@ -244,6 +263,9 @@ def decode_step(tools, tmp, reps):
     print("   reference lowering, same loop: %.1f us (%.0fx ours)" % (ref_us, ref_us / loop_us))
     print("   PyTorch 1T state update (torch ops): %.1f us (%.1fx ours)" % (torch_us,
                                                                          torch_us / loop_us))
+    alog_us = [timed(STEP_ALOG, [], max(reps, 200), 1, t, alog_args) for t in (1, 2)]
+    print("   one ssm-run call, A = -exp(A_log) computed in the program (Mamba-1's form): "
+          "%.1f us on 1 thread, %.1f us on 2" % tuple(alog_us))
     return loop_us
 
 

@@ -203,6 +203,11 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
           rewriter, loc,
           arith::AddIOp::create(rewriter, loc, a, lb.idx(d - 1)), lb.idx(d));
     };
+    auto roundDown = [&](Value a, int64_t d) -> Value {
+      return arith::MulIOp::create(
+          rewriter, loc, arith::DivUIOp::create(rewriter, loc, a, lb.idx(d)),
+          lb.idx(d));
+    };
 
     Value totalRows = arith::MulIOp::create(rewriter, loc, nB, M);
     Value packed = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge,
@@ -289,10 +294,7 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
             }
           }
         };
-        Value full = arith::MulIOp::create(
-            rewriter, loc,
-            arith::DivUIOp::create(rewriter, loc, M, lb.idx(rows)),
-            lb.idx(rows));
+        Value full = roundDown(M, rows);
         lb.forLoop(nB, [&](Value bi) {
           auto blocks = scf::ForOp::create(rewriter, loc, lb.idx(0), full,
                                            lb.idx(rows));
@@ -320,11 +322,6 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
       // differs from the prefill kernel's by rounding only.
       int64_t group = width >= 16 ? kDecodeRowsAvx512 : kDecodeRowsAvx2;
       rewriter.setInsertionPointToStart(&choice.getElseRegion().front());
-      auto roundDown = [&](Value v, int64_t d) -> Value {
-        return arith::MulIOp::create(
-            rewriter, loc, arith::DivUIOp::create(rewriter, loc, v, lb.idx(d)),
-            lb.idx(d));
-      };
       Value kUnrolled = roundDown(K, width * kDecodeUnroll);
       Value kFull = roundDown(K, width);
       // `count` outputs from n0 for row m of x, kDecodeUnroll accumulators

@@ -77,9 +77,9 @@ bool mlir::ssm::isUniformAlongStates(Value a) {
   }
 }
 
-Value mlir::ssm::narrowUniformAlongStates(OpBuilder &b, Value a) {
-  if (!isUniformAlongStates(a))
-    return {};
+/// narrowUniformAlongStates on an `a` already known to be uniform: each
+/// level rebuilds its op on what the level below returns.
+static Value narrowUniform(OpBuilder &b, Value a) {
   auto type = cast<RankedTensorType>(a.getType());
   int64_t last = type.getRank() - 1;
   if (type.getDimSize(last) == 1)
@@ -96,7 +96,7 @@ Value mlir::ssm::narrowUniformAlongStates(OpBuilder &b, Value a) {
   };
   if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def)) {
     // Any column of the source serves: the first.
-    Value src = narrowUniformAlongStates(b, slice.getSource());
+    Value src = narrowUniform(b, slice.getSource());
     SmallVector<OpFoldResult> offsets = slice.getMixedOffsets(),
                               sizes = slice.getMixedSizes(),
                               strides = slice.getMixedStrides();
@@ -107,7 +107,7 @@ Value mlir::ssm::narrowUniformAlongStates(OpBuilder &b, Value a) {
                                           offsets, sizes, strides);
   }
   if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def)) {
-    Value src = narrowUniformAlongStates(b, collapse.getSrc());
+    Value src = narrowUniform(b, collapse.getSrc());
     return tensor::CollapseShapeOp::create(b, loc, narrowType(type), src,
                                            collapse.getReassociationIndices());
   }
@@ -148,4 +148,8 @@ Value mlir::ssm::narrowUniformAlongStates(OpBuilder &b, Value a) {
   Operation *narrow = b.clone(*gen, map);
   narrow->getResult(0).setType(init.getType());
   return narrow->getResult(0);
+}
+
+Value mlir::ssm::narrowUniformAlongStates(OpBuilder &b, Value a) {
+  return isUniformAlongStates(a) ? narrowUniform(b, a) : Value();
 }
