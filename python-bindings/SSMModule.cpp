@@ -463,8 +463,8 @@ public:
                           }),
                           Raise::Value);
     return py::make_tuple(toNumpy(std::move(logits)),
-                          toNumpy(std::move(state.conv)),
-                          toNumpy(std::move(state.ssm)));
+                          stateResult(std::move(state.conv), conv),
+                          stateResult(std::move(state.ssm), ssm));
   }
 
   /// (tokens (b, steps), conv, ssm): greedy decoding after `logits`.
@@ -491,11 +491,20 @@ public:
                           }),
                           Raise::Value);
     return py::make_tuple(toNumpy(std::move(tokens)),
-                          toNumpy(std::move(state.conv)),
-                          toNumpy(std::move(state.ssm)));
+                          stateResult(std::move(state.conv), conv),
+                          stateResult(std::move(state.ssm), ssm));
   }
 
 private:
+  /// A state after a call: the numpy array it came from when the model
+  /// updated that array in place (`state` is then a view of it), else its
+  /// own new array (a float64 state was converted to a float32 copy).
+  static py::array stateResult(Array state, const py::array &from) {
+    if (state.data() == from.data())
+      return from;
+    return toNumpy(std::move(state));
+  }
+
   /// Views of the state arrays, checked against the model and the batch of
   /// `tokens` (float64 states are converted).
   MambaLM::State stateOf(const py::array &conv, const py::array &ssm,

@@ -41,7 +41,8 @@ using namespace mlir::ssm;
 /// Tensors to memrefs, after the ssm lowerings: elementwise ops on tensors
 /// through linalg, one-shot bufferization with row-major function
 /// boundaries, optionally deallocation.
-static void addBufferization(OpPassManager &pm, bool deallocate) {
+template <typename Options>
+static void addBufferization(OpPassManager &pm, const Options &options) {
   // Elementwise arith/math on tensors has no bufferization of its own.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
 
@@ -56,9 +57,12 @@ static void addBufferization(OpPassManager &pm, bool deallocate) {
   bufferize.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   // A private function's results that are its arguments (state stacks a
-  // layer updates in place) go, before deallocation would clone them.
-  pm.addPass(createSSMDropEquivalentResults());
-  if (deallocate)
+  // layer updates in place) go, before deallocation would clone them; a
+  // public function's too when its caller knows (in-place-results).
+  SSMDropEquivalentResultsOptions drop;
+  drop.publicFunctions = options.inPlaceResults;
+  pm.addPass(createSSMDropEquivalentResults(drop));
+  if (options.lowerDeallocations)
     bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
 }
@@ -156,7 +160,7 @@ void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
   }
   addHostFastPaths(pm, options);
   pm.addPass(createSSMLowerToLoops());
-  addBufferization(pm, options.lowerDeallocations);
+  addBufferization(pm, options);
   // Tiles of ssm-tile (scf.forall) join the parallel loops of the lowerings.
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createCanonicalizerPass());
@@ -193,7 +197,7 @@ static void addGPUKernels(OpPassManager &pm, const Options &options) {
   if (!options.allKernels)
     addHostFastPaths(pm, options);
   pm.addPass(createSSMLowerToLoops());
-  addBufferization(pm, options.lowerDeallocations);
+  addBufferization(pm, options);
   if (options.allKernels)
     pm.addPass(createSSMHostOpsToGPU());
   pm.addPass(createSSMGPUDeviceBuffers());

@@ -138,6 +138,18 @@ void gatherStrided(const char *src, char *dst, llvm::ArrayRef<int64_t> sizes,
                   sizes.drop_front(), strides.drop_front(), elt);
 }
 
+/// Whether strides describe dense C-ordered elements of `sizes` (a
+/// dimension of one may have any stride).
+bool isDense(llvm::ArrayRef<int64_t> sizes, llvm::ArrayRef<int64_t> strides) {
+  int64_t expect = 1;
+  for (int64_t i = static_cast<int64_t>(sizes.size()) - 1; i >= 0; --i) {
+    if (sizes[i] != 1 && strides[i] != expect)
+      return false;
+    expect *= sizes[i];
+  }
+  return true;
+}
+
 /// Tensor arguments of public functions are the caller's arrays (a numpy
 /// array in the bindings, a checkpoint's read-only map): bufferization must
 /// not write into them unless the program says it may
@@ -281,6 +293,8 @@ llvm::Error setHostOptions(mlir::ssm::HostOptions<Derived> &pipeline,
   pipeline.vectorWidth =
       options.vectorWidth ? options.vectorWidth : (avx512 ? 16 : 8);
   pipeline.numThreads = resolveThreads(options);
+  // JitProgram::call hands the updated writable arguments back itself.
+  pipeline.inPlaceResults = true;
   return llvm::Error::success();
 }
 
@@ -414,6 +428,24 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
 
   if (llvm::Error err = lowerToLLVMDialect(module, options))
     return std::move(err);
+  // The results the lowering dropped because they were writable arguments
+  // updated in place (ssm-drop-equivalent-results).
+  for (auto &[name, sig] : program->functions) {
+    mlir::Operation *lowered = module.lookupSymbol(name);
+    auto argOf = lowered ? lowered->getAttrOfType<mlir::DenseI64ArrayAttr>(
+                               "ssm.in_place_results")
+                         : nullptr;
+    if (!argOf)
+      continue;
+    if (argOf.size() != static_cast<int64_t>(sig.results.size()))
+      return llvm::createStringError(
+          "@%s: ssm.in_place_results lists %lld results, the function has "
+          "%zu",
+          name.str().c_str(), static_cast<long long>(argOf.size()),
+          sig.results.size());
+    program->resultArguments[name].assign(argOf.asArrayRef().begin(),
+                                          argOf.asArrayRef().end());
+  }
 
   auto tm = createTargetMachine(options);
   if (!tm)
@@ -485,7 +517,7 @@ JitProgram::signature(StringRef name) const {
 
 llvm::Expected<llvm::SmallVector<Array>>
 JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
-                 double *ms) {
+                 double *ms, InPlaceResults inPlace) {
   auto sigOr = signature(name);
   if (!sigOr)
     return sigOr.takeError();
@@ -516,9 +548,15 @@ JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
   for (auto &words : argWords)
     for (int64_t &w : words)
       packed.push_back(&w);
+  // For each result, the input it is when the program updated that input
+  // in place and returns only the others, or -1.
+  llvm::SmallVector<int64_t> argOf(sig.results.size(), -1);
+  if (auto it = resultArguments.find(name); it != resultArguments.end())
+    argOf = it->second;
   size_t resultWords = 0;
-  for (const TensorSig &r : sig.results)
-    resultWords += descriptorWords(r.shape.size());
+  for (auto [r, a] : llvm::zip_equal(sig.results, argOf))
+    if (a < 0)
+      resultWords += descriptorWords(r.shape.size());
   llvm::SmallVector<int64_t> resultBuffer(resultWords, 0);
   if (resultWords)
     packed.push_back(resultBuffer.data());
@@ -533,7 +571,19 @@ JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
   llvm::SmallVector<Array> outputs;
   llvm::SmallVector<void *> taken;
   size_t offset = 0;
-  for (const TensorSig &r : sig.results) {
+  for (auto [r, a] : llvm::zip_equal(sig.results, argOf)) {
+    if (a >= 0) {
+      const Array &in = *inputs[a];
+      if (inPlace == InPlaceResults::View) {
+        outputs.push_back(
+            Array::view(in.dtype(), in.shape(), const_cast<void *>(in.data())));
+      } else {
+        Array out(in.dtype(), in.shape());
+        std::memcpy(out.data(), in.data(), in.byteSize());
+        outputs.push_back(std::move(out));
+      }
+      continue;
+    }
     size_t rank = r.shape.size();
     const int64_t *d = resultBuffer.data() + offset;
     offset += descriptorWords(rank);
@@ -541,6 +591,7 @@ JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
     auto *aligned = reinterpret_cast<char *>(d[1]);
     llvm::ArrayRef<int64_t> sizes(d + 3, rank), strides(d + 3 + rank, rank);
     size_t elt = dtypeSize(r.dtype);
+    char *first = aligned + d[2] * elt;
     // Results are owned by the caller (ownership-based deallocation), unless
     // the function handed back one of our own input buffers or a buffer that
     // an earlier result already took.
@@ -550,23 +601,15 @@ JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
             inputs, [&](const Array *in) { return in->data() == allocated; }) &&
         !llvm::is_contained(taken, allocated);
     // A dense row-major result is adopted as it is; anything else is copied.
-    bool dense = true;
-    int64_t expect = 1;
-    for (int64_t i = rank - 1; i >= 0; --i) {
-      if (sizes[i] != 1 && strides[i] != expect)
-        dense = false;
-      expect *= sizes[i];
-    }
-    if (owned && dense) {
+    if (owned && isDense(sizes, strides)) {
       taken.push_back(allocated);
-      outputs.push_back(
-          Array::adopt(r.dtype, sizes, allocated, aligned + d[2] * elt));
+      outputs.push_back(Array::adopt(r.dtype, sizes, allocated, first));
       continue;
     }
     Array out(r.dtype, sizes);
     if (out.numElements())
-      gatherStrided(aligned + d[2] * elt, static_cast<char *>(out.data()),
-                    sizes, strides, elt);
+      gatherStrided(first, static_cast<char *>(out.data()), sizes, strides,
+                    elt);
     outputs.push_back(std::move(out));
     if (owned) {
       taken.push_back(allocated);

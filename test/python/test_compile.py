@@ -129,6 +129,28 @@ func.func @same(%a: tensor<4xf32>) -> tensor<4xf32> {
     assert "memref.copy %arg0, %alloc" in bufferized
 
 
+def test_writable_argument_is_updated_and_returned_as_a_copy():
+    # A writable argument is the caller's to update: the program writes
+    # into it and, lowered for the runner, no longer returns it
+    # (ssm.in_place_results); the result is a copy of it all the same.
+    prog = ssm_mlir.compile("""
+func.func @bump(%s: tensor<4xf32> {bufferization.writable = true},
+                %x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  %c = arith.constant 7.0 : f32
+  %i = arith.constant 1 : index
+  %0 = tensor.insert %c into %s[%i] : tensor<4xf32>
+  %y = arith.addf %x, %x : tensor<4xf32>
+  return %0, %y : tensor<4xf32>, tensor<4xf32>
+}""")
+    assert "ssm.in_place_results = array<i64: 0, -1>" in prog.ir("llvm-dialect")
+    s = np.zeros(4, np.float32)
+    r, y = prog.bump(s, np.ones(4, np.float32))
+    np.testing.assert_array_equal(r, [0, 7, 0, 0])
+    np.testing.assert_array_equal(y, 2)
+    np.testing.assert_array_equal(s, [0, 7, 0, 0])
+    assert not np.shares_memory(r, s)
+
+
 def test_ir_stages():
     prog = ssm_mlir.compile(SCAN)
     assert "ssm.scan" in prog.ir() and prog.ir("ssm") == prog.ir("input")

@@ -94,10 +94,13 @@ def test_steps_and_branching(lm, checkpoint, rng):
     ref, _, _ = mr.lm_forward(cfg, w, np.concatenate([prompt, more])[None])
     _, state = lm.prefill(prompt)
     branch = state.copy()
+    arrays = state.conv, state.ssm
     for i, t in enumerate(more):
         logits, state = lm.step(int(t), state)
         assert logits.shape == (cfg.V,)
         assert max_rel_err(logits, ref[0, 6 + i]) <= TOL
+    # The steps advanced the state's own arrays: no copy per token.
+    assert state.conv is arrays[0] and state.ssm is arrays[1]
     # The copy was not advanced: stepping it gives the first step again.
     logits, _ = lm.step(np.array([more[0]]), branch)
     assert logits.shape == (1, cfg.V)

@@ -43,6 +43,13 @@ struct HostOptions : public PassPipelineOptions<Derived> {
                      "fast paths) on this many OpenMP threads; 0 or 1 keeps "
                      "them sequential"),
       llvm::cl::init(0)};
+  Option<bool> inPlaceResults{
+      *this, "in-place-results",
+      llvm::cl::desc("A public function's results that are writable "
+                     "arguments it updated in place leave its signature, "
+                     "listed in ssm.in_place_results (the JIT runner's "
+                     "convention), instead of coming back as clones"),
+      llvm::cl::init(false)};
 };
 
 struct SSMToLLVMOptions : public HostOptions<SSMToLLVMOptions> {

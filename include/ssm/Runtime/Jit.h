@@ -130,12 +130,22 @@ public:
   /// the program has.
   llvm::Expected<const FunctionSig *> signature(llvm::StringRef name) const;
 
+  /// What call() hands back for a result that is a writable argument the
+  /// function updated in place (and the lowering dropped from its
+  /// signature: ssm.in_place_results).
+  enum class InPlaceResults {
+    Copy, ///< a fresh array with its elements
+    View, ///< a view of that input (Array::view), which the caller keeps
+          ///< alive: no copy, e.g. for states of megabytes per token
+  };
+
   /// Calls `name` on `inputs`, which must already have the argument dtypes
-  /// and shapes. Returns the results as fresh arrays; `ms`, when given,
-  /// receives the time of the call itself (not of copying the results out).
+  /// and shapes. Returns the results as fresh arrays (see InPlaceResults
+  /// for the results that are inputs); `ms`, when given, receives the time
+  /// of the call itself (not of copying the results out).
   llvm::Expected<llvm::SmallVector<Array>>
   call(llvm::StringRef name, llvm::ArrayRef<const Array *> inputs,
-       double *ms = nullptr);
+       double *ms = nullptr, InPlaceResults inPlace = InPlaceResults::Copy);
 
 private:
   JitProgram() = default;
@@ -144,6 +154,9 @@ private:
   /// ssmGpuEmulatorTakeError).
   int (*takeGpuError)(char *, size_t) = nullptr;
   llvm::StringMap<FunctionSig> functions;
+  /// Functions whose lowering dropped results that were writable arguments
+  /// updated in place: for each result, that argument, or -1.
+  llvm::StringMap<llvm::SmallVector<int64_t>> resultArguments;
   /// Public functions with a signature the runner cannot call, and why.
   llvm::StringMap<std::string> uncallable;
 };

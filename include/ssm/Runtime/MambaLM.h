@@ -65,7 +65,8 @@ public:
   /// the one of every position when only that one is compiled (at L = 1
   /// they are the same). Returns the new tokens (b, steps). `onStep`, when
   /// given, is called after each step with its index; `ms` receives the
-  /// time of the compiled calls.
+  /// wall time of the steps (argmax, calls and their results, not
+  /// `onStep`).
   llvm::Expected<Array> decode(const Array &logits, int64_t steps,
                                State &state,
                                llvm::function_ref<void(int64_t)> onStep = nullptr,

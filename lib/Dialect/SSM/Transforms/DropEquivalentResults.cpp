@@ -6,8 +6,9 @@
 // in place returns them (tensor semantics need the results); left as they
 // are, the buffer deallocation pipeline clones every such result, because a
 // function owns no argument. Upstream's drop-equivalent-buffer-results
-// rewrites public functions too, which changes what the runner calls, hence
-// this pass.
+// rewrites every public function, which changes what a C caller calls,
+// hence this pass; with public-functions (the JIT runner's choice) public
+// functions lose such results too and say which in ssm.in_place_results.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,13 +48,20 @@ SmallVector<int64_t> argumentsReturned(func::FuncOp func) {
   return argOf;
 }
 
+/// The attribute a public function that lost results carries: for each
+/// result it had, the argument that result was, or -1.
+constexpr llvm::StringLiteral kInPlaceResults = "ssm.in_place_results";
+
 struct SSMDropEquivalentResultsPass
     : ssm::impl::SSMDropEquivalentResultsBase<SSMDropEquivalentResultsPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     for (func::FuncOp func :
          llvm::to_vector(module.getOps<func::FuncOp>())) {
-      if (!func.isPrivate() || func.isExternal())
+      if (func.isExternal() || func.isNested() ||
+          (func.isPublic() && !publicFunctions))
         continue;
       SmallVector<int64_t> argOf = argumentsReturned(func);
       if (llvm::all_of(argOf, [](int64_t a) { return a < 0; }))
@@ -86,6 +94,10 @@ struct SSMDropEquivalentResultsPass
       ret.getOperandsMutable().assign(kept);
       if (failed(func.eraseResults(erased)))
         return signalPassFailure();
+      // A caller outside the module needs to know what became of them.
+      if (func.isPublic())
+        func->setAttr(kInPlaceResults,
+                      DenseI64ArrayAttr::get(&getContext(), argOf));
 
       OpBuilder b(&getContext());
       for (func::CallOp call : calls) {

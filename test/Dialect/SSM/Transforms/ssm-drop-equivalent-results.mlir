@@ -1,4 +1,5 @@
 // RUN: ssm-opt %s --ssm-drop-equivalent-results --split-input-file | FileCheck %s
+// RUN: ssm-opt %s --ssm-drop-equivalent-results=public-functions=true --split-input-file | FileCheck %s --check-prefix=PUBLIC
 
 // A private function's results that are its arguments go, through a cast
 // too; each call uses the operand it passed (cast back to the result's
@@ -32,11 +33,28 @@ func.func @caller(%a: memref<4x8xf32>, %b: memref<8xf32>)
 
 // -----
 
-// A public function keeps its signature: the runner and C callers call it.
-// CHECK-LABEL: func.func @public_update(%{{.*}}: memref<8xf32>) -> memref<8xf32>
-// CHECK: return %{{.*}} : memref<8xf32>
-func.func @public_update(%s: memref<8xf32>) -> memref<8xf32> {
-  return %s : memref<8xf32>
+// A public function keeps its signature: C callers call it. With
+// public-functions (the JIT runner's convention), it loses the results that
+// are its arguments and lists, for each result it had, that argument or -1.
+// CHECK-LABEL: func.func @public_update(%{{.*}}: memref<8xf32>, %{{.*}}: memref<4xf32>) -> (memref<4xf32>, memref<2xf32>, memref<?xf32>) {
+// CHECK: return %{{.*}}, %{{.*}}, %{{.*}} : memref<4xf32>, memref<2xf32>, memref<?xf32>
+// PUBLIC-LABEL: func.func @public_update(
+// PUBLIC-SAME: %[[S:.*]]: memref<8xf32>, %[[T:.*]]: memref<4xf32>) -> memref<2xf32>
+// PUBLIC-SAME: attributes {ssm.in_place_results = array<i64: 1, -1, 0>}
+// PUBLIC: %[[NEW:.*]] = memref.alloc() : memref<2xf32>
+// PUBLIC: return %[[NEW]] : memref<2xf32>
+func.func @public_update(%s: memref<8xf32>, %t: memref<4xf32>)
+    -> (memref<4xf32>, memref<2xf32>, memref<?xf32>) {
+  %new = memref.alloc() : memref<2xf32>
+  %cast = memref.cast %s : memref<8xf32> to memref<?xf32>
+  return %t, %new, %cast : memref<4xf32>, memref<2xf32>, memref<?xf32>
+}
+
+// A public function with no such result is left alone.
+// PUBLIC-LABEL: func.func @public_fresh() -> memref<2xf32> {
+func.func @public_fresh() -> memref<2xf32> {
+  %new = memref.alloc() : memref<2xf32>
+  return %new : memref<2xf32>
 }
 
 // -----

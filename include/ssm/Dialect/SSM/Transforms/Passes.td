@@ -138,7 +138,19 @@ def SSMDropEquivalentResults
     deallocation pipeline, which would otherwise clone each such result
     (the function does not own its argument). A function whose symbol has
     a use other than a func.call is left alone.
+
+    With `public-functions`, public functions lose such results too (the
+    runner's convention: it hands the writable arguments in and reads them
+    back, instead of a clone of each per call, 18.9 MB per token for a
+    Mamba-2's states). Each function that lost results records, for every
+    result it had, the argument that result was or -1, as the attribute
+    `ssm.in_place_results` (array<i64>), which the LLVM function keeps.
   }];
+  let options = [
+    Option<"publicFunctions", "public-functions", "bool", /*default=*/"false",
+           "Also drop public functions' results that are their arguments, "
+           "recording them in ssm.in_place_results">,
+  ];
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
