@@ -261,12 +261,20 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // vector sin/cos and twice the registers per state.
     if (op.isComplex())
       return rewriter.notifyMatchFailure(op, "complex A is not vectorised");
-    if (aType.isDynamicDim(1) || aType.getDimSize(1) > kMaxRegisterStates)
-      return rewriter.notifyMatchFailure(op, "needs a static n <= 64");
-    const int64_t n = aType.getDimSize(1);
-    const bool uniformA = isUniformAlongStates(op.getA());
     const bool tm = op.isTokenMajor();
     const int64_t V = width;
+    // The chunk path holds a channel tile's states in registers: at most 64
+    // (StateGroups.cpp splits larger n). A token_major single step with the
+    // states in the lanes streams them, whatever n is.
+    if (aType.isDynamicDim(1))
+      return rewriter.notifyMatchFailure(op, "needs a static n");
+    const int64_t n = aType.getDimSize(1);
+    if (n > kMaxRegisterStates &&
+        !(tm && n % V == 0 && uType.getDimSize(1) == 1))
+      return rewriter.notifyMatchFailure(
+          op, "n > 64 needs a token_major single step with n a multiple of "
+              "the vector width");
+    const bool uniformA = isUniformAlongStates(op.getA());
     Kind kindB = SelectiveScanOp::getProjectionKind(op.getB());
     Kind kindC = SelectiveScanOp::getProjectionKind(op.getC());
     // A channel tile must read one group: d / g a multiple of V, statically.
@@ -1239,7 +1247,7 @@ struct SSMLowerToVectorPass
     MLIRContext *ctx = &getContext();
     // Scans with more states than registers hold: groups of at most 64.
     RewritePatternSet split(ctx);
-    populateSplitStateGroupsPatterns(split, kMaxRegisterStates);
+    populateSplitStateGroupsPatterns(split, kMaxRegisterStates, vectorWidth);
     if (failed(applyPatternsGreedily(getOperation(), std::move(split))))
       return signalPassFailure();
 

@@ -11,6 +11,15 @@
 // an scf.for, so that the kernel is generated once (plus once for a
 // smaller last group) whatever n is.
 //
+// A decoding step (L = 1) in token_major layout with n a multiple of the
+// vector width needs no groups: the fast path's step with the states in
+// the lanes streams a channel's states through a few registers, whatever
+// n is. Such a scan is left whole, and one whose L is only known at run
+// time branches: the whole scan on one step, the groups otherwise.
+// Mamba-2's decoding step (n = 128) so runs one kernel instead of two
+// groups whose partial outputs are summed and whose last states are put
+// back together by strided copies.
+//
 //===----------------------------------------------------------------------===//
 
 #include "StateGroups.h"
@@ -28,9 +37,10 @@ using namespace mlir::ssm;
 namespace {
 
 struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
-  SplitStateGroups(MLIRContext *ctx, int64_t maxStates)
-      : OpRewritePattern(ctx, /*benefit=*/2), maxStates(maxStates) {}
-  int64_t maxStates;
+  SplitStateGroups(MLIRContext *ctx, int64_t maxStates, int64_t laneWidth)
+      : OpRewritePattern(ctx, /*benefit=*/2), maxStates(maxStates),
+        laneWidth(laneWidth) {}
+  int64_t maxStates, laneWidth;
 
   /// The state axis of operand `v` of `op` (A, B, C or h0).
   static unsigned stateAxis(SelectiveScanOp op, Value v) {
@@ -115,6 +125,39 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
         tensor::getMixedSizes(b, loc, partState), strides);
   }
 
+  /// `op` on one step: its operands with a time axis cast to length 1, and
+  /// its output cast back to `op`'s type.
+  static SmallVector<Value> oneStep(OpBuilder &b, Location loc,
+                                    SelectiveScanOp op) {
+    using Kind = SelectiveScanOp::ProjectionKind;
+    auto step = [&](Value v) -> Value {
+      if (!v)
+        return v;
+      auto t = cast<RankedTensorType>(v.getType());
+      SmallVector<int64_t> shape(t.getShape());
+      shape[1] = 1; // token_major: (b, L, ...)
+      return tensor::CastOp::create(
+          b, loc, RankedTensorType::get(shape, t.getElementType()), v);
+    };
+    auto projection = [&](Value v) {
+      return SelectiveScanOp::getProjectionKind(v) == Kind::TimeInvariant
+                 ? v
+                 : step(v);
+    };
+    Value u = step(op.getU());
+    auto whole = SelectiveScanOp::create(
+        b, loc, u.getType(),
+        op.getLastState() ? op.getLastState().getType() : Type(),
+        op.getLayout(), u, step(op.getDelta()), op.getA(),
+        projection(op.getB()), projection(op.getC()), op.getD(),
+        step(op.getZ()), op.getDeltaBias(), op.getH0(), op.getDeltaSoftplus());
+    SmallVector<Value> results = {
+        tensor::CastOp::create(b, loc, op.getY().getType(), whole.getY())};
+    if (op.getLastState())
+      results.push_back(whole.getLastState());
+    return results;
+  }
+
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
     auto aType = cast<RankedTensorType>(op.getA().getType());
@@ -122,8 +165,40 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
     if (!yType.getElementType().isF32() || op.isComplex() ||
         aType.isDynamicDim(1) || aType.getDimSize(1) <= maxStates)
       return rewriter.notifyMatchFailure(op, "no real f32 scan with large n");
+    const int64_t n = aType.getDimSize(1);
+    const bool stepWhole = op.isTokenMajor() && n % laneWidth == 0;
+    const int64_t staticL = yType.getDimSize(op.isTokenMajor() ? 1 : 2);
+    if (stepWhole && staticL == 1)
+      return rewriter.notifyMatchFailure(op, "a single step needs no groups");
+    if (!stepWhole || !ShapedType::isDynamic(staticL)) {
+      rewriter.replaceOp(op, groups(rewriter, op));
+      return success();
+    }
+    // L at run time: one step whole, more in groups.
     Location loc = op.getLoc();
-    int64_t n = aType.getDimSize(1);
+    Value length = tensor::DimOp::create(rewriter, loc, op.getU(), 1);
+    Value isStep =
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, length,
+                              arith::ConstantIndexOp::create(rewriter, loc, 1));
+    auto branch = scf::IfOp::create(rewriter, loc, op->getResultTypes(), isStep,
+                                    /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(&branch.getThenRegion().front());
+      scf::YieldOp::create(rewriter, loc, oneStep(rewriter, loc, op));
+      rewriter.setInsertionPointToStart(&branch.getElseRegion().front());
+      scf::YieldOp::create(rewriter, loc, groups(rewriter, op));
+    }
+    rewriter.replaceOp(op, branch.getResults());
+    return success();
+  }
+
+  /// The scan `op` as groups of states: its results.
+  SmallVector<Value> groups(PatternRewriter &rewriter,
+                            SelectiveScanOp op) const {
+    auto yType = cast<RankedTensorType>(op.getY().getType());
+    int64_t n = cast<RankedTensorType>(op.getA().getType()).getDimSize(1);
+    Location loc = op.getLoc();
     int64_t groups = (n + maxStates - 1) / maxStates;
     int64_t size = (n + groups - 1) / groups;
     int64_t full = n / size, tail = n - full * size;
@@ -229,14 +304,14 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
         state = tensor::CastOp::create(rewriter, loc, lastType, state);
       results.push_back(state);
     }
-    rewriter.replaceOp(op, results);
-    return success();
+    return results;
   }
 };
 
 } // namespace
 
 void mlir::ssm::populateSplitStateGroupsPatterns(RewritePatternSet &patterns,
-                                                 int64_t maxStates) {
-  patterns.add<SplitStateGroups>(patterns.getContext(), maxStates);
+                                                 int64_t maxStates,
+                                                 int64_t laneWidth) {
+  patterns.add<SplitStateGroups>(patterns.getContext(), maxStates, laneWidth);
 }

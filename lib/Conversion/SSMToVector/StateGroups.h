@@ -10,9 +10,12 @@ namespace mlir::ssm {
 /// Rewrites an f32 ssm.selective_scan with a static n above `maxStates`
 /// into scans over groups of at most `maxStates` states (slices of A, B, C
 /// and h0), whose outputs are summed before the D skip and the SiLU(z)
-/// gate; the last states are put back together.
+/// gate; the last states are put back together. A token_major scan with n
+/// a multiple of `laneWidth` is left whole on a single step (the fast
+/// path's step streams any n), and branches on its length when that is
+/// dynamic.
 void populateSplitStateGroupsPatterns(RewritePatternSet &patterns,
-                                      int64_t maxStates);
+                                      int64_t maxStates, int64_t laneWidth);
 
 } // namespace mlir::ssm
 

@@ -456,6 +456,46 @@ func.func @state_groups_tail(%u: tensor<1x9x4xf32>, %A: tensor<4x67xf32>, %B: te
 
 // -----
 
+// A token_major single step with n = 128 (a multiple of the vector width):
+// no groups; the step with the states in the lanes streams all 128 states
+// of a channel, 8 vectors of 16, in one parallel loop over the tiles.
+// CHECK-LABEL: func.func @step_whole_n128
+// CHECK-NOT: scf.for {{.*}} step %c64
+// CHECK-NOT: linalg.fill
+// CHECK: scf.parallel
+// CHECK-COUNT-8: vector.store %{{.*}} : memref<1x32x128xf32>, vector<16xf32>
+// CHECK-NOT: ssm.selective_scan
+func.func @step_whole_n128(%u: tensor<1x1x32xf32>, %A: tensor<32x128xf32>, %B: tensor<1x1x128xf32>, %h0: tensor<1x32x128xf32>) -> (tensor<1x1x32xf32>, tensor<1x32x128xf32>) {
+  %y, %h = ssm.selective_scan token_major %u, %u, %A, %B, %B h0(%h0 : tensor<1x32x128xf32>)
+    : (tensor<1x1x32xf32>, tensor<1x1x32xf32>, tensor<32x128xf32>, tensor<1x1x128xf32>, tensor<1x1x128xf32>) -> tensor<1x1x32xf32>, tensor<1x32x128xf32>
+  return %y, %h : tensor<1x1x32xf32>, tensor<1x32x128xf32>
+}
+
+// -----
+
+// The same with L known at run time (a model's program): one step runs the
+// whole scan on operands cast to L = 1, longer scans the groups of 64.
+// CHECK-LABEL: func.func @step_or_groups_n128
+// CHECK: %[[L:.*]] = tensor.dim %arg0, %c1 : tensor<1x?x32xf32>
+// CHECK: %[[ONE:.*]] = arith.cmpi eq, %[[L]], %c1
+// CHECK: %[[R:.*]]:2 = scf.if %[[ONE]] -> (tensor<1x?x32xf32>, tensor<1x32x128xf32>) {
+// CHECK:   tensor.cast %arg0 : tensor<1x?x32xf32> to tensor<1x1x32xf32>
+// CHECK:   tensor.cast %arg2 : tensor<1x?x128xf32> to tensor<1x1x128xf32>
+// CHECK-NOT: scf.for {{.*}} step %c64
+// CHECK:   scf.parallel
+// CHECK:   scf.yield
+// CHECK: } else {
+// CHECK:   scf.for %{{.*}} = %c0 to %c128 step %c64
+// CHECK:   scf.yield
+// CHECK: return %[[R]]#0, %[[R]]#1
+func.func @step_or_groups_n128(%u: tensor<1x?x32xf32>, %A: tensor<32x128xf32>, %B: tensor<1x?x128xf32>, %h0: tensor<1x32x128xf32>) -> (tensor<1x?x32xf32>, tensor<1x32x128xf32>) {
+  %y, %h = ssm.selective_scan token_major %u, %u, %A, %B, %B h0(%h0 : tensor<1x32x128xf32>)
+    : (tensor<1x?x32xf32>, tensor<1x?x32xf32>, tensor<32x128xf32>, tensor<1x?x128xf32>, tensor<1x?x128xf32>) -> tensor<1x?x32xf32>, tensor<1x32x128xf32>
+  return %y, %h : tensor<1x?x32xf32>, tensor<1x32x128xf32>
+}
+
+// -----
+
 // A broadcast along the states (Mamba-2's one decay per head): the decay
 // exp2(dt * A log2 e) is computed once per channel vector and step and
 // shared by the n = 4 states (one polynomial in the decoding step, one in

@@ -70,6 +70,13 @@ case("tm_step_n16_dynamic", 2, 35, 1, 16, dynamic=True, D=True, z=True, bias=Tru
 case("tm_step_n32_grouped", 1, 32, 1, 32, bform="grp", cform="var", bgroups=2, dynamic=True,
      z=True, h0=True)
 case("tm_step_n3_dynamic", 3, 21, 1, 3, bform="inv", dynamic=True, D=True, h0=True)
+# n = 128 (Mamba-2's): one step runs whole, all states streamed through the
+# lanes (no state groups), static or behind the run-time branch on L; the
+# branch's other side (L > 1) runs the groups.
+case("tm_step_n128_whole", 2, 35, 1, 128, bform="grp", cform="grp", bgroups=1, cgroups=1,
+     D=True, z=True, bias=True, h0=True)
+case("tm_step_n128_dynamic", 1, 40, 1, 128, dynamic=True, D=True, z=True, bias=True, h0=True)
+case("tm_n128_dynamic_chunks", 1, 19, 6, 128, dynamic=True, D=True, z=True, h0=True)
 
 # channel_first: the one-step code reads a batch row's channels through a
 # unit-stride view, valid when the channel stride is 1. A time slice of a
