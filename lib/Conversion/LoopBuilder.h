@@ -47,8 +47,10 @@ public:
   /// time is copied. The test is ours rather than bufferization's: asked
   /// for the layout directly, one-shot bufferization copies any buffer whose
   /// layout it cannot prove, into an allocation of that (invalid,
-  /// dynamic-offset) layout.
-  Value toBuffer(Value tensor, bool unitInner = false) {
+  /// dynamic-offset) layout. With `writable` the code may write the buffer
+  /// (one-shot bufferization then writes the tensor's buffer in place, or
+  /// a copy of it where its old value is still read).
+  Value toBuffer(Value tensor, bool unitInner = false, bool writable = false) {
     auto t = cast<RankedTensorType>(tensor.getType());
     int64_t rank = t.getRank();
     auto strided = [&](bool unit) {
@@ -59,8 +61,9 @@ public:
           t.getShape(), t.getElementType(),
           StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
     };
-    Value buf = bufferization::ToBufferOp::create(b, loc, strided(false), tensor,
-                                                  /*read_only=*/true);
+    Value buf =
+        bufferization::ToBufferOp::create(b, loc, strided(false), tensor,
+                                          /*read_only=*/!writable);
     if (!unitInner || rank == 0)
       return buf;
     MemRefType target = strided(true);

@@ -144,9 +144,10 @@ def SSMStridedCopies : Pass<"ssm-strided-copies"> {
     A copy whose layouts are only known at run time (dynamic strides, as
     after an scf.if whose branches yield different layouts) branches on
     them: a memcpy (`llvm.intr.memcpy`) when both buffers are contiguous,
-    the loops otherwise. Mamba-2's decoding step copies its 786 KB last
-    state per layer this way: 3x faster than the vectorised loop, whose
-    stores read the target's lines first.
+    nothing when they are the same buffer (a state a scan updated in place,
+    put back where it came from), the loops otherwise. The memcpy was 3x
+    faster than the vectorised loop for a 786 KB state, whose stores read
+    the target's lines first.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",

@@ -313,15 +313,31 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     Value D = op.getD() ? vb.toBuffer(op.getD(), true) : Value();
     Value z = op.getZ() ? vb.toBuffer(op.getZ(), true) : Value();
     Value bias = op.getDeltaBias() ? vb.toBuffer(op.getDeltaBias(), true) : Value();
-    Value h0 = op.getH0() ? vb.toBuffer(op.getH0(), true) : Value();
+    // The last state overwrites h0 where h0 is a view of a state that lives
+    // on (a model's state stack, sliced and reshaped), which the last state
+    // then updates: every path below reads a tile's h0 before it writes
+    // that tile's last state, and the tiles are disjoint. The stack's
+    // update is then a copy of a buffer onto itself, which
+    // ssm-strided-copies skips at run time (a 786 KB copy per layer of
+    // Mamba-2's decoding step). An h0 from elsewhere (an argument) or one
+    // that other scans read too (a state group's slice) is only read:
+    // writing it would make bufferization copy it first.
+    const bool lastInH0 =
+        op.getH0() && op.getLastState() && !op->hasAttr(kSharedH0Attr) &&
+        op.getH0().getType() == op.getLastState().getType() &&
+        isa_and_nonnull<tensor::ExtractSliceOp, tensor::CollapseShapeOp>(
+            op.getH0().getDefiningOp());
+    Value h0 = op.getH0() ? vb.toBuffer(op.getH0(), true, lastInH0) : Value();
 
     Value nb = vb.dim(u, 0), nd = vb.dim(u, tm ? 2 : 1), nL = vb.dim(u, tm ? 1 : 2);
     auto yType = cast<RankedTensorType>(op.getY().getType());
     Value y = vb.alloc(yType, {vb.dim(u, 0), vb.dim(u, 1), vb.dim(u, 2)});
     Value last;
     if (op.getLastState())
-      last = vb.alloc(cast<RankedTensorType>(op.getLastState().getType()),
-                      {nb, nd, vb.idx(n)});
+      last = lastInH0
+                 ? h0
+                 : vb.alloc(cast<RankedTensorType>(op.getLastState().getType()),
+                            {nb, nd, vb.idx(n)});
     Value nTiles = arith::DivUIOp::create(
         rewriter, loc, arith::AddIOp::create(rewriter, loc, nd, vb.idx(V - 1)),
         vb.idx(V));

@@ -107,11 +107,13 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
       shape[2] = count;
       lastType = RankedTensorType::get(shape, t.getElementType());
     }
-    return SelectiveScanOp::create(
+    auto group = SelectiveScanOp::create(
         b, loc, op.getY().getType(), lastType, op.getLayout(), op.getU(),
         op.getDelta(), cut(op.getA()), cut(op.getB()), cut(op.getC()),
         /*D=*/Value(), /*z=*/Value(), op.getDeltaBias(), cut(op.getH0()),
         op.getDeltaSoftplus());
+    group->setAttr(kSharedH0Attr, b.getUnitAttr());
+    return group;
   }
 
   /// Inserts a group's last state (b, d, count) at `offset` of `state`.

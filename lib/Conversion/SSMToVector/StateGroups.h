@@ -17,6 +17,11 @@ namespace mlir::ssm {
 void populateSplitStateGroupsPatterns(RewritePatternSet &patterns,
                                       int64_t maxStates, int64_t laneWidth);
 
+/// Marks a group's scan, whose h0 is a slice of a state the other groups
+/// read too: its last state must not overwrite its h0 (SSMToVector.cpp),
+/// or bufferization would copy the slice first.
+constexpr llvm::StringLiteral kSharedH0Attr = "ssm.shared_h0";
+
 } // namespace mlir::ssm
 
 #endif // SSM_LIB_CONVERSION_SSMTOVECTOR_STATEGROUPS_H

@@ -123,9 +123,16 @@ struct SSMStridedCopiesPass
             rewriter, loc, element.getIntOrFloatBitWidth() / 8);
         for (Value size : from.getSizes())
           count = arith::MulIOp::create(rewriter, loc, count, size);
-        LLVM::MemcpyOp::create(rewriter, loc,
-                               firstElement(rewriter, loc, target, to),
-                               firstElement(rewriter, loc, source, from),
+        // A buffer copied onto itself (a state a scan updated in place, put
+        // back into the stack it came from) is left alone.
+        Value dst = firstElement(rewriter, loc, target, to);
+        Value src = firstElement(rewriter, loc, source, from);
+        Value moves = LLVM::ICmpOp::create(rewriter, loc,
+                                           LLVM::ICmpPredicate::ne, dst, src);
+        auto copyIf = scf::IfOp::create(rewriter, loc, TypeRange{}, moves,
+                                        /*withElseRegion=*/false);
+        rewriter.setInsertionPoint(copyIf.thenYield());
+        LLVM::MemcpyOp::create(rewriter, loc, dst, src,
                                arith::IndexCastOp::create(
                                    rewriter, loc, rewriter.getI64Type(), count),
                                /*isVolatile=*/false);

@@ -473,6 +473,37 @@ func.func @step_whole_n128(%u: tensor<1x1x32xf32>, %A: tensor<32x128xf32>, %B: t
 
 // -----
 
+// h0 a slice of a state stack that the last state goes back into (a
+// model's layer): the last state overwrites h0's buffer (each tile reads its
+// h0 before it writes its last state), so there is no buffer of its own
+// and the stack's update copies a buffer onto itself.
+// CHECK-LABEL: func.func @last_state_in_h0
+// CHECK: %[[H0:.*]] = tensor.extract_slice %arg3
+// CHECK: %[[HB:.*]] = bufferization.to_buffer %[[H0]] : tensor<1x32x16xf32> to memref
+// CHECK: vector.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<1x32x16xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK: %[[LAST:.*]] = bufferization.to_tensor %{{.*}} restrict writable : memref<1x32x16xf32, strided<[?, ?, 1], offset: ?>>
+// CHECK: tensor.insert_slice %[[LAST]] into %arg3
+func.func @last_state_in_h0(%u: tensor<1x1x32xf32>, %A: tensor<32x16xf32>, %B: tensor<1x1x16xf32>, %stack: tensor<4x1x32x16xf32>, %l: index) -> (tensor<1x1x32xf32>, tensor<4x1x32x16xf32>) {
+  %h0 = tensor.extract_slice %stack[%l, 0, 0, 0] [1, 1, 32, 16] [1, 1, 1, 1] : tensor<4x1x32x16xf32> to tensor<1x32x16xf32>
+  %y, %h = ssm.selective_scan token_major %u, %u, %A, %B, %B h0(%h0 : tensor<1x32x16xf32>)
+    : (tensor<1x1x32xf32>, tensor<1x1x32xf32>, tensor<32x16xf32>, tensor<1x1x16xf32>, tensor<1x1x16xf32>) -> tensor<1x1x32xf32>, tensor<1x32x16xf32>
+  %new = tensor.insert_slice %h into %stack[%l, 0, 0, 0] [1, 1, 32, 16] [1, 1, 1, 1] : tensor<1x32x16xf32> into tensor<4x1x32x16xf32>
+  return %y, %new : tensor<1x1x32xf32>, tensor<4x1x32x16xf32>
+}
+
+// An h0 that is an argument is only read: the last state has its own
+// buffer.
+// CHECK-LABEL: func.func @last_state_own_buffer
+// CHECK: bufferization.to_buffer %arg3 read_only
+// CHECK: memref.alloc() : memref<1x32x16xf32>
+func.func @last_state_own_buffer(%u: tensor<1x1x32xf32>, %A: tensor<32x16xf32>, %B: tensor<1x1x16xf32>, %h0: tensor<1x32x16xf32>) -> (tensor<1x1x32xf32>, tensor<1x32x16xf32>) {
+  %y, %h = ssm.selective_scan token_major %u, %u, %A, %B, %B h0(%h0 : tensor<1x32x16xf32>)
+    : (tensor<1x1x32xf32>, tensor<1x1x32xf32>, tensor<32x16xf32>, tensor<1x1x16xf32>, tensor<1x1x16xf32>) -> tensor<1x1x32xf32>, tensor<1x32x16xf32>
+  return %y, %h : tensor<1x1x32xf32>, tensor<1x32x16xf32>
+}
+
+// -----
+
 // The same with L known at run time (a model's program): one step runs the
 // whole scan on operands cast to L = 1, longer scans the groups of 64.
 // CHECK-LABEL: func.func @step_or_groups_n128
