@@ -4,6 +4,7 @@
 // RUN: ssm-opt %s --pass-pipeline='builtin.module(ssm-to-llvm{vector-width=8})' | FileCheck %s --check-prefix=FAST8
 // RUN: ssm-opt %s --ssm-to-llvm --mlir-timing -o /dev/null 2>&1 | FileCheck %s --check-prefix=TIMING
 // RUN: ssm-opt %s --ssm-to-llvm --mlir-print-ir-after-all -o /dev/null 2>&1 | FileCheck %s --check-prefix=AFTER
+// RUN: ssm-opt %s --pass-pipeline='builtin.module(ssm-to-llvm{in-place-results=true})' | FileCheck %s --check-prefix=INPLACE
 
 // The default takes the fast path for the scan: 16-lane vector code with
 // FMAs (vector.fma becomes llvm.intr.fmuladd) and exp2's rounding of its
@@ -55,4 +56,23 @@ func.func @program(%x: tensor<1x6x17xf32>, %w: tensor<6x4xf32>, %dt: tensor<1x6x
       : (tensor<1x6x17xf32>, tensor<1x6x17xf32>, tensor<6x3xf32>, tensor<1x3x17xf32>, tensor<1x3x17xf32>)
       -> tensor<1x6x17xf32>, tensor<1x6x3xf32>
   return %y, %h : tensor<1x6x17xf32>, tensor<1x6x3xf32>
+}
+
+// A public function that updates a writable argument and returns it: by
+// default the result stays (a clone, which the caller owns); with
+// in-place-results (the JIT runner's lowering) it leaves the signature and
+// ssm.in_place_results says which argument each result was.
+// FAST-LABEL: llvm.func @update
+// FAST-SAME: -> !llvm.struct<(struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>, struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>)>
+// FAST-NOT: ssm.in_place_results
+// INPLACE-LABEL: llvm.func @update
+// INPLACE-SAME: -> !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)> attributes {ssm.in_place_results = array<i64: -1, 0>}
+func.func @update(%s: tensor<2x8xf32> {bufferization.writable = true},
+                  %x: tensor<8xf32> {bufferization.writable = false})
+    -> (tensor<8xf32>, tensor<2x8xf32>) {
+  %i = arith.constant 1 : index
+  %c = arith.constant 2.0 : f32
+  %s2 = tensor.insert %c into %s[%i, %i] : tensor<2x8xf32>
+  %y = arith.addf %x, %x : tensor<8xf32>
+  return %y, %s2 : tensor<8xf32>, tensor<2x8xf32>
 }
