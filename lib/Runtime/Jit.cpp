@@ -437,12 +437,14 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
                          : nullptr;
     if (!argOf)
       continue;
-    if (argOf.size() != static_cast<int64_t>(sig.results.size()))
+    if (argOf.size() != static_cast<int64_t>(sig.results.size()) ||
+        llvm::any_of(argOf.asArrayRef(), [&](int64_t a) {
+          return a >= static_cast<int64_t>(sig.args.size());
+        }))
       return llvm::createStringError(
-          "@%s: ssm.in_place_results lists %lld results, the function has "
-          "%zu",
-          name.str().c_str(), static_cast<long long>(argOf.size()),
-          sig.results.size());
+          "@%s: ssm.in_place_results does not match its %zu results and %zu "
+          "arguments",
+          name.str().c_str(), sig.results.size(), sig.args.size());
     program->resultArguments[name].assign(argOf.asArrayRef().begin(),
                                           argOf.asArrayRef().end());
   }

@@ -151,6 +151,18 @@ func.func @bump(%s: tensor<4xf32> {bufferization.writable = true},
     assert not np.shares_memory(r, s)
 
 
+def test_in_place_results_attribute_in_the_input_is_not_trusted():
+    # The attribute is the lowering's own; one written in the program must
+    # not make the runner hand an argument back in place of a result.
+    prog = ssm_mlir.compile("""
+func.func @twice(%x: tensor<4xf32>) -> tensor<4xf32>
+    attributes {ssm.in_place_results = array<i64: 0>} {
+  %y = arith.addf %x, %x : tensor<4xf32>
+  return %y : tensor<4xf32>
+}""")
+    np.testing.assert_array_equal(prog.twice(np.ones(4, np.float32)), 2)
+
+
 def test_ir_stages():
     prog = ssm_mlir.compile(SCAN)
     assert "ssm.scan" in prog.ir() and prog.ir("ssm") == prog.ir("input")

@@ -263,14 +263,18 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       return rewriter.notifyMatchFailure(op, "complex A is not vectorised");
     const bool tm = op.isTokenMajor();
     const int64_t V = width;
+    // A static length decides between the chunk path and the one-step path
+    // at compile time (no branch is emitted); see the decoding step below.
+    const int64_t staticL = uType.getDimSize(tm ? 1 : 2);
+    const bool onlyChunks = staticL != ShapedType::kDynamic && staticL != 1;
+    const bool onlyStep = staticL == 1 && tm;
     // The chunk path holds a channel tile's states in registers: at most 64
     // (StateGroups.cpp splits larger n). A token_major single step with the
     // states in the lanes streams them, whatever n is.
     if (aType.isDynamicDim(1))
       return rewriter.notifyMatchFailure(op, "needs a static n");
     const int64_t n = aType.getDimSize(1);
-    if (n > kMaxRegisterStates &&
-        !(tm && n % V == 0 && uType.getDimSize(1) == 1))
+    if (n > kMaxRegisterStates && !(onlyStep && n % V == 0))
       return rewriter.notifyMatchFailure(
           op, "n > 64 needs a token_major single step with n a multiple of "
               "the vector width");
@@ -385,11 +389,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // channel_first layout such a row runs along a dimension whose stride
     // is 1 only when the arrays are dense with L = 1, which is tested here
     // (a strided view takes the general path).
-    // A static length decides at compile time (no branch is emitted).
     const bool stateLanes = n % V == 0;
-    const int64_t staticL = uType.getDimSize(tm ? 1 : 2);
-    const bool onlyChunks = staticL != ShapedType::kDynamic && staticL != 1;
-    const bool onlyStep = staticL == 1 && tm;
     Value oneStep;
     auto requireUnitStride = [&](Value mem, unsigned dim) {
       auto meta = memref::ExtractStridedMetadataOp::create(rewriter, loc, mem);

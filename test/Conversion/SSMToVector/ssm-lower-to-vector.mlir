@@ -440,6 +440,21 @@ func.func @state_groups(%u: tensor<2x16x8xf32>, %dt: tensor<2x16x8xf32>, %A: ten
 
 // -----
 
+// With h0 and a last state, each group reads its slice of h0 read-only
+// (ssm.shared_h0): the other groups read h0 too, so writing a group's last
+// state over its slice would make bufferization copy the slice first.
+// CHECK-LABEL: func.func @state_groups_h0
+// CHECK: scf.for
+// CHECK: %[[SLICE:.*]] = tensor.extract_slice %arg3[0, 0, %{{.*}}] [1, 16, 50] [1, 1, 1] : tensor<1x16x100xf32> to tensor<1x16x50xf32>
+// CHECK: bufferization.to_buffer %[[SLICE]] read_only
+func.func @state_groups_h0(%u: tensor<1x16x8xf32>, %A: tensor<16x100xf32>, %B: tensor<1x100x8xf32>, %h0: tensor<1x16x100xf32>) -> (tensor<1x16x8xf32>, tensor<1x16x100xf32>) {
+  %y, %h = ssm.selective_scan channel_first %u, %u, %A, %B, %B h0(%h0 : tensor<1x16x100xf32>)
+    : (tensor<1x16x8xf32>, tensor<1x16x8xf32>, tensor<16x100xf32>, tensor<1x100x8xf32>, tensor<1x100x8xf32>) -> tensor<1x16x8xf32>, tensor<1x16x100xf32>
+  return %y, %h : tensor<1x16x8xf32>, tensor<1x16x100xf32>
+}
+
+// -----
+
 // n = 67, token-major B: one group of 34 in the loop (B sliced on its last
 // axis) and a last group of 33 after it.
 // CHECK-LABEL: func.func @state_groups_tail

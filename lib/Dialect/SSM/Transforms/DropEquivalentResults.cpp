@@ -58,6 +58,12 @@ struct SSMDropEquivalentResultsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    // The attribute is this pass's word on what became of the results: one
+    // the input carried (written by hand, or left by an earlier run) would
+    // tell a caller to read results the function still returns.
+    if (publicFunctions)
+      for (func::FuncOp func : module.getOps<func::FuncOp>())
+        func->removeAttr(kInPlaceResults);
     for (func::FuncOp func :
          llvm::to_vector(module.getOps<func::FuncOp>())) {
       if (func.isExternal() || func.isNested() ||
