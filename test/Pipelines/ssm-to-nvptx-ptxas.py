@@ -10,7 +10,7 @@
 # thread), and with two
 # lanes per channel (--gpu-channel-threads 2). Then a layer's worth of the
 # other ops with --gpu-all-kernels (embedding, RMSNorm, a projection with a
-# bias, slices, tanh, log1p, exp, sqrt, a gate, and a scan): every one a
+# bias in both its kernels, slices, tanh, log1p, exp, sqrt, a gate, and a scan): every one a
 # kernel, none calling libdevice. Prints each kernel's registers and spills
 # (ptxas -v).
 import os
@@ -163,11 +163,12 @@ with tempfile.TemporaryDirectory() as tmp:
 print("%d scan and conv kernels and %d of the layer, %d rejected by ptxas or calling libdevice"
       % (kernels, layer_kernels, failures))
 # The layer, per chip: the embedding gather, RMSNorm's sum of squares and
-# its scaling, the projection (its bias fill fused in), copies of the
-# slices the scan takes as row-major buffers, the elementwise chain (fused
-# into one loop), and the scan.
-if layer_kernels != 2 * 8:
-    print("expected 8 kernels per chip for the layer, got %d in all" % layer_kernels)
+# its scaling, the projection twice (from 32 rows the tiled matrix product,
+# which starts from the bias; below, a warp per output with its bias fill
+# fused in), copies of the slices the scan takes as row-major buffers, the
+# elementwise chain (fused into one loop), and the scan.
+if layer_kernels != 2 * 9:
+    print("expected 9 kernels per chip for the layer, got %d in all" % layer_kernels)
     sys.exit(1)
 # 2 chips x 3 scan kernels x (2 layouts x 13 scans + 2 layouts x 4 convs,
 # 6 of them with a final-state kernel).

@@ -264,6 +264,14 @@ def SSMHostOpsToGPU : Pass<"ssm-host-ops-to-gpu"> {
     the host that a GPU can run becomes a `gpu.launch`, so that a model's
     activations can stay on the device from kernel to kernel.
 
+    - A projection (the linalg.generic of an expanded ssm.linear:
+      `y[..., m, n] += x[..., m, k] * W[n, k]` in f32, with the zero fill
+      of y just before it if there is one) with at least `tiled-from-rows`
+      rows m becomes a tiled matrix product: blocks of 256 threads, each
+      block 64 x 64 outputs from 64 x 16 tiles of x and W in shared memory,
+      each thread 4 x 4 sums in registers. With m known only at run time,
+      an `scf.if` chooses between it and the warp-per-output kernel below
+      (decoding's shape).
     - `memref.copy` becomes `linalg.copy`, and linalg ops (the expanded
       projections, norms, gates, the embedding gather) become `scf.parallel`
       nests (upstream's linalgOpToParallelLoops); adjacent parallel loops
@@ -288,7 +296,10 @@ def SSMHostOpsToGPU : Pass<"ssm-host-ops-to-gpu"> {
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
-           "Threads per block of the kernels (a multiple of 32 up to 1024)">
+           "Threads per block of the kernels (a multiple of 32 up to 1024)">,
+    Option<"tiledFromRows", "tiled-from-rows", "int64_t", /*default=*/"32",
+           "Rows (m) from which a projection is a tiled matrix product "
+           "(0: never)">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect",
@@ -297,7 +308,8 @@ def SSMHostOpsToGPU : Pass<"ssm-host-ops-to-gpu"> {
     "::mlir::scf::SCFDialect",
     "::mlir::arith::ArithDialect",
     "::mlir::math::MathDialect",
-    "::mlir::affine::AffineDialect"
+    "::mlir::affine::AffineDialect",
+    "::mlir::vector::VectorDialect"
   ];
 }
 

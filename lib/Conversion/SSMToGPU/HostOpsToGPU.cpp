@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "BufferRoots.h"
+#include "TiledMatmul.h"
 #include "ssm/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -327,9 +328,18 @@ struct SSMHostOpsToGPUPass
                                 "multiple of 32 in [32, 1024]");
       return signalPassFailure();
     }
+    if (tiledFromRows < 0) {
+      getOperation()->emitError(
+          "ssm-host-ops-to-gpu: tiled-from-rows must be 0 (never) or more");
+      return signalPassFailure();
+    }
     MLIRContext *ctx = &getContext();
     IRRewriter rewriter(ctx);
     Operation *root = getOperation();
+
+    // Projections with many rows as tiled matrix products (TiledMatmul.h).
+    SmallVector<gpu::LaunchOp> tiled =
+        tileProjections(rewriter, root, tiledFromRows);
 
     // Copies and linalg ops to parallel loops.
     SmallVector<memref::CopyOp> copies;
@@ -363,6 +373,11 @@ struct SSMHostOpsToGPUPass
         for (Region &region : op->getRegions())
           scf::naivelyFuseParallelOps(region, mayAlias);
     });
+
+    // The tiled kernels' views sunk, after the CSE that would hoist them
+    // back out (a launch is not isolated from above).
+    for (gpu::LaunchOp launch : tiled)
+      sinkViews(rewriter, launch.getBody());
 
     // The loops a kernel can run: views sunk, accumulations promoted,
     // dimensions collapsed into one, then launched.

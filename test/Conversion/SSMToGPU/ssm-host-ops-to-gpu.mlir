@@ -1,8 +1,11 @@
 // RUN: ssm-opt %s --split-input-file --verify-diagnostics --ssm-host-ops-to-gpu --canonicalize --cse | FileCheck %s
 // RUN: ssm-opt %s --split-input-file --ssm-host-ops-to-gpu="block-size=128" --canonicalize | FileCheck %s --check-prefix=B128
+// RUN: ssm-opt %s --split-input-file --ssm-host-ops-to-gpu="tiled-from-rows=0" --canonicalize | FileCheck %s --check-prefix=NEVER
 // RUN: not ssm-opt %s --split-input-file --ssm-host-ops-to-gpu="block-size=100" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not ssm-opt %s --split-input-file --ssm-host-ops-to-gpu="tiled-from-rows=-1" 2>&1 | FileCheck %s --check-prefix=BADROWS
 
 // BAD: ssm-host-ops-to-gpu: block-size must be a multiple of 32 in [32, 1024]
+// BADROWS: ssm-host-ops-to-gpu: tiled-from-rows must be 0 (never) or more
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
@@ -223,6 +226,192 @@ func.func @bounds(%lb: index, %ub: index, %b: memref<?xf32>, %f: f32) {
   scf.parallel (%i) = (%lb) to (%ub) step (%c3) {
     memref.store %f, %b[%i] : memref<?xf32>
     scf.reduce
+  }
+  return
+}
+
+// -----
+
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+
+// A projection (ssm.linear expanded: y[m, n] = sum_k x[m, k] w[n, k], the
+// zero fill before it) with a row count known only at run time: from 32
+// rows a tiled matrix product, one block per 64 x 64 outputs (column
+// blocks fastest), 256 threads, 64 x 16 tiles of x and W stored k-major in
+// 8704 bytes of shared memory (two 16 x 68 tiles), each thread 16 sums
+// started at the fill's value and updated by fmas on two 16-byte shared
+// loads per step, between two barriers per tile; below 32 rows, the
+// fill and the product as before (a warp per output).
+
+// CHECK-LABEL: func.func @projection(
+// CHECK-SAME:    %[[X:.*]]: memref<?x96xf32>, %[[W:.*]]: memref<80x96xf32>)
+// CHECK-DAG:   %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:       %[[M:.*]] = memref.dim %[[X]], %c0
+// CHECK:       %[[Y:.*]] = memref.alloc(%[[M]])
+// CHECK:       %[[MANY:.*]] = arith.cmpi uge, %[[M]], %c32
+// CHECK:       scf.if %[[MANY]] {
+// CHECK:         %[[RB:.*]] = arith.ceildivui %[[M]], %c64
+// CHECK:         %[[BLOCKS:.*]] = arith.muli %[[RB]], %c2
+// CHECK:         gpu.launch blocks({{.*}}) in ({{.*}} = %[[BLOCKS]], {{.*}} threads({{.*}}) in ({{.*}} = %c256, {{.*}} dynamic_shared_memory_size %c8704_i32 {
+// CHECK:           %[[BX:.*]] = gpu.block_id x
+// CHECK:           %[[TX:.*]] = gpu.thread_id x
+// CHECK:           %[[COLB:.*]] = arith.remui %[[BX]], %c2
+// CHECK:           %[[SMEM:.*]] = gpu.dynamic_shared_memory
+// CHECK:           %[[XS:.*]] = memref.view %[[SMEM]][%c0][] {{.*}} to memref<16x68xf32, #gpu.address_space<workgroup>>
+// CHECK:           %[[WS:.*]] = memref.view %[[SMEM]][%c4352][] {{.*}} to memref<16x68xf32, #gpu.address_space<workgroup>>
+// CHECK:           %[[SUMS:.*]]:16 = scf.for %[[K0:.*]] = %c0 to %c96 step %c16 iter_args(%{{.*}} = %[[ZERO]], {{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK-COUNT-4:     memref.load %[[X]]
+// CHECK-NOT:         gpu.barrier
+// CHECK:             gpu.barrier
+// CHECK:             scf.for
+// CHECK:               vector.load %[[XS]]{{.*}} {alignment = 16 : i64} : memref<16x68xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK:               vector.load %[[WS]]
+// CHECK-COUNT-16:      math.fma
+// CHECK:             gpu.barrier
+// CHECK:           }
+// CHECK-COUNT-16:  memref.store %{{.*}}, %[[Y]]
+// CHECK:       } else {
+// CHECK:         gpu.launch
+// CHECK-NOT:       gpu.barrier
+// CHECK:           gpu.shuffle xor
+// CHECK:       }
+// CHECK:       return %[[Y]]
+// NEVER-LABEL: func.func @projection(
+// NEVER-NOT:   gpu.barrier
+// NEVER:       gpu.shuffle xor
+// NEVER-NOT:   gpu.barrier
+// NEVER:       return
+func.func @projection(%x: memref<?x96xf32>, %w: memref<80x96xf32>) -> memref<?x80xf32> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %x, %c0 : memref<?x96xf32>
+  %y = memref.alloc(%m) : memref<?x80xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x80xf32>)
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x96xf32>, memref<80x96xf32>) outs(%y : memref<?x80xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %q = arith.addf %p, %acc : f32
+    linalg.yield %q : f32
+  }
+  return %y : memref<?x80xf32>
+}
+
+// -----
+
+#xb = affine_map<(b, m, n, k) -> (b, m, k)>
+#wb = affine_map<(b, m, n, k) -> (n, k)>
+#yb = affine_map<(b, m, n, k) -> (b, m, n)>
+#bias = affine_map<(b, m, n) -> (n)>
+#id3 = affine_map<(b, m, n) -> (b, m, n)>
+
+// A batch of 2 x 40 rows (static: no branch), x a column slice of a wider
+// buffer (dt_proj's input), W before x in the operands, the output
+// initialised with a bias broadcast: the batch is the slowest part of the
+// block index (here all of it: one block of rows and columns), the kernel
+// makes the slice's view itself, and each thread
+// starts its sums from the bias of its 4 columns (4 loads, no broadcast
+// left). K = 4 is one tile: canonicalization unrolls its loop.
+
+// CHECK-LABEL: func.func @batched_bias(
+// CHECK-SAME:    %[[XW:.*]]: memref<2x40x36xf32>, %[[W:.*]]: memref<50x4xf32>, %[[B:.*]]: memref<50xf32>)
+// CHECK-NOT:   scf.if
+// CHECK-NOT:   memref.subview
+// CHECK:       gpu.launch blocks({{.*}}) in ({{.*}} = %c2,
+// CHECK:         %[[XS:.*]] = memref.subview %[[XW]][0, 0, 4] [2, 40, 4] [1, 1, 1]
+// CHECK:         %[[BX:.*]] = gpu.block_id x
+// CHECK:         %[[BATCH:.*]] = arith.remui %[[BX]], %c2
+// CHECK-COUNT-4: memref.load %[[B]]
+// CHECK-NOT:     memref.load %[[B]]
+// CHECK:         memref.load %[[XS]][%[[BATCH]],
+// CHECK:         memref.load %[[W]]
+// CHECK:       return
+func.func @batched_bias(%xw: memref<2x40x36xf32>, %w: memref<50x4xf32>, %b: memref<50xf32>) -> memref<2x40x50xf32> {
+  %x = memref.subview %xw[0, 0, 4] [2, 40, 4] [1, 1, 1] : memref<2x40x36xf32> to memref<2x40x4xf32, strided<[1440, 36, 1], offset: 4>>
+  %y = memref.alloc() : memref<2x40x50xf32>
+  linalg.generic {indexing_maps = [#bias, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%b : memref<50xf32>) outs(%y : memref<2x40x50xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#wb, #xb, #yb], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<50x4xf32>, memref<2x40x4xf32, strided<[1440, 36, 1], offset: 4>>) outs(%y : memref<2x40x50xf32>) {
+  ^bb0(%c: f32, %a: f32, %acc: f32):
+    %p = arith.mulf %a, %c : f32
+    %q = arith.addf %acc, %p : f32
+    linalg.yield %q : f32
+  }
+  return %y : memref<2x40x50xf32>
+}
+
+// -----
+
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#id2 = affine_map<(m, n) -> (m, n)>
+
+// Static rows below 32 (a decoding step's batch): no tiled kernel. With no
+// init op before it, the tiled kernel starts from what the output holds
+// (each thread loads its 16 outputs first). An output that may share
+// memory with x (two arguments) is left to the loop kernels.
+
+// CHECK-LABEL: func.func @few_rows(
+// CHECK-NOT:   gpu.barrier
+// CHECK:       gpu.shuffle xor
+// CHECK-NOT:   gpu.barrier
+// CHECK:       return
+func.func @few_rows(%x: memref<8x96xf32>, %w: memref<80x96xf32>) -> memref<8x80xf32> {
+  %zero = arith.constant 0.0 : f32
+  %y = memref.alloc() : memref<8x80xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<8x80xf32>)
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<8x96xf32>, memref<80x96xf32>) outs(%y : memref<8x80xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %q = arith.addf %p, %acc : f32
+    linalg.yield %q : f32
+  }
+  return %y : memref<8x80xf32>
+}
+
+// CHECK-LABEL: func.func @accumulate(
+// CHECK-SAME:    %[[X:.*]]: memref<64x96xf32>, %[[W:.*]]: memref<80x96xf32>, %[[Y:.*]]: memref<64x80xf32> {llvm.noalias})
+// CHECK:       gpu.launch
+// CHECK:       gpu.launch
+// CHECK-COUNT-16: memref.load %[[Y]]
+// CHECK:         scf.for
+// CHECK:           gpu.barrier
+// CHECK-COUNT-16: memref.store %{{.*}}, %[[Y]]
+func.func @accumulate(%x: memref<64x96xf32>, %w: memref<80x96xf32>, %y: memref<64x80xf32> {llvm.noalias}) {
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<64x80xf32>) outs(%y : memref<64x80xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<64x96xf32>, memref<80x96xf32>) outs(%y : memref<64x80xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %q = arith.addf %p, %acc : f32
+    linalg.yield %q : f32
+  }
+  return
+}
+
+// CHECK-LABEL: func.func @output_may_alias(
+// CHECK-NOT:   gpu.barrier
+// CHECK:       return
+func.func @output_may_alias(%x: memref<64x96xf32>, %w: memref<80x96xf32>, %y: memref<64x80xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<64x96xf32>, memref<80x96xf32>) outs(%y : memref<64x80xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %q = arith.addf %p, %acc : f32
+    linalg.yield %q : f32
   }
   return
 }

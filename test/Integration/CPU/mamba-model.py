@@ -144,6 +144,14 @@ for lname, extra in ALL_KERNELS:
     logits_case("wide [%s]" % lname,
                 mr.Config(d_model=45, n_layer=1, vocab=23, d_state=6, d_inner=90, dt_rank=4),
                 rng.integers(0, 23, (1, 13)), extra)
+    # Prompts of 32 tokens or more: the projections and the LM head become
+    # tiled matrix products (below 32 rows, a warp per output), with
+    # partial tiles of rows, outputs and k.
+    logits_case("mamba1-long [%s]" % lname,
+                mr.Config(d_model=20, n_layer=2, vocab=70, d_state=8, d_inner=40, dt_rank=3,
+                          use_bias=True),
+                rng.integers(0, 70, (2, 40)), extra)
+    logits_case("mamba2-long [%s]" % lname, M2, rng.integers(0, 40, (1, 70)), extra)
 for lname, extra in GPU_TARGETS:
     logits_case("mamba1 [%s]" % lname,
                 mr.Config(d_model=12, n_layer=2, vocab=40, d_state=8, d_inner=26, dt_rank=3),

@@ -7,9 +7,14 @@
 # 32-wide panel or of the decoding group, K = 1 and K not a multiple of the
 # vector, a bias, rank 2 and 3, a dynamic length, through the fast path
 # (AVX-512 on every core, AVX2 on one thread) and the reference loops.
+# The same cases as GPU kernels (--gpu-all-kernels) on the GPU emulator, and
+# on a GPU when there is one: from 32 rows the tiled matrix product (64 x 64
+# outputs per block, 16-deep k tiles: rows, outputs and K not multiples of
+# them, K = 1, a batch), below it a warp per output, and with a dynamic
+# length the branch between them on both sides of 32.
 import numpy as np
 
-from ssm_testing import SCAN_LOWERINGS, Suite, run_file, tensor_type
+from ssm_testing import GPU_LOWERINGS, SCAN_LOWERINGS, Suite, run_file, tensor_type
 
 suite = Suite("projections")
 rng = np.random.default_rng(5)
@@ -25,7 +30,13 @@ CASES = [
     ("8 rows, one exact block, K = 17", (8, 17), 32, False, False),
     ("64 rows, N = 31 (one partial panel)", (64, 64), 31, True, False),
     ("b 2 x L 2049 dynamic, K 768, N 100", (2, 2049, 768), 100, True, True),
+    ("L 31 dynamic, K = 17, N = 65", (1, 31, 17), 65, False, True),
+    ("L 32 dynamic, K = 17, N = 65", (1, 32, 17), 65, True, True),
+    ("b 3 x L 70, K = 1, N = 129", (3, 70, 1), 129, False, False),
 ]
+LOWERINGS_ALL = SCAN_LOWERINGS + [
+    ("gpu-emulator-all", ["--target", "gpu-emulator", "--gpu-all-kernels"])]
+LOWERINGS_ALL += [(n + "-all", e + ["--gpu-all-kernels"]) for n, e in GPU_LOWERINGS]
 
 for index, (name, xshape, n, bias, dynamic) in enumerate(CASES):
     k = xshape[-1]
@@ -47,7 +58,7 @@ func.func @main(%s) -> %s {
     if bias:
         expected += b
     inputs = [x, w] + ([b] if bias else [])
-    for lname, extra in SCAN_LOWERINGS:
+    for lname, extra in LOWERINGS_ALL:
         case = "%s [%s]" % (name, lname)
         out = run_file(suite, "p%d_%s" % (index, lname), program, "main", inputs, 1,
                        extra)
