@@ -270,8 +270,10 @@ def SSMHostOpsToGPU : Pass<"ssm-host-ops-to-gpu"> {
       rows m becomes a tiled matrix product: blocks of 256 threads, each
       block 64 x 64 outputs from 64 x 16 tiles of x and W in shared memory,
       each thread 4 x 4 sums in registers. With m known only at run time,
-      an `scf.if` chooses between it and the warp-per-output kernel below
-      (decoding's shape).
+      both it and the warp-per-output kernel below (decoding's shape) are
+      launched, one of them on an empty grid: the tiled one from
+      `tiled-from-rows` rows, the other on views with no rows from there on
+      (one block's launches stay on one stream; a branch would split it).
     - `memref.copy` becomes `linalg.copy`, and linalg ops (the expanded
       projections, norms, gates, the embedding gather) become `scf.parallel`
       nests (upstream's linalgOpToParallelLoops); adjacent parallel loops

@@ -27,6 +27,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
 
 using namespace mlir;
 using namespace mlir::ssm;
@@ -232,7 +233,8 @@ struct TiledKernel : LoopBuilder {
     return v;
   }
 
-  gpu::LaunchOp build(const Projection &p) {
+  /// The launch; with `many`, on an empty grid where `many` is false.
+  gpu::LaunchOp build(const Projection &p, Value many) {
     const int64_t r = p.rank;
     Value rows = dim(p.out, r - 2), cols = dim(p.out, r - 1),
           depth = dim(p.x, r - 1);
@@ -246,6 +248,8 @@ struct TiledKernel : LoopBuilder {
     Value rowBlocks = arith::CeilDivUIOp::create(b, loc, rows, tile);
     Value colBlocks = arith::CeilDivUIOp::create(b, loc, cols, tile);
     blocks = muli(blocks, muli(rowBlocks, colBlocks));
+    if (many)
+      blocks = arith::SelectOp::create(b, loc, many, blocks, idx(0));
     const int64_t tileBytes = kDepth * kPitch * 4;
     Value smem = arith::ConstantOp::create(
         b, loc, b.getI32IntegerAttr(static_cast<int32_t>(2 * tileBytes)));
@@ -378,26 +382,42 @@ mlir::ssm::tileProjections(RewriterBase &rewriter, Operation *root,
     TiledKernel kernel(rewriter, loc);
     auto outType = cast<MemRefType>(p.out.getType());
     int64_t staticRows = outType.getDimSize(p.rank - 2);
-    gpu::LaunchOp launch;
-    if (ShapedType::isDynamic(staticRows)) {
-      // Few rows keep the warp-per-output kernel (decoding's shape).
+    if (!ShapedType::isDynamic(staticRows)) {
+      if (staticRows < minRows)
+        continue;
+      launches.push_back(kernel.build(p, /*many=*/Value()));
+    } else {
+      // Both kernels, one of them on an empty grid (a launch of no blocks
+      // runs nothing): the tiled one from minRows rows, the loop kernels
+      // below (decoding's shape) on views of x and the output with 0 rows
+      // or all of them. Two launches in the function's block rather than
+      // an scf.if between them: ssm-gpu-device-buffers chains the launches
+      // of one block on one stream, and a branch would cost a wait and the
+      // copies of every buffer the branch uses.
       Value rows = kernel.dim(p.out, p.rank - 2);
+      Value zero = kernel.idx(0);
       Value many = arith::CmpIOp::create(
           rewriter, loc, arith::CmpIPredicate::uge, rows, kernel.idx(minRows));
-      auto choice = scf::IfOp::create(rewriter, loc, many,
-                                      /*withElseRegion=*/true);
-      rewriter.setInsertionPoint(choice.elseBlock()->getTerminator());
+      launches.push_back(kernel.build(p, many));
+      Value few = arith::SelectOp::create(rewriter, loc, many, zero, rows);
+      auto firstRows = [&](Value buffer) {
+        int64_t rank = cast<MemRefType>(buffer.getType()).getRank();
+        SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0)),
+            strides(rank, rewriter.getIndexAttr(1));
+        SmallVector<OpFoldResult> sizes =
+            memref::getMixedSizes(rewriter, loc, buffer);
+        sizes[p.rank - 2] = few;
+        return memref::SubViewOp::create(rewriter, loc, buffer, offsets, sizes,
+                                         strides)
+            .getResult();
+      };
+      IRMapping map;
+      map.map(p.x, firstRows(p.x));
+      map.map(p.out, firstRows(p.out));
       if (p.init)
-        rewriter.clone(*p.init);
-      rewriter.clone(*p.op);
-      rewriter.setInsertionPoint(choice.thenBlock()->getTerminator());
-      launch = kernel.build(p);
-    } else if (staticRows >= minRows) {
-      launch = kernel.build(p);
-    } else {
-      continue;
+        rewriter.clone(*p.init, map);
+      rewriter.clone(*p.op, map);
     }
-    launches.push_back(launch);
     if (p.init)
       rewriter.eraseOp(p.init);
     rewriter.eraseOp(p.op);

@@ -17,13 +17,14 @@
 namespace mlir::ssm {
 
 /// Rewrites each projection on the host under `root` (a linalg.generic on
-/// buffers of the form above, f32, with the linalg.fill of its output just
-/// before it if there is one) into a tiled launch when it has at least
-/// `minRows` rows (m); with the rows known only at run time, into an
-/// `scf.if` that launches the tiled kernel from `minRows` rows and keeps
-/// the original ops for fewer (ssm-host-ops-to-gpu turns those into its
-/// warp-per-output kernel, the shape of a decoding step). `minRows` 0
-/// leaves every projection alone. Returns the new launches, which still
+/// buffers of the form above, f32, with the linalg.fill of its output or
+/// the broadcast of a bias into it just before it if there is one) into a
+/// tiled launch when it has at least `minRows` rows (m). With the rows
+/// known only at run time, the tiled launch's grid is empty below
+/// `minRows`, and the original ops stay after it on views of x and the
+/// output that have no rows from `minRows` on: ssm-host-ops-to-gpu makes
+/// its warp-per-output kernel of them (a decoding step's shape). `minRows`
+/// 0 leaves every projection alone. Returns the new launches, which still
 /// capture the operands' views (sinkViews, after any CSE).
 SmallVector<gpu::LaunchOp> tileProjections(RewriterBase &rewriter,
                                            Operation *root, int64_t minRows);

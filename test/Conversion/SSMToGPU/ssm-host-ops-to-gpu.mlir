@@ -242,8 +242,10 @@ func.func @bounds(%lb: index, %ub: index, %b: memref<?xf32>, %f: f32) {
 // blocks fastest), 256 threads, 64 x 16 tiles of x and W stored k-major in
 // 8704 bytes of shared memory (two 16 x 68 tiles), each thread 16 sums
 // started at the fill's value and updated by fmas on two 16-byte shared
-// loads per step, between two barriers per tile; below 32 rows, the
-// fill and the product as before (a warp per output).
+// loads per step, between two barriers per tile. Below 32 rows its grid is
+// empty, and the fill and the product run as before (a warp per output) on
+// views of the rows of x and y that are 0 from 32 rows on: both launches
+// in the function's block.
 
 // CHECK-LABEL: func.func @projection(
 // CHECK-SAME:    %[[X:.*]]: memref<?x96xf32>, %[[W:.*]]: memref<80x96xf32>)
@@ -251,32 +253,35 @@ func.func @bounds(%lb: index, %ub: index, %b: memref<?xf32>, %f: f32) {
 // CHECK:       %[[M:.*]] = memref.dim %[[X]], %c0
 // CHECK:       %[[Y:.*]] = memref.alloc(%[[M]])
 // CHECK:       %[[MANY:.*]] = arith.cmpi uge, %[[M]], %c32
-// CHECK:       scf.if %[[MANY]] {
-// CHECK:         %[[RB:.*]] = arith.ceildivui %[[M]], %c64
-// CHECK:         %[[BLOCKS:.*]] = arith.muli %[[RB]], %c2
-// CHECK:         gpu.launch blocks({{.*}}) in ({{.*}} = %[[BLOCKS]], {{.*}} threads({{.*}}) in ({{.*}} = %c256, {{.*}} dynamic_shared_memory_size %c8704_i32 {
-// CHECK:           %[[BX:.*]] = gpu.block_id x
-// CHECK:           %[[TX:.*]] = gpu.thread_id x
-// CHECK:           %[[COLB:.*]] = arith.remui %[[BX]], %c2
-// CHECK:           %[[SMEM:.*]] = gpu.dynamic_shared_memory
-// CHECK:           %[[XS:.*]] = memref.view %[[SMEM]][%c0][] {{.*}} to memref<16x68xf32, #gpu.address_space<workgroup>>
-// CHECK:           %[[WS:.*]] = memref.view %[[SMEM]][%c4352][] {{.*}} to memref<16x68xf32, #gpu.address_space<workgroup>>
-// CHECK:           %[[SUMS:.*]]:16 = scf.for %[[K0:.*]] = %c0 to %c96 step %c16 iter_args(%{{.*}} = %[[ZERO]], {{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
-// CHECK-COUNT-4:     memref.load %[[X]]
-// CHECK-NOT:         gpu.barrier
-// CHECK:             gpu.barrier
-// CHECK:             scf.for
-// CHECK:               vector.load %[[XS]]{{.*}} {alignment = 16 : i64} : memref<16x68xf32, #gpu.address_space<workgroup>>, vector<4xf32>
-// CHECK:               vector.load %[[WS]]
-// CHECK-COUNT-16:      math.fma
-// CHECK:             gpu.barrier
-// CHECK:           }
-// CHECK-COUNT-16:  memref.store %{{.*}}, %[[Y]]
-// CHECK:       } else {
-// CHECK:         gpu.launch
+// CHECK:       %[[RB:.*]] = arith.ceildivui %[[M]], %c64
+// CHECK:       %[[TILES:.*]] = arith.muli %[[RB]], %c2
+// CHECK:       %[[BLOCKS:.*]] = arith.select %[[MANY]], %[[TILES]], %c0
+// CHECK:       gpu.launch blocks({{.*}}) in ({{.*}} = %[[BLOCKS]], {{.*}} threads({{.*}}) in ({{.*}} = %c256, {{.*}} dynamic_shared_memory_size %c8704_i32 {
+// CHECK:         %[[BX:.*]] = gpu.block_id x
+// CHECK:         %[[TX:.*]] = gpu.thread_id x
+// CHECK:         %[[COLB:.*]] = arith.remui %[[BX]], %c2
+// CHECK:         %[[SMEM:.*]] = gpu.dynamic_shared_memory
+// CHECK:         %[[XS:.*]] = memref.view %[[SMEM]][%c0][] {{.*}} to memref<16x68xf32, #gpu.address_space<workgroup>>
+// CHECK:         %[[WS:.*]] = memref.view %[[SMEM]][%c4352][] {{.*}} to memref<16x68xf32, #gpu.address_space<workgroup>>
+// CHECK:         %[[SUMS:.*]]:16 = scf.for %[[K0:.*]] = %c0 to %c96 step %c16 iter_args(%{{.*}} = %[[ZERO]], {{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK-COUNT-4:   memref.load %[[X]]
 // CHECK-NOT:       gpu.barrier
-// CHECK:           gpu.shuffle xor
-// CHECK:       }
+// CHECK:           gpu.barrier
+// CHECK:           scf.for
+// CHECK:             vector.load %[[XS]]{{.*}} {alignment = 16 : i64} : memref<16x68xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK:             vector.load %[[WS]]
+// CHECK-COUNT-16:    math.fma
+// CHECK:           gpu.barrier
+// CHECK:         }
+// CHECK-COUNT-16: memref.store %{{.*}}, %[[Y]]
+// CHECK:       %[[FEW:.*]] = arith.select %[[MANY]], %c0, %[[M]]
+// CHECK:       gpu.launch
+// CHECK-DAG:     %[[XF:.*]] = memref.subview %[[X]][0, 0] [%[[FEW]], 96] [1, 1]
+// CHECK-DAG:     %[[YF:.*]] = memref.subview %[[Y]][0, 0] [%[[FEW]], 80] [1, 1]
+// CHECK-NOT:     gpu.barrier
+// CHECK:         memref.store %[[ZERO]], %[[YF]]
+// CHECK:         memref.load %[[XF]]
+// CHECK:         gpu.shuffle xor
 // CHECK:       return %[[Y]]
 // NEVER-LABEL: func.func @projection(
 // NEVER-NOT:   gpu.barrier
@@ -307,7 +312,7 @@ func.func @projection(%x: memref<?x96xf32>, %w: memref<80x96xf32>) -> memref<?x8
 #bias = affine_map<(b, m, n) -> (n)>
 #id3 = affine_map<(b, m, n) -> (b, m, n)>
 
-// A batch of 2 x 40 rows (static: no branch), x a column slice of a wider
+// A batch of 2 x 40 rows (static: one launch, its grid as it is), x a column slice of a wider
 // buffer (dt_proj's input), W before x in the operands, the output
 // initialised with a bias broadcast: the batch is the slowest part of the
 // block index (here all of it: one block of rows and columns), the kernel
@@ -317,7 +322,7 @@ func.func @projection(%x: memref<?x96xf32>, %w: memref<80x96xf32>) -> memref<?x8
 
 // CHECK-LABEL: func.func @batched_bias(
 // CHECK-SAME:    %[[XW:.*]]: memref<2x40x36xf32>, %[[W:.*]]: memref<50x4xf32>, %[[B:.*]]: memref<50xf32>)
-// CHECK-NOT:   scf.if
+// CHECK-NOT:   arith.select
 // CHECK-NOT:   memref.subview
 // CHECK:       gpu.launch blocks({{.*}}) in ({{.*}} = %c2,
 // CHECK:         %[[XS:.*]] = memref.subview %[[XW]][0, 0, 4] [2, 40, 4] [1, 1, 1]
