@@ -621,6 +621,7 @@ PYBIND11_MODULE(_ssm_mlir, m) {
       .def_readwrite("gpu_scan", &JitOptions::gpuStrategy)
       .def_readwrite("gpu_channel_threads", &JitOptions::gpuThreadsPerChannel)
       .def_readwrite("gpu_all_kernels", &JitOptions::gpuAllKernels)
+      .def_readwrite("gpu_tiled_from_rows", &JitOptions::gpuTiledFromRows)
       .def_property(
           "target",
           [](const JitOptions &o) -> std::string {

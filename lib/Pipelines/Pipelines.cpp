@@ -198,8 +198,11 @@ static void addGPUKernels(OpPassManager &pm, const Options &options) {
     addHostFastPaths(pm, options);
   pm.addPass(createSSMLowerToLoops());
   addBufferization(pm, options);
-  if (options.allKernels)
-    pm.addPass(createSSMHostOpsToGPU());
+  if (options.allKernels) {
+    SSMHostOpsToGPUOptions hostOps;
+    hostOps.tiledFromRows = options.tiledFromRows;
+    pm.addPass(createSSMHostOpsToGPU(hostOps));
+  }
   pm.addPass(createSSMGPUDeviceBuffers());
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createCanonicalizerPass());

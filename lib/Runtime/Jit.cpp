@@ -265,6 +265,7 @@ void setKernelOptions(mlir::ssm::GPUKernelOptions<Derived> &pipeline,
   pipeline.strategy = options.gpuStrategy;
   pipeline.threadsPerChannel = options.gpuThreadsPerChannel;
   pipeline.allKernels = options.gpuAllKernels;
+  pipeline.tiledFromRows = options.gpuTiledFromRows;
 }
 
 /// How the host's ops are lowered, from the JIT's options and the host CPU
@@ -437,10 +438,10 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
                          : nullptr;
     if (!argOf)
       continue;
+    const int64_t numArgs = static_cast<int64_t>(sig.args.size());
     if (argOf.size() != static_cast<int64_t>(sig.results.size()) ||
-        llvm::any_of(argOf.asArrayRef(), [&](int64_t a) {
-          return a >= static_cast<int64_t>(sig.args.size());
-        }))
+        llvm::any_of(argOf.asArrayRef(),
+                     [numArgs](int64_t a) { return a >= numArgs; }))
       return llvm::createStringError(
           "@%s: ssm.in_place_results does not match its %zu results and %zu "
           "arguments",

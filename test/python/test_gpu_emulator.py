@@ -90,6 +90,28 @@ func.func @main(%u: tensor<1x8x?xf32>, %dt: tensor<1x8x?xf32>, %A: tensor<8x4xf3
     assert max_rel_err(prog.main(*args), selective_scan(*args)[0]) <= TOL
 
 
+def test_projection_kernels(rng):
+    """A projection with every op a kernel: the tiled matrix product from
+    `tiled_from_rows` rows (default 32), else a warp per output; the same
+    program takes either with its rows known only at run time."""
+    text = """
+func.func @main(%x: tensor<?x37xf32>, %w: tensor<70x37xf32>) -> tensor<?x70xf32> {
+  %y = ssm.linear %x, %w : tensor<?x37xf32>, tensor<70x37xf32> -> tensor<?x70xf32>
+  return %y : tensor<?x70xf32>
+}
+"""
+    w = rng.standard_normal((70, 37)).astype(np.float32)
+    tiled = ssm_mlir.compile(text, gpu=dict(all_kernels=True), **EMU)
+    warps = ssm_mlir.compile(text, gpu=dict(all_kernels=True, tiled_from_rows=0), **EMU)
+    assert tiled.options["gpu"]["tiled_from_rows"] == 32
+    assert warps.options["gpu"]["tiled_from_rows"] == 0
+    for rows in (1, 31, 32, 100):
+        x = rng.standard_normal((rows, 37)).astype(np.float32)
+        want = x.astype(np.float64) @ w.T.astype(np.float64)
+        for prog in (tiled, warps):
+            assert max_rel_err(prog.main(x, w), want) <= TOL, rows
+
+
 @pytest.mark.parametrize("gpu,error,message", [
     (dict(scan="rows"), ValueError, "GPU option 'scan' expects 'chunks', 'channels' or 'auto', got 'rows'"),
     (dict(channel_threads=3), ValueError, "GPU option 'channel_threads' expects 1, 2, 4 or 8, got 3"),
@@ -98,7 +120,8 @@ func.func @main(%u: tensor<1x8x?xf32>, %dt: tensor<1x8x?xf32>, %A: tensor<8x4xf3
     (dict(states=True), ValueError, "GPU option 'states' expects states per iteration, an integer in [1, 8], got True"),
     (dict(chip="90"), ValueError, "GPU option 'chip' expects an NVIDIA chip such as 'sm_80' or 'sm_90', got '90'"),
     (dict(prefetch=1), ValueError, "GPU option 'prefetch' expects True or False, got 1"),
-    (dict(lanes=2), ValueError, "unknown GPU option 'lanes'; the options are chip, items, threads, states, prefetch, scan, channel_threads, all_kernels"),
+    (dict(lanes=2), ValueError, "unknown GPU option 'lanes'; the options are chip, items, threads, states, prefetch, scan, channel_threads, all_kernels, tiled_from_rows"),
+    (dict(tiled_from_rows=-1), ValueError, "GPU option 'tiled_from_rows' expects rows from which a projection is a tiled matrix product, an integer >= 0 (0: never), got -1"),
     (["scan"], TypeError, "gpu must be a dict of GPU kernel options, got list"),
 ])
 def test_bad_gpu_options_are_errors(gpu, error, message):

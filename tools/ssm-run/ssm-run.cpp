@@ -111,6 +111,10 @@ common options:
   --gpu-all-kernels every op a kernel can run on the GPU (projections,
                     norms, gates, copies), not only the scans and convs;
                     intermediates stay on the device between its kernels
+  --gpu-tiled-from-rows N
+                    with --gpu-all-kernels, rows from which a projection
+                    is a tiled matrix product (64 x 64 outputs per block)
+                    rather than a warp per output (default 32; 0: never)
   --cpu NAME        target CPU for the JIT (default: the host)
   --mattr A,B       extra target features, e.g. -avx512f
   --reference       lower with the reference loops (the oracle of the tests)
@@ -215,6 +219,7 @@ std::map<std::string, Options::Spec> commonSpecs() {
           {"gpu-scan", {true, false}},
           {"gpu-channel-threads", {true, false}},
           {"gpu-all-kernels", {false, false}},
+          {"gpu-tiled-from-rows", {true, false}},
           {"h", {false, false}}};
 }
 
@@ -321,6 +326,14 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
         static_cast<long long>(*channelThreads));
   c.jit.gpuThreadsPerChannel = *channelThreads;
   c.jit.gpuAllKernels = opts.flag("gpu-all-kernels");
+  if (auto v = opts.value("gpu-tiled-from-rows")) {
+    int64_t rows;
+    if (StringRef(*v).getAsInteger(10, rows) || rows < 0)
+      return llvm::createStringError(
+          "option '--gpu-tiled-from-rows' expects an integer >= 0, got '%s'",
+          v->c_str());
+    c.jit.gpuTiledFromRows = rows;
+  }
   if (c.emit == "ptx")
     c.jit.target = Target::NVPTX;
   if (opts.value("time")) {

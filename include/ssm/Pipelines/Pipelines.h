@@ -113,6 +113,12 @@ struct GPUKernelOptions : public HostOptions<Derived> {
                      "loops. Calls of private functions (a model's layers) "
                      "are inlined first"),
       llvm::cl::init(false)};
+  Option<int64_t> tiledFromRows{
+      *this, "tiled-from-rows",
+      llvm::cl::desc("With all-kernels: rows from which a projection is a "
+                     "tiled matrix product rather than a warp per output "
+                     "(0: never; ssm-host-ops-to-gpu)"),
+      llvm::cl::init(32)};
 };
 
 struct SSMToNVPTXOptions : public GPUKernelOptions<SSMToNVPTXOptions> {

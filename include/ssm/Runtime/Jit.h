@@ -66,6 +66,10 @@ struct JitOptions {
   /// NVPTX and GPUEmulator: every op a kernel can run as a kernel, not only
   /// the scan and the conv (the pipelines' all-kernels).
   bool gpuAllKernels = false;
+  /// NVPTX and GPUEmulator, with gpuAllKernels: rows from which a
+  /// projection is a tiled matrix product (the pipelines' tiled-from-rows;
+  /// 0: never).
+  int64_t gpuTiledFromRows = 32;
   /// LLVM IR optimisation level and codegen level.
   unsigned optLevel = 3;
   /// Target CPU and extra features; empty means the host CPU and features.
