@@ -1,6 +1,10 @@
 """Helpers shared by the benchmark drivers: running a tool and reading the
 figures it prints."""
+import csv
+import glob
+import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -41,3 +45,30 @@ def scan_inputs(rng, b, d, L, n):
         "delta-bias": rng.uniform(-1.0, 0.5, d),
     }
     return {k: v.astype(np.float32) for k, v in x.items()}
+
+
+def find_ncu():
+    """Nsight Compute's ncu, or None."""
+    for c in [shutil.which("ncu"), "/usr/local/cuda/bin/ncu"] + sorted(
+            glob.glob("/opt/nvidia/nsight-compute/*/ncu")):
+        if c and os.path.exists(c):
+            return c
+    return None
+
+
+def kernel_ms(ncu, cmd, log, kernel):
+    """Median gpu__time_duration of the launches of the kernels named by the
+    regular expression `kernel` under ncu, and their count."""
+    run([ncu, "--clock-control", "none", "--metrics", "gpu__time_duration.sum",
+         "--csv", "--print-units", "base", "--log-file", log, "-k",
+         "regex:" + kernel] + cmd)
+    lines = open(log).read().splitlines()
+    head = next(i for i, l in enumerate(lines) if '"Metric Name"' in l)
+    rows = [r for r in csv.DictReader(lines[head:]) if r.get("Metric Name") ==
+            "gpu__time_duration.sum"]
+    scale = {"nsecond": 1e-6, "ns": 1e-6, "usecond": 1e-3, "us": 1e-3,
+             "msecond": 1.0, "ms": 1.0, "second": 1e3, "s": 1e3}
+    ms = [float(r["Metric Value"].replace(",", "")) * scale[r["Metric Unit"]] for r in rows]
+    if not ms:
+        sys.exit("ncu reported no launch of %s:\n%s" % (kernel, "\n".join(lines[-20:])))
+    return float(np.median(ms)), len(ms)

@@ -26,12 +26,9 @@ per tile x threads per block), "cN" with N threads per channel
 reports ssm-run's defaults in full and each variant's kernel time.
 """
 import argparse
-import csv
-import glob
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,7 +36,7 @@ import tempfile
 import numpy as np
 import torch
 
-from benchlib import median_ms, run, scan_inputs
+from benchlib import find_ncu, kernel_ms, median_ms, run, scan_inputs
 
 # name, b, d, L, n
 SHAPES = [("reference shape", 1, 1536, 2048, 16), ("large", 8, 2048, 8192, 16)]
@@ -95,31 +92,6 @@ def rel_err(got, ref):
         sys.exit("result of shape %s, expected %s" % (got.shape, ref.shape))
     return float(np.linalg.norm(got - ref) / np.linalg.norm(ref)), \
         float(np.max(np.abs(got - ref)) / np.max(np.abs(ref)))
-
-
-def find_ncu():
-    for c in [shutil.which("ncu"), "/usr/local/cuda/bin/ncu"] + sorted(
-            glob.glob("/opt/nvidia/nsight-compute/*/ncu")):
-        if c and os.path.exists(c):
-            return c
-    return None
-
-
-def kernel_ms(ncu, cmd, log):
-    """Median gpu__time_duration of the scan kernel's launches under ncu."""
-    run([ncu, "--clock-control", "none", "--metrics", "gpu__time_duration.sum",
-         "--csv", "--print-units", "base", "--log-file", log, "-k",
-         "regex:" + KERNEL] + cmd)
-    lines = open(log).read().splitlines()
-    head = next(i for i, l in enumerate(lines) if '"Metric Name"' in l)
-    rows = [r for r in csv.DictReader(lines[head:]) if r.get("Metric Name") ==
-            "gpu__time_duration.sum"]
-    scale = {"nsecond": 1e-6, "ns": 1e-6, "usecond": 1e-3, "us": 1e-3,
-             "msecond": 1.0, "ms": 1.0, "second": 1e3, "s": 1e3}
-    ms = [float(r["Metric Value"].replace(",", "")) * scale[r["Metric Unit"]] for r in rows]
-    if not ms:
-        sys.exit("ncu reported no launch of %s:\n%s" % (KERNEL, "\n".join(lines[-20:])))
-    return float(np.median(ms)), len(ms)
 
 
 def ncu_details(ncu, cmd, path):
@@ -203,14 +175,14 @@ def main():
                 extra = variant_flags(v)
                 ey, eh = check(extra)
                 vk = kernel_ms(ncu, cmd + extra + ["--time", "5"],
-                               os.path.join(tmp, "ncu.csv"))[0] if ncu else float("nan")
+                               os.path.join(tmp, "ncu.csv"), KERNEL)[0] if ncu else float("nan")
                 variants.append(dict(variant=v, kernel_ms=vk, err_y=ey, err_h=eh))
                 print("  %s %-8s kernel %.3f ms, err y %.1e, state %.1e"
                       % (name, v, vk, ey[0], eh[0]), flush=True)
             del y_ref, h_ref
             e2e_ms = median_ms(run(cmd + ["--time", "10"]))
-            k_ms, launches = kernel_ms(ncu, cmd + ["--time", "5"],
-                                       os.path.join(tmp, "ncu.csv")) if ncu else (float("nan"), 0)
+            k_ms, launches = kernel_ms(ncu, cmd + ["--time", "5"], os.path.join(tmp, "ncu.csv"),
+                                       KERNEL) if ncu else (float("nan"), 0)
             details = ncu_details(ncu, cmd, os.path.join(
                 args.out, "ncu-%s.txt" % name.replace(" ", "-"))) if ncu else []
             nbytes = 4 * (4 * b * d * L + 2 * b * n * L + d * n + 2 * d + b * d * n)

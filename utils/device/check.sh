@@ -13,6 +13,9 @@
 # model: a Mamba-130m-shaped model on the CPU and nvptx targets, the latter
 #   also with every op as a kernel (bench/mamba_model.py --targets
 #   cpu,nvptx,nvptx-all).
+# projections: bench/gpu_projections.py, the projections at Mamba-130m's
+#   prefill shapes as the tiled matrix product, as a warp per output, and
+#   through torch.matmul.
 # bench: bench/gpu.py; bench-quick: the reference shape only. SSM_BENCH_VARIANTS
 # (e.g. 8x128,8x256) adds kernel shapes to time (bench/gpu.py --variants).
 # Logs and results go to $OUT (the device tool brings them back): steps.log,
@@ -120,6 +123,9 @@ for s in ${what:-smoke tests bench}; do
       step bench $py bench/gpu.py --ssm-run "$bin/ssm-run" --exp-peak /tmp/gpu_exp_peak \
         --out "$out" --variants "${SSM_BENCH_VARIANTS:-}" $q
       cat "$logs/bench.log" ;;
+    projections)
+      step projections $py bench/gpu_projections.py --ssm-run "$bin/ssm-run" --out "$out"
+      cat "$logs/projections.log" ;;
     model)
       # A Mamba-130m-shaped model end to end, prefill of 2048 tokens and 16
       # decoding steps, on the CPU target, on nvptx (scan and conv kernels,
