@@ -165,6 +165,9 @@ std::optional<Projection> matchProjection(linalg::GenericOp op) {
   for (Value v : {proj.x, proj.w, proj.out})
     if (!capturable(v))
       return std::nullopt;
+  // x as its own weight: the view of x's rows below would replace W too.
+  if (proj.x == proj.w)
+    return std::nullopt;
   // Each output is read (without an init op) and written by one thread, after
   // every read of x and W it depends on, but other blocks read x and W
   // concurrently: the output may share memory with neither.

@@ -420,3 +420,21 @@ func.func @output_may_alias(%x: memref<64x96xf32>, %w: memref<80x96xf32>, %y: me
   }
   return
 }
+
+// x as its own weight (y = x x^T): not tiled, since the views of x's rows
+// that the warp kernel would run on with a dynamic row count would stand
+// for W too.
+
+// CHECK-LABEL: func.func @self_weight(
+// CHECK-NOT:   gpu.barrier
+// CHECK:       return
+func.func @self_weight(%x: memref<?x96xf32>, %y: memref<?x?xf32> {llvm.noalias}) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %x : memref<?x96xf32>, memref<?x96xf32>) outs(%y : memref<?x?xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %q = arith.addf %p, %acc : f32
+    linalg.yield %q : f32
+  }
+  return
+}
