@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "../LoopBuilder.h"
+#include "KernelOps.h"
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMAnalysis.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
@@ -47,44 +47,9 @@ constexpr int64_t kSharedBytes = 48 * 1024;
 /// Threads per block of the conv kernels.
 constexpr int64_t kConvThreads = 256;
 
-/// LoopBuilder plus index arithmetic and the GPU-specific ops.
-struct KernelBuilder : LoopBuilder {
-  using LoopBuilder::LoopBuilder;
-
-  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value subi(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value subf(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
-  Value muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value divu(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
-  Value remu(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
-  Value ceilDiv(Value x, Value y) {
-    return arith::CeilDivUIOp::create(b, loc, x, y);
-  }
-  Value minu(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
-  Value maxu(Value x, Value y) { return arith::MaxUIOp::create(b, loc, x, y); }
-  Value ult(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
-  }
-  Value ule(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, x, y);
-  }
-  Value andi(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
-  Value eq(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y);
-  }
-  Value sel(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, loc, c, x, y);
-  }
-  Value i32(int32_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-  }
-  /// x * y + z with one rounding (fma.rn.f32). The kernels' multiply-adds
-  /// are written as fmas: an arith.mulf/addf pair becomes PTX's mul.rn and
-  /// add.rn, whose explicit rounding forbids ptxas to fuse them.
-  Value fma(Value x, Value y, Value z) {
-    return math::FmaOp::create(b, loc, x, y, z);
-  }
-  Value neg(Value x) { return arith::NegFOp::create(b, loc, x); }
+/// KernelOps plus the scan's and the conv's arithmetic and memory access.
+struct KernelBuilder : KernelOps {
+  using KernelOps::KernelOps;
 
   /// 2^x for the recurrence, whose argument the caller has scaled by
   /// log2(e). Marked `afn` (an approximation is allowed): ssm-math-to-nvvm
@@ -203,8 +168,6 @@ struct KernelBuilder : LoopBuilder {
                                     gpu::ShuffleMode::UP);
     return {s.getShuffleResult(), s.getValid()};
   }
-
-  void barrier() { gpu::BarrierOp::create(b, loc); }
 
   /// A thread's K consecutive steps first .. first + K - 1 of a sequence
   /// whose last step is `lastT`.
@@ -378,19 +341,6 @@ struct KernelBuilder : LoopBuilder {
     b.setInsertionPointToStart(&block);
     body(op);
     return op;
-  }
-
-  /// An f32 buffer of `shape` at byte `offset` of the dynamic shared memory.
-  Value sharedView(ArrayRef<int64_t> shape, int64_t offset) {
-    MLIRContext *ctx = b.getContext();
-    Attribute wg =
-        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                                 MemRefLayoutAttrInterface{}, wg);
-    Value all = gpu::DynamicSharedMemoryOp::create(b, loc, bytes);
-    auto type =
-        MemRefType::get(shape, b.getF32Type(), MemRefLayoutAttrInterface{}, wg);
-    return memref::ViewOp::create(b, loc, type, all, idx(offset), ValueRange{});
   }
 };
 

@@ -21,8 +21,8 @@
 
 #include "TiledMatmul.h"
 
-#include "../LoopBuilder.h"
 #include "BufferRoots.h"
+#include "KernelOps.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -190,17 +190,8 @@ std::optional<Projection> matchProjection(linalg::GenericOp op) {
 }
 
 /// Builds the kernel of one projection at the builder's insertion point.
-struct TiledKernel : LoopBuilder {
-  using LoopBuilder::LoopBuilder;
-
-  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value divu(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
-  Value remu(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
-  Value ult(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
-  }
-  Value both(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+struct TiledKernel : KernelOps {
+  using KernelOps::KernelOps;
 
   /// `buffer`[indices] where `inside` holds, else 0.
   Value loadOrZero(Value inside, Value buffer, ValueRange indices) {
@@ -208,20 +199,6 @@ struct TiledKernel : LoopBuilder {
     return select(
         inside, f32, [&] { return load(buffer, indices); },
         [&] { return flt(f32, 0.0); });
-  }
-
-  /// A kDepth x kPitch f32 tile at byte `offset` of the dynamic shared
-  /// memory.
-  Value sharedTile(int64_t offset) {
-    MLIRContext *ctx = b.getContext();
-    Attribute wg =
-        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    auto bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                                 MemRefLayoutAttrInterface{}, wg);
-    Value all = gpu::DynamicSharedMemoryOp::create(b, loc, bytes);
-    auto type = MemRefType::get({kDepth, kPitch}, b.getF32Type(),
-                                MemRefLayoutAttrInterface{}, wg);
-    return memref::ViewOp::create(b, loc, type, all, idx(offset), ValueRange{});
   }
 
   /// The kPer values of row k of a shared tile from column j0 (a multiple
@@ -248,14 +225,12 @@ struct TiledKernel : LoopBuilder {
       blocks = muli(blocks, batchDims.back());
     }
     Value tile = idx(kTile);
-    Value rowBlocks = arith::CeilDivUIOp::create(b, loc, rows, tile);
-    Value colBlocks = arith::CeilDivUIOp::create(b, loc, cols, tile);
+    Value rowBlocks = ceilDiv(rows, tile), colBlocks = ceilDiv(cols, tile);
     blocks = muli(blocks, muli(rowBlocks, colBlocks));
     if (many)
-      blocks = arith::SelectOp::create(b, loc, many, blocks, idx(0));
+      blocks = sel(many, blocks, idx(0));
     const int64_t tileBytes = kDepth * kPitch * 4;
-    Value smem = arith::ConstantOp::create(
-        b, loc, b.getI32IntegerAttr(static_cast<int32_t>(2 * tileBytes)));
+    Value smem = i32(static_cast<int32_t>(2 * tileBytes));
     Value one = idx(1);
     // One grid dimension (x allows 2^31 - 1 blocks; y and z 65535), column
     // blocks fastest: consecutive blocks share their rows of x in L2.
@@ -286,7 +261,8 @@ struct TiledKernel : LoopBuilder {
       indices.push_back(last);
       return indices;
     };
-    Value xs = sharedTile(0), ws = sharedTile(tileBytes);
+    Value xs = sharedView({kDepth, kPitch}, 0),
+          ws = sharedView({kDepth, kPitch}, tileBytes);
 
     // This thread's outputs: rows row0 + 4 ty + i, columns col0 + 4 tx + j.
     Value per = idx(kPer);
@@ -308,7 +284,7 @@ struct TiledKernel : LoopBuilder {
       for (int64_t j = 0; j < kPer; ++j)
         init.push_back(p.fill   ? p.fill
                        : p.bias ? biasOf[j]
-                                : loadOrZero(both(rowIn[i], colIn[j]), p.out,
+                                : loadOrZero(andi(rowIn[i], colIn[j]), p.out,
                                              at(myRows[i], myCols[j])));
 
     auto outer = scf::ForOp::create(b, loc, idx(0), depth, idx(kDepth), init);
@@ -324,12 +300,12 @@ struct TiledKernel : LoopBuilder {
       for (int64_t i = 0; i < kTile / kThreads; ++i) {
         Value t = addi(ty, idx(i * kThreads));
         Value xRow = addi(row0, t), wRow = addi(col0, t);
-        store(loadOrZero(both(ult(xRow, rows), kIn), p.x, at(xRow, k)), xs,
+        store(loadOrZero(andi(ult(xRow, rows), kIn), p.x, at(xRow, k)), xs,
               {tx, t});
-        store(loadOrZero(both(ult(wRow, cols), kIn), p.w, {wRow, k}), ws,
+        store(loadOrZero(andi(ult(wRow, cols), kIn), p.w, {wRow, k}), ws,
               {tx, t});
       }
-      gpu::BarrierOp::create(b, loc);
+      barrier();
       auto inner = scf::ForOp::create(b, loc, idx(0), idx(kDepth), idx(1),
                                       outer.getRegionIterArgs());
       {
@@ -341,18 +317,18 @@ struct TiledKernel : LoopBuilder {
         SmallVector<Value> next;
         for (int64_t i = 0; i < kPer; ++i)
           for (int64_t j = 0; j < kPer; ++j)
-            next.push_back(math::FmaOp::create(
-                b, loc, a[i], w[j], inner.getRegionIterArgs()[i * kPer + j]));
+            next.push_back(
+                fma(a[i], w[j], inner.getRegionIterArgs()[i * kPer + j]));
         scf::YieldOp::create(b, loc, next);
       }
       // The next iteration's stores must wait for every thread's reads.
-      gpu::BarrierOp::create(b, loc);
+      barrier();
       scf::YieldOp::create(b, loc, inner.getResults());
     }
 
     for (int64_t i = 0; i < kPer; ++i)
       for (int64_t j = 0; j < kPer; ++j) {
-        auto inside = scf::IfOp::create(b, loc, both(rowIn[i], colIn[j]),
+        auto inside = scf::IfOp::create(b, loc, andi(rowIn[i], colIn[j]),
                                         /*withElseRegion=*/false);
         OpBuilder::InsertionGuard inIf(b);
         b.setInsertionPoint(inside.thenBlock()->getTerminator());
@@ -364,9 +340,9 @@ struct TiledKernel : LoopBuilder {
 
 } // namespace
 
-SmallVector<gpu::LaunchOp>
-mlir::ssm::tileProjections(RewriterBase &rewriter, Operation *root,
-                           int64_t minRows) {
+SmallVector<gpu::LaunchOp> mlir::ssm::tileProjections(RewriterBase &rewriter,
+                                                      Operation *root,
+                                                      int64_t minRows) {
   SmallVector<gpu::LaunchOp> launches;
   if (minRows <= 0)
     return launches;
