@@ -9,6 +9,10 @@ Mamba-130m's prefill shapes (2048 tokens), side by side in one run as
   - PyTorch's torch.matmul in fp32 on the same GPU (cuBLAS, TF32 off), the
     reference.
 
+Then the crossover that sets ssm-host-ops-to-gpu's `tiled-from-rows`
+(default 32, a guess): in_proj's shape at 1 to 256 rows with the tiled
+kernel forced (--gpu-tiled-from-rows 1) and with the warp kernel.
+
 Kernel times come from Nsight Compute (gpu__time_duration, median of the
 launches of `--time` calls): ssm-run's own timing includes the copies
 between host and device. Each result is checked against float64
@@ -40,6 +44,8 @@ SHAPES = [("in_proj", 2048, 768, 3072), ("x_proj", 2048, 1536, 80),
           ("dt_proj", 2048, 48, 1536), ("out_proj", 2048, 1536, 768),
           ("lm_head", 2048, 768, 50280)]
 QUICK = [("in_proj/16", 128, 96, 384), ("x_proj/16", 128, 192, 80)]
+# Rows for the crossover, at in_proj's K and N (QUICK: the first QUICK shape's).
+CROSSOVER_ROWS = [1, 4, 8, 16, 24, 32, 48, 64, 128, 256]
 KERNEL = "main_kernel"
 
 
@@ -81,9 +87,16 @@ def main():
     ncu = find_ncu() if args.target == "nvptx" else None
     rng = np.random.default_rng(0)
     results = []
+    crossover = []
     kernels = [("tiled", []), ("warp per output", ["--gpu-tiled-from-rows", "0"])]
+    forced = [("tiled", ["--gpu-tiled-from-rows", "1"]),
+              ("warp per output", ["--gpu-tiled-from-rows", "0"])]
+    shapes = QUICK if args.quick else SHAPES
+    _, _, k_x, n_x = shapes[0]
+    runs = [(name, m, k, n, kernels, results) for name, m, k, n in shapes]
+    runs += [("rows %d" % m, m, k_x, n_x, forced, crossover) for m in CROSSOVER_ROWS]
     with tempfile.TemporaryDirectory(prefix="ssm-gpu-proj-") as tmp:
-        for name, m, k, n in QUICK if args.quick else SHAPES:
+        for name, m, k, n, variants, into in runs:
             x = rng.standard_normal((m, k)).astype(np.float32)
             w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
             want = x.astype(np.float64) @ w.T.astype(np.float64)
@@ -96,7 +109,7 @@ def main():
             flop = 2.0 * m * n * k
             r = dict(name=name, rows=m, k=k, n=n, gflop=flop / 1e9,
                      torch_ms=torch_ms(x, w))
-            for kname, extra in kernels:
+            for kname, extra in variants:
                 cmd = [args.ssm_run, src, "-e", "main", "--input", xp, "--input", wp,
                        "--output", yp, "--target", args.target, "--gpu-all-kernels"] + extra
                 np.save(yp, np.full(1, np.nan, np.float32))  # must be written anew
@@ -111,10 +124,11 @@ def main():
                 r[kname] = dict(kernel_ms=ms, tflops=flop / (ms * 1e-3) / 1e12, err=err)
                 print("%-10s %-16s %8.3f ms %6.2f TFLOP/s  err %.1e"
                       % (name, kname, ms, r[kname]["tflops"], err), flush=True)
-            results.append(r)
+            into.append(r)
     with open(os.path.join(args.out, "projections.json"), "w") as f:
         json.dump(dict(device=torch.cuda.get_device_name(0) if torch is not None
-                       and torch.cuda.is_available() else "none", results=results), f, indent=1)
+                       and torch.cuda.is_available() else "none", results=results,
+                       crossover=crossover), f, indent=1)
     print()
     print("| projection (rows x K -> N) | GFLOP | tiled ms | TFLOP/s | warp per output ms "
           "| tiled speedup | torch.matmul ms | tiled / torch time | err tiled / warp |")
@@ -126,8 +140,17 @@ def main():
                   r["name"], r["rows"], r["k"], r["n"], r["gflop"], t["kernel_ms"],
                   t["tflops"], wp["kernel_ms"], wp["kernel_ms"] / t["kernel_ms"],
                   r["torch_ms"], t["kernel_ms"] / r["torch_ms"], t["err"], wp["err"]))
-    bad = ["%s %s" % (r["name"], kn) for r in results for kn, _ in kernels
-           if not r[kn]["err"] <= 1e-5]
+    print()
+    print("| rows (x %d -> %d) | tiled ms | warp per output ms | warp / tiled | torch.matmul ms |"
+          % (k_x, n_x))
+    print("|---|---|---|---|---|")
+    for r in crossover:
+        t, wp = r["tiled"], r["warp per output"]
+        print("| %d | %.4f | %.4f | %.2f | %.4f |" % (
+            r["rows"], t["kernel_ms"], wp["kernel_ms"], wp["kernel_ms"] / t["kernel_ms"],
+            r["torch_ms"]))
+    bad = ["%s %s" % (r["name"], kn) for r in results + crossover
+           for kn in ("tiled", "warp per output") if not r[kn]["err"] <= 1e-5]
     if bad:
         sys.exit("error over 1e-5 normwise: " + ", ".join(bad))
 
