@@ -72,3 +72,19 @@ def kernel_ms(ncu, cmd, log, kernel):
     if not ms:
         sys.exit("ncu reported no launch of %s:\n%s" % (kernel, "\n".join(lines[-20:])))
     return float(np.median(ms)), len(ms)
+
+
+def events_ms(fn, reps):
+    """Median of `reps` timed calls of fn (after one warm-up), CUDA events."""
+    import torch  # only the GPU benchmarks need it
+
+    fn()
+    times = []
+    for _ in range(reps):
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        stop.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(stop))
+    return float(np.median(times))

@@ -36,26 +36,12 @@ import tempfile
 import numpy as np
 import torch
 
-from benchlib import find_ncu, kernel_ms, median_ms, run, scan_inputs
+from benchlib import events_ms, find_ncu, kernel_ms, median_ms, run, scan_inputs
 
 # name, b, d, L, n
 SHAPES = [("reference shape", 1, 1536, 2048, 16), ("large", 8, 2048, 8192, 16)]
 KERNEL = "selective_scan_kernel"
 DEVICE = "cuda"
-
-
-def events_ms(fn, reps):
-    """Median of `reps` timed calls of fn (after one warm-up), CUDA events."""
-    fn()
-    times = []
-    for _ in range(reps):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        stop.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(stop))
-    return float(np.median(times))
 
 
 def copy_bandwidth():

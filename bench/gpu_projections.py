@@ -32,7 +32,7 @@ import tempfile
 
 import numpy as np
 
-from benchlib import find_ncu, kernel_ms, run
+from benchlib import events_ms, find_ncu, kernel_ms, run
 
 try:
     import torch
@@ -64,16 +64,7 @@ def torch_ms(x, w, reps=10):
         return float("nan")
     torch.backends.cuda.matmul.allow_tf32 = False
     a, b = torch.from_numpy(x).cuda(), torch.from_numpy(w).cuda()
-    torch.matmul(a, b.t())
-    times = []
-    for _ in range(reps):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        torch.matmul(a, b.t())
-        stop.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(stop))
-    return float(np.median(times))
+    return events_ms(lambda: torch.matmul(a, b.t()), reps)
 
 
 def main():

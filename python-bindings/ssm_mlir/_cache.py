@@ -31,7 +31,7 @@ GPU_OPTIONS = {
                         and not isinstance(v, bool), "1, 2, 4 or 8"),
     "all_kernels": ("gpu_all_kernels", lambda v: isinstance(v, bool),
                     "True or False"),
-    "tiled_from_rows": ("gpu_tiled_from_rows", lambda v: _int(v) and 0 <= v <= 2**31,
+    "tiled_from_rows": ("gpu_tiled_from_rows", lambda v: _int(v) and 0 <= v < 2**63,
                         "rows from which a projection is a tiled matrix product, "
                         "an integer >= 0 (0: never)"),
 }

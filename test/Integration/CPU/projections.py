@@ -11,7 +11,7 @@
 # on a GPU when there is one: from 32 rows the tiled matrix product (64 x 64
 # outputs per block, 16-deep k tiles: rows, outputs and K not multiples of
 # them, K = 1, a batch), below it a warp per output, and with a dynamic
-# length the branch between them on both sides of 32.
+# length both launched, one on an empty grid, on both sides of 32.
 import numpy as np
 
 from ssm_testing import GPU_LOWERINGS, SCAN_LOWERINGS, Suite, run_file, tensor_type
