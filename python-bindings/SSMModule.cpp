@@ -117,12 +117,19 @@ py::dtype numpyDType(DType dtype) {
   case DType::F64: return py::dtype::of<double>();
   case DType::I32: return py::dtype::of<int32_t>();
   case DType::I64: return py::dtype::of<int64_t>();
+  case DType::F16:
+    return py::dtype("float16");
+  case DType::BF16:
+    break; // numpy has none: toNumpy widens
   }
   return py::dtype::of<float>();
 }
 
-/// Hands `array` to numpy without a copy: the ndarray owns it.
+/// Hands `array` to numpy without a copy: the ndarray owns it. numpy has
+/// no bfloat16: such an array comes back as float32 (the same values).
 py::array toNumpy(Array array) {
+  if (array.dtype() == DType::BF16)
+    array = llvm::cantFail(array.convertTo(DType::F32));
   auto *owned = new Array(std::move(array));
   py::capsule free(owned, [](void *p) { delete static_cast<Array *>(p); });
   std::vector<py::ssize_t> shape(owned->shape().begin(), owned->shape().end());
@@ -130,9 +137,9 @@ py::array toNumpy(Array array) {
 }
 
 /// `obj` as a C-ordered, aligned numpy array of `want`'s kind (floating or
-/// integer): float32 and float64 (int32 and int64) are kept, other floats
-/// become float32 and other integers int64; prepareInputs converts the
-/// width. Anything else is a TypeError naming `label`. `writable` asks for
+/// integer): float16, float32 and float64 (int32 and int64) are kept, other
+/// floats become float32 and other integers int64; prepareInputs converts
+/// the width. Anything else is a TypeError naming `label`. `writable` asks for
 /// an array compiled code may write (a copy of a read-only one).
 py::array asNumpy(py::handle obj, bool wantFloat, const std::string &label,
                   bool writable = false) {
@@ -147,7 +154,8 @@ py::array asNumpy(py::handle obj, bool wantFloat, const std::string &label,
                          py::str(a.dtype()).cast<std::string>());
   py::dtype target = a.dtype();
   auto is = [&](const py::dtype &t) { return target.equal(t); };
-  if (wantFloat && !is(py::dtype::of<float>()) && !is(py::dtype::of<double>()))
+  if (wantFloat && !is(py::dtype::of<float>()) &&
+      !is(py::dtype::of<double>()) && !is(py::dtype("float16")))
     target = py::dtype::of<float>();
   if (!wantFloat && !is(py::dtype::of<int32_t>()) &&
       !is(py::dtype::of<int64_t>()))
@@ -171,6 +179,8 @@ DType dtypeOfNumpy(const py::array &a) {
     return DType::F64;
   if (a.dtype().equal(py::dtype::of<int32_t>()))
     return DType::I32;
+  if (a.dtype().equal(py::dtype("float16")))
+    return DType::F16;
   return DType::I64;
 }
 

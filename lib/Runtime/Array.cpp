@@ -2,6 +2,7 @@
 
 #include "ssm/Runtime/Array.h"
 
+#include "llvm/ADT/APFloat.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
@@ -16,16 +17,64 @@ llvm::StringRef mlir::ssm::dtypeName(DType dtype) {
   case DType::F64: return "float64";
   case DType::I32: return "int32";
   case DType::I64: return "int64";
+  case DType::F16:
+    return "float16";
+  case DType::BF16:
+    return "bfloat16";
   }
   llvm_unreachable("unknown dtype");
 }
 
 size_t mlir::ssm::dtypeSize(DType dtype) {
-  return dtype == DType::F32 || dtype == DType::I32 ? 4 : 8;
+  switch (dtype) {
+  case DType::F16:
+  case DType::BF16:
+    return 2;
+  case DType::F32:
+  case DType::I32:
+    return 4;
+  case DType::F64:
+  case DType::I64:
+    return 8;
+  }
+  llvm_unreachable("unknown dtype");
 }
 
 bool mlir::ssm::isFloat(DType dtype) {
-  return dtype == DType::F32 || dtype == DType::F64;
+  return dtype == DType::F32 || dtype == DType::F64 || dtype == DType::F16 ||
+         dtype == DType::BF16;
+}
+
+float mlir::ssm::halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16;
+  int32_t exp = (h >> 10) & 0x1f;
+  uint32_t mant = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13); // inf or nan
+  } else if (exp != 0) {
+    bits = sign | uint32_t(exp - 15 + 127) << 23 | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign; // signed zero
+  } else {
+    // Subnormal half: normalise into a float32 exponent.
+    int32_t e = -1;
+    do {
+      mant <<= 1;
+      ++e;
+    } while (!(mant & 0x400));
+    bits = sign | uint32_t(127 - 15 - e) << 23 | ((mant & 0x3ff) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+float mlir::ssm::bfloat16ToFloat(uint16_t h) {
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
 }
 
 llvm::Error mlir::ssm::fileError(llvm::StringRef file, const llvm::Twine &what) {
@@ -98,6 +147,45 @@ static void convertElements(const Array &src, Array &dst) {
     out[i] = static_cast<To>(in[i]);
 }
 
+/// Element i of a float array, exactly, as a double.
+static double floatAt(const Array &a, int64_t i) {
+  switch (a.dtype()) {
+  case DType::F16:
+    return halfToFloat(a.as<uint16_t>()[i]);
+  case DType::BF16:
+    return bfloat16ToFloat(a.as<uint16_t>()[i]);
+  case DType::F32:
+    return a.as<float>()[i];
+  default:
+    return a.as<double>()[i];
+  }
+}
+
+/// Float conversions with a 16-bit side: through double, which holds every
+/// value of the others exactly, then rounded once to the destination
+/// (APFloat: to nearest, ties to even, NaN and infinities kept).
+static void convertFloats(const Array &src, Array &dst) {
+  const llvm::fltSemantics *narrow =
+      dst.dtype() == DType::F16    ? &llvm::APFloat::IEEEhalf()
+      : dst.dtype() == DType::BF16 ? &llvm::APFloat::BFloat()
+                                   : nullptr;
+  for (int64_t i = 0, e = src.numElements(); i < e; ++i) {
+    double v = floatAt(src, i);
+    if (!narrow) {
+      if (dst.dtype() == DType::F32)
+        dst.as<float>()[i] = static_cast<float>(v);
+      else
+        dst.as<double>()[i] = v;
+      continue;
+    }
+    llvm::APFloat f(v);
+    bool lost;
+    f.convert(*narrow, llvm::APFloat::rmNearestTiesToEven, &lost);
+    dst.as<uint16_t>()[i] =
+        static_cast<uint16_t>(f.bitcastToAPInt().getZExtValue());
+  }
+}
+
 llvm::Expected<Array> Array::convertTo(DType to) const {
   Array out(to, shape_);
   if (to == dtype_) {
@@ -108,7 +196,15 @@ llvm::Expected<Array> Array::convertTo(DType to) const {
     return llvm::createStringError("cannot convert %s to %s",
                                    dtypeName(dtype_).data(),
                                    dtypeName(to).data());
+  if (to == DType::F16 || to == DType::BF16 || dtype_ == DType::F16 ||
+      dtype_ == DType::BF16) {
+    convertFloats(*this, out);
+    return out;
+  }
   switch (to) {
+  case DType::F16:
+  case DType::BF16:
+    llvm_unreachable("converted above");
   case DType::F32:
     convertElements<double, float>(*this, out);
     break;

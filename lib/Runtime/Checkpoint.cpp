@@ -30,31 +30,6 @@ size_t dtypeBytes(StringRef dtype) {
   return 0;
 }
 
-float halfToFloat(uint16_t h) {
-  uint32_t sign = uint32_t(h & 0x8000) << 16;
-  int32_t exp = (h >> 10) & 0x1f;
-  uint32_t mant = h & 0x3ff;
-  uint32_t bits;
-  if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | (mant << 13); // inf or nan
-  } else if (exp != 0) {
-    bits = sign | uint32_t(exp - 15 + 127) << 23 | (mant << 13);
-  } else if (mant == 0) {
-    bits = sign; // signed zero
-  } else {
-    // Subnormal half: normalise into a float32 exponent.
-    int32_t e = -1;
-    do {
-      mant <<= 1;
-      ++e;
-    } while (!(mant & 0x400));
-    bits = sign | uint32_t(127 - 15 - e) << 23 | ((mant & 0x3ff) << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 std::string join(llvm::ArrayRef<std::string> names) {
   std::string s;
   for (const std::string &n : names)
@@ -628,9 +603,14 @@ static void advisePages(const void *p, size_t bytes, bool whole, int advice) {
     madvise(reinterpret_cast<void *>(begin), end - begin, advice);
 }
 
+StringRef Checkpoint::dtype(StringRef name) const {
+  auto it = records.find(name);
+  return it == records.end() ? StringRef() : StringRef(it->second->dtype);
+}
+
 llvm::Expected<Array> Checkpoint::tensor(StringRef name,
                                          llvm::ArrayRef<int64_t> shape,
-                                         size_t alignment) const {
+                                         size_t alignment, bool keep16) const {
   auto it = records.find(name);
   if (it == records.end())
     return fileError(source, "missing tensor '" + name + "' (expected shape " +
@@ -641,11 +621,15 @@ llvm::Expected<Array> Checkpoint::tensor(StringRef name,
                               shapeString(rec.shape) + "; the config implies " +
                               shapeString(shape));
   auto *src = const_cast<char *>(rec.data);
-  if (rec.dtype == "F32" &&
-      reinterpret_cast<uintptr_t>(src) % std::max<size_t>(alignment, 4) == 0)
-    return Array::view(DType::F32, shape, src);
-  Array out(DType::F32, shape);
-  float *dst = out.as<float>();
+  const DType stored = rec.dtype == "F32"   ? DType::F32
+                       : rec.dtype == "F16" ? DType::F16
+                                            : DType::BF16;
+  const DType want = keep16 ? stored : DType::F32;
+  if (want == stored && reinterpret_cast<uintptr_t>(src) %
+                                std::max(alignment, dtypeSize(stored)) ==
+                            0)
+    return Array::view(stored, shape, src);
+  Array out(want, shape);
   int64_t n = out.numElements();
   // Every page of the copy is written next: fault them in with one call
   // rather than one trap per 4 KB page (126k for Mamba-130m's 515 MB; the
@@ -653,25 +637,21 @@ llvm::Expected<Array> Checkpoint::tensor(StringRef name,
   // development VM, docs/performance.md). Best effort: a kernel before
   // Linux 5.14 refuses the advice and the copy faults as before.
 #ifdef MADV_POPULATE_WRITE
-  advisePages(dst, out.byteSize(), /*whole=*/false, MADV_POPULATE_WRITE);
+  advisePages(out.data(), out.byteSize(), /*whole=*/false, MADV_POPULATE_WRITE);
 #endif
-  if (rec.dtype == "F32") {
-    std::memcpy(dst, src, rec.bytes);
+  if (want == stored) {
+    std::memcpy(out.data(), src, rec.bytes);
     // The copy replaces the mapped pages it read: give back those wholly
     // inside the tensor (the file keeps them; they are read again on a
     // later access), so that the process does not hold both.
     if (rec.mapped)
       advisePages(src, rec.bytes, /*whole=*/true, MADV_DONTNEED);
   } else {
-    bool bf16 = rec.dtype == "BF16";
+    float *dst = out.as<float>();
+    const bool bf16 = stored == DType::BF16;
     for (int64_t i = 0; i < n; ++i) {
       uint16_t h = llvm::support::endian::read16le(src + 2 * i);
-      if (bf16) {
-        uint32_t bits = uint32_t(h) << 16;
-        std::memcpy(&dst[i], &bits, 4);
-      } else {
-        dst[i] = halfToFloat(h);
-      }
+      dst[i] = bf16 ? bfloat16ToFloat(h) : halfToFloat(h);
     }
   }
   return out;

@@ -78,6 +78,10 @@ std::optional<DType> dtypeOf(mlir::Type t) {
     return DType::I32;
   if (t.isSignlessInteger(64))
     return DType::I64;
+  if (t.isF16())
+    return DType::F16;
+  if (t.isBF16())
+    return DType::BF16;
   return std::nullopt;
 }
 
@@ -106,7 +110,8 @@ llvm::Expected<TensorSig> tensorSig(mlir::Type t, StringRef func,
   std::optional<DType> dtype = dtypeOf(shaped.getElementType());
   if (!dtype)
     return llvm::createStringError(
-        "@%s: %s has element type %s; supported are f32, f64, i32 and i64",
+        "@%s: %s has element type %s; supported are f32, f64, f16, bf16, i32 "
+        "and i64",
         func.str().c_str(), what.str().c_str(),
         printType(shaped.getElementType()).c_str());
   return TensorSig{*dtype,

@@ -62,7 +62,7 @@ static llvm::Expected<NpyHeader> parseHeader(StringRef bytes, StringRef name) {
   StringRef descr = valueOf(header, "descr");
   if (!descr.consume_front("'") && !descr.consume_front("\""))
     return fileError(name, "unsupported dtype (expected a simple dtype string: "
-                      "float32, float64, int32 or int64)");
+                           "float32, float64, float16, int32 or int64)");
   descr = descr.take_until([](char c) { return c == '\'' || c == '"'; });
   DType dtype;
   if (descr == "<f4" || descr == "=f4")
@@ -73,10 +73,12 @@ static llvm::Expected<NpyHeader> parseHeader(StringRef bytes, StringRef name) {
     dtype = DType::I32;
   else if (descr == "<i8" || descr == "=i8")
     dtype = DType::I64;
+  else if (descr == "<f2" || descr == "=f2")
+    dtype = DType::F16;
   else
     return fileError(name, "unsupported dtype '" + descr +
-                          "' (expected little-endian float32, float64, int32 "
-                          "or int64)");
+                               "' (expected little-endian float32, float64, "
+                               "float16, int32 or int64)");
 
   StringRef order = valueOf(header, "fortran_order");
   if (order.starts_with("True"))
@@ -190,6 +192,7 @@ static std::string npyHeader(const Array &a) {
   llvm::raw_string_ostream os(dict);
   const char *descr = a.dtype() == DType::F32   ? "<f4"
                       : a.dtype() == DType::F64 ? "<f8"
+                      : a.dtype() == DType::F16 ? "<f2"
                       : a.dtype() == DType::I32 ? "<i4"
                                                 : "<i8";
   os << "{'descr': '" << descr << "', 'fortran_order': False, 'shape': "
@@ -211,7 +214,14 @@ llvm::Error mlir::ssm::writeNpyFiles(
     for (const std::string &t : temps)
       llvm::sys::fs::remove(t);
   };
-  for (const auto &[path, array] : files) {
+  for (auto [path, array] : files) {
+    // numpy has no bfloat16: such an array is written as float32, which
+    // holds each of its values exactly.
+    Array widened;
+    if (array->dtype() == DType::BF16) {
+      widened = llvm::cantFail(array->convertTo(DType::F32));
+      array = &widened;
+    }
     int fd;
     llvm::SmallString<256> temp;
     if (std::error_code ec =

@@ -18,12 +18,18 @@
 
 namespace mlir::ssm {
 
-enum class DType { F32, F64, I32, I64 };
+/// F16 and BF16 are storage types: a checkpoint's 16-bit weights, which the
+/// programs widen where they read them (docs/models.md, "16-bit weights").
+enum class DType { F32, F64, I32, I64, F16, BF16 };
 
-/// "float32", "float64", "int32", "int64".
+/// "float32", "float64", "int32", "int64", "float16", "bfloat16".
 llvm::StringRef dtypeName(DType dtype);
 size_t dtypeSize(DType dtype);
 bool isFloat(DType dtype);
+
+/// The float32 value of IEEE half `bits` and of bfloat16 `bits` (exact).
+float halfToFloat(uint16_t bits);
+float bfloat16ToFloat(uint16_t bits);
 
 /// "FILE: WHAT", the form of every error about a file the runner reads.
 llvm::Error fileError(llvm::StringRef file, const llvm::Twine &what);
@@ -62,8 +68,9 @@ public:
   }
 
   /// This array with its elements converted to `to`. Float widths convert
-  /// freely, int64 -> int32 fails on values out of range, and converting
-  /// between floats and integers is refused.
+  /// freely (narrowing rounds to nearest, ties to even), int64 -> int32
+  /// fails on values out of range, and converting between floats and
+  /// integers is refused.
   llvm::Expected<Array> convertTo(DType to) const;
 
 private:

@@ -2,9 +2,10 @@
 //
 // A directory with config.json and model.safetensors (or shards listed in
 // model.safetensors.index.json), as MambaForCausalLM and mamba_ssm save them.
-// Files are memory-mapped; F32 tensors are handed out as views of the map
-// (no second copy), F16 and BF16 ones converted to float32. Every malformed
-// file or mismatch is an error naming the file and the tensor.
+// Files are memory-mapped; tensors are handed out as views of the map (no
+// second copy) or, when converted (F16 and BF16 to float32) or realigned,
+// as copies. Every malformed file or mismatch is an error naming the file
+// and the tensor.
 //
 //===----------------------------------------------------------------------===//
 
@@ -105,16 +106,22 @@ public:
 
   bool has(llvm::StringRef name) const { return records.count(name); }
 
-  /// The tensor `name` as float32 of exactly `shape`: a view of the mapped
-  /// file for F32 data at a multiple of `alignment` bytes, else a converted
-  /// copy (64-byte aligned; the copied range of the map is released).
+  /// The dtype the file stores `name` in ("F32", "F16", "BF16"; empty when
+  /// missing).
+  llvm::StringRef dtype(llvm::StringRef name) const;
+
+  /// The tensor `name` of exactly `shape`, as float32, or with `keep16` in
+  /// the dtype the file stores it in (DType::F16 and BF16 for 16-bit data):
+  /// a view of the mapped file when no conversion is needed and the data
+  /// sits at a multiple of `alignment` bytes, else a copy (64-byte aligned;
+  /// the copied range of the map is released).
   /// Missing tensors and other shapes are errors naming the file and the
   /// tensor. safetensors aligns data to 8 bytes only: the CPU's vector code
   /// wants whole cache lines (kVectorAlignment), or every 64-byte load of
   /// a matrix-vector product straddles two lines.
   llvm::Expected<Array> tensor(llvm::StringRef name,
                                llvm::ArrayRef<int64_t> shape,
-                               size_t alignment = 4) const;
+                               size_t alignment = 4, bool keep16 = false) const;
 
   /// The alignment the CPU's vector code wants of a weight: a cache line.
   static constexpr size_t kVectorAlignment = 64;

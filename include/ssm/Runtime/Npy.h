@@ -1,7 +1,8 @@
 //===- Npy.h - reading and writing .npy files -------------------*- C++ -*-===//
 //
 // NumPy's .npy format, versions 1.0 to 3.0: little-endian float32, float64,
-// int32 and int64 in C order. Every malformed, truncated or unsupported file
+// float16, int32 and int64 in C order (bfloat16 arrays, which numpy lacks,
+// are written as float32). Every malformed, truncated or unsupported file
 // is an error naming the file and what was expected.
 //
 //===----------------------------------------------------------------------===//

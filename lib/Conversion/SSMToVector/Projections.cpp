@@ -48,7 +48,8 @@ constexpr int64_t kMinPackedRows = 8;
 constexpr int64_t kDecodeRowsAvx512 = 8, kDecodeRowsAvx2 = 4;
 constexpr int64_t kDecodeUnroll = 2;
 
-/// True for the contraction ssm-expand-blocks emits for a projection.
+/// True for the contraction ssm-expand-blocks emits for a projection: f32
+/// activations, and a weight of f32 or, widened in the body, bf16 or f16.
 bool isProjection(linalg::GenericOp op) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       !op.hasPureTensorSemantics())
@@ -79,18 +80,29 @@ bool isProjection(linalg::GenericOp op) {
       maps[1] != AffineMap::get(r + 1, 0, {n, k}, ctx) ||
       maps[2] != AffineMap::get(r + 1, 0, oe, ctx))
     return false;
-  // Body: yield (in0 * in1) + out.
+  // Body: yield (in0 * in1) + out, with in1 (the weight) first widened
+  // from 16 bits when it is stored so.
   Block &body = op.getRegion().front();
-  if (body.getOperations().size() != 3)
+  Value a0 = body.getArgument(0), a1 = body.getArgument(1),
+        acc = body.getArgument(2);
+  if (!a0.getType().isF32())
     return false;
-  auto mul = dyn_cast<arith::MulFOp>(body.front());
-  auto add = dyn_cast<arith::AddFOp>(*std::next(body.begin()));
+  auto it = body.begin();
+  if (!a1.getType().isF32()) {
+    auto ext = dyn_cast<arith::ExtFOp>(*it++);
+    if (!(a1.getType().isBF16() || a1.getType().isF16()) || !ext ||
+        ext.getIn() != a1 || !ext.getType().isF32())
+      return false;
+    a1 = ext.getResult();
+  }
+  if (std::distance(it, body.end()) != 3)
+    return false;
+  auto mul = dyn_cast<arith::MulFOp>(*it++);
+  auto add = dyn_cast<arith::AddFOp>(*it);
   auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
   if (!mul || !add || !yield || yield.getValues().size() != 1 ||
       yield.getValues()[0] != add.getResult())
     return false;
-  Value a0 = body.getArgument(0), a1 = body.getArgument(1),
-        acc = body.getArgument(2);
   bool mulOk = (mul.getLhs() == a0 && mul.getRhs() == a1) ||
                (mul.getLhs() == a1 && mul.getRhs() == a0);
   bool addOk = (add.getLhs() == mul.getResult() && add.getRhs() == acc) ||
@@ -159,6 +171,17 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
 
     Value x = lb.toBuffer(op.getDpsInputs()[0], /*unitInner=*/true);
     Value w = lb.toBuffer(op.getDpsInputs()[1], /*unitInner=*/true);
+    // A weight stored in 16 bits is widened as it is read: into the f32
+    // panels of the prefill kernel (once per element and panel), and in
+    // registers by the decoding kernel, which then streams half the bytes.
+    Type wElt = cast<MemRefType>(w.getType()).getElementType();
+    VectorType wvt = VectorType::get({width}, wElt);
+    auto widen = [&](Value v) -> Value {
+      if (wElt.isF32())
+        return v;
+      Type to = isa<VectorType>(v.getType()) ? Type(vt) : f32;
+      return arith::ExtFOp::create(rewriter, loc, to, v);
+    };
     InitSource src = classifyInit(op.getDpsInits()[0]);
     Value init = src.full ? lb.toBuffer(src.full) : Value();
     Value bias = src.bias ? lb.toBuffer(src.bias, /*unitInner=*/true) : Value();
@@ -175,13 +198,19 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
       return batched ? SmallVector<Value>{bi, m, last}
                      : SmallVector<Value>{m, last};
     };
+    // The lanes of `mem` from idx along its last dimension, zeros past its
+    // end; a 16-bit weight's widened.
     auto lanes = [&](Value mem, ArrayRef<Value> idx) -> Value {
-      int64_t rank = cast<MemRefType>(mem.getType()).getRank();
+      auto type = cast<MemRefType>(mem.getType());
+      int64_t rank = type.getRank();
       AffineMap map = AffineMap::get(rank, 0,
                                      rewriter.getAffineDimExpr(rank - 1),
                                      rewriter.getContext());
-      return vector::TransferReadOp::create(rewriter, loc, vt, mem, idx, zero,
-                                            map, ArrayRef<bool>{false});
+      Type elt = type.getElementType();
+      Value v = vector::TransferReadOp::create(
+          rewriter, loc, VectorType::get({width}, elt), mem, idx,
+          elt == f32 ? zero : lb.flt(elt, 0.0), map, ArrayRef<bool>{false});
+      return elt == f32 ? v : widen(v);
     };
     auto writeLanes = [&](Value v, Value mem, ArrayRef<Value> idx) {
       int64_t rank = cast<MemRefType>(mem.getType()).getRank();
@@ -238,7 +267,7 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
             OpBuilder::InsertionGuard g(rewriter);
             rewriter.setInsertionPointToStart(&fill.getThenRegion().front());
             lb.forLoop(K, [&](Value k) {
-              lb.store(lb.load(w, {n, k}), panel, {k, j});
+              lb.store(widen(lb.load(w, {n, k})), panel, {k, j});
             });
             rewriter.setInsertionPointToStart(&fill.getElseRegion().front());
             lb.forLoop(K, [&](Value k) { lb.store(zero, panel, {k, j}); });
@@ -340,9 +369,82 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                 auto read = [&](Value mem, ArrayRef<Value> idx) -> Value {
                   if (masked)
                     return lanes(mem, idx);
+                  if (mem == w)
+                    return widen(
+                        vector::LoadOp::create(rewriter, loc, wvt, mem, idx));
                   return vector::LoadOp::create(rewriter, loc, vt, mem, idx);
                 };
                 SmallVector<Value> next(args.begin(), args.end());
+                // A 16-bit w's rows are short streams for the hardware
+                // prefetchers (1.5 KB at K = 768): the unrolled step asks
+                // for the line it reads of the row `count` ahead, the next
+                // group's (the last row at most).
+                auto prefetchAhead = [&](Value n) {
+                  if (wElt.isF32() || masked || vectors != u)
+                    return;
+                  Value ahead = arith::MinUIOp::create(
+                      rewriter, loc,
+                      arith::AddIOp::create(rewriter, loc, n, lb.idx(count)),
+                      arith::SubIOp::create(rewriter, loc, N, lb.idx(1)));
+                  memref::PrefetchOp::create(rewriter, loc, w,
+                                             ValueRange{ahead, k0},
+                                             /*isWrite=*/false,
+                                             /*localityHint=*/3,
+                                             /*isDataCache=*/true);
+                };
+                if (wElt.isBF16() && vectors == 2 && u == 2) {
+                  // bf16 pairs: one load of 2 * width weights as width
+                  // 32-bit pairs; a bfloat16 is the high half of its
+                  // float32, so a shift widens the even ones and a mask the
+                  // odd ones, against x's even and odd lanes (two shuffles
+                  // shared by the group). A widening load and a shift per
+                  // width weights bounded the kernel by the core, not by
+                  // memory (docs/performance.md).
+                  SmallVector<int64_t> evens, odds;
+                  for (int64_t e = 0; e < width; ++e) {
+                    evens.push_back(2 * e);
+                    odds.push_back(2 * e + 1);
+                  }
+                  Value x0 = read(x, index(bi, m, k0));
+                  Value x1 =
+                      read(x, index(bi, m,
+                                    arith::AddIOp::create(rewriter, loc, k0,
+                                                          lb.idx(width))));
+                  Value xe =
+                      vector::ShuffleOp::create(rewriter, loc, x0, x1, evens);
+                  Value xo =
+                      vector::ShuffleOp::create(rewriter, loc, x0, x1, odds);
+                  VectorType pairs =
+                      VectorType::get({width}, rewriter.getI32Type());
+                  Value shift = arith::ConstantOp::create(
+                      rewriter, loc,
+                      DenseElementsAttr::get(pairs, APInt(32, 16)));
+                  Value high = arith::ConstantOp::create(
+                      rewriter, loc,
+                      DenseElementsAttr::get(pairs, APInt(32, 0xFFFF0000u)));
+                  for (int64_t i = 0; i < count; ++i) {
+                    Value n =
+                        arith::AddIOp::create(rewriter, loc, n0, lb.idx(i));
+                    prefetchAhead(n);
+                    Value bits = vector::BitCastOp::create(
+                        rewriter, loc, pairs,
+                        vector::LoadOp::create(
+                            rewriter, loc, VectorType::get({2 * width}, wElt),
+                            w, ValueRange{n, k0}));
+                    Value even = vector::BitCastOp::create(
+                        rewriter, loc, vt,
+                        arith::ShLIOp::create(rewriter, loc, bits, shift));
+                    Value odd = vector::BitCastOp::create(
+                        rewriter, loc, vt,
+                        arith::AndIOp::create(rewriter, loc, bits, high));
+                    next[i * u] = vector::FMAOp::create(rewriter, loc, xe, even,
+                                                        next[i * u]);
+                    next[i * u + 1] = vector::FMAOp::create(
+                        rewriter, loc, xo, odd, next[i * u + 1]);
+                  }
+                  scf::YieldOp::create(rewriter, loc, next);
+                  return;
+                }
                 for (int64_t j = 0; j < vectors; ++j) {
                   Value k = arith::AddIOp::create(rewriter, loc, k0,
                                                   lb.idx(j * width));
@@ -350,6 +452,8 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                   for (int64_t i = 0; i < count; ++i) {
                     Value n =
                         arith::AddIOp::create(rewriter, loc, n0, lb.idx(i));
+                    if (j == 0)
+                      prefetchAhead(n);
                     next[i * u + j] = vector::FMAOp::create(
                         rewriter, loc, xs, read(w, {n, k}), next[i * u + j]);
                   }

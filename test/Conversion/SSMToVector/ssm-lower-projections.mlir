@@ -204,3 +204,97 @@ func.func @f64(%x: tensor<16x8xf64>, %w: tensor<40x8xf64>, %init: tensor<16x40xf
   } -> tensor<16x40xf64>
   return %y : tensor<16x40xf64>
 }
+
+// -----
+
+// A weight stored in 16 bits (the contraction widens it in its body) is read
+// as stored. The packed kernel widens it into its f32 panels; the decoding
+// kernel, for bf16, loads 32 weights at once as 16 pairs, widens the even
+// ones by a shift and the odd ones by a mask, against x's even and odd
+// lanes, and prefetches the same line of the next group's row; the single
+// vector left and the masked tail widen with arith.extf.
+
+#x4 = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w4 = affine_map<(d0, d1, d2) -> (d1, d2)>
+#o4 = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @bf16_weight(
+// CHECK-DAG: %[[HIGH:.*]] = arith.constant dense<-65536> : vector<16xi32>
+// CHECK-DAG: %[[SHIFT:.*]] = arith.constant dense<16> : vector<16xi32>
+// CHECK: scf.if
+// CHECK:   memref.load %{{.*}} : memref<24x40xbf16, strided<[?, 1], offset: ?>>
+// CHECK:   arith.extf %{{.*}} : bf16 to f32
+// CHECK:   memref.store %{{.*}} : memref<?x32xf32>
+// CHECK: } else {
+// CHECK:   scf.for %{{.*}} step %c32 iter_args
+// CHECK:     %[[X0:.*]] = vector.load %{{.*}} : memref<?x40xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:     %[[X1:.*]] = vector.load %{{.*}} : memref<?x40xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:     %[[XE:.*]] = vector.shuffle %[[X0]], %[[X1]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK:     %[[XO:.*]] = vector.shuffle %[[X0]], %[[X1]] [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// CHECK:     %[[AHEAD:.*]] = arith.minui
+// CHECK:     memref.prefetch %{{.*}}[%[[AHEAD]], %{{.*}}], read, locality<3>, data : memref<24x40xbf16
+// CHECK:     %[[RAW:.*]] = vector.load %{{.*}} : memref<24x40xbf16, strided<[?, 1], offset: ?>>, vector<32xbf16>
+// CHECK:     %[[PAIRS:.*]] = vector.bitcast %[[RAW]] : vector<32xbf16> to vector<16xi32>
+// CHECK:     %[[LO:.*]] = arith.shli %[[PAIRS]], %[[SHIFT]] : vector<16xi32>
+// CHECK:     %[[EVEN:.*]] = vector.bitcast %[[LO]] : vector<16xi32> to vector<16xf32>
+// CHECK:     %[[HI:.*]] = arith.andi %[[PAIRS]], %[[HIGH]] : vector<16xi32>
+// CHECK:     %[[ODD:.*]] = vector.bitcast %[[HI]] : vector<16xi32> to vector<16xf32>
+// CHECK:     vector.fma %[[XE]], %[[EVEN]], %{{.*}} : vector<16xf32>
+// CHECK:     vector.fma %[[XO]], %[[ODD]], %{{.*}} : vector<16xf32>
+// CHECK:   scf.for %{{.*}} step %c16 iter_args
+// CHECK:     vector.load %{{.*}} : memref<24x40xbf16, strided<[?, 1], offset: ?>>, vector<16xbf16>
+// CHECK:     arith.extf %{{.*}} : vector<16xbf16> to vector<16xf32>
+// CHECK:   scf.for %{{.*}} step %c16 iter_args
+// CHECK:     vector.transfer_read %{{.*}} : memref<24x40xbf16, strided<[?, 1], offset: ?>>, vector<16xbf16>
+// CHECK:     arith.extf %{{.*}} : vector<16xbf16> to vector<16xf32>
+// CHECK-NOT: linalg.generic
+func.func @bf16_weight(%x: tensor<?x40xf32>, %w: tensor<24x40xbf16>, %init: tensor<?x24xf32>) -> tensor<?x24xf32> {
+  %y = linalg.generic {indexing_maps = [#x4, #w4, #o4], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x40xf32>, tensor<24x40xbf16>) outs(%init : tensor<?x24xf32>) {
+  ^bb0(%a: f32, %b: bf16, %c: f32):
+    %e = arith.extf %b : bf16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %p, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<?x24xf32>
+  return %y : tensor<?x24xf32>
+}
+
+// f16 has no cheap bit trick: each vector is widened (vcvtph2ps), with the
+// same prefetch in the unrolled step.
+
+// CHECK-LABEL: func.func @f16_weight(
+// CHECK: } else {
+// CHECK:   scf.for %{{.*}} step %c32 iter_args
+// CHECK:     memref.prefetch %{{.*}} : memref<24x40xf16
+// CHECK:     vector.load %{{.*}} : memref<24x40xf16, strided<[?, 1], offset: ?>>, vector<16xf16>
+// CHECK:     arith.extf %{{.*}} : vector<16xf16> to vector<16xf32>
+// CHECK-NOT: arith.shli
+func.func @f16_weight(%x: tensor<?x40xf32>, %w: tensor<24x40xf16>, %init: tensor<?x24xf32>) -> tensor<?x24xf32> {
+  %y = linalg.generic {indexing_maps = [#x4, #w4, #o4], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x40xf32>, tensor<24x40xf16>) outs(%init : tensor<?x24xf32>) {
+  ^bb0(%a: f32, %b: f16, %c: f32):
+    %e = arith.extf %b : f16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %p, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<?x24xf32>
+  return %y : tensor<?x24xf32>
+}
+
+// A widened operand that is not the weight (x) is not a projection.
+
+// CHECK-LABEL: func.func @f16_activations(
+// CHECK: linalg.generic
+// CHECK-NOT: vector.fma
+func.func @f16_activations(%x: tensor<?x40xf16>, %w: tensor<24x40xf32>, %init: tensor<?x24xf32>) -> tensor<?x24xf32> {
+  %y = linalg.generic {indexing_maps = [#x4, #w4, #o4], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x40xf16>, tensor<24x40xf32>) outs(%init : tensor<?x24xf32>) {
+  ^bb0(%a: f16, %b: f32, %c: f32):
+    %e = arith.extf %a : f16 to f32
+    %p = arith.mulf %e, %b : f32
+    %s = arith.addf %p, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<?x24xf32>
+  return %y : tensor<?x24xf32>
+}

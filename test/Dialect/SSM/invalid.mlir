@@ -333,6 +333,48 @@ func.func @linear_k(%x: tensor<1x5x8xf32>, %w: tensor<16x7xf32>) {
 
 // -----
 
+func.func @linear_weight_int(%x: tensor<1x5x8xf32>, %w: tensor<16x8xi16>) {
+  // expected-error @+1 {{element type of 'weight' must match 'x' ('f32') or be bf16 or f16, got 'i16'}}
+  %y = ssm.linear %x, %w : tensor<1x5x8xf32>, tensor<16x8xi16> -> tensor<1x5x16xf32>
+  return
+}
+
+// -----
+
+// Only weights may be 16-bit: the activations are f32 or f64.
+func.func @linear_x_bf16(%x: tensor<1x5x8xbf16>, %w: tensor<16x8xbf16>) {
+  // expected-error @+1 {{element type of 'x' must be f32 or f64, got 'bf16'}}
+  %y = ssm.linear %x, %w : tensor<1x5x8xbf16>, tensor<16x8xbf16> -> tensor<1x5x16xbf16>
+  return
+}
+
+// -----
+
+func.func @embedding_y_f16(%t: tensor<1x5xi64>, %emb: tensor<16x8xf16>) {
+  // expected-error @+1 {{element type of 'y' must be f32 or f64, got 'f16'}}
+  %h = ssm.embedding %t, %emb : tensor<1x5xi64>, tensor<16x8xf16> -> tensor<1x5x8xf16>
+  return
+}
+
+// -----
+
+// The block's small weights (conv, A_log, D, biases) stay in the
+// activations' type; only its four projections may be 16-bit.
+func.func @mamba_conv_bf16(%h: tensor<1x5x8xf32>, %win: tensor<32x8xbf16>, %cw: tensor<16x4xbf16>,
+                           %e: tensor<16xf32>, %wx: tensor<9x16xf32>, %wdt: tensor<16x1xf32>,
+                           %alog: tensor<16x4xf32>, %wout: tensor<8x16xf32>) {
+  // expected-error @+1 {{element type of 'conv_weight' must match 'h' ('f32'), got 'bf16'}}
+  %o = ssm.mamba_block %h in_proj(%win : tensor<32x8xbf16>)
+      conv(%cw : tensor<16x4xbf16>) x_proj(%wx : tensor<9x16xf32>)
+      dt_proj(%wdt : tensor<16x1xf32>) dt_bias(%e : tensor<16xf32>)
+      A_log(%alog : tensor<16x4xf32>) D(%e : tensor<16xf32>)
+      out_proj(%wout : tensor<8x16xf32>)
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  return
+}
+
+// -----
+
 func.func @embedding_tokens(%t: tensor<1x5xf32>, %emb: tensor<16x8xf32>) {
   // expected-error @+1 {{operand 'tokens' must hold integers, got 'tensor<1x5xf32>'}}
   %h = ssm.embedding %t, %emb : tensor<1x5xf32>, tensor<16x8xf32> -> tensor<1x5x8xf32>

@@ -93,6 +93,29 @@ func.func @model_ops(%tok: tensor<1x5xi64>, %emb: tensor<16x8xf32>, %nw: tensor<
   return %y : tensor<1x5x16xf32>
 }
 
+// Weights stored in 16 bits: the projection matrices and the embedding
+// table may be bf16 or f16 beside f32 activations.
+
+// CHECK-LABEL: func.func @sixteen_bit_weights
+// CHECK: ssm.embedding %{{.*}}, %{{.*}} : tensor<1x5xi64>, tensor<16x8xf16> -> tensor<1x5x8xf32>
+// CHECK: ssm.mamba_block %{{.*}} in_proj(%{{.*}} : tensor<32x8xbf16>) conv(%{{.*}} : tensor<16x4xf32>) x_proj(%{{.*}} : tensor<9x16xbf16>) dt_proj(%{{.*}} : tensor<16x1xbf16>)
+// CHECK-SAME: out_proj(%{{.*}} : tensor<8x16xbf16>)
+// CHECK: ssm.linear %{{.*}}, %{{.*}} : tensor<1x5x8xf32>, tensor<16x8xf16> -> tensor<1x5x16xf32>
+func.func @sixteen_bit_weights(%tok: tensor<1x5xi64>, %emb: tensor<16x8xf16>,
+                     %win: tensor<32x8xbf16>, %cw: tensor<16x4xf32>,
+                     %e: tensor<16xf32>, %wx: tensor<9x16xbf16>, %wdt: tensor<16x1xbf16>,
+                     %alog: tensor<16x4xf32>, %wout: tensor<8x16xbf16>) -> tensor<1x5x16xf32> {
+  %h = ssm.embedding %tok, %emb : tensor<1x5xi64>, tensor<16x8xf16> -> tensor<1x5x8xf32>
+  %o = ssm.mamba_block %h in_proj(%win : tensor<32x8xbf16>)
+      conv(%cw : tensor<16x4xf32>) x_proj(%wx : tensor<9x16xbf16>)
+      dt_proj(%wdt : tensor<16x1xbf16>) dt_bias(%e : tensor<16xf32>)
+      A_log(%alog : tensor<16x4xf32>) D(%e : tensor<16xf32>)
+      out_proj(%wout : tensor<8x16xbf16>)
+      : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
+  %y = ssm.linear %o, %emb : tensor<1x5x8xf32>, tensor<16x8xf16> -> tensor<1x5x16xf32>
+  return %y : tensor<1x5x16xf32>
+}
+
 // CHECK-LABEL: func.func @complex_scan
 // CHECK: ssm.selective_scan token_major %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} h0(%{{.*}} : tensor<1x4x2xcomplex<f32>>) : (tensor<1x8x4xf32>, tensor<1x8x4xf32>, tensor<4x2xcomplex<f32>>, tensor<4x2xcomplex<f32>>, tensor<1x8x2xcomplex<f32>>) -> tensor<1x8x4xf32>, tensor<1x4x2xcomplex<f32>>
 func.func @complex_scan(%u: tensor<1x8x4xf32>, %A: tensor<4x2xcomplex<f32>>, %C: tensor<1x8x2xcomplex<f32>>, %h: tensor<1x4x2xcomplex<f32>>) -> tensor<1x4x2xcomplex<f32>> {

@@ -12,8 +12,17 @@
 # outputs per block, 16-deep k tiles: rows, outputs and K not multiples of
 # them, K = 1, a batch), below it a warp per output, and with a dynamic
 # length both launched, one on an empty grid, on both sides of 32.
+#
+# Weights stored in 16 bits (bf16, f16; a checkpoint's, kept as stored and
+# widened where they are read, docs/models.md): the decoding kernel's bf16
+# pairs (32 weights per load, even and odd lanes) and its f16 widening, the
+# unrolled k steps, the single vector left and the masked tail, the packed
+# kernel widening into its panels; against the float64 product with the
+# weights' stored values. bf16 weights come from float32 .npy files, which
+# the runner rounds to nearest even; f16 ones from float16 files.
 import numpy as np
 
+import mamba_reference as mr
 from ssm_testing import GPU_LOWERINGS, SCAN_LOWERINGS, Suite, run_file, tensor_type
 
 suite = Suite("projections")
@@ -64,5 +73,47 @@ func.func @main(%s) -> %s {
                        extra)
         if out is not None:
             suite.compare(case, "y", out[0], expected)
+
+# (name, x shape, N, bias, dynamic length)
+HALF_CASES = [
+    ("one row (decoding), K = 768 (bf16 pairs only), N = 43", (1, 768), 43, False, False),
+    ("one row (decoding), K = 85 (pairs, one vector, tail)", (1, 1, 85), 37, True, False),
+    ("3 rows (decoding), K = 1, N = 9", (3, 1), 9, False, False),
+    ("b 2 x L 3 dynamic (decoding), K = 31, N = 17", (2, 3, 31), 17, True, True),
+    ("b 2 x L 9 dynamic (packed), K = 50, N = 70", (2, 9, 50), 70, True, True),
+    ("40 rows (packed), K = 33, N = 33", (40, 33), 33, False, False),
+]
+for index, (name, xshape, n, bias, dynamic) in enumerate(HALF_CASES):
+    k = xshape[-1]
+    x = rng.standard_normal(xshape).astype(np.float32)
+    w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    yshape = xshape[:-1] + (n,)
+    xt = tensor_type(xshape, dynamic=False)
+    yt = tensor_type(yshape)
+    if dynamic:
+        xt = xt.replace("x%d" % xshape[1], "x?", 1)
+        yt = yt.replace("x%d" % yshape[1], "x?", 1)
+    bt = tensor_type((n,))
+    for elt, stored in (("bf16", "BF16"), ("f16", "F16")):
+        wt = tensor_type((n, k), elt)
+        args = "%%x: %s, %%w: %s" % (xt, wt) + (", %%b: %s" % bt if bias else "")
+        program = """
+func.func @main(%s) -> %s {
+  %%y = ssm.linear %%x, %%w%s : %s, %s -> %s
+  return %%y : %s
+}
+""" % (args, yt, " bias(%%b : %s)" % bt if bias else "", xt, wt, yt, yt)
+        expected = x.astype(np.float64) @ mr.stored(w, stored).T
+        if bias:
+            expected += b
+        wfile = w if elt == "bf16" else w.astype(np.float16)
+        inputs = [x, wfile] + ([b] if bias else [])
+        for lname, extra in LOWERINGS_ALL:
+            case = "%s, %s weights [%s]" % (name, elt, lname)
+            out = run_file(suite, "h%d_%s_%s" % (index, elt, lname), program,
+                           "main", inputs, 1, extra)
+            if out is not None:
+                suite.compare(case, "y", out[0], expected)
 
 suite.finish()

@@ -86,8 +86,13 @@ private:
 };
 
 /// All operands and results of the scan ops share one real float type.
+/// The operands named in `stored` (the weight matrices of the model ops) may
+/// also be bf16 or f16: a checkpoint's 16-bit weights kept as they are
+/// stored and widened where they are read, which is exact (docs/models.md,
+/// "16-bit weights").
 LogicalResult verifyElementTypes(Operation *op,
-                                 ArrayRef<std::pair<Value, StringRef>> values) {
+                                 ArrayRef<std::pair<Value, StringRef>> values,
+                                 ArrayRef<StringRef> stored = {}) {
   Type expected = cast<ShapedType>(values.front().first.getType()).getElementType();
   StringRef expectedFrom = values.front().second;
   if (!expected.isF32() && !expected.isF64())
@@ -95,10 +100,18 @@ LogicalResult verifyElementTypes(Operation *op,
                              << "' must be f32 or f64, got " << expected;
   for (auto [v, name] : values) {
     Type t = cast<ShapedType>(v.getType()).getElementType();
-    if (t != expected)
+    if (t == expected)
+      continue;
+    if (llvm::is_contained(stored, name)) {
+      if (t.isBF16() || t.isF16())
+        continue;
       return op->emitOpError()
-             << "element type of '" << name << "' must match '"
-             << expectedFrom << "' (" << expected << "), got " << t;
+             << "element type of '" << name << "' must match '" << expectedFrom
+             << "' (" << expected << ") or be bf16 or f16, got " << t;
+    }
+    return op->emitOpError()
+           << "element type of '" << name << "' must match '" << expectedFrom
+           << "' (" << expected << "), got " << t;
   }
   return success();
 }
@@ -370,7 +383,7 @@ LogicalResult LinearOp::verify() {
   }
   if (failed(dims.bind(getY(), "y", out)))
     return failure();
-  return verifyElementTypes(getOperation(), typed);
+  return verifyElementTypes(getOperation(), typed, {"weight"});
 }
 
 LogicalResult EmbeddingOp::verify() {
@@ -384,7 +397,7 @@ LogicalResult EmbeddingOp::verify() {
       failed(dims.bind(getY(), "y", {"b", "L", "D"})))
     return failure();
   return verifyElementTypes(getOperation(),
-                            {{getTable(), "table"}, {getY(), "y"}});
+                            {{getY(), "y"}, {getTable(), "table"}}, {"table"});
 }
 
 //===----------------------------------------------------------------------===//
@@ -432,7 +445,8 @@ LogicalResult MambaBlockOp::verify() {
       (failed(bind(getNewStates()[0], "conv_state", {"b", "E", "K-1"})) ||
        failed(bind(getNewStates()[1], "ssm_state", {"b", "E", "N"}))))
     return failure();
-  return verifyElementTypes(getOperation(), typed);
+  return verifyElementTypes(getOperation(), typed,
+                            {"in_proj", "x_proj", "dt_proj", "out_proj"});
 }
 
 //===----------------------------------------------------------------------===//
@@ -511,7 +525,7 @@ LogicalResult Mamba2BlockOp::verify() {
       (failed(bind(getNewStates()[0], "conv_state", {"b", "X", "K-1"})) ||
        failed(bind(getNewStates()[1], "ssm_state", {"b", "H", "P", "N"}))))
     return failure();
-  return verifyElementTypes(getOperation(), typed);
+  return verifyElementTypes(getOperation(), typed, {"in_proj", "out_proj"});
 }
 
 //===----------------------------------------------------------------------===//

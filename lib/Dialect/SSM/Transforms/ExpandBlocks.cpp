@@ -63,8 +63,18 @@ struct Expander {
     return tensor::ExtractSliceOp::create(b, loc, v, offsets, sz, strides);
   }
 
+  /// `v` in the element type of the computation: a weight stored in 16 bits
+  /// (bf16, f16) is widened where the body reads it, which is exact.
+  Value widen(OpBuilder &nb, Location l, Value v) {
+    if (v.getType() == elt)
+      return v;
+    return arith::ExtFOp::create(nb, l, elt, v);
+  }
+
   /// out[..., n] = bias[n] + sum_k x[..., k] * w[n, k], for x of rank r:
-  /// r parallel loops (the leading dimensions and n), then k.
+  /// r parallel loops (the leading dimensions and n), then k. A 16-bit w is
+  /// read as it is stored (the body widens each element): a projection
+  /// streams w from memory when decoding, so it reads half the bytes.
   Value linear(Value x, Value w, Value bias) {
     SmallVector<OpFoldResult> shape = sizes(x);
     shape.back() = tensor::getMixedSize(b, loc, w, 0);
@@ -103,8 +113,9 @@ struct Expander {
     return linalg::GenericOp::create(
                b, loc, TypeRange{init.getType()}, ValueRange{x, w},
                ValueRange{init}, maps, iters,
-               [](OpBuilder &nb, Location l, ValueRange args) {
-                 Value p = arith::MulFOp::create(nb, l, args[0], args[1]);
+               [&](OpBuilder &nb, Location l, ValueRange args) {
+                 Value p = arith::MulFOp::create(nb, l, args[0],
+                                                 widen(nb, l, args[1]));
                  linalg::YieldOp::create(
                      nb, l, arith::AddFOp::create(nb, l, p, args[2]).getResult());
                })
@@ -132,9 +143,9 @@ struct Expander {
                  Value col = linalg::IndexOp::create(nb, l, 2);
                  linalg::YieldOp::create(
                      nb, l,
-                     tensor::ExtractOp::create(nb, l, table,
-                                               ValueRange{row, col})
-                         .getResult());
+                     widen(nb, l,
+                           tensor::ExtractOp::create(nb, l, table,
+                                                     ValueRange{row, col})));
                })
         .getResult(0);
   }

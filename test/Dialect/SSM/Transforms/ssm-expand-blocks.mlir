@@ -54,6 +54,27 @@ func.func @linear_bias(%x: tensor<?x8xf32>, %w: tensor<16x8xf32>, %b: tensor<16x
 
 // -----
 
+// A weight stored in 16 bits is read as stored: the contraction widens each
+// element in its body. So does the embedding's gather.
+
+// CHECK-LABEL: func.func @sixteen_bit(
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<16x8xbf16>)
+// CHECK: ^bb0(%[[X:.*]]: f32, %[[W:.*]]: bf16, %[[ACC:.*]]: f32):
+// CHECK:   %[[WIDE:.*]] = arith.extf %[[W]] : bf16 to f32
+// CHECK:   %[[P:.*]] = arith.mulf %[[X]], %[[WIDE]] : f32
+// CHECK:   arith.addf %[[P]], %[[ACC]] : f32
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x?xi64>)
+// CHECK:   %[[E:.*]] = tensor.extract %{{.*}} : tensor<16x8xf16>
+// CHECK:   %[[EW:.*]] = arith.extf %[[E]] : f16 to f32
+// CHECK:   linalg.yield %[[EW]] : f32
+func.func @sixteen_bit(%x: tensor<?x8xf32>, %w: tensor<16x8xbf16>, %t: tensor<2x?xi64>, %emb: tensor<16x8xf16>) -> (tensor<?x16xf32>, tensor<2x?x8xf32>) {
+  %y = ssm.linear %x, %w : tensor<?x8xf32>, tensor<16x8xbf16> -> tensor<?x16xf32>
+  %h = ssm.embedding %t, %emb : tensor<2x?xi64>, tensor<16x8xf16> -> tensor<2x?x8xf32>
+  return %y, %h : tensor<?x16xf32>, tensor<2x?x8xf32>
+}
+
+// -----
+
 // RMSNorm: a row reduction of squares, then x * rsqrt(mean + eps) * w.
 
 // CHECK-LABEL: func.func @rmsnorm(
