@@ -422,10 +422,18 @@ std::unique_ptr<Program> buildAndCompile(BuildFn build,
 class LanguageModel {
 public:
   static std::unique_ptr<LanguageModel> load(const std::string &dir,
-                                             const JitOptions &options) {
+                                             const JitOptions &options,
+                                             const std::string &weights) {
+    WeightPrecision precision = WeightPrecision::Stored;
+    if (weights == "float32")
+      precision = WeightPrecision::Float32;
+    else if (weights != "stored")
+      throw py::value_error("weights must be 'stored' or 'float32', got '" +
+                            weights + "'");
     auto out = std::make_unique<LanguageModel>();
-    out->lm = unwrap(withoutGIL([&] { return MambaLM::load(dir, options); }),
-                     Raise::Runtime);
+    out->lm = unwrap(
+        withoutGIL([&] { return MambaLM::load(dir, options, precision); }),
+        Raise::Runtime);
     return out;
   }
 
@@ -722,7 +730,7 @@ PYBIND11_MODULE(_ssm_mlir, m) {
 
   py::class_<LanguageModel>(m, "MambaLM")
       .def_static("load", &LanguageModel::load, py::arg("directory"),
-                  py::arg("options"))
+                  py::arg("options"), py::arg("weights") = "stored")
       .def_property_readonly("config", &LanguageModel::config)
       .def("initial_state", &LanguageModel::initialState, py::arg("batch"))
       .def("forward", &LanguageModel::forward, py::arg("tokens"),

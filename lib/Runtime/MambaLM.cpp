@@ -13,14 +13,59 @@ using namespace mlir::ssm;
 
 MambaLM::~MambaLM() = default;
 
+/// The checkpoint names of the model's matrices; `embedding` is the
+/// embedding's spelling in this checkpoint.
+static llvm::SmallVector<std::string>
+matrixNames(const Checkpoint &ckpt, const std::string &embedding) {
+  llvm::SmallVector<std::string> names = {embedding};
+  if (ckpt.has("lm_head.weight"))
+    names.push_back("lm_head.weight");
+  const MambaConfig &cfg = ckpt.config();
+  for (int64_t l = 0; l < cfg.nLayer; ++l)
+    for (const WeightSpec &w : mambaLayerWeights(cfg))
+      if (w.matrix)
+        names.push_back("backbone.layers." + std::to_string(l) + "." + w.name);
+  return names;
+}
+
+DType MambaLM::matrixDType(const Checkpoint &ckpt, const JitOptions &options,
+                           WeightPrecision precision) {
+  if (precision == WeightPrecision::Float32 || options.target != Target::CPU)
+    return DType::F32;
+  auto embedding =
+      ckpt.firstOf({"backbone.embeddings.weight", "backbone.embedding.weight"});
+  if (!embedding) {
+    // load() reports the missing tensor.
+    llvm::consumeError(embedding.takeError());
+    return DType::F32;
+  }
+  // One type for all of them (the layers share one function): a checkpoint
+  // that mixes dtypes is widened. A missing tensor is load()'s error.
+  llvm::StringRef first;
+  for (const std::string &name : matrixNames(ckpt, *embedding)) {
+    llvm::StringRef dtype = ckpt.dtype(name);
+    if (dtype.empty())
+      continue;
+    if (first.empty())
+      first = dtype;
+    else if (dtype != first)
+      return DType::F32;
+  }
+  return first == "BF16"  ? DType::BF16
+         : first == "F16" ? DType::F16
+                          : DType::F32;
+}
+
 llvm::Expected<std::unique_ptr<MambaLM>>
-MambaLM::load(llvm::StringRef dir, const JitOptions &options) {
+MambaLM::load(llvm::StringRef dir, const JitOptions &options,
+              WeightPrecision precision) {
   auto ckpt = Checkpoint::open(dir);
   if (!ckpt)
     return ckpt.takeError();
   std::unique_ptr<MambaLM> lm(new MambaLM());
   lm->ckpt = std::move(*ckpt);
   lm->options = options;
+  lm->matrices = matrixDType(*lm->ckpt, options, precision);
   const MambaConfig &cfg = lm->ckpt->config();
   int64_t V = cfg.vocabSize, D = cfg.dModel;
 
@@ -31,9 +76,11 @@ MambaLM::load(llvm::StringRef dir, const JitOptions &options) {
   lm->deviceWeights = usesDeviceWeights(options);
   const size_t alignment =
       lm->deviceWeights ? sizeof(float) : Checkpoint::kVectorAlignment;
+  const bool keep16 = lm->matrices != DType::F32;
   auto take = [&](const std::string &name, llvm::ArrayRef<int64_t> shape,
-                  llvm::ArrayRef<int64_t> argShape) -> llvm::Error {
-    auto t = lm->ckpt->tensor(name, shape, alignment);
+                  llvm::ArrayRef<int64_t> argShape,
+                  bool matrix = false) -> llvm::Error {
+    auto t = lm->ckpt->tensor(name, shape, alignment, matrix && keep16);
     if (!t)
       return t.takeError();
     t->reshape(argShape);
@@ -44,14 +91,14 @@ MambaLM::load(llvm::StringRef dir, const JitOptions &options) {
       {"backbone.embeddings.weight", "backbone.embedding.weight"});
   if (!embName)
     return embName.takeError();
-  if (auto e = take(*embName, {V, D}, {V, D}))
+  if (auto e = take(*embName, {V, D}, {V, D}, /*matrix=*/true))
     return std::move(e);
   if (auto e = take("backbone.norm_f.weight", {D}, {D}))
     return std::move(e);
   // The LM head: its own tensor when the checkpoint has one (untied), else
   // the embedding (tied; checked against the config's claim).
   if (lm->ckpt->has("lm_head.weight")) {
-    if (auto e = take("lm_head.weight", {V, D}, {V, D}))
+    if (auto e = take("lm_head.weight", {V, D}, {V, D}, /*matrix=*/true))
       return std::move(e);
   } else {
     if (!cfg.tieEmbeddings)
@@ -60,13 +107,13 @@ MambaLM::load(llvm::StringRef dir, const JitOptions &options) {
           "tie_word_embeddings is false)",
           lm->ckpt->weightsSource().str().c_str());
     // The embedding itself, not a second copy of it.
-    lm->weights.push_back(
-        Array::view(DType::F32, {V, D}, lm->weights.front().data()));
+    lm->weights.push_back(Array::view(lm->weights.front().dtype(), {V, D},
+                                      lm->weights.front().data()));
   }
   for (int64_t l = 0; l < cfg.nLayer; ++l)
     for (const WeightSpec &w : mambaLayerWeights(cfg))
       if (auto e = take("backbone.layers." + std::to_string(l) + "." + w.name,
-                        w.checkpointShape, w.argShape))
+                        w.checkpointShape, w.argShape, w.matrix))
         return std::move(e);
   for (const Array &w : lm->weights)
     lm->weightArgs.push_back(&w);
@@ -120,8 +167,9 @@ llvm::Expected<JitProgram *> MambaLM::program(int64_t batch, LMLogits logits) {
   auto it = programs.find({batch, logits});
   if (it != programs.end())
     return it->second.get();
-  auto module = buildMambaLMModule(
-      *ctx, config(), batch, mlir::ShapedType::kDynamic, logits, deviceWeights);
+  auto module =
+      buildMambaLMModule(*ctx, config(), batch, mlir::ShapedType::kDynamic,
+                         logits, deviceWeights, matrices);
   if (!module)
     return module.takeError();
   auto compiled = JitProgram::compile(**module, options);

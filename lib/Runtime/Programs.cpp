@@ -215,12 +215,15 @@ mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
                  llvm::SmallVector<int64_t> arg = {}) {
     w.push_back({name, shape, arg.empty() ? shape : arg});
   };
+  auto addMatrix = [&](const char *name, llvm::SmallVector<int64_t> shape) {
+    w.push_back({name, shape, shape, /*matrix=*/true});
+  };
   if (withNorm)
     add("norm.weight", {D});
   if (cfg.mixer == MixerKind::Mamba2) {
     // Mamba2Mixer: in_proj gives z (E), x, B and C (X), dt (H).
     int64_t H = cfg.nHeads, X = cfg.convChannels();
-    add("mixer.in_proj.weight", {E + X + H, D});
+    addMatrix("mixer.in_proj.weight", {E + X + H, D});
     add("mixer.conv1d.weight", {X, 1, K}, {X, K});
     if (cfg.useConvBias)
       add("mixer.conv1d.bias", {X});
@@ -228,11 +231,11 @@ mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
     add("mixer.A_log", {H});
     add("mixer.D", {H});
     add("mixer.norm.weight", {E});
-    add("mixer.out_proj.weight", {D, E});
+    addMatrix("mixer.out_proj.weight", {D, E});
     return w;
   }
   // Mamba-1 and the S4D mixer share the projections and the conv.
-  add("mixer.in_proj.weight", {2 * E, D});
+  addMatrix("mixer.in_proj.weight", {2 * E, D});
   if (cfg.useBias)
     add("mixer.in_proj.bias", {2 * E});
   add("mixer.conv1d.weight", {E, 1, K}, {E, K});
@@ -249,13 +252,13 @@ mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
     if (cfg.s4dComplex)
       add("mixer.C_imag", {E, N});
   } else {
-    add("mixer.x_proj.weight", {R + 2 * N, E});
-    add("mixer.dt_proj.weight", {E, R});
+    addMatrix("mixer.x_proj.weight", {R + 2 * N, E});
+    addMatrix("mixer.dt_proj.weight", {E, R});
     add("mixer.dt_proj.bias", {E});
     add("mixer.A_log", {E, N});
   }
   add("mixer.D", {E});
-  add("mixer.out_proj.weight", {D, E});
+  addMatrix("mixer.out_proj.weight", {D, E});
   if (cfg.useBias)
     add("mixer.out_proj.bias", {D});
   return w;
@@ -264,7 +267,7 @@ mlir::ssm::mambaLayerWeights(const MambaConfig &cfg, bool withNorm) {
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
                               int64_t batch, int64_t length, LMLogits which,
-                              bool deviceWeights) {
+                              bool deviceWeights, DType matrices) {
   if (cfg.mixer == MixerKind::S4D)
     return llvm::createStringError(
         "a language model of S4D mixers is not supported: no checkpoint "
@@ -276,6 +279,17 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   Type f32 = b.getF32Type();
   auto tensor = [&](llvm::ArrayRef<int64_t> shape) -> RankedTensorType {
     return RankedTensorType::get(shape, f32);
+  };
+  if (matrices != DType::F32 && matrices != DType::F16 &&
+      matrices != DType::BF16)
+    return llvm::createStringError(
+        "a language model's matrices are float32, float16 or bfloat16, not %s",
+        dtypeName(matrices).data());
+  Type matrixElt = matrices == DType::BF16  ? Type(b.getBF16Type())
+                   : matrices == DType::F16 ? Type(b.getF16Type())
+                                            : f32;
+  auto weightType = [&](const WeightSpec &w) -> RankedTensorType {
+    return RankedTensorType::get(w.argShape, w.matrix ? matrixElt : f32);
   };
   int64_t D = cfg.dModel, X = cfg.convChannels(), K = cfg.dConv,
           V = cfg.vocabSize, layers = cfg.nLayer;
@@ -305,7 +319,7 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   // of their own and the new states back.
   SmallVector<Type> layerArgs = {hType, convStack, ssmStack, b.getIndexType()};
   for (const WeightSpec &w : weights)
-    layerArgs.push_back(tensor(w.argShape));
+    layerArgs.push_back(weightType(w));
   auto layer = func::FuncOp::create(
       b, loc, "mamba_layer",
       b.getFunctionType(layerArgs, {hType, convStack, ssmStack}));
@@ -354,13 +368,14 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   RankedTensorType logitsType = tensor({batch, lastOnly ? 1 : length, V});
   SmallVector<Type> args(kLayerWeightsArg);
   args[kTokensArg] = tokType;
-  args[kEmbeddingArg] = args[kLMHeadArg] = tensor({V, D});
+  args[kEmbeddingArg] = args[kLMHeadArg] =
+      RankedTensorType::get({V, D}, matrixElt);
   args[kNormFArg] = tensor({D});
   args[kConvStatesArg] = convStack;
   args[kSsmStatesArg] = ssmStack;
   for (int64_t l = 0; l < layers; ++l)
     for (const WeightSpec &w : weights)
-      args.push_back(tensor(w.argShape));
+      args.push_back(weightType(w));
   auto forward = func::FuncOp::create(
       b, loc, kMambaLMFunc,
       b.getFunctionType(args, {logitsType, convStack, ssmStack}));

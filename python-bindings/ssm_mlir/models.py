@@ -44,7 +44,8 @@ def _tokens(tokens, what="tokens"):
 
 class MambaLM:
     """A Mamba-1 language model compiled through the ssm dialect (the same
-    program as `ssm-run model`). Weights stay in the checkpoint's memory map.
+    program as `ssm-run model`). Weights stay in the checkpoint's memory map
+    where they can; F16 and BF16 projection matrices stay 16-bit on the CPU.
 
         lm = MambaLM.from_pretrained("state-spaces/mamba-130m-hf")  # a dir
         logits = lm.forward([1, 2, 3])            # (3, vocab)
@@ -62,15 +63,19 @@ class MambaLM:
 
     @classmethod
     def from_pretrained(cls, path, target="cpu", threads=None,
-                        reference=False, gpu=None):
+                        reference=False, gpu=None, weights="stored"):
         """Loads a directory with config.json and model.safetensors (or a
         sharded index), as transformers' MambaForCausalLM and mamba_ssm
         save it. A malformed or mismatched file raises ssm_mlir.Error naming
         the file and tensor. A program is compiled per batch size on first
-        use. gpu: the GPU kernels' options (ssm_mlir.compile)."""
+        use. gpu: the GPU kernels' options (ssm_mlir.compile). weights:
+        "stored" keeps a checkpoint's F16 or BF16 matrices (embedding, LM
+        head, projections) 16-bit on the CPU, widened where they are read
+        (half the bytes a decoding step reads); "float32" converts them
+        when loading. The results are the same but for the order of sums."""
         path = os.fspath(path)
         _, opts = _cache.jit_options(target, threads, reference, gpu=gpu)
-        return cls(_ssm_mlir.MambaLM.load(path, opts), path)
+        return cls(_ssm_mlir.MambaLM.load(path, opts, weights), path)
 
     @property
     def vocab_size(self):

@@ -56,6 +56,39 @@ def test_results_dtypes_and_signature():
     assert prog["two"].signature["args"][1] == ("int32", (2,), "tensor<2xi32>")
 
 
+SIXTEEN = """
+func.func @project(%x: tensor<2x40xf32>, %w: tensor<9x40xbf16>, %v: tensor<9x40xf16>) -> (tensor<2x9xf32>, tensor<2x9xf32>) {
+  %y = ssm.linear %x, %w : tensor<2x40xf32>, tensor<9x40xbf16> -> tensor<2x9xf32>
+  %z = ssm.linear %x, %v : tensor<2x40xf32>, tensor<9x40xf16> -> tensor<2x9xf32>
+  return %y, %z : tensor<2x9xf32>, tensor<2x9xf32>
+}
+func.func @same(%w: tensor<3xbf16>, %v: tensor<3xf16>) -> (tensor<3xbf16>, tensor<3xf16>) {
+  return %w, %v : tensor<3xbf16>, tensor<3xf16>
+}
+"""
+
+
+def test_sixteen_bit_arguments(rng):
+    """bf16 and f16 parameters: float16 arrays are taken as they are, other
+    floats rounded to nearest even; results come back as float16, and
+    bfloat16 (which numpy lacks) as float32, with the same values."""
+    import mamba_reference as mr
+    prog = ssm_mlir.compile(SIXTEEN)
+    assert prog["project"].signature["args"][1] == ("bfloat16", (9, 40), "tensor<9x40xbf16>")
+    x = rng.standard_normal((2, 40)).astype(np.float32)
+    w = rng.standard_normal((9, 40))
+    y, z = prog.project(x, w, w.astype(np.float16))
+    assert max_rel_err(y, x @ mr.stored(w.astype(np.float32), "BF16").T) <= TOL
+    assert max_rel_err(z, x @ w.astype(np.float16).astype(np.float64).T) <= TOL
+    b, h = prog.same([1.0, 1.00390625, -3.0e38], np.array([1.0, 0.5, 65504.0]))
+    assert b.dtype == np.float32 and h.dtype == np.float16
+    # 1 + 2^-8 is a tie between two bfloat16s: to even, 1.0.
+    np.testing.assert_array_equal(
+        b, mr.stored(np.array([1.0, 1.00390625, -3.0e38], np.float32), "BF16"))
+    assert b[1] == 1.0
+    np.testing.assert_array_equal(h, [1.0, 0.5, 65504.0])
+
+
 def test_source_file_and_cache(tmp_path):
     path = tmp_path / "scan.mlir"
     path.write_text(SCAN)

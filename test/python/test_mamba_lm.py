@@ -183,3 +183,33 @@ def test_gpu_emulator_target(checkpoint, gpu, rng):
     assert max_rel_err(logits, ref[:, 10]) <= TOL
     assert max_rel_err(state.conv, ref_conv) <= TOL
     assert max_rel_err(state.ssm, ref_ssm) <= TOL
+
+
+@pytest.mark.parametrize("dtype", ["BF16", "F16"])
+@pytest.mark.parametrize("weights", ["stored", "float32"])
+def test_sixteen_bit_checkpoint(tmp_path, dtype, weights, rng):
+    """A BF16 or F16 checkpoint, its matrices kept 16-bit (weights="stored")
+    or widened when loading ("float32"): prefill (the packed projection
+    kernel) and decoding steps (the decoding kernel; d_inner 70 is not a
+    multiple of its 32-wide bf16 pairs) against float64 on the stored
+    values."""
+    cfg = mr.Config(d_model=40, n_layer=2, vocab=45, d_state=6, d_inner=70,
+                    tied=True)
+    w = mr.random_weights(cfg, np.random.default_rng(12))
+    mr.write_checkpoint(str(tmp_path), cfg.hf_json(), w, dtype)
+    w = {k: mr.stored(v, dtype) for k, v in w.items()}
+    lm = ssm_mlir.MambaLM.from_pretrained(tmp_path, weights=weights)
+    tokens = rng.integers(0, cfg.V, (2, 12))
+    ref, ref_conv, ref_ssm = mr.lm_forward(cfg, w, tokens)
+    logits, state = lm.prefill(tokens[:, :9])
+    assert max_rel_err(logits, ref[:, :9]) <= TOL
+    for t in range(9, 12):
+        logits, state = lm.step(tokens[:, t], state)
+        assert max_rel_err(logits, ref[:, t]) <= TOL
+    assert max_rel_err(state.conv, ref_conv) <= TOL
+    assert max_rel_err(state.ssm, ref_ssm) <= TOL
+
+
+def test_sixteen_bit_weights_option(checkpoint):
+    with pytest.raises(ValueError, match="weights must be 'stored' or 'float32', got 'half'"):
+        ssm_mlir.MambaLM.from_pretrained(checkpoint[0], weights="half")

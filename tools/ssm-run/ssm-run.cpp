@@ -42,7 +42,8 @@ constexpr const char *kUsage = R"(usage:
   ssm-run model --checkpoint DIR (--tokens 1,2,3 | --tokens-npy T.npy)
                [--logits OUT.npy] [--generate N] [--conv-state C.npy
                --ssm-state S.npy] [--conv-state-out C.npy --ssm-state-out
-               S.npy] [--threads N] [--target cpu|nvptx|gpu-emulator]
+               S.npy] [--weights stored|f32] [--threads N]
+               [--target cpu|nvptx|gpu-emulator]
   ssm-run task NAME [task options] [--csv FILE] [--plot FILE.png]
                [--threads N] [--target cpu|nvptx|gpu-emulator]
   ssm-run task --list
@@ -63,7 +64,10 @@ norm and the LM head run on the last position only). The states can be
 given to continue from (chunked prefill, decoding) and written after the
 last token: conv (layers, batch, channels, d_conv - 1) with channels d_inner
 (Mamba-1) or d_inner + 2 * d_state (Mamba-2), ssm (layers, batch, d_inner,
-d_state) or (layers, batch, heads, head_dim, d_state).
+d_state) or (layers, batch, heads, head_dim, d_state). A checkpoint's F16
+or BF16 projection matrices (embedding, LM head, in/x/dt/out_proj) stay
+16-bit on the CPU, widened where they are read (half the bytes a decoding
+step reads); --weights f32 converts them to float32 when loading instead.
 `task` runs one of the research tasks of tasks.md (mqar, induction,
 keep-nth, ...) with its fixed-weight model compiled for the CPU (or with
 --target nvptx, its scans and convs for an NVIDIA GPU), prints a
@@ -633,6 +637,15 @@ llvm::Error runModel(Options &opts) {
   if (!dir)
     return llvm::createStringError("missing required option '--checkpoint'");
 
+  WeightPrecision precision = WeightPrecision::Stored;
+  if (std::optional<std::string> w = opts.value("weights")) {
+    if (*w == "f32")
+      precision = WeightPrecision::Float32;
+    else if (*w != "stored")
+      return llvm::createStringError(
+          "option '--weights' expects 'stored' or 'f32', got '%s'", w->c_str());
+  }
+
   // The logits of every position only when they are written out; a
   // generation needs the last position's.
   const LMLogits which = opts.value("logits") ? LMLogits::All : LMLogits::Last;
@@ -641,9 +654,10 @@ llvm::Error runModel(Options &opts) {
     if (!ckpt)
       return ckpt.takeError();
     std::unique_ptr<mlir::MLIRContext> ctx = createRunnerContext();
-    auto module = buildMambaLMModule(*ctx, (*ckpt)->config(), 1,
-                                     mlir::ShapedType::kDynamic, which,
-                                     MambaLM::usesDeviceWeights(common->jit));
+    auto module = buildMambaLMModule(
+        *ctx, (*ckpt)->config(), 1, mlir::ShapedType::kDynamic, which,
+        MambaLM::usesDeviceWeights(common->jit),
+        MambaLM::matrixDType(**ckpt, common->jit, precision));
     if (!module)
       return module.takeError();
     return emitModule(**module, *common);
@@ -671,7 +685,7 @@ llvm::Error runModel(Options &opts) {
     return llvm::createStringError(
         "give both '--conv-state-out' and '--ssm-state-out', or neither");
 
-  auto lm = MambaLM::load(*dir, common->jit);
+  auto lm = MambaLM::load(*dir, common->jit, precision);
   if (!lm)
     return lm.takeError();
   int64_t batch = tokens->shape()[0], length = tokens->shape()[1];
@@ -911,9 +925,9 @@ int main(int argc, char **argv) {
     specs["list"] = {false, false};
   } else if (model) {
     args = args.drop_front();
-    for (const char *name :
-         {"checkpoint", "tokens", "tokens-npy", "logits", "generate",
-          "conv-state", "ssm-state", "conv-state-out", "ssm-state-out"})
+    for (const char *name : {"checkpoint", "tokens", "tokens-npy", "logits",
+                             "generate", "conv-state", "ssm-state",
+                             "conv-state-out", "ssm-state-out", "weights"})
       specs[name] = {true, false};
   } else if (scan) {
     args = args.drop_front();

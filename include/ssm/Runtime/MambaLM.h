@@ -4,7 +4,8 @@
 // the dialect (buildMambaLMModule -> --ssm-to-llvm -> JIT) and run on token
 // ids:
 // prefill, chunked prefill and decoding all run the same program from an
-// explicit state. Weights stay in the checkpoint's memory map.
+// explicit state. Weights stay in the checkpoint's memory map where they
+// can; 16-bit projection matrices are kept as stored on the CPU.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +21,13 @@
 
 namespace mlir::ssm {
 
+/// How a language model keeps a checkpoint's 16-bit (F16, BF16) projection
+/// matrices: as stored, widened where the compiled code reads them (half
+/// the bytes a decoding step streams; docs/models.md, "16-bit weights"), or
+/// converted to float32 when loaded. The results are the same but for the
+/// order of the sums.
+enum class WeightPrecision { Stored, Float32 };
+
 class MambaLM {
 public:
   /// The recurrent state of every layer for a batch of sequences.
@@ -31,7 +39,8 @@ public:
   };
 
   static llvm::Expected<std::unique_ptr<MambaLM>>
-  load(llvm::StringRef dir, const JitOptions &options = {});
+  load(llvm::StringRef dir, const JitOptions &options = {},
+       WeightPrecision precision = WeightPrecision::Stored);
   ~MambaLM();
 
   const MambaConfig &config() const { return ckpt->config(); }
@@ -42,6 +51,14 @@ public:
   static bool usesDeviceWeights(const JitOptions &options) {
     return options.target != Target::CPU && options.gpuAllKernels;
   }
+
+  /// The element type of the model's matrices (the embedding, the LM head,
+  /// the layers' projections; buildMambaLMModule's `matrices`): the
+  /// checkpoint's F16 or BF16 when every one of them is stored so, the
+  /// precision asks for them as stored and the target is the CPU (the GPU
+  /// kernels read float32), else F32.
+  static DType matrixDType(const Checkpoint &ckpt, const JitOptions &options,
+                           WeightPrecision precision);
 
   /// The state before any token: zeros.
   State initialState(int64_t batch) const;
@@ -85,6 +102,8 @@ private:
   /// before the first call (a tied head shares the embedding's), and what
   /// the calls pass for each weight.
   bool deviceWeights = false;
+  /// The element type of the matrices in `weights` and in the programs.
+  DType matrices = DType::F32;
   std::vector<DeviceBuffer> uploads;
   llvm::SmallVector<const Array *> weightArgs;
   /// Compiled programs by batch size (the length is dynamic) and logits.

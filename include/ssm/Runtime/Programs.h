@@ -64,6 +64,9 @@ buildCausalConv1dModule(mlir::MLIRContext &ctx, const CausalConv1dSpec &spec);
 struct WeightSpec {
   std::string name;
   llvm::SmallVector<int64_t> checkpointShape, argShape;
+  /// A projection matrix: the weights a language model may keep in a
+  /// checkpoint's 16 bits (buildMambaLMModule's `matrices`).
+  bool matrix = false;
 };
 
 /// The weights of one layer (by `cfg.mixer`) in the order the layer
@@ -111,10 +114,15 @@ enum class LMLogits { All, Last };
 /// `deviceWeights`, every weight argument is marked `ssm.device_resident`:
 /// the caller passes device copies (DeviceBuffer), for the GPU pipelines
 /// with all-kernels, where kernels are the only readers of weights.
+/// `matrices` is the element type of the embedding, the LM head and the
+/// layers' projection matrices (WeightSpec::matrix): F32, or a checkpoint's
+/// F16 or BF16 kept as stored (the ops widen them where they read them).
+/// Every other weight, the activations and the states are float32.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildMambaLMModule(mlir::MLIRContext &ctx, const MambaConfig &cfg,
                    int64_t batch, int64_t length,
-                   LMLogits logits = LMLogits::All, bool deviceWeights = false);
+                   LMLogits logits = LMLogits::All, bool deviceWeights = false,
+                   DType matrices = DType::F32);
 
 /// The name of the function buildMambaStackModule() defines. Arguments:
 /// the features x (b, L, D), then each layer's weights

@@ -32,6 +32,23 @@ def header_image(header, data=b""):
 
 
 write("good")
+# The same weights stored as BF16, and a checkpoint whose in_proj matrices
+# are BF16 and every other tensor F32 (two shards of two dtypes).
+mr.write_checkpoint(os.path.join(out, "good_bf16"), cfg.hf_json(), weights,
+                    dtype="BF16")
+mixed = os.path.join(out, "mixed_dtypes")
+os.makedirs(mixed)
+with open(os.path.join(mixed, "config.json"), "w") as f:
+    json.dump(cfg.hf_json(), f)
+shards = {"model-00001-of-00002.safetensors": ("BF16", [n for n in weights if "in_proj" in n]),
+          "model-00002-of-00002.safetensors": ("F32", [n for n in weights if "in_proj" not in n])}
+weight_map = {}
+for fname, (dtype, names) in shards.items():
+    with open(os.path.join(mixed, fname), "wb") as f:
+        f.write(mr.safetensors_bytes({n: weights[n] for n in names}, dtype))
+    weight_map.update({n: fname for n in names})
+with open(os.path.join(mixed, "model.safetensors.index.json"), "w") as f:
+    json.dump({"metadata": {}, "weight_map": weight_map}, f)
 # config.json problems.
 d = write("no_config")
 os.remove(os.path.join(d, "config.json"))
