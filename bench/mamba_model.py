@@ -17,7 +17,14 @@
    threads, with peak memory; side by side with PyTorch (Debian's
    python3-torch, 1.13 CPU) running the same weights through a
    straightforward Hugging Face slow-path implementation (sequential scan
-   in Python over time), 1 and 2 threads.
+   in Python over time), 1 and 2 threads;
+4. weights16 (not in the default parts): the same model shape (or
+   Mamba-2's with --mamba2) from a BF16 checkpoint, its matrices kept 16-bit
+   (`--weights stored`) against the same checkpoint widened to float32 when
+   loading (`--weights f32`), alternating for --rounds rounds: decoding ms
+   per token, the weight bytes a token reads and their rate against the
+   STREAM figures, the 2048-token prefill, peak memory, and whether both
+   generate the same tokens.
 
 Everything is measured in this one run; ratios are ours / PyTorch's time.
 """
@@ -431,6 +438,79 @@ def model(tools, tmp, layers, prompt_len, decode, skip_torch, mamba2=False,
         t0, ours[(targets[0], t0)][1] * 1e3 / layers))
 
 
+def weights16(tools, tmp, layers, prompt_len, decode, mamba2, thread_counts, rounds):
+    if mamba2:
+        cfg = mr.Config(d_model=768, n_layer=layers, vocab=50280, d_state=128, version=2,
+                        headdim=64)
+        shape = "Mamba-2-130m"
+    else:
+        cfg = mr.Config(d_model=768, n_layer=layers, vocab=50280, d_state=16)
+        shape = "Mamba-130m"
+    rng = np.random.default_rng(2)
+    weights = mr.random_weights(cfg, rng)
+    ckpt = os.path.join(tmp, "bf16")
+    mr.write_checkpoint(ckpt, cfg.hf_json(), weights, dtype="BF16")
+    # The bytes one decoding step reads: every layer weight and the head
+    # (tied: the embedding, of which the step gathers one row).
+    matrices = ("in_proj.weight", "x_proj.weight", "dt_proj.weight", "out_proj.weight")
+
+    def token_bytes(matrix_bytes):
+        total = cfg.V * cfg.D * matrix_bytes
+        for name, v in weights.items():
+            if ".layers." in name:
+                total += v.size * (matrix_bytes if name.endswith(matrices) else 4)
+        return total
+    per_token = {"stored": token_bytes(2), "f32": token_bytes(4)}
+    print("== weights16: %s shape (%d layers), BF16 checkpoint, matrices kept bf16 "
+          "(--weights stored, %.0f MB read per token) or widened when loading (--weights f32, "
+          "%.0f MB); %d decoding steps after a 3-token prompt, then a %d-token prefill "
+          "(median of 3 after a first call); %d rounds alternating" % (
+              shape, layers, per_token["stored"] / 1e6, per_token["f32"] / 1e6, decode,
+              prompt_len, rounds))
+    tok_path = os.path.join(tmp, "prompt16.npy")
+    np.save(tok_path, rng.integers(0, cfg.V, (1, prompt_len)))
+    exe = os.path.join(tools, "ssm-run")
+    timed = ["/usr/bin/time", "-v"] if os.path.exists("/usr/bin/time") else []
+    dec = {}
+    pre = {}
+    peak = {}
+    gens = {}
+    for threads in thread_counts:
+        for r in range(rounds):
+            for mode in ("f32", "stored") if r % 2 else ("stored", "f32"):
+                out = run(timed + [exe, "model", "--checkpoint", ckpt, "--tokens", "1,2,3",
+                                   "--generate", str(decode), "--threads", str(threads),
+                                   "--weights", mode])
+                ms = float(re.search(r"decode: .* in ([0-9.]+) ms", out).group(1)) / (decode - 1)
+                dec.setdefault((mode, threads), []).append(ms)
+                gens[(mode, threads)] = re.search(r"generated=([0-9,]+)", out).group(1)
+                out = run(timed + [exe, "model", "--checkpoint", ckpt, "--tokens-npy", tok_path,
+                                   "--generate", "2", "--time", "3", "--threads", str(threads),
+                                   "--weights", mode])
+                pre.setdefault((mode, threads), []).append(
+                    float(re.search(r"prefill: .* in ([0-9.]+) ms", out).group(1)))
+                peak[(mode, threads)] = peak_mb(out)
+    print("%-8s %3s %-34s %10s %8s %10s %12s %8s" % (
+        "weights", "T", "decode ms/token (rounds)", "median", "GB/s", "of STREAM",
+        "prefill ms", "peak MB"))
+    for threads in thread_counts:
+        stream = STREAM_1T if threads == 1 else STREAM_2T
+        for mode in ("f32", "stored"):
+            d = dec[(mode, threads)]
+            med = float(np.median(d))
+            rate = per_token[mode] / med / 1e6
+            print("%-8s %3d %-34s %10.2f %8.1f %9.0f%% %12.1f %8.0f" % (
+                mode, threads, ", ".join("%.2f" % x for x in d), med, rate,
+                100 * rate / stream, float(np.median(pre[(mode, threads)])),
+                peak[(mode, threads)]))
+        f, st = dec[("f32", threads)], dec[("stored", threads)]
+        print("   %dT: decoding %.2fx faster with bf16 matrices (medians; bytes ratio %.2fx); "
+              "prefill %.2fx; same tokens: %s" % (
+                  threads, np.median(f) / np.median(st), per_token["f32"] / per_token["stored"],
+                  np.median(pre[("f32", threads)]) / np.median(pre[("stored", threads)]),
+                  gens[("f32", threads)] == gens[("stored", threads)]))
+
+
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -443,7 +523,9 @@ def main():
     ap.add_argument("--mamba2", action="store_true",
                     help="the model part runs Mamba-2-130m's shape (no PyTorch reference)")
     ap.add_argument("--parts", default="projections,step,model",
-                    help="comma-separated parts to run (projections, step, model)")
+                    help="comma-separated parts to run (projections, step, model, weights16)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="weights16: rounds alternating the two modes")
     ap.add_argument("--targets", default="cpu",
                     help="the model part's ssm-run targets, e.g. cpu,nvptx,nvptx-all on a GPU "
                          "machine (-all: --gpu-all-kernels) "
@@ -452,9 +534,9 @@ def main():
                     help="the model part's thread counts, comma-separated")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
-    unknown = parts - {"projections", "step", "model"}
+    unknown = parts - {"projections", "step", "model", "weights16"}
     if unknown:
-        ap.error("unknown --parts %s (expected projections, step, model)" %
+        ap.error("unknown --parts %s (expected projections, step, model, weights16)" %
                  ",".join(sorted(unknown)))
     with tempfile.TemporaryDirectory(prefix="bench-mamba-") as tmp:
         if "projections" in parts:
@@ -465,6 +547,9 @@ def main():
             model(args.tools, tmp, args.layers, args.prompt, args.decode, args.no_torch,
                   args.mamba2, tuple(args.targets.split(",")),
                   tuple(int(t) for t in args.threads.split(",")))
+        if "weights16" in parts:
+            weights16(args.tools, tmp, args.layers, args.prompt, args.decode, args.mamba2,
+                      tuple(int(t) for t in args.threads.split(",")), args.rounds)
 
 
 if __name__ == "__main__":

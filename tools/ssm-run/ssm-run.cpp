@@ -50,10 +50,14 @@ constexpr const char *kUsage = R"(usage:
 
 FILE mode compiles FILE (ssm and upstream dialects on tensors) with
 --ssm-to-llvm (--ssm-to-nvptx with --target nvptx), calls FUNC on the .npy
-inputs in order and writes its results to the outputs in order. `scan` runs mamba_ssm's selective_scan_fn on .npy
-files with its shapes and layout: u, delta, z (b, d, L); A (d, n); B and C
+inputs in order and writes its results to the outputs in order (a float
+input is converted to its argument's type, rounding to nearest even when it
+narrows; a bf16 result, which .npy cannot hold, is written as float32).
+`scan` runs mamba_ssm's selective_scan_fn on .npy files with its shapes
+and layout: u, delta, z (b, d, L); A (d, n); B and C
 (d, n), (b, n, L) or (b, g, n, L); D and delta_bias (d,); h0 and the last
-state (b, d, n). Inputs are float32 or float64 (converted to float32).
+state (b, d, n). Inputs are float32, float64 or float16 (converted to
+float32).
 `model` runs a Mamba-1 or Mamba-2 checkpoint in Hugging Face layout
 (config.json and model.safetensors or shards) on token ids: --tokens for one
 sequence, or --tokens-npy with (batch, length) integers. It prints prefill
