@@ -11,8 +11,9 @@
 # lanes per channel (--gpu-channel-threads 2). Then a layer's worth of the
 # other ops with --gpu-all-kernels (embedding, RMSNorm, a projection with a
 # bias in both its kernels, slices, tanh, log1p, exp, sqrt, a gate, and a scan): every one a
-# kernel, none calling libdevice. Prints each kernel's registers and spills
-# (ptxas -v).
+# kernel, none calling libdevice. Then 16-bit weights (a bf16 embedding
+# table and bf16 and f16 projections). Prints each kernel's registers and
+# spills (ptxas -v).
 import os
 import re
 import subprocess
@@ -160,8 +161,35 @@ with tempfile.TemporaryDirectory() as tmp:
         layer_kernels += n
         failures += bad
 
-print("%d scan and conv kernels and %d of the layer, %d rejected by ptxas or calling libdevice"
-      % (kernels, layer_kernels, failures))
+# Weights stored in 16 bits (a BF16 or F16 checkpoint's): the gather and
+# the projections widen them in the kernel (cvt.f32.bf16 on sm_90, a shift
+# on sm_80; cvt.f32.f16).
+SIXTEEN = """
+func.func @sixteen(%tok: tensor<2x?xi64>, %table: tensor<50x24xbf16>,
+                   %w: tensor<40x24xbf16>, %v: tensor<40x24xf16>) -> (tensor<2x?x40xf32>, tensor<2x?x40xf32>) {
+  %h = ssm.embedding %tok, %table : tensor<2x?xi64>, tensor<50x24xbf16> -> tensor<2x?x24xf32>
+  %p = ssm.linear %h, %w : tensor<2x?x24xf32>, tensor<40x24xbf16> -> tensor<2x?x40xf32>
+  %q = ssm.linear %h, %v : tensor<2x?x24xf32>, tensor<40x24xf16> -> tensor<2x?x40xf32>
+  return %p, %q : tensor<2x?x40xf32>, tensor<2x?x40xf32>
+}
+"""
+sixteen_kernels = 0
+with tempfile.TemporaryDirectory() as tmp:
+    src = os.path.join(tmp, "sixteen.mlir")
+    with open(src, "w") as f:
+        f.write(SIXTEEN)
+    for chip in ("sm_80", "sm_90"):
+        n, bad = kernels_of(tmp, src, chip, ["--gpu-all-kernels"], "16-bit weights")
+        sixteen_kernels += n
+        failures += bad
+
+print("%d scan and conv kernels, %d of the layer and %d with 16-bit weights, %d rejected by "
+      "ptxas or calling libdevice" % (kernels, layer_kernels, sixteen_kernels, failures))
+# Per chip: the gather and the two projections, each a warp per output with
+# its zero fill fused in (the tiled matrix product reads f32 weights only).
+if sixteen_kernels != 2 * 3:
+    print("expected 3 kernels per chip with 16-bit weights, got %d in all" % sixteen_kernels)
+    sys.exit(1)
 # The layer, per chip: the embedding gather, RMSNorm's sum of squares and
 # its scaling, the projection twice (from 32 rows the tiled matrix product,
 # which starts from the bias; below, a warp per output with its bias fill
