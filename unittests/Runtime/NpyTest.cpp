@@ -2,6 +2,7 @@
 
 #include "ssm/Runtime/Npy.h"
 
+#include "llvm/ADT/APFloat.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
@@ -9,6 +10,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 using namespace mlir::ssm;
@@ -50,8 +52,11 @@ TEST(Npy, ParsesEveryDtypeAndShape) {
   struct Case {
     const char *descr;
     DType dtype;
-  } cases[] = {{"<f4", DType::F32}, {"<f8", DType::F64},
-               {"<i4", DType::I32}, {"<i8", DType::I64}};
+  } cases[] = {{"<f4", DType::F32},
+               {"<f8", DType::F64},
+               {"<i4", DType::I32},
+               {"<i8", DType::I64},
+               {"<f2", DType::F16}};
   for (const Case &c : cases) {
     std::string dict = std::string("{'descr': '") + c.descr +
                        "', 'fortran_order': False, 'shape': (2, 3), }";
@@ -172,6 +177,63 @@ TEST(Array, ConvertsWithinAKind) {
   ASSERT_FALSE(static_cast<bool>(mixed));
   EXPECT_EQ(llvm::toString(mixed.takeError()),
             "cannot convert int64 to float32");
+}
+
+TEST(Array, ConvertsToAndFromSixteenBits) {
+  // float32 -> bfloat16 (the bit path) against APFloat's rounding, on
+  // ties, the largest float, infinities, NaN, subnormals and signs.
+  const float values[] = {1.0f,
+                          1.00390625f, // 1 + 2^-8: a tie, to even (1.0)
+                          1.01171875f, // 1 + 3 * 2^-8: a tie, to even up
+                          -2.5f,
+                          3.4028234e38f, // rounds to infinity
+                          -INFINITY,     NAN,
+                          1e-40f, // subnormal
+                          0.0f,          -0.0f, 65504.0f};
+  const int64_t n = std::size(values);
+  Array f(DType::F32, {n});
+  std::copy(std::begin(values), std::end(values), f.as<float>());
+  for (DType to : {DType::BF16, DType::F16}) {
+    auto h = f.convertTo(to);
+    ASSERT_TRUE(static_cast<bool>(h)) << llvm::toString(h.takeError());
+    // Through double (APFloat) gives the same bits: one rounding.
+    auto d = f.convertTo(DType::F64);
+    ASSERT_TRUE(static_cast<bool>(d));
+    auto h2 = d->convertTo(to);
+    ASSERT_TRUE(static_cast<bool>(h2));
+    for (int64_t i = 0; i < n; ++i) {
+      const llvm::fltSemantics &sem = to == DType::BF16
+                                          ? llvm::APFloat::BFloat()
+                                          : llvm::APFloat::IEEEhalf();
+      llvm::APFloat want(values[i]);
+      bool lost;
+      want.convert(sem, llvm::APFloat::rmNearestTiesToEven, &lost);
+      uint16_t bits = h->as<uint16_t>()[i];
+      EXPECT_EQ(bits, h2->as<uint16_t>()[i]) << "element " << i;
+      if (want.isNaN())
+        EXPECT_TRUE(llvm::APFloat(sem, llvm::APInt(16, bits)).isNaN());
+      else
+        EXPECT_EQ(bits, want.bitcastToAPInt().getZExtValue())
+            << "element " << i << " to " << dtypeName(to).str();
+    }
+    // And back: exactly the 16-bit values.
+    auto back = h->convertTo(DType::F32);
+    ASSERT_TRUE(static_cast<bool>(back));
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t bits = h->as<uint16_t>()[i];
+      float want =
+          to == DType::BF16 ? bfloat16ToFloat(bits) : halfToFloat(bits);
+      if (std::isnan(want))
+        EXPECT_TRUE(std::isnan(back->as<float>()[i]));
+      else
+        EXPECT_EQ(back->as<float>()[i], want);
+    }
+  }
+  EXPECT_EQ(bfloat16ToFloat(0x3f80), 1.0f);
+  EXPECT_EQ(halfToFloat(0x3c00), 1.0f);
+  EXPECT_EQ(halfToFloat(0x0001), std::ldexp(1.0f, -24)); // smallest subnormal
+  EXPECT_EQ(dtypeSize(DType::BF16), 2u);
+  EXPECT_EQ(dtypeName(DType::BF16), "bfloat16");
 }
 
 } // namespace
