@@ -151,15 +151,24 @@ func.func @layer(%tok: tensor<2x?xi64>, %table: tensor<50x24xf32>, %nw: tensor<2
   return %y, %g : tensor<2x?x20xf32>, tensor<2x?x20xf32>
 }
 """
-layer_kernels = 0
-with tempfile.TemporaryDirectory() as tmp:
-    src = os.path.join(tmp, "layer.mlir")
-    with open(src, "w") as f:
-        f.write(LAYER)
-    for chip in ("sm_80", "sm_90"):
-        n, bad = kernels_of(tmp, src, chip, ["--gpu-all-kernels"], "all")
-        layer_kernels += n
-        failures += bad
+
+
+def all_kernels_of(text, what):
+    """(kernels, failures) of `text` with --gpu-all-kernels for both chips."""
+    count = bad_count = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "program.mlir")
+        with open(src, "w") as f:
+            f.write(text)
+        for chip in ("sm_80", "sm_90"):
+            n, bad = kernels_of(tmp, src, chip, ["--gpu-all-kernels"], what)
+            count += n
+            bad_count += bad
+    return count, bad_count
+
+
+layer_kernels, bad = all_kernels_of(LAYER, "all")
+failures += bad
 
 # Weights stored in 16 bits (a BF16 or F16 checkpoint's): the gather and
 # the projections widen them in the kernel (cvt.f32.bf16 on sm_90, a shift
@@ -173,15 +182,8 @@ func.func @sixteen(%tok: tensor<2x?xi64>, %table: tensor<50x24xbf16>,
   return %p, %q : tensor<2x?x40xf32>, tensor<2x?x40xf32>
 }
 """
-sixteen_kernels = 0
-with tempfile.TemporaryDirectory() as tmp:
-    src = os.path.join(tmp, "sixteen.mlir")
-    with open(src, "w") as f:
-        f.write(SIXTEEN)
-    for chip in ("sm_80", "sm_90"):
-        n, bad = kernels_of(tmp, src, chip, ["--gpu-all-kernels"], "16-bit weights")
-        sixteen_kernels += n
-        failures += bad
+sixteen_kernels, bad = all_kernels_of(SIXTEEN, "16-bit weights")
+failures += bad
 
 print("%d scan and conv kernels, %d of the layer and %d with 16-bit weights, %d rejected by "
       "ptxas or calling libdevice" % (kernels, layer_kernels, sixteen_kernels, failures))

@@ -399,7 +399,7 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                   // odd ones, against x's even and odd lanes (two shuffles
                   // shared by the group). A widening load and a shift per
                   // width weights bounded the kernel by the core, not by
-                  // memory (docs/performance.md).
+                  // memory (docs/projections.md).
                   SmallVector<int64_t> evens, odds;
                   for (int64_t e = 0; e < width; ++e) {
                     evens.push_back(2 * e);

@@ -47,22 +47,33 @@ LOWERINGS_ALL = SCAN_LOWERINGS + [
     ("gpu-emulator-all", ["--target", "gpu-emulator", "--gpu-all-kernels"])]
 LOWERINGS_ALL += [(n + "-all", e + ["--gpu-all-kernels"]) for n, e in GPU_LOWERINGS]
 
-for index, (name, xshape, n, bias, dynamic) in enumerate(CASES):
+
+
+def linear_program(xshape, n, bias, dynamic, welt="f32"):
+    """@main(x, w[, b]) -> ssm.linear of x (dimension 1 dynamic when
+    `dynamic`) and an (n, K) weight of element type `welt`."""
     k = xshape[-1]
-    x = rng.standard_normal(xshape).astype(np.float32)
-    w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
-    b = rng.standard_normal(n).astype(np.float32)
     yshape = xshape[:-1] + (n,)
-    xt = tensor_type(xshape) if not dynamic else tensor_type(xshape).replace("x%d" % xshape[1], "x?", 1)
-    yt = tensor_type(yshape) if not dynamic else tensor_type(yshape).replace("x%d" % yshape[1], "x?", 1)
-    wt, bt = tensor_type((n, k)), tensor_type((n,))
+    xt, yt = tensor_type(xshape), tensor_type(yshape)
+    if dynamic:
+        xt = xt.replace("x%d" % xshape[1], "x?", 1)
+        yt = yt.replace("x%d" % yshape[1], "x?", 1)
+    wt, bt = tensor_type((n, k), welt), tensor_type((n,))
     args = "%%x: %s, %%w: %s" % (xt, wt) + (", %%b: %s" % bt if bias else "")
-    program = """
+    return """
 func.func @main(%s) -> %s {
   %%y = ssm.linear %%x, %%w%s : %s, %s -> %s
   return %%y : %s
 }
 """ % (args, yt, " bias(%%b : %s)" % bt if bias else "", xt, wt, yt, yt)
+
+
+for index, (name, xshape, n, bias, dynamic) in enumerate(CASES):
+    k = xshape[-1]
+    x = rng.standard_normal(xshape).astype(np.float32)
+    w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    program = linear_program(xshape, n, bias, dynamic)
     expected = x.astype(np.float64) @ w.T.astype(np.float64)
     if bias:
         expected += b
@@ -88,22 +99,8 @@ for index, (name, xshape, n, bias, dynamic) in enumerate(HALF_CASES):
     x = rng.standard_normal(xshape).astype(np.float32)
     w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
     b = rng.standard_normal(n).astype(np.float32)
-    yshape = xshape[:-1] + (n,)
-    xt = tensor_type(xshape, dynamic=False)
-    yt = tensor_type(yshape)
-    if dynamic:
-        xt = xt.replace("x%d" % xshape[1], "x?", 1)
-        yt = yt.replace("x%d" % yshape[1], "x?", 1)
-    bt = tensor_type((n,))
     for elt, stored in (("bf16", "BF16"), ("f16", "F16")):
-        wt = tensor_type((n, k), elt)
-        args = "%%x: %s, %%w: %s" % (xt, wt) + (", %%b: %s" % bt if bias else "")
-        program = """
-func.func @main(%s) -> %s {
-  %%y = ssm.linear %%x, %%w%s : %s, %s -> %s
-  return %%y : %s
-}
-""" % (args, yt, " bias(%%b : %s)" % bt if bias else "", xt, wt, yt, yt)
+        program = linear_program(xshape, n, bias, dynamic, elt)
         expected = x.astype(np.float64) @ mr.stored(w, stored).T
         if bias:
             expected += b
