@@ -5,7 +5,8 @@
 # bench/parallel_scan.py (sequential vs time-parallel scans, 1 and 2 threads),
 # then bench/uniform_decay.py (scans with Mamba-2's one decay per channel),
 # then bench/mamba_model.py (projections, a decoding step, a Mamba-130m-shaped
-# model against PyTorch, which it installs: Debian's python3-torch), then
+# model against PyTorch, which it installs: Debian's python3-torch; and a
+# BF16 checkpoint's decoding with 16-bit and widened matrices), then
 # bench/python_bindings.py (the ssm_mlir package against ssm-run's timing of
 # the same compiled programs).
 # Pass --quick for the reference shape only (no time-parallel or model run).
@@ -34,7 +35,8 @@ if [[ " $* " != *" --quick "* ]]; then
     SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
     $SUDO apt-get install -y python3-torch >/dev/null || true
   fi
-  /usr/bin/python3 "$root/bench/mamba_model.py" --tools "$root/build/bin"
+  /usr/bin/python3 "$root/bench/mamba_model.py" --tools "$root/build/bin" \
+    --parts projections,step,model,weights16
   echo
   PYTHONPATH="$root/build/python" /usr/bin/python3 "$root/bench/python_bindings.py" \
     --tools "$root/build/bin"
