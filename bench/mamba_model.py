@@ -19,7 +19,7 @@
    straightforward Hugging Face slow-path implementation (sequential scan
    in Python over time), 1 and 2 threads;
 4. weights16 (not in the default parts): the same model shape (or
-   Mamba-2's with --mamba2) from a BF16 checkpoint, its matrices kept 16-bit
+   Mamba-2's with --mamba2) from a BF16 (or --dtype F16) checkpoint, its matrices kept 16-bit
    (`--weights stored`) against the same checkpoint widened to float32 when
    loading (`--weights f32`), alternating for --rounds rounds: decoding ms
    per token, the weight bytes a token reads and their rate against the
@@ -438,7 +438,8 @@ def model(tools, tmp, layers, prompt_len, decode, skip_torch, mamba2=False,
         t0, ours[(targets[0], t0)][1] * 1e3 / layers))
 
 
-def weights16(tools, tmp, layers, prompt_len, decode, mamba2, thread_counts, rounds):
+def weights16(tools, tmp, layers, prompt_len, decode, mamba2, thread_counts, rounds,
+              dtype="BF16"):
     if mamba2:
         cfg = mr.Config(d_model=768, n_layer=layers, vocab=50280, d_state=128, version=2,
                         headdim=64)
@@ -448,8 +449,8 @@ def weights16(tools, tmp, layers, prompt_len, decode, mamba2, thread_counts, rou
         shape = "Mamba-130m"
     rng = np.random.default_rng(2)
     weights = mr.random_weights(cfg, rng)
-    ckpt = os.path.join(tmp, "bf16")
-    mr.write_checkpoint(ckpt, cfg.hf_json(), weights, dtype="BF16")
+    ckpt = os.path.join(tmp, dtype.lower())
+    mr.write_checkpoint(ckpt, cfg.hf_json(), weights, dtype=dtype)
     # The bytes one decoding step reads: every layer weight and the head
     # (tied: the embedding, of which the step gathers one row).
     matrices = ("in_proj.weight", "x_proj.weight", "dt_proj.weight", "out_proj.weight")
@@ -461,11 +462,11 @@ def weights16(tools, tmp, layers, prompt_len, decode, mamba2, thread_counts, rou
                 total += v.size * (matrix_bytes if name.endswith(matrices) else 4)
         return total
     per_token = {"stored": token_bytes(2), "f32": token_bytes(4)}
-    print("== weights16: %s shape (%d layers), BF16 checkpoint, matrices kept bf16 "
+    print("== weights16: %s shape (%d layers), %s checkpoint, matrices kept 16-bit "
           "(--weights stored, %.0f MB read per token) or widened when loading (--weights f32, "
           "%.0f MB); %d decoding steps after a 3-token prompt, then a %d-token prefill "
           "(median of 3 after a first call); %d rounds alternating" % (
-              shape, layers, per_token["stored"] / 1e6, per_token["f32"] / 1e6, decode,
+              shape, layers, dtype, per_token["stored"] / 1e6, per_token["f32"] / 1e6, decode,
               prompt_len, rounds))
     tok_path = os.path.join(tmp, "prompt16.npy")
     np.save(tok_path, rng.integers(0, cfg.V, (1, prompt_len)))
@@ -504,7 +505,7 @@ def weights16(tools, tmp, layers, prompt_len, decode, mamba2, thread_counts, rou
                 100 * rate / stream, float(np.median(pre[(mode, threads)])),
                 peak[(mode, threads)]))
         f, st = dec[("f32", threads)], dec[("stored", threads)]
-        print("   %dT: decoding %.2fx faster with bf16 matrices (medians; bytes ratio %.2fx); "
+        print("   %dT: decoding %.2fx faster with 16-bit matrices (medians; bytes ratio %.2fx); "
               "prefill %.2fx; same tokens: %s" % (
                   threads, np.median(f) / np.median(st), per_token["f32"] / per_token["stored"],
                   np.median(pre[("f32", threads)]) / np.median(pre[("stored", threads)]),
@@ -526,6 +527,8 @@ def main():
                     help="comma-separated parts to run (projections, step, model, weights16)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="weights16: rounds alternating the two modes")
+    ap.add_argument("--dtype", default="BF16", choices=("BF16", "F16"),
+                    help="weights16: the checkpoint's dtype")
     ap.add_argument("--targets", default="cpu",
                     help="the model part's ssm-run targets, e.g. cpu,nvptx,nvptx-all on a GPU "
                          "machine (-all: --gpu-all-kernels) "
@@ -549,7 +552,7 @@ def main():
                   tuple(int(t) for t in args.threads.split(",")))
         if "weights16" in parts:
             weights16(args.tools, tmp, args.layers, args.prompt, args.decode, args.mamba2,
-                      tuple(int(t) for t in args.threads.split(",")), args.rounds)
+                      tuple(int(t) for t in args.threads.split(",")), args.rounds, args.dtype)
 
 
 if __name__ == "__main__":
