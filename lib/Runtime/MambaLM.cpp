@@ -5,6 +5,7 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/DenseSet.h"
 
 #include <chrono>
 #include <cstring>
@@ -119,6 +120,15 @@ MambaLM::load(llvm::StringRef dir, const JitOptions &options,
     lm->weightArgs.push_back(&w);
   lm->ctx = createRunnerContext();
   return lm;
+}
+
+size_t MambaLM::weightBytes() const {
+  llvm::DenseSet<const void *> seen;
+  size_t bytes = 0;
+  for (const Array &w : weights)
+    if (seen.insert(w.data()).second)
+      bytes += w.byteSize();
+  return bytes;
 }
 
 /// The shapes of a batch's stacked states: conv (layers, b, channels,

@@ -60,9 +60,9 @@ state (b, d, n). Inputs are float32, float64 or float16 (converted to
 float32).
 `model` runs a Mamba-1 or Mamba-2 checkpoint in Hugging Face layout
 (config.json and model.safetensors or shards) on token ids: --tokens for one
-sequence, or --tokens-npy with (batch, length) integers. It prints prefill
-(and with --generate N, greedy decoding) throughput and the generated
-tokens; --logits writes the prompt's logits, (length, vocab) for one
+sequence, or --tokens-npy with (batch, length) integers. It prints the
+weights' size and matrix type, prefill (and with --generate N, greedy
+decoding) throughput and the generated tokens; --logits writes the prompt's logits, (length, vocab) for one
 sequence and (batch, length, vocab) for --tokens-npy (without it, the final
 norm and the LM head run on the last position only). The states can be
 given to continue from (chunked prefill, decoding) and written after the
@@ -749,6 +749,11 @@ llvm::Error runModel(Options &opts) {
     prefillMs = median(times);
     how = "median of " + std::to_string(times.size()) + " after a first call";
   }
+  const DType matrices = (*lm)->matrixType();
+  llvm::outs() << llvm::format(
+      "weights: %.1f MB, matrices %s%s\n", (*lm)->weightBytes() / 1e6,
+      dtypeName(matrices).data(),
+      matrices == DType::F32 ? "" : " as stored (--weights f32 widens them)");
   llvm::outs() << llvm::format(
       "prefill: %lld x %lld tokens in %.2f ms (%.1f tokens/s; %s; compile "
       "and first call %.0f ms; logits of %s)\n",

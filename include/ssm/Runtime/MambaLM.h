@@ -60,6 +60,11 @@ public:
   static DType matrixDType(const Checkpoint &ckpt, const JitOptions &options,
                            WeightPrecision precision);
 
+  /// The element type of this model's matrices (matrixDType at load).
+  DType matrixType() const { return matrices; }
+  /// The bytes of the weights the model holds (a tied head counted once).
+  size_t weightBytes() const;
+
   /// The state before any token: zeros.
   State initialState(int64_t batch) const;
 
