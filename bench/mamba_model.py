@@ -19,8 +19,8 @@
    straightforward Hugging Face slow-path implementation (sequential scan
    in Python over time), 1 and 2 threads;
 4. weights16 (not in the default parts): the same model shape (or
-   Mamba-2's with --mamba2) from a BF16 (or --dtype F16) checkpoint, its matrices kept 16-bit
-   (`--weights stored`) against the same checkpoint widened to float32 when
+   Mamba-2's with --mamba2) from a BF16 (or --dtype F16) checkpoint, its
+   matrices kept 16-bit (`--weights stored`) against the same checkpoint widened to float32 when
    loading (`--weights f32`), alternating for --rounds rounds: decoding ms
    per token, the weight bytes a token reads and their rate against the
    STREAM figures, the 2048-token prefill, peak memory, and whether both
@@ -355,19 +355,25 @@ def target_flags(target):
     return ["--target", target]
 
 
+def model_config(layers, mamba2):
+    """Mamba-130m's shape, or Mamba-2-130m's (24 heads of 64 channels,
+    d_state 128, one group)."""
+    if mamba2:
+        return mr.Config(d_model=768, n_layer=layers, vocab=50280, d_state=128, version=2,
+                         headdim=64)
+    return mr.Config(d_model=768, n_layer=layers, vocab=50280, d_state=16)
+
+
 def model(tools, tmp, layers, prompt_len, decode, skip_torch, mamba2=False,
           targets=("cpu",), thread_counts=(1, 2)):
+    cfg = model_config(layers, mamba2)
     if mamba2:
-        # Mamba-2-130m's shape: 24 heads of 64 channels, d_state 128, one
-        # group. The PyTorch slow path below is Mamba-1's, so none runs.
-        cfg = mr.Config(d_model=768, n_layer=layers, vocab=50280, d_state=128, version=2,
-                        headdim=64)
+        # The PyTorch slow path below is Mamba-1's, so none runs.
         skip_torch = True
         print("== model: Mamba-2-130m shape (%d layers, d_model 768, d_inner 1536, d_state 128, "
               "24 heads, vocab 50280), prefill %d tokens, %d decoding steps; no PyTorch "
               "reference (its slow path here is Mamba-1's)" % (layers, prompt_len, decode))
     else:
-        cfg = mr.Config(d_model=768, n_layer=layers, vocab=50280, d_state=16)
         print("== model: Mamba-130m shape (%d layers, d_model 768, d_inner 1536, vocab 50280), "
               "prefill %d tokens, %d decoding steps" % (layers, prompt_len, decode))
     rng = np.random.default_rng(2)
@@ -440,13 +446,8 @@ def model(tools, tmp, layers, prompt_len, decode, skip_torch, mamba2=False,
 
 def weights16(tools, tmp, layers, prompt_len, decode, mamba2, thread_counts, rounds,
               dtype="BF16"):
-    if mamba2:
-        cfg = mr.Config(d_model=768, n_layer=layers, vocab=50280, d_state=128, version=2,
-                        headdim=64)
-        shape = "Mamba-2-130m"
-    else:
-        cfg = mr.Config(d_model=768, n_layer=layers, vocab=50280, d_state=16)
-        shape = "Mamba-130m"
+    cfg = model_config(layers, mamba2)
+    shape = "Mamba-2-130m" if mamba2 else "Mamba-130m"
     rng = np.random.default_rng(2)
     weights = mr.random_weights(cfg, rng)
     ckpt = os.path.join(tmp, dtype.lower())
