@@ -97,6 +97,7 @@ static void addHostFastPaths(OpPassManager &pm,
   pm.addPass(createSSMLowerToVector(vector));
   SSMLowerProjectionsOptions projections;
   projections.vectorWidth = options.vectorWidth;
+  projections.packedFromRows = options.packedFromRows;
   pm.addPass(createSSMLowerProjections(projections));
 }
 

@@ -298,6 +298,7 @@ llvm::Error setHostOptions(mlir::ssm::HostOptions<Derived> &pipeline,
   pipeline.x86Avx512 = avx512;
   pipeline.vectorWidth =
       options.vectorWidth ? options.vectorWidth : (avx512 ? 16 : 8);
+  pipeline.packedFromRows = options.packedFromRows;
   pipeline.numThreads = resolveThreads(options);
   // JitProgram::call hands the updated writable arguments back itself.
   pipeline.inPlaceResults = true;

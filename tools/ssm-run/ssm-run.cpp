@@ -129,6 +129,11 @@ common options:
                     instead of the fast vector paths
   --vector-width N  f32 lanes per vector on the fast paths (default: 16 with
                     AVX-512, else 8)
+  --packed-from-rows N
+                    rows (batch x tokens) from which a projection runs the
+                    packed prefill kernel rather than the decoding dot
+                    products (default: 16 with float32 weights, 32 with
+                    16-bit ones)
   --threads N       threads for parallel loops, i.e. the scan's channel
                     tiles, or time chunks of long scans with fewer tiles
                     than threads (default: every core; the reference
@@ -217,6 +222,7 @@ std::map<std::string, Options::Spec> commonSpecs() {
           {"help", {false, false}},
           {"reference", {false, false}},
           {"vector-width", {true, false}},
+          {"packed-from-rows", {true, false}},
           {"no-parallel-scan", {false, false}},
           {"target", {true, false}},
           {"chip", {true, false}},
@@ -362,6 +368,12 @@ llvm::Expected<Common> parseCommon(const Options &opts) {
     if (!width)
       return width.takeError();
     c.jit.vectorWidth = *width;
+  }
+  if (opts.value("packed-from-rows")) {
+    auto rows = positiveInt(opts, "packed-from-rows", 0);
+    if (!rows)
+      return rows.takeError();
+    c.jit.packedFromRows = *rows;
   }
   c.jit.cpu = opts.value("cpu").value_or("");
   c.jit.features = opts.value("mattr").value_or("");

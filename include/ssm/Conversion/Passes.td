@@ -103,20 +103,26 @@ def SSMLowerProjections : Pass<"ssm-lower-projections"> {
     rank 2 or 3, w in checkpoint layout) to one of two kernels, chosen at run
     time by the number of rows of x:
 
-    * prefill (>= 8 rows): a parallel loop over panels of 2 x `vector-width`
+    * prefill (>= `packed-from-rows` rows): a parallel loop over panels of 2 x `vector-width`
       outputs; each iteration packs its panel of w transposed (k-major, so a
       step of k reads two contiguous vectors) and runs register blocks of 8
       rows (4 with AVX2) x 2 vectors over all rows of x: per k, two vector
       loads, one broadcast per row and two FMAs per row, 16 accumulators in
       registers. Output tails are masked.
     * decoding (fewer rows): per output, a dot product of a row of x with a
-      row of w, vectorised along k: w is read once and never packed.
+      row of w, vectorised along k: w is read once and never packed; several
+      rows (sequences decoding together) share each vector of w in blocks
+      of 4 rows (2 with AVX2).
 
     docs/projections.md gives the design and the figures.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes per vector: 16 for AVX-512, 8 for AVX2">,
+    Option<"packedFromRows", "packed-from-rows", "int64_t", /*default=*/"0",
+           "rows of x (b * L) from which the packed prefill kernel runs "
+           "rather than the decoding one; 0: by the weight's type (16 rows "
+           "for f32, 32 for bf16 and f16, as measured)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -32,6 +32,12 @@ struct HostOptions : public PassPipelineOptions<Derived> {
       llvm::cl::desc("f32 lanes per vector on the fast paths (16: AVX-512, "
                      "8: AVX2)"),
       llvm::cl::init(16)};
+  Option<int64_t> packedFromRows{
+      *this, "packed-from-rows",
+      llvm::cl::desc("Rows of x (b * L) from which a projection runs the "
+                     "packed prefill kernel rather than the decoding one "
+                     "(ssm-lower-projections; 0: by the weight's type)"),
+      llvm::cl::init(0)};
   Option<bool> x86Avx512{
       *this, "x86-avx512",
       llvm::cl::desc("The host has AVX-512F: the fast paths may use its "

@@ -70,6 +70,10 @@ struct JitOptions {
   /// projection is a tiled matrix product (the pipelines' tiled-from-rows;
   /// 0: never).
   int64_t gpuTiledFromRows = 32;
+  /// Rows of x (b * L) from which a projection on the host runs the packed
+  /// prefill kernel (the pipelines' packed-from-rows; 0: by the weight's
+  /// type).
+  int64_t packedFromRows = 0;
   /// LLVM IR optimisation level and codegen level.
   unsigned optLevel = 3;
   /// Target CPU and extra features; empty means the host CPU and features.

@@ -38,8 +38,13 @@ namespace {
 /// weight vectors and the broadcasts (32 zmm, 16 ymm on AVX2: there the
 /// block is 4 rows).
 constexpr int64_t kRowsAvx512 = 8, kRowsAvx2 = 4;
-/// Below this many rows (b * L) the decoding kernel runs instead.
-constexpr int64_t kMinPackedRows = 8;
+/// Rows of x (b * L) from which the packed prefill kernel runs rather than
+/// the decoding one, by default. Measured on Mamba-130m's decoding with B
+/// sequences (bench/mamba_model.py --parts batch, docs/performance.md): with
+/// f32 weights the two kernels break even at 8-16 rows; with bf16 ones the
+/// decoding kernel streams half the bytes without packing and leads up to
+/// 32 rows.
+constexpr int64_t kPackedFromRowsF32 = 16, kPackedFromRows16 = 32;
 /// The decoding kernel's register block: outputs (rows of w) per parallel
 /// iteration, each with kDecodeUnroll accumulators over alternate vectors
 /// of k: 16 independent FMA chains sharing each vector of x (8 on AVX2's
@@ -47,6 +52,10 @@ constexpr int64_t kMinPackedRows = 8;
 /// 31 for one output and one accumulator (docs/performance.md).
 constexpr int64_t kDecodeRowsAvx512 = 8, kDecodeRowsAvx2 = 4;
 constexpr int64_t kDecodeUnroll = 2;
+/// Rows of x per block of the decoding kernel when several rows decode
+/// together, each block sharing every vector of w it loads (with
+/// kDecodeRowsAvx512 x kDecodeUnroll accumulators: 4 rows x 4 outputs).
+constexpr int64_t kDecodeRowBlockAvx512 = 4, kDecodeRowBlockAvx2 = 2;
 
 /// True for the contraction ssm-expand-blocks emits for a projection: f32
 /// activations, and a weight of f32 or, widened in the body, bf16 or f16.
@@ -151,9 +160,12 @@ InitSource classifyInit(Value init) {
 }
 
 struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
-  ProjectionToVector(MLIRContext *ctx, int64_t width)
-      : OpRewritePattern(ctx), width(width) {}
+  ProjectionToVector(MLIRContext *ctx, int64_t width, int64_t packedFromRows)
+      : OpRewritePattern(ctx), width(width), packedFromRows(packedFromRows) {}
   int64_t width;
+  /// Rows of x (b * L) from which the packed prefill kernel runs; below, the
+  /// decoding one.
+  int64_t packedFromRows;
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
@@ -239,8 +251,18 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
     };
 
     Value totalRows = arith::MulIOp::create(rewriter, loc, nB, M);
-    Value packed = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge,
-                                         totalRows, lb.idx(kMinPackedRows));
+    // A flat row of x (b * L rows) as its batch element and row.
+    auto rowAt = [&](Value row) -> std::pair<Value, Value> {
+      if (!batched)
+        return {lb.idx(0), row};
+      return {arith::DivUIOp::create(rewriter, loc, row, M),
+              arith::RemUIOp::create(rewriter, loc, row, M)};
+    };
+    Value packed = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::uge, totalRows,
+        lb.idx(packedFromRows ? packedFromRows
+               : wElt.isF32() ? kPackedFromRowsF32
+                              : kPackedFromRows16));
     auto choice = scf::IfOp::create(rewriter, loc, packed, /*else=*/true);
     {
       // Prefill: each parallel iteration packs a panel of nr rows of w,
@@ -258,21 +280,60 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
         Value panel =
             memref::AllocOp::create(rewriter, loc, panelType, ValueRange{K});
         Value n0 = arith::MulIOp::create(rewriter, loc, p, lb.idx(nr));
-        lb.forLoop(lb.idx(nr), [&](Value j) {
-          Value n = arith::AddIOp::create(rewriter, loc, n0, j);
-          Value inside = arith::CmpIOp::create(
-              rewriter, loc, arith::CmpIPredicate::ult, n, N);
-          auto fill = scf::IfOp::create(rewriter, loc, inside, true);
-          {
+        // The pack moves width x width blocks: `width` rows of w read as
+        // vectors along k, widened, transposed in registers (16 x 16
+        // shuffles with AVX-512, the pipeline's transpose lowering), and
+        // stored as `width` rows of the panel. Written element by element,
+        // the transposed stores were vectorised by LLVM into scatters, a few
+        // cycles per weight: 40% of a decoding step at 8 sequences, where
+        // the pack is amortised over 8 rows of x only (docs/projections.md).
+        // Rows of w past N read as zeros; the last block of k is masked.
+        auto packBlocks = [&](bool rowsInside) {
+          VectorType wBlock = VectorType::get({width, width}, wElt);
+          VectorType block = VectorType::get({width, width}, f32);
+          Value kFull = roundDown(K, width);
+          for (int64_t j0 = 0; j0 < nr; j0 += width) {
+            Value n = arith::AddIOp::create(rewriter, loc, n0, lb.idx(j0));
+            auto move = [&](Value k0, bool kInside) {
+              Value blk = vector::TransferReadOp::create(
+                  rewriter, loc, wBlock, w, ValueRange{n, k0},
+                  wElt.isF32() ? zero : lb.flt(wElt, 0.0),
+                  ArrayRef<bool>{rowsInside, kInside});
+              if (!wElt.isF32())
+                blk = arith::ExtFOp::create(rewriter, loc, block, blk);
+              blk = vector::TransposeOp::create(rewriter, loc, blk,
+                                                ArrayRef<int64_t>{1, 0});
+              vector::TransferWriteOp::create(rewriter, loc, blk, panel,
+                                              ValueRange{k0, lb.idx(j0)},
+                                              ArrayRef<bool>{kInside, true});
+            };
+            scf::ForOp::create(
+                rewriter, loc, lb.idx(0), kFull, lb.idx(width), ValueRange{},
+                [&](OpBuilder &nb, Location l, Value k0, ValueRange) {
+                  OpBuilder::InsertionGuard g(rewriter);
+                  rewriter.setInsertionPointToStart(nb.getInsertionBlock());
+                  move(k0, /*kInside=*/true);
+                  scf::YieldOp::create(rewriter, loc);
+                });
+            Value kTail = arith::CmpIOp::create(
+                rewriter, loc, arith::CmpIPredicate::ult, kFull, K);
+            auto tail = scf::IfOp::create(rewriter, loc, kTail);
             OpBuilder::InsertionGuard g(rewriter);
-            rewriter.setInsertionPointToStart(&fill.getThenRegion().front());
-            lb.forLoop(K, [&](Value k) {
-              lb.store(widen(lb.load(w, {n, k})), panel, {k, j});
-            });
-            rewriter.setInsertionPointToStart(&fill.getElseRegion().front());
-            lb.forLoop(K, [&](Value k) { lb.store(zero, panel, {k, j}); });
+            rewriter.setInsertionPointToStart(&tail.getThenRegion().front());
+            move(kFull, /*kInside=*/false);
           }
-        });
+        };
+        Value wholePanel = arith::CmpIOp::create(
+            rewriter, loc, arith::CmpIPredicate::ule,
+            arith::AddIOp::create(rewriter, loc, n0, lb.idx(nr)), N);
+        auto packIf = scf::IfOp::create(rewriter, loc, wholePanel, true);
+        {
+          OpBuilder::InsertionGuard g(rewriter);
+          rewriter.setInsertionPointToStart(&packIf.getThenRegion().front());
+          packBlocks(/*rowsInside=*/true);
+          rewriter.setInsertionPointToStart(&packIf.getElseRegion().front());
+          packBlocks(/*rowsInside=*/false);
+        }
 
         // What a scalar or bias init adds to the panel's two output vectors
         // (once per panel; the masked read zeroes the lanes past N).
@@ -287,8 +348,15 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
           initLanes.push_back(lanes(bias, {n}));
         }
 
-        // `count` rows from m0: accumulate over k, add init, store.
-        auto block = [&](Value bi, Value m0, int64_t count) {
+        // `count` rows from the flat row r0 (the rows of every batch
+        // element in turn, so that a batch of single tokens fills the
+        // register blocks as a longer sequence does): accumulate over k, add
+        // init, store.
+        auto block = [&](Value r0, int64_t count) {
+          SmallVector<std::pair<Value, Value>> at;
+          for (int64_t i = 0; i < count; ++i)
+            at.push_back(
+                rowAt(arith::AddIOp::create(rewriter, loc, r0, lb.idx(i))));
           SmallVector<Value> accs(2 * count, lb.flt(vt, 0.0));
           auto loop = scf::ForOp::create(
               rewriter, loc, lb.idx(0), K, lb.idx(1), accs,
@@ -301,7 +369,7 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                     rewriter, loc, vt, panel, ValueRange{k, lb.idx(width)});
                 SmallVector<Value> next;
                 for (int64_t i = 0; i < count; ++i) {
-                  Value m = arith::AddIOp::create(rewriter, loc, m0, lb.idx(i));
+                  auto [bi, m] = at[i];
                   Value xs = vector::BroadcastOp::create(
                       rewriter, loc, vt, lb.load(x, index(bi, m, k)));
                   next.push_back(vector::FMAOp::create(rewriter, loc, xs, w0,
@@ -312,7 +380,7 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                 scf::YieldOp::create(rewriter, loc, next);
               });
           for (int64_t i = 0; i < count; ++i) {
-            Value m = arith::AddIOp::create(rewriter, loc, m0, lb.idx(i));
+            auto [bi, m] = at[i];
             for (int64_t h = 0; h < 2; ++h) {
               Value n = arith::AddIOp::create(rewriter, loc, n0,
                                               lb.idx(h * width));
@@ -323,22 +391,36 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
             }
           }
         };
-        Value full = roundDown(M, rows);
-        lb.forLoop(nB, [&](Value bi) {
-          auto blocks = scf::ForOp::create(rewriter, loc, lb.idx(0), full,
-                                           lb.idx(rows));
+        // Whole blocks of `rows`, then the rest (fewer than `rows`, a power
+        // of two) as at most one block of each smaller power of two: a
+        // block of one row is a single chain of dependent FMAs per output
+        // vector, a quarter of the core's rate.
+        Value full = roundDown(totalRows, rows);
+        scf::ForOp::create(
+            rewriter, loc, lb.idx(0), full, lb.idx(rows), ValueRange{},
+            [&](OpBuilder &nb, Location l, Value r0, ValueRange) {
+              OpBuilder::InsertionGuard g(rewriter);
+              rewriter.setInsertionPointToStart(nb.getInsertionBlock());
+              block(r0, rows);
+              scf::YieldOp::create(rewriter, loc);
+            });
+        Value r = full;
+        Value left = arith::SubIOp::create(rewriter, loc, totalRows, full);
+        for (int64_t count = rows / 2; count >= 1; count /= 2) {
+          Value has = arith::CmpIOp::create(
+              rewriter, loc, arith::CmpIPredicate::ne,
+              arith::AndIOp::create(rewriter, loc, left, lb.idx(count)),
+              lb.idx(0));
+          auto part = scf::IfOp::create(rewriter, loc, has);
           {
             OpBuilder::InsertionGuard g(rewriter);
-            rewriter.setInsertionPoint(blocks.getBody()->getTerminator());
-            block(bi, blocks.getInductionVar(), rows);
+            rewriter.setInsertionPointToStart(&part.getThenRegion().front());
+            block(r, count);
           }
-          auto tail = scf::ForOp::create(rewriter, loc, full, M, lb.idx(1));
-          {
-            OpBuilder::InsertionGuard g(rewriter);
-            rewriter.setInsertionPoint(tail.getBody()->getTerminator());
-            block(bi, tail.getInductionVar(), 1);
-          }
-        });
+          r = arith::SelectOp::create(
+              rewriter, loc, has,
+              arith::AddIOp::create(rewriter, loc, r, lb.idx(count)), r);
+        }
       });
 
       // Decoding (few rows): every output a dot product of a row of x with
@@ -346,19 +428,30 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
       // this case. One output with one accumulator is a chain of K / width
       // dependent FMAs (4 cycles each) and 16 dependent scalar adds, which
       // reads w below the memory bandwidth; so each parallel iteration takes
-      // `group` outputs with kDecodeUnroll accumulators each, and the sums
-      // are reassociated (a shuffle tree). The order of the additions
-      // differs from the prefill kernel's by rounding only.
+      // `group` outputs, and the sums are reassociated (a shuffle tree). The
+      // order of the additions differs from the prefill kernel's by rounding
+      // only. A single row has kDecodeUnroll accumulators per output; several
+      // rows (a batch of sequences decoding together) are taken kDecodeRows
+      // at a time with one accumulator per output and row, so that each
+      // vector of w, loaded and widened once, serves every row of the
+      // block: the group's rows of w are read from memory for the first
+      // block and from L1 for the others.
       int64_t group = width >= 16 ? kDecodeRowsAvx512 : kDecodeRowsAvx2;
       rewriter.setInsertionPointToStart(&choice.getElseRegion().front());
       Value kUnrolled = roundDown(K, width * kDecodeUnroll);
       Value kFull = roundDown(K, width);
-      // `count` outputs from n0 for row m of x, kDecodeUnroll accumulators
-      // each: unrolled full vectors of k, the full vectors left, then at
-      // most one masked step for the tail of k.
-      auto dots = [&](Value bi, Value m, Value n0, int64_t count) {
+      // `count` outputs from n0 for the rows `at` of x, `ua` accumulators per
+      // output and row (over alternate vectors of k): unrolled pairs of full
+      // vectors of k, the full vector left, then at most one masked step for
+      // the tail of k.
+      auto dots = [&](ArrayRef<std::pair<Value, Value>> at, Value n0,
+                      int64_t count, int64_t ua) {
+        int64_t nRows = at.size();
         int64_t u = kDecodeUnroll;
-        SmallVector<Value> accs(count * u, lb.flt(vt, 0.0));
+        auto accOf = [&](int64_t i, int64_t r, int64_t j) {
+          return (i * nRows + r) * ua + j % ua;
+        };
+        SmallVector<Value> accs(count * nRows * ua, lb.flt(vt, 0.0));
         auto step = [&](Value from, Value to, int64_t vectors, ValueRange init,
                         bool masked) {
           return scf::ForOp::create(
@@ -374,17 +467,20 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                         vector::LoadOp::create(rewriter, loc, wvt, mem, idx));
                   return vector::LoadOp::create(rewriter, loc, vt, mem, idx);
                 };
+                auto xAt = [&](int64_t r, Value k) {
+                  return index(at[r].first, at[r].second, k);
+                };
                 SmallVector<Value> next(args.begin(), args.end());
                 // A 16-bit w's rows are short streams for the hardware
                 // prefetchers (1.5 KB at K = 768): the unrolled step asks
-                // for the line it reads of the row `count` ahead, the next
+                // for the line it reads of the row `group` ahead, the next
                 // group's (the last row at most).
                 auto prefetchAhead = [&](Value n) {
                   if (wElt.isF32() || masked || vectors != u)
                     return;
                   Value ahead = arith::MinUIOp::create(
                       rewriter, loc,
-                      arith::AddIOp::create(rewriter, loc, n, lb.idx(count)),
+                      arith::AddIOp::create(rewriter, loc, n, lb.idx(group)),
                       arith::SubIOp::create(rewriter, loc, N, lb.idx(1)));
                   memref::PrefetchOp::create(rewriter, loc, w,
                                              ValueRange{ahead, k0},
@@ -397,23 +493,25 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                   // 32-bit pairs; a bfloat16 is the high half of its
                   // float32, so a shift widens the even ones and a mask the
                   // odd ones, against x's even and odd lanes (two shuffles
-                  // shared by the group). A widening load and a shift per
-                  // width weights bounded the kernel by the core, not by
-                  // memory (docs/projections.md).
+                  // per row of x, shared by the outputs). A widening load
+                  // and a shift per width weights bounded the kernel by the
+                  // core, not by memory (docs/projections.md).
                   SmallVector<int64_t> evens, odds;
                   for (int64_t e = 0; e < width; ++e) {
                     evens.push_back(2 * e);
                     odds.push_back(2 * e + 1);
                   }
-                  Value x0 = read(x, index(bi, m, k0));
-                  Value x1 =
-                      read(x, index(bi, m,
-                                    arith::AddIOp::create(rewriter, loc, k0,
-                                                          lb.idx(width))));
-                  Value xe =
-                      vector::ShuffleOp::create(rewriter, loc, x0, x1, evens);
-                  Value xo =
-                      vector::ShuffleOp::create(rewriter, loc, x0, x1, odds);
+                  SmallVector<Value> xe, xo;
+                  Value k1 =
+                      arith::AddIOp::create(rewriter, loc, k0, lb.idx(width));
+                  for (int64_t r = 0; r < nRows; ++r) {
+                    Value x0 = read(x, xAt(r, k0));
+                    Value x1 = read(x, xAt(r, k1));
+                    xe.push_back(vector::ShuffleOp::create(rewriter, loc, x0,
+                                                           x1, evens));
+                    xo.push_back(
+                        vector::ShuffleOp::create(rewriter, loc, x0, x1, odds));
+                  }
                   VectorType pairs =
                       VectorType::get({width}, rewriter.getI32Type());
                   Value shift = arith::ConstantOp::create(
@@ -437,10 +535,13 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                     Value odd = vector::BitCastOp::create(
                         rewriter, loc, vt,
                         arith::AndIOp::create(rewriter, loc, bits, high));
-                    next[i * u] = vector::FMAOp::create(rewriter, loc, xe, even,
-                                                        next[i * u]);
-                    next[i * u + 1] = vector::FMAOp::create(
-                        rewriter, loc, xo, odd, next[i * u + 1]);
+                    for (int64_t r = 0; r < nRows; ++r) {
+                      int64_t e = accOf(i, r, 0), o = accOf(i, r, 1);
+                      next[e] = vector::FMAOp::create(rewriter, loc, xe[r],
+                                                      even, next[e]);
+                      next[o] = vector::FMAOp::create(rewriter, loc, xo[r], odd,
+                                                      next[o]);
+                    }
                   }
                   scf::YieldOp::create(rewriter, loc, next);
                   return;
@@ -448,14 +549,20 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                 for (int64_t j = 0; j < vectors; ++j) {
                   Value k = arith::AddIOp::create(rewriter, loc, k0,
                                                   lb.idx(j * width));
-                  Value xs = read(x, index(bi, m, k));
+                  SmallVector<Value> xs;
+                  for (int64_t r = 0; r < nRows; ++r)
+                    xs.push_back(read(x, xAt(r, k)));
                   for (int64_t i = 0; i < count; ++i) {
                     Value n =
                         arith::AddIOp::create(rewriter, loc, n0, lb.idx(i));
                     if (j == 0)
                       prefetchAhead(n);
-                    next[i * u + j] = vector::FMAOp::create(
-                        rewriter, loc, xs, read(w, {n, k}), next[i * u + j]);
+                    Value wv = read(w, {n, k});
+                    for (int64_t r = 0; r < nRows; ++r) {
+                      int64_t a = accOf(i, r, j);
+                      next[a] = vector::FMAOp::create(rewriter, loc, xs[r], wv,
+                                                      next[a]);
+                    }
                   }
                 }
                 scf::YieldOp::create(rewriter, loc, next);
@@ -467,17 +574,77 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
         sums = step(kFull, K, 1, sums, /*masked=*/true).getResults();
         for (int64_t i = 0; i < count; ++i) {
           Value n = arith::AddIOp::create(rewriter, loc, n0, lb.idx(i));
-          Value acc = sums[i * u];
-          for (int64_t j = 1; j < u; ++j)
-            acc = arith::AddFOp::create(rewriter, loc, acc, sums[i * u + j]);
-          Value dot = vector::ReductionOp::create(
-              rewriter, loc, vector::CombiningKind::ADD, acc,
-              arith::FastMathFlags::reassoc);
-          Value start = init       ? lb.load(init, index(bi, m, n))
-                        : src.scalar ? src.scalar
-                                     : lb.load(bias, {n});
-          Value sum = arith::AddFOp::create(rewriter, loc, dot, start);
-          lb.store(sum, out, index(bi, m, n));
+          for (int64_t r = 0; r < nRows; ++r) {
+            auto [bi, m] = at[r];
+            Value acc = sums[accOf(i, r, 0)];
+            for (int64_t j = 1; j < ua; ++j)
+              acc = arith::AddFOp::create(rewriter, loc, acc,
+                                          sums[accOf(i, r, j)]);
+            Value dot = vector::ReductionOp::create(
+                rewriter, loc, vector::CombiningKind::ADD, acc,
+                arith::FastMathFlags::reassoc);
+            Value start = init         ? lb.load(init, index(bi, m, n))
+                          : src.scalar ? src.scalar
+                                       : lb.load(bias, {n});
+            Value sum = arith::AddFOp::create(rewriter, loc, dot, start);
+            lb.store(sum, out, index(bi, m, n));
+          }
+        }
+      };
+      // The flat rows r0 .. r0 + count - 1 as (batch element, row) pairs.
+      auto rowsFrom = [&](Value r0, int64_t count) {
+        SmallVector<std::pair<Value, Value>> at;
+        for (int64_t i = 0; i < count; ++i)
+          at.push_back(
+              rowAt(arith::AddIOp::create(rewriter, loc, r0, lb.idx(i))));
+        return at;
+      };
+      // The group's `group` outputs for every row: blocks of kDecodeRows
+      // rows (each as group / outputsPerBlock sub-blocks of outputs, so that
+      // the accumulators fit the registers), then the rest as a block of
+      // each smaller power of two; a lone row has kDecodeUnroll accumulators
+      // per output.
+      int64_t blockRows =
+          width >= 16 ? kDecodeRowBlockAvx512 : kDecodeRowBlockAvx2;
+      auto groupRows = [&](Value n0) {
+        int64_t accumulators = group * kDecodeUnroll;
+        auto rowBlock = [&](Value r0, int64_t nRows) {
+          if (nRows == 1) {
+            dots(rowsFrom(r0, 1), n0, group, kDecodeUnroll);
+            return;
+          }
+          int64_t perBlock = std::min(group, accumulators / nRows);
+          for (int64_t i0 = 0; i0 < group; i0 += perBlock)
+            dots(rowsFrom(r0, nRows),
+                 arith::AddIOp::create(rewriter, loc, n0, lb.idx(i0)), perBlock,
+                 1);
+        };
+        Value full = roundDown(totalRows, blockRows);
+        scf::ForOp::create(
+            rewriter, loc, lb.idx(0), full, lb.idx(blockRows), ValueRange{},
+            [&](OpBuilder &nb, Location l, Value r0, ValueRange) {
+              OpBuilder::InsertionGuard g(rewriter);
+              rewriter.setInsertionPointToStart(nb.getInsertionBlock());
+              rowBlock(r0, blockRows);
+              scf::YieldOp::create(rewriter, loc);
+            });
+        Value r = full;
+        Value left = arith::SubIOp::create(rewriter, loc, totalRows, full);
+        for (int64_t count = blockRows / 2; count >= 1; count /= 2) {
+          Value has = arith::CmpIOp::create(
+              rewriter, loc, arith::CmpIPredicate::ne,
+              arith::AndIOp::create(rewriter, loc, left, lb.idx(count)),
+              lb.idx(0));
+          auto part = scf::IfOp::create(rewriter, loc, has);
+          {
+            OpBuilder::InsertionGuard g(rewriter);
+            rewriter.setInsertionPointToStart(&part.getThenRegion().front());
+            rowBlock(r, count);
+          }
+          if (count > 1)
+            r = arith::SelectOp::create(
+                rewriter, loc, has,
+                arith::AddIOp::create(rewriter, loc, r, lb.idx(count)), r);
         }
       };
       parallel(ceilDiv(N, group), [&](Value g) {
@@ -488,16 +655,14 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
         auto split = scf::IfOp::create(rewriter, loc, whole, /*else=*/true);
         OpBuilder::InsertionGuard g2(rewriter);
         rewriter.setInsertionPointToStart(&split.getThenRegion().front());
-        lb.forLoop(nB, [&](Value bi) {
-          lb.forLoop(M, [&](Value m) { dots(bi, m, n0, group); });
-        });
+        groupRows(n0);
         // The last group, short of `group` outputs: one at a time.
         rewriter.setInsertionPointToStart(&split.getElseRegion().front());
         auto rest = scf::ForOp::create(rewriter, loc, n0, N, lb.idx(1));
         rewriter.setInsertionPoint(rest.getBody()->getTerminator());
         Value n = rest.getInductionVar();
-        lb.forLoop(nB, [&](Value bi) {
-          lb.forLoop(M, [&](Value m) { dots(bi, m, n, 1); });
+        lb.forLoop(totalRows, [&](Value row) {
+          dots(rowsFrom(row, 1), n, 1, kDecodeUnroll);
         });
       });
     }
@@ -517,8 +682,14 @@ struct SSMLowerProjectionsPass
                                 "positive");
       return signalPassFailure();
     }
+    if (packedFromRows < 0) {
+      getOperation()->emitError("ssm-lower-projections: packed-from-rows must "
+                                "not be negative");
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
-    patterns.add<ProjectionToVector>(&getContext(), vectorWidth);
+    patterns.add<ProjectionToVector>(&getContext(), vectorWidth,
+                                     packedFromRows);
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),

@@ -1,9 +1,13 @@
 // RUN: ssm-opt %s --ssm-lower-projections --split-input-file | FileCheck %s
 // RUN: ssm-opt %s --ssm-lower-projections=vector-width=8 --split-input-file | FileCheck %s --check-prefix=AVX2
+// RUN: ssm-opt %s --ssm-lower-projections=packed-from-rows=5 --split-input-file | FileCheck %s --check-prefix=FROM5
+// RUN: not ssm-opt %s --ssm-lower-projections=packed-from-rows=-1 --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: error: ssm-lower-projections: packed-from-rows must not be negative
 
 // A projection as ssm-expand-blocks emits it (x (b, L, K), w (N, K), the
 // accumulator initialised with the bias): the run-time choice between the
-// packed prefill kernel (>= 8 rows) and the decoding dot products.
+// packed prefill kernel (from packed-from-rows rows: by default 16 with f32
+// weights, 32 with 16-bit ones) and the decoding dot products.
 
 #x = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 #w = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
@@ -16,15 +20,31 @@
 // CHECK-DAG: %[[IB:.*]] = bufferization.to_buffer %[[INIT]] read_only
 // CHECK: %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<2x?x40xf32>
 // CHECK: %[[ROWS:.*]] = arith.muli
-// CHECK: %[[PACKED:.*]] = arith.cmpi uge, %[[ROWS]], %c8
+// CHECK: %[[PACKED:.*]] = arith.cmpi uge, %[[ROWS]], %c16
 // CHECK: scf.if %[[PACKED]] {
 // Panels of 32 outputs, each packed transposed into its own K x 32 buffer
-// inside the parallel loop.
+// inside the parallel loop, as 16 x 16 blocks transposed in registers: rows
+// of w in bounds for a whole panel, the last block of k masked.
 // CHECK:   scf.parallel (%[[P:.*]]) =
 // CHECK:     %[[PANELS:.*]] = memref.alloc(%{{.*}}) : memref<?x32xf32>
-// CHECK:     memref.store %{{.*}}, %[[PANELS]][%{{.*}}, %{{.*}}] : memref<?x32xf32>
-// Register blocks of 8 rows x 2 vectors: 16 accumulators over k.
+// CHECK:     scf.if
+// CHECK:       scf.for
+// CHECK:         %[[BLK:.*]] = vector.transfer_read %{{.*}} {in_bounds = [true, true]} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
+// CHECK:         %[[T:.*]] = vector.transpose %[[BLK]], [1, 0]
+// CHECK:         vector.transfer_write %[[T]], %[[PANELS]][%{{.*}}, %c0] {in_bounds = [true, true]}
+// CHECK:       scf.if
+// CHECK:         vector.transfer_read %{{.*}} {in_bounds = [true, false]}
+// CHECK:         vector.transfer_write %{{.*}}, %[[PANELS]][%{{.*}}, %c0] {in_bounds = [false, true]}
+// CHECK:       scf.for
+// CHECK:         vector.transfer_write %{{.*}}, %[[PANELS]][%{{.*}}, %c16] {in_bounds = [true, true]}
+// The last panel: rows of w past N read as zeros.
+// CHECK:     } else {
+// CHECK:         vector.transfer_read %{{.*}} {in_bounds = [false, true]}
+// Register blocks of 8 rows x 2 vectors: 16 accumulators over k, the rows
+// of every batch element in turn.
 // CHECK:     scf.for %{{.*}} step %c8 {
+// CHECK:       arith.divui
+// CHECK:       arith.remui
 // CHECK:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // CHECK-COUNT-2: vector.load %[[PANELS]]
 // CHECK-COUNT-16: vector.fma
@@ -33,15 +53,25 @@
 // CHECK:       vector.transfer_read %[[IB]]
 // CHECK:       arith.addf
 // CHECK:       vector.transfer_write %{{.*}}, %[[OUT]]
-// The rows left over, one at a time.
-// CHECK:     scf.for %{{.*}} step %c1 {
+// The rows left over (fewer than 8): a block of 4, of 2, of 1 row as the
+// remainder's bits say (8, 4, 2 accumulators).
+// CHECK:     %[[LEFT:.*]] = arith.subi %[[ROWS]], %{{.*}} : index
+// CHECK:     arith.andi %[[LEFT]], %c4 : index
+// CHECK:     scf.if
+// CHECK:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK:     arith.andi %[[LEFT]], %c2 : index
+// CHECK:     scf.if
+// CHECK:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK:     arith.andi %[[LEFT]], %c1 : index
+// CHECK:     scf.if
 // CHECK:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>) {
 // CHECK:   }
 // CHECK: } else {
-// Decoding: groups of 8 outputs with 2 accumulators each (16 independent
-// FMA chains), w read in place: pairs of full vectors of k unmasked, each
-// vector of x shared by the group, then the full vector left, then the tail
-// of k masked, then reassociated sums.
+// Decoding: groups of 8 outputs, w read in place: pairs of full vectors of
+// k unmasked, then the full vector left, then the tail of k masked, then
+// reassociated sums. Rows of x (the sequences of a batch) go 4 at a time,
+// each vector of w loaded once for the 4: 4 outputs x 4 rows, 16
+// accumulators, twice per group.
 // CHECK:   %[[KPAIRS:.*]] = arith.muli %{{.*}}, %c32 : index
 // CHECK:   %[[KFULL:.*]] = arith.muli %{{.*}}, %c16 : index
 // CHECK:   scf.parallel (%[[G:.*]]) =
@@ -49,19 +79,42 @@
 // CHECK:     %[[END:.*]] = arith.addi %[[N0]], %c8 : index
 // CHECK:     %[[WHOLE:.*]] = arith.cmpi ule, %[[END]], %{{.*}} : index
 // CHECK:     scf.if %[[WHOLE]] {
-// CHECK:       scf.for %{{.*}} = %c0 to %[[KPAIRS]] step %c32 iter_args({{.*}}) -> ([[V16:vector<16xf32>(, vector<16xf32>){15}]]) {
-// CHECK:         vector.load %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
-// CHECK-COUNT-8: vector.load %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
-// CHECK:         vector.load %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
-// CHECK-COUNT-8: vector.load %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
-// CHECK:       scf.for %{{.*}} = %[[KPAIRS]] to %[[KFULL]] step %c16 iter_args({{.*}}) -> ([[V16]]) {
-// CHECK:       scf.for %{{.*}} = %[[KFULL]] to %{{.*}} step %c16 iter_args({{.*}}) -> ([[V16]]) {
-// CHECK:         vector.transfer_read %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
-// CHECK-COUNT-8: vector.transfer_read %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
-// CHECK:       arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
-// CHECK:       vector.reduction <add>, %{{.*}} fastmath<reassoc>
-// CHECK-COUNT-7: vector.reduction <add>, %{{.*}} fastmath<reassoc>
-// The last group, short of 8 outputs: one at a time from n0.
+// CHECK:       scf.for %{{.*}} step %c4 {
+// CHECK:         scf.for %{{.*}} = %c0 to %[[KPAIRS]] step %c32 iter_args({{.*}}) -> ([[V16:vector<16xf32>(, vector<16xf32>){15}]]) {
+// CHECK-COUNT-4:   vector.load %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK:           %[[W:.*]] = vector.load %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK-COUNT-4:   vector.fma %{{.*}}, %[[W]], %{{.*}} : vector<16xf32>
+// CHECK-COUNT-3:   vector.load %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:         scf.for %{{.*}} = %[[KPAIRS]] to %[[KFULL]] step %c16 iter_args({{.*}}) -> ([[V16]]) {
+// CHECK:         scf.for %{{.*}} = %[[KFULL]] to %{{.*}} step %c16 iter_args({{.*}}) -> ([[V16]]) {
+// CHECK-COUNT-16: vector.reduction <add>, %{{.*}} fastmath<reassoc>
+// The second 4 outputs of the group.
+// CHECK:         scf.for %{{.*}} = %c0 to %[[KPAIRS]] step %c32 iter_args({{.*}}) -> ([[V16]]) {
+// CHECK-COUNT-16: vector.reduction <add>, %{{.*}} fastmath<reassoc>
+// CHECK:       }
+// Two rows left: 8 outputs x 2 rows.
+// CHECK:       arith.andi %{{.*}}, %c2 : index
+// CHECK:       scf.if
+// CHECK:         scf.for %{{.*}} = %c0 to %[[KPAIRS]] step %c32 iter_args({{.*}}) -> ([[V16]]) {
+// CHECK-COUNT-16: vector.reduction <add>, %{{.*}} fastmath<reassoc>
+// One row (decoding a single sequence): 8 outputs with 2 accumulators each
+// (16 independent FMA chains) over alternate vectors of k, each vector of x
+// shared by the group.
+// CHECK:       arith.andi %{{.*}}, %c1 : index
+// CHECK:       scf.if
+// CHECK:         scf.for %{{.*}} = %c0 to %[[KPAIRS]] step %c32 iter_args({{.*}}) -> ([[V16]]) {
+// CHECK:           vector.load %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK-COUNT-8:   vector.load %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:           vector.load %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK-COUNT-8:   vector.load %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:         scf.for %{{.*}} = %[[KPAIRS]] to %[[KFULL]] step %c16 iter_args({{.*}}) -> ([[V16]]) {
+// CHECK:         scf.for %{{.*}} = %[[KFULL]] to %{{.*}} step %c16 iter_args({{.*}}) -> ([[V16]]) {
+// CHECK:           vector.transfer_read %{{.*}} : memref<2x?x8xf32, strided<[?, ?, 1], offset: ?>>, vector<16xf32>
+// CHECK-COUNT-8:   vector.transfer_read %{{.*}} : memref<40x8xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK:         arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK:         vector.reduction <add>, %{{.*}} fastmath<reassoc>
+// CHECK-COUNT-7:  vector.reduction <add>, %{{.*}} fastmath<reassoc>
+// The last group, short of 8 outputs: one at a time from n0, for every row.
 // CHECK:     } else {
 // CHECK:       scf.for %{{.*}} = %[[N0]] to %{{.*}} step %c1 {
 // CHECK:         -> (vector<16xf32>, vector<16xf32>) {
@@ -69,15 +122,22 @@
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK-NOT: linalg.generic
 
-// With 8 lanes (AVX2): panels of 16 outputs, blocks of 4 rows x 2 vectors;
-// decoding groups of 4 outputs x 2 accumulators.
+// With 8 lanes (AVX2): panels of 16 outputs packed as 8 x 8 blocks, blocks
+// of 4 rows x 2 vectors; decoding groups of 4 outputs, rows 2 at a time (4
+// outputs x 2 rows) or alone (4 outputs x 2 accumulators).
+// FROM5-LABEL: func.func @projection(
+// FROM5: arith.cmpi uge, %{{.*}}, %c5 : index
 // AVX2-LABEL: func.func @projection(
 // AVX2: memref.alloc(%{{.*}}) : memref<?x16xf32>
+// AVX2: vector.transpose %{{.*}}, [1, 0] : vector<8x8xf32> to vector<8x8xf32>
 // AVX2: scf.for %{{.*}} step %c4 {
 // AVX2: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
 // AVX2: } else {
 // AVX2: scf.parallel
 // AVX2: arith.muli %{{.*}}, %c4 : index
+// AVX2: scf.for %{{.*}} step %c2 {
+// AVX2: scf.for %{{.*}} step %c16 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+// AVX2: arith.andi %{{.*}}, %c1 : index
 // AVX2: scf.for %{{.*}} step %c16 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
 func.func @projection(%x: tensor<2x?x8xf32>, %w: tensor<40x8xf32>, %init: tensor<2x?x40xf32>) -> tensor<2x?x40xf32> {
   %y = linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
@@ -211,8 +271,9 @@ func.func @f64(%x: tensor<16x8xf64>, %w: tensor<40x8xf64>, %init: tensor<16x40xf
 // as stored. The packed kernel widens it into its f32 panels; the decoding
 // kernel, for bf16, loads 32 weights at once as 16 pairs, widens the even
 // ones by a shift and the odd ones by a mask, against x's even and odd
-// lanes, and prefetches the same line of the next group's row; the single
-// vector left and the masked tail widen with arith.extf.
+// lanes (shuffled once per row of x: below, the first of a block of 4), and
+// prefetches the same line of the next group's row; the single vector left
+// and the masked tail widen with arith.extf.
 
 #x4 = affine_map<(d0, d1, d2) -> (d0, d2)>
 #w4 = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -221,10 +282,12 @@ func.func @f64(%x: tensor<16x8xf64>, %w: tensor<40x8xf64>, %init: tensor<16x40xf
 // CHECK-LABEL: func.func @bf16_weight(
 // CHECK-DAG: %[[HIGH:.*]] = arith.constant dense<-65536> : vector<16xi32>
 // CHECK-DAG: %[[SHIFT:.*]] = arith.constant dense<16> : vector<16xi32>
+// CHECK: arith.cmpi uge, %{{.*}}, %c32 : index
 // CHECK: scf.if
-// CHECK:   memref.load %{{.*}} : memref<24x40xbf16, strided<[?, 1], offset: ?>>
-// CHECK:   arith.extf %{{.*}} : bf16 to f32
-// CHECK:   memref.store %{{.*}} : memref<?x32xf32>
+// CHECK:   vector.transfer_read %{{.*}} : memref<24x40xbf16, strided<[?, 1], offset: ?>>, vector<16x16xbf16>
+// CHECK:   arith.extf %{{.*}} : vector<16x16xbf16> to vector<16x16xf32>
+// CHECK:   vector.transpose
+// CHECK:   vector.transfer_write %{{.*}} : vector<16x16xf32>, memref<?x32xf32>
 // CHECK: } else {
 // CHECK:   scf.for %{{.*}} step %c32 iter_args
 // CHECK:     %[[X0:.*]] = vector.load %{{.*}} : memref<?x40xf32, strided<[?, 1], offset: ?>>, vector<16xf32>

@@ -1,12 +1,16 @@
 # RUN: %python %s
 #
 # ssm.linear (the models' projections, ssm-lower-projections) against a
-# float64 matmul: both kernels (the packed one from 8 rows up, the decoding
-# dot products below, in groups of 4 outputs with a shorter last group),
-# rows not a multiple of the 8-row block, outputs not a multiple of the
-# 32-wide panel or of the decoding group, K = 1 and K not a multiple of the
-# vector, a bias, rank 2 and 3, a dynamic length, through the fast path
-# (AVX-512 on every core, AVX2 on one thread) and the reference loops.
+# float64 matmul: both kernels (the packed one from 32 rows up, the decoding
+# dot products below, in groups of 8 outputs with a shorter last group, rows
+# in blocks of 4, 2 and 1), and each forced on every case (fast-packed:
+# --packed-from-rows 1; fast-dots: never packed); rows not a multiple of the
+# blocks of either kernel, blocks of rows spanning batch elements (a batch
+# of single tokens decoding together), outputs not a multiple of the 32-wide
+# panel or of the decoding group, K = 1 and K not a multiple of the vector
+# (the packing's masked last block), a bias, rank 2 and 3, a dynamic length,
+# through the fast path (AVX-512 on every core, AVX2 on one thread) and the
+# reference loops.
 # The same cases as GPU kernels (--gpu-all-kernels) on the GPU emulator, and
 # on a GPU when there is one: from 32 rows the tiled matrix product (64 x 64
 # outputs per block, 16-deep k tiles: rows, outputs and K not multiples of
@@ -31,12 +35,16 @@ rng = np.random.default_rng(5)
 # (name, x shape, N, bias, dynamic length)
 CASES = [
     ("one row (decoding)", (1, 8), 40, True, False),
-    ("3 rows (decoding), K = 37, N = 43 (groups of 4 + 3)", (3, 37), 43, True, False),
+    ("3 rows (decoding), K = 37, N = 43 (groups of 8 + 3)", (3, 37), 43, True, False),
     ("one row (decoding), K = 1536, N = 3 (no whole group)", (1, 1, 1536), 3, False, False),
     ("b 2 x L 3 dynamic (decoding), K = 48, N = 1537", (2, 3, 48), 1537, True, True),
     ("7 rows (decoding), K = 1", (1, 7, 1), 5, False, False),
-    ("15 rows (block + 7 tail rows), N = 47", (3, 5, 33), 47, True, False),
-    ("8 rows, one exact block, K = 17", (8, 17), 32, False, False),
+    ("b 3 x L 5: 15 rows (blocks across batch elements), N = 47", (3, 5, 33), 47, True, False),
+    ("8 rows, K = 17", (8, 17), 32, False, False),
+    ("b 7 x L 1 (single tokens; 4 + 2 + 1 rows), K = 64, N = 24", (7, 1, 64), 24, True, False),
+    ("b 33 x L 1 (packed), K = 35, N = 70", (33, 1, 35), 70, True, False),
+    ("b 3 x L 13 dynamic: 39 rows (packed, 32 + 4 + 2 + 1), K = 40, N = 33", (3, 13, 40), 33,
+     False, True),
     ("64 rows, N = 31 (one partial panel)", (64, 64), 31, True, False),
     ("b 2 x L 2049 dynamic, K 768, N 100", (2, 2049, 768), 100, True, True),
     ("L 31 dynamic, K = 17, N = 65", (1, 31, 17), 65, False, True),
@@ -44,6 +52,8 @@ CASES = [
     ("b 3 x L 70, K = 1, N = 129", (3, 70, 1), 129, False, False),
 ]
 LOWERINGS_ALL = SCAN_LOWERINGS + [
+    ("fast-packed", ["--packed-from-rows", "1"]),
+    ("fast-dots", ["--packed-from-rows", "100000"]),
     ("gpu-emulator-all", ["--target", "gpu-emulator", "--gpu-all-kernels"])]
 LOWERINGS_ALL += [(n + "-all", e + ["--gpu-all-kernels"]) for n, e in GPU_LOWERINGS]
 
@@ -91,7 +101,8 @@ HALF_CASES = [
     ("one row (decoding), K = 85 (pairs, one vector, tail)", (1, 1, 85), 37, True, False),
     ("3 rows (decoding), K = 1, N = 9", (3, 1), 9, False, False),
     ("b 2 x L 3 dynamic (decoding), K = 31, N = 17", (2, 3, 31), 17, True, True),
-    ("b 2 x L 9 dynamic (packed), K = 50, N = 70", (2, 9, 50), 70, True, True),
+    ("b 2 x L 9 dynamic, K = 50, N = 70", (2, 9, 50), 70, True, True),
+    ("b 7 x L 1 (single tokens; 4 + 2 + 1 rows), K = 96, N = 19", (7, 1, 96), 19, True, False),
     ("40 rows (packed), K = 33, N = 33", (40, 33), 33, False, False),
 ]
 for index, (name, xshape, n, bias, dynamic) in enumerate(HALF_CASES):
