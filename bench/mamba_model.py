@@ -24,7 +24,14 @@
    loading (`--weights f32`), alternating for --rounds rounds: decoding ms
    per token, the weight bytes a token reads and their rate against the
    STREAM figures, the 2048-token prefill, peak memory, and whether both
-   generate the same tokens.
+   generate the same tokens;
+5. batch (not in the default parts): batched decoding, B sequences of 3
+   prompt tokens decoding 16 steps together (B = 1 .. 64) from a BF16
+   checkpoint, matrices kept 16-bit and widened to float32, 1 and 2
+   threads: tokens per second with the projections' decoding kernel
+   (`--packed-from-rows` above B) and with the packed prefill kernel
+   (`--packed-from-rows 1`), and which of the two the default threshold
+   picks.
 
 Everything is measured in this one run; ratios are ours / PyTorch's time.
 """
@@ -513,6 +520,44 @@ def weights16(tools, tmp, layers, prompt_len, decode, mamba2, thread_counts, rou
                   gens[("f32", threads)] == gens[("stored", threads)]))
 
 
+def batch(tools, tmp, layers, thread_counts, dtype="BF16", steps=16,
+          sizes=(1, 2, 4, 8, 16, 32, 64)):
+    cfg = model_config(layers, False)
+    rng = np.random.default_rng(2)
+    ckpt = os.path.join(tmp, "batch-" + dtype.lower())
+    mr.write_checkpoint(ckpt, cfg.hf_json(), mr.random_weights(cfg, rng), dtype=dtype)
+    exe = os.path.join(tools, "ssm-run")
+    m = re.search(r"--packed-from-rows N.*?\(default: (\d+) with float32 weights,\s+(\d+)\s+"
+                  r"with\s+16-bit", run([exe, "--help"]), re.S)
+    default = {"f32": int(m.group(1)), "stored": int(m.group(2))}
+    print("== batch: Mamba-130m shape (%d layers), %s checkpoint; B sequences of 3 prompt "
+          "tokens, %d decoding steps together; tokens/s with the projections' decoding "
+          "kernel (dots) and the packed prefill kernel (packed); the default picks packed "
+          "from %d rows with float32 weights, %d with 16-bit ones" % (
+              layers, dtype, steps, default["f32"], default["stored"]))
+    print("%-8s %3s %5s %12s %12s %9s %10s" % ("weights", "T", "B", "dots tok/s", "packed tok/s",
+                                                "packed/dots", "default"))
+    for mode in ("stored", "f32"):
+        for threads in thread_counts:
+            for b in sizes:
+                tok = os.path.join(tmp, "batch%d.npy" % b)
+                np.save(tok, rng.integers(0, cfg.V, (b, 3)))
+                rate = {}
+                gen = {}
+                for kernel, rows in (("dots", max(sizes) + 1), ("packed", 1)):
+                    out = run([exe, "model", "--checkpoint", ckpt, "--tokens-npy", tok,
+                               "--generate", str(steps + 1), "--threads", str(threads),
+                               "--weights", mode, "--packed-from-rows", str(rows)])
+                    ms = float(re.search(r"decode: .* in ([0-9.]+) ms", out).group(1))
+                    rate[kernel] = b * steps / ms * 1e3
+                    gen[kernel] = re.findall(r"generated=([0-9,]+)", out)
+                if gen["dots"] != gen["packed"]:
+                    print("   B=%d: the two kernels generated different tokens" % b)
+                print("%-8s %3d %5d %12.1f %12.1f %9.2f %10s" % (
+                    mode, threads, b, rate["dots"], rate["packed"],
+                    rate["packed"] / rate["dots"], "packed" if b >= default[mode] else "dots"))
+
+
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -525,7 +570,7 @@ def main():
     ap.add_argument("--mamba2", action="store_true",
                     help="the model part runs Mamba-2-130m's shape (no PyTorch reference)")
     ap.add_argument("--parts", default="projections,step,model",
-                    help="comma-separated parts to run (projections, step, model, weights16)")
+                    help="comma-separated parts to run (projections, step, model, weights16, batch)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="weights16: rounds alternating the two modes")
     ap.add_argument("--dtype", default="BF16", choices=("BF16", "F16"),
@@ -538,9 +583,9 @@ def main():
                     help="the model part's thread counts, comma-separated")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
-    unknown = parts - {"projections", "step", "model", "weights16"}
+    unknown = parts - {"projections", "step", "model", "weights16", "batch"}
     if unknown:
-        ap.error("unknown --parts %s (expected projections, step, model, weights16)" %
+        ap.error("unknown --parts %s (expected projections, step, model, weights16, batch)" %
                  ",".join(sorted(unknown)))
     with tempfile.TemporaryDirectory(prefix="bench-mamba-") as tmp:
         if "projections" in parts:
@@ -554,6 +599,9 @@ def main():
         if "weights16" in parts:
             weights16(args.tools, tmp, args.layers, args.prompt, args.decode, args.mamba2,
                       tuple(int(t) for t in args.threads.split(",")), args.rounds, args.dtype)
+        if "batch" in parts:
+            batch(args.tools, tmp, args.layers, tuple(int(t) for t in args.threads.split(",")),
+                  args.dtype)
 
 
 if __name__ == "__main__":
