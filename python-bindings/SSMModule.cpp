@@ -627,6 +627,7 @@ PYBIND11_MODULE(_ssm_mlir, m) {
       .def_readwrite("features", &JitOptions::features)
       .def_readwrite("reference", &JitOptions::reference)
       .def_readwrite("vector_width", &JitOptions::vectorWidth)
+      .def_readwrite("packed_from_rows", &JitOptions::packedFromRows)
       .def_readwrite("threads", &JitOptions::numThreads)
       .def_readwrite("parallel_scan", &JitOptions::parallelScan)
       // The GPU kernels' options (ssm-run's --chip and --gpu-*), validated

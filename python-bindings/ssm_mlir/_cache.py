@@ -66,7 +66,7 @@ def gpu_options(opts, gpu, target):
 
 def jit_options(target="cpu", threads=None, reference=False,
                 vector_width=None, cpu=None, features=None, opt_level=3,
-                parallel_scan=True, gpu=None):
+                parallel_scan=True, gpu=None, packed_from_rows=None):
     """(a hashable key, _ssm_mlir.JitOptions) for these compile options.
 
     target: "cpu" (the host, through the JIT) or "nvptx" (selective scans
@@ -78,6 +78,10 @@ def jit_options(target="cpu", threads=None, reference=False,
     threads: threads for the parallel loops; None means every core.
     reference: lower with the reference loops instead of the fast paths.
     vector_width: f32 lanes per vector (None: 16 with AVX-512, else 8).
+    packed_from_rows: rows (batch x tokens) from which a projection runs
+        the packed prefill kernel rather than the decoding dot products
+        (None: 16 with float32 weights, 32 with 16-bit ones;
+        docs/projections.md).
     cpu, features: the target CPU and extra features (None: the host's).
     gpu: for nvptx and gpu-emulator, a dict of the GPU kernels' options,
         ssm-run's --chip and --gpu-* (defaults as there): chip ("sm_90"),
@@ -91,7 +95,8 @@ def jit_options(target="cpu", threads=None, reference=False,
     if target not in TARGETS:
         raise ValueError("target must be one of %s, got %r"
                          % (", ".join(repr(t) for t in TARGETS), target))
-    for name, value in (("threads", threads), ("vector_width", vector_width)):
+    for name, value in (("threads", threads), ("vector_width", vector_width),
+                        ("packed_from_rows", packed_from_rows)):
         if value is not None and (isinstance(value, bool)
                                   or not isinstance(value, int) or value < 1):
             raise ValueError("%s must be a positive integer or None, got %r"
@@ -102,6 +107,7 @@ def jit_options(target="cpu", threads=None, reference=False,
     opts.threads = threads or 0
     opts.reference = bool(reference)
     opts.vector_width = vector_width or 0
+    opts.packed_from_rows = packed_from_rows or 0
     opts.cpu = cpu or ""
     opts.features = features or ""
     opts.opt_level = opt_level
@@ -109,7 +115,7 @@ def jit_options(target="cpu", threads=None, reference=False,
     opts.target = target
     key = (target, opts.threads, opts.reference, opts.vector_width, opts.cpu,
            opts.features, opts.opt_level, opts.parallel_scan,
-           gpu_options(opts, gpu, target))
+           opts.packed_from_rows, gpu_options(opts, gpu, target))
     return key, opts
 
 

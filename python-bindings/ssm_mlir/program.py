@@ -90,7 +90,7 @@ class Program:
 
 def compile(source, target="cpu", threads=None, reference=False,
             vector_width=None, cpu=None, features=None, opt_level=3,
-            parallel_scan=True, name=None, gpu=None):
+            parallel_scan=True, name=None, gpu=None, packed_from_rows=None):
     """Compiles `source`, the text of a module or the path of a file (an
     os.PathLike, or a one-line str that ends in .mlir or names an existing
     file), for `target`.
@@ -98,6 +98,8 @@ def compile(source, target="cpu", threads=None, reference=False,
     Options (see ssm-run --help for the same ones on the command line):
     threads (None: every core), reference (the reference loops instead of
     the fast paths), vector_width, cpu, features, opt_level, parallel_scan,
+    packed_from_rows (rows from which a projection runs the packed prefill
+    kernel rather than the decoding one; None: by the weights' type),
     and for target "nvptx" or "gpu-emulator" `gpu`, a dict of the GPU
     kernels' options (chip, items, threads, states, prefetch, scan,
     channel_threads: ssm-run's --chip and --gpu-*; docs/python.md).
@@ -121,9 +123,11 @@ def compile(source, target="cpu", threads=None, reference=False,
         raise TypeError("compile() takes the text of a module or a path, "
                         "got %s" % type(source).__name__)
     key, opts = _cache.jit_options(target, threads, reference, vector_width,
-                                   cpu, features, opt_level, parallel_scan, gpu)
+                                   cpu, features, opt_level, parallel_scan, gpu,
+                                   packed_from_rows)
     options = dict(zip(("target", "threads", "reference", "vector_width",
-                        "cpu", "features", "opt_level", "parallel_scan"), key))
+                        "cpu", "features", "opt_level", "parallel_scan",
+                        "packed_from_rows"), key))
     if target != "cpu":
         options["gpu"] = dict(key[-1])
     return _cache.programs.get(

@@ -89,6 +89,21 @@ def test_sixteen_bit_arguments(rng):
     np.testing.assert_array_equal(h, [1.0, 0.5, 65504.0])
 
 
+def test_packed_from_rows(rng):
+    """The projections' kernel threshold: forced either way, the same
+    product (to rounding), and a key of the cache."""
+    import mamba_reference as mr
+    x = rng.standard_normal((2, 40)).astype(np.float32)
+    w = rng.standard_normal((9, 40))
+    packed = ssm_mlir.compile(SIXTEEN, packed_from_rows=1)
+    dots = ssm_mlir.compile(SIXTEEN, packed_from_rows=1000)
+    assert packed is not dots and packed.options["packed_from_rows"] == 1
+    assert ssm_mlir.compile(SIXTEEN).options["packed_from_rows"] == 0
+    for prog in (packed, dots):
+        y, _ = prog.project(x, w, w.astype(np.float16))
+        assert max_rel_err(y, x @ mr.stored(w.astype(np.float32), "BF16").T) <= TOL
+
+
 def test_source_file_and_cache(tmp_path):
     path = tmp_path / "scan.mlir"
     path.write_text(SCAN)
@@ -243,6 +258,8 @@ def test_gil_is_released_while_running(rng):
 def test_option_errors():
     with pytest.raises(ValueError, match="vector_width must be a positive integer"):
         ssm_mlir.compile(SCAN, vector_width=-8)
+    with pytest.raises(ValueError, match="packed_from_rows must be a positive integer"):
+        ssm_mlir.compile(SCAN, packed_from_rows=0)
     with pytest.raises(ValueError, match="opt_level must be 0, 1, 2 or 3"):
         ssm_mlir.compile(SCAN, opt_level=4)
 
