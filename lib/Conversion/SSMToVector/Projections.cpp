@@ -258,6 +258,49 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
       return {arith::DivUIOp::create(rewriter, loc, row, M),
               arith::RemUIOp::create(rewriter, loc, row, M)};
     };
+    // The flat rows r0 .. r0 + count - 1 as (batch element, row) pairs.
+    auto rowsFrom = [&](Value r0, int64_t count) {
+      SmallVector<std::pair<Value, Value>> at;
+      for (int64_t i = 0; i < count; ++i)
+        at.push_back(
+            rowAt(arith::AddIOp::create(rewriter, loc, r0, lb.idx(i))));
+      return at;
+    };
+    // Calls body(r0, count) on the flat rows in blocks of `size` rows (a
+    // power of two), then on the rest as at most one block of each smaller
+    // power of two (the remainder's bits): a kernel's register blocks need
+    // a static count of rows, and a block of one row where 4 would fit runs
+    // a quarter as many independent FMA chains.
+    auto forRowBlocks = [&](int64_t size,
+                            function_ref<void(Value, int64_t)> body) {
+      Value full = roundDown(totalRows, size);
+      scf::ForOp::create(
+          rewriter, loc, lb.idx(0), full, lb.idx(size), ValueRange{},
+          [&](OpBuilder &nb, Location l, Value r0, ValueRange) {
+            OpBuilder::InsertionGuard g(rewriter);
+            rewriter.setInsertionPointToStart(nb.getInsertionBlock());
+            body(r0, size);
+            scf::YieldOp::create(rewriter, loc);
+          });
+      Value r = full;
+      Value left = arith::SubIOp::create(rewriter, loc, totalRows, full);
+      for (int64_t count = size / 2; count >= 1; count /= 2) {
+        Value has = arith::CmpIOp::create(
+            rewriter, loc, arith::CmpIPredicate::ne,
+            arith::AndIOp::create(rewriter, loc, left, lb.idx(count)),
+            lb.idx(0));
+        auto part = scf::IfOp::create(rewriter, loc, has);
+        {
+          OpBuilder::InsertionGuard g(rewriter);
+          rewriter.setInsertionPointToStart(&part.getThenRegion().front());
+          body(r, count);
+        }
+        if (count > 1)
+          r = arith::SelectOp::create(
+              rewriter, loc, has,
+              arith::AddIOp::create(rewriter, loc, r, lb.idx(count)), r);
+      }
+    };
     Value packed = arith::CmpIOp::create(
         rewriter, loc, arith::CmpIPredicate::uge, totalRows,
         lb.idx(packedFromRows ? packedFromRows
@@ -353,10 +396,7 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
         // register blocks as a longer sequence does): accumulate over k, add
         // init, store.
         auto block = [&](Value r0, int64_t count) {
-          SmallVector<std::pair<Value, Value>> at;
-          for (int64_t i = 0; i < count; ++i)
-            at.push_back(
-                rowAt(arith::AddIOp::create(rewriter, loc, r0, lb.idx(i))));
+          SmallVector<std::pair<Value, Value>> at = rowsFrom(r0, count);
           SmallVector<Value> accs(2 * count, lb.flt(vt, 0.0));
           auto loop = scf::ForOp::create(
               rewriter, loc, lb.idx(0), K, lb.idx(1), accs,
@@ -391,36 +431,8 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
             }
           }
         };
-        // Whole blocks of `rows`, then the rest (fewer than `rows`, a power
-        // of two) as at most one block of each smaller power of two: a
-        // block of one row is a single chain of dependent FMAs per output
-        // vector, a quarter of the core's rate.
-        Value full = roundDown(totalRows, rows);
-        scf::ForOp::create(
-            rewriter, loc, lb.idx(0), full, lb.idx(rows), ValueRange{},
-            [&](OpBuilder &nb, Location l, Value r0, ValueRange) {
-              OpBuilder::InsertionGuard g(rewriter);
-              rewriter.setInsertionPointToStart(nb.getInsertionBlock());
-              block(r0, rows);
-              scf::YieldOp::create(rewriter, loc);
-            });
-        Value r = full;
-        Value left = arith::SubIOp::create(rewriter, loc, totalRows, full);
-        for (int64_t count = rows / 2; count >= 1; count /= 2) {
-          Value has = arith::CmpIOp::create(
-              rewriter, loc, arith::CmpIPredicate::ne,
-              arith::AndIOp::create(rewriter, loc, left, lb.idx(count)),
-              lb.idx(0));
-          auto part = scf::IfOp::create(rewriter, loc, has);
-          {
-            OpBuilder::InsertionGuard g(rewriter);
-            rewriter.setInsertionPointToStart(&part.getThenRegion().front());
-            block(r, count);
-          }
-          r = arith::SelectOp::create(
-              rewriter, loc, has,
-              arith::AddIOp::create(rewriter, loc, r, lb.idx(count)), r);
-        }
+        // Blocks of `rows` rows, then of 4, 2 and 1 for the rest.
+        forRowBlocks(rows, block);
       });
 
       // Decoding (few rows): every output a dot product of a row of x with
@@ -431,8 +443,9 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
       // `group` outputs, and the sums are reassociated (a shuffle tree). The
       // order of the additions differs from the prefill kernel's by rounding
       // only. A single row has kDecodeUnroll accumulators per output; several
-      // rows (a batch of sequences decoding together) are taken kDecodeRows
-      // at a time with one accumulator per output and row, so that each
+      // rows (a batch of sequences decoding together) are taken 4 at a time
+      // (kDecodeRowBlockAvx512; 2 with AVX2) with one accumulator per output
+      // and row, so that each
       // vector of w, loaded and widened once, serves every row of the
       // block: the group's rows of w are read from memory for the first
       // block and from L1 for the others.
@@ -591,14 +604,6 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
           }
         }
       };
-      // The flat rows r0 .. r0 + count - 1 as (batch element, row) pairs.
-      auto rowsFrom = [&](Value r0, int64_t count) {
-        SmallVector<std::pair<Value, Value>> at;
-        for (int64_t i = 0; i < count; ++i)
-          at.push_back(
-              rowAt(arith::AddIOp::create(rewriter, loc, r0, lb.idx(i))));
-        return at;
-      };
       // The group's `group` outputs for every row: blocks of kDecodeRows
       // rows (each as group / outputsPerBlock sub-blocks of outputs, so that
       // the accumulators fit the registers), then the rest as a block of
@@ -619,33 +624,7 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                  arith::AddIOp::create(rewriter, loc, n0, lb.idx(i0)), perBlock,
                  1);
         };
-        Value full = roundDown(totalRows, blockRows);
-        scf::ForOp::create(
-            rewriter, loc, lb.idx(0), full, lb.idx(blockRows), ValueRange{},
-            [&](OpBuilder &nb, Location l, Value r0, ValueRange) {
-              OpBuilder::InsertionGuard g(rewriter);
-              rewriter.setInsertionPointToStart(nb.getInsertionBlock());
-              rowBlock(r0, blockRows);
-              scf::YieldOp::create(rewriter, loc);
-            });
-        Value r = full;
-        Value left = arith::SubIOp::create(rewriter, loc, totalRows, full);
-        for (int64_t count = blockRows / 2; count >= 1; count /= 2) {
-          Value has = arith::CmpIOp::create(
-              rewriter, loc, arith::CmpIPredicate::ne,
-              arith::AndIOp::create(rewriter, loc, left, lb.idx(count)),
-              lb.idx(0));
-          auto part = scf::IfOp::create(rewriter, loc, has);
-          {
-            OpBuilder::InsertionGuard g(rewriter);
-            rewriter.setInsertionPointToStart(&part.getThenRegion().front());
-            rowBlock(r, count);
-          }
-          if (count > 1)
-            r = arith::SelectOp::create(
-                rewriter, loc, has,
-                arith::AddIOp::create(rewriter, loc, r, lb.idx(count)), r);
-        }
+        forRowBlocks(blockRows, rowBlock);
       };
       parallel(ceilDiv(N, group), [&](Value g) {
         Value n0 = arith::MulIOp::create(rewriter, loc, g, lb.idx(group));
