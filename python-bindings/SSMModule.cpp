@@ -485,9 +485,19 @@ public:
                           stateResult(std::move(state.ssm), ssm));
   }
 
-  /// (tokens (b, steps), conv, ssm): greedy decoding after `logits`.
+  /// (tokens (b, steps), conv, ssm): decoding after `logits`, greedy or
+  /// sampled as `sampling` says.
   py::tuple decode(const py::handle &logitsIn, int64_t steps,
-                   const py::handle &convIn, const py::handle &ssmIn) {
+                   const py::handle &convIn, const py::handle &ssmIn,
+                   double temperature, int64_t topK, double topP,
+                   uint64_t seed) {
+    SamplingOptions sampling;
+    sampling.temperature = temperature;
+    sampling.topK = topK;
+    sampling.topP = topP;
+    sampling.seed = seed;
+    if (llvm::Error e = sampling.validate())
+      throw py::value_error(llvm::toString(std::move(e)));
     if (steps < 1)
       throw py::value_error("the number of steps must be at least 1, got " +
                             std::to_string(steps));
@@ -505,7 +515,8 @@ public:
     MambaLM::State state = stateOf(conv, ssm, batchOnly);
     Array tokens = unwrap(withoutGIL([&] {
                             std::lock_guard<std::mutex> lock(mutex);
-                            return lm->decode(logitsView, steps, state);
+                            return lm->decode(logitsView, steps, state,
+                                              sampling);
                           }),
                           Raise::Value);
     return py::make_tuple(toNumpy(std::move(tokens)),
@@ -737,7 +748,9 @@ PYBIND11_MODULE(_ssm_mlir, m) {
       .def("forward", &LanguageModel::forward, py::arg("tokens"),
            py::arg("conv"), py::arg("ssm"), py::arg("last_only") = false)
       .def("decode", &LanguageModel::decode, py::arg("logits"),
-           py::arg("steps"), py::arg("conv"), py::arg("ssm"));
+           py::arg("steps"), py::arg("conv"), py::arg("ssm"),
+           py::arg("temperature") = 0.0, py::arg("top_k") = 0,
+           py::arg("top_p") = 1.0, py::arg("seed") = 0);
 
   m.def("list_tasks", &listTasks);
   m.def("run_task", &runTask, py::arg("name"), py::arg("options"),

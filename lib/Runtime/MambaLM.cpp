@@ -271,9 +271,13 @@ llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
   return std::move((*results)[0]);
 }
 
-llvm::Expected<Array>
-MambaLM::decode(const Array &logits, int64_t steps, State &state,
-                llvm::function_ref<void(int64_t)> onStep, double *ms) {
+llvm::Expected<Array> MambaLM::decode(const Array &logits, int64_t steps,
+                                      State &state,
+                                      const SamplingOptions &sampling,
+                                      llvm::function_ref<void(int64_t)> onStep,
+                                      double *ms) {
+  if (llvm::Error e = sampling.validate())
+    return e;
   if (logits.rank() != 3 || logits.shape()[2] != config().vocabSize)
     return llvm::createStringError(
         "decode: expected logits (batch, length, %lld), got %s",
@@ -289,21 +293,18 @@ MambaLM::decode(const Array &logits, int64_t steps, State &state,
                                        !programs.count({batch, LMLogits::Last})
                                    ? LMLogits::All
                                    : LMLogits::Last;
-  // `ms` is the wall time of the loop but `onStep`: every argmax, call and
-  // result's handling, which a user waits for (the calls alone would leave
+  TokenSampler sampler(sampling);
+  // `ms` is the wall time of the loop but `onStep`: every token's pick, call
+  // and result's handling, which a user waits for (the calls alone would leave
   // out any copy of the states back).
   auto start = std::chrono::steady_clock::now();
   double callbacksMs = 0;
   for (int64_t s = 0; s < steps; ++s) {
     int64_t L = last->shape()[1];
     for (int64_t b = 0; b < batch; ++b) {
-      const float *row = last->as<float>() + (b * L + L - 1) * V;
-      int64_t best = 0;
-      for (int64_t v = 1; v < V; ++v)
-        if (row[v] > row[best])
-          best = v;
-      out.as<int64_t>()[b * steps + s] = best;
-      next.as<int64_t>()[b] = best;
+      int64_t token = sampler.next(last->as<float>() + (b * L + L - 1) * V, V);
+      out.as<int64_t>()[b * steps + s] = token;
+      next.as<int64_t>()[b] = token;
     }
     if (s + 1 < steps) {
       auto step = forward(next, state, nullptr, stepProgram);

@@ -13,6 +13,7 @@
 #include "ssm/Runtime/Checkpoint.h"
 #include "ssm/Runtime/Jit.h"
 #include "ssm/Runtime/Programs.h"
+#include "ssm/Runtime/Sampling.h"
 #include "ssm/Tasks/Tasks.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -23,32 +24,8 @@
 
 namespace mlir::ssm::tasks {
 
-/// splitmix64: a small generator whose stream depends only on the seed (the
-/// standard library's distributions differ between implementations).
-class Rng {
-public:
-  explicit Rng(uint64_t seed) : state(seed) {}
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  /// Uniform in [0, n), without modulo bias.
-  int64_t below(int64_t n) {
-    uint64_t limit = UINT64_MAX - UINT64_MAX % static_cast<uint64_t>(n);
-    uint64_t x;
-    do
-      x = next();
-    while (x >= limit);
-    return static_cast<int64_t>(x % static_cast<uint64_t>(n));
-  }
-  /// Uniform in [0, 1) with 53 random bits.
-  double uniform() { return (next() >> 11) * 0x1.0p-53; }
-
-private:
-  uint64_t state;
-};
+/// The seeded generator of the tasks' data (splitmix64, Runtime/Sampling.h).
+using Rng = mlir::ssm::Rng;
 
 /// The first error of `values` (llvm::Expected), the others consumed; for
 /// reading several options at once.

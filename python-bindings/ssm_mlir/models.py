@@ -124,14 +124,29 @@ class MambaLM:
         logits, _ = self.prefill(t.reshape(-1, 1), state)
         return (logits[0, 0] if single else logits[:, 0]), state
 
-    def generate(self, tokens, n, state=None):
-        """Greedy decoding: the prompt followed by `n` tokens, each the
-        argmax of the logits before it, as (length + n,) or
-        (batch, length + n) int64. With `state`, the prompt continues from
-        it; the state is left after the prompt and all but the last new
-        token (feed that token to step() to go on)."""
+    def generate(self, tokens, n, state=None, temperature=0.0, top_k=0,
+                 top_p=1.0, seed=0):
+        """The prompt followed by `n` generated tokens, as (length + n,) or
+        (batch, length + n) int64. Each token is the argmax of the logits
+        before it (greedy, temperature 0), or with temperature > 0 a draw
+        from softmax(logits / temperature) restricted to the top_k most
+        probable tokens (0: all) and to the smallest set of the most
+        probable whose probabilities reach top_p (1: all), from a generator
+        seeded by `seed` (the same tokens for the same seed on every
+        platform; docs/models.md, "Sampling"). With `state`, the prompt
+        continues from it; the state is left after the prompt and all but
+        the last new token (feed that token to step() to go on)."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError("n must be a non-negative integer, got %r" % (n,))
+        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)):
+            raise ValueError("top_k must be an integer >= 0, got %r" % (top_k,))
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
+                or not 0 <= seed < 2**64:
+            raise ValueError("seed must be an integer in [0, 2**64), got %r" % (seed,))
+        if temperature == 0 and (top_k != 0 or top_p != 1.0 or seed != 0):
+            raise ValueError("top_k, top_p and seed apply to sampling: give a "
+                             "temperature above 0 with them (without it decoding "
+                             "is greedy)")
         t, one = _tokens(tokens)
         t = t.astype(np.int64)
         if n == 0:
@@ -139,7 +154,8 @@ class MambaLM:
         # The prompt's last logits are all that greedy decoding reads.
         logits, state = self.prefill(t, state, last_only=True)
         new, conv, ssm = self._core.decode(logits, int(n), state.conv,
-                                           state.ssm)
+                                           state.ssm, float(temperature),
+                                           int(top_k), float(top_p), int(seed))
         state.conv, state.ssm = conv, ssm
         out = np.concatenate([t, new], axis=1)
         return out[0] if one else out

@@ -142,6 +142,77 @@ def test_generate_batches_and_greedy_chain(lm, checkpoint, rng):
     assert lm.generate(prompts, 0).tolist() == prompts.tolist()
 
 
+def splitmix64(seed):
+    """The runtime's generator (ssm/Runtime/Sampling.h), for the draws."""
+    mask = 2**64 - 1
+    state = seed
+    while True:
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        yield z ^ (z >> 31)
+
+
+def reference_draw(logits, temperature, top_k, top_p, u):
+    """The sampler's contract in float64: the tempered softmax's weights,
+    the top_k largest and then the top_p nucleus kept (most probable first,
+    ties by token), then the first token in token order whose running sum
+    of weights exceeds u times their total."""
+    weights = np.exp((logits.astype(np.float64) - logits.max()) / temperature)
+    order = sorted(range(len(weights)), key=lambda v: (-weights[v], v))
+    if top_k:
+        order = order[:top_k]
+    if top_p < 1:
+        total = weights[order].sum()
+        n = int(np.searchsorted(np.cumsum(weights[order]), top_p * total)) + 1
+        order = order[:n]
+    kept = sorted(order)
+    cumulative = np.cumsum(weights[kept])
+    return kept[int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))]
+
+
+@pytest.mark.parametrize("temperature,top_k,top_p", [
+    (1.0, 0, 1.0), (0.7, 5, 1.0), (1.3, 0, 0.6), (2.0, 8, 0.9)])
+def test_generate_sampling_matches_the_reference(lm, checkpoint, temperature, top_k,
+                                                 top_p, rng):
+    """Sampled generation of a batch: every token is the reference sampler's
+    draw from the float64 model's logits with the runtime's generator,
+    sequence by sequence within each step."""
+    _, cfg, w = checkpoint
+    prompts = rng.integers(0, cfg.V, (2, 3))
+    out = lm.generate(prompts, 6, temperature=temperature, top_k=top_k, top_p=top_p,
+                      seed=1234)
+    assert out.shape == (2, 9)
+    assert out.tolist() == lm.generate(prompts, 6, temperature=temperature, top_k=top_k,
+                                       top_p=top_p, seed=1234).tolist()
+    draws = splitmix64(1234)
+    refs = [mr.lm_forward(cfg, w, out[b:b + 1, :8])[0][0] for b in range(2)]
+    for step in range(6):
+        for b in range(2):
+            u = (next(draws) >> 11) * 2.0**-53
+            want = reference_draw(refs[b][2 + step], temperature, top_k, top_p, u)
+            assert out[b, 3 + step] == want, (step, b)
+
+
+def test_generate_sampling_options(lm, checkpoint, rng):
+    _, cfg, _ = checkpoint
+    prompt = rng.integers(0, cfg.V, 4)
+    greedy = lm.generate(prompt, 5)
+    assert lm.generate(prompt, 5, temperature=0.0).tolist() == greedy.tolist()
+    # top_k = 1 is greedy at any temperature.
+    assert lm.generate(prompt, 5, temperature=3.0, top_k=1, seed=9).tolist() == greedy.tolist()
+    seeds = {tuple(lm.generate(prompt, 8, temperature=5.0, seed=s)) for s in range(4)}
+    assert len(seeds) > 1
+    with pytest.raises(ValueError, match="give a temperature above 0"):
+        lm.generate(prompt, 2, top_k=3)
+    with pytest.raises(ValueError, match=r"top-p must be in \(0, 1\]"):
+        lm.generate(prompt, 2, temperature=1.0, top_p=0.0)
+    with pytest.raises(ValueError, match="the temperature must be a finite number >= 0"):
+        lm.generate(prompt, 2, temperature=-1.0)
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        lm.generate(prompt, 2, temperature=1.0, seed=-1)
+
+
 def test_errors(lm, checkpoint, tmp_path):
     _, cfg, _ = checkpoint
     with pytest.raises(ValueError, match=r"token 37 at \(0, 1\) is outside the vocabulary"):

@@ -40,7 +40,8 @@ constexpr const char *kUsage = R"(usage:
                [--delta-bias BIAS] [--delta-softplus] [--h0 H0]
                --out Y [--last-state S] [--threads N]
   ssm-run model --checkpoint DIR (--tokens 1,2,3 | --tokens-npy T.npy)
-               [--logits OUT.npy] [--generate N] [--conv-state C.npy
+               [--logits OUT.npy] [--generate N [--temperature T
+               [--top-k K] [--top-p P] [--seed S]]] [--conv-state C.npy
                --ssm-state S.npy] [--conv-state-out C.npy --ssm-state-out
                S.npy] [--weights stored|f32] [--threads N]
                [--target cpu|nvptx|gpu-emulator]
@@ -61,8 +62,12 @@ float32).
 `model` runs a Mamba-1 or Mamba-2 checkpoint in Hugging Face layout
 (config.json and model.safetensors or shards) on token ids: --tokens for one
 sequence, or --tokens-npy with (batch, length) integers. It prints the
-weights' size and matrix type, prefill (and with --generate N, greedy
-decoding) throughput and the generated tokens; --logits writes the prompt's logits, (length, vocab) for one
+weights' size and matrix type, prefill (and with --generate N,
+decoding) throughput and the generated tokens: greedy, or with
+--temperature T > 0 drawn from softmax(logits / T), restricted to the K
+most probable tokens (--top-k) and to the smallest set of the most
+probable whose probabilities reach P (--top-p), from a generator seeded
+by --seed (default 0: the same tokens on every run and platform); --logits writes the prompt's logits, (length, vocab) for one
 sequence and (batch, length, vocab) for --tokens-npy (without it, the final
 norm and the LM head run on the last position only). The states can be
 given to continue from (chunked prefill, decoding) and written after the
@@ -689,6 +694,38 @@ llvm::Error runModel(Options &opts) {
       return n.takeError();
     steps = *n;
   }
+  // Sampling: greedy unless --temperature is above 0.
+  SamplingOptions sampling;
+  if (std::optional<std::string> v = opts.value("temperature"))
+    if (StringRef(*v).getAsDouble(sampling.temperature))
+      return llvm::createStringError(
+          "option '--temperature' expects a number, got '%s'", v->c_str());
+  if (std::optional<std::string> v = opts.value("top-k"))
+    if (StringRef(*v).getAsInteger(10, sampling.topK) || sampling.topK < 0)
+      return llvm::createStringError(
+          "option '--top-k' expects an integer >= 0, got '%s'", v->c_str());
+  if (std::optional<std::string> v = opts.value("top-p"))
+    if (StringRef(*v).getAsDouble(sampling.topP))
+      return llvm::createStringError(
+          "option '--top-p' expects a number, got '%s'", v->c_str());
+  if (std::optional<std::string> v = opts.value("seed"))
+    if (StringRef(*v).getAsInteger(10, sampling.seed))
+      return llvm::createStringError(
+          "option '--seed' expects an integer >= 0, got '%s'", v->c_str());
+  if (llvm::Error e = sampling.validate())
+    return e;
+  bool samplingGiven = opts.value("temperature") || opts.value("top-k") ||
+                       opts.value("top-p") || opts.value("seed");
+  if (samplingGiven && !steps)
+    return llvm::createStringError(
+        "'--temperature', '--top-k', '--top-p' and '--seed' choose the "
+        "generated tokens: give '--generate N' with them");
+  if ((opts.value("top-k") || opts.value("top-p") || opts.value("seed")) &&
+      sampling.temperature == 0)
+    return llvm::createStringError(
+        "'--top-k', '--top-p' and '--seed' apply to sampling: give "
+        "'--temperature T' above 0 with them (without it decoding is "
+        "greedy)");
   std::optional<std::string> convIn = opts.value("conv-state"),
                              ssmIn = opts.value("ssm-state");
   std::optional<std::string> convOut = opts.value("conv-state-out"),
@@ -774,12 +811,11 @@ llvm::Error runModel(Options &opts) {
       which == LMLogits::All ? "every position" : "the last position");
 
   if (steps) {
-    // Greedy decoding from the prefill's state, with a progress line on
-    // long runs.
+    // Decoding from the prefill's state, with a progress line on long runs.
     auto lastReport = std::chrono::steady_clock::now();
     double decodeMs = 0;
     auto generatedOr = (*lm)->decode(
-        *logits, steps, state,
+        *logits, steps, state, sampling,
         [&](int64_t s) {
           auto now = std::chrono::steady_clock::now();
           if (now - lastReport > std::chrono::seconds(1)) {
@@ -946,9 +982,10 @@ int main(int argc, char **argv) {
     specs["list"] = {false, false};
   } else if (model) {
     args = args.drop_front();
-    for (const char *name : {"checkpoint", "tokens", "tokens-npy", "logits",
-                             "generate", "conv-state", "ssm-state",
-                             "conv-state-out", "ssm-state-out", "weights"})
+    for (const char *name :
+         {"checkpoint", "tokens", "tokens-npy", "logits", "generate",
+          "conv-state", "ssm-state", "conv-state-out", "ssm-state-out",
+          "weights", "temperature", "top-k", "top-p", "seed"})
       specs[name] = {true, false};
   } else if (scan) {
     args = args.drop_front();

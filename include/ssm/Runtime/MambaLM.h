@@ -15,6 +15,7 @@
 #include "ssm/Runtime/Checkpoint.h"
 #include "ssm/Runtime/Jit.h"
 #include "ssm/Runtime/Programs.h"
+#include "ssm/Runtime/Sampling.h"
 
 #include <map>
 #include <vector>
@@ -81,18 +82,21 @@ public:
                                 double *ms = nullptr,
                                 LMLogits logits = LMLogits::All);
 
-  /// Greedy decoding of `steps` tokens after `logits` ((b, L, vocab), the
-  /// output that left `state`): each token is the argmax of the previous
-  /// logits. The steps run the program of the last position's logits, or
+  /// Decoding of `steps` tokens after `logits` ((b, L, vocab), the output
+  /// that left `state`): each token is picked from the previous logits as
+  /// `sampling` says (greedy, the argmax, by default; an error if its
+  /// options are out of range). The steps run the program of the last
+  /// position's logits, or
   /// the one of every position when only that one is compiled (at L = 1
   /// they are the same). Returns the new tokens (b, steps). `onStep`, when
   /// given, is called after each step with its index; `ms` receives the
   /// wall time of the steps (argmax, calls and their results, not
   /// `onStep`).
-  llvm::Expected<Array> decode(const Array &logits, int64_t steps,
-                               State &state,
-                               llvm::function_ref<void(int64_t)> onStep = nullptr,
-                               double *ms = nullptr);
+  llvm::Expected<Array>
+  decode(const Array &logits, int64_t steps, State &state,
+         const SamplingOptions &sampling = {},
+         llvm::function_ref<void(int64_t)> onStep = nullptr,
+         double *ms = nullptr);
 
 private:
   MambaLM() = default;
