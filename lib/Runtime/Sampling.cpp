@@ -36,27 +36,46 @@ int64_t TokenSampler::next(const float *logits, int64_t vocab) {
   for (int64_t v = 0; v < vocab; ++v)
     if (logits[v] > top)
       top = logits[v];
+  auto weight = [&](int64_t v) {
+    return std::exp((double(logits[v]) - double(top)) / options.temperature);
+  };
   candidates.clear();
-  for (int64_t v = 0; v < vocab; ++v) {
-    double p =
-        std::exp((double(logits[v]) - double(top)) / options.temperature);
-    if (p > 0) // NaN and underflow fail this too
-      candidates.push_back({p, v});
+  if (options.topK > 0 && options.topK < vocab) {
+    // The k largest logits (ties by token) in one pass with a heap of k, and
+    // the exponentials of those only: a selection over every weight cost
+    // twice the draw itself at 50,280 tokens.
+    auto larger = [&](int64_t a, int64_t b) {
+      return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+    };
+    std::vector<int64_t> &heap = kept;
+    heap.clear();
+    for (int64_t v = 0; v < vocab; ++v) {
+      if (std::isnan(logits[v]))
+        continue;
+      if (static_cast<int64_t>(heap.size()) < options.topK) {
+        heap.push_back(v);
+        std::push_heap(heap.begin(), heap.end(), larger);
+      } else if (larger(v, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), larger);
+        heap.back() = v;
+        std::push_heap(heap.begin(), heap.end(), larger);
+      }
+    }
+    for (int64_t v : heap)
+      if (double p = weight(v); p > 0)
+        candidates.push_back({p, v});
+  } else {
+    for (int64_t v = 0; v < vocab; ++v)
+      if (double p = weight(v); p > 0) // NaN and underflow fail this too
+        candidates.push_back({p, v});
   }
   if (candidates.empty()) // every logit NaN or -inf
     return 0;
-  // Most probable first, ties by token: the order top-k and top-p cut in.
+  // Most probable first, ties by token: the order top-p cuts in.
   auto byProbability = [](const std::pair<double, int64_t> &a,
                           const std::pair<double, int64_t> &b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
-  auto keep = [&](size_t n) {
-    std::nth_element(candidates.begin(), candidates.begin() + n,
-                     candidates.end(), byProbability);
-    candidates.resize(n);
-  };
-  if (options.topK > 0 && static_cast<size_t>(options.topK) < candidates.size())
-    keep(options.topK);
   if (options.topP < 1) {
     // The nucleus lies within the tokens of probability at least
     // (1 - topP) / n of the total: those below it weigh less than 1 - topP

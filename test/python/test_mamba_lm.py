@@ -155,13 +155,14 @@ def splitmix64(seed):
 
 def reference_draw(logits, temperature, top_k, top_p, u):
     """The sampler's contract in float64: the tempered softmax's weights,
-    the top_k largest and then the top_p nucleus kept (most probable first,
-    ties by token), then the first token in token order whose running sum
-    of weights exceeds u times their total."""
+    the top_k largest logits kept (ties by token), then the top_p nucleus
+    of those (most probable first, ties by token), then the first token in
+    token order whose running sum of weights exceeds u times their total."""
     weights = np.exp((logits.astype(np.float64) - logits.max()) / temperature)
-    order = sorted(range(len(weights)), key=lambda v: (-weights[v], v))
+    order = range(len(weights))
     if top_k:
-        order = order[:top_k]
+        order = sorted(order, key=lambda v: (-logits[v], v))[:top_k]
+    order = sorted(order, key=lambda v: (-weights[v], v))
     if top_p < 1:
         total = weights[order].sum()
         n = int(np.searchsorted(np.cumsum(weights[order]), top_p * total)) + 1

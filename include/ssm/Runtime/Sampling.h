@@ -51,7 +51,8 @@ struct SamplingOptions {
   /// 0: greedy (the argmax, the first of equal maxima); > 0: a draw from
   /// softmax(logits / temperature).
   double temperature = 0;
-  /// With temperature > 0: only the k largest logits (0: every token).
+  /// With temperature > 0: only the k largest logits, ties by token (0:
+  /// every token).
   int64_t topK = 0;
   /// With temperature > 0: only the smallest set of the most probable
   /// tokens (after top-k) whose probabilities sum to at least topP (1:
@@ -73,9 +74,10 @@ public:
   explicit TokenSampler(const SamplingOptions &options)
       : options(options), rng(options.seed) {}
 
-  /// The next token after `logits` (vocab values). A draw keeps the tokens
-  /// top-k and top-p leave (most probable first, ties by token), weighs
-  /// each by exp((logit - max) / temperature) in double precision, and
+  /// The next token after `logits` (vocab values). A draw keeps the k
+  /// largest logits (ties by token), then of those the top-p nucleus (most
+  /// probable first, ties by token), weighs each kept token by
+  /// exp((logit - max) / temperature) in double precision, and
   /// takes the first in token order whose running sum exceeds u times
   /// their total, u the generator's next uniform(). NaN logits are never
   /// drawn, nor is a token whose weight underflows to 0.
@@ -86,6 +88,8 @@ private:
   Rng rng;
   /// (probability before normalising, token) of the candidates.
   std::vector<std::pair<double, int64_t>> candidates;
+  /// The top-k selection's heap.
+  std::vector<int64_t> kept;
 };
 
 } // namespace mlir::ssm
