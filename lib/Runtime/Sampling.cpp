@@ -33,9 +33,15 @@ int64_t TokenSampler::next(const float *logits, int64_t vocab) {
   // Every token with a number for its logit; the tempered softmax relative
   // to the largest (so the largest weighs 1 and nothing overflows).
   float top = -INFINITY;
+  int64_t first = 0;
   for (int64_t v = 0; v < vocab; ++v)
-    if (logits[v] > top)
+    if (logits[v] > top) {
       top = logits[v];
+      first = v;
+    }
+  // An infinite logit outweighs every finite one.
+  if (std::isinf(top) && top > 0)
+    return first;
   auto weight = [&](int64_t v) {
     return std::exp((double(logits[v]) - double(top)) / options.temperature);
   };

@@ -151,7 +151,7 @@ class MambaLM:
         t = t.astype(np.int64)
         if n == 0:
             return t[0].copy() if one else t.copy()
-        # The prompt's last logits are all that greedy decoding reads.
+        # The prompt's last logits are all that decoding reads.
         logits, state = self.prefill(t, state, last_only=True)
         new, conv, ssm = self._core.decode(logits, int(n), state.conv,
                                            state.ssm, float(temperature),

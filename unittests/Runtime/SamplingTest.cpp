@@ -133,6 +133,15 @@ TEST(SamplingTest, NeverDrawsNaNOrUnderflow) {
   }
 }
 
+TEST(SamplingTest, AnInfiniteLogitWins) {
+  std::vector<float> logits = {0.0f, INFINITY, 3.0f, INFINITY};
+  SamplingOptions o;
+  o.temperature = 1;
+  EXPECT_EQ(TokenSampler(o).next(logits.data(), logits.size()), 1);
+  std::vector<float> none = {-INFINITY, NAN};
+  EXPECT_EQ(TokenSampler(o).next(none.data(), none.size()), 0);
+}
+
 TEST(SamplingTest, OptionsOutOfRange) {
   auto message = [](SamplingOptions o) { return llvm::toString(o.validate()); };
   SamplingOptions o;

@@ -86,12 +86,11 @@ public:
   /// that left `state`): each token is picked from the previous logits as
   /// `sampling` says (greedy, the argmax, by default; an error if its
   /// options are out of range). The steps run the program of the last
-  /// position's logits, or
-  /// the one of every position when only that one is compiled (at L = 1
-  /// they are the same). Returns the new tokens (b, steps). `onStep`, when
-  /// given, is called after each step with its index; `ms` receives the
-  /// wall time of the steps (argmax, calls and their results, not
-  /// `onStep`).
+  /// position's logits, or the one of every position when only that one is
+  /// compiled (at L = 1 they are the same). Returns the new tokens (b,
+  /// steps). `onStep`, when given, is called after each step with its
+  /// index; `ms` receives the wall time of the steps (the tokens' picks, the
+  /// calls and their results, not `onStep`).
   llvm::Expected<Array>
   decode(const Array &logits, int64_t steps, State &state,
          const SamplingOptions &sampling = {},

@@ -74,13 +74,14 @@ public:
   explicit TokenSampler(const SamplingOptions &options)
       : options(options), rng(options.seed) {}
 
-  /// The next token after `logits` (vocab values). A draw keeps the k
-  /// largest logits (ties by token), then of those the top-p nucleus (most
-  /// probable first, ties by token), weighs each kept token by
-  /// exp((logit - max) / temperature) in double precision, and
-  /// takes the first in token order whose running sum exceeds u times
-  /// their total, u the generator's next uniform(). NaN logits are never
-  /// drawn, nor is a token whose weight underflows to 0.
+  /// The next token after `logits` (vocab values): the first +inf logit if
+  /// there is one, else a draw that keeps the k largest logits (ties by
+  /// token), then of those the top-p nucleus (most probable first, ties by
+  /// token), weighs each kept token by exp((logit - max) / temperature) in
+  /// double precision, and takes the first in token order whose running
+  /// sum exceeds u times their total, u the generator's next uniform(). NaN
+  /// logits are never drawn, nor is a token whose weight underflows to 0
+  /// (token 0 when none is left).
   int64_t next(const float *logits, int64_t vocab);
 
 private:
