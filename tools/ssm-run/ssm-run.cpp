@@ -62,12 +62,13 @@ float32).
 `model` runs a Mamba-1 or Mamba-2 checkpoint in Hugging Face layout
 (config.json and model.safetensors or shards) on token ids: --tokens for one
 sequence, or --tokens-npy with (batch, length) integers. It prints the
-weights' size and matrix type, prefill (and with --generate N,
-decoding) throughput and the generated tokens: greedy, or with
---temperature T > 0 drawn from softmax(logits / T), restricted to the K
-most probable tokens (--top-k) and to the smallest set of the most
-probable whose probabilities reach P (--top-p), from a generator seeded
-by --seed (default 0: the same tokens on every run and platform); --logits writes the prompt's logits, (length, vocab) for one
+weights' size and matrix type, prefill (and with --generate N, decoding)
+throughput and the generated tokens: greedy, or with --temperature T > 0
+drawn from softmax(logits / T), restricted to the K most probable tokens
+(--top-k) and to the smallest set of the most probable whose
+probabilities reach P (--top-p), from a generator seeded by --seed
+(default 0: the same tokens on every run and platform). --logits writes
+the prompt's logits, (length, vocab) for one
 sequence and (batch, length, vocab) for --tokens-npy (without it, the final
 norm and the LM head run on the last position only). The states can be
 given to continue from (chunked prefill, decoding) and written after the
