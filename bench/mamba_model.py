@@ -31,7 +31,11 @@
    threads: tokens per second with the projections' decoding kernel
    (`--packed-from-rows` above B) and with the packed prefill kernel
    (`--packed-from-rows 1`), and which of the two the default threshold
-   picks.
+   picks;
+6. sampling (not in the default parts): one sequence decoding 128 tokens
+   from the same BF16 checkpoint, greedy against sampled (temperature 1;
+   with top-k 50; with top-p 0.9), alternating for --rounds rounds: ms per
+   token, the sampler's pass over the 50,280 logits included.
 
 Everything is measured in this one run; ratios are ours / PyTorch's time.
 """
@@ -558,6 +562,32 @@ def batch(tools, tmp, layers, thread_counts, dtype="BF16", steps=16,
                     rate["packed"] / rate["dots"], "packed" if b >= default[mode] else "dots"))
 
 
+def sampling(tools, tmp, layers, threads, rounds, steps=128):
+    cfg = model_config(layers, False)
+    ckpt = os.path.join(tmp, "sampling-bf16")
+    mr.write_checkpoint(ckpt, cfg.hf_json(), mr.random_weights(cfg, np.random.default_rng(2)),
+                        dtype="BF16")
+    modes = [("greedy", []), ("temperature 1", ["--temperature", "1"]),
+             ("top-k 50", ["--temperature", "1", "--top-k", "50"]),
+             ("top-p 0.9", ["--temperature", "1", "--top-p", "0.9"])]
+    print("== sampling: Mamba-130m shape (%d layers), BF16 checkpoint, one sequence, %d "
+          "decoding steps, %d thread(s); ms per token, %d rounds alternating" % (
+              layers, steps, threads, rounds))
+    ms = {}
+    for r in range(rounds):
+        for name, extra in (modes if r % 2 == 0 else modes[::-1]):
+            out = run([os.path.join(tools, "ssm-run"), "model", "--checkpoint", ckpt,
+                       "--tokens", "1,2,3", "--generate", str(steps + 1), "--threads",
+                       str(threads)] + extra + (["--seed", "1"] if extra else []))
+            ms.setdefault(name, []).append(
+                float(re.search(r"decode: .* in ([0-9.]+) ms", out).group(1)) / steps)
+    greedy = float(np.median(ms["greedy"]))
+    for name, _ in modes:
+        med = float(np.median(ms[name]))
+        print("%-14s %-30s median %6.2f ms/token (%+.2f ms against greedy)" % (
+            name, ", ".join("%.2f" % x for x in ms[name]), med, med - greedy))
+
+
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -570,9 +600,10 @@ def main():
     ap.add_argument("--mamba2", action="store_true",
                     help="the model part runs Mamba-2-130m's shape (no PyTorch reference)")
     ap.add_argument("--parts", default="projections,step,model",
-                    help="comma-separated parts to run (projections, step, model, weights16, batch)")
+                    help="comma-separated parts to run (projections, step, model, weights16, batch, "
+                         "sampling)")
     ap.add_argument("--rounds", type=int, default=3,
-                    help="weights16: rounds alternating the two modes")
+                    help="weights16 and sampling: rounds alternating the modes")
     ap.add_argument("--dtype", default="BF16", choices=("BF16", "F16"),
                     help="weights16: the checkpoint's dtype")
     ap.add_argument("--targets", default="cpu",
@@ -583,9 +614,10 @@ def main():
                     help="the model part's thread counts, comma-separated")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
-    unknown = parts - {"projections", "step", "model", "weights16", "batch"}
+    unknown = parts - {"projections", "step", "model", "weights16", "batch", "sampling"}
     if unknown:
-        ap.error("unknown --parts %s (expected projections, step, model, weights16, batch)" %
+        ap.error("unknown --parts %s (expected projections, step, model, weights16, batch, "
+                 "sampling)" %
                  ",".join(sorted(unknown)))
     with tempfile.TemporaryDirectory(prefix="bench-mamba-") as tmp:
         if "projections" in parts:
@@ -602,6 +634,8 @@ def main():
         if "batch" in parts:
             batch(args.tools, tmp, args.layers, tuple(int(t) for t in args.threads.split(",")),
                   args.dtype)
+        if "sampling" in parts:
+            sampling(args.tools, tmp, args.layers, int(args.threads.split(",")[0]), args.rounds)
 
 
 if __name__ == "__main__":
