@@ -445,10 +445,9 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
       // only. A single row has kDecodeUnroll accumulators per output; several
       // rows (a batch of sequences decoding together) are taken 4 at a time
       // (kDecodeRowBlockAvx512; 2 with AVX2) with one accumulator per output
-      // and row, so that each
-      // vector of w, loaded and widened once, serves every row of the
-      // block: the group's rows of w are read from memory for the first
-      // block and from L1 for the others.
+      // and row, so that each vector of w, loaded and widened once, serves
+      // every row of the block: the group's rows of w are read from memory
+      // for the first block and from L1 for the others.
       int64_t group = width >= 16 ? kDecodeRowsAvx512 : kDecodeRowsAvx2;
       rewriter.setInsertionPointToStart(&choice.getElseRegion().front());
       Value kUnrolled = roundDown(K, width * kDecodeUnroll);
@@ -604,11 +603,11 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
           }
         }
       };
-      // The group's `group` outputs for every row: blocks of kDecodeRows
-      // rows (each as group / outputsPerBlock sub-blocks of outputs, so that
-      // the accumulators fit the registers), then the rest as a block of
-      // each smaller power of two; a lone row has kDecodeUnroll accumulators
-      // per output.
+      // The group's `group` outputs for every row: blocks of blockRows rows,
+      // each as sub-blocks of perBlock outputs so that the accumulators
+      // (group * kDecodeUnroll) fit the registers, then the rest as a block
+      // of each smaller power of two; a lone row has kDecodeUnroll
+      // accumulators per output.
       int64_t blockRows =
           width >= 16 ? kDecodeRowBlockAvx512 : kDecodeRowBlockAvx2;
       auto groupRows = [&](Value n0) {
