@@ -485,12 +485,34 @@ public:
                           stateResult(std::move(state.ssm), ssm));
   }
 
-  /// (tokens (b, steps), conv, ssm): decoding after `logits`, greedy or
-  /// sampled as `sampling` says.
+  /// (logits (b, 1, vocab), conv, ssm) after running prompts of any
+  /// lengths from (conv, ssm): MambaLM::prefill.
+  py::tuple prefillPrompts(const std::vector<std::vector<int64_t>> &prompts,
+                           const py::handle &convIn, const py::handle &ssmIn) {
+    // The compiled model updates the states in place.
+    py::array conv = asNumpy(convIn, true, "the conv state", true);
+    py::array ssm = asNumpy(ssmIn, true, "the ssm state", true);
+    MambaLM::State state = stateOf(
+        conv, ssm, Array(DType::I64, {static_cast<int64_t>(prompts.size())}));
+    const llvm::SmallVector<llvm::ArrayRef<int64_t>> refs(prompts.begin(),
+                                                          prompts.end());
+    Array logits = unwrap(withoutGIL([&] {
+                            std::lock_guard<std::mutex> lock(mutex);
+                            return lm->prefill(refs, state);
+                          }),
+                          Raise::Value);
+    return py::make_tuple(toNumpy(std::move(logits)),
+                          stateResult(std::move(state.conv), conv),
+                          stateResult(std::move(state.ssm), ssm));
+  }
+
+  /// (tokens (b, n), lengths (b,), conv, ssm): decoding after `logits`,
+  /// greedy or sampled as `sampling` says, each sequence up to `steps`
+  /// tokens or its first stop token (MambaLM::decode).
   py::tuple decode(const py::handle &logitsIn, int64_t steps,
                    const py::handle &convIn, const py::handle &ssmIn,
-                   double temperature, int64_t topK, double topP,
-                   uint64_t seed) {
+                   double temperature, int64_t topK, double topP, uint64_t seed,
+                   const std::vector<int64_t> &stopTokens) {
     SamplingOptions sampling;
     sampling.temperature = temperature;
     sampling.topK = topK;
@@ -513,13 +535,16 @@ public:
                             shapeString(logitsView.shape()));
     Array batchOnly(DType::I64, {logitsView.shape()[0], 1});
     MambaLM::State state = stateOf(conv, ssm, batchOnly);
-    Array tokens = unwrap(withoutGIL([&] {
-                            std::lock_guard<std::mutex> lock(mutex);
-                            return lm->decode(logitsView, steps, state,
-                                              sampling);
-                          }),
-                          Raise::Value);
-    return py::make_tuple(toNumpy(std::move(tokens)),
+    MambaLM::Generated out = unwrap(
+        withoutGIL([&] {
+          std::lock_guard<std::mutex> lock(mutex);
+          return lm->decode(logitsView, steps, state, sampling, stopTokens);
+        }),
+        Raise::Value);
+    Array lengths(DType::I64, {static_cast<int64_t>(out.lengths.size())});
+    std::copy(out.lengths.begin(), out.lengths.end(), lengths.as<int64_t>());
+    return py::make_tuple(toNumpy(std::move(out.tokens)),
+                          toNumpy(std::move(lengths)),
                           stateResult(std::move(state.conv), conv),
                           stateResult(std::move(state.ssm), ssm));
   }
@@ -750,7 +775,10 @@ PYBIND11_MODULE(_ssm_mlir, m) {
       .def("decode", &LanguageModel::decode, py::arg("logits"),
            py::arg("steps"), py::arg("conv"), py::arg("ssm"),
            py::arg("temperature") = 0.0, py::arg("top_k") = 0,
-           py::arg("top_p") = 1.0, py::arg("seed") = 0);
+           py::arg("top_p") = 1.0, py::arg("seed") = 0,
+           py::arg("stop_tokens") = std::vector<int64_t>{})
+      .def("prefill_prompts", &LanguageModel::prefillPrompts,
+           py::arg("prompts"), py::arg("conv"), py::arg("ssm"));
 
   m.def("list_tasks", &listTasks);
   m.def("run_task", &runTask, py::arg("name"), py::arg("options"),

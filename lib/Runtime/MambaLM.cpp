@@ -7,8 +7,10 @@
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/DenseSet.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 using namespace mlir::ssm;
 
@@ -271,11 +273,84 @@ llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
   return std::move((*results)[0]);
 }
 
-llvm::Expected<Array> MambaLM::decode(const Array &logits, int64_t steps,
-                                      State &state,
-                                      const SamplingOptions &sampling,
-                                      llvm::function_ref<void(int64_t)> onStep,
-                                      double *ms) {
+namespace {
+/// Copies sequence `fromB` of the state stack `from` (layers, batch, ...)
+/// to sequence `toB` of `to`, a stack of the same layers and per-sequence
+/// shape (float32).
+void copySequence(const Array &from, int64_t fromB, Array &to, int64_t toB) {
+  const int64_t layers = from.shape()[0], fromBatch = from.shape()[1],
+                toBatch = to.shape()[1];
+  const int64_t per = from.numElements() / (layers * fromBatch);
+  for (int64_t l = 0; l < layers; ++l)
+    std::memcpy(to.as<float>() + (l * toBatch + toB) * per,
+                from.as<float>() + (l * fromBatch + fromB) * per,
+                per * sizeof(float));
+}
+
+void copySequence(const MambaLM::State &from, int64_t fromB, MambaLM::State &to,
+                  int64_t toB) {
+  copySequence(from.conv, fromB, to.conv, toB);
+  copySequence(from.ssm, fromB, to.ssm, toB);
+}
+} // namespace
+
+llvm::Expected<Array>
+MambaLM::prefill(llvm::ArrayRef<llvm::ArrayRef<int64_t>> prompts, State &state,
+                 double *ms) {
+  const int64_t batch = prompts.size();
+  if (batch == 0)
+    return llvm::createStringError("prefill: no prompts given");
+  // Checked before any call, so that an error leaves `state` as it was.
+  const int64_t V = config().vocabSize;
+  for (auto [i, p] : llvm::enumerate(prompts)) {
+    if (p.empty())
+      return llvm::createStringError(
+          "prompt %zu is empty: each sequence needs at least one token", i);
+    for (auto [t, id] : llvm::enumerate(p))
+      if (id < 0 || id >= V)
+        return llvm::createStringError(
+            "token %lld at (%zu, %zu) is outside the vocabulary [0, %lld)",
+            static_cast<long long>(id), i, t, static_cast<long long>(V));
+  }
+  if (auto e = checkState(state, batch))
+    return std::move(e);
+  const size_t length = prompts.front().size();
+  if (llvm::all_of(prompts, [&](auto p) { return p.size() == length; })) {
+    Array tokens(DType::I64, {batch, static_cast<int64_t>(length)});
+    for (auto [i, p] : llvm::enumerate(prompts))
+      std::copy(p.begin(), p.end(), tokens.as<int64_t>() + i * length);
+    return forward(tokens, state, ms, LMLogits::Last);
+  }
+  // Different lengths: each prompt a call of the batch-1 program, on a copy
+  // of its part of the state. One program for any mix of lengths; batching
+  // prompts of equal length would compile a program per group size (1.3 s
+  // each for Mamba-130m) to save little (docs/models.md).
+  Array logits(DType::F32, {batch, 1, V});
+  State one = initialState(1);
+  double total = 0;
+  for (auto [i, p] : llvm::enumerate(prompts)) {
+    Array tokens(DType::I64, {1, static_cast<int64_t>(p.size())});
+    std::copy(p.begin(), p.end(), tokens.as<int64_t>());
+    copySequence(state, i, one, 0);
+    double callMs = 0;
+    auto out = forward(tokens, one, &callMs, LMLogits::Last);
+    if (!out)
+      return llvm::createStringError("prompt %zu: %s", i,
+                                     llvm::toString(out.takeError()).c_str());
+    total += callMs;
+    std::memcpy(logits.as<float>() + i * V, out->as<float>(),
+                V * sizeof(float));
+    copySequence(one, 0, state, i);
+  }
+  if (ms)
+    *ms = total;
+  return logits;
+}
+
+llvm::Expected<MambaLM::Generated> MambaLM::decode(
+    const Array &logits, int64_t steps, State &state,
+    const SamplingOptions &sampling, llvm::ArrayRef<int64_t> stopTokens,
+    llvm::function_ref<void(int64_t)> onStep, double *ms, int64_t *calls) {
   if (llvm::Error e = sampling.validate())
     return e;
   if (logits.rank() != 3 || logits.shape()[2] != config().vocabSize)
@@ -284,6 +359,13 @@ llvm::Expected<Array> MambaLM::decode(const Array &logits, int64_t steps,
         static_cast<long long>(config().vocabSize),
         shapeString(logits.shape()).c_str());
   int64_t batch = logits.shape()[0], V = config().vocabSize;
+  for (int64_t t : stopTokens)
+    if (t < 0 || t >= V)
+      return llvm::createStringError(
+          "stop token %lld is outside the vocabulary [0, %lld)",
+          static_cast<long long>(t), static_cast<long long>(V));
+  if (auto e = checkState(state, batch))
+    return std::move(e);
   Array out(DType::I64, {batch, steps});
   Array next(DType::I64, {batch, 1});
   Array stepLogits;
@@ -294,22 +376,42 @@ llvm::Expected<Array> MambaLM::decode(const Array &logits, int64_t steps,
                                    ? LMLogits::All
                                    : LMLogits::Last;
   TokenSampler sampler(sampling);
+  // A sequence that stopped still takes a row of every later call (the
+  // program's batch is fixed); its state before the stop token is kept
+  // aside and put back at the end.
+  llvm::SmallVector<int64_t> lengths(batch, 0);
+  std::optional<State> stopped;
+  int64_t running = batch, n = 0, made = 0;
   // `ms` is the wall time of the loop but `onStep`: every token's pick, call
   // and result's handling, which a user waits for (the calls alone would leave
   // out any copy of the states back).
   auto start = std::chrono::steady_clock::now();
   double callbacksMs = 0;
-  for (int64_t s = 0; s < steps; ++s) {
+  for (int64_t s = 0; s < steps && running; ++s) {
     int64_t L = last->shape()[1];
     for (int64_t b = 0; b < batch; ++b) {
-      int64_t token = sampler.next(last->as<float>() + (b * L + L - 1) * V, V);
+      int64_t token;
+      if (lengths[b]) {
+        token = out.as<int64_t>()[b * steps + s - 1];
+      } else {
+        token = sampler.next(last->as<float>() + (b * L + L - 1) * V, V);
+        if (llvm::is_contained(stopTokens, token)) {
+          lengths[b] = s + 1;
+          --running;
+          if (!stopped)
+            stopped = initialState(batch);
+          copySequence(state, b, *stopped, b);
+        }
+      }
       out.as<int64_t>()[b * steps + s] = token;
       next.as<int64_t>()[b] = token;
     }
-    if (s + 1 < steps) {
+    n = s + 1;
+    if (n < steps && running) {
       auto step = forward(next, state, nullptr, stepProgram);
       if (!step)
         return step.takeError();
+      ++made;
       stepLogits = std::move(*step);
       last = &stepLogits;
     }
@@ -321,10 +423,23 @@ llvm::Expected<Array> MambaLM::decode(const Array &logits, int64_t steps,
                          .count();
     }
   }
+  for (int64_t b = 0; b < batch; ++b) {
+    if (!lengths[b])
+      lengths[b] = n;
+    else if (stopped)
+      copySequence(*stopped, b, state, b);
+  }
   if (ms)
     *ms = std::chrono::duration<double, std::milli>(
               std::chrono::steady_clock::now() - start)
               .count() -
           callbacksMs;
-  return out;
+  if (calls)
+    *calls = made;
+  // The first n columns of `out`.
+  Generated result{Array(DType::I64, {batch, n}), std::move(lengths)};
+  for (int64_t b = 0; b < batch; ++b)
+    std::copy_n(out.as<int64_t>() + b * steps, n,
+                result.tokens.as<int64_t>() + b * n);
+  return result;
 }

@@ -42,6 +42,45 @@ def _tokens(tokens, what="tokens"):
                      % (what, t.shape))
 
 
+def _prompt_list(tokens):
+    """A list or tuple of prompts (1-D integer sequences, whose lengths may
+    differ) as a list of int64 arrays, or None when `tokens` is not one."""
+    if not isinstance(tokens, (list, tuple)) or not tokens or not all(
+            isinstance(p, (list, tuple, np.ndarray)) for p in tokens):
+        return None
+    out = []
+    for i, p in enumerate(tokens):
+        a = np.asarray(p)
+        if a.ndim != 1 or a.size == 0:
+            raise ValueError("prompt %d must be a non-empty (length,) sequence "
+                             "of token ids, got shape %s" % (i, a.shape))
+        if a.dtype.kind not in "iu":
+            raise TypeError("prompt %d must be integer token ids, got dtype %s"
+                            % (i, a.dtype))
+        out.append(a.astype(np.int64))
+    return out
+
+
+def _ragged(tokens):
+    """The prompts of `tokens` when it is a list of prompts of different
+    lengths, else None (it is then an array of tokens)."""
+    prompts = _prompt_list(tokens)
+    if prompts is None or len({len(p) for p in prompts}) == 1:
+        return None
+    return prompts
+
+
+def _stop_tokens(stop_tokens):
+    """`stop_tokens` (None, an id or ids) as a list of ints."""
+    if stop_tokens is None:
+        return []
+    ids = np.atleast_1d(np.asarray(stop_tokens))
+    if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+        raise ValueError("stop_tokens must be a token id or a sequence of "
+                         "them, got %r" % (stop_tokens,))
+    return [int(t) for t in ids]
+
+
 class MambaLM:
     """A Mamba-1 language model compiled through the ssm dialect (the same
     program as `ssm-run model`). Weights stay in the checkpoint's memory map
@@ -52,9 +91,11 @@ class MambaLM:
         logits, state = lm.prefill([1, 2, 3])     # and the state after it
         logits, state = lm.step(7, state)         # one token, (vocab,)
         lm.generate([1, 2, 3], 10)                # prompt + 10 greedy tokens
+        lm.generate([[1, 2, 3], [4, 5]], 10, stop_tokens=0)   # a list back
 
     Token arrays are (length,) for one sequence or (batch, length); logits
-    follow: (length, vocab) or (batch, length, vocab), float32."""
+    follow: (length, vocab) or (batch, length, vocab), float32. prefill and
+    generate also take a list of prompts of different lengths."""
 
     def __init__(self, core, path):
         self._core = core
@@ -105,12 +146,32 @@ class MambaLM:
         the prefill of the concatenated prompt (chunked prefill). With
         last_only, the logits of the last position only, (1, vocab) or
         (batch, 1, vocab): the final norm and the LM head skip the others
-        (a separate program, compiled on first use)."""
+        (a separate program, compiled on first use). A list of prompts of
+        different lengths needs last_only: each prompt is run from its
+        sequence's part of the state, and the logits are those of each
+        one's last token, (batch, 1, vocab)."""
+        prompts = _ragged(tokens)
+        if prompts is not None:
+            if not last_only:
+                raise ValueError(
+                    "prompts of different lengths have no (batch, length, "
+                    "vocab) logits: pass last_only=True, or prefill them one "
+                    "by one")
+            return self._prefill_prompts(prompts, state)
         t, one = _tokens(tokens)
         if state is None:
             state = self.initial_state(t.shape[0])
         logits = self._run(t, state, last_only)
         return (logits[0] if one else logits), state
+
+    def _prefill_prompts(self, prompts, state):
+        """(the last position's logits (batch, 1, vocab), state) after each
+        prompt of the list `prompts`, from `state` (None: zeros)."""
+        if state is None:
+            state = self.initial_state(len(prompts))
+        logits, state.conv, state.ssm = self._core.prefill_prompts(
+            [p.tolist() for p in prompts], state.conv, state.ssm)
+        return logits, state
 
     def step(self, tokens, state):
         """One decoding step: `tokens` is one id (a single sequence) or
@@ -125,17 +186,23 @@ class MambaLM:
         return (logits[0, 0] if single else logits[:, 0]), state
 
     def generate(self, tokens, n, state=None, temperature=0.0, top_k=0,
-                 top_p=1.0, seed=0):
-        """The prompt followed by `n` generated tokens, as (length + n,) or
-        (batch, length + n) int64. Each token is the argmax of the logits
-        before it (greedy, temperature 0), or with temperature > 0 a draw
-        from softmax(logits / temperature) restricted to the top_k most
-        probable tokens (0: all) and to the smallest set of the most
+                 top_p=1.0, seed=0, stop_tokens=None):
+        """The prompts followed by up to `n` generated tokens, int64, in the
+        form the prompts came: (length + n,) for one prompt, (batch, length
+        + n) for a 2-D array, and a list of 1-D arrays for a list of
+        prompts (their lengths may differ). Each token is the argmax of the
+        logits before it (greedy, temperature 0), or with temperature > 0 a
+        draw from softmax(logits / temperature) restricted to the top_k
+        most probable tokens (0: all) and to the smallest set of the most
         probable whose probabilities reach top_p (1: all), from a generator
         seeded by `seed` (the same tokens for the same seed on every
-        platform; docs/models.md, "Sampling"). With `state`, the prompt
-        continues from it; the state is left after the prompt and all but
-        the last new token (feed that token to step() to go on)."""
+        platform; docs/models.md, "Sampling"). A sequence ends at the first
+        of `stop_tokens` it generates (an id or ids), which it keeps;
+        in a 2-D result a sequence that ended earlier than others repeats
+        its stop token. With `state`, the prompts continue from it; each
+        sequence's state is left after its prompt and all but its last new
+        token (feed that token to step() to go on; for a sequence that
+        stopped, its stop token)."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError("n must be a non-negative integer, got %r" % (n,))
         if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)):
@@ -147,18 +214,31 @@ class MambaLM:
             raise ValueError("top_k, top_p and seed apply to sampling: give a "
                              "temperature above 0 with them (without it decoding "
                              "is greedy)")
-        t, one = _tokens(tokens)
-        t = t.astype(np.int64)
+        stops = _stop_tokens(stop_tokens)
+        # A list of prompts gives a list back, whatever their lengths.
+        prompts = _prompt_list(tokens)
+        if prompts is None:
+            t, one = _tokens(tokens)
+            t = t.astype(np.int64)
         if n == 0:
+            if prompts is not None:
+                return [p.copy() for p in prompts]
             return t[0].copy() if one else t.copy()
         # The prompt's last logits are all that decoding reads.
-        logits, state = self.prefill(t, state, last_only=True)
-        new, conv, ssm = self._core.decode(logits, int(n), state.conv,
-                                           state.ssm, float(temperature),
-                                           int(top_k), float(top_p), int(seed))
+        if prompts is not None:
+            logits, state = self._prefill_prompts(prompts, state)
+        else:
+            logits, state = self.prefill(t, state, last_only=True)
+        new, lengths, conv, ssm = self._core.decode(
+            logits, int(n), state.conv, state.ssm, float(temperature),
+            int(top_k), float(top_p), int(seed), stops)
         state.conv, state.ssm = conv, ssm
-        out = np.concatenate([t, new], axis=1)
-        return out[0] if one else out
+        if prompts is not None:
+            return [np.concatenate([p, new[b, :lengths[b]]])
+                    for b, p in enumerate(prompts)]
+        if one:
+            return np.concatenate([t[0], new[0, :lengths[0]]])
+        return np.concatenate([t, new], axis=1)
 
     def __repr__(self):
         c = self.config

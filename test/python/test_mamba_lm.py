@@ -214,6 +214,119 @@ def test_generate_sampling_options(lm, checkpoint, rng):
         lm.generate(prompt, 2, temperature=1.0, seed=-1)
 
 
+@pytest.fixture(scope="module")
+def mamba2(tmp_path_factory):
+    """(model, config, float64 weights) of a small Mamba-2 checkpoint: its
+    ssm states are (layers, batch, heads, head_dim, d_state)."""
+    cfg = mr.Config(d_model=8, n_layer=2, vocab=23, d_state=5, version=2,
+                    headdim=4)
+    w = mr.random_weights(cfg, np.random.default_rng(13))
+    d = str(tmp_path_factory.mktemp("mamba2-ckpt"))
+    mr.write_checkpoint(d, cfg.hf_json(), w, "F32")
+    return (ssm_mlir.MambaLM.from_pretrained(d), cfg,
+            {k: mr.stored(v, "F32") for k, v in w.items()})
+
+
+@pytest.fixture(params=["mamba1", "mamba2"])
+def model(request, lm, checkpoint):
+    """(model, config, float64 weights) of each layer kind."""
+    if request.param == "mamba1":
+        return lm, checkpoint[1], checkpoint[2]
+    return request.getfixturevalue("mamba2")
+
+
+def test_prefill_prompts_of_different_lengths(model, rng):
+    """A list of prompts of lengths 5, 1 and 9, each from its own part of a
+    state that is not zeros: each sequence's last logits and states against
+    float64."""
+    lm, cfg, w = model
+    _, conv0, ssm0 = mr.lm_forward(cfg, w, rng.integers(0, cfg.V, (3, 4)))
+    state = ssm_mlir.MambaState(conv0, ssm0)
+    prompts = [rng.integers(0, cfg.V, n) for n in (5, 1, 9)]
+    logits, out = lm.prefill(prompts, state, last_only=True)
+    assert out is state and logits.shape == (3, 1, cfg.V)
+    for b, p in enumerate(prompts):
+        ref, conv, ssm = mr.lm_forward(cfg, w, p[None], conv0[:, b:b + 1],
+                                       ssm0[:, b:b + 1])
+        assert max_rel_err(logits[b], ref[0, -1:]) <= TOL
+        assert max_rel_err(state.conv[:, b:b + 1], conv) <= TOL
+        assert max_rel_err(state.ssm[:, b:b + 1], ssm) <= TOL
+    # Prompts of one length given as a list are an array of tokens.
+    same, _ = lm.prefill([p[:1].tolist() for p in prompts])
+    assert same.shape == (3, 1, cfg.V)
+    with pytest.raises(ValueError, match="pass last_only=True"):
+        lm.prefill(prompts)
+
+
+def test_generate_prompts_of_different_lengths(model, rng):
+    """A list of prompts gives a list back: each prompt and its greedy chain,
+    each token the argmax of float64 logits before it."""
+    lm, cfg, w = model
+    prompts = [rng.integers(0, cfg.V, n) for n in (3, 7, 1, 2)]
+    out = lm.generate(prompts, 4)
+    assert isinstance(out, list) and [len(o) for o in out] == [7, 11, 5, 6]
+    for p, o in zip(prompts, out):
+        assert o.dtype == np.int64 and o[:len(p)].tolist() == p.tolist()
+        ref, _, _ = mr.lm_forward(cfg, w, o[None, :-1])
+        assert o[len(p):].tolist() == np.argmax(ref[0, len(p) - 1:], -1).tolist()
+    # A list of prompts of one length also gives a list.
+    same = lm.generate([p[:1] for p in prompts], 2)
+    assert isinstance(same, list) and [len(o) for o in same] == [3] * 4
+    assert [o.tolist() for o in lm.generate(prompts, 0)] == [p.tolist() for p in prompts]
+
+
+def stop_within(tokens, other):
+    """(k, token): a token of `tokens` at 0 < k < len - 1 that neither comes
+    earlier in `tokens` nor anywhere in `other` (a stop token that ends
+    `tokens` at k, and only it), or None."""
+    for k in range(1, len(tokens) - 1):
+        t = int(tokens[k])
+        if t not in tokens[:k] and t not in other:
+            return k, t
+    return None
+
+
+def test_generate_stop_tokens(model, rng):
+    """Two sequences, one of which picks a stop token that the other never
+    does: the first ends at it (and repeats it in a 2-D result), the other
+    runs its 8 steps; each sequence's state is after all but its last token
+    (for the first, before its stop token), against float64."""
+    lm, cfg, w = model
+    for _ in range(50):
+        prompts = rng.integers(0, cfg.V, (2, 5))
+        free = lm.generate(prompts, 8)[:, 5:]
+        pick = stop_within(free[0], free[1])
+        if pick:
+            break
+    else:
+        pytest.fail("no prompts whose chains differ enough to test stop tokens")
+    k, stop = pick
+    state = lm.initial_state(2)
+    out = lm.generate(prompts, 8, state=state, stop_tokens=stop)
+    assert out.shape == (2, 13)
+    assert out[0, 5:].tolist() == free[0, :k + 1].tolist() + [stop] * (7 - k)
+    assert out[1, 5:].tolist() == free[1].tolist()
+    for b, fed in ((0, free[0, :k]), (1, free[1, :7])):
+        _, conv, ssm = mr.lm_forward(cfg, w, np.concatenate([prompts[b], fed])[None])
+        assert max_rel_err(state.conv[:, b:b + 1], conv) <= TOL
+        assert max_rel_err(state.ssm[:, b:b + 1], ssm) <= TOL
+    # As a list, each sequence as long as it ran; one prompt, a 1-D array.
+    # (With a second stop token that neither chain picks.)
+    unused = min(set(range(cfg.V)) - set(free.ravel().tolist()))
+    listed = lm.generate(list(prompts), 8, stop_tokens=[unused, stop])
+    assert [o[5:].tolist() for o in listed] == [free[0, :k + 1].tolist(),
+                                               free[1].tolist()]
+    assert lm.generate(prompts[0], 8, stop_tokens=stop)[5:].tolist() == \
+        free[0, :k + 1].tolist()
+    # Every sequence stopping at its first token: no decoding call, the
+    # state after the prompts.
+    state = lm.initial_state(2)
+    out = lm.generate(prompts, 8, state=state, stop_tokens=free[:, 0])
+    assert out.shape == (2, 6) and out[:, 5].tolist() == free[:, 0].tolist()
+    _, conv, ssm = mr.lm_forward(cfg, w, prompts)
+    assert max_rel_err(state.conv, conv) <= TOL and max_rel_err(state.ssm, ssm) <= TOL
+
+
 def test_errors(lm, checkpoint, tmp_path):
     _, cfg, _ = checkpoint
     with pytest.raises(ValueError, match=r"token 37 at \(0, 1\) is outside the vocabulary"):
@@ -231,6 +344,19 @@ def test_errors(lm, checkpoint, tmp_path):
         lm.step(np.zeros((2, 1), np.int64), state)
     with pytest.raises(ValueError, match="n must be a non-negative integer"):
         lm.generate([1], -1)
+    # Lists of prompts and stop tokens.
+    with pytest.raises(ValueError, match=r"prompt 1 must be a non-empty \(length,\)"):
+        lm.generate([[1, 2], []], 2)
+    with pytest.raises(TypeError, match="prompt 0 must be integer token ids"):
+        lm.generate([[1.5], [2, 3]], 2)
+    with pytest.raises(ValueError, match=r"token 40 at \(1, 1\) is outside the vocabulary"):
+        lm.generate([[1], [2, 40]], 2)
+    with pytest.raises(ValueError, match=r"the conv state .*\(2, 3, 22, 3\)"):
+        lm.prefill([[1], [2, 3], [4]], state, last_only=True)
+    with pytest.raises(ValueError, match=r"stop token 37 is outside the vocabulary \[0, 37\)"):
+        lm.generate([1, 2], 2, stop_tokens=[0, 37])
+    with pytest.raises(ValueError, match="stop_tokens must be a token id"):
+        lm.generate([1, 2], 2, stop_tokens=0.5)
     with pytest.raises(ssm_mlir.Error, match=r"missing.*config\.json"):
         ssm_mlir.MambaLM.from_pretrained(tmp_path / "missing")
     broken = tmp_path / "broken"

@@ -39,8 +39,9 @@ constexpr const char *kUsage = R"(usage:
   ssm-run scan --u U --delta DELTA --A A --B B --C C [--D D] [--z Z]
                [--delta-bias BIAS] [--delta-softplus] [--h0 H0]
                --out Y [--last-state S] [--threads N]
-  ssm-run model --checkpoint DIR (--tokens 1,2,3 | --tokens-npy T.npy)
-               [--logits OUT.npy] [--generate N [--temperature T
+  ssm-run model --checkpoint DIR (--tokens 1,2,3 [--tokens 4,5]... |
+               --tokens-npy T.npy) [--logits OUT.npy]
+               [--generate N [--stop-tokens 0,...] [--temperature T
                [--top-k K] [--top-p P] [--seed S]]] [--conv-state C.npy
                --ssm-state S.npy] [--conv-state-out C.npy --ssm-state-out
                S.npy] [--weights stored|f32] [--threads N]
@@ -60,17 +61,19 @@ and layout: u, delta, z (b, d, L); A (d, n); B and C
 state (b, d, n). Inputs are float32, float64 or float16 (converted to
 float32).
 `model` runs a Mamba-1 or Mamba-2 checkpoint in Hugging Face layout
-(config.json and model.safetensors or shards) on token ids: --tokens for one
-sequence, or --tokens-npy with (batch, length) integers. It prints the
-weights' size and matrix type, prefill (and with --generate N, decoding)
-throughput and the generated tokens: greedy, or with --temperature T > 0
+(config.json and model.safetensors or shards) on token ids: --tokens once
+per sequence (the lengths may differ), or --tokens-npy with (batch, length)
+integers. It prints the weights' size and matrix type, prefill (and with
+--generate N, decoding) throughput and the generated tokens of each
+sequence, up to N or to the first of --stop-tokens: greedy, or with
+--temperature T > 0
 drawn from softmax(logits / T), restricted to the K most probable tokens
 (--top-k) and to the smallest set of the most probable whose
 probabilities reach P (--top-p), from a generator seeded by --seed
 (default 0: the same tokens on every run and platform). --logits writes
-the prompt's logits, (length, vocab) for one
-sequence and (batch, length, vocab) for --tokens-npy (without it, the final
-norm and the LM head run on the last position only). The states can be
+the prompts' logits, (length, vocab) for one sequence and (batch, length,
+vocab) for several, which must then be of one length (without it, the
+final norm and the LM head run on the last position only). The states can be
 given to continue from (chunked prefill, decoding) and written after the
 last token: conv (layers, batch, channels, d_conv - 1) with channels d_inner
 (Mamba-1) or d_inner + 2 * d_state (Mamba-2), ssm (layers, batch, d_inner,
@@ -613,39 +616,59 @@ llvm::Error runScan(Options &opts) {
                     *common);
 }
 
-/// The token ids of `model`: --tokens 1,2,3 (one sequence) or --tokens-npy.
-llvm::Expected<Array> readTokens(const Options &opts) {
-  std::optional<std::string> list = opts.value("tokens");
+/// A comma-separated list of token ids (`--tokens`, `--stop-tokens`).
+llvm::Expected<std::vector<int64_t>> parseIds(StringRef list,
+                                              StringRef option) {
+  llvm::SmallVector<StringRef> parts;
+  list.split(parts, ',', -1, /*KeepEmpty=*/true);
+  std::vector<int64_t> ids;
+  for (StringRef part : parts) {
+    long long id;
+    if (part.trim().getAsInteger(10, id))
+      return llvm::createStringError(
+          "--%s: '%s' is not an integer token id (expected e.g. --%s 1,2,3)",
+          option.str().c_str(), part.str().c_str(), option.str().c_str());
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+/// The prompts of `model`: --tokens 1,2,3 once per sequence (lengths may
+/// differ), or --tokens-npy with (batch, length) integers.
+llvm::Expected<std::vector<std::vector<int64_t>>>
+readPrompts(const Options &opts) {
+  std::vector<std::string> lists = opts.list("tokens");
   std::optional<std::string> file = opts.value("tokens-npy");
-  if (list.has_value() == file.has_value())
+  if (lists.empty() == !file.has_value())
     return llvm::createStringError(
-        "give the prompt with exactly one of '--tokens 1,2,3' and "
-        "'--tokens-npy T.npy'");
+        "give the prompts with '--tokens 1,2,3' (once per sequence) or with "
+        "'--tokens-npy T.npy'%s",
+        file ? ", not both" : "");
+  std::vector<std::vector<int64_t>> prompts;
   if (file) {
     auto a = readNpy(*file);
     if (!a)
       return a.takeError();
-    if (a->rank() != 2 || isFloat(a->dtype()))
+    if (a->rank() != 2 || isFloat(a->dtype()) || a->numElements() == 0)
       return llvm::createStringError(
           "--tokens-npy %s: expected a (batch, length) array of integers, "
-          "got %s %s",
+          "at least one of each, got %s %s",
           file->c_str(), dtypeName(a->dtype()).data(),
           shapeString(a->shape()).c_str());
-    return a;
+    Array ids = llvm::cantFail(a->convertTo(DType::I64));
+    const int64_t length = ids.shape()[1];
+    for (int64_t b = 0; b < ids.shape()[0]; ++b)
+      prompts.emplace_back(ids.as<int64_t>() + b * length,
+                           ids.as<int64_t>() + (b + 1) * length);
+    return prompts;
   }
-  llvm::SmallVector<StringRef> parts;
-  StringRef(*list).split(parts, ',', -1, /*KeepEmpty=*/true);
-  Array tokens(DType::I64, {1, static_cast<int64_t>(parts.size())});
-  for (auto [i, part] : llvm::enumerate(parts)) {
-    long long id;
-    if (part.trim().getAsInteger(10, id))
-      return llvm::createStringError(
-          "--tokens: '%s' is not an integer token id (expected e.g. "
-          "--tokens 1,2,3)",
-          part.str().c_str());
-    tokens.as<int64_t>()[i] = id;
+  for (const std::string &list : lists) {
+    auto ids = parseIds(list, "tokens");
+    if (!ids)
+      return ids.takeError();
+    prompts.push_back(std::move(*ids));
   }
-  return tokens;
+  return prompts;
 }
 
 llvm::Error runModel(Options &opts) {
@@ -685,9 +708,21 @@ llvm::Error runModel(Options &opts) {
     return emitModule(**module, *common);
   }
 
-  auto tokens = readTokens(opts);
-  if (!tokens)
-    return tokens.takeError();
+  auto prompts = readPrompts(opts);
+  if (!prompts)
+    return prompts.takeError();
+  const int64_t batch = prompts->size();
+  int64_t length = prompts->front().size(), promptTokens = 0;
+  bool ragged = false;
+  for (const std::vector<int64_t> &p : *prompts) {
+    promptTokens += p.size();
+    ragged |= static_cast<int64_t>(p.size()) != length;
+  }
+  if (ragged && which == LMLogits::All)
+    return llvm::createStringError(
+        "--logits writes the logits of every position of prompts of one "
+        "length; these prompts have different lengths (give prompts of one "
+        "length, or leave out --logits)");
   int64_t steps = 0;
   if (opts.value("generate")) {
     auto n = positiveInt(opts, "generate", 0);
@@ -717,6 +752,17 @@ llvm::Error runModel(Options &opts) {
     return e;
   bool samplingGiven = opts.value("temperature") || opts.value("top-k") ||
                        opts.value("top-p") || opts.value("seed");
+  std::vector<int64_t> stopTokens;
+  if (std::optional<std::string> v = opts.value("stop-tokens")) {
+    if (!steps)
+      return llvm::createStringError(
+          "'--stop-tokens' ends generated sequences: give '--generate N' "
+          "with it");
+    auto ids = parseIds(*v, "stop-tokens");
+    if (!ids)
+      return ids.takeError();
+    stopTokens = std::move(*ids);
+  }
   if (samplingGiven && !steps)
     return llvm::createStringError(
         "'--temperature', '--top-k', '--top-p' and '--seed' choose the "
@@ -742,7 +788,6 @@ llvm::Error runModel(Options &opts) {
   auto lm = MambaLM::load(*dir, common->jit, precision);
   if (!lm)
     return lm.takeError();
-  int64_t batch = tokens->shape()[0], length = tokens->shape()[1];
   MambaLM::State state = (*lm)->initialState(batch);
   if (convIn) {
     auto conv = readNpy(*convIn);
@@ -778,8 +823,22 @@ llvm::Error runModel(Options &opts) {
                           llvm::cantFail(st.ssm.convertTo(DType::F32))};
   };
   MambaLM::State initial = common->timeRuns ? copyOf(state) : MambaLM::State{};
+  // Every position's logits need one (batch, length) call; the last
+  // position's come from prefill(), which takes prompts of any lengths.
+  Array tokens;
+  const llvm::SmallVector<llvm::ArrayRef<int64_t>> promptRefs(prompts->begin(),
+                                                              prompts->end());
+  if (which == LMLogits::All) {
+    tokens = Array(DType::I64, {batch, length});
+    for (auto [b, p] : llvm::enumerate(*prompts))
+      std::copy(p.begin(), p.end(), tokens.as<int64_t>() + b * length);
+  }
+  auto run = [&](MambaLM::State &st, double &ms) {
+    return which == LMLogits::All ? (*lm)->forward(tokens, st, &ms, which)
+                                  : (*lm)->prefill(promptRefs, st, &ms);
+  };
   double prefillMs = 0;
-  auto logits = (*lm)->forward(*tokens, state, &prefillMs, which);
+  auto logits = run(state, prefillMs);
   if (!logits)
     return logits.takeError();
   double totalMs = std::chrono::duration<double, std::milli>(
@@ -791,7 +850,7 @@ llvm::Error runModel(Options &opts) {
     for (int64_t i = 0; i < common->timeRuns; ++i) {
       MambaLM::State again = copyOf(initial);
       double ms = 0;
-      auto out = (*lm)->forward(*tokens, again, &ms, which);
+      auto out = run(again, ms);
       if (!out)
         return out.takeError();
       times.push_back(ms);
@@ -804,19 +863,24 @@ llvm::Error runModel(Options &opts) {
       "weights: %.1f MB, matrices %s%s\n", (*lm)->weightBytes() / 1e6,
       dtypeName(matrices).data(),
       matrices == DType::F32 ? "" : " as stored (--weights f32 widens them)");
+  std::string shape =
+      ragged
+          ? std::to_string(batch) + " sequences, " +
+                std::to_string(promptTokens) + " tokens (one call each)"
+          : std::to_string(batch) + " x " + std::to_string(length) + " tokens";
   llvm::outs() << llvm::format(
-      "prefill: %lld x %lld tokens in %.2f ms (%.1f tokens/s; %s; compile "
-      "and first call %.0f ms; logits of %s)\n",
-      static_cast<long long>(batch), static_cast<long long>(length), prefillMs,
-      batch * length / (prefillMs / 1e3), how.c_str(), totalMs,
-      which == LMLogits::All ? "every position" : "the last position");
+      "prefill: %s in %.2f ms (%.1f tokens/s; %s; compile and first call "
+      "%.0f ms; logits of %s)\n",
+      shape.c_str(), prefillMs, promptTokens / (prefillMs / 1e3), how.c_str(),
+      totalMs, which == LMLogits::All ? "every position" : "the last position");
 
   if (steps) {
     // Decoding from the prefill's state, with a progress line on long runs.
     auto lastReport = std::chrono::steady_clock::now();
     double decodeMs = 0;
+    int64_t calls = 0;
     auto generatedOr = (*lm)->decode(
-        *logits, steps, state, sampling,
+        *logits, steps, state, sampling, stopTokens,
         [&](int64_t s) {
           auto now = std::chrono::steady_clock::now();
           if (now - lastReport > std::chrono::seconds(1)) {
@@ -824,22 +888,28 @@ llvm::Error runModel(Options &opts) {
             lastReport = now;
           }
         },
-        &decodeMs);
+        &decodeMs, &calls);
     if (!generatedOr)
       return generatedOr.takeError();
-    const Array &generated = *generatedOr;
-    if (steps > 1)
+    const MambaLM::Generated &generated = *generatedOr;
+    // The tokens the calls decoded: each sequence's generated tokens but
+    // its last (the rows of stopped sequences do not count).
+    int64_t decoded = 0;
+    for (int64_t n : generated.lengths)
+      decoded += n - 1;
+    if (calls)
       llvm::outs() << llvm::format(
           "decode: %lld steps x %lld sequences in %.2f ms (%.1f tokens/s, "
           "%.1f us per step per layer)\n",
-          static_cast<long long>(steps - 1), static_cast<long long>(batch),
-          decodeMs, (steps - 1) * batch / (decodeMs / 1e3),
-          decodeMs * 1e3 / (steps - 1) / (*lm)->config().nLayer);
+          static_cast<long long>(calls), static_cast<long long>(batch),
+          decodeMs, decoded / (decodeMs / 1e3),
+          decodeMs * 1e3 / calls / (*lm)->config().nLayer);
+    const int64_t width = generated.tokens.shape()[1];
     for (int64_t b = 0; b < batch; ++b) {
       llvm::outs() << "generated=";
-      for (int64_t s = 0; s < steps; ++s)
+      for (int64_t s = 0; s < generated.lengths[b]; ++s)
         llvm::outs() << (s ? "," : "")
-                     << generated.as<int64_t>()[b * steps + s];
+                     << generated.tokens.as<int64_t>()[b * width + s];
       llvm::outs() << "\n";
     }
   }
@@ -847,7 +917,7 @@ llvm::Error runModel(Options &opts) {
   std::vector<std::pair<std::string, const Array *>> files;
   if (std::optional<std::string> path = opts.value("logits")) {
     // One sequence given as --tokens: (length, vocab).
-    if (opts.value("tokens"))
+    if (opts.list("tokens").size() == 1)
       logits->reshape({length, (*lm)->config().vocabSize});
     files.push_back({*path, &*logits});
   }
@@ -986,8 +1056,9 @@ int main(int argc, char **argv) {
     for (const char *name :
          {"checkpoint", "tokens", "tokens-npy", "logits", "generate",
           "conv-state", "ssm-state", "conv-state-out", "ssm-state-out",
-          "weights", "temperature", "top-k", "top-p", "seed"})
+          "weights", "temperature", "top-k", "top-p", "seed", "stop-tokens"})
       specs[name] = {true, false};
+    specs["tokens"] = {true, true};
   } else if (scan) {
     args = args.drop_front();
     for (const char *name : {"u", "delta", "A", "B", "C", "D", "z",

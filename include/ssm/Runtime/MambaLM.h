@@ -82,20 +82,43 @@ public:
                                 double *ms = nullptr,
                                 LMLogits logits = LMLogits::All);
 
-  /// Decoding of `steps` tokens after `logits` ((b, L, vocab), the output
-  /// that left `state`): each token is picked from the previous logits as
-  /// `sampling` says (greedy, the argmax, by default; an error if its
-  /// options are out of range). The steps run the program of the last
-  /// position's logits, or the one of every position when only that one is
-  /// compiled (at L = 1 they are the same). Returns the new tokens (b,
-  /// steps). `onStep`, when given, is called after each step with its
-  /// index; `ms` receives the wall time of the steps (the tokens' picks, the
-  /// calls and their results, not `onStep`).
-  llvm::Expected<Array>
+  /// The prefill of sequences of different lengths (each at least one
+  /// token): sequence i runs prompts[i] from its part of `state` (batch
+  /// prompts.size()), which is left after its last token. Returns the
+  /// logits of each sequence's last position, (b, 1, vocab), what decode()
+  /// starts from. Prompts of one length are one forward() call; otherwise
+  /// each prompt is a call of the batch-1 program (docs/models.md, "Prompts
+  /// of different lengths", says why). `ms` receives the calls' time.
+  llvm::Expected<Array> prefill(llvm::ArrayRef<llvm::ArrayRef<int64_t>> prompts,
+                                State &state, double *ms = nullptr);
+
+  /// What decode() generated.
+  struct Generated {
+    /// (b, n) int64: each sequence's tokens, n the most any sequence
+    /// generated; a sequence that stopped repeats its stop token to n.
+    Array tokens;
+    /// The tokens each sequence generated, its stop token included.
+    llvm::SmallVector<int64_t> lengths;
+  };
+
+  /// Decoding of up to `steps` tokens after `logits` ((b, L, vocab), the
+  /// output that left `state`): each token is picked from the previous
+  /// logits as `sampling` says (greedy, the argmax, by default; an error if
+  /// its options are out of range). A sequence that picks one of
+  /// `stopTokens` ends there; decoding ends when every sequence has ended
+  /// or after `steps` tokens. Each sequence's state is left after all but
+  /// its last token (for a stopped one, before its stop token). The steps
+  /// run the program of the last position's logits, or the one of every
+  /// position when only that one is compiled (at L = 1 they are the same).
+  /// `onStep`, when given, is called after each step with its index; `ms`
+  /// receives the wall time of the steps (the tokens' picks, the calls and
+  /// their results, not `onStep`); `calls` the number of calls made.
+  llvm::Expected<Generated>
   decode(const Array &logits, int64_t steps, State &state,
          const SamplingOptions &sampling = {},
+         llvm::ArrayRef<int64_t> stopTokens = {},
          llvm::function_ref<void(int64_t)> onStep = nullptr,
-         double *ms = nullptr);
+         double *ms = nullptr, int64_t *calls = nullptr);
 
 private:
   MambaLM() = default;
