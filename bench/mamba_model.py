@@ -35,7 +35,12 @@
 6. sampling (not in the default parts): one sequence decoding 128 tokens
    from the same BF16 checkpoint, greedy against sampled (temperature 1;
    with top-k 50; with top-p 0.9), alternating for --rounds rounds: ms per
-   token, the sampler's pass over the 50,280 logits included.
+   token, the sampler's pass over the 50,280 logits included;
+7. prompts (not in the default parts): the prefill of B prompts from the
+   same BF16 checkpoint, of one length L (one (B, L) call) against lengths
+   L and L + 1 alternating (a batch-1 call per prompt, MambaLM::prefill),
+   1 thread: the median prefill's tokens/s and the ratio, and the compile
+   time each way (the batch-B program against the batch-1 one).
 
 Everything is measured in this one run; ratios are ours / PyTorch's time.
 """
@@ -588,6 +593,33 @@ def sampling(tools, tmp, layers, threads, rounds, steps=128):
             name, ", ".join("%.2f" % x for x in ms[name]), med, med - greedy))
 
 
+def prompts(tools, tmp, layers, threads, reps, b=8, lengths=(4, 16, 64, 256)):
+    cfg = model_config(layers, False)
+    ckpt = os.path.join(tmp, "prompts-bf16")
+    rng = np.random.default_rng(3)
+    mr.write_checkpoint(ckpt, cfg.hf_json(), mr.random_weights(cfg, rng), dtype="BF16")
+    print("== prompts: Mamba-130m shape (%d layers), BF16 checkpoint, %d prompts, %d "
+          "thread(s): prefill tokens/s (median of %d after a first call) of one length L "
+          "(one call) and of lengths L and L + 1 alternating (a call per prompt)" % (
+              layers, b, threads, reps))
+    print("%5s %14s %14s %12s %18s %18s" % ("L", "one call", "per prompt", "one/per",
+                                             "compile+1st (one)", "compile+1st (per)"))
+    for n in lengths:
+        rates, compile_ms = {}, {}
+        for kind, lens in (("one", [n] * b), ("per", [n + (i % 2) for i in range(b)])):
+            args = [os.path.join(tools, "ssm-run"), "model", "--checkpoint", ckpt,
+                    "--threads", str(threads), "--time", str(reps)]
+            for k in lens:
+                args += ["--tokens", ",".join(map(str, rng.integers(0, cfg.V, k)))]
+            out = run(args)
+            m = re.search(r"prefill: .* in [0-9.]+ ms \(([0-9.]+) tokens/s; .*compile and first "
+                          r"call ([0-9]+) ms", out)
+            rates[kind], compile_ms[kind] = float(m.group(1)), float(m.group(2))
+        print("%5d %14.1f %14.1f %12.2f %18.0f %18.0f" % (
+            n, rates["one"], rates["per"], rates["one"] / rates["per"], compile_ms["one"],
+            compile_ms["per"]))
+
+
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -601,7 +633,7 @@ def main():
                     help="the model part runs Mamba-2-130m's shape (no PyTorch reference)")
     ap.add_argument("--parts", default="projections,step,model",
                     help="comma-separated parts to run (projections, step, model, weights16, batch, "
-                         "sampling)")
+                         "sampling, prompts)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="weights16 and sampling: rounds alternating the modes")
     ap.add_argument("--dtype", default="BF16", choices=("BF16", "F16"),
@@ -614,10 +646,11 @@ def main():
                     help="the model part's thread counts, comma-separated")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
-    unknown = parts - {"projections", "step", "model", "weights16", "batch", "sampling"}
+    unknown = parts - {"projections", "step", "model", "weights16", "batch", "sampling",
+                       "prompts"}
     if unknown:
         ap.error("unknown --parts %s (expected projections, step, model, weights16, batch, "
-                 "sampling)" %
+                 "sampling, prompts)" %
                  ",".join(sorted(unknown)))
     with tempfile.TemporaryDirectory(prefix="bench-mamba-") as tmp:
         if "projections" in parts:
@@ -636,6 +669,8 @@ def main():
                   args.dtype)
         if "sampling" in parts:
             sampling(args.tools, tmp, args.layers, int(args.threads.split(",")[0]), args.rounds)
+        if "prompts" in parts:
+            prompts(args.tools, tmp, args.layers, int(args.threads.split(",")[0]), args.reps)
 
 
 if __name__ == "__main__":
