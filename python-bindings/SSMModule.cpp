@@ -451,6 +451,8 @@ public:
     d["use_bias"] = c.useBias;
     d["use_conv_bias"] = c.useConvBias;
     d["tie_embeddings"] = c.tieEmbeddings;
+    d["eos_token_ids"] =
+        std::vector<int64_t>(c.eosTokenIds.begin(), c.eosTokenIds.end());
     return d;
   }
 

@@ -304,6 +304,28 @@ llvm::Expected<MambaConfig> mlir::ssm::parseMambaConfig(StringRef text,
     return std::move(e);
   if (auto e = flag(cfg.tieEmbeddings, "tie_word_embeddings", "tie_embeddings"))
     return std::move(e);
+  if (const llvm::json::Value *eos = obj->get("eos_token_id");
+      eos && eos->kind() != llvm::json::Value::Null) {
+    auto bad = [&] {
+      return fileError(path, llvm::formatv("field 'eos_token_id' must be a "
+                                           "token id in [0, {0}) or a list "
+                                           "of them",
+                                           cfg.vocabSize)
+                                 .str());
+    };
+    llvm::SmallVector<const llvm::json::Value *> ids;
+    if (const llvm::json::Array *list = eos->getAsArray())
+      for (const llvm::json::Value &v : *list)
+        ids.push_back(&v);
+    else
+      ids.push_back(eos);
+    for (const llvm::json::Value *v : ids) {
+      std::optional<int64_t> id = v->getAsInteger();
+      if (!id || *id < 0 || *id >= cfg.vocabSize)
+        return bad();
+      cfg.eosTokenIds.push_back(*id);
+    }
+  }
   if (!mamba2)
     return cfg;
 

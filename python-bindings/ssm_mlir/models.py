@@ -70,14 +70,20 @@ def _ragged(tokens):
     return prompts
 
 
-def _stop_tokens(stop_tokens):
-    """`stop_tokens` (None, an id or ids) as a list of ints."""
+def _stop_tokens(stop_tokens, config):
+    """`stop_tokens` (None, an id, ids or "eos": config.json's
+    eos_token_id) as a list of ints."""
     if stop_tokens is None:
         return []
+    if isinstance(stop_tokens, str) and stop_tokens == "eos":
+        if not config["eos_token_ids"]:
+            raise ValueError('stop_tokens="eos": the checkpoint\'s config.json '
+                             "has no eos_token_id")
+        return list(config["eos_token_ids"])
     ids = np.atleast_1d(np.asarray(stop_tokens))
     if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-        raise ValueError("stop_tokens must be a token id or a sequence of "
-                         "them, got %r" % (stop_tokens,))
+        raise ValueError('stop_tokens must be a token id, a sequence of them '
+                         'or "eos", got %r' % (stop_tokens,))
     return [int(t) for t in ids]
 
 
@@ -197,7 +203,8 @@ class MambaLM:
         probable whose probabilities reach top_p (1: all), from a generator
         seeded by `seed` (the same tokens for the same seed on every
         platform; docs/models.md, "Sampling"). A sequence ends at the first
-        of `stop_tokens` it generates (an id or ids), which it keeps;
+        of `stop_tokens` it generates (an id, ids, or "eos" for the
+        checkpoint's eos_token_id, config["eos_token_ids"]), which it keeps;
         in a 2-D result a sequence that ended earlier than others repeats
         its stop token. With `state`, the prompts continue from it; each
         sequence's state is left after its prompt and all but its last new
@@ -214,7 +221,7 @@ class MambaLM:
             raise ValueError("top_k, top_p and seed apply to sampling: give a "
                              "temperature above 0 with them (without it decoding "
                              "is greedy)")
-        stops = _stop_tokens(stop_tokens)
+        stops = _stop_tokens(stop_tokens, self.config)
         # A list of prompts gives a list back, whatever their lengths.
         prompts = _prompt_list(tokens)
         if prompts is None:

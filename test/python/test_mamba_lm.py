@@ -327,6 +327,28 @@ def test_generate_stop_tokens(model, rng):
     assert max_rel_err(state.conv, conv) <= TOL and max_rel_err(state.ssm, ssm) <= TOL
 
 
+def test_stop_at_eos(checkpoint, tmp_path, rng):
+    """stop_tokens="eos" stops at config.json's eos_token_id (an id or a
+    list), as the same ids given do."""
+    d, cfg, _ = checkpoint
+    lm = ssm_mlir.MambaLM.from_pretrained(d)
+    assert lm.config["eos_token_ids"] == []
+    with pytest.raises(ValueError, match="config.json has no eos_token_id"):
+        lm.generate([1, 2], 3, stop_tokens="eos")
+    prompt = rng.integers(0, cfg.V, 4)
+    free = lm.generate(prompt, 8)[4:]
+    eos = [int(free[2]), (int(free[2]) + 1) % cfg.V]
+    config = cfg.hf_json()
+    config["eos_token_id"] = eos
+    mr.write_checkpoint(str(tmp_path), config,
+                        {k: np.asarray(v) for k, v in checkpoint[2].items()}, "F32")
+    with_eos = ssm_mlir.MambaLM.from_pretrained(tmp_path)
+    assert with_eos.config["eos_token_ids"] == eos
+    out = with_eos.generate(prompt, 8, stop_tokens="eos")
+    assert out.tolist() == with_eos.generate(prompt, 8, stop_tokens=eos).tolist()
+    assert out[-1] in eos and len(out) <= 4 + 3
+
+
 def test_errors(lm, checkpoint, tmp_path):
     _, cfg, _ = checkpoint
     with pytest.raises(ValueError, match=r"token 37 at \(0, 1\) is outside the vocabulary"):
@@ -355,7 +377,7 @@ def test_errors(lm, checkpoint, tmp_path):
         lm.prefill([[1], [2, 3], [4]], state, last_only=True)
     with pytest.raises(ValueError, match=r"stop token 37 is outside the vocabulary \[0, 37\)"):
         lm.generate([1, 2], 2, stop_tokens=[0, 37])
-    with pytest.raises(ValueError, match="stop_tokens must be a token id"):
+    with pytest.raises(ValueError, match='stop_tokens must be a token id, a sequence of them or "eos"'):
         lm.generate([1, 2], 2, stop_tokens=0.5)
     with pytest.raises(ssm_mlir.Error, match=r"missing.*config\.json"):
         ssm_mlir.MambaLM.from_pretrained(tmp_path / "missing")

@@ -41,7 +41,7 @@ constexpr const char *kUsage = R"(usage:
                --out Y [--last-state S] [--threads N]
   ssm-run model --checkpoint DIR (--tokens 1,2,3 [--tokens 4,5]... |
                --tokens-npy T.npy) [--logits OUT.npy]
-               [--generate N [--stop-tokens 0,...] [--temperature T
+               [--generate N [--stop-tokens eos,0,...] [--temperature T
                [--top-k K] [--top-p P] [--seed S]]] [--conv-state C.npy
                --ssm-state S.npy] [--conv-state-out C.npy --ssm-state-out
                S.npy] [--weights stored|f32] [--threads N]
@@ -65,7 +65,8 @@ float32).
 per sequence (the lengths may differ), or --tokens-npy with (batch, length)
 integers. It prints the weights' size and matrix type, prefill (and with
 --generate N, decoding) throughput and the generated tokens of each
-sequence, up to N or to the first of --stop-tokens: greedy, or with
+sequence, up to N or to the first of --stop-tokens (ids; `eos`:
+config.json's eos_token_id): greedy, or with
 --temperature T > 0
 drawn from softmax(logits / T), restricted to the K most probable tokens
 (--top-k) and to the smallest set of the most probable whose
@@ -616,9 +617,8 @@ llvm::Error runScan(Options &opts) {
                     *common);
 }
 
-/// A comma-separated list of token ids (`--tokens`, `--stop-tokens`).
-llvm::Expected<std::vector<int64_t>> parseIds(StringRef list,
-                                              StringRef option) {
+/// A `--tokens` list: comma-separated token ids.
+llvm::Expected<std::vector<int64_t>> parseIds(StringRef list) {
   llvm::SmallVector<StringRef> parts;
   list.split(parts, ',', -1, /*KeepEmpty=*/true);
   std::vector<int64_t> ids;
@@ -626,8 +626,9 @@ llvm::Expected<std::vector<int64_t>> parseIds(StringRef list,
     long long id;
     if (part.trim().getAsInteger(10, id))
       return llvm::createStringError(
-          "--%s: '%s' is not an integer token id (expected e.g. --%s 1,2,3)",
-          option.str().c_str(), part.str().c_str(), option.str().c_str());
+          "--tokens: '%s' is not an integer token id (expected e.g. --tokens "
+          "1,2,3)",
+          part.str().c_str());
     ids.push_back(id);
   }
   return ids;
@@ -663,7 +664,7 @@ readPrompts(const Options &opts) {
     return prompts;
   }
   for (const std::string &list : lists) {
-    auto ids = parseIds(list, "tokens");
+    auto ids = parseIds(list);
     if (!ids)
       return ids.takeError();
     prompts.push_back(std::move(*ids));
@@ -752,17 +753,11 @@ llvm::Error runModel(Options &opts) {
     return e;
   bool samplingGiven = opts.value("temperature") || opts.value("top-k") ||
                        opts.value("top-p") || opts.value("seed");
-  std::vector<int64_t> stopTokens;
-  if (std::optional<std::string> v = opts.value("stop-tokens")) {
-    if (!steps)
-      return llvm::createStringError(
-          "'--stop-tokens' ends generated sequences: give '--generate N' "
-          "with it");
-    auto ids = parseIds(*v, "stop-tokens");
-    if (!ids)
-      return ids.takeError();
-    stopTokens = std::move(*ids);
-  }
+  std::optional<std::string> stopSpec = opts.value("stop-tokens");
+  if (stopSpec && !steps)
+    return llvm::createStringError(
+        "'--stop-tokens' ends generated sequences: give '--generate N' with "
+        "it");
   if (samplingGiven && !steps)
     return llvm::createStringError(
         "'--temperature', '--top-k', '--top-p' and '--seed' choose the "
@@ -788,6 +783,30 @@ llvm::Error runModel(Options &opts) {
   auto lm = MambaLM::load(*dir, common->jit, precision);
   if (!lm)
     return lm.takeError();
+  // --stop-tokens: ids, and `eos` for config.json's eos_token_id.
+  std::vector<int64_t> stopTokens;
+  if (stopSpec) {
+    llvm::SmallVector<StringRef> parts;
+    StringRef(*stopSpec).split(parts, ',', -1, /*KeepEmpty=*/true);
+    for (StringRef part : parts) {
+      if (part.trim() == "eos") {
+        const auto &eos = (*lm)->config().eosTokenIds;
+        if (eos.empty())
+          return llvm::createStringError(
+              "--stop-tokens eos: %s/config.json has no eos_token_id",
+              dir->c_str());
+        stopTokens.insert(stopTokens.end(), eos.begin(), eos.end());
+        continue;
+      }
+      long long id;
+      if (part.trim().getAsInteger(10, id))
+        return llvm::createStringError(
+            "--stop-tokens: '%s' is neither a token id nor 'eos' (expected "
+            "e.g. --stop-tokens 0,2 or --stop-tokens eos)",
+            part.str().c_str());
+      stopTokens.push_back(id);
+    }
+  }
   MambaLM::State state = (*lm)->initialState(batch);
   if (convIn) {
     auto conv = readNpy(*convIn);

@@ -133,9 +133,11 @@ TEST(Checkpoint, ConfigSpellings) {
       R"({"hidden_size": 20, "num_hidden_layers": 3, "vocab_size": 50,
           "state_size": 8, "conv_kernel": 3, "time_step_rank": "auto",
           "layer_norm_epsilon": 1e-6, "use_bias": true,
-          "use_conv_bias": false, "tie_word_embeddings": false})",
+          "use_conv_bias": false, "tie_word_embeddings": false,
+          "eos_token_id": 0})",
       "config.json");
   ASSERT_TRUE(bool(hf)) << llvm::toString(hf.takeError());
+  EXPECT_EQ(hf->eosTokenIds, (llvm::SmallVector<int64_t, 1>{0}));
   EXPECT_EQ(hf->dModel, 20);
   EXPECT_EQ(hf->dInner, 40);                 // expand 2
   EXPECT_EQ(hf->dtRank, 2);                  // ceil(20 / 16)
@@ -157,6 +159,27 @@ TEST(Checkpoint, ConfigSpellings) {
   EXPECT_EQ(ms->dtRank, 5);
   EXPECT_EQ(ms->eps, 1e-5);                  // the default
   EXPECT_TRUE(ms->tieEmbeddings);
+  EXPECT_TRUE(ms->eosTokenIds.empty());
+
+  // eos_token_id: an id, a list of ids or null, each in the vocabulary.
+  const char *base = R"({"d_model": 20, "n_layer": 3, "vocab_size": 50, )";
+  auto list = parseMambaConfig(std::string(base) + R"("eos_token_id": [2, 7]})",
+                               "config.json");
+  ASSERT_TRUE(bool(list)) << llvm::toString(list.takeError());
+  EXPECT_EQ(list->eosTokenIds, (llvm::SmallVector<int64_t, 1>{2, 7}));
+  auto none = parseMambaConfig(std::string(base) + R"("eos_token_id": null})",
+                               "config.json");
+  ASSERT_TRUE(bool(none)) << llvm::toString(none.takeError());
+  EXPECT_TRUE(none->eosTokenIds.empty());
+  for (const char *bad :
+       {R"("eos_token_id": 50})", R"("eos_token_id": [1, "x"]})",
+        R"("eos_token_id": -1})"}) {
+    auto err = parseMambaConfig(std::string(base) + bad, "config.json");
+    ASSERT_FALSE(bool(err)) << bad;
+    EXPECT_EQ(llvm::toString(err.takeError()),
+              "config.json: field 'eos_token_id' must be a token id in [0, 50) "
+              "or a list of them");
+  }
 
   auto both = parseMambaConfig(
       R"({"hidden_size": 20, "num_hidden_layers": 3, "vocab_size": 50,

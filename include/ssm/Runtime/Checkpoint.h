@@ -48,6 +48,9 @@ struct MambaConfig {
   /// The S4D mixer: S4D-Lin (complex A, B real, C complex) instead of
   /// S4D-Real.
   bool s4dComplex = false;
+  /// transformers' eos_token_id (an id or a list of ids; none when absent
+  /// or null): what generation usually stops at, never implicitly.
+  llvm::SmallVector<int64_t, 1> eosTokenIds;
 
   /// The channels of a layer's causal conv: d_inner (Mamba-1), or x, B and
   /// C together, d_inner + 2 G N (Mamba-2).

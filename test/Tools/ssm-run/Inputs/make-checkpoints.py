@@ -32,6 +32,10 @@ def header_image(header, data=b""):
 
 
 write("good")
+# The same with every token an eos_token_id (--stop-tokens eos).
+c = cfg.hf_json()
+c["eos_token_id"] = list(range(cfg.V))
+write("good_all_eos", config=c)
 # The same weights stored as BF16, and a checkpoint whose in_proj matrices
 # are BF16 and every other tensor F32 (two shards of two dtypes).
 mr.write_checkpoint(os.path.join(out, "good_bf16"), cfg.hf_json(), weights,
@@ -63,6 +67,9 @@ write("disagree", config=c)
 c = cfg.hf_json()
 c["ssm_cfg"] = {"layer": "Mamba2"}
 write("layer_disagrees", config=c)
+c = cfg.hf_json()
+c["eos_token_id"] = 16
+write("bad_eos", config=c)
 c = cfg.hf_json()
 c["model_type"] = "falcon_mamba"
 write("falcon_mamba", config=c)
