@@ -66,16 +66,15 @@ per sequence (the lengths may differ), or --tokens-npy with (batch, length)
 integers. It prints the weights' size and matrix type, prefill (and with
 --generate N, decoding) throughput and the generated tokens of each
 sequence, up to N or to the first of --stop-tokens (ids; `eos`:
-config.json's eos_token_id): greedy, or with
---temperature T > 0
-drawn from softmax(logits / T), restricted to the K most probable tokens
+config.json's eos_token_id): greedy, or with --temperature T > 0 drawn
+from softmax(logits / T), restricted to the K most probable tokens
 (--top-k) and to the smallest set of the most probable whose
 probabilities reach P (--top-p), from a generator seeded by --seed
 (default 0: the same tokens on every run and platform). --logits writes
 the prompts' logits, (length, vocab) for one sequence and (batch, length,
 vocab) for several, which must then be of one length (without it, the
-final norm and the LM head run on the last position only). The states can be
-given to continue from (chunked prefill, decoding) and written after the
+final norm and the LM head run on the last position only). The states can
+be given to continue from (chunked prefill, decoding) and written after the
 last token: conv (layers, batch, channels, d_conv - 1) with channels d_inner
 (Mamba-1) or d_inner + 2 * d_state (Mamba-2), ssm (layers, batch, d_inner,
 d_state) or (layers, batch, heads, head_dim, d_state). A checkpoint's F16
