@@ -510,11 +510,14 @@ public:
 
   /// (tokens (b, n), lengths (b,), conv, ssm): decoding after `logits`,
   /// greedy or sampled as `sampling` says, each sequence up to `steps`
-  /// tokens or its first stop token (MambaLM::decode).
+  /// tokens or its first stop token (MambaLM::decode). `callback`, unless
+  /// None, is called with each step's tokens ((b,) int64) and ends decoding
+  /// when it returns true; an exception in it ends decoding and is raised.
   py::tuple decode(const py::handle &logitsIn, int64_t steps,
                    const py::handle &convIn, const py::handle &ssmIn,
                    double temperature, int64_t topK, double topP, uint64_t seed,
-                   const std::vector<int64_t> &stopTokens) {
+                   const std::vector<int64_t> &stopTokens,
+                   py::object callback) {
     SamplingOptions sampling;
     sampling.temperature = temperature;
     sampling.topK = topK;
@@ -537,12 +540,31 @@ public:
                             shapeString(logitsView.shape()));
     Array batchOnly(DType::I64, {logitsView.shape()[0], 1});
     MambaLM::State state = stateOf(conv, ssm, batchOnly);
-    MambaLM::Generated out = unwrap(
-        withoutGIL([&] {
-          std::lock_guard<std::mutex> lock(mutex);
-          return lm->decode(logitsView, steps, state, sampling, stopTokens);
-        }),
-        Raise::Value);
+    // Called from this thread without the GIL.
+    std::optional<py::error_already_set> callbackError;
+    auto onStep = [&](int64_t, llvm::ArrayRef<int64_t> tokens) {
+      py::gil_scoped_acquire acquire;
+      try {
+        py::array_t<int64_t> t(static_cast<py::ssize_t>(tokens.size()));
+        std::copy(tokens.begin(), tokens.end(), t.mutable_data());
+        return py::bool_(callback(t)).cast<bool>();
+      } catch (py::error_already_set &e) {
+        callbackError = std::move(e);
+        return true;
+      }
+    };
+    auto generated = withoutGIL([&] {
+      std::lock_guard<std::mutex> lock(mutex);
+      return lm->decode(logitsView, steps, state, sampling, stopTokens,
+                        callback.is_none() ? MambaLM::StepCallback()
+                                           : MambaLM::StepCallback(onStep));
+    });
+    if (callbackError) {
+      if (!generated)
+        llvm::consumeError(generated.takeError());
+      throw std::move(*callbackError);
+    }
+    MambaLM::Generated out = unwrap(std::move(generated), Raise::Value);
     Array lengths(DType::I64, {static_cast<int64_t>(out.lengths.size())});
     std::copy(out.lengths.begin(), out.lengths.end(), lengths.as<int64_t>());
     return py::make_tuple(toNumpy(std::move(out.tokens)),
@@ -778,7 +800,8 @@ PYBIND11_MODULE(_ssm_mlir, m) {
            py::arg("steps"), py::arg("conv"), py::arg("ssm"),
            py::arg("temperature") = 0.0, py::arg("top_k") = 0,
            py::arg("top_p") = 1.0, py::arg("seed") = 0,
-           py::arg("stop_tokens") = std::vector<int64_t>{})
+           py::arg("stop_tokens") = std::vector<int64_t>{},
+           py::arg("callback") = py::none())
       .def("prefill_prompts", &LanguageModel::prefillPrompts,
            py::arg("prompts"), py::arg("conv"), py::arg("ssm"));
 

@@ -348,10 +348,11 @@ MambaLM::prefill(llvm::ArrayRef<llvm::ArrayRef<int64_t>> prompts, State &state,
   return logits;
 }
 
-llvm::Expected<MambaLM::Generated> MambaLM::decode(
-    const Array &logits, int64_t steps, State &state,
-    const SamplingOptions &sampling, llvm::ArrayRef<int64_t> stopTokens,
-    llvm::function_ref<void(int64_t)> onStep, double *ms, int64_t *calls) {
+llvm::Expected<MambaLM::Generated>
+MambaLM::decode(const Array &logits, int64_t steps, State &state,
+                const SamplingOptions &sampling,
+                llvm::ArrayRef<int64_t> stopTokens, StepCallback onStep,
+                double *ms, int64_t *calls) {
   if (llvm::Error e = sampling.validate())
     return e;
   if (logits.rank() != 3 || logits.shape()[2] != config().vocabSize)
@@ -408,6 +409,15 @@ llvm::Expected<MambaLM::Generated> MambaLM::decode(
       next.as<int64_t>()[b] = token;
     }
     n = s + 1;
+    if (onStep) {
+      auto before = std::chrono::steady_clock::now();
+      bool end = onStep(s, llvm::ArrayRef(next.as<int64_t>(), batch));
+      callbacksMs += std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - before)
+                         .count();
+      if (end)
+        break;
+    }
     if (n < steps && running) {
       auto step = forward(next, state, nullptr, stepProgram);
       if (!step)
@@ -415,13 +425,6 @@ llvm::Expected<MambaLM::Generated> MambaLM::decode(
       ++made;
       stepLogits = std::move(*step);
       last = &stepLogits;
-    }
-    if (onStep) {
-      auto before = std::chrono::steady_clock::now();
-      onStep(s);
-      callbacksMs += std::chrono::duration<double, std::milli>(
-                         std::chrono::steady_clock::now() - before)
-                         .count();
     }
   }
   for (int64_t b = 0; b < batch; ++b) {

@@ -192,7 +192,7 @@ class MambaLM:
         return (logits[0, 0] if single else logits[:, 0]), state
 
     def generate(self, tokens, n, state=None, temperature=0.0, top_k=0,
-                 top_p=1.0, seed=0, stop_tokens=None):
+                 top_p=1.0, seed=0, stop_tokens=None, callback=None):
         """The prompts followed by up to `n` generated tokens, int64, in the
         form the prompts came: (length + n,) for one prompt, (batch, length
         + n) for a 2-D array, and a list of 1-D arrays for a list of
@@ -209,7 +209,11 @@ class MambaLM:
         its stop token. With `state`, the prompts continue from it; each
         sequence's state is left after its prompt and all but its last new
         token (feed that token to step() to go on; for a sequence that
-        stopped, its stop token)."""
+        stopped, its stop token). `callback`, when given, is called with
+        each step's new tokens as they are picked, a (batch,) int64 array (a
+        sequence that ended repeats its stop token), to stream them; when
+        it returns True, generation ends after that step, as if n ended
+        there. An exception in it ends generation and propagates."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError("n must be a non-negative integer, got %r" % (n,))
         if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)):
@@ -238,7 +242,7 @@ class MambaLM:
             logits, state = self.prefill(t, state, last_only=True)
         new, lengths, conv, ssm = self._core.decode(
             logits, int(n), state.conv, state.ssm, float(temperature),
-            int(top_k), float(top_p), int(seed), stops)
+            int(top_k), float(top_p), int(seed), stops, callback)
         state.conv, state.ssm = conv, ssm
         if prompts is not None:
             return [np.concatenate([p, new[b, :lengths[b]]])

@@ -327,6 +327,33 @@ def test_generate_stop_tokens(model, rng):
     assert max_rel_err(state.conv, conv) <= TOL and max_rel_err(state.ssm, ssm) <= TOL
 
 
+def test_generate_callback(lm, checkpoint, rng):
+    """The callback sees each step's tokens as they are picked; returning
+    True ends generation after that step, the state after all but the last
+    token (against float64); an exception ends it and propagates."""
+    _, cfg, w = checkpoint
+    prompts = rng.integers(0, cfg.V, (2, 4))
+    seen = []
+    out = lm.generate(prompts, 6, callback=lambda t: seen.append(t.copy()))
+    assert len(seen) == 6 and all(t.dtype == np.int64 and t.shape == (2,) for t in seen)
+    assert np.stack(seen, axis=1).tolist() == out[:, 4:].tolist()
+
+    state = lm.initial_state(2)
+    seen = []
+    out = lm.generate(prompts, 6, state=state,
+                      callback=lambda t: seen.append(t) or len(seen) == 3)
+    assert out.shape == (2, 7) and len(seen) == 3
+    _, conv, ssm = mr.lm_forward(cfg, w, out[:, :-1])
+    assert max_rel_err(state.conv, conv) <= TOL and max_rel_err(state.ssm, ssm) <= TOL
+
+    def fail(tokens):
+        raise KeyError("from the callback")
+    with pytest.raises(KeyError, match="from the callback"):
+        lm.generate(prompts[0], 6, callback=fail)
+    # The model is still usable.
+    assert lm.generate(prompts[0], 2).shape == (6,)
+
+
 def test_stop_at_eos(checkpoint, tmp_path, rng):
     """stop_tokens="eos" stops at config.json's eos_token_id (an id or a
     list), as the same ids given do."""

@@ -899,12 +899,13 @@ llvm::Error runModel(Options &opts) {
     int64_t calls = 0;
     auto generatedOr = (*lm)->decode(
         *logits, steps, state, sampling, stopTokens,
-        [&](int64_t s) {
+        [&](int64_t s, llvm::ArrayRef<int64_t>) {
           auto now = std::chrono::steady_clock::now();
           if (now - lastReport > std::chrono::seconds(1)) {
             llvm::errs() << "decode: " << s + 1 << "/" << steps << " steps\n";
             lastReport = now;
           }
+          return false;
         },
         &decodeMs, &calls);
     if (!generatedOr)

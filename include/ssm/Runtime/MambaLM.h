@@ -110,14 +110,18 @@ public:
   /// its last token (for a stopped one, before its stop token). The steps
   /// run the program of the last position's logits, or the one of every
   /// position when only that one is compiled (at L = 1 they are the same).
-  /// `onStep`, when given, is called after each step with its index; `ms`
-  /// receives the wall time of the steps (the tokens' picks, the calls and
-  /// their results, not `onStep`); `calls` the number of calls made.
+  /// `onStep`, when given, is called after each step's picks with the
+  /// step's index and its b tokens (a sequence that ended repeats its stop
+  /// token), before the step's call; returning true ends decoding there, as
+  /// if `steps` ended there. `ms` receives the wall time of the steps (the
+  /// tokens' picks, the calls and their results, not `onStep`); `calls` the
+  /// number of calls made.
+  using StepCallback =
+      llvm::function_ref<bool(int64_t step, llvm::ArrayRef<int64_t> tokens)>;
   llvm::Expected<Generated>
   decode(const Array &logits, int64_t steps, State &state,
          const SamplingOptions &sampling = {},
-         llvm::ArrayRef<int64_t> stopTokens = {},
-         llvm::function_ref<void(int64_t)> onStep = nullptr,
+         llvm::ArrayRef<int64_t> stopTokens = {}, StepCallback onStep = nullptr,
          double *ms = nullptr, int64_t *calls = nullptr);
 
 private:
