@@ -487,6 +487,26 @@ public:
                           stateResult(std::move(state.ssm), ssm));
   }
 
+  /// (log-probabilities (b, L - 1) float64, conv, ssm) of `tokens` (b, L)
+  /// from (conv, ssm): MambaLM::score.
+  py::tuple score(const py::handle &tokensIn, const py::handle &convIn,
+                  const py::handle &ssmIn, int64_t chunk) {
+    py::array tokens = asNumpy(tokensIn, /*wantFloat=*/false, "tokens");
+    // The compiled model updates the states in place.
+    py::array conv = asNumpy(convIn, true, "the conv state", true);
+    py::array ssm = asNumpy(ssmIn, true, "the ssm state", true);
+    Array tokenView = viewOf(tokens);
+    MambaLM::State state = stateOf(conv, ssm, tokenView);
+    Array logprobs = unwrap(withoutGIL([&] {
+                              std::lock_guard<std::mutex> lock(mutex);
+                              return lm->score(tokenView, state, chunk);
+                            }),
+                            Raise::Value);
+    return py::make_tuple(toNumpy(std::move(logprobs)),
+                          stateResult(std::move(state.conv), conv),
+                          stateResult(std::move(state.ssm), ssm));
+  }
+
   /// (logits (b, 1, vocab), conv, ssm) after running prompts of any
   /// lengths from (conv, ssm): MambaLM::prefill.
   py::tuple prefillPrompts(const std::vector<std::vector<int64_t>> &prompts,
@@ -802,6 +822,8 @@ PYBIND11_MODULE(_ssm_mlir, m) {
            py::arg("top_p") = 1.0, py::arg("seed") = 0,
            py::arg("stop_tokens") = std::vector<int64_t>{},
            py::arg("callback") = py::none())
+      .def("score", &LanguageModel::score, py::arg("tokens"), py::arg("conv"),
+           py::arg("ssm"), py::arg("chunk") = 0)
       .def("prefill_prompts", &LanguageModel::prefillPrompts,
            py::arg("prompts"), py::arg("conv"), py::arg("ssm"));
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <optional>
 
@@ -271,6 +272,84 @@ llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
     if (now->data() != was->data())
       *was = std::move(*now);
   return std::move((*results)[0]);
+}
+
+/// log softmax(row)[at] = row[at] - max - log sum exp(row - max): the
+/// exponentials in float (each within an ulp), summed in double in eight
+/// independent partial sums, which lets them overlap (2.5 ns a term here,
+/// against 6.8 ns for one chain of double exponentials).
+static double logSoftmaxAt(const float *row, int64_t n, int64_t at) {
+  const float max = *std::max_element(row, row + n);
+  double part[8] = {};
+  int64_t v = 0;
+  for (; v + 8 <= n; v += 8)
+    for (int j = 0; j < 8; ++j)
+      part[j] += std::exp(row[v + j] - max);
+  for (; v < n; ++v)
+    part[0] += std::exp(row[v] - max);
+  double sum = 0;
+  for (double p : part)
+    sum += p;
+  return static_cast<double>(row[at] - max) - std::log(sum);
+}
+
+llvm::Expected<Array> MambaLM::score(const Array &tokensIn, State &state,
+                                     int64_t chunk, double *ms) {
+  if (chunk < 0)
+    return llvm::createStringError("score: the chunk must be 0 (automatic) "
+                                   "or a number of positions, got %lld",
+                                   static_cast<long long>(chunk));
+  if (tokensIn.rank() != 2 || isFloat(tokensIn.dtype()))
+    return llvm::createStringError(
+        "tokens must be a (batch, length) array of integers, got %s %s",
+        dtypeName(tokensIn.dtype()).data(),
+        shapeString(tokensIn.shape()).c_str());
+  auto tokens = tokensIn.convertTo(DType::I64);
+  if (!tokens)
+    return tokens.takeError();
+  const int64_t batch = tokens->shape()[0], length = tokens->shape()[1],
+                V = config().vocabSize;
+  if (batch < 1 || length < 1)
+    return llvm::createStringError(
+        "tokens must hold at least one token per sequence, got shape %s",
+        shapeString(tokens->shape()).c_str());
+  // Every token is checked before the first call: a chunk's last position
+  // reads the next chunk's first token.
+  const int64_t *ids = tokens->as<int64_t>();
+  for (int64_t i = 0; i < batch * length; ++i)
+    if (ids[i] < 0 || ids[i] >= V)
+      return llvm::createStringError(
+          "token %lld at (%lld, %lld) is outside the vocabulary [0, %lld)",
+          static_cast<long long>(ids[i]), static_cast<long long>(i / length),
+          static_cast<long long>(i % length), static_cast<long long>(V));
+  Array out(DType::F64, {batch, length - 1});
+  if (chunk == 0)
+    chunk = std::max<int64_t>(
+        1,
+        kScoreChunkBytes / (batch * V * static_cast<int64_t>(sizeof(float))));
+  double total = 0;
+  for (int64_t c0 = 0; c0 < length; c0 += chunk) {
+    const int64_t n = std::min(chunk, length - c0);
+    Array part(DType::I64, {batch, n});
+    for (int64_t b = 0; b < batch; ++b)
+      std::copy_n(ids + b * length + c0, n, part.as<int64_t>() + b * n);
+    double callMs = 0;
+    // forward() checks the tokens and the state.
+    auto logits = forward(part, state, &callMs, LMLogits::All);
+    if (!logits)
+      return logits.takeError();
+    total += callMs;
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t t = c0; t < c0 + n && t + 1 < length; ++t) {
+        const float *row = logits->as<float>() + (b * n + (t - c0)) * V;
+        // log softmax(row)[next] = row[next] - max - log sum exp(row - max)
+        out.as<double>()[b * (length - 1) + t] =
+            logSoftmaxAt(row, V, ids[b * length + t + 1]);
+      }
+  }
+  if (ms)
+    *ms = total;
+  return out;
 }
 
 namespace {

@@ -98,6 +98,7 @@ class MambaLM:
         logits, state = lm.step(7, state)         # one token, (vocab,)
         lm.generate([1, 2, 3], 10)                # prompt + 10 greedy tokens
         lm.generate([[1, 2, 3], [4, 5]], 10, stop_tokens=0)   # a list back
+        lm.score([1, 2, 3])                       # log p of tokens 2 and 3
 
     Token arrays are (length,) for one sequence or (batch, length); logits
     follow: (length, vocab) or (batch, length, vocab), float32. prefill and
@@ -169,6 +170,36 @@ class MambaLM:
             state = self.initial_state(t.shape[0])
         logits = self._run(t, state, last_only)
         return (logits[0] if one else logits), state
+
+    def score(self, tokens, state=None, chunk=None):
+        """The log-probability the model gives each token after the ones
+        before it, float64: (length - 1,) for one sequence, (batch, length
+        - 1) for a 2-D array, a list of them for a list of prompts (whose
+        lengths may differ). Entry t is log p(tokens[t + 1] | tokens[:t +
+        1]); the mean of the negatives is the sequence's cross-entropy,
+        its exp the perplexity. With `state` (not for a list), the tokens
+        continue from it and it is advanced in place past them. The logits
+        are computed `chunk` positions at a time (None: as many as make
+        24 MB of logits), so memory stays at batch x chunk x vocab floats
+        however long the sequence."""
+        if chunk is None:
+            chunk = 0
+        elif isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) \
+                or chunk < 1:
+            raise ValueError("chunk must be a positive integer or None, got %r"
+                             % (chunk,))
+        prompts = _prompt_list(tokens)
+        if prompts is not None:
+            if state is not None:
+                raise ValueError("score takes a state for an array of tokens, "
+                                 "not for a list of prompts")
+            return [self.score(p, chunk=chunk) for p in prompts]
+        t, one = _tokens(tokens)
+        if state is None:
+            state = self.initial_state(t.shape[0])
+        out, state.conv, state.ssm = self._core.score(t, state.conv, state.ssm,
+                                                      int(chunk))
+        return out[0] if one else out
 
     def _prefill_prompts(self, prompts, state):
         """(the last position's logits (batch, 1, vocab), state) after each

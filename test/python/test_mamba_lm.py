@@ -327,6 +327,54 @@ def test_generate_stop_tokens(model, rng):
     assert max_rel_err(state.conv, conv) <= TOL and max_rel_err(state.ssm, ssm) <= TOL
 
 
+def log_softmax_at(logits, targets):
+    """float64 log softmax of (..., V) logits at (...) targets."""
+    m = logits.max(axis=-1, keepdims=True)
+    lse = m[..., 0] + np.log(np.exp(logits - m).sum(axis=-1))
+    return np.take_along_axis(logits, targets[..., None], -1)[..., 0] - lse
+
+
+@pytest.mark.parametrize("chunk", [5, None])
+def test_score_matches_float64(model, chunk, rng):
+    """Each token's log-probability after the ones before it, against the
+    float64 model's logits, in chunks of 5 positions (23 = 4 x 5 + 3) or
+    one; the state after the last token; a list of prompts of different
+    lengths, one of a single token (nothing to score)."""
+    lm, cfg, w = model
+    tokens = rng.integers(0, cfg.V, (2, 23))
+    ref, conv, ssm = mr.lm_forward(cfg, w, tokens)
+    state = lm.initial_state(2)
+    got = lm.score(tokens, state, chunk=chunk)
+    assert got.shape == (2, 22) and got.dtype == np.float64
+    assert max_rel_err(got, log_softmax_at(ref[:, :-1], tokens[:, 1:])) <= TOL
+    assert max_rel_err(state.conv, conv) <= TOL and max_rel_err(state.ssm, ssm) <= TOL
+    prompts = [rng.integers(0, cfg.V, n) for n in (7, 1, 12)]
+    scores = lm.score(prompts, chunk=chunk)
+    assert [s.shape for s in scores] == [(6,), (0,), (11,)]
+    for p, s in zip(prompts, scores):
+        r, _, _ = mr.lm_forward(cfg, w, p[None])
+        if len(p) > 1:
+            assert max_rel_err(s, log_softmax_at(r[0, :-1], p[1:])) <= TOL
+
+
+def test_score_same_as_ssm_run(lm, checkpoint, tmp_path, rng):
+    d, cfg, _ = checkpoint
+    tokens = rng.integers(0, cfg.V, 300)
+    out = tmp_path / "logprobs.npy"
+    proc = subprocess.run([SSM_RUN, "model", "--checkpoint", d, "--tokens",
+                           ",".join(map(str, tokens)), "--score", "--logprobs",
+                           str(out)], capture_output=True, text=True, check=True)
+    cli = np.load(out)
+    got = lm.score(tokens)
+    np.testing.assert_array_equal(cli, got)
+    line = [l for l in proc.stdout.splitlines() if l.startswith("log_prob=")]
+    fields = dict(f.split("=") for f in line[0].split())
+    assert int(fields["tokens"]) == 299
+    assert abs(float(fields["log_prob"]) - got.sum()) <= 1e-6 * abs(got.sum())
+    assert abs(float(fields["perplexity"]) - np.exp(-got.mean())) <= \
+        1e-5 * np.exp(-got.mean())
+
+
 def test_generate_callback(lm, checkpoint, rng):
     """The callback sees each step's tokens as they are picked; returning
     True ends generation after that step, the state after all but the last
@@ -393,6 +441,16 @@ def test_errors(lm, checkpoint, tmp_path):
         lm.step(np.zeros((2, 1), np.int64), state)
     with pytest.raises(ValueError, match="n must be a non-negative integer"):
         lm.generate([1], -1)
+    # Scores: the chunk, and a target past the vocabulary in a later chunk
+    # (checked before the first call, the state left as it was).
+    with pytest.raises(ValueError, match="chunk must be a positive integer or None"):
+        lm.score([1, 2], chunk=0)
+    kept = lm.initial_state(1)
+    with pytest.raises(ValueError, match=r"token 37 at \(0, 2\) is outside the vocabulary"):
+        lm.score([1, 2, 37], kept, chunk=2)
+    assert not kept.conv.any() and not kept.ssm.any()
+    with pytest.raises(ValueError, match="not for a list of prompts"):
+        lm.score([[1, 2], [3]], state=kept)
     # Lists of prompts and stop tokens.
     with pytest.raises(ValueError, match=r"prompt 1 must be a non-empty \(length,\)"):
         lm.generate([[1, 2], []], 2)

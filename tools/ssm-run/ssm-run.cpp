@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <malloc.h>
 #include <map>
 #include <set>
@@ -41,6 +42,7 @@ constexpr const char *kUsage = R"(usage:
                --out Y [--last-state S] [--threads N]
   ssm-run model --checkpoint DIR (--tokens 1,2,3 [--tokens 4,5]... |
                --tokens-npy T.npy) [--logits OUT.npy]
+               [--score [--logprobs OUT.npy]]
                [--generate N [--stop-tokens eos,0,...] [--temperature T
                [--top-k K] [--top-p P] [--seed S]]] [--conv-state C.npy
                --ssm-state S.npy] [--conv-state-out C.npy --ssm-state-out
@@ -73,8 +75,11 @@ probabilities reach P (--top-p), from a generator seeded by --seed
 (default 0: the same tokens on every run and platform). --logits writes
 the prompts' logits, (length, vocab) for one sequence and (batch, length,
 vocab) for several, which must then be of one length (without it, the
-final norm and the LM head run on the last position only). The states can
-be given to continue from (chunked prefill, decoding) and written after the
+final norm and the LM head run on the last position only). --score
+prints, per sequence, the log-probability of each token after the ones
+before it, summed (log_prob=), its mean negative (nll=) and the perplexity
+exp(nll) (perplexity=); --logprobs writes them, (length - 1) or (batch,
+length - 1) float64. The states can be given to continue from (chunked prefill, decoding) and written after the
 last token: conv (layers, batch, channels, d_conv - 1) with channels d_inner
 (Mamba-1) or d_inner + 2 * d_state (Mamba-2), ssm (layers, batch, d_inner,
 d_state) or (layers, batch, heads, head_dim, d_state). A checkpoint's F16
@@ -752,6 +757,20 @@ llvm::Error runModel(Options &opts) {
     return e;
   bool samplingGiven = opts.value("temperature") || opts.value("top-k") ||
                        opts.value("top-p") || opts.value("seed");
+  const bool scoring = opts.flag("score");
+  if (opts.value("logprobs") && !scoring)
+    return llvm::createStringError(
+        "'--logprobs' writes what '--score' computes: give '--score' with it");
+  if (scoring) {
+    if (steps || opts.value("logits") || common->timeRuns)
+      return llvm::createStringError(
+          "'--score' runs the prompts to score them: leave out '--generate', "
+          "'--logits' and '--time' (give them in a run of their own)");
+    if (ragged)
+      return llvm::createStringError(
+          "'--score' takes prompts of one length (score the others in runs "
+          "of their own)");
+  }
   std::optional<std::string> stopSpec = opts.value("stop-tokens");
   if (stopSpec && !steps)
     return llvm::createStringError(
@@ -828,6 +847,47 @@ llvm::Error runModel(Options &opts) {
       return llvm::createStringError("--conv-state %s / --ssm-state %s: %s",
                                      convIn->c_str(), ssmIn->c_str(),
                                      llvm::toString(std::move(err)).c_str());
+  }
+
+  if (scoring) {
+    Array tokens(DType::I64, {batch, length});
+    for (auto [b, p] : llvm::enumerate(*prompts))
+      std::copy(p.begin(), p.end(), tokens.as<int64_t>() + b * length);
+    double callsMs = 0;
+    auto start = std::chrono::steady_clock::now();
+    auto logprobs = (*lm)->score(tokens, state, /*chunk=*/0, &callsMs);
+    if (!logprobs)
+      return logprobs.takeError();
+    double totalMs = std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    llvm::outs() << llvm::format(
+        "score: %lld x %lld tokens in %.0f ms (the compiled calls %.0f ms; "
+        "compile included)\n",
+        static_cast<long long>(batch), static_cast<long long>(length), totalMs,
+        callsMs);
+    // Per sequence: the log-likelihood of tokens 1.. given the ones before,
+    // its mean negative and the perplexity exp(mean).
+    for (int64_t b = 0; b < batch; ++b) {
+      double sum = 0;
+      for (int64_t t = 0; t + 1 < length; ++t)
+        sum += logprobs->as<double>()[b * (length - 1) + t];
+      const double nll = length > 1 ? -sum / (length - 1) : 0;
+      llvm::outs() << llvm::format(
+          "log_prob=%.6f tokens=%lld nll=%.6f perplexity=%.6g\n", sum,
+          static_cast<long long>(length - 1), nll, std::exp(nll));
+    }
+    std::vector<std::pair<std::string, const Array *>> files;
+    if (std::optional<std::string> path = opts.value("logprobs")) {
+      if (opts.list("tokens").size() == 1)
+        logprobs->reshape({length - 1});
+      files.push_back({*path, &*logprobs});
+    }
+    if (convOut) {
+      files.push_back({*convOut, &state.conv});
+      files.push_back({*ssmOut, &state.ssm});
+    }
+    return writeNpyFiles(files);
   }
 
   // The first call of a batch size compiles; its time is reported apart
@@ -1078,6 +1138,8 @@ int main(int argc, char **argv) {
           "weights", "temperature", "top-k", "top-p", "seed", "stop-tokens"})
       specs[name] = {true, false};
     specs["tokens"] = {true, true};
+    specs["score"] = {false, false};
+    specs["logprobs"] = {true, false};
   } else if (scan) {
     args = args.drop_front();
     for (const char *name : {"u", "delta", "A", "B", "C", "D", "z",

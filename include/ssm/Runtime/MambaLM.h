@@ -82,6 +82,23 @@ public:
                                 double *ms = nullptr,
                                 LMLogits logits = LMLogits::All);
 
+  /// The log-probabilities the model gives each token of `tokens` ((b, L)
+  /// integers) after the ones before it: (b, L - 1) float64, entry (i, t)
+  /// log p(tokens[i, t + 1] | tokens[i, 0..t]), from `state`, which is left
+  /// after the last token as forward() leaves it. The logits are computed
+  /// `chunk` positions at a time (a chunked prefill, the same values), so
+  /// memory stays at b x chunk x vocab floats however long the sequence;
+  /// chunk 0 takes as many as keep that under kScoreChunkBytes. Each
+  /// position's log-softmax is taken on the host, summed in double
+  /// precision. `ms` receives the compiled calls' time.
+  llvm::Expected<Array> score(const Array &tokens, State &state,
+                              int64_t chunk = 0, double *ms = nullptr);
+  /// The logits score() lets one call produce by default: below glibc's
+  /// largest mmap threshold (32 MB), so that the buffer of one call is
+  /// reused by the next instead of mapped afresh; a fresh mapping's page
+  /// faults cost as much as the LM head's arithmetic here (docs/models.md).
+  static constexpr int64_t kScoreChunkBytes = 24 << 20;
+
   /// The prefill of sequences of different lengths (each at least one
   /// token): sequence i runs prompts[i] from its part of `state` (batch
   /// prompts.size()), which is left after its last token. Returns the
