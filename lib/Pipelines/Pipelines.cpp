@@ -68,15 +68,18 @@ static void addBufferization(OpPassManager &pm, const Options &options) {
 }
 
 /// The host's scalar code (math, arith, complex, index, memref, func, cf,
-/// ub) to the LLVM dialect.
-static void addHostToLLVM(OpPassManager &pm) {
+/// ub) to the LLVM dialect; allocations call the generic functions with
+/// `runtimeAllocator`.
+static void addHostToLLVM(OpPassManager &pm, bool runtimeAllocator) {
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());
   // complex.create/re/im of the S4D scans (their arithmetic is real).
   pm.addPass(createConvertComplexToLLVMPass());
   pm.addPass(createConvertIndexToLLVMPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = runtimeAllocator;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
@@ -142,7 +145,7 @@ static void addHostCodeToLLVM(OpPassManager &pm,
       vector::VectorTransposeLowering::Shuffle16x16;
   vectorToLLVM.x86Vector = options.x86Avx512;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
-  addHostToLLVM(pm);
+  addHostToLLVM(pm, options.runtimeAllocator);
   if (options.numThreads > 1)
     pm.addPass(createConvertOpenMPToLLVMPass());
 }

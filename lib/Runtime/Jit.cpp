@@ -2,6 +2,7 @@
 
 #include "ssm/Runtime/Jit.h"
 #include "ssm/Pipelines/Pipelines.h"
+#include "ssm/Runtime/BufferCache.h"
 #include "ssm/Runtime/CudaRuntime.h"
 #include "ssm/Runtime/GpuEmulator.h"
 
@@ -278,7 +279,8 @@ void setKernelOptions(mlir::ssm::GPUKernelOptions<Derived> &pipeline,
 /// without a kernel).
 template <typename Derived>
 llvm::Error setHostOptions(mlir::ssm::HostOptions<Derived> &pipeline,
-                           const JitOptions &options) {
+                           const JitOptions &options,
+                           HostAllocation allocation) {
   pipeline.reference = options.reference;
   // libomp aborts the process when it cannot start the threads a parallel
   // region asks for (--threads 100000 did); refuse such counts up front.
@@ -302,6 +304,9 @@ llvm::Error setHostOptions(mlir::ssm::HostOptions<Derived> &pipeline,
   pipeline.numThreads = resolveThreads(options);
   // JitProgram::call hands the updated writable arguments back itself.
   pipeline.inPlaceResults = true;
+  // JitProgram::compile maps the generic allocation functions to the
+  // buffer cache.
+  pipeline.runtimeAllocator = allocation == HostAllocation::BufferCache;
   return llvm::Error::success();
 }
 
@@ -309,12 +314,13 @@ llvm::Error setHostOptions(mlir::ssm::HostOptions<Derived> &pipeline,
 
 llvm::Error mlir::ssm::lowerToLLVMDialect(
     mlir::ModuleOp module, const JitOptions &options,
-    llvm::function_ref<void(mlir::PassManager &)> configure) {
+    llvm::function_ref<void(mlir::PassManager &)> configure,
+    HostAllocation allocation) {
   markArgumentsReadOnly(module);
   mlir::PassManager pm(module.getContext());
   if (options.target == Target::GPUEmulator) {
     mlir::ssm::SSMToGPUEmulatorOptions pipeline;
-    if (llvm::Error err = setHostOptions(pipeline, options))
+    if (llvm::Error err = setHostOptions(pipeline, options, allocation))
       return err;
     setKernelOptions(pipeline, options);
     mlir::ssm::buildSSMToGPUEmulatorPipeline(pm, pipeline);
@@ -328,7 +334,7 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
   if (options.target == Target::NVPTX) {
     mlir::ssm::SSMToNVPTXOptions pipeline;
     pipeline.chip = options.gpuChip;
-    if (llvm::Error err = setHostOptions(pipeline, options))
+    if (llvm::Error err = setHostOptions(pipeline, options, allocation))
       return err;
     setKernelOptions(pipeline, options);
     mlir::ssm::buildSSMToNVPTXPipeline(pm, pipeline);
@@ -339,7 +345,7 @@ llvm::Error mlir::ssm::lowerToLLVMDialect(
     return llvm::Error::success();
   }
   mlir::ssm::SSMToLLVMOptions pipeline;
-  if (llvm::Error err = setHostOptions(pipeline, options))
+  if (llvm::Error err = setHostOptions(pipeline, options, allocation))
     return err;
   pipeline.parallelScan = options.parallelScan;
   mlir::ssm::buildSSMToLLVMPipeline(pm, pipeline);
@@ -433,7 +439,8 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   if (options.target == Target::GPUEmulator)
     program->takeGpuError = ssmGpuEmulatorTakeError;
 
-  if (llvm::Error err = lowerToLLVMDialect(module, options))
+  if (llvm::Error err = lowerToLLVMDialect(module, options, nullptr,
+                                           HostAllocation::BufferCache))
     return std::move(err);
   // The results the lowering dropped because they were writable arguments
   // updated in place (ssm-drop-equivalent-results).
@@ -484,17 +491,28 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   if (!engine)
     return engine.takeError();
   program->engine = std::move(*engine);
-  // The emulator's functions are the program's own definitions: they win
-  // over any mgpu* a loaded CUDA runtime exports.
-  if (options.target == Target::GPUEmulator)
-    program->engine->registerSymbols([](llvm::orc::MangleAndInterner mangle) {
-      llvm::orc::SymbolMap map;
+  // The host buffers' allocation functions (the pipelines'
+  // runtime-allocator) are the buffer cache's. The emulator's functions
+  // are the program's own definitions: they win over any mgpu* a loaded
+  // CUDA runtime exports.
+  const bool emulator = options.target == Target::GPUEmulator;
+  program->engine->registerSymbols([emulator](
+                                       llvm::orc::MangleAndInterner mangle) {
+    llvm::orc::SymbolMap map;
+    auto define = [&](llvm::StringRef name, void *address) {
+      map[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                           llvm::JITSymbolFlags::Exported};
+    };
+    define("_mlir_memref_to_llvm_alloc",
+           reinterpret_cast<void *>(&bufferAlloc));
+    define("_mlir_memref_to_llvm_aligned_alloc",
+           reinterpret_cast<void *>(&bufferAlignedAlloc));
+    define("_mlir_memref_to_llvm_free", reinterpret_cast<void *>(&bufferFree));
+    if (emulator)
       for (const GpuEmulatorSymbol &symbol : gpuEmulatorSymbols())
-        map[mangle(symbol.name)] = {
-            llvm::orc::ExecutorAddr::fromPtr(symbol.address),
-            llvm::JITSymbolFlags::Exported};
-      return map;
-    });
+        define(symbol.name, symbol.address);
+    return map;
+  });
   // The JIT generates machine code on the first lookup: do it now, so that
   // the first call's time is the call's and compile errors surface here.
   for (const auto &entry : program->functions)

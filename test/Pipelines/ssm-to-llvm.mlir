@@ -5,6 +5,15 @@
 // RUN: ssm-opt %s --ssm-to-llvm --mlir-timing -o /dev/null 2>&1 | FileCheck %s --check-prefix=TIMING
 // RUN: ssm-opt %s --ssm-to-llvm --mlir-print-ir-after-all -o /dev/null 2>&1 | FileCheck %s --check-prefix=AFTER
 // RUN: ssm-opt %s --pass-pipeline='builtin.module(ssm-to-llvm{in-place-results=true})' | FileCheck %s --check-prefix=INPLACE
+// RUN: ssm-opt %s --pass-pipeline='builtin.module(ssm-to-llvm{runtime-allocator=true})' | FileCheck %s --check-prefix=RUNTIMEALLOC
+
+// runtime-allocator: allocations and deallocations call the generic
+// functions (the JIT runner's buffer cache), not malloc and free.
+// RUNTIMEALLOC-LABEL: llvm.func @program
+// RUNTIMEALLOC: llvm.call @_mlir_memref_to_llvm_alloc
+// RUNTIMEALLOC: llvm.call @_mlir_memref_to_llvm_free
+// RUNTIMEALLOC-NOT: llvm.call @malloc
+// RUNTIMEALLOC-NOT: llvm.call @free
 
 // The default takes the fast path for the scan: 16-lane vector code with
 // FMAs (vector.fma becomes llvm.intr.fmuladd) and exp2's rounding of its

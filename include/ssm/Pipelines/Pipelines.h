@@ -56,6 +56,14 @@ struct HostOptions : public PassPipelineOptions<Derived> {
                      "listed in ssm.in_place_results (the JIT runner's "
                      "convention), instead of coming back as clones"),
       llvm::cl::init(false)};
+  Option<bool> runtimeAllocator{
+      *this, "runtime-allocator",
+      llvm::cl::desc("Host buffers are allocated and freed through "
+                     "_mlir_memref_to_llvm_alloc, _aligned_alloc and _free "
+                     "(finalize-memref-to-llvm's generic functions), which "
+                     "the JIT runner maps to its buffer cache, instead of "
+                     "malloc, aligned_alloc and free"),
+      llvm::cl::init(false)};
 };
 
 struct SSMToLLVMOptions : public HostOptions<SSMToLLVMOptions> {

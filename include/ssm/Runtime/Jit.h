@@ -104,6 +104,12 @@ struct FunctionSig {
   llvm::SmallVector<TensorSig> args, results;
 };
 
+/// How lowered code allocates its host buffers: malloc, aligned_alloc and
+/// free (what --emit prints: any C caller links it), or the buffer cache's
+/// functions (ssm/Runtime/BufferCache.h), which JitProgram::compile maps
+/// them to.
+enum class HostAllocation { Libc, BufferCache };
+
 /// Lowers `module` in place to the LLVM dialect with --ssm-to-llvm, with
 /// the pipeline options `options` implies for its target. Tensor arguments
 /// of public functions become read-only (bufferization.writable = false)
@@ -113,7 +119,8 @@ struct FunctionSig {
 /// bindings' IR after a named pass).
 llvm::Error lowerToLLVMDialect(
     mlir::ModuleOp module, const JitOptions &options = {},
-    llvm::function_ref<void(mlir::PassManager &)> configure = nullptr);
+    llvm::function_ref<void(mlir::PassManager &)> configure = nullptr,
+    HostAllocation allocation = HostAllocation::Libc);
 
 /// The PTX of every kernel of `module` (ssm IR), lowered in place with
 /// --ssm-to-nvptx for `options.gpuChip`; needs no GPU and no CUDA toolkit.

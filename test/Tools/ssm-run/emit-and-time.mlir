@@ -6,6 +6,9 @@
 // MLIR-NOT: ssm.
 // MLIR-NOT: tensor<
 
+// What --emit prints allocates with malloc and free, so that any C caller
+// links it (the JIT maps its programs' allocations to the buffer cache
+// instead: ssm/Runtime/BufferCache.h).
 // RUN: ssm-run %s --emit=llvm | FileCheck %s --check-prefix=LLVM
 // LLVM: define {{.*}} @twice(
 // LLVM: call {{.*}} @malloc

@@ -1,0 +1,56 @@
+//===- BufferCache.h - reuse of the JIT programs' large buffers -*- C++ -*-===//
+//
+// The allocation functions the JIT's programs call for their host buffers
+// (finalize-memref-to-llvm with use-generic-functions, the pipelines'
+// runtime-allocator option): malloc and free, but for large blocks, which
+// are kept when freed and handed out again for a later request of about
+// their size. glibc returns large blocks to the system (a mapping of its
+// own above its mmap threshold, a trim of the heap's top below), and the
+// next call's first touch of a fresh mapping takes a page fault per 4 KB
+// page: 3.6x the time of a 2048-token Mamba-130m prefill called from
+// Python, whose process keeps glibc's defaults (docs/models.md, "Buffers
+// of the compiled programs"). ssm-run raises glibc's thresholds instead;
+// a library cannot change its host process's allocator, so the programs
+// get this cache of their own.
+//
+// The blocks are plain malloc memory: a buffer a program returns (a result
+// adopted by an Array) is freed with std::free, and free() of a block the
+// cache handed out is always valid. The cache holds at most
+// kBufferCacheBytes (SSM_BUFFER_CACHE_MB overrides it; 0 turns caching
+// off), and only blocks of at least kBufferCacheMinBytes. Thread-safe: the
+// programs' OpenMP threads allocate.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_RUNTIME_BUFFERCACHE_H
+#define SSM_RUNTIME_BUFFERCACHE_H
+
+#include <cstddef>
+#include <cstdint>
+
+namespace mlir::ssm {
+
+/// Blocks below this size go straight to malloc and free.
+constexpr size_t kBufferCacheMinBytes = size_t(1) << 20;
+/// The most the cache keeps by default.
+constexpr size_t kBufferCacheBytes = size_t(512) << 20;
+
+/// malloc(bytes), or a cached block of at least `bytes` (and at most a
+/// quarter more).
+void *bufferAlloc(size_t bytes);
+/// aligned_alloc(alignment, bytes rounded up to it), or such a cached block.
+void *bufferAlignedAlloc(size_t alignment, size_t bytes);
+/// free(p), or p kept for reuse.
+void bufferFree(void *p);
+
+struct BufferCacheStats {
+  uint64_t hits = 0, misses = 0;
+  size_t cachedBytes = 0, cachedBlocks = 0, limitBytes = 0;
+};
+BufferCacheStats bufferCacheStats();
+/// Frees every cached block.
+void releaseBufferCache();
+
+} // namespace mlir::ssm
+
+#endif // SSM_RUNTIME_BUFFERCACHE_H

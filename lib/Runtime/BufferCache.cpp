@@ -1,0 +1,130 @@
+//===- BufferCache.cpp - reuse of the JIT programs' large buffers ---------===//
+//
+// See BufferCache.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Runtime/BufferCache.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <malloc.h>
+#include <map>
+#include <mutex>
+
+using namespace mlir::ssm;
+
+namespace {
+
+struct Cache {
+  std::mutex mutex;
+  /// Free blocks by usable size (malloc_usable_size), oldest first among
+  /// equal sizes.
+  std::multimap<size_t, void *> blocks;
+  size_t bytes = 0;
+  size_t limit = kBufferCacheBytes;
+  BufferCacheStats stats;
+
+  Cache() {
+    if (const char *mb = std::getenv("SSM_BUFFER_CACHE_MB")) {
+      char *end = nullptr;
+      unsigned long long v = std::strtoull(mb, &end, 10);
+      if (end != mb && *end == '\0')
+        limit = static_cast<size_t>(v) << 20;
+    }
+  }
+
+  /// A cached block for `bytes` aligned to `alignment`, or null.
+  void *take(size_t bytes, size_t alignment) {
+    std::lock_guard<std::mutex> lock(mutex);
+    // The smallest fit, up to a quarter larger: a large block is not spent
+    // on a much smaller request.
+    for (auto it = blocks.lower_bound(bytes);
+         it != blocks.end() && it->first <= bytes + bytes / 4; ++it) {
+      if (reinterpret_cast<uintptr_t>(it->second) % alignment)
+        continue;
+      void *p = it->second;
+      this->bytes -= it->first;
+      blocks.erase(it);
+      ++stats.hits;
+      return p;
+    }
+    ++stats.misses;
+    return nullptr;
+  }
+
+  /// Keeps `p` (usable size `size`) unless that would pass the limit, in
+  /// which case the oldest blocks make room or `p` itself is freed.
+  void put(void *p, size_t size) {
+    std::unique_lock<std::mutex> lock(mutex);
+    if (size > limit) {
+      lock.unlock();
+      std::free(p);
+      return;
+    }
+    // Evict the largest blocks first: they are the rarest to fit again.
+    while (bytes + size > limit && !blocks.empty()) {
+      auto last = std::prev(blocks.end());
+      bytes -= last->first;
+      std::free(last->second);
+      blocks.erase(last);
+    }
+    blocks.emplace(size, p);
+    bytes += size;
+  }
+};
+
+Cache &cache() {
+  // Never destroyed: the programs may free buffers during static
+  // destruction, and cached memory needs no freeing at exit.
+  static Cache *c = new Cache;
+  return *c;
+}
+
+} // namespace
+
+void *mlir::ssm::bufferAlloc(size_t bytes) {
+  if (bytes >= kBufferCacheMinBytes)
+    if (void *p = cache().take(bytes, alignof(std::max_align_t)))
+      return p;
+  return std::malloc(bytes);
+}
+
+void *mlir::ssm::bufferAlignedAlloc(size_t alignment, size_t bytes) {
+  // aligned_alloc wants a size that is a multiple of the alignment.
+  size_t rounded = (bytes + alignment - 1) / alignment * alignment;
+  if (rounded >= kBufferCacheMinBytes)
+    if (void *p = cache().take(rounded, alignment))
+      return p;
+  return std::aligned_alloc(alignment, rounded);
+}
+
+void mlir::ssm::bufferFree(void *p) {
+  if (!p)
+    return;
+  size_t size = malloc_usable_size(p);
+  if (size < kBufferCacheMinBytes || cache().limit == 0) {
+    std::free(p);
+    return;
+  }
+  cache().put(p, size);
+}
+
+BufferCacheStats mlir::ssm::bufferCacheStats() {
+  Cache &c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  BufferCacheStats s = c.stats;
+  s.cachedBytes = c.bytes;
+  s.cachedBlocks = c.blocks.size();
+  s.limitBytes = c.limit;
+  return s;
+}
+
+void mlir::ssm::releaseBufferCache() {
+  Cache &c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  for (auto &[size, p] : c.blocks)
+    std::free(p);
+  c.blocks.clear();
+  c.bytes = 0;
+}
