@@ -8,7 +8,8 @@
 # model against PyTorch, which it installs: Debian's python3-torch; and a
 # BF16 checkpoint's decoding with 16-bit and widened matrices), then
 # bench/python_bindings.py (the ssm_mlir package against ssm-run's timing of
-# the same compiled programs).
+# the same compiled programs) and bench/python_model.py (a language model's
+# prefill and scoring from Python, with and without the buffer cache).
 # Pass --quick for the reference shape only (no time-parallel or model run).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,5 +40,8 @@ if [[ " $* " != *" --quick "* ]]; then
     --parts projections,step,model,weights16
   echo
   PYTHONPATH="$root/build/python" /usr/bin/python3 "$root/bench/python_bindings.py" \
+    --tools "$root/build/bin"
+  echo
+  PYTHONPATH="$root/build/python" /usr/bin/python3 "$root/bench/python_model.py" \
     --tools "$root/build/bin"
 fi

@@ -7,9 +7,9 @@
 // their size. glibc returns large blocks to the system (a mapping of its
 // own above its mmap threshold, a trim of the heap's top below), and the
 // next call's first touch of a fresh mapping takes a page fault per 4 KB
-// page: 3.6x the time of a 2048-token Mamba-130m prefill called from
-// Python, whose process keeps glibc's defaults (docs/models.md, "Buffers
-// of the compiled programs"). ssm-run raises glibc's thresholds instead;
+// page: 3.9x the time of a 2048-token Mamba-130m prefill called from
+// Python, whose process keeps glibc's defaults (docs/python.md, "The
+// compiled programs' buffers"). ssm-run raises glibc's thresholds instead;
 // a library cannot change its host process's allocator, so the programs
 // get this cache of their own.
 //
