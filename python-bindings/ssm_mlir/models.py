@@ -88,9 +88,10 @@ def _stop_tokens(stop_tokens, config):
 
 
 class MambaLM:
-    """A Mamba-1 language model compiled through the ssm dialect (the same
-    program as `ssm-run model`). Weights stay in the checkpoint's memory map
-    where they can; F16 and BF16 projection matrices stay 16-bit on the CPU.
+    """A Mamba-1 or Mamba-2 language model compiled through the ssm dialect
+    (the same program as `ssm-run model`). Weights stay in the checkpoint's
+    memory map where they can; F16 and BF16 projection matrices stay 16-bit
+    on the CPU.
 
         lm = MambaLM.from_pretrained("state-spaces/mamba-130m-hf")  # a dir
         logits = lm.forward([1, 2, 3])            # (3, vocab)
@@ -182,10 +183,8 @@ class MambaLM:
         are computed `chunk` positions at a time (None: as many as make
         24 MB of logits), so memory stays at batch x chunk x vocab floats
         however long the sequence."""
-        if chunk is None:
-            chunk = 0
-        elif isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) \
-                or chunk < 1:
+        if chunk is not None and (isinstance(chunk, bool) or not isinstance(
+                chunk, (int, np.integer)) or chunk < 1):
             raise ValueError("chunk must be a positive integer or None, got %r"
                              % (chunk,))
         prompts = _prompt_list(tokens)
@@ -197,8 +196,9 @@ class MambaLM:
         t, one = _tokens(tokens)
         if state is None:
             state = self.initial_state(t.shape[0])
-        out, state.conv, state.ssm = self._core.score(t, state.conv, state.ssm,
-                                                      int(chunk))
+        # MambaLM::score's chunk 0: its default.
+        out, state.conv, state.ssm = self._core.score(
+            t, state.conv, state.ssm, 0 if chunk is None else int(chunk))
         return out[0] if one else out
 
     def _prefill_prompts(self, prompts, state):
