@@ -6,8 +6,8 @@
 
 #include "ssm/Runtime/BufferCache.h"
 
+#include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <malloc.h>
 #include <map>
 #include <mutex>
@@ -34,17 +34,18 @@ struct Cache {
     }
   }
 
-  /// A cached block for `bytes` aligned to `alignment`, or null.
-  void *take(size_t bytes, size_t alignment) {
+  /// A cached block of at least `want` bytes aligned to `alignment`, or
+  /// null.
+  void *take(size_t want, size_t alignment) {
     std::lock_guard<std::mutex> lock(mutex);
     // The smallest fit, up to a quarter larger: a large block is not spent
     // on a much smaller request.
-    for (auto it = blocks.lower_bound(bytes);
-         it != blocks.end() && it->first <= bytes + bytes / 4; ++it) {
+    for (auto it = blocks.lower_bound(want);
+         it != blocks.end() && it->first <= want + want / 4; ++it) {
       if (reinterpret_cast<uintptr_t>(it->second) % alignment)
         continue;
       void *p = it->second;
-      this->bytes -= it->first;
+      bytes -= it->first;
       blocks.erase(it);
       ++stats.hits;
       return p;
@@ -53,8 +54,8 @@ struct Cache {
     return nullptr;
   }
 
-  /// Keeps `p` (usable size `size`) unless that would pass the limit, in
-  /// which case the oldest blocks make room or `p` itself is freed.
+  /// Keeps `p` (usable size `size`): the largest cached blocks are freed
+  /// to make room under the limit, or `p` itself when it alone passes it.
   void put(void *p, size_t size) {
     std::unique_lock<std::mutex> lock(mutex);
     if (size > limit) {
