@@ -216,8 +216,10 @@ llvm::Expected<JitProgram *> MambaLM::program(int64_t batch, LMLogits logits) {
   return p;
 }
 
-llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
-                                       double *ms, LMLogits logits) {
+namespace {
+/// `tokens` as a (batch, length) int64 array, checked: integers, at least
+/// one per sequence, each in the vocabulary [0, vocab).
+llvm::Expected<Array> checkedTokens(const Array &tokensIn, int64_t vocab) {
   if (tokensIn.rank() != 2 || isFloat(tokensIn.dtype()))
     return llvm::createStringError(
         "tokens must be a (batch, length) array of integers, got %s %s",
@@ -226,19 +228,28 @@ llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
   auto tokens = tokensIn.convertTo(DType::I64);
   if (!tokens)
     return tokens.takeError();
-  int64_t batch = tokens->shape()[0], length = tokens->shape()[1];
+  const int64_t batch = tokens->shape()[0], length = tokens->shape()[1];
   if (batch < 1 || length < 1)
     return llvm::createStringError(
         "tokens must hold at least one token per sequence, got shape %s",
         shapeString(tokens->shape()).c_str());
-  int64_t V = config().vocabSize;
   const int64_t *ids = tokens->as<int64_t>();
   for (int64_t i = 0; i < batch * length; ++i)
-    if (ids[i] < 0 || ids[i] >= V)
+    if (ids[i] < 0 || ids[i] >= vocab)
       return llvm::createStringError(
           "token %lld at (%lld, %lld) is outside the vocabulary [0, %lld)",
           static_cast<long long>(ids[i]), static_cast<long long>(i / length),
-          static_cast<long long>(i % length), static_cast<long long>(V));
+          static_cast<long long>(i % length), static_cast<long long>(vocab));
+  return tokens;
+}
+} // namespace
+
+llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
+                                       double *ms, LMLogits logits) {
+  auto tokens = checkedTokens(tokensIn, config().vocabSize);
+  if (!tokens)
+    return tokens.takeError();
+  const int64_t batch = tokens->shape()[0];
   if (auto e = checkState(state, batch))
     return std::move(e);
   // The program takes the two states as llvm.noalias arguments.
@@ -299,29 +310,14 @@ llvm::Expected<Array> MambaLM::score(const Array &tokensIn, State &state,
     return llvm::createStringError("score: the chunk must be 0 (automatic) "
                                    "or a number of positions, got %lld",
                                    static_cast<long long>(chunk));
-  if (tokensIn.rank() != 2 || isFloat(tokensIn.dtype()))
-    return llvm::createStringError(
-        "tokens must be a (batch, length) array of integers, got %s %s",
-        dtypeName(tokensIn.dtype()).data(),
-        shapeString(tokensIn.shape()).c_str());
-  auto tokens = tokensIn.convertTo(DType::I64);
-  if (!tokens)
-    return tokens.takeError();
-  const int64_t batch = tokens->shape()[0], length = tokens->shape()[1],
-                V = config().vocabSize;
-  if (batch < 1 || length < 1)
-    return llvm::createStringError(
-        "tokens must hold at least one token per sequence, got shape %s",
-        shapeString(tokens->shape()).c_str());
   // Every token is checked before the first call: a chunk's last position
   // reads the next chunk's first token.
+  const int64_t V = config().vocabSize;
+  auto tokens = checkedTokens(tokensIn, V);
+  if (!tokens)
+    return tokens.takeError();
+  const int64_t batch = tokens->shape()[0], length = tokens->shape()[1];
   const int64_t *ids = tokens->as<int64_t>();
-  for (int64_t i = 0; i < batch * length; ++i)
-    if (ids[i] < 0 || ids[i] >= V)
-      return llvm::createStringError(
-          "token %lld at (%lld, %lld) is outside the vocabulary [0, %lld)",
-          static_cast<long long>(ids[i]), static_cast<long long>(i / length),
-          static_cast<long long>(i % length), static_cast<long long>(V));
   Array out(DType::F64, {batch, length - 1});
   if (chunk == 0)
     chunk = std::max<int64_t>(
