@@ -2,7 +2,10 @@
 """A Mamba language model called from Python against the same program timed
 inside ssm-run, in one run, one thread: the prefill of L tokens (the last
 position's logits) and the scoring of L tokens (MambaLM.score, every
-position's log-probability), a random Mamba-130m-shaped BF16 checkpoint.
+position's log-probability; and the same prefill calls with every
+position's logits that score makes, whose difference from it is the
+host's log-softmax and the logits' handling), a random Mamba-130m-shaped
+BF16 checkpoint.
 
     PYTHONPATH=build/python /usr/bin/python3 bench/python_model.py --tools build/bin
 
@@ -44,8 +47,17 @@ def timed(fn):
         fn()
         times.append((time.perf_counter() - start) * 1e3)
     return float(np.median(times))
+# score's own calls: prefills with every position's logits, in its chunks
+# (24 MB of logits each, MambaLM::kScoreChunkBytes).
+chunk = max(1, (24 << 20) // (lm.vocab_size * 4))
+def calls():
+    state = lm.initial_state(1)
+    for c in range(0, len(tokens), chunk):
+        lm.prefill(tokens[c:c + chunk], state)
 out = {"prefill": timed(lambda: lm.prefill(tokens, last_only=True)),
-       "score": timed(lambda: lm.score(tokens))}
+       "score": timed(lambda: lm.score(tokens)),
+       "score calls": timed(calls)}
+out["log-softmax"] = out["score"] - out["score calls"]
 print(json.dumps(out))
 """
 
@@ -96,13 +108,15 @@ def main():
                     figs[which].append(
                         cli_ms(args.tools, ckpt, tokens, args.reps) if which == "cli"
                         else python_ms(ckpt, tokens, args.reps, which == "cache"))
-            for what in ("prefill", "score"):
+            labels = {"prefill": "prefill (last logits)", "score": "score (every position)",
+                      "score calls": "score's prefill calls",
+                      "log-softmax": "score - its calls"}
+            for what, label in labels.items():
                 cli = ", ".join("%.0f" % f[what] for f in figs["cli"]) if what == "prefill" else "-"
                 cache = [f[what] for f in figs["cache"]]
                 none = [f[what] for f in figs["none"]]
                 print("%5d %-26s %-22s %-22s %-22s %.2f" % (
-                    L, what + (" (last logits)" if what == "prefill" else " (every position)"),
-                    cli, ", ".join("%.0f" % x for x in cache),
+                    L, label, cli, ", ".join("%.0f" % x for x in cache),
                     ", ".join("%.0f" % x for x in none), np.median(none) / np.median(cache)))
 
 

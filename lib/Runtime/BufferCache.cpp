@@ -7,6 +7,7 @@
 #include "ssm/Runtime/BufferCache.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <malloc.h>
 #include <map>
@@ -29,8 +30,13 @@ struct Cache {
     if (const char *mb = std::getenv("SSM_BUFFER_CACHE_MB")) {
       char *end = nullptr;
       unsigned long long v = std::strtoull(mb, &end, 10);
-      if (end != mb && *end == '\0')
+      if (end != mb && *end == '\0' && mb[0] != '-')
         limit = static_cast<size_t>(v) << 20;
+      else
+        std::fprintf(stderr,
+                     "ssm: SSM_BUFFER_CACHE_MB='%s' is not a number of "
+                     "megabytes; the buffer cache keeps its default, %zu MB\n",
+                     mb, kBufferCacheBytes >> 20);
     }
   }
 

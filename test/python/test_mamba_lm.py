@@ -4,6 +4,7 @@ against `ssm-run model` on the same checkpoint: logits, states, chunked
 prefill, decoding steps, generation, batches and errors."""
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -400,6 +401,27 @@ def test_generate_callback(lm, checkpoint, rng):
         lm.generate(prompts[0], 6, callback=fail)
     # The model is still usable.
     assert lm.generate(prompts[0], 2).shape == (6,)
+
+
+@pytest.mark.parametrize("setting, warns", [("0", False), ("64", False),
+                                             ("lots", True), ("-1", True)])
+def test_buffer_cache_setting(checkpoint, tmp_path, setting, warns):
+    """SSM_BUFFER_CACHE_MB: 0 turns the programs' buffer cache off, a size
+    bounds it; the logits are the same either way. A value that is not a
+    number of megabytes is named on stderr and the default kept."""
+    d, cfg, w = checkpoint
+    out = tmp_path / "logits.npy"
+    code = ("import numpy as np, ssm_mlir; lm = ssm_mlir.MambaLM.from_pretrained(%r); "
+            "np.save(%r, lm.forward(np.arange(9000) %% %d))" % (d, str(out), cfg.V))
+    env = dict(os.environ, SSM_BUFFER_CACHE_MB=setting)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=True)
+    logits = np.load(out)
+    # 9000 positions: the logits (1.3 MB) go through the cache.
+    ref, _, _ = mr.lm_forward(cfg, w, (np.arange(9000) % cfg.V)[None])
+    assert max_rel_err(logits, ref[0]) <= TOL
+    warning = "SSM_BUFFER_CACHE_MB='%s' is not a number of megabytes" % setting
+    assert (warning in proc.stderr) == warns
 
 
 def test_stop_at_eos(checkpoint, tmp_path, rng):

@@ -621,18 +621,33 @@ llvm::Error runScan(Options &opts) {
                     *common);
 }
 
-/// A `--tokens` list: comma-separated token ids.
-llvm::Expected<std::vector<int64_t>> parseIds(StringRef list) {
+/// A comma-separated list of token ids for `--option`. With `eos` (for
+/// --stop-tokens), the word eos stands for those ids; `eosFrom` names the
+/// config.json they come from, in the error when there are none.
+llvm::Expected<std::vector<int64_t>>
+parseIds(StringRef list, StringRef option,
+         const llvm::SmallVectorImpl<int64_t> *eos = nullptr,
+         StringRef eosFrom = {}) {
   llvm::SmallVector<StringRef> parts;
   list.split(parts, ',', -1, /*KeepEmpty=*/true);
   std::vector<int64_t> ids;
   for (StringRef part : parts) {
+    if (eos && part.trim() == "eos") {
+      if (eos->empty())
+        return llvm::createStringError(
+            "--%s eos: %s/config.json has no eos_token_id",
+            option.str().c_str(), eosFrom.str().c_str());
+      ids.insert(ids.end(), eos->begin(), eos->end());
+      continue;
+    }
     long long id;
     if (part.trim().getAsInteger(10, id))
       return llvm::createStringError(
-          "--tokens: '%s' is not an integer token id (expected e.g. --tokens "
-          "1,2,3)",
-          part.str().c_str());
+          "--%s: '%s' is %s (expected e.g. --%s 0,2%s)", option.str().c_str(),
+          part.str().c_str(),
+          eos ? "neither a token id nor 'eos'" : "not an integer token id",
+          option.str().c_str(),
+          eos ? (" or --" + option.str() + " eos").c_str() : "");
     ids.push_back(id);
   }
   return ids;
@@ -668,7 +683,7 @@ readPrompts(const Options &opts) {
     return prompts;
   }
   for (const std::string &list : lists) {
-    auto ids = parseIds(list);
+    auto ids = parseIds(list, "tokens");
     if (!ids)
       return ids.takeError();
     prompts.push_back(std::move(*ids));
@@ -804,26 +819,11 @@ llvm::Error runModel(Options &opts) {
   // --stop-tokens: ids, and `eos` for config.json's eos_token_id.
   std::vector<int64_t> stopTokens;
   if (stopSpec) {
-    llvm::SmallVector<StringRef> parts;
-    StringRef(*stopSpec).split(parts, ',', -1, /*KeepEmpty=*/true);
-    for (StringRef part : parts) {
-      if (part.trim() == "eos") {
-        const auto &eos = (*lm)->config().eosTokenIds;
-        if (eos.empty())
-          return llvm::createStringError(
-              "--stop-tokens eos: %s/config.json has no eos_token_id",
-              dir->c_str());
-        stopTokens.insert(stopTokens.end(), eos.begin(), eos.end());
-        continue;
-      }
-      long long id;
-      if (part.trim().getAsInteger(10, id))
-        return llvm::createStringError(
-            "--stop-tokens: '%s' is neither a token id nor 'eos' (expected "
-            "e.g. --stop-tokens 0,2 or --stop-tokens eos)",
-            part.str().c_str());
-      stopTokens.push_back(id);
-    }
+    auto ids =
+        parseIds(*stopSpec, "stop-tokens", &(*lm)->config().eosTokenIds, *dir);
+    if (!ids)
+      return ids.takeError();
+    stopTokens = std::move(*ids);
   }
   MambaLM::State state = (*lm)->initialState(batch);
   if (convIn) {

@@ -16,8 +16,10 @@
 // The blocks are plain malloc memory: a buffer a program returns (a result
 // adopted by an Array) is freed with std::free, and free() of a block the
 // cache handed out is always valid. The cache holds at most
-// kBufferCacheBytes (SSM_BUFFER_CACHE_MB overrides it; 0 turns caching
-// off), and only blocks of at least kBufferCacheMinBytes. Thread-safe: the
+// kBufferCacheBytes (SSM_BUFFER_CACHE_MB overrides it, read at the first
+// large block; 0 turns caching off; a value that is not a number of
+// megabytes is named on stderr and the default kept), and only blocks of
+// at least kBufferCacheMinBytes. Thread-safe: the
 // programs' OpenMP threads allocate.
 //
 //===----------------------------------------------------------------------===//
