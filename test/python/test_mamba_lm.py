@@ -413,9 +413,15 @@ def test_buffer_cache_setting(checkpoint, tmp_path, setting, warns):
     out = tmp_path / "logits.npy"
     code = ("import numpy as np, ssm_mlir; lm = ssm_mlir.MambaLM.from_pretrained(%r); "
             "np.save(%r, lm.forward(np.arange(9000) %% %d))" % (d, str(out), cfg.V))
-    env = dict(os.environ, SSM_BUFFER_CACHE_MB=setting)
+    # The child imports ssm_mlir from where this process did (conftest.py
+    # puts the build tree on sys.path, not on PYTHONPATH).
+    package = os.path.dirname(os.path.dirname(ssm_mlir.__file__))
+    env = dict(os.environ, SSM_BUFFER_CACHE_MB=setting,
+               PYTHONPATH=os.pathsep.join(
+                   [package] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, check=True)
+                          env=env)
+    assert proc.returncode == 0, proc.stderr
     logits = np.load(out)
     # 9000 positions: the logits (1.3 MB) go through the cache.
     ref, _, _ = mr.lm_forward(cfg, w, (np.arange(9000) % cfg.V)[None])
