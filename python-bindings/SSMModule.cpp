@@ -117,6 +117,7 @@ py::dtype numpyDType(DType dtype) {
   case DType::F64: return py::dtype::of<double>();
   case DType::I32: return py::dtype::of<int32_t>();
   case DType::I64: return py::dtype::of<int64_t>();
+  case DType::I8: return py::dtype::of<int8_t>();
   case DType::F16:
     return py::dtype("float16");
   case DType::BF16:
@@ -137,8 +138,8 @@ py::array toNumpy(Array array) {
 }
 
 /// `obj` as a C-ordered, aligned numpy array of `want`'s kind (floating or
-/// integer): float16, float32 and float64 (int32 and int64) are kept, other
-/// floats become float32 and other integers int64; prepareInputs converts
+/// integer): float16, float32 and float64 (int8, int32 and int64) are kept,
+/// other floats become float32 and other integers int64; prepareInputs converts
 /// the width. Anything else is a TypeError naming `label`. `writable` asks for
 /// an array compiled code may write (a copy of a read-only one).
 py::array asNumpy(py::handle obj, bool wantFloat, const std::string &label,
@@ -158,7 +159,7 @@ py::array asNumpy(py::handle obj, bool wantFloat, const std::string &label,
       !is(py::dtype::of<double>()) && !is(py::dtype("float16")))
     target = py::dtype::of<float>();
   if (!wantFloat && !is(py::dtype::of<int32_t>()) &&
-      !is(py::dtype::of<int64_t>()))
+      !is(py::dtype::of<int64_t>()) && !is(py::dtype::of<int8_t>()))
     target = py::dtype::of<int64_t>();
   // Native byte order, C order, aligned: what compiled code reads.
   bool usable = target.equal(a.dtype()) &&
@@ -181,6 +182,8 @@ DType dtypeOfNumpy(const py::array &a) {
     return DType::I32;
   if (a.dtype().equal(py::dtype("float16")))
     return DType::F16;
+  if (a.dtype().equal(py::dtype::of<int8_t>()))
+    return DType::I8;
   return DType::I64;
 }
 

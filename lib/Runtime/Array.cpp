@@ -21,12 +21,16 @@ llvm::StringRef mlir::ssm::dtypeName(DType dtype) {
     return "float16";
   case DType::BF16:
     return "bfloat16";
+  case DType::I8:
+    return "int8";
   }
   llvm_unreachable("unknown dtype");
 }
 
 size_t mlir::ssm::dtypeSize(DType dtype) {
   switch (dtype) {
+  case DType::I8:
+    return 1;
   case DType::F16:
   case DType::BF16:
     return 2;
@@ -229,17 +233,39 @@ llvm::Expected<Array> Array::convertTo(DType to) const {
     convertElements<float, double>(*this, out);
     break;
   case DType::I64:
-    convertElements<int32_t, int64_t>(*this, out);
-    break;
-  case DType::I32: {
-    const int64_t *in = as<int64_t>();
-    for (int64_t i = 0, e = numElements(); i < e; ++i)
-      if (in[i] < std::numeric_limits<int32_t>::min() ||
-          in[i] > std::numeric_limits<int32_t>::max())
+  case DType::I32:
+  case DType::I8: {
+    // Integers: every value must fit the destination.
+    auto at = [&](int64_t i) -> int64_t {
+      switch (dtype_) {
+      case DType::I8:
+        return as<int8_t>()[i];
+      case DType::I32:
+        return as<int32_t>()[i];
+      default:
+        return as<int64_t>()[i];
+      }
+    };
+    const int64_t lo = to == DType::I8    ? std::numeric_limits<int8_t>::min()
+                       : to == DType::I32 ? std::numeric_limits<int32_t>::min()
+                                          : std::numeric_limits<int64_t>::min();
+    const int64_t hi = to == DType::I8    ? std::numeric_limits<int8_t>::max()
+                       : to == DType::I32 ? std::numeric_limits<int32_t>::max()
+                                          : std::numeric_limits<int64_t>::max();
+    for (int64_t i = 0, e = numElements(); i < e; ++i) {
+      int64_t v = at(i);
+      if (v < lo || v > hi)
         return llvm::createStringError(
-            "int64 value %lld at flat index %lld does not fit in int32",
-            static_cast<long long>(in[i]), static_cast<long long>(i));
-    convertElements<int64_t, int32_t>(*this, out);
+            "%s value %lld at flat index %lld does not fit in %s",
+            dtypeName(dtype_).data(), static_cast<long long>(v),
+            static_cast<long long>(i), dtypeName(to).data());
+      if (to == DType::I8)
+        out.as<int8_t>()[i] = static_cast<int8_t>(v);
+      else if (to == DType::I32)
+        out.as<int32_t>()[i] = static_cast<int32_t>(v);
+      else
+        out.as<int64_t>()[i] = v;
+    }
     break;
   }
   }

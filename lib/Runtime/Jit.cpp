@@ -83,6 +83,8 @@ std::optional<DType> dtypeOf(mlir::Type t) {
     return DType::F16;
   if (t.isBF16())
     return DType::BF16;
+  if (t.isSignlessInteger(8))
+    return DType::I8;
   return std::nullopt;
 }
 

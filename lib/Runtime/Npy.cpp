@@ -62,7 +62,7 @@ static llvm::Expected<NpyHeader> parseHeader(StringRef bytes, StringRef name) {
   StringRef descr = valueOf(header, "descr");
   if (!descr.consume_front("'") && !descr.consume_front("\""))
     return fileError(name, "unsupported dtype (expected a simple dtype string: "
-                           "float32, float64, float16, int32 or int64)");
+                           "float32, float64, float16, int32, int64 or int8)");
   descr = descr.take_until([](char c) { return c == '\'' || c == '"'; });
   DType dtype;
   if (descr == "<f4" || descr == "=f4")
@@ -75,10 +75,12 @@ static llvm::Expected<NpyHeader> parseHeader(StringRef bytes, StringRef name) {
     dtype = DType::I64;
   else if (descr == "<f2" || descr == "=f2")
     dtype = DType::F16;
+  else if (descr == "|i1" || descr == "<i1" || descr == "=i1")
+    dtype = DType::I8;
   else
     return fileError(name, "unsupported dtype '" + descr +
                                "' (expected little-endian float32, float64, "
-                               "float16, int32 or int64)");
+                               "float16, int32, int64 or int8)");
 
   StringRef order = valueOf(header, "fortran_order");
   if (order.starts_with("True"))
@@ -194,6 +196,7 @@ static std::string npyHeader(const Array &a) {
                       : a.dtype() == DType::F64 ? "<f8"
                       : a.dtype() == DType::F16 ? "<f2"
                       : a.dtype() == DType::I32 ? "<i4"
+                      : a.dtype() == DType::I8  ? "|i1"
                                                 : "<i8";
   os << "{'descr': '" << descr << "', 'fortran_order': False, 'shape': "
      << shapeString(a.shape()) << ", }";

@@ -20,9 +20,10 @@ namespace mlir::ssm {
 
 /// F16 and BF16 are storage types: a checkpoint's 16-bit weights, which the
 /// programs widen where they read them (docs/models.md, "16-bit weights").
-enum class DType { F32, F64, I32, I64, F16, BF16 };
+/// I8 is the storage of 8-bit weights (ssm.dequantize's rows).
+enum class DType { F32, F64, I32, I64, F16, BF16, I8 };
 
-/// "float32", "float64", "int32", "int64", "float16", "bfloat16".
+/// "float32", "float64", "int32", "int64", "float16", "bfloat16", "int8".
 llvm::StringRef dtypeName(DType dtype);
 size_t dtypeSize(DType dtype);
 bool isFloat(DType dtype);

@@ -45,6 +45,10 @@ constexpr int64_t kRowsAvx512 = 8, kRowsAvx2 = 4;
 /// decoding kernel streams half the bytes without packing and leads up to
 /// 32 rows.
 constexpr int64_t kPackedFromRowsF32 = 16, kPackedFromRows16 = 32;
+/// With int8 weights the decoding kernel streams a quarter of float32's
+/// bytes; until measured (docs/performance.md, "8-bit weights"), the 16-bit
+/// crossover.
+constexpr int64_t kPackedFromRows8 = 32;
 /// The decoding kernel's register block: outputs (rows of w) per parallel
 /// iteration, each with kDecodeUnroll accumulators over alternate vectors
 /// of k: 16 independent FMA chains sharing each vector of x (8 on AVX2's
@@ -58,9 +62,13 @@ constexpr int64_t kDecodeUnroll = 2;
 constexpr int64_t kDecodeRowBlockAvx512 = 4, kDecodeRowBlockAvx2 = 2;
 
 /// True for the contraction ssm-expand-blocks emits for a projection: f32
-/// activations, and a weight of f32 or, widened in the body, bf16 or f16.
+/// activations, and a weight of f32 or, widened in the body, bf16 or f16,
+/// or int8 with a third input, the per-row scales (ssm.dequantize's q and
+/// scale: the body converts the element and multiplies it by its row's
+/// scale).
 bool isProjection(linalg::GenericOp op) {
-  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+  int64_t inputs = op.getNumDpsInputs();
+  if ((inputs != 2 && inputs != 3) || op.getNumDpsInits() != 1 ||
       !op.hasPureTensorSemantics())
     return false;
   auto outType = dyn_cast<RankedTensorType>(op.getResult(0).getType());
@@ -87,17 +95,31 @@ bool isProjection(linalg::GenericOp op) {
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   if (maps[0] != AffineMap::get(r + 1, 0, xe, ctx) ||
       maps[1] != AffineMap::get(r + 1, 0, {n, k}, ctx) ||
-      maps[2] != AffineMap::get(r + 1, 0, oe, ctx))
+      maps.back() != AffineMap::get(r + 1, 0, oe, ctx) ||
+      (inputs == 3 && maps[2] != AffineMap::get(r + 1, 0, {n}, ctx)))
     return false;
   // Body: yield (in0 * in1) + out, with in1 (the weight) first widened
-  // from 16 bits when it is stored so.
+  // from 16 bits when it is stored so, or converted from int8 and scaled.
   Block &body = op.getRegion().front();
   Value a0 = body.getArgument(0), a1 = body.getArgument(1),
-        acc = body.getArgument(2);
+        acc = body.getArguments().back();
   if (!a0.getType().isF32())
     return false;
   auto it = body.begin();
-  if (!a1.getType().isF32()) {
+  if (inputs == 3) {
+    Value scale = body.getArgument(2);
+    auto conv = dyn_cast<arith::SIToFPOp>(*it++);
+    if (!a1.getType().isSignlessInteger(8) || !scale.getType().isF32() ||
+        !conv || conv.getIn() != a1 || !conv.getType().isF32() ||
+        it == body.end())
+      return false;
+    auto scaled = dyn_cast<arith::MulFOp>(*it++);
+    if (!scaled ||
+        !((scaled.getLhs() == conv.getResult() && scaled.getRhs() == scale) ||
+          (scaled.getRhs() == conv.getResult() && scaled.getLhs() == scale)))
+      return false;
+    a1 = scaled.getResult();
+  } else if (!a1.getType().isF32()) {
     auto ext = dyn_cast<arith::ExtFOp>(*it++);
     if (!(a1.getType().isBF16() || a1.getType().isF16()) || !ext ||
         ext.getIn() != a1 || !ext.getType().isF32())
@@ -183,15 +205,24 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
 
     Value x = lb.toBuffer(op.getDpsInputs()[0], /*unitInner=*/true);
     Value w = lb.toBuffer(op.getDpsInputs()[1], /*unitInner=*/true);
-    // A weight stored in 16 bits is widened as it is read: into the f32
-    // panels of the prefill kernel (once per element and panel), and in
-    // registers by the decoding kernel, which then streams half the bytes.
+    // An int8 weight's per-row scales (ssm.dequantize).
+    Value scale = op.getNumDpsInputs() == 3
+                      ? lb.toBuffer(op.getDpsInputs()[2], /*unitInner=*/true)
+                      : Value();
+    // A weight stored in 16 or 8 bits is widened as it is read: into the
+    // f32 panels of the prefill kernel (once per element and panel, an int8
+    // one times its row's scale there), and in registers by the decoding
+    // kernel, which then streams half or a quarter of the bytes and scales
+    // each int8 row's dot product once at its end.
     Type wElt = cast<MemRefType>(w.getType()).getElementType();
     VectorType wvt = VectorType::get({width}, wElt);
     auto widen = [&](Value v) -> Value {
       if (wElt.isF32())
         return v;
-      Type to = isa<VectorType>(v.getType()) ? Type(vt) : f32;
+      auto in = dyn_cast<VectorType>(v.getType());
+      Type to = in ? Type(VectorType::get(in.getShape(), f32)) : f32;
+      if (scale)
+        return arith::SIToFPOp::create(rewriter, loc, to, v);
       return arith::ExtFOp::create(rewriter, loc, to, v);
     };
     InitSource src = classifyInit(op.getDpsInits()[0]);
@@ -206,6 +237,13 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
     Value nB = batched ? lb.dim(x, 0) : lb.idx(1);
     Value M = lb.dim(x, r - 2), K = lb.dim(x, r - 1), N = lb.dim(w, 0);
     Value zero = lb.flt(f32, 0.0);
+    // The padding of a masked read of `elt`.
+    auto padOf = [&](Type elt) -> Value {
+      if (isa<IntegerType>(elt))
+        return arith::ConstantOp::create(rewriter, loc,
+                                         rewriter.getIntegerAttr(elt, 0));
+      return elt == f32 ? zero : lb.flt(elt, 0.0);
+    };
     auto index = [&](Value bi, Value m, Value last) {
       return batched ? SmallVector<Value>{bi, m, last}
                      : SmallVector<Value>{m, last};
@@ -220,8 +258,8 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                                      rewriter.getContext());
       Type elt = type.getElementType();
       Value v = vector::TransferReadOp::create(
-          rewriter, loc, VectorType::get({width}, elt), mem, idx,
-          elt == f32 ? zero : lb.flt(elt, 0.0), map, ArrayRef<bool>{false});
+          rewriter, loc, VectorType::get({width}, elt), mem, idx, padOf(elt),
+          map, ArrayRef<bool>{false});
       return elt == f32 ? v : widen(v);
     };
     auto writeLanes = [&](Value v, Value mem, ArrayRef<Value> idx) {
@@ -305,6 +343,7 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
         rewriter, loc, arith::CmpIPredicate::uge, totalRows,
         lb.idx(packedFromRows ? packedFromRows
                : wElt.isF32() ? kPackedFromRowsF32
+               : scale        ? kPackedFromRows8
                               : kPackedFromRows16));
     auto choice = scf::IfOp::create(rewriter, loc, packed, /*else=*/true);
     {
@@ -337,15 +376,22 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
           Value kFull = roundDown(K, width);
           for (int64_t j0 = 0; j0 < nr; j0 += width) {
             Value n = arith::AddIOp::create(rewriter, loc, n0, lb.idx(j0));
+            // An int8 block's rows times their scales: after the
+            // transpose, lane j of every row of the block is row n + j's.
+            Value rowScales =
+                scale ? vector::BroadcastOp::create(rewriter, loc, block,
+                                                    lanes(scale, {n}))
+                      : Value();
             auto move = [&](Value k0, bool kInside) {
               Value blk = vector::TransferReadOp::create(
-                  rewriter, loc, wBlock, w, ValueRange{n, k0},
-                  wElt.isF32() ? zero : lb.flt(wElt, 0.0),
+                  rewriter, loc, wBlock, w, ValueRange{n, k0}, padOf(wElt),
                   ArrayRef<bool>{rowsInside, kInside});
               if (!wElt.isF32())
-                blk = arith::ExtFOp::create(rewriter, loc, block, blk);
+                blk = widen(blk);
               blk = vector::TransposeOp::create(rewriter, loc, blk,
                                                 ArrayRef<int64_t>{1, 0});
+              if (rowScales)
+                blk = arith::MulFOp::create(rewriter, loc, blk, rowScales);
               vector::TransferWriteOp::create(rewriter, loc, blk, panel,
                                               ValueRange{k0, lb.idx(j0)},
                                               ArrayRef<bool>{kInside, true});
@@ -595,6 +641,11 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
             Value dot = vector::ReductionOp::create(
                 rewriter, loc, vector::CombiningKind::ADD, acc,
                 arith::FastMathFlags::reassoc);
+            // sum_k x q s = s sum_k x q: an int8 row's scale once per dot
+            // product (the order differs from the body's by rounding).
+            if (scale)
+              dot = arith::MulFOp::create(rewriter, loc, dot,
+                                          lb.load(scale, {n}));
             Value start = init         ? lb.load(init, index(bi, m, n))
                           : src.scalar ? src.scalar
                                        : lb.load(bias, {n});

@@ -361,3 +361,70 @@ func.func @f16_activations(%x: tensor<?x40xf16>, %w: tensor<24x40xf32>, %init: t
   } -> tensor<?x24xf32>
   return %y : tensor<?x24xf32>
 }
+
+// -----
+
+// int8 weights with per-row scales (ssm.dequantize's q and scale, read by
+// the body of the projection ssm-expand-blocks emits). The prefill kernel
+// widens each 16 x 16 block with sitofp and multiplies it, transposed, by
+// its rows' scales, so that the panel holds q * scale as the body does; the
+// decoding kernel streams the int8 rows (a quarter of float32's bytes),
+// converts each vector as it reads it and scales each dot product once.
+
+#x8 = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w8 = affine_map<(d0, d1, d2) -> (d1, d2)>
+#s8 = affine_map<(d0, d1, d2) -> (d1)>
+#o8 = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @int8_weight(
+// CHECK-DAG: %[[Q:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<24x40xi8>
+// CHECK-DAG: %[[S:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<24xf32>
+// CHECK: arith.cmpi uge, %{{.*}}, %c32 : index
+// CHECK: scf.if
+// CHECK:   %[[ROWS:.*]] = vector.broadcast %{{.*}} : vector<16xf32> to vector<16x16xf32>
+// CHECK:   vector.transfer_read %{{.*}} : memref<24x40xi8, strided<[?, 1], offset: ?>>, vector<16x16xi8>
+// CHECK:   arith.sitofp %{{.*}} : vector<16x16xi8> to vector<16x16xf32>
+// CHECK:   %[[T:.*]] = vector.transpose
+// CHECK:   %[[SCALED:.*]] = arith.mulf %[[T]], %[[ROWS]] : vector<16x16xf32>
+// CHECK:   vector.transfer_write %[[SCALED]], %{{.*}} : vector<16x16xf32>, memref<?x32xf32>
+// CHECK: } else {
+// CHECK:   scf.for %{{.*}} step %c32 iter_args
+// CHECK:     memref.prefetch %{{.*}} : memref<24x40xi8
+// CHECK:     vector.load %{{.*}} : memref<24x40xi8, strided<[?, 1], offset: ?>>, vector<16xi8>
+// CHECK:     arith.sitofp %{{.*}} : vector<16xi8> to vector<16xf32>
+// CHECK:   %[[DOT:.*]] = vector.reduction <add>
+// CHECK:   %[[SC:.*]] = memref.load %{{.*}}[%{{.*}}] : memref<24xf32, strided<[1], offset: ?>>
+// CHECK:   arith.mulf %[[DOT]], %[[SC]] : f32
+// CHECK-NOT: linalg.generic
+func.func @int8_weight(%x: tensor<?x40xf32>, %q: tensor<24x40xi8>, %s: tensor<24xf32>, %init: tensor<?x24xf32>) -> tensor<?x24xf32> {
+  %y = linalg.generic {indexing_maps = [#x8, #w8, #s8, #o8], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %q, %s : tensor<?x40xf32>, tensor<24x40xi8>, tensor<24xf32>) outs(%init : tensor<?x24xf32>) {
+  ^bb0(%a: f32, %b: i8, %sc: f32, %c: f32):
+    %e = arith.sitofp %b : i8 to f32
+    %w = arith.mulf %e, %sc : f32
+    %p = arith.mulf %a, %w : f32
+    %r = arith.addf %p, %c : f32
+    linalg.yield %r : f32
+  } -> tensor<?x24xf32>
+  return %y : tensor<?x24xf32>
+}
+
+// -----
+
+// A scale read along k (not one per row) is not a projection's.
+
+// CHECK-LABEL: func.func @int8_scale_along_k(
+// CHECK: linalg.generic
+// CHECK-NOT: vector.fma
+func.func @int8_scale_along_k(%x: tensor<?x40xf32>, %q: tensor<40x40xi8>, %s: tensor<40xf32>, %init: tensor<?x40xf32>) -> tensor<?x40xf32> {
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %q, %s : tensor<?x40xf32>, tensor<40x40xi8>, tensor<40xf32>) outs(%init : tensor<?x40xf32>) {
+  ^bb0(%a: f32, %b: i8, %sc: f32, %c: f32):
+    %e = arith.sitofp %b : i8 to f32
+    %w = arith.mulf %e, %sc : f32
+    %p = arith.mulf %a, %w : f32
+    %r = arith.addf %p, %c : f32
+    linalg.yield %r : f32
+  } -> tensor<?x40xf32>
+  return %y : tensor<?x40xf32>
+}

@@ -555,3 +555,27 @@ func.func @mamba2_states_results(%h: tensor<1x5x8xf32>, %win: tensor<50x8xf32>, 
       : tensor<1x5x8xf32> -> tensor<1x5x8xf32>
   return
 }
+
+// -----
+
+func.func @dequantize_q_type(%q: tensor<16x8xi16>, %s: tensor<16xf32>) {
+  // expected-error @+1 {{operand 'q' must hold i8, got 'tensor<16x8xi16>'}}
+  %w = ssm.dequantize %q, %s : tensor<16x8xi16>, tensor<16xf32> -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_scale_rows(%q: tensor<16x8xi8>, %s: tensor<8xf32>) {
+  // expected-error @+1 {{'scale'}}
+  %w = ssm.dequantize %q, %s : tensor<16x8xi8>, tensor<8xf32> -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_scale_type(%q: tensor<16x8xi8>, %s: tensor<16xf16>) {
+  // expected-error @+1 {{element type of 'scale' must match 'weight' ('f32'), got 'f16'}}
+  %w = ssm.dequantize %q, %s : tensor<16x8xi8>, tensor<16xf16> -> tensor<16x8xf32>
+  return
+}

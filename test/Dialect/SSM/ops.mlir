@@ -116,6 +116,18 @@ func.func @sixteen_bit_weights(%tok: tensor<1x5xi64>, %emb: tensor<16x8xf16>,
   return %y : tensor<1x5x16xf32>
 }
 
+// 8-bit weights: ssm.dequantize's int8 rows and per-row scales feed the
+// weight operands as a float matrix.
+
+// CHECK-LABEL: func.func @int8_weights
+// CHECK: %[[W:.*]] = ssm.dequantize %{{.*}}, %{{.*}} : tensor<16x8xi8>, tensor<16xf32> -> tensor<16x8xf32>
+// CHECK: ssm.linear %{{.*}}, %[[W]] : tensor<1x5x8xf32>, tensor<16x8xf32> -> tensor<1x5x16xf32>
+func.func @int8_weights(%x: tensor<1x5x8xf32>, %q: tensor<16x8xi8>, %s: tensor<16xf32>) -> tensor<1x5x16xf32> {
+  %w = ssm.dequantize %q, %s : tensor<16x8xi8>, tensor<16xf32> -> tensor<16x8xf32>
+  %y = ssm.linear %x, %w : tensor<1x5x8xf32>, tensor<16x8xf32> -> tensor<1x5x16xf32>
+  return %y : tensor<1x5x16xf32>
+}
+
 // CHECK-LABEL: func.func @complex_scan
 // CHECK: ssm.selective_scan token_major %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} h0(%{{.*}} : tensor<1x4x2xcomplex<f32>>) : (tensor<1x8x4xf32>, tensor<1x8x4xf32>, tensor<4x2xcomplex<f32>>, tensor<4x2xcomplex<f32>>, tensor<1x8x2xcomplex<f32>>) -> tensor<1x8x4xf32>, tensor<1x4x2xcomplex<f32>>
 func.func @complex_scan(%u: tensor<1x8x4xf32>, %A: tensor<4x2xcomplex<f32>>, %C: tensor<1x8x2xcomplex<f32>>, %h: tensor<1x4x2xcomplex<f32>>) -> tensor<1x4x2xcomplex<f32>> {

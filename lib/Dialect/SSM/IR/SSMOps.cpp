@@ -386,6 +386,19 @@ LogicalResult LinearOp::verify() {
   return verifyElementTypes(getOperation(), typed, {"weight"});
 }
 
+LogicalResult DequantizeOp::verify() {
+  auto qType = cast<RankedTensorType>(getQ().getType());
+  if (!qType.getElementType().isSignlessInteger(8))
+    return emitOpError() << "operand 'q' must hold i8, got " << qType;
+  DimBinder dims(getOperation());
+  if (failed(dims.bind(getQ(), "q", {"N", "K"})) ||
+      failed(dims.bind(getScale(), "scale", {"N"})) ||
+      failed(dims.bind(getWeight(), "weight", {"N", "K"})))
+    return failure();
+  return verifyElementTypes(getOperation(),
+                            {{getWeight(), "weight"}, {getScale(), "scale"}});
+}
+
 LogicalResult EmbeddingOp::verify() {
   auto tokType = cast<RankedTensorType>(getTokens().getType());
   if (!tokType.getElementType().isSignlessInteger())

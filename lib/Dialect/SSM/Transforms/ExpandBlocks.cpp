@@ -71,10 +71,26 @@ struct Expander {
     return arith::ExtFOp::create(nb, l, elt, v);
   }
 
+  /// The int8 rows and scales of `w` when ssm.dequantize produced it.
+  static std::optional<std::pair<Value, Value>> quantized(Value w) {
+    if (auto dq = w.getDefiningOp<DequantizeOp>())
+      return std::make_pair(dq.getQ(), dq.getScale());
+    return std::nullopt;
+  }
+
+  /// An int8 weight element `q` of the row whose scale is `s`, as the
+  /// computation's type: q * s, what ssm.dequantize defines.
+  Value dequantized(OpBuilder &nb, Location l, Value q, Value s) {
+    return arith::MulFOp::create(nb, l,
+                                 arith::SIToFPOp::create(nb, l, elt, q), s);
+  }
+
   /// out[..., n] = bias[n] + sum_k x[..., k] * w[n, k], for x of rank r:
   /// r parallel loops (the leading dimensions and n), then k. A 16-bit w is
   /// read as it is stored (the body widens each element): a projection
-  /// streams w from memory when decoding, so it reads half the bytes.
+  /// streams w from memory when decoding, so it reads half the bytes. An
+  /// ssm.dequantize'd w is read as its int8 rows and their scales (a third
+  /// input, indexed by n), a quarter of float32's bytes.
   Value linear(Value x, Value w, Value bias) {
     SmallVector<OpFoldResult> shape = sizes(x);
     shape.back() = tensor::getMixedSize(b, loc, w, 0);
@@ -106,24 +122,33 @@ struct Expander {
     xExprs.push_back(k);
     outExprs.push_back(n);
     SmallVector<AffineMap> maps = {AffineMap::get(r + 1, 0, xExprs, ctx),
-                                   AffineMap::get(r + 1, 0, {n, k}, ctx),
-                                   AffineMap::get(r + 1, 0, outExprs, ctx)};
+                                   AffineMap::get(r + 1, 0, {n, k}, ctx)};
+    SmallVector<Value> inputs = {x, w};
+    std::optional<std::pair<Value, Value>> q = quantized(w);
+    if (q) {
+      inputs = {x, q->first, q->second};
+      maps.push_back(AffineMap::get(r + 1, 0, {n}, ctx));
+    }
+    maps.push_back(AffineMap::get(r + 1, 0, outExprs, ctx));
     SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
     iters.push_back(utils::IteratorType::reduction);
     return linalg::GenericOp::create(
-               b, loc, TypeRange{init.getType()}, ValueRange{x, w},
-               ValueRange{init}, maps, iters,
+               b, loc, TypeRange{init.getType()}, inputs, ValueRange{init},
+               maps, iters,
                [&](OpBuilder &nb, Location l, ValueRange args) {
-                 Value p = arith::MulFOp::create(nb, l, args[0],
-                                                 widen(nb, l, args[1]));
+                 Value wv = q ? dequantized(nb, l, args[1], args[2])
+                              : widen(nb, l, args[1]);
+                 Value p = arith::MulFOp::create(nb, l, args[0], wv);
                  linalg::YieldOp::create(
-                     nb, l, arith::AddFOp::create(nb, l, p, args[2]).getResult());
+                     nb, l,
+                     arith::AddFOp::create(nb, l, p, args.back()).getResult());
                })
         .getResult(0);
   }
 
   /// y[b, l, d] = table[tokens[b, l], d].
   Value embedding(Value tokens, Value table) {
+    std::optional<std::pair<Value, Value>> q = quantized(table);
     SmallVector<OpFoldResult> shape = sizes(tokens);
     shape.push_back(tensor::getMixedSize(b, loc, table, 1));
     Value init = empty(shape);
@@ -141,6 +166,16 @@ struct Expander {
                  Value row = arith::IndexCastOp::create(
                      nb, l, nb.getIndexType(), args[0]);
                  Value col = linalg::IndexOp::create(nb, l, 2);
+                 if (q) {
+                   // The int8 row and its scale: the float table is never
+                   // built.
+                   Value v = tensor::ExtractOp::create(nb, l, q->first,
+                                                       ValueRange{row, col});
+                   Value s = tensor::ExtractOp::create(nb, l, q->second,
+                                                       ValueRange{row});
+                   linalg::YieldOp::create(nb, l, dequantized(nb, l, v, s));
+                   return;
+                 }
                  linalg::YieldOp::create(
                      nb, l,
                      widen(nb, l,
@@ -636,10 +671,27 @@ struct SSMExpandBlocksPass
         });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
+    // The ops above read an ssm.dequantize's int8 rows directly, and the
+    // driver erased it with its last such reader. One that feeds anything
+    // else becomes its elementwise map.
+    getOperation()->walk([&](DequantizeOp op) {
+      IRRewriter rewriter(op.getContext());
+      rewriter.setInsertionPoint(op);
+      Expander e{rewriter, op.getLoc(),
+                 cast<RankedTensorType>(op.getType()).getElementType()};
+      AffineMap rowScale = AffineMap::get(
+          2, 0, rewriter.getAffineDimExpr(0), rewriter.getContext());
+      rewriter.replaceOp(
+          op, e.generate(e.sizes(op.getQ()), {op.getQ(), op.getScale()},
+                         {rewriter.getMultiDimIdentityMap(2), rowScale},
+                         [&](OpBuilder &nb, Location l, ValueRange args) {
+                           return e.dequantized(nb, l, args[0], args[1]);
+                         }));
+    });
     // A block left unexpanded would reach the lowerings: name it.
     WalkResult left = getOperation()->walk([](Operation *op) {
       if (isa<MambaBlockOp, Mamba2BlockOp, S4DOp, LinearAttentionOp,
-              RMSNormOp, LinearOp, EmbeddingOp>(op)) {
+              RMSNormOp, LinearOp, EmbeddingOp, DequantizeOp>(op)) {
         op->emitError() << "could not expand this model op (its weights' "
                            "sizes, such as d_inner, d_state, dt_rank, the "
                            "heads and the widths of q, k and v, must be "

@@ -75,6 +75,43 @@ func.func @sixteen_bit(%x: tensor<?x8xf32>, %w: tensor<16x8xbf16>, %t: tensor<2x
 
 // -----
 
+// An ssm.dequantize'd weight is read as its int8 rows and per-row scales
+// where the projection, the embedding or a block's projection reads it
+// (the float matrix is never built); one with any other user becomes an
+// elementwise map.
+
+// CHECK-DAG: #[[ROWSCALE:.*]] = affine_map<(d0, d1, d2) -> (d1)>
+// CHECK-DAG: #[[ELT:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @int8(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x8xf32>, %[[Q:[^:]+]]: tensor<16x8xi8>, %[[S:[^:]+]]: tensor<16xf32>, %[[T:[^:]+]]: tensor<2x?xi64>)
+// CHECK: %[[WF:.*]] = linalg.generic {indexing_maps = [#[[ELT]], #[[ROW]], #[[ELT]]], iterator_types = ["parallel", "parallel"]} ins(%[[Q]], %[[S]] : tensor<16x8xi8>, tensor<16xf32>)
+// CHECK:   arith.sitofp
+// CHECK:   arith.mulf
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #[[ROWSCALE]], #{{.*}}], {{.*}} ins(%[[X]], %[[Q]], %[[S]] : tensor<?x8xf32>, tensor<16x8xi8>, tensor<16xf32>)
+// CHECK: ^bb0(%[[XV:.*]]: f32, %[[QV:.*]]: i8, %[[SV:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK:   %[[QF:.*]] = arith.sitofp %[[QV]] : i8 to f32
+// CHECK:   %[[W:.*]] = arith.mulf %[[QF]], %[[SV]] : f32
+// CHECK:   %[[P:.*]] = arith.mulf %[[XV]], %[[W]] : f32
+// CHECK:   arith.addf %[[P]], %[[ACC]] : f32
+// CHECK: linalg.generic {{.*}} ins(%[[T]] : tensor<2x?xi64>)
+// CHECK:   %[[TOK:.*]] = arith.index_cast
+// CHECK:   %[[EQ:.*]] = tensor.extract %[[Q]][%[[TOK]], %{{.*}}] : tensor<16x8xi8>
+// CHECK:   %[[ES:.*]] = tensor.extract %[[S]][%[[TOK]]] : tensor<16xf32>
+// CHECK:   %[[EF:.*]] = arith.sitofp %[[EQ]] : i8 to f32
+// CHECK:   %[[EW:.*]] = arith.mulf %[[EF]], %[[ES]] : f32
+// CHECK:   linalg.yield %[[EW]] : f32
+// CHECK: return %{{.*}}, %{{.*}}, %[[WF]]
+// CHECK-NOT: ssm.dequantize
+func.func @int8(%x: tensor<?x8xf32>, %q: tensor<16x8xi8>, %s: tensor<16xf32>, %t: tensor<2x?xi64>) -> (tensor<?x16xf32>, tensor<2x?x8xf32>, tensor<16x8xf32>) {
+  %w = ssm.dequantize %q, %s : tensor<16x8xi8>, tensor<16xf32> -> tensor<16x8xf32>
+  %y = ssm.linear %x, %w : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
+  %h = ssm.embedding %t, %w : tensor<2x?xi64>, tensor<16x8xf32> -> tensor<2x?x8xf32>
+  return %y, %h, %w : tensor<?x16xf32>, tensor<2x?x8xf32>, tensor<16x8xf32>
+}
+
+// -----
+
 // RMSNorm: a row reduction of squares, then x * rsqrt(mean + eps) * w.
 
 // CHECK-LABEL: func.func @rmsnorm(

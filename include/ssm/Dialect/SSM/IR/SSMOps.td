@@ -235,6 +235,31 @@ def SSM_LinearOp : SSM_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
+def SSM_DequantizeOp : SSM_Op<"dequantize", [Pure]> {
+  let summary = "an int8 weight matrix with one scale per row";
+  let description = [{
+    `weight[n, k] = q[n, k] * scale[n]`: symmetric 8-bit weights, one scale
+    per output row (the per-channel weight-only quantization of LLM
+    runtimes), as run-time tensors so that a program serves any checkpoint.
+    Its result feeds the weight of ssm.linear, ssm.embedding and the
+    matrices of the blocks: ssm-expand-blocks then reads `q` and `scale`
+    where those ops read the weight, and never materialises the float
+    matrix (docs/models.md, "8-bit weights"); anywhere else the op becomes
+    an elementwise linalg.generic.
+
+    ```mlir
+    %w = ssm.dequantize %q, %s
+        : tensor<3072x768xi8>, tensor<3072xf32> -> tensor<3072x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$scale);
+  let results = (outs AnyRankedTensor:$weight);
+  let assemblyFormat = [{
+    $q `,` $scale attr-dict `:` type($q) `,` type($scale) `->` type($weight)
+  }];
+  let hasVerifier = 1;
+}
+
 def SSM_EmbeddingOp : SSM_Op<"embedding", [Pure]> {
   let summary = "rows of an embedding table picked by token ids";
   let description = [{

@@ -19,7 +19,10 @@ def SSMExpandBlocks : Pass<"ssm-expand-blocks"> {
     B and C rescaled to ZOH (complex for S4D-Lin); ssm.linear_attention a
     selective scan with A = 0, unit steps, B = k and C = q. The conv and
     ssm states pass through to the core ops' `conv_state` / `h0` operands
-    and `final_state` / `last_state` results. Runs first in --ssm-to-llvm.
+    and `final_state` / `last_state` results. A weight that ssm.dequantize
+    produces is read as its int8 rows and per-row scales inside the
+    projection or the embedding that uses it; an ssm.dequantize with other
+    users becomes an elementwise map. Runs first in --ssm-to-llvm.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
