@@ -430,8 +430,11 @@ public:
     WeightPrecision precision = WeightPrecision::Stored;
     if (weights == "float32")
       precision = WeightPrecision::Float32;
+    else if (weights == "int8")
+      precision = WeightPrecision::Int8;
     else if (weights != "stored")
-      throw py::value_error("weights must be 'stored' or 'float32', got '" +
+      throw py::value_error("weights must be 'stored', 'float32' or 'int8', "
+                            "got '" +
                             weights + "'");
     auto out = std::make_unique<LanguageModel>();
     out->lm = unwrap(
@@ -829,6 +832,19 @@ PYBIND11_MODULE(_ssm_mlir, m) {
            py::arg("ssm"), py::arg("chunk") = 0)
       .def("prefill_prompts", &LanguageModel::prefillPrompts,
            py::arg("prompts"), py::arg("conv"), py::arg("ssm"));
+
+  m.def(
+      "quantize_rows",
+      [](py::handle w) {
+        py::array a = asNumpy(w, /*wantFloat=*/true, "w");
+        auto out = unwrap(quantizeRows(viewOf(a), "w"), Raise::Value);
+        return py::make_tuple(toNumpy(std::move(out.first)),
+                              toNumpy(std::move(out.second)));
+      },
+      "(q, scale): a float matrix as int8 rows and one float32 scale per "
+      "row, the operands of ssm.dequantize (what MambaLM's weights='int8' "
+      "does to each matrix).",
+      py::arg("w"));
 
   m.def("list_tasks", &listTasks);
   m.def("run_task", &runTask, py::arg("name"), py::arg("options"),

@@ -5,9 +5,12 @@
 #include "llvm/ADT/APFloat.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 using namespace mlir::ssm;
 
@@ -205,6 +208,40 @@ static void convertFloats(const Array &src, Array &dst) {
     dst.as<uint16_t>()[i] =
         static_cast<uint16_t>(f.bitcastToAPInt().getZExtValue());
   }
+}
+
+llvm::Expected<std::pair<Array, Array>>
+mlir::ssm::quantizeRows(const Array &w, llvm::StringRef name) {
+  if (w.rank() != 2 || !isFloat(w.dtype()))
+    return llvm::createStringError(
+        "%s: expected a float matrix to quantize, got %s %s", name.str().c_str(),
+        dtypeName(w.dtype()).data(), shapeString(w.shape()).c_str());
+  const int64_t rows = w.shape()[0], cols = w.shape()[1];
+  std::pair<Array, Array> out{Array(DType::I8, {rows, cols}),
+                              Array(DType::F32, {rows})};
+  int8_t *q = out.first.as<int8_t>();
+  float *scale = out.second.as<float>();
+  std::vector<double> row(cols);
+  for (int64_t n = 0; n < rows; ++n) {
+    double max = 0;
+    for (int64_t k = 0; k < cols; ++k) {
+      row[k] = floatAt(w, n * cols + k);
+      if (!std::isfinite(row[k]))
+        return llvm::createStringError(
+            "%s: element (%lld, %lld) is %g; only finite weights can be "
+            "quantized",
+            name.str().c_str(), static_cast<long long>(n),
+            static_cast<long long>(k), row[k]);
+      max = std::max(max, std::fabs(row[k]));
+    }
+    scale[n] = static_cast<float>(max / 127);
+    // Rounded against the float32 scale the program multiplies by.
+    const double inv = scale[n] > 0 ? 1.0 / scale[n] : 0.0;
+    for (int64_t k = 0; k < cols; ++k)
+      q[n * cols + k] = static_cast<int8_t>(
+          std::clamp(std::nearbyint(row[k] * inv), -127.0, 127.0));
+  }
+  return out;
 }
 
 llvm::Expected<Array> Array::convertTo(DType to) const {

@@ -36,6 +36,8 @@ DType MambaLM::matrixDType(const Checkpoint &ckpt, const JitOptions &options,
                            WeightPrecision precision) {
   if (precision == WeightPrecision::Float32 || options.target != Target::CPU)
     return DType::F32;
+  if (precision == WeightPrecision::Int8)
+    return DType::I8;
   auto embedding =
       ckpt.firstOf({"backbone.embeddings.weight", "backbone.embedding.weight"});
   if (!embedding) {
@@ -80,7 +82,11 @@ MambaLM::load(llvm::StringRef dir, const JitOptions &options,
   lm->deviceWeights = usesDeviceWeights(options);
   const size_t alignment =
       lm->deviceWeights ? sizeof(float) : Checkpoint::kVectorAlignment;
-  const bool keep16 = lm->matrices != DType::F32;
+  const bool quantize = precision == WeightPrecision::Int8;
+  const bool keep16 = !quantize && lm->matrices != DType::F32;
+  // Int8: each matrix's scales, in the order of its matrices (appended to
+  // the weights after the layers').
+  llvm::SmallVector<Array> scales;
   auto take = [&](const std::string &name, llvm::ArrayRef<int64_t> shape,
                   llvm::ArrayRef<int64_t> argShape,
                   bool matrix = false) -> llvm::Error {
@@ -88,6 +94,27 @@ MambaLM::load(llvm::StringRef dir, const JitOptions &options,
     if (!t)
       return t.takeError();
     t->reshape(argShape);
+    if (matrix && quantize) {
+      auto q = quantizeRows(*t, name);
+      if (!q)
+        return q.takeError();
+      if (lm->matrices == DType::I8) {
+        lm->weights.push_back(std::move(q->first));
+        scales.push_back(std::move(q->second));
+        return llvm::Error::success();
+      }
+      // A GPU target: the quantized values, widened back to float32 (into
+      // an array of their own: `t` may be the checkpoint's read-only map).
+      Array wide(DType::F32, argShape);
+      const int8_t *qv = q->first.as<int8_t>();
+      const float *s = q->second.as<float>();
+      float *w = wide.as<float>();
+      for (int64_t n = 0, cols = argShape[1]; n < argShape[0]; ++n)
+        for (int64_t k = 0; k < cols; ++k)
+          w[n * cols + k] = qv[n * cols + k] * s[n];
+      lm->weights.push_back(std::move(wide));
+      return llvm::Error::success();
+    }
     lm->weights.push_back(std::move(*t));
     return llvm::Error::success();
   };
@@ -110,15 +137,19 @@ MambaLM::load(llvm::StringRef dir, const JitOptions &options,
           "%s: missing tensor 'lm_head.weight' (config.json says "
           "tie_word_embeddings is false)",
           lm->ckpt->weightsSource().str().c_str());
-    // The embedding itself, not a second copy of it.
+    // The embedding itself, not a second copy of it (and its scales).
     lm->weights.push_back(Array::view(lm->weights.front().dtype(), {V, D},
                                       lm->weights.front().data()));
+    if (!scales.empty())
+      scales.push_back(Array::view(DType::F32, {V}, scales.front().data()));
   }
   for (int64_t l = 0; l < cfg.nLayer; ++l)
     for (const WeightSpec &w : mambaLayerWeights(cfg))
       if (auto e = take("backbone.layers." + std::to_string(l) + "." + w.name,
                         w.checkpointShape, w.argShape, w.matrix))
         return std::move(e);
+  for (Array &s : scales)
+    lm->weights.push_back(std::move(s));
   for (const Array &w : lm->weights)
     lm->weightArgs.push_back(&w);
   lm->ctx = createRunnerContext();

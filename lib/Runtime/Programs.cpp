@@ -281,15 +281,25 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
     return RankedTensorType::get(shape, f32);
   };
   if (matrices != DType::F32 && matrices != DType::F16 &&
-      matrices != DType::BF16)
+      matrices != DType::BF16 && matrices != DType::I8)
     return llvm::createStringError(
-        "a language model's matrices are float32, float16 or bfloat16, not %s",
+        "a language model's matrices are float32, float16, bfloat16 or int8, "
+        "not %s",
         dtypeName(matrices).data());
+  const bool int8 = matrices == DType::I8;
   Type matrixElt = matrices == DType::BF16  ? Type(b.getBF16Type())
                    : matrices == DType::F16 ? Type(b.getF16Type())
+                   : int8                   ? Type(b.getI8Type())
                                             : f32;
   auto weightType = [&](const WeightSpec &w) -> RankedTensorType {
     return RankedTensorType::get(w.argShape, w.matrix ? matrixElt : f32);
+  };
+  // An int8 matrix's per-row scales (ssm.dequantize's), and the float
+  // matrix its int8 rows and scales define.
+  auto scaleType = [&](int64_t rows) { return tensor({rows}); };
+  auto dequantized = [&](Value q, Value scale) -> Value {
+    auto qType = cast<RankedTensorType>(q.getType());
+    return DequantizeOp::create(b, loc, tensor(qType.getShape()), q, scale);
   };
   int64_t D = cfg.dModel, X = cfg.convChannels(), K = cfg.dConv,
           V = cfg.vocabSize, layers = cfg.nLayer;
@@ -320,6 +330,9 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   SmallVector<Type> layerArgs = {hType, convStack, ssmStack, b.getIndexType()};
   for (const WeightSpec &w : weights)
     layerArgs.push_back(weightType(w));
+  for (const WeightSpec &w : weights)
+    if (int8 && w.matrix)
+      layerArgs.push_back(scaleType(w.argShape[0]));
   auto layer = func::FuncOp::create(
       b, loc, "mamba_layer",
       b.getFunctionType(layerArgs, {hType, convStack, ssmStack}));
@@ -331,6 +344,11 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
     llvm::StringMap<Value> arg;
     for (auto [i, w] : llvm::enumerate(weights))
       arg[w.name] = body->getArgument(4 + i);
+    unsigned nextScale = 4 + weights.size();
+    for (const WeightSpec &w : weights)
+      if (int8 && w.matrix)
+        arg[w.name] =
+            dequantized(arg[w.name], body->getArgument(nextScale++));
     Value h = body->getArgument(0);
     SmallVector<OpFoldResult> offsets[2], sizes[2], strides[2];
     Value states[2];
@@ -376,6 +394,20 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   for (int64_t l = 0; l < layers; ++l)
     for (const WeightSpec &w : weights)
       args.push_back(weightType(w));
+  // With int8 matrices, their scales after the layers' weights: the
+  // embedding's, the LM head's, then each layer's matrices' in order.
+  const unsigned scalesArg = args.size();
+  int64_t matricesPerLayer = 0;
+  if (int8) {
+    args.push_back(scaleType(V));
+    args.push_back(scaleType(V));
+    for (int64_t l = 0; l < layers; ++l)
+      for (const WeightSpec &w : weights)
+        if (w.matrix) {
+          args.push_back(scaleType(w.argShape[0]));
+          matricesPerLayer += l == 0;
+        }
+  }
   auto forward = func::FuncOp::create(
       b, loc, kMambaLMFunc,
       b.getFunctionType(args, {logitsType, convStack, ssmStack}));
@@ -394,8 +426,14 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   }
   Block *body = forward.addEntryBlock();
   b.setInsertionPointToStart(body);
+  Value embedding = body->getArgument(kEmbeddingArg),
+        head = body->getArgument(kLMHeadArg);
+  if (int8) {
+    embedding = dequantized(embedding, body->getArgument(scalesArg));
+    head = dequantized(head, body->getArgument(scalesArg + 1));
+  }
   Value h = EmbeddingOp::create(b, loc, hType, body->getArgument(kTokensArg),
-                                body->getArgument(kEmbeddingArg));
+                                embedding);
   // The stacked conv and ssm states go through the layers, each updating
   // its slice.
   Value stacks[2] = {body->getArgument(kConvStatesArg),
@@ -406,6 +444,9 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
     for (size_t i = 0; i < weights.size(); ++i)
       operands.push_back(
           body->getArgument(kLayerWeightsArg + l * weights.size() + i));
+    for (int64_t i = 0; i < matricesPerLayer; ++i)
+      operands.push_back(
+          body->getArgument(scalesArg + 2 + l * matricesPerLayer + i));
     auto call = func::CallOp::create(b, loc, layer, operands);
     h = call.getResult(0);
     stacks[0] = call.getResult(1);
@@ -430,8 +471,7 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   Value normed =
       RMSNormOp::create(b, loc, headIn, h, body->getArgument(kNormFArg),
                         b.getF64FloatAttr(cfg.eps));
-  Value logits = LinearOp::create(b, loc, logitsType, normed,
-                                  body->getArgument(kLMHeadArg), Value());
+  Value logits = LinearOp::create(b, loc, logitsType, normed, head, Value());
   func::ReturnOp::create(b, loc, ValueRange{logits, stacks[0], stacks[1]});
 
   return verified(std::move(module), "the Mamba model does not verify: ");

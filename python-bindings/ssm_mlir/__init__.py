@@ -23,10 +23,11 @@ from ._cache import cache_info, clear_cache
 from .models import MambaLM, MambaState
 from .ops import causal_conv1d_fn, selective_scan_fn
 from .program import Function, Program, compile
+from ._ssm_mlir import quantize_rows
 from . import tasks
 
 __all__ = [
     "CompileError", "Error", "Function", "MambaLM", "MambaState", "Program",
     "cache_info", "causal_conv1d_fn", "clear_cache", "compile",
-    "selective_scan_fn", "tasks",
+    "quantize_rows", "selective_scan_fn", "tasks",
 ]

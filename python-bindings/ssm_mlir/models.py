@@ -121,7 +121,10 @@ class MambaLM:
         "stored" keeps a checkpoint's F16 or BF16 matrices (embedding, LM
         head, projections) 16-bit on the CPU, widened where they are read
         (half the bytes a decoding step reads); "float32" converts them
-        when loading. The results are the same but for the order of sums."""
+        when loading. The results are the same but for the order of sums.
+        "int8" quantizes every matrix when loading to int8 rows with one
+        scale per row (ssm_mlir.quantize_rows; a quarter of float32's
+        bytes): the results are the model's with those weights."""
         path = os.fspath(path)
         _, opts = _cache.jit_options(target, threads, reference, gpu=gpu)
         return cls(_ssm_mlir.MambaLM.load(path, opts, weights), path)

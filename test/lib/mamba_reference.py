@@ -156,6 +156,35 @@ def stored(array, dtype):
     return bits.view(np.float32).astype(np.float64).reshape(np.shape(array))
 
 
+MATRIX_SUFFIXES = ("proj.weight", "embeddings.weight", "embedding.weight",
+                   "lm_head.weight")
+
+
+def quantize_rows(w):
+    """(q, scale) of a float matrix as int8 rows and float32 row scales, by
+    the definition (ssm.dequantize; Array.h's quantizeRows): scale =
+    max |row| / 127 rounded to float32, q = row / scale rounded to nearest
+    even, clamped to [-127, 127]."""
+    w = np.asarray(w, dtype=np.float64)
+    scale = (np.abs(w).max(axis=1) / 127).astype(np.float32)
+    inv = np.divide(1.0, scale.astype(np.float64),
+                    out=np.zeros(len(scale)), where=scale > 0)
+    q = np.clip(np.rint(w * inv[:, None]), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def quantized(weights):
+    """The float64 weights a model with int8 matrices computes with: each
+    matrix (MATRIX_SUFFIXES) as q * scale, the rest as they are."""
+    out = {}
+    for k, v in weights.items():
+        if k.endswith(MATRIX_SUFFIXES):
+            q, scale = quantize_rows(v)
+            v = q.astype(np.float64) * scale.astype(np.float64)[:, None]
+        out[k] = v
+    return out
+
+
 def safetensors_bytes(tensors, dtype="F32", metadata=None):
     """A safetensors image of {name: array}; the header is padded with
     spaces to a multiple of 8 bytes, as the reference writer does."""

@@ -544,5 +544,86 @@ def test_sixteen_bit_checkpoint(tmp_path, dtype, weights, rng):
 
 
 def test_sixteen_bit_weights_option(checkpoint):
-    with pytest.raises(ValueError, match="weights must be 'stored' or 'float32', got 'half'"):
+    with pytest.raises(ValueError, match="weights must be 'stored', 'float32' "
+                       "or 'int8', got 'half'"):
         ssm_mlir.MambaLM.from_pretrained(checkpoint[0], weights="half")
+
+
+def test_quantize_rows(rng):
+    """ssm_mlir.quantize_rows is the definition: the same q and scales as
+    the reference's, |q * scale - w| <= scale / 2, a zero row's scale 0;
+    a non-finite weight is an error naming the element."""
+    w = rng.standard_normal((7, 45)) * rng.uniform(0.01, 3, (7, 1))
+    w[3] = 0
+    w = w.astype(np.float32)
+    q, scale = ssm_mlir.quantize_rows(w)
+    rq, rscale = mr.quantize_rows(w)
+    assert q.dtype == np.int8 and scale.dtype == np.float32
+    assert np.array_equal(q, rq) and np.array_equal(scale, rscale)
+    assert np.all(np.abs(q) <= 127) and scale[3] == 0
+    err = np.abs(q * scale.astype(np.float64)[:, None] - w)
+    assert np.all(err <= scale[:, None] * (0.5 + 1e-6))
+    assert np.array_equal(np.abs(q).max(axis=1)[scale > 0], [127] * 6)
+    w[2, 5] = np.inf
+    with pytest.raises(ValueError, match=r"element \(2, 5\) is inf"):
+        ssm_mlir.quantize_rows(w)
+
+
+@pytest.fixture(params=["mamba1", "mamba2", "tied-bf16"])
+def int8_model(request, checkpoint, tmp_path_factory):
+    """(directory, config, float64 weights as stored) of each layer kind:
+    the untied Mamba-1 with biases, the Mamba-2, and a tied BF16 Mamba-1
+    whose d_inner (70) is not a multiple of the vector width."""
+    if request.param == "mamba1":
+        return checkpoint
+    if request.param == "mamba2":
+        cfg = mr.Config(d_model=8, n_layer=2, vocab=23, d_state=5, version=2,
+                        headdim=4)
+        seed, dtype = 13, "F32"
+    else:
+        cfg = mr.Config(d_model=40, n_layer=2, vocab=45, d_state=6, d_inner=70,
+                        tied=True)
+        seed, dtype = 12, "BF16"
+    w = mr.random_weights(cfg, np.random.default_rng(seed))
+    d = str(tmp_path_factory.mktemp("int8-" + request.param))
+    mr.write_checkpoint(d, cfg.hf_json(), w, dtype)
+    return d, cfg, {k: mr.stored(v, dtype) for k, v in w.items()}
+
+
+def test_int8_weights_match_float64(int8_model, rng):
+    """weights="int8": every matrix quantized to int8 rows and row scales.
+    Prefill of 2 x 23 rows (the packed projection kernel) and decoding
+    steps (the decoding kernel) against float64 with the same quantized
+    weights (mr.quantized); and the quantization is what makes them differ
+    from the float model."""
+    d, cfg, w = int8_model
+    lm = ssm_mlir.MambaLM.from_pretrained(d, weights="int8")
+    tokens = rng.integers(0, cfg.V, (2, 26))
+    ref, ref_conv, ref_ssm = mr.lm_forward(cfg, mr.quantized(w), tokens)
+    logits, state = lm.prefill(tokens[:, :23])
+    assert max_rel_err(logits, ref[:, :23]) <= TOL
+    for t in range(23, 26):
+        logits, state = lm.step(tokens[:, t], state)
+        assert max_rel_err(logits, ref[:, t]) <= TOL
+    assert max_rel_err(state.conv, ref_conv) <= TOL
+    assert max_rel_err(state.ssm, ref_ssm) <= TOL
+    # One sequence of 5 tokens: the decoding kernel's one-row blocks.
+    assert max_rel_err(lm.forward(tokens[0, :5]), ref[0, :5]) <= TOL
+    unquantized, _, _ = mr.lm_forward(cfg, w, tokens)
+    assert max_rel_err(ref, unquantized) > 100 * TOL
+
+
+def test_int8_same_as_ssm_run(int8_model, tmp_path, rng):
+    """ssm-run model --weights int8 generates what MambaLM does, and says
+    its matrices are int8."""
+    d, cfg, _ = int8_model
+    lm = ssm_mlir.MambaLM.from_pretrained(d, weights="int8")
+    prompt = rng.integers(0, cfg.V, 6).tolist()
+    tokens = ",".join(map(str, prompt))
+    r = subprocess.run([SSM_RUN, "model", "--checkpoint", d, "--tokens",
+                        tokens, "--generate", "8", "--weights", "int8"],
+                       capture_output=True, text=True, check=True)
+    assert "matrices int8 with one scale per row" in r.stdout
+    line = [l for l in r.stdout.splitlines() if l.startswith("generated=")]
+    assert line == ["generated=" + ",".join(
+        map(str, lm.generate(prompt, 8)[len(prompt):]))]

@@ -46,7 +46,7 @@ constexpr const char *kUsage = R"(usage:
                [--generate N [--stop-tokens eos,0,...] [--temperature T
                [--top-k K] [--top-p P] [--seed S]]] [--conv-state C.npy
                --ssm-state S.npy] [--conv-state-out C.npy --ssm-state-out
-               S.npy] [--weights stored|f32] [--threads N]
+               S.npy] [--weights stored|f32|int8] [--threads N]
                [--target cpu|nvptx|gpu-emulator]
   ssm-run task NAME [task options] [--csv FILE] [--plot FILE.png]
                [--threads N] [--target cpu|nvptx|gpu-emulator]
@@ -85,7 +85,10 @@ last token: conv (layers, batch, channels, d_conv - 1) with channels d_inner
 d_state) or (layers, batch, heads, head_dim, d_state). A checkpoint's F16
 or BF16 projection matrices (embedding, LM head, in/x/dt/out_proj) stay
 16-bit on the CPU, widened where they are read (half the bytes a decoding
-step reads); --weights f32 converts them to float32 when loading instead.
+step reads); --weights f32 converts them to float32 when loading instead,
+and --weights int8 quantizes every matrix (any stored type) to int8 rows
+with one scale per row (a quarter of float32's bytes; the results are the
+model's with those weights).
 `task` runs one of the research tasks of tasks.md (mqar, induction,
 keep-nth, ...) with its fixed-weight model compiled for the CPU (or with
 --target nvptx, its scans and convs for an NVIDIA GPU), prints a
@@ -706,9 +709,12 @@ llvm::Error runModel(Options &opts) {
   if (std::optional<std::string> w = opts.value("weights")) {
     if (*w == "f32")
       precision = WeightPrecision::Float32;
+    else if (*w == "int8")
+      precision = WeightPrecision::Int8;
     else if (*w != "stored")
       return llvm::createStringError(
-          "option '--weights' expects 'stored' or 'f32', got '%s'", w->c_str());
+          "option '--weights' expects 'stored', 'f32' or 'int8', got '%s'",
+          w->c_str());
   }
 
   // The logits of every position only when they are written out; a
@@ -940,7 +946,9 @@ llvm::Error runModel(Options &opts) {
   llvm::outs() << llvm::format(
       "weights: %.1f MB, matrices %s%s\n", (*lm)->weightBytes() / 1e6,
       dtypeName(matrices).data(),
-      matrices == DType::F32 ? "" : " as stored (--weights f32 widens them)");
+      matrices == DType::F32  ? ""
+      : matrices == DType::I8 ? " with one scale per row (--weights int8)"
+                              : " as stored (--weights f32 widens them)");
   std::string shape =
       ragged
           ? std::to_string(batch) + " sequences, " +

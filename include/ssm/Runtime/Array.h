@@ -84,6 +84,14 @@ private:
   void *begin_ = nullptr;             ///< the first element, inside it
 };
 
+/// A float matrix `w` (N, K) as int8 rows and one float32 scale per row,
+/// the operands of ssm.dequantize: scale[n] = max_k |w[n, k]| / 127 and
+/// q[n, k] = w[n, k] / scale[n] rounded to the nearest integer (ties to
+/// even), so that |q * scale - w| <= scale / 2 (a row of zeros has scale 0).
+/// A non-finite element is an error naming `name` and the element.
+llvm::Expected<std::pair<Array, Array>> quantizeRows(const Array &w,
+                                                     llvm::StringRef name);
+
 } // namespace mlir::ssm
 
 #endif // SSM_RUNTIME_ARRAY_H

@@ -26,8 +26,12 @@ namespace mlir::ssm {
 /// matrices: as stored, widened where the compiled code reads them (half
 /// the bytes a decoding step streams; docs/models.md, "16-bit weights"), or
 /// converted to float32 when loaded. The results are the same but for the
-/// order of the sums.
-enum class WeightPrecision { Stored, Float32 };
+/// order of the sums. Int8 quantizes every matrix (of any stored type) when
+/// loaded to int8 rows with one scale per row (quantizeRows, ssm.dequantize:
+/// a quarter of float32's bytes; docs/models.md, "8-bit weights"); its
+/// results are the model's with those weights, on every target (the GPU
+/// kernels read float32: there the quantized values are widened back).
+enum class WeightPrecision { Stored, Float32, Int8 };
 
 class MambaLM {
 public:
@@ -54,10 +58,10 @@ public:
   }
 
   /// The element type of the model's matrices (the embedding, the LM head,
-  /// the layers' projections; buildMambaLMModule's `matrices`): the
-  /// checkpoint's F16 or BF16 when every one of them is stored so, the
-  /// precision asks for them as stored and the target is the CPU (the GPU
-  /// kernels read float32), else F32.
+  /// the layers' projections; buildMambaLMModule's `matrices`): I8 for
+  /// WeightPrecision::Int8 on the CPU; the checkpoint's F16 or BF16 when
+  /// every one of them is stored so, the precision asks for them as stored
+  /// and the target is the CPU (the GPU kernels read float32); else F32.
   static DType matrixDType(const Checkpoint &ckpt, const JitOptions &options,
                            WeightPrecision precision);
 
@@ -148,7 +152,8 @@ private:
   std::unique_ptr<mlir::MLIRContext> ctx;
   std::unique_ptr<Checkpoint> ckpt;
   JitOptions options;
-  /// embedding, norm_f, lm_head, then every layer's weights.
+  /// embedding, norm_f, lm_head, then every layer's weights; with int8
+  /// matrices then their scales (buildMambaLMModule's argument order).
   llvm::SmallVector<Array> weights;
   /// GPU targets with all-kernels: the weights' device copies, uploaded
   /// before the first call (a tied head shares the embedding's), and what

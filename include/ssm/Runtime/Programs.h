@@ -65,7 +65,8 @@ struct WeightSpec {
   std::string name;
   llvm::SmallVector<int64_t> checkpointShape, argShape;
   /// A projection matrix: the weights a language model may keep in a
-  /// checkpoint's 16 bits (buildMambaLMModule's `matrices`).
+  /// checkpoint's 16 bits or quantize to int8 (buildMambaLMModule's
+  /// `matrices`).
   bool matrix = false;
 };
 
@@ -83,7 +84,10 @@ llvm::SmallVector<WeightSpec> mambaLayerWeights(const MambaConfig &cfg,
 /// tokens (b, L) i64, the embedding (V, D), norm_f (D), lm_head (V, D), the
 /// stacked conv states (layers, b, cfg.convChannels(), K-1) and ssm states
 /// (layers, b, cfg.ssmStateShape()...), then each layer's weights
-/// (mambaLayerWeights). Results: logits (b, L, V), or (b, 1, V) for the
+/// (mambaLayerWeights); with int8 matrices, then their per-row scales (f32):
+/// the embedding's (V), the LM head's (V), then each layer's matrices' in
+/// the order of mambaLayerWeights (each ssm.dequantize'd in the program).
+/// Results: logits (b, L, V), or (b, 1, V) for the
 /// last position only (LMLogits::Last), and the states after the last
 /// token, stacked the same way.
 inline constexpr const char *kMambaLMFunc = "forward";
@@ -115,8 +119,9 @@ enum class LMLogits { All, Last };
 /// the caller passes device copies (DeviceBuffer), for the GPU pipelines
 /// with all-kernels, where kernels are the only readers of weights.
 /// `matrices` is the element type of the embedding, the LM head and the
-/// layers' projection matrices (WeightSpec::matrix): F32, or a checkpoint's
-/// F16 or BF16 kept as stored (the ops widen them where they read them).
+/// layers' projection matrices (WeightSpec::matrix): F32, a checkpoint's
+/// F16 or BF16 kept as stored (the ops widen them where they read them),
+/// or I8 with per-row scales (ssm.dequantize; see kMambaLMFunc).
 /// Every other weight, the activations and the states are float32.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildMambaLMModule(mlir::MLIRContext &ctx, const MambaConfig &cfg,
