@@ -23,7 +23,8 @@
 # unrolled k steps, the single vector left and the masked tail, the packed
 # kernel widening into its panels; against the float64 product with the
 # weights' stored values. bf16 weights come from float32 .npy files, which
-# the runner rounds to nearest even; f16 ones from float16 files.
+# the runner rounds to nearest even; f16 ones from float16 files. int8
+# weights with per-row scales: see INT8_CASES below.
 import numpy as np
 
 import mamba_reference as mr
@@ -123,5 +124,64 @@ for index, (name, xshape, n, bias, dynamic) in enumerate(HALF_CASES):
                            "main", inputs, 1, extra)
             if out is not None:
                 suite.compare(case, "y", out[0], expected)
+
+# int8 weights with per-row scales (ssm.dequantize's q and scale, the
+# weights of MambaLM's weights="int8"): the decoding kernel's int8 vectors
+# with the unrolled k steps, the single vector left and the masked tail and
+# each dot product scaled once; the packed kernel's blocks scaled by their
+# rows' scales (rows past N and K's tail masked); the reference loops and
+# the GPU kernels on the generic form. Against the float64 product with
+# q * scale; x, q and scale from .npy files (int8 .npy for q).
+
+
+def int8_program(xshape, n, bias, dynamic):
+    """@main(x, q, scale[, b]) -> ssm.linear of x and ssm.dequantize(q,
+    scale)."""
+    k = xshape[-1]
+    yshape = xshape[:-1] + (n,)
+    xt, yt = tensor_type(xshape), tensor_type(yshape)
+    if dynamic:
+        xt = xt.replace("x%d" % xshape[1], "x?", 1)
+        yt = yt.replace("x%d" % yshape[1], "x?", 1)
+    qt, wt, st = (tensor_type((n, k), "i8"), tensor_type((n, k)),
+                  tensor_type((n,)))
+    args = "%%x: %s, %%q: %s, %%s: %s" % (xt, qt, st) + (
+        ", %%b: %s" % st if bias else "")
+    return """
+func.func @main(%s) -> %s {
+  %%w = ssm.dequantize %%q, %%s : %s, %s -> %s
+  %%y = ssm.linear %%x, %%w%s : %s, %s -> %s
+  return %%y : %s
+}
+""" % (args, yt, qt, st, wt, " bias(%%b : %s)" % st if bias else "", xt, wt,
+       yt, yt)
+
+
+INT8_CASES = [(name.replace("bf16 pairs only", "unrolled steps only")
+               .replace("pairs, one vector", "unrolled steps, one vector"),)
+              + case for name, *case in HALF_CASES] + [
+    ("one row (decoding), K = 1536, N = 3 (no whole group)", (1, 1, 1536), 3, False, False),
+    ("b 3 x L 13 dynamic: 39 rows (packed, 32 + 4 + 2 + 1), K = 40, N = 33", (3, 13, 40), 33,
+     False, True),
+    ("64 rows, K = 770, N = 31 (one partial panel)", (64, 770), 31, True, False),
+]
+for index, (name, xshape, n, bias, dynamic) in enumerate(INT8_CASES):
+    k = xshape[-1]
+    x = rng.standard_normal(xshape).astype(np.float32)
+    w = rng.standard_normal((n, k)) * rng.uniform(0.01, 1, (n, 1))
+    q, scale = mr.quantize_rows(w)
+    b = rng.standard_normal(n).astype(np.float32)
+    program = int8_program(xshape, n, bias, dynamic)
+    expected = x.astype(np.float64) @ (q.astype(np.float64) *
+                                       scale.astype(np.float64)[:, None]).T
+    if bias:
+        expected += b
+    inputs = [x, q, scale] + ([b] if bias else [])
+    for lname, extra in LOWERINGS_ALL:
+        case = "%s, int8 weights [%s]" % (name, lname)
+        out = run_file(suite, "q%d_%s" % (index, lname), program, "main",
+                       inputs, 1, extra)
+        if out is not None:
+            suite.compare(case, "y", out[0], expected)
 
 suite.finish()
