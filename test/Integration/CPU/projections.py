@@ -159,7 +159,7 @@ func.func @main(%s) -> %s {
 
 INT8_CASES = [(name.replace("bf16 pairs only", "unrolled steps only")
                .replace("pairs, one vector", "unrolled steps, one vector"),)
-              + case for name, *case in HALF_CASES] + [
+              + tuple(case) for name, *case in HALF_CASES] + [
     ("one row (decoding), K = 1536, N = 3 (no whole group)", (1, 1, 1536), 3, False, False),
     ("b 3 x L 13 dynamic: 39 rows (packed, 32 + 4 + 2 + 1), K = 40, N = 33", (3, 13, 40), 33,
      False, True),
