@@ -24,7 +24,10 @@
    loading (`--weights f32`), alternating for --rounds rounds: decoding ms
    per token, the weight bytes a token reads and their rate against the
    STREAM figures, the 2048-token prefill, peak memory, and whether both
-   generate the same tokens;
+   generate the same tokens; `int8` (not in the default parts) the same
+   with a third mode, every matrix quantized to int8 rows with row scales
+   when loading (`--weights int8`), and what that does to a 64-token
+   prompt's logits (random weights: not a trained model's accuracy);
 5. batch (not in the default parts): batched decoding, B sequences of 3
    prompt tokens decoding 16 steps together (B = 1 .. 64) from a BF16
    checkpoint, matrices kept 16-bit and widened to float32, 1 and 2
@@ -461,7 +464,7 @@ def model(tools, tmp, layers, prompt_len, decode, skip_torch, mamba2=False,
 
 
 def weights16(tools, tmp, layers, prompt_len, decode, mamba2, thread_counts, rounds,
-              dtype="BF16"):
+              dtype="BF16", modes=("f32", "stored")):
     cfg = model_config(layers, mamba2)
     shape = "Mamba-2-130m" if mamba2 else "Mamba-130m"
     rng = np.random.default_rng(2)
@@ -478,13 +481,20 @@ def weights16(tools, tmp, layers, prompt_len, decode, mamba2, thread_counts, rou
             if ".layers." in name:
                 total += v.size * (matrix_bytes if name.endswith(matrices) else 4)
         return total
-    per_token = {"stored": token_bytes(2), "f32": token_bytes(4)}
-    print("== weights16: %s shape (%d layers), %s checkpoint, matrices kept 16-bit "
-          "(--weights stored, %.0f MB read per token) or widened when loading (--weights f32, "
-          "%.0f MB); %d decoding steps after a 3-token prompt, then a %d-token prefill "
-          "(median of 3 after a first call); %d rounds alternating" % (
-              shape, layers, dtype, per_token["stored"] / 1e6, per_token["f32"] / 1e6, decode,
-              prompt_len, rounds))
+    # int8: a byte per weight and a float32 scale per row.
+    rows = cfg.V + sum(v.shape[0] for name, v in weights.items()
+                       if ".layers." in name and name.endswith(matrices))
+    per_token = {"stored": token_bytes(2), "f32": token_bytes(4),
+                 "int8": token_bytes(1) + 4 * rows}
+    what = {"f32": "widened to float32 when loading (--weights f32)",
+            "stored": "kept 16-bit (--weights stored)",
+            "int8": "quantized to int8 rows with row scales (--weights int8)"}
+    print("== weights16: %s shape (%d layers), %s checkpoint, matrices %s; %d decoding "
+          "steps after a 3-token prompt, then a %d-token prefill (median of 3 after a "
+          "first call); %d rounds alternating" % (
+              shape, layers, dtype, "; or ".join(
+                  "%s, %.0f MB read per token" % (what[m], per_token[m] / 1e6) for m in modes),
+              decode, prompt_len, rounds))
     tok_path = os.path.join(tmp, "prompt16.npy")
     np.save(tok_path, rng.integers(0, cfg.V, (1, prompt_len)))
     exe = os.path.join(tools, "ssm-run")
@@ -495,7 +505,7 @@ def weights16(tools, tmp, layers, prompt_len, decode, mamba2, thread_counts, rou
     gens = {}
     for threads in thread_counts:
         for r in range(rounds):
-            for mode in ("f32", "stored") if r % 2 else ("stored", "f32"):
+            for mode in modes[::-1] if r % 2 else modes:
                 out = run(timed + [exe, "model", "--checkpoint", ckpt, "--tokens", "1,2,3",
                                    "--generate", str(decode), "--threads", str(threads),
                                    "--weights", mode])
@@ -513,7 +523,7 @@ def weights16(tools, tmp, layers, prompt_len, decode, mamba2, thread_counts, rou
         "prefill ms", "peak MB"))
     for threads in thread_counts:
         stream = STREAM_1T if threads == 1 else STREAM_2T
-        for mode in ("f32", "stored"):
+        for mode in modes:
             d = dec[(mode, threads)]
             med = float(np.median(d))
             rate = per_token[mode] / med / 1e6
@@ -521,12 +531,33 @@ def weights16(tools, tmp, layers, prompt_len, decode, mamba2, thread_counts, rou
                 mode, threads, ", ".join("%.2f" % x for x in d), med, rate,
                 100 * rate / stream, float(np.median(pre[(mode, threads)])),
                 peak[(mode, threads)]))
-        f, st = dec[("f32", threads)], dec[("stored", threads)]
-        print("   %dT: decoding %.2fx faster with 16-bit matrices (medians; bytes ratio %.2fx); "
-              "prefill %.2fx; same tokens: %s" % (
-                  threads, np.median(f) / np.median(st), per_token["f32"] / per_token["stored"],
-                  np.median(pre[("f32", threads)]) / np.median(pre[("stored", threads)]),
-                  gens[("f32", threads)] == gens[("stored", threads)]))
+        base = modes[0]
+        for mode in modes[1:]:
+            b, m = dec[(base, threads)], dec[(mode, threads)]
+            same = sum(x == y for x, y in zip(gens[(base, threads)].split(","),
+                                              gens[(mode, threads)].split(",")))
+            print("   %dT: decoding %.2fx faster with %s than %s (medians; bytes ratio %.2fx); "
+                  "prefill %.2fx; generated tokens equal to %s's: %d of %d" % (
+                      threads, np.median(b) / np.median(m), mode, base,
+                      per_token[base] / per_token[mode],
+                      np.median(pre[(base, threads)]) / np.median(pre[(mode, threads)]), base,
+                      same, decode))
+    if "int8" in modes:
+        # What quantization does to the logits (random weights: not a
+        # trained model's accuracy): a 64-token prompt's logits with int8
+        # matrices against the stored ones.
+        logits = {}
+        prompt64 = ",".join(map(str, rng.integers(0, cfg.V, 64)))
+        for mode in ("stored", "int8"):
+            out_path = os.path.join(tmp, "logits-%s.npy" % mode)
+            run([exe, "model", "--checkpoint", ckpt, "--tokens", prompt64, "--logits",
+                 out_path, "--weights", mode])
+            logits[mode] = np.load(out_path).astype(np.float64)
+        a, b = logits["int8"], logits["stored"]
+        print("   int8 against stored logits, 64-token prompt: normwise rel. err %.2e, "
+              "top-1 equal at %d of 64 positions" % (
+                  np.linalg.norm(a - b) / np.linalg.norm(b),
+                  int(np.sum(a.argmax(-1) == b.argmax(-1)))))
 
 
 def batch(tools, tmp, layers, thread_counts, dtype="BF16", steps=16,
@@ -632,12 +663,12 @@ def main():
     ap.add_argument("--mamba2", action="store_true",
                     help="the model part runs Mamba-2-130m's shape (no PyTorch reference)")
     ap.add_argument("--parts", default="projections,step,model",
-                    help="comma-separated parts to run (projections, step, model, weights16, batch, "
+                    help="comma-separated parts to run (projections, step, model, weights16, int8, batch, "
                          "sampling, prompts)")
     ap.add_argument("--rounds", type=int, default=3,
-                    help="weights16 and sampling: rounds alternating the modes")
+                    help="weights16, int8 and sampling: rounds alternating the modes")
     ap.add_argument("--dtype", default="BF16", choices=("BF16", "F16"),
-                    help="weights16: the checkpoint's dtype")
+                    help="weights16, int8 and batch: the checkpoint's dtype")
     ap.add_argument("--targets", default="cpu",
                     help="the model part's ssm-run targets, e.g. cpu,nvptx,nvptx-all on a GPU "
                          "machine (-all: --gpu-all-kernels) "
@@ -646,11 +677,11 @@ def main():
                     help="the model part's thread counts, comma-separated")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
-    unknown = parts - {"projections", "step", "model", "weights16", "batch", "sampling",
-                       "prompts"}
+    unknown = parts - {"projections", "step", "model", "weights16", "int8", "batch",
+                       "sampling", "prompts"}
     if unknown:
-        ap.error("unknown --parts %s (expected projections, step, model, weights16, batch, "
-                 "sampling, prompts)" %
+        ap.error("unknown --parts %s (expected projections, step, model, weights16, int8, "
+                 "batch, sampling, prompts)" %
                  ",".join(sorted(unknown)))
     with tempfile.TemporaryDirectory(prefix="bench-mamba-") as tmp:
         if "projections" in parts:
@@ -664,6 +695,10 @@ def main():
         if "weights16" in parts:
             weights16(args.tools, tmp, args.layers, args.prompt, args.decode, args.mamba2,
                       tuple(int(t) for t in args.threads.split(",")), args.rounds, args.dtype)
+        if "int8" in parts:
+            weights16(args.tools, tmp, args.layers, args.prompt, args.decode, args.mamba2,
+                      tuple(int(t) for t in args.threads.split(",")), args.rounds, args.dtype,
+                      modes=("f32", "stored", "int8"))
         if "batch" in parts:
             batch(args.tools, tmp, args.layers, tuple(int(t) for t in args.threads.split(",")),
                   args.dtype)

@@ -210,6 +210,44 @@ static void convertFloats(const Array &src, Array &dst) {
   }
 }
 
+/// quantizeRows for elements read by `at` (one element type: the loop is
+/// compiled per type, a 130M-weight model in a fraction of a second).
+template <typename At>
+static llvm::Error quantizeRowsWith(At at, int64_t rows, int64_t cols,
+                                    llvm::StringRef name, int8_t *q,
+                                    float *scale) {
+  std::vector<double> row(cols);
+  for (int64_t n = 0; n < rows; ++n) {
+    double max = 0;
+    bool finite = true;
+    for (int64_t k = 0; k < cols; ++k) {
+      row[k] = at(n * cols + k);
+      finite &= std::isfinite(row[k]);
+      max = std::max(max, std::fabs(row[k]));
+    }
+    if (!finite)
+      for (int64_t k = 0; k < cols; ++k)
+        if (!std::isfinite(row[k]))
+          return llvm::createStringError(
+              "%s: element (%lld, %lld) is %g; only finite weights can be "
+              "quantized",
+              name.str().c_str(), static_cast<long long>(n),
+              static_cast<long long>(k), row[k]);
+    scale[n] = static_cast<float>(max / 127);
+    // Rounded against the float32 scale the program multiplies by, to
+    // nearest even: adding and subtracting 1.5 * 2^52 leaves |x| < 2^51
+    // rounded in the current (default: nearest even) mode, as nearbyint
+    // does, without a call per weight.
+    const double inv = scale[n] > 0 ? 1.0 / scale[n] : 0.0;
+    constexpr double kRound = 6755399441055744.0; // 1.5 * 2^52
+    for (int64_t k = 0; k < cols; ++k) {
+      double v = (row[k] * inv + kRound) - kRound;
+      q[n * cols + k] = static_cast<int8_t>(std::clamp(v, -127.0, 127.0));
+    }
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::pair<Array, Array>>
 mlir::ssm::quantizeRows(const Array &w, llvm::StringRef name) {
   if (w.rank() != 2 || !isFloat(w.dtype()))
@@ -221,26 +259,28 @@ mlir::ssm::quantizeRows(const Array &w, llvm::StringRef name) {
                               Array(DType::F32, {rows})};
   int8_t *q = out.first.as<int8_t>();
   float *scale = out.second.as<float>();
-  std::vector<double> row(cols);
-  for (int64_t n = 0; n < rows; ++n) {
-    double max = 0;
-    for (int64_t k = 0; k < cols; ++k) {
-      row[k] = floatAt(w, n * cols + k);
-      if (!std::isfinite(row[k]))
-        return llvm::createStringError(
-            "%s: element (%lld, %lld) is %g; only finite weights can be "
-            "quantized",
-            name.str().c_str(), static_cast<long long>(n),
-            static_cast<long long>(k), row[k]);
-      max = std::max(max, std::fabs(row[k]));
-    }
-    scale[n] = static_cast<float>(max / 127);
-    // Rounded against the float32 scale the program multiplies by.
-    const double inv = scale[n] > 0 ? 1.0 / scale[n] : 0.0;
-    for (int64_t k = 0; k < cols; ++k)
-      q[n * cols + k] = static_cast<int8_t>(
-          std::clamp(std::nearbyint(row[k] * inv), -127.0, 127.0));
+  llvm::Error err = llvm::Error::success();
+  switch (w.dtype()) {
+  case DType::F32: {
+    const float *v = w.as<float>();
+    err = quantizeRowsWith([v](int64_t i) -> double { return v[i]; }, rows,
+                           cols, name, q, scale);
+    break;
   }
+  case DType::BF16: {
+    const uint16_t *v = w.as<uint16_t>();
+    err = quantizeRowsWith(
+        [v](int64_t i) -> double { return bfloat16ToFloat(v[i]); }, rows,
+        cols, name, q, scale);
+    break;
+  }
+  default:
+    err = quantizeRowsWith([&w](int64_t i) { return floatAt(w, i); }, rows,
+                           cols, name, q, scale);
+    break;
+  }
+  if (err)
+    return std::move(err);
   return out;
 }
 

@@ -90,7 +90,10 @@ MambaLM::load(llvm::StringRef dir, const JitOptions &options,
   auto take = [&](const std::string &name, llvm::ArrayRef<int64_t> shape,
                   llvm::ArrayRef<int64_t> argShape,
                   bool matrix = false) -> llvm::Error {
-    auto t = lm->ckpt->tensor(name, shape, alignment, matrix && keep16);
+    // A matrix to quantize is read as stored too: quantizeRows widens each
+    // row as it goes, without a float32 copy of the matrix.
+    auto t = lm->ckpt->tensor(name, shape, alignment,
+                              matrix && (keep16 || quantize));
     if (!t)
       return t.takeError();
     t->reshape(argShape);

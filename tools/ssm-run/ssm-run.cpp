@@ -150,7 +150,7 @@ common options:
                     rows (batch x tokens) from which a projection runs the
                     packed prefill kernel rather than the decoding dot
                     products (default: 16 with float32 weights, 32 with
-                    16-bit ones)
+                    16-bit ones, 64 with int8 ones)
   --threads N       threads for parallel loops, i.e. the scan's channel
                     tiles, or time chunks of long scans with fewer tiles
                     than threads (default: every core; the reference

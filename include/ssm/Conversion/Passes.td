@@ -122,7 +122,7 @@ def SSMLowerProjections : Pass<"ssm-lower-projections"> {
     Option<"packedFromRows", "packed-from-rows", "int64_t", /*default=*/"0",
            "rows of x (b * L) from which the packed prefill kernel runs "
            "rather than the decoding one; 0: by the weight's type (16 rows "
-           "for f32, 32 for bf16 and f16, as measured)">,
+           "for f32, 32 for bf16 and f16, 64 for int8, as measured)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

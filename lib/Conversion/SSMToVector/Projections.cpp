@@ -46,9 +46,9 @@ constexpr int64_t kRowsAvx512 = 8, kRowsAvx2 = 4;
 /// 32 rows.
 constexpr int64_t kPackedFromRowsF32 = 16, kPackedFromRows16 = 32;
 /// With int8 weights the decoding kernel streams a quarter of float32's
-/// bytes; until measured (docs/performance.md, "8-bit weights"), the 16-bit
-/// crossover.
-constexpr int64_t kPackedFromRows8 = 32;
+/// bytes, and it leads up to ~64 rows (measured on one and two threads,
+/// docs/performance.md, "8-bit weights").
+constexpr int64_t kPackedFromRows8 = 64;
 /// The decoding kernel's register block: outputs (rows of w) per parallel
 /// iteration, each with kDecodeUnroll accumulators over alternate vectors
 /// of k: 16 independent FMA chains sharing each vector of x (8 on AVX2's

@@ -7,7 +7,8 @@
 // A projection as ssm-expand-blocks emits it (x (b, L, K), w (N, K), the
 // accumulator initialised with the bias): the run-time choice between the
 // packed prefill kernel (from packed-from-rows rows: by default 16 with f32
-// weights, 32 with 16-bit ones) and the decoding dot products.
+// weights, 32 with 16-bit ones, 64 with int8 ones) and the decoding dot
+// products.
 
 #x = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 #w = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
@@ -379,7 +380,7 @@ func.func @f16_activations(%x: tensor<?x40xf16>, %w: tensor<24x40xf32>, %init: t
 // CHECK-LABEL: func.func @int8_weight(
 // CHECK-DAG: %[[Q:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<24x40xi8>
 // CHECK-DAG: %[[S:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<24xf32>
-// CHECK: arith.cmpi uge, %{{.*}}, %c32 : index
+// CHECK: arith.cmpi uge, %{{.*}}, %c64 : index
 // CHECK: scf.if
 // CHECK:   %[[ROWS:.*]] = vector.broadcast %{{.*}} : vector<16xf32> to vector<16x16xf32>
 // CHECK:   vector.transfer_read %{{.*}} : memref<24x40xi8, strided<[?, 1], offset: ?>>, vector<16x16xi8>
