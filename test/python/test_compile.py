@@ -89,6 +89,36 @@ def test_sixteen_bit_arguments(rng):
     np.testing.assert_array_equal(h, [1.0, 0.5, 65504.0])
 
 
+INT8 = """
+func.func @project(%x: tensor<?x40xf32>, %q: tensor<9x40xi8>, %s: tensor<9xf32>) -> (tensor<?x9xf32>, tensor<9x40xi8>) {
+  %w = ssm.dequantize %q, %s : tensor<9x40xi8>, tensor<9xf32> -> tensor<9x40xf32>
+  %y = ssm.linear %x, %w : tensor<?x40xf32>, tensor<9x40xf32> -> tensor<?x9xf32>
+  return %y, %q : tensor<?x9xf32>, tensor<9x40xi8>
+}
+"""
+
+
+def test_int8_arguments(rng):
+    """i8 parameters (ssm.dequantize's rows, from ssm_mlir.quantize_rows):
+    int8 arrays are taken as they are, other integers checked to fit; i8
+    results come back as int8; the product against float64 with q * scale,
+    through both projection kernels (1 and 40 rows)."""
+    prog = ssm_mlir.compile(INT8)
+    assert prog["project"].signature["args"][1] == ("int8", (9, 40), "tensor<9x40xi8>")
+    w = rng.standard_normal((9, 40))
+    q, scale = ssm_mlir.quantize_rows(w)
+    wq = q.astype(np.float64) * scale.astype(np.float64)[:, None]
+    for rows in (1, 40):
+        x = rng.standard_normal((rows, 40)).astype(np.float32)
+        y, back = prog.project(x, q, scale)
+        assert max_rel_err(y, x @ wq.T) <= TOL
+        assert back.dtype == np.int8 and np.array_equal(back, q)
+        y64, _ = prog.project(x, q.astype(np.int64), scale)
+        np.testing.assert_array_equal(y64, y)
+    with pytest.raises(ValueError, match="int64 value 300 at flat index 0 does not fit in int8"):
+        prog.project(x, np.full((9, 40), 300), scale)
+
+
 def test_packed_from_rows(rng):
     """The projections' kernel threshold: forced either way, the same
     product (to rounding), and a key of the cache."""
