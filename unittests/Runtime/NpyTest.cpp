@@ -56,7 +56,8 @@ TEST(Npy, ParsesEveryDtypeAndShape) {
                {"<f8", DType::F64},
                {"<i4", DType::I32},
                {"<i8", DType::I64},
-               {"<f2", DType::F16}};
+               {"<f2", DType::F16},
+               {"|i1", DType::I8}};
   for (const Case &c : cases) {
     std::string dict = std::string("{'descr': '") + c.descr +
                        "', 'fortran_order': False, 'shape': (2, 3), }";
@@ -177,6 +178,64 @@ TEST(Array, ConvertsWithinAKind) {
   ASSERT_FALSE(static_cast<bool>(mixed));
   EXPECT_EQ(llvm::toString(mixed.takeError()),
             "cannot convert int64 to float32");
+}
+
+TEST(Array, ConvertsBetweenIntegerWidths) {
+  Array wide(DType::I64, {3});
+  wide.as<int64_t>()[0] = -128;
+  wide.as<int64_t>()[1] = 127;
+  wide.as<int64_t>()[2] = 5;
+  auto narrow = wide.convertTo(DType::I8);
+  ASSERT_TRUE(static_cast<bool>(narrow));
+  EXPECT_EQ(narrow->as<int8_t>()[0], -128);
+  EXPECT_EQ(narrow->as<int8_t>()[1], 127);
+  auto back = narrow->convertTo(DType::I32);
+  ASSERT_TRUE(static_cast<bool>(back));
+  EXPECT_EQ(back->as<int32_t>()[0], -128);
+  EXPECT_EQ(back->as<int32_t>()[2], 5);
+  wide.as<int64_t>()[2] = 128;
+  auto over = wide.convertTo(DType::I8);
+  ASSERT_FALSE(static_cast<bool>(over));
+  EXPECT_EQ(llvm::toString(over.takeError()),
+            "int64 value 128 at flat index 2 does not fit in int8");
+}
+
+TEST(Array, QuantizesRows) {
+  // Row 0: max 2.54, scale 0.02; 0.01 is a tie (0.5 -> 0, to even), 0.03
+  // one (1.5 -> 2). Row 1: zeros (scale 0). Row 2 from bfloat16.
+  Array w(DType::F32, {2, 4});
+  float vals[] = {2.54f, -2.54f, 0.01f, 0.03f, 0, 0, 0, 0};
+  std::memcpy(w.data(), vals, sizeof(vals));
+  auto q = quantizeRows(w, "w");
+  ASSERT_TRUE(static_cast<bool>(q)) << llvm::toString(q.takeError());
+  const float scale = static_cast<float>(2.54f / 127.0);
+  EXPECT_EQ(q->second.as<float>()[0], scale);
+  EXPECT_EQ(q->second.as<float>()[1], 0.0f);
+  const int8_t *r = q->first.as<int8_t>();
+  EXPECT_EQ(r[0], 127);
+  EXPECT_EQ(r[1], -127);
+  EXPECT_EQ(r[2], static_cast<int8_t>(std::nearbyint(0.01f / double(scale))));
+  EXPECT_EQ(r[3], static_cast<int8_t>(std::nearbyint(0.03f / double(scale))));
+  EXPECT_EQ(r[4] | r[5] | r[6] | r[7], 0);
+  auto b = w.convertTo(DType::BF16);
+  ASSERT_TRUE(static_cast<bool>(b));
+  auto qb = quantizeRows(*b, "wb");
+  ASSERT_TRUE(static_cast<bool>(qb));
+  EXPECT_EQ(qb->first.as<int8_t>()[0], 127);
+  EXPECT_EQ(qb->second.as<float>()[0],
+            static_cast<float>(bfloat16ToFloat(b->as<uint16_t>()[0]) / 127.0));
+
+  w.as<float>()[6] = std::nanf("");
+  auto bad = quantizeRows(w, "layer.weight");
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_EQ(llvm::toString(bad.takeError()),
+            "layer.weight: element (1, 2) is nan; only finite weights can be "
+            "quantized");
+  Array v(DType::F32, {4});
+  auto vector = quantizeRows(v, "v");
+  ASSERT_FALSE(static_cast<bool>(vector));
+  EXPECT_EQ(llvm::toString(vector.takeError()),
+            "v: expected a float matrix to quantize, got float32 (4,)");
 }
 
 TEST(Array, ConvertsToAndFromSixteenBits) {
