@@ -30,8 +30,8 @@
    prompt's logits (random weights: not a trained model's accuracy);
 5. batch (not in the default parts): batched decoding, B sequences of 3
    prompt tokens decoding 16 steps together (B = 1 .. 64) from a BF16
-   checkpoint, matrices kept 16-bit and widened to float32, 1 and 2
-   threads: tokens per second with the projections' decoding kernel
+   checkpoint, matrices kept 16-bit, widened to float32 and quantized to
+   int8, 1 and 2 threads: tokens per second with the projections' decoding kernel
    (`--packed-from-rows` above B) and with the packed prefill kernel
    (`--packed-from-rows 1`), and which of the two the default threshold
    picks;
@@ -568,16 +568,16 @@ def batch(tools, tmp, layers, thread_counts, dtype="BF16", steps=16,
     mr.write_checkpoint(ckpt, cfg.hf_json(), mr.random_weights(cfg, rng), dtype=dtype)
     exe = os.path.join(tools, "ssm-run")
     m = re.search(r"--packed-from-rows N.*?\(default: (\d+) with float32 weights,\s+(\d+)\s+"
-                  r"with\s+16-bit", run([exe, "--help"]), re.S)
-    default = {"f32": int(m.group(1)), "stored": int(m.group(2))}
+                  r"with\s+16-bit\s+ones,\s+(\d+)\s+with\s+int8", run([exe, "--help"]), re.S)
+    default = {"f32": int(m.group(1)), "stored": int(m.group(2)), "int8": int(m.group(3))}
     print("== batch: Mamba-130m shape (%d layers), %s checkpoint; B sequences of 3 prompt "
           "tokens, %d decoding steps together; tokens/s with the projections' decoding "
           "kernel (dots) and the packed prefill kernel (packed); the default picks packed "
-          "from %d rows with float32 weights, %d with 16-bit ones" % (
-              layers, dtype, steps, default["f32"], default["stored"]))
+          "from %d rows with float32 weights, %d with 16-bit ones, %d with int8 ones" % (
+              layers, dtype, steps, default["f32"], default["stored"], default["int8"]))
     print("%-8s %3s %5s %12s %12s %9s %10s" % ("weights", "T", "B", "dots tok/s", "packed tok/s",
                                                 "packed/dots", "default"))
-    for mode in ("stored", "f32"):
+    for mode in ("stored", "f32", "int8"):
         for threads in thread_counts:
             for b in sizes:
                 tok = os.path.join(tmp, "batch%d.npy" % b)
