@@ -630,6 +630,11 @@ StringRef Checkpoint::dtype(StringRef name) const {
   return it == records.end() ? StringRef() : StringRef(it->second->dtype);
 }
 
+StringRef Checkpoint::fileOf(StringRef name) const {
+  auto it = records.find(name);
+  return it == records.end() ? source : StringRef(it->second->file);
+}
+
 llvm::Expected<Array> Checkpoint::tensor(StringRef name,
                                          llvm::ArrayRef<int64_t> shape,
                                          size_t alignment, bool keep16) const {

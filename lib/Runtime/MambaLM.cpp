@@ -98,7 +98,8 @@ MambaLM::load(llvm::StringRef dir, const JitOptions &options,
       return t.takeError();
     t->reshape(argShape);
     if (matrix && quantize) {
-      auto q = quantizeRows(*t, name);
+      auto q = quantizeRows(
+          *t, (lm->ckpt->fileOf(name) + ": tensor '" + name + "'").str());
       if (!q)
         return q.takeError();
       if (lm->matrices == DType::I8) {

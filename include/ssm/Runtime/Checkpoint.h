@@ -112,6 +112,9 @@ public:
   /// The dtype the file stores `name` in ("F32", "F16", "BF16"; empty when
   /// missing).
   llvm::StringRef dtype(llvm::StringRef name) const;
+  /// The file that holds `name` (weightsSource() when missing), for
+  /// messages.
+  llvm::StringRef fileOf(llvm::StringRef name) const;
 
   /// The tensor `name` of exactly `shape`, as float32, or with `keep16` in
   /// the dtype the file stores it in (DType::F16 and BF16 for 16-bit data):

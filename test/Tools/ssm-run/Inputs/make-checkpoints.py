@@ -53,6 +53,13 @@ for fname, (dtype, names) in shards.items():
     weight_map.update({n: fname for n in names})
 with open(os.path.join(mixed, "model.safetensors.index.json"), "w") as f:
     json.dump({"metadata": {}, "weight_map": weight_map}, f)
+# A weight that cannot be quantized (--weights int8): an infinity in a
+# layer's x_proj.
+inf_weights = dict(weights)
+inf_weights["backbone.layers.1.mixer.x_proj.weight"] = np.array(
+    weights["backbone.layers.1.mixer.x_proj.weight"])
+inf_weights["backbone.layers.1.mixer.x_proj.weight"][2, 3] = np.inf
+write("inf_weight", tensors=inf_weights)
 # config.json problems.
 d = write("no_config")
 os.remove(os.path.join(d, "config.json"))
