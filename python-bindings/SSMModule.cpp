@@ -443,6 +443,13 @@ public:
     return out;
   }
 
+  /// The element type the model keeps its matrices in ("float32",
+  /// "bfloat16", "float16", "int8") and the bytes of its weights.
+  std::string matrixDType() const {
+    return dtypeName(lm->matrixType()).str();
+  }
+  size_t weightBytes() const { return lm->weightBytes(); }
+
   py::dict config() const {
     const MambaConfig &c = lm->config();
     py::dict d;
@@ -819,6 +826,8 @@ PYBIND11_MODULE(_ssm_mlir, m) {
       .def_static("load", &LanguageModel::load, py::arg("directory"),
                   py::arg("options"), py::arg("weights") = "stored")
       .def_property_readonly("config", &LanguageModel::config)
+      .def_property_readonly("matrix_dtype", &LanguageModel::matrixDType)
+      .def_property_readonly("weight_bytes", &LanguageModel::weightBytes)
       .def("initial_state", &LanguageModel::initialState, py::arg("batch"))
       .def("forward", &LanguageModel::forward, py::arg("tokens"),
            py::arg("conv"), py::arg("ssm"), py::arg("last_only") = false)

@@ -133,6 +133,18 @@ class MambaLM:
     def vocab_size(self):
         return self.config["vocab_size"]
 
+    @property
+    def matrix_dtype(self):
+        """What the model keeps its matrices in: "float32", "bfloat16",
+        "float16" (a 16-bit checkpoint's, weights="stored") or "int8"
+        (weights="int8", with a scale per row)."""
+        return self._core.matrix_dtype
+
+    @property
+    def weight_bytes(self):
+        """The bytes of the weights the model holds (a tied head once)."""
+        return self._core.weight_bytes
+
     def initial_state(self, batch=1):
         """Zeros: the state before the first token."""
         conv, ssm = self._core.initial_state(batch)

@@ -611,6 +611,14 @@ def test_int8_weights_match_float64(int8_model, rng):
     assert max_rel_err(lm.forward(tokens[0, :5]), ref[0, :5]) <= TOL
     unquantized, _, _ = mr.lm_forward(cfg, w, tokens)
     assert max_rel_err(ref, unquantized) > 100 * TOL
+    # The matrices as int8 (a byte per weight and a float per row) and the
+    # rest as float32: fewer bytes than the checkpoint's own matrices.
+    stored = ssm_mlir.MambaLM.from_pretrained(d)
+    assert lm.matrix_dtype == "int8" and stored.matrix_dtype != "int8"
+    names = [k for k in w if k.endswith(mr.MATRIX_SUFFIXES)]
+    others = sum(v.size for k, v in w.items() if k not in names)
+    expected = sum(w[k].size + 4 * w[k].shape[0] for k in names) + 4 * others
+    assert lm.weight_bytes == expected < stored.weight_bytes
 
 
 def test_int8_same_as_ssm_run(int8_model, tmp_path, rng):
