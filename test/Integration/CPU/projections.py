@@ -62,21 +62,30 @@ LOWERINGS_ALL += [(n + "-all", e + ["--gpu-all-kernels"]) for n, e in GPU_LOWERI
 
 def linear_program(xshape, n, bias, dynamic, welt="f32"):
     """@main(x, w[, b]) -> ssm.linear of x (dimension 1 dynamic when
-    `dynamic`) and an (n, K) weight of element type `welt`."""
+    `dynamic`) and an (n, K) weight of element type `welt`; with welt "i8",
+    @main(x, q, s[, b]) and the weight ssm.dequantize(q, s)."""
     k = xshape[-1]
     yshape = xshape[:-1] + (n,)
     xt, yt = tensor_type(xshape), tensor_type(yshape)
     if dynamic:
         xt = xt.replace("x%d" % xshape[1], "x?", 1)
         yt = yt.replace("x%d" % yshape[1], "x?", 1)
-    wt, bt = tensor_type((n, k), welt), tensor_type((n,))
-    args = "%%x: %s, %%w: %s" % (xt, wt) + (", %%b: %s" % bt if bias else "")
+    bt = tensor_type((n,))
+    if welt == "i8":
+        qt, wt = tensor_type((n, k), "i8"), tensor_type((n, k))
+        args = "%%x: %s, %%q: %s, %%s: %s" % (xt, qt, bt)
+        dequantize = "  %%w = ssm.dequantize %%q, %%s : %s, %s -> %s\n" % (qt, bt, wt)
+    else:
+        wt = tensor_type((n, k), welt)
+        args = "%%x: %s, %%w: %s" % (xt, wt)
+        dequantize = ""
+    args += ", %%b: %s" % bt if bias else ""
     return """
 func.func @main(%s) -> %s {
-  %%y = ssm.linear %%x, %%w%s : %s, %s -> %s
+%s  %%y = ssm.linear %%x, %%w%s : %s, %s -> %s
   return %%y : %s
 }
-""" % (args, yt, " bias(%%b : %s)" % bt if bias else "", xt, wt, yt, yt)
+""" % (args, yt, dequantize, " bias(%%b : %s)" % bt if bias else "", xt, wt, yt, yt)
 
 
 for index, (name, xshape, n, bias, dynamic) in enumerate(CASES):
@@ -134,36 +143,14 @@ for index, (name, xshape, n, bias, dynamic) in enumerate(HALF_CASES):
 # q * scale; x, q and scale from .npy files (int8 .npy for q).
 
 
-def int8_program(xshape, n, bias, dynamic):
-    """@main(x, q, scale[, b]) -> ssm.linear of x and ssm.dequantize(q,
-    scale)."""
-    k = xshape[-1]
-    yshape = xshape[:-1] + (n,)
-    xt, yt = tensor_type(xshape), tensor_type(yshape)
-    if dynamic:
-        xt = xt.replace("x%d" % xshape[1], "x?", 1)
-        yt = yt.replace("x%d" % yshape[1], "x?", 1)
-    qt, wt, st = (tensor_type((n, k), "i8"), tensor_type((n, k)),
-                  tensor_type((n,)))
-    args = "%%x: %s, %%q: %s, %%s: %s" % (xt, qt, st) + (
-        ", %%b: %s" % st if bias else "")
-    return """
-func.func @main(%s) -> %s {
-  %%w = ssm.dequantize %%q, %%s : %s, %s -> %s
-  %%y = ssm.linear %%x, %%w%s : %s, %s -> %s
-  return %%y : %s
-}
-""" % (args, yt, qt, st, wt, " bias(%%b : %s)" % st if bias else "", xt, wt,
-       yt, yt)
-
-
 INT8_CASES = [(name.replace("bf16 pairs only", "unrolled steps only")
                .replace("pairs, one vector", "unrolled steps, one vector"),)
               + tuple(case) for name, *case in HALF_CASES] + [
     ("one row (decoding), K = 1536, N = 3 (no whole group)", (1, 1, 1536), 3, False, False),
-    ("b 3 x L 13 dynamic: 39 rows (packed, 32 + 4 + 2 + 1), K = 40, N = 33", (3, 13, 40), 33,
-     False, True),
-    ("64 rows, K = 770, N = 31 (one partial panel)", (64, 770), 31, True, False),
+    ("b 3 x L 13 dynamic: 39 rows (decoding, 4-row blocks + 2 + 1), K = 40, N = 33",
+     (3, 13, 40), 33, False, True),
+    ("64 rows (packed from 64 with int8), K = 770, N = 31 (one partial panel)", (64, 770), 31,
+     True, False),
 ]
 for index, (name, xshape, n, bias, dynamic) in enumerate(INT8_CASES):
     k = xshape[-1]
@@ -171,7 +158,7 @@ for index, (name, xshape, n, bias, dynamic) in enumerate(INT8_CASES):
     w = rng.standard_normal((n, k)) * rng.uniform(0.01, 1, (n, 1))
     q, scale = mr.quantize_rows(w)
     b = rng.standard_normal(n).astype(np.float32)
-    program = int8_program(xshape, n, bias, dynamic)
+    program = linear_program(xshape, n, bias, dynamic, "i8")
     expected = x.astype(np.float64) @ (q.astype(np.float64) *
                                        scale.astype(np.float64)[:, None]).T
     if bias:
