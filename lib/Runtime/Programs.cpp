@@ -397,16 +397,17 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   // With int8 matrices, their scales after the layers' weights: the
   // embedding's, the LM head's, then each layer's matrices' in order.
   const unsigned scalesArg = args.size();
-  int64_t matricesPerLayer = 0;
+  const int64_t matricesPerLayer =
+      int8 ? llvm::count_if(weights,
+                            [](const WeightSpec &w) { return w.matrix; })
+           : 0;
   if (int8) {
     args.push_back(scaleType(V));
     args.push_back(scaleType(V));
     for (int64_t l = 0; l < layers; ++l)
       for (const WeightSpec &w : weights)
-        if (w.matrix) {
+        if (w.matrix)
           args.push_back(scaleType(w.argShape[0]));
-          matricesPerLayer += l == 0;
-        }
   }
   auto forward = func::FuncOp::create(
       b, loc, kMambaLMFunc,
