@@ -103,7 +103,8 @@ common options:
   --emit=ssm|mlir|llvm|ptx
                     print the program (as built or parsed, lowered to the
                     LLVM dialect, as optimised LLVM IR, or the PTX of its GPU
-                    kernels: needs no GPU) instead of running
+                    kernels: needs no GPU) instead of running (model:
+                    the program for the prompts' batch, one without them)
   --target cpu|nvptx|gpu-emulator
                     run the selective scans and causal convs on the CPU
                     (default) or as kernels on an NVIDIA GPU through the
@@ -721,12 +722,21 @@ llvm::Error runModel(Options &opts) {
   // generation needs the last position's.
   const LMLogits which = opts.value("logits") ? LMLogits::All : LMLogits::Last;
   if (!common->emit.empty()) {
+    // The program of the prompts' batch when they are given (the one that
+    // decodes them together), else of one sequence.
+    int64_t batch = 1;
+    if (opts.value("tokens") || opts.value("tokens-npy")) {
+      auto prompts = readPrompts(opts);
+      if (!prompts)
+        return prompts.takeError();
+      batch = prompts->size();
+    }
     auto ckpt = Checkpoint::open(*dir);
     if (!ckpt)
       return ckpt.takeError();
     std::unique_ptr<mlir::MLIRContext> ctx = createRunnerContext();
     auto module = buildMambaLMModule(
-        *ctx, (*ckpt)->config(), 1, mlir::ShapedType::kDynamic, which,
+        *ctx, (*ckpt)->config(), batch, mlir::ShapedType::kDynamic, which,
         MambaLM::usesDeviceWeights(common->jit),
         MambaLM::matrixDType(**ckpt, common->jit, precision));
     if (!module)
