@@ -210,13 +210,13 @@ void inlineIntoPackedWrappers(llvm::Module &module) {
   }
 }
 
-unsigned resolveThreads(const JitOptions &options) {
+} // namespace
+
+unsigned mlir::ssm::resolveThreads(const JitOptions &options) {
   if (options.numThreads)
     return options.numThreads;
   return std::max(1u, std::thread::hardware_concurrency());
 }
-
-} // namespace
 
 const char *mlir::ssm::cudaRuntimeLibraryPath() {
 #ifdef SSM_CUDA_RUNTIME_LIBRARY

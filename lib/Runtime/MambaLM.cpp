@@ -12,6 +12,8 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <thread>
+#include <vector>
 
 using namespace mlir::ssm;
 
@@ -324,15 +326,26 @@ llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
 /// exponentials in float (each within an ulp), summed in double in eight
 /// independent partial sums, which lets them overlap (one chain of double
 /// exponentials would wait on each add).
+///
+/// The arguments are clamped at kExpFloor: below about -87.3 glibc's expf
+/// leaves its fast path for the underflow's (a subnormal or zero result,
+/// errno), which took a third of a scoring's host time on a random model,
+/// whose logits spread over hundreds. A clamped term adds under 1.7e-38 to
+/// a sum of at least 1 (the maximum's own term), below the last bit of a
+/// double, so the result is the same.
 static double logSoftmaxAt(const float *row, int64_t n, int64_t at) {
+  constexpr float kExpFloor = -87.0f;
   const float max = *std::max_element(row, row + n);
+  auto term = [&](int64_t v) {
+    return std::exp(std::max(row[v] - max, kExpFloor));
+  };
   double part[8] = {};
   int64_t v = 0;
   for (; v + 8 <= n; v += 8)
     for (int j = 0; j < 8; ++j)
-      part[j] += std::exp(row[v + j] - max);
+      part[j] += term(v + j);
   for (; v < n; ++v)
-    part[0] += std::exp(row[v] - max);
+    part[0] += term(v);
   double sum = 0;
   for (double p : part)
     sum += p;
@@ -370,13 +383,28 @@ llvm::Expected<Array> MambaLM::score(const Array &tokensIn, State &state,
     if (!logits)
       return logits.takeError();
     total += callMs;
-    for (int64_t b = 0; b < batch; ++b)
-      for (int64_t t = c0; t < c0 + n && t + 1 < length; ++t) {
+    // The chunk's positions (b, t) with a next token, split over the
+    // threads the program runs on: on the host this is serial code between
+    // the calls, a quarter of a two-thread scoring when it ran on one.
+    const int64_t scored = std::min(n, length - 1 - c0);
+    auto logSoftmaxes = [&](int64_t from, int64_t to) {
+      for (int64_t i = from; i < to; ++i) {
+        const int64_t b = i / scored, t = c0 + i % scored;
         const float *row = logits->as<float>() + (b * n + (t - c0)) * V;
-        // log softmax(row)[next] = row[next] - max - log sum exp(row - max)
         out.as<double>()[b * (length - 1) + t] =
             logSoftmaxAt(row, V, ids[b * length + t + 1]);
       }
+    };
+    const int64_t positions = batch * std::max<int64_t>(scored, 0);
+    const int64_t workers =
+        std::min<int64_t>(positions, resolveThreads(options));
+    std::vector<std::thread> helpers;
+    for (int64_t w = 1; w < workers; ++w)
+      helpers.emplace_back(logSoftmaxes, positions * w / workers,
+                           positions * (w + 1) / workers);
+    logSoftmaxes(0, workers > 0 ? positions / workers : 0);
+    for (std::thread &h : helpers)
+      h.join();
   }
   if (ms)
     *ms = total;

@@ -635,3 +635,23 @@ def test_int8_same_as_ssm_run(int8_model, tmp_path, rng):
     line = [l for l in r.stdout.splitlines() if l.startswith("generated=")]
     assert line == ["generated=" + ",".join(
         map(str, lm.generate(prompt, 8)[len(prompt):]))]
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_score_wide_logits(checkpoint, threads, tmp_path, rng):
+    """Logits spread over hundreds (the LM head scaled up: most exponentials
+    of the log-softmax underflow float32, where the host clamps them) and
+    the positions split over 1 or 3 threads (3 sequences x 8 positions in
+    chunks of 5): the same log-probabilities as float64's."""
+    _, cfg, w = checkpoint
+    wide = dict(w)
+    wide["lm_head.weight"] = w["lm_head.weight"] * 400.0
+    d = str(tmp_path / "wide")
+    mr.write_checkpoint(d, cfg.hf_json(), wide, "F32")
+    lm = ssm_mlir.MambaLM.from_pretrained(d, threads=threads)
+    tokens = rng.integers(0, cfg.V, (3, 9))
+    ref, _, _ = mr.lm_forward(cfg, wide, tokens)
+    spread = ref.max(axis=-1) - ref.min(axis=-1)
+    assert spread.min() > 200, "the logits must reach expf's underflow"
+    got = lm.score(tokens, chunk=5)
+    assert max_rel_err(got, log_softmax_at(ref[:, :-1], tokens[:, 1:])) <= TOL

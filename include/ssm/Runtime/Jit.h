@@ -92,6 +92,10 @@ struct JitOptions {
   bool parallelScan = true;
 };
 
+/// The threads `options` runs parallel loops on: numThreads, or every core
+/// for 0. Host code beside the programs (MambaLM's scoring) uses as many.
+unsigned resolveThreads(const JitOptions &options);
+
 /// The type of one argument or result before lowering.
 struct TensorSig {
   DType dtype;
