@@ -777,10 +777,11 @@ llvm::Error mlir::ssm::prepareInputs(const FunctionSig &sig,
     Array &in = inputs[i];
     const TensorSig &arg = sig.args[i];
     auto mismatch = [&]() {
+      llvm::StringRef dtype = dtypeName(in.dtype());
       return llvm::createStringError(
-          "%s: a %s array of shape %s does not fit argument #%zu of @%s, "
+          "%s: %s %s array of shape %s does not fit argument #%zu of @%s, "
           "which is %s",
-          labels[i].c_str(), dtypeName(in.dtype()).data(),
+          labels[i].c_str(), dtype.starts_with("i") ? "an" : "a", dtype.data(),
           shapeString(in.shape()).c_str(), i, sig.name.c_str(),
           arg.type.c_str());
     };

@@ -443,6 +443,20 @@ llvm::Expected<TaskReport> runMqar(const TaskArgs &args, TaskContext &ctx) {
     return llvm::createStringError("mqar: --vocab must be even, got %lld",
                                    static_cast<long long>(*V));
   bool filler = !args.flag("no-filler");
+  // A sweep skips the (L, K) it cannot run; one with none to run would
+  // compile the models for nothing and pass with no result.
+  auto runnable = [&](int64_t L, int64_t kappa) {
+    return 4 * kappa <= L && kappa <= *V / 2 - 1;
+  };
+  bool any = false;
+  for (int64_t L : *lengths)
+    for (int64_t kappa : *pairs)
+      any |= runnable(L, kappa);
+  if (!any)
+    return llvm::createStringError(
+        "mqar: no (--seq-len, --kv-pairs) pair to run: each needs 4 K <= L "
+        "and K < V/2 = %lld",
+        static_cast<long long>(*V / 2));
 
   TaskReport report;
   report.title = llvm::formatv("MQAR, one Mamba block, V = {0}, {1}", *V,
@@ -471,7 +485,7 @@ llvm::Expected<TaskReport> runMqar(const TaskArgs &args, TaskContext &ctx) {
 
     for (int64_t L : *lengths)
       for (int64_t kappa : *pairs) {
-        if (4 * kappa > L || kappa > *V / 2 - 1) {
+        if (!runnable(L, kappa)) {
           report.addRow({mixer, codes, std::to_string(L), std::to_string(kappa),
                          std::to_string(E), std::to_string(N), "skipped",
                          "needs 4 K <= L and K < V/2"},

@@ -1079,9 +1079,14 @@ llvm::Error runTaskMode(Options &opts,
   auto report = tasks::runTask(name, values, context);
   if (pending)
     llvm::errs() << "\r\033[K";
-  if (!report)
+  if (!report) {
+    // The tasks' own messages may start with the task's name already.
+    std::string message = llvm::toString(report.takeError());
+    llvm::StringRef rest = message;
+    rest.consume_front(name + ": ");
     return llvm::createStringError("task %s: %s", name.c_str(),
-                                   llvm::toString(report.takeError()).c_str());
+                                   rest.str().c_str());
+  }
   llvm::outs() << report->table();
   for (const std::string &line : report->lines)
     llvm::outs() << line << "\n";
