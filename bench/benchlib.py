@@ -10,6 +10,10 @@ import sys
 
 import numpy as np
 
+# The benchmarks time compiles as a first run makes them: the compile cache
+# (docs/compile-cache.md) is off for every tool and child process they start.
+os.environ["SSM_CACHE_DIR"] = "off"
+
 
 def run(cmd, stdin=None):
     """Runs `cmd`; exits with its stderr if it fails; returns stdout+stderr."""

@@ -27,6 +27,9 @@ config.substitutions.append(("%ssm_run", os.path.join(config.ssm_tools_dir, "ssm
 llvm_config.with_environment(
     "PYTHONPATH", os.path.join(config.test_source_root, "lib"), append_path=True)
 llvm_config.with_environment("SSM_TOOLS_DIR", config.ssm_tools_dir)
+# Every test compiles what it runs: the compile cache (docs/compile-cache.md)
+# is off unless a test sets SSM_CACHE_DIR itself (Tools/ssm-run/compile-cache.test).
+config.environment["SSM_CACHE_DIR"] = "off"
 
 with open("/proc/cpuinfo") as f:
     if "avx512f" in f.read():

@@ -9,7 +9,9 @@
 # BF16 checkpoint's decoding with 16-bit and widened matrices), then
 # bench/python_bindings.py (the ssm_mlir package against ssm-run's timing of
 # the same compiled programs) and bench/python_model.py (a language model's
-# prefill and scoring from Python, with and without the buffer cache).
+# prefill and scoring from Python, with and without the buffer cache), then
+# bench/compile_cache.py (whole runs with the compile cache off, empty and
+# stored).
 # Pass --quick for the reference shape only (no time-parallel or model run).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,4 +46,6 @@ if [[ " $* " != *" --quick "* ]]; then
   echo
   PYTHONPATH="$root/build/python" /usr/bin/python3 "$root/bench/python_model.py" \
     --tools "$root/build/bin"
+  echo
+  /usr/bin/python3 "$root/bench/compile_cache.py" --tools "$root/build/bin"
 fi

@@ -3,6 +3,7 @@
 #include "ssm/Runtime/Jit.h"
 #include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Runtime/BufferCache.h"
+#include "ssm/Runtime/CompileCache.h"
 #include "ssm/Runtime/CudaRuntime.h"
 #include "ssm/Runtime/GpuEmulator.h"
 
@@ -13,10 +14,17 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ExecutionEngine/JITEventListener.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h"
+#include "llvm/ExecutionEngine/SectionMemoryManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/Support/DynamicLibrary.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -399,7 +407,93 @@ llvm::Expected<std::string> mlir::ssm::emitLLVMIR(mlir::ModuleOp module,
   return text;
 }
 
+/// The symbols the programs call that the runner defines: the buffer
+/// cache's allocation functions (the pipelines' runtime-allocator) and, for
+/// the emulator, its functions, which win over any mgpu* a loaded CUDA
+/// runtime exports.
+static llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner &mangle,
+                                           bool emulator) {
+  llvm::orc::SymbolMap map;
+  auto define = [&](llvm::StringRef name, void *address) {
+    map[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                         llvm::JITSymbolFlags::Exported};
+  };
+  define("_mlir_memref_to_llvm_alloc", reinterpret_cast<void *>(&bufferAlloc));
+  define("_mlir_memref_to_llvm_aligned_alloc",
+         reinterpret_cast<void *>(&bufferAlignedAlloc));
+  define("_mlir_memref_to_llvm_free", reinterpret_cast<void *>(&bufferFree));
+  if (emulator)
+    for (const GpuEmulatorSymbol &symbol : gpuEmulatorSymbols())
+      define(symbol.name, symbol.address);
+  return map;
+}
+
 JitProgram::~JitProgram() = default;
+
+llvm::Error JitProgram::loadObject(CachedProgram &cached,
+                                   const JitOptions &options) {
+  initializeNativeTarget();
+  // As ExecutionEngine links what it compiles: RuntimeDyld with a section
+  // memory manager, the GDB and perf listeners (so that profiles name the
+  // cached code too), the process's symbols and the libraries it loads.
+  static llvm::JITEventListener *gdb =
+      llvm::JITEventListener::createGDBRegistrationListener();
+  static llvm::JITEventListener *perf =
+      llvm::JITEventListener::createPerfJITEventListener();
+  std::string error;
+  if (resolveThreads(options) > 1 &&
+      llvm::sys::DynamicLibrary::LoadLibraryPermanently(SSM_OPENMP_LIBRARY,
+                                                        &error))
+    return llvm::createStringError("%s: %s", SSM_OPENMP_LIBRARY, error.c_str());
+  if (cached.runnerUtils && llvm::sys::DynamicLibrary::LoadLibraryPermanently(
+                                SSM_C_RUNNER_UTILS_LIBRARY, &error))
+    return llvm::createStringError("%s: %s", SSM_C_RUNNER_UTILS_LIBRARY,
+                                   error.c_str());
+  auto jit =
+      llvm::orc::LLJITBuilder()
+          .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession &es) {
+            auto layer = std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
+                es, [](const llvm::MemoryBuffer &) {
+                  return std::make_unique<llvm::SectionMemoryManager>();
+                });
+            if (gdb)
+              layer->registerJITEventListener(*gdb);
+            if (perf)
+              layer->registerJITEventListener(*perf);
+            return layer;
+          })
+          .create();
+  if (!jit)
+    return jit.takeError();
+  llvm::orc::JITDylib &main = (*jit)->getMainJITDylib();
+  const char prefix = (*jit)->getDataLayout().getGlobalPrefix();
+  auto process =
+      llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix);
+  if (!process)
+    return process.takeError();
+  main.addGenerator(std::move(*process));
+  llvm::orc::MangleAndInterner mangle((*jit)->getExecutionSession(),
+                                      (*jit)->getDataLayout());
+  if (llvm::Error err = main.define(
+          llvm::orc::absoluteSymbols(runtimeSymbols(mangle, false))))
+    return err;
+  if (llvm::Error err = (*jit)->addObjectFile(std::move(cached.object)))
+    return err;
+  llvm::StringMap<void (*)(void **)> found;
+  for (const auto &entry : functions) {
+    auto address = (*jit)->lookup(("_mlir_" + entry.getKey()).str());
+    if (!address)
+      return address.takeError();
+    found[entry.getKey()] = address->toPtr<void (*)(void **)>();
+  }
+  if (llvm::Error err = (*jit)->initialize(main))
+    return err;
+  cachedJit = std::move(*jit);
+  entries = std::move(found);
+  resultArguments = std::move(cached.resultArguments);
+  fromCache = true;
+  return llvm::Error::success();
+}
 
 llvm::Expected<std::unique_ptr<JitProgram>>
 JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
@@ -441,6 +535,27 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   if (options.target == Target::GPUEmulator)
     program->takeGpuError = ssmGpuEmulatorTakeError;
 
+  // CPU programs: the compile cache, keyed before the module is lowered.
+  // (GPU programs embed their kernels' binaries and load them in global
+  // constructors; they are compiled every time.)
+  std::optional<std::string> cacheDir, cacheKey;
+  if (options.target == Target::CPU) {
+    cacheDir = compileCacheDir();
+    if (cacheDir)
+      cacheKey = compileCacheKey(module, options);
+  }
+  if (cacheKey) {
+    if (std::optional<CachedProgram> cached =
+            loadCachedProgram(*cacheDir, *cacheKey)) {
+      // A loaded entry that does not link (it cannot, short of a bug) is
+      // compiled again, below, and overwritten.
+      llvm::Error err = program->loadObject(*cached, options);
+      if (!err)
+        return program;
+      llvm::consumeError(std::move(err));
+    }
+  }
+
   if (llvm::Error err = lowerToLLVMDialect(module, options, nullptr,
                                            HostAllocation::BufferCache))
     return std::move(err);
@@ -478,12 +593,15 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   };
   mlir::ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
+  // The compiled object, for the cache.
+  engineOptions.enableObjectDump = cacheKey.has_value();
   // Parallel loops call into libomp; the CPU path loads it only then.
   llvm::SmallVector<llvm::StringRef> libs;
   if (resolveThreads(options) > 1)
     libs.push_back(SSM_OPENMP_LIBRARY);
   // Strided memref.copy becomes a call to memrefCopy.
-  if (module.lookupSymbol("memrefCopy"))
+  const bool runnerUtils = module.lookupSymbol("memrefCopy") != nullptr;
+  if (runnerUtils)
     libs.push_back(SSM_C_RUNNER_UTILS_LIBRARY);
   if (options.target == Target::NVPTX)
     libs.push_back(cudaRuntimeLibraryPath());
@@ -498,28 +616,39 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   // are the program's own definitions: they win over any mgpu* a loaded
   // CUDA runtime exports.
   const bool emulator = options.target == Target::GPUEmulator;
-  program->engine->registerSymbols([emulator](
-                                       llvm::orc::MangleAndInterner mangle) {
-    llvm::orc::SymbolMap map;
-    auto define = [&](llvm::StringRef name, void *address) {
-      map[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                           llvm::JITSymbolFlags::Exported};
-    };
-    define("_mlir_memref_to_llvm_alloc",
-           reinterpret_cast<void *>(&bufferAlloc));
-    define("_mlir_memref_to_llvm_aligned_alloc",
-           reinterpret_cast<void *>(&bufferAlignedAlloc));
-    define("_mlir_memref_to_llvm_free", reinterpret_cast<void *>(&bufferFree));
-    if (emulator)
-      for (const GpuEmulatorSymbol &symbol : gpuEmulatorSymbols())
-        define(symbol.name, symbol.address);
-    return map;
-  });
+  program->engine->registerSymbols(
+      [emulator](llvm::orc::MangleAndInterner mangle) {
+        return runtimeSymbols(mangle, emulator);
+      });
   // The JIT generates machine code on the first lookup: do it now, so that
   // the first call's time is the call's and compile errors surface here.
-  for (const auto &entry : program->functions)
-    if (auto fn = program->engine->lookupPacked(entry.getKey()); !fn)
+  for (const auto &entry : program->functions) {
+    auto fn = program->engine->lookupPacked(entry.getKey());
+    if (!fn)
       return fn.takeError();
+    program->entries[entry.getKey()] = *fn;
+  }
+  program->engine->initialize();
+  if (cacheKey) {
+    // The engine's copy of the object, through a file (the only way
+    // ExecutionEngine hands it out). A failure costs the next run a
+    // compile, nothing else.
+    CachedProgram entry;
+    entry.resultArguments = program->resultArguments;
+    entry.runnerUtils = runnerUtils;
+    llvm::SmallString<128> temp;
+    if (!llvm::sys::fs::createTemporaryFile("ssm-program", "o", temp)) {
+      program->engine->dumpToObjectFile(temp);
+      auto object =
+          llvm::MemoryBuffer::getFile(temp, /*IsText=*/false,
+                                      /*RequiresNullTerminator=*/false);
+      llvm::sys::fs::remove(temp);
+      if (object && (*object)->getBufferSize() > 0) {
+        entry.object = std::move(*object);
+        llvm::consumeError(storeCachedProgram(*cacheDir, *cacheKey, entry));
+      }
+    }
+  }
   // The kernels' modules were loaded by the program's constructors.
   if (llvm::Error err = gpuError(program->takeGpuError, "loading the kernels"))
     return std::move(err);
@@ -591,8 +720,7 @@ JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
     packed.push_back(resultBuffer.data());
 
   auto start = std::chrono::steady_clock::now();
-  if (llvm::Error err = engine->invokePacked(name, packed))
-    return std::move(err);
+  entries.lookup(name)(packed.data());
   auto stop = std::chrono::steady_clock::now();
   if (ms)
     *ms = std::chrono::duration<double, std::milli>(stop - start).count();

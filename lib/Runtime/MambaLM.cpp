@@ -213,6 +213,12 @@ llvm::Error MambaLM::checkState(const State &state, int64_t batch) const {
                       : "layers, batch, d_inner, d_state");
 }
 
+int64_t MambaLM::programsFromCache() const {
+  return llvm::count_if(programs, [](const auto &entry) {
+    return entry.second->loadedFromCache();
+  });
+}
+
 llvm::Expected<JitProgram *> MambaLM::program(int64_t batch, LMLogits logits) {
   auto it = programs.find({batch, logits});
   if (it != programs.end())

@@ -15,6 +15,9 @@ TOOLS_DIR = os.environ.get("SSM_TOOLS_DIR", os.path.join(ROOT, "build", "bin"))
 sys.path.insert(0, os.path.join(ROOT, "test", "lib"))
 sys.path.insert(0, PYTHON_DIR)
 os.environ.setdefault("SSM_TOOLS_DIR", TOOLS_DIR)
+# Every test compiles what it runs (the compile cache is off, whatever the
+# shell says; test_compile_cache.py turns it on in a directory of its own).
+os.environ["SSM_CACHE_DIR"] = "off"
 
 
 @pytest.fixture

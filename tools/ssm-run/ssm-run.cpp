@@ -965,9 +965,10 @@ llvm::Error runModel(Options &opts) {
                 std::to_string(promptTokens) + " tokens (one call each)"
           : std::to_string(batch) + " x " + std::to_string(length) + " tokens";
   llvm::outs() << llvm::format(
-      "prefill: %s in %.2f ms (%.1f tokens/s; %s; compile and first call "
-      "%.0f ms; logits of %s)\n",
+      "prefill: %s in %.2f ms (%.1f tokens/s; %s; %s and first call %.0f ms; "
+      "logits of %s)\n",
       shape.c_str(), prefillMs, promptTokens / (prefillMs / 1e3), how.c_str(),
+      (*lm)->programsFromCache() ? "program from the compile cache" : "compile",
       totalMs, which == LMLogits::All ? "every position" : "the last position");
 
   if (steps) {

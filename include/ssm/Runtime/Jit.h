@@ -21,6 +21,10 @@
 #include <memory>
 #include <optional>
 
+namespace llvm::orc {
+class LLJIT;
+} // namespace llvm::orc
+
 namespace mlir {
 class ExecutionEngine;
 class DialectRegistry;
@@ -29,6 +33,8 @@ class PassManager;
 } // namespace mlir
 
 namespace mlir::ssm {
+
+struct CachedProgram;
 
 /// Registers every dialect, extension and LLVM IR translation the runner
 /// needs (all of upstream plus ssm).
@@ -141,7 +147,9 @@ public:
   ~JitProgram();
 
   /// Records the signatures of the public functions of `module`, lowers it
-  /// in place and JIT-compiles it.
+  /// in place and JIT-compiles it. A CPU program whose code is in the
+  /// compile cache (ssm/Runtime/CompileCache.h) is loaded from there
+  /// instead, and `module` is left as it was; a compiled one is stored.
   static llvm::Expected<std::unique_ptr<JitProgram>>
   compile(mlir::ModuleOp module, const JitOptions &options = {});
 
@@ -166,9 +174,22 @@ public:
   call(llvm::StringRef name, llvm::ArrayRef<const Array *> inputs,
        double *ms = nullptr, InPlaceResults inPlace = InPlaceResults::Copy);
 
+  /// True when the machine code came from the compile cache
+  /// (ssm/Runtime/CompileCache.h) instead of being compiled.
+  bool loadedFromCache() const { return fromCache; }
+
 private:
   JitProgram() = default;
+  /// Links a cached program's object into a fresh LLJIT (cachedJit) and
+  /// looks its functions up.
+  llvm::Error loadObject(CachedProgram &cached, const JitOptions &options);
+  /// The JIT holding the code: MLIR's engine when compiled here, an LLJIT
+  /// of the cached object file when loaded.
   std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::unique_ptr<llvm::orc::LLJIT> cachedJit;
+  bool fromCache = false;
+  /// Each callable function's packed wrapper (_mlir_<name>).
+  llvm::StringMap<void (*)(void **)> entries;
   /// GPU programs: the runtime's error report (ssmCudaTakeError,
   /// ssmGpuEmulatorTakeError).
   int (*takeGpuError)(char *, size_t) = nullptr;

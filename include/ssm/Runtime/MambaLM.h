@@ -145,6 +145,10 @@ public:
          llvm::ArrayRef<int64_t> stopTokens = {}, StepCallback onStep = nullptr,
          double *ms = nullptr, int64_t *calls = nullptr);
 
+  /// How many of the programs made so far (one per batch size and logits
+  /// kind) were loaded from the compile cache rather than compiled.
+  int64_t programsFromCache() const;
+
 private:
   MambaLM() = default;
   llvm::Expected<JitProgram *> program(int64_t batch, LMLogits logits);
