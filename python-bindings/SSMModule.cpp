@@ -449,6 +449,7 @@ public:
     return dtypeName(lm->matrixType()).str();
   }
   size_t weightBytes() const { return lm->weightBytes(); }
+  int64_t programsFromCache() const { return lm->programsFromCache(); }
 
   py::dict config() const {
     const MambaConfig &c = lm->config();
@@ -828,6 +829,8 @@ PYBIND11_MODULE(_ssm_mlir, m) {
       .def_property_readonly("config", &LanguageModel::config)
       .def_property_readonly("matrix_dtype", &LanguageModel::matrixDType)
       .def_property_readonly("weight_bytes", &LanguageModel::weightBytes)
+      .def_property_readonly("programs_from_cache",
+                             &LanguageModel::programsFromCache)
       .def("initial_state", &LanguageModel::initialState, py::arg("batch"))
       .def("forward", &LanguageModel::forward, py::arg("tokens"),
            py::arg("conv"), py::arg("ssm"), py::arg("last_only") = false)

@@ -141,6 +141,13 @@ class MambaLM:
         return self._core.matrix_dtype
 
     @property
+    def programs_from_cache(self):
+        """How many of the model's programs so far (one per batch size and
+        logits kind) were loaded from the on-disk compile cache rather than
+        compiled (docs/compile-cache.md)."""
+        return self._core.programs_from_cache
+
+    @property
     def weight_bytes(self):
         """The bytes of the weights the model holds (a tied head once)."""
         return self._core.weight_bytes
