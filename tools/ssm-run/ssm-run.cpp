@@ -159,6 +159,11 @@ common options:
   --no-parallel-scan
                     never parallelise a scan over time (ssm-parallel-scan)
   -h, --help        this text
+
+environment:
+  SSM_CACHE_DIR     where compiled CPU programs are kept for the next run
+                    (default $XDG_CACHE_HOME/ssm-mlir or ~/.cache/ssm-mlir;
+                    off: compile every time)
 )";
 
 /// A small option parser: `--name value`, `--name=value` and flags, with
