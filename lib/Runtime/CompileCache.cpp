@@ -103,7 +103,7 @@ std::optional<std::string> mlir::ssm::compileCacheKey(mlir::ModuleOp module,
   os << llvm::join(features, ",") << '\n';
   // Every field of JitOptions. The assertion fails when the struct grows:
   // add the new field here, then update the size.
-#if defined(__x86_64__) && defined(__GLIBCXX__)
+#if defined(__x86_64__) && defined(__GLIBCXX__) && _GLIBCXX_USE_CXX11_ABI
   static_assert(sizeof(JitOptions) == 232,
                 "a new JitOptions field must join the compile cache's key");
 #endif
