@@ -337,8 +337,8 @@ llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
 /// leaves its fast path for the underflow's (a subnormal or zero result,
 /// errno), which took a third of a scoring's host time on a random model,
 /// whose logits spread over hundreds. A clamped term adds under 1.7e-38 to
-/// a sum of at least 1 (the maximum's own term), below the last bit of a
-/// double, so the result is the same.
+/// a sum of at least 1 (the maximum's own term), far below a double's last
+/// bit: the log-probabilities do not change.
 static double logSoftmaxAt(const float *row, int64_t n, int64_t at) {
   constexpr float kExpFloor = -87.0f;
   const float max = *std::max_element(row, row + n);
@@ -401,7 +401,7 @@ llvm::Expected<Array> MambaLM::score(const Array &tokensIn, State &state,
             logSoftmaxAt(row, V, ids[b * length + t + 1]);
       }
     };
-    const int64_t positions = batch * std::max<int64_t>(scored, 0);
+    const int64_t positions = batch * scored;
     const int64_t workers =
         std::min<int64_t>(positions, resolveThreads(options));
     std::vector<std::thread> helpers;
