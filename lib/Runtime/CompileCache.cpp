@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <dlfcn.h>
+#include <limits>
 
 using namespace mlir::ssm;
 using llvm::StringRef;
@@ -115,7 +116,13 @@ std::optional<std::string> mlir::ssm::compileCacheKey(mlir::ModuleOp module,
      << " cpu=" << o.cpu << " features=" << o.features << ' ' << o.reference
      << ' ' << o.vectorWidth << ' ' << resolveThreads(o) << ' '
      << o.parallelScan << '\n';
-  module->print(os, mlir::OpPrintingFlags().printGenericOpForm());
+  // In full: elided constants (a command-line default of MLIR's printer)
+  // would let two programs that differ only there share a key.
+  module->print(
+      os, mlir::OpPrintingFlags()
+              .printGenericOpForm()
+              .elideLargeElementsAttrs(std::numeric_limits<int64_t>::max())
+              .elideLargeResourceString(std::numeric_limits<int64_t>::max()));
   os.flush();
   return llvm::toHex(llvm::SHA256::hash(llvm::arrayRefFromStringRef(text)),
                      /*LowerCase=*/true);
