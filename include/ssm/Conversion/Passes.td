@@ -60,7 +60,10 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     whose states and scaled A are parked in small (b, tiles, n, width)
     buffers between chunks, so that a chunk reads rows group * width
     channels wide. channel_first keeps groups of one tile (measured: no
-    gain there).
+    gain there). With parked states a chunk runs its state loop once per
+    block of at most `state-block` states, so that a block's states stay in
+    registers however large n is (up to 256 states; larger n is split into
+    scans over groups of states first, as without parking above 64).
 
     Ops the fast path does not cover (f64, dynamic n or k, groups that split
     a channel tile) are left for ssm-lower-to-loops. Softplus and SiLU use
@@ -83,6 +86,10 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
            "each thread has one">,
     Option<"chunkBlocks", "chunk-blocks", "int64_t", /*default=*/"4",
            "Blocks of vector-width steps in a time chunk of the scan">,
+    Option<"stateBlock", "state-block", "int64_t", /*default=*/"0",
+           "With parked states (tile groups), the most states a pass of the "
+           "state loop holds in registers; a chunk runs one pass per block "
+           "of states (0: the measured default)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -34,8 +34,22 @@ using namespace mlir::ssm;
 namespace {
 
 /// The most states per channel the scan keeps in vector registers; larger
-/// n is split into groups first (StateGroups.cpp).
+/// n is split into groups first (StateGroups.cpp), unless the chunk path
+/// parks the states between chunks (below).
 constexpr int64_t kMaxRegisterStates = 64;
+
+/// With parked states (tile groups) a chunk runs its state loop once per
+/// block of at most `state-block` states, loading the block's states from
+/// the park and putting them back (docs/cpu-fast-path.md, "State blocks"),
+/// so any n up to this bound stays one scan; each block is a copy of the
+/// state loop's code, hence the bound. Larger n goes to StateGroups first.
+constexpr int64_t kMaxBlockedStates = 256;
+
+/// Whether the chunk path parks a tile's states between chunks: tile
+/// groups, by default in token_major layout only (`tile-group`).
+bool parksStates(bool tokenMajor, int64_t tileGroup) {
+  return tileGroup ? tileGroup > 1 : tokenMajor;
+}
 
 constexpr double kLog2E = 1.4426950408889634;
 
@@ -229,9 +243,11 @@ Value applyElementwise(OpBuilder &b, linalg::GenericOp gen, Value v) {
 
 struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
   SelectiveScanToVector(MLIRContext *ctx, int64_t width, bool avx512,
-                        int64_t tileGroup, int64_t threads, int64_t chunkBlocks)
+                        int64_t tileGroup, int64_t threads, int64_t chunkBlocks,
+                        int64_t stateBlock)
       : OpRewritePattern(ctx), width(width), avx512(avx512),
-        tileGroup(tileGroup), threads(threads), chunkBlocks(chunkBlocks) {}
+        tileGroup(tileGroup), threads(threads), chunkBlocks(chunkBlocks),
+        stateBlock(stateBlock) {}
 
   int64_t width;
   bool avx512;
@@ -244,6 +260,14 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
   /// 1 block 6.3-7.2 ms, 2 blocks 6.0-7.9, 4 blocks 5.9-6.4, 8 blocks
   /// 6.4-7.1.
   int64_t chunkBlocks;
+  /// With parked states, the most states per pass of the state loop (0:
+  /// the defaults below). Measured on Mamba-2-130m's scan (d 1536, L 2048,
+  /// n 128, one thread; docs/cpu-fast-path.md, "State blocks"): with one
+  /// decay per channel 16 states per block ran 15.6-16.3 ms, 8 17.2, 24
+  /// 16.5-17.6, 32 22.1, 64 30.7; with a decay per state (an exp2 each, and
+  /// A's block in registers too) 32 ran 43.3 ms, 24 42.4, 16 51.3.
+  int64_t stateBlock;
+  static constexpr int64_t kUniformStateBlock = 16, kDefaultStateBlock = 32;
   /// Measured on the reference shape (docs/cpu-fast-path.md): token_major
   /// ran 11.0-11.4 ms with single tiles, 9.5-10.6 with groups of 8 and
   /// 9.7-10.0 with 16; channel_first 10.2-10.7 with single tiles and
@@ -269,15 +293,18 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     const bool onlyChunks = staticL != ShapedType::kDynamic && staticL != 1;
     const bool onlyStep = staticL == 1 && tm;
     // The chunk path holds a channel tile's states in registers: at most 64
-    // (StateGroups.cpp splits larger n). A token_major single step with the
-    // states in the lanes streams them, whatever n is.
+    // (StateGroups.cpp splits larger n), or up to 256 in blocks when it parks
+    // them. A token_major single step with the states in the lanes streams
+    // them, whatever n is.
     if (aType.isDynamicDim(1))
       return rewriter.notifyMatchFailure(op, "needs a static n");
     const int64_t n = aType.getDimSize(1);
-    if (n > kMaxRegisterStates && !(onlyStep && n % V == 0))
+    const bool parked = !onlyStep && parksStates(tm, tileGroup);
+    if (n > kMaxRegisterStates && !(onlyStep && n % V == 0) &&
+        !(parked && n <= kMaxBlockedStates))
       return rewriter.notifyMatchFailure(
-          op, "n > 64 needs a token_major single step with n a multiple of "
-              "the vector width");
+          op, "n > 64 needs parked states (n <= 256) or a token_major single "
+              "step with n a multiple of the vector width");
     const bool uniformA = isUniformAlongStates(op.getA());
     Kind kindB = SelectiveScanOp::getProjectionKind(op.getB());
     Kind kindC = SelectiveScanOp::getProjectionKind(op.getC());
@@ -646,19 +673,22 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
                                  /*localityHint=*/3, /*isDataCache=*/true);
     };
 
-    // One step on V channels: updates the states, returns the contraction.
-    auto step = [&](Value dt, Value dtu, Value t,
-                    SmallVectorImpl<Value> &h) -> Value {
+    // One step on V channels of states j0 .. j0 + h.size() - 1: updates
+    // them, returns their C contraction. With a uniform A `dtOrDecay` is the
+    // step's decay exp2(dt A2), computed once per step by the caller (the
+    // chunk's prologue), else dt; `a2` holds A2 of those states.
+    auto step = [&](Value dtOrDecay, Value dtu, Value t,
+                    SmallVectorImpl<Value> &h, int64_t j0,
+                    ArrayRef<Value> a2) -> Value {
       // The C contraction accumulates into kAcc partial sums summed as a
       // tree: a single chain of n dependent FMAs per step would be the
       // longest latency path of the step.
       constexpr int64_t kAcc = 4;
       SmallVector<Value> partial;
-      Value shared = uniformA ? vb.exp2(vb.mul(dt, A2[0])) : Value();
-      for (int64_t j = 0; j < n; ++j) {
-        Value decay = uniformA ? shared : vb.exp2(vb.mul(dt, A2[j]));
-        Value bj = proj(B, kindB, invB, gB, j, t);
-        Value cj = proj(C, kindC, invC, gC, j, t);
+      for (int64_t j = 0; j < int64_t(h.size()); ++j) {
+        Value decay = uniformA ? dtOrDecay : vb.exp2(vb.mul(dtOrDecay, a2[j]));
+        Value bj = proj(B, kindB, invB, gB, j0 + j, t);
+        Value cj = proj(C, kindC, invC, gC, j0 + j, t);
         h[j] = vb.fma(decay, h[j], vb.mul(dtu, bj));
         if (j < kAcc)
           partial.push_back(vb.mul(cj, h[j]));
@@ -738,7 +768,8 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       loadChannelLaneConstants();
       SmallVector<Value> h = initialStates();
       Value dtu = stepInputs();
-      stepOutput(step(stepDt, dtu, vb.idx(0), h));
+      Value dtOrDecay = uniformA ? vb.exp2(vb.mul(stepDt, A2[0])) : stepDt;
+      stepOutput(step(dtOrDecay, dtu, vb.idx(0), h, 0, A2));
       if (last)
         writeStates(h, last, {bi, c0});
     };
@@ -872,10 +903,50 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
         rows.assign(n, rows.front());
       return rows;
     };
+    // Rows j0 .. j0 + count - 1 of the current tile in parkH or parkA.
+    auto unparkBlock = [&](Value mem, int64_t j0,
+                           int64_t count) -> SmallVector<Value> {
+      SmallVector<Value> rows;
+      for (int64_t j = j0; j < j0 + count; ++j)
+        rows.push_back(
+            vector::LoadOp::create(rewriter, loc, vb.vt, mem, parkAt(j)));
+      return rows;
+    };
+    auto parkBlock = [&](ArrayRef<Value> rows, Value mem, int64_t j0) {
+      for (auto [j, r] : llvm::enumerate(rows))
+        vector::StoreOp::create(rewriter, loc, r, mem, parkAt(j0 + j));
+    };
 
-    // One chunk of the current tile from states `hs`: returns the states
-    // after it.
-    auto chunkBody = [&](Value t0, ValueRange hs) -> SmallVector<Value> {
+    // The state loop over a chunk's `steps` steps from t0 for the states j0
+    // .. j0 + hs.size() - 1 (scaled A `a2`): returns them after the chunk.
+    // The first pass over a chunk stores each step's contraction in wsY
+    // and prefetches; later passes (state blocks) add theirs.
+    auto stateLoop = [&](Value t0, Value steps, ValueRange hs, int64_t j0,
+                         ArrayRef<Value> a2, bool first) -> SmallVector<Value> {
+      auto loop = scf::ForOp::create(
+          rewriter, loc, vb.idx(0), steps, vb.idx(1), hs,
+          [&](OpBuilder &, Location, Value s, ValueRange hIn) {
+            SmallVector<Value> h(hIn.begin(), hIn.end());
+            Value t = arith::AddIOp::create(rewriter, loc, t0, s);
+            if (first && chunkBlocks == 1) {
+              prefetchRow(t0, s);
+            } else if (first) {
+              Value r = arith::RemUIOp::create(rewriter, loc, s, vb.idx(V));
+              prefetchRow(arith::SubIOp::create(rewriter, loc, t, r), r);
+            }
+            Value acc = step(row(wsDt, s), row(wsDtu, s), t, h, j0, a2);
+            if (!first)
+              acc = vb.add(row(wsY, s), acc);
+            vector::StoreOp::create(rewriter, loc, acc, wsY, slot(s));
+            scf::YieldOp::create(rewriter, loc, h);
+          });
+      return SmallVector<Value>(loop.getResults());
+    };
+
+    // One chunk of the current tile: the prologue, the state loops that
+    // `stateLoops(t0, steps)` builds, the epilogue.
+    auto chunkBody = [&](Value t0,
+                         function_ref<void(Value, Value)> stateLoops) {
       // The chunk's real steps, and its blocks that hold any.
       Value steps =
           arith::MinUIOp::create(rewriter, loc, vb.idx(chunkSteps),
@@ -900,32 +971,21 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
         park(readBlock(delta, tb), wsDt, r0);
         park(readBlock(u, tb), wsU, r0);
       });
+      // With a uniform A, wsDt takes the step's decay in place of dt: one
+      // exp2 per step and tile, whatever the state blocks.
       vb.forLoop(rows, [&](Value r) {
         Value dt = row(wsDt, r);
         if (biasV)
           dt = vb.add(dt, biasV);
         if (op.getDeltaSoftplus())
           dt = vb.vsoftplus(dt);
-        vector::StoreOp::create(rewriter, loc, dt, wsDt, slot(r));
+        vector::StoreOp::create(rewriter, loc,
+                                uniformA ? vb.exp2(vb.mul(dt, A2[0])) : dt,
+                                wsDt, slot(r));
         vector::StoreOp::create(rewriter, loc, vb.mul(dt, row(wsU, r)),
                                 wsDtu, slot(r));
       });
-      // State loop over the chunk's steps.
-      auto loop = scf::ForOp::create(
-          rewriter, loc, vb.idx(0), steps, vb.idx(1), hs,
-          [&](OpBuilder &, Location, Value s, ValueRange hIn) {
-            SmallVector<Value> h(hIn.begin(), hIn.end());
-            Value t = arith::AddIOp::create(rewriter, loc, t0, s);
-            if (chunkBlocks == 1) {
-              prefetchRow(t0, s);
-            } else {
-              Value r = arith::RemUIOp::create(rewriter, loc, s, vb.idx(V));
-              prefetchRow(arith::SubIOp::create(rewriter, loc, t, r), r);
-            }
-            Value acc = step(row(wsDt, s), row(wsDtu, s), t, h);
-            vector::StoreOp::create(rewriter, loc, acc, wsY, slot(s));
-            scf::YieldOp::create(rewriter, loc, h);
-          });
+      stateLoops(t0, steps);
       // Epilogue: D skip and gate row by row (wsDtu is free again and
       // takes the gate's z blocks), then y goes back block by block.
       if (Dv || z) {
@@ -943,10 +1003,22 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       }
       forBlocks(
           [&](Value r0, Value tb) { writeBlock(unpark(wsY, r0), y, tb); });
-      return SmallVector<Value>(loop.getResults());
     };
     Value nChunks =
         arith::CeilDivUIOp::create(rewriter, loc, nL, vb.idx(chunkSteps));
+    // State blocks of the parked path, (first state, count): as few as the
+    // limit allows, of balanced sizes (n = 128: eight of 16 with a uniform
+    // A, four of 32 otherwise; n = 67: 23, 23 and 21).
+    SmallVector<std::pair<int64_t, int64_t>> stateBlocks;
+    {
+      int64_t limit = stateBlock ? stateBlock
+                      : uniformA ? kUniformStateBlock
+                                 : kDefaultStateBlock;
+      int64_t count = (n + limit - 1) / limit;
+      int64_t size = (n + count - 1) / count;
+      for (int64_t j0 = 0; j0 < n; j0 += size)
+        stateBlocks.push_back({j0, std::min(size, n - j0)});
+    }
 
     // Every length: time in chunks of chunkBlocks * V steps. Single tiles carry
     // their states in registers from chunk to chunk; a group's chunk runs over
@@ -968,7 +1040,11 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
               [&](OpBuilder &, Location, Value k, ValueRange hs) {
                 Value t0 =
                     arith::MulIOp::create(rewriter, loc, k, vb.idx(chunkSteps));
-                scf::YieldOp::create(rewriter, loc, chunkBody(t0, hs));
+                SmallVector<Value> next;
+                chunkBody(t0, [&](Value from, Value steps) {
+                  next = stateLoop(from, steps, hs, 0, A2, true);
+                });
+                scf::YieldOp::create(rewriter, loc, next);
               });
           if (last)
             writeStates(SmallVector<Value>(chunks.getResults()), last,
@@ -985,13 +1061,26 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
             Value t0 =
                 arith::MulIOp::create(rewriter, loc, k, vb.idx(chunkSteps));
             forTiles([&] {
-              A2 = unparkRows(parkA, uniformA);
+              // A non-uniform A is read per state block.
+              if (uniformA || stateBlocks.size() == 1)
+                A2 = unparkRows(parkA, uniformA);
               // Time-invariant B and C (not Mamba's case) are read again.
               if (kindB == Kind::TimeInvariant)
                 invB = readStates(B, {c0});
               if (kindC == Kind::TimeInvariant)
                 invC = readStates(C, {c0});
-              parkRows(chunkBody(t0, unparkRows(parkH)), parkH);
+              chunkBody(t0, [&](Value from, Value steps) {
+                for (auto [j0, count] : stateBlocks) {
+                  SmallVector<Value> a2 = stateBlocks.size() == 1 ? A2
+                                          : uniformA
+                                              ? SmallVector<Value>()
+                                              : unparkBlock(parkA, j0, count);
+                  parkBlock(stateLoop(from, steps,
+                                      unparkBlock(parkH, j0, count), j0, a2,
+                                      j0 == 0),
+                            parkH, j0);
+                }
+              });
             });
             scf::YieldOp::create(rewriter, loc);
           });
@@ -1254,23 +1343,35 @@ struct SSMLowerToVectorPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (vectorWidth < 1 || tileGroup < 0 || numThreads < 1 || chunkBlocks < 1) {
+    if (vectorWidth < 1 || tileGroup < 0 || numThreads < 1 || chunkBlocks < 1 ||
+        stateBlock < 0) {
       getOperation()->emitError("ssm-lower-to-vector: vector-width, "
                                 "num-threads and chunk-blocks must be "
-                                "positive, tile-group not negative");
+                                "positive, tile-group and state-block not "
+                                "negative");
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
-    // Scans with more states than registers hold: groups of at most 64.
+    // Scans with more states than registers hold: groups of at most 64,
+    // unless the chunk path parks the states and runs them in blocks (a
+    // single step of the chunk path holds them all: no static L = 1).
     RewritePatternSet split(ctx);
-    populateSplitStateGroupsPatterns(split, kMaxRegisterStates, vectorWidth);
+    auto keepWhole = [tg = int64_t(tileGroup)](SelectiveScanOp op) {
+      auto aType = cast<RankedTensorType>(op.getA().getType());
+      auto yType = cast<RankedTensorType>(op.getY().getType());
+      bool tm = op.isTokenMajor();
+      return parksStates(tm, tg) && aType.getDimSize(1) <= kMaxBlockedStates &&
+             !(tm && yType.getDimSize(1) == 1);
+    };
+    populateSplitStateGroupsPatterns(split, kMaxRegisterStates, vectorWidth,
+                                     keepWhole);
     if (failed(applyPatternsGreedily(getOperation(), std::move(split))))
       return signalPassFailure();
 
     // Ops the fast path declines stay for ssm-lower-to-loops.
     RewritePatternSet patterns(ctx);
     patterns.add<SelectiveScanToVector>(ctx, vectorWidth, x86Avx512, tileGroup,
-                                        numThreads, chunkBlocks);
+                                        numThreads, chunkBlocks, stateBlock);
     patterns.add<CausalConv1dToVector>(ctx, vectorWidth);
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);

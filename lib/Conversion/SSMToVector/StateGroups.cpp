@@ -37,10 +37,12 @@ using namespace mlir::ssm;
 namespace {
 
 struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
-  SplitStateGroups(MLIRContext *ctx, int64_t maxStates, int64_t laneWidth)
+  SplitStateGroups(MLIRContext *ctx, int64_t maxStates, int64_t laneWidth,
+                   std::function<bool(SelectiveScanOp)> keepWhole)
       : OpRewritePattern(ctx, /*benefit=*/2), maxStates(maxStates),
-        laneWidth(laneWidth) {}
+        laneWidth(laneWidth), keepWhole(std::move(keepWhole)) {}
   int64_t maxStates, laneWidth;
+  std::function<bool(SelectiveScanOp)> keepWhole;
 
   /// The state axis of operand `v` of `op` (A, B, C or h0).
   static unsigned stateAxis(SelectiveScanOp op, Value v) {
@@ -167,6 +169,8 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
     if (!yType.getElementType().isF32() || op.isComplex() ||
         aType.isDynamicDim(1) || aType.getDimSize(1) <= maxStates)
       return rewriter.notifyMatchFailure(op, "no real f32 scan with large n");
+    if (keepWhole && keepWhole(op))
+      return rewriter.notifyMatchFailure(op, "the fast path takes it whole");
     const int64_t n = aType.getDimSize(1);
     const bool stepWhole = op.isTokenMajor() && n % laneWidth == 0;
     const int64_t staticL = yType.getDimSize(op.isTokenMajor() ? 1 : 2);
@@ -312,8 +316,9 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
 
 } // namespace
 
-void mlir::ssm::populateSplitStateGroupsPatterns(RewritePatternSet &patterns,
-                                                 int64_t maxStates,
-                                                 int64_t laneWidth) {
-  patterns.add<SplitStateGroups>(patterns.getContext(), maxStates, laneWidth);
+void mlir::ssm::populateSplitStateGroupsPatterns(
+    RewritePatternSet &patterns, int64_t maxStates, int64_t laneWidth,
+    std::function<bool(SelectiveScanOp)> keepWhole) {
+  patterns.add<SplitStateGroups>(patterns.getContext(), maxStates, laneWidth,
+                                 std::move(keepWhole));
 }

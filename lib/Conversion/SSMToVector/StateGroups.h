@@ -3,7 +3,11 @@
 #ifndef SSM_LIB_CONVERSION_SSMTOVECTOR_STATEGROUPS_H
 #define SSM_LIB_CONVERSION_SSMTOVECTOR_STATEGROUPS_H
 
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+
 #include "mlir/IR/PatternMatch.h"
+
+#include <functional>
 
 namespace mlir::ssm {
 
@@ -13,9 +17,11 @@ namespace mlir::ssm {
 /// gate; the last states are put back together. A token_major scan with n
 /// a multiple of `laneWidth` is left whole on a single step (the fast
 /// path's step streams any n), and branches on its length when that is
-/// dynamic.
-void populateSplitStateGroupsPatterns(RewritePatternSet &patterns,
-                                      int64_t maxStates, int64_t laneWidth);
+/// dynamic. Scans for which `keepWhole` holds are left whole (the fast
+/// path runs their states in blocks).
+void populateSplitStateGroupsPatterns(
+    RewritePatternSet &patterns, int64_t maxStates, int64_t laneWidth,
+    std::function<bool(SelectiveScanOp)> keepWhole);
 
 /// Marks a group's scan, whose h0 is a slice of a state the other groups
 /// read too: its last state must not overwrite its h0 (SSMToVector.cpp),

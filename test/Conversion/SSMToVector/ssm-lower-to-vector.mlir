@@ -5,8 +5,10 @@
 // RUN: ssm-opt %s --ssm-lower-to-vector=num-threads=2 --split-input-file | FileCheck %s --check-prefix=THREADS
 // RUN: ssm-opt %s --ssm-lower-to-vector=chunk-blocks=1 --split-input-file | FileCheck %s --check-prefix=CB1
 // RUN: not ssm-opt %s --ssm-lower-to-vector=tile-group=-1 --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: ssm-opt %s --ssm-lower-to-vector=state-block=64 --split-input-file | FileCheck %s --check-prefix=SB64
 // RUN: not ssm-opt %s --ssm-lower-to-vector=chunk-blocks=0 --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
-// BAD: error: ssm-lower-to-vector: vector-width, num-threads and chunk-blocks must be positive, tile-group not negative
+// RUN: not ssm-opt %s --ssm-lower-to-vector=state-block=-1 --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: error: ssm-lower-to-vector: vector-width, num-threads and chunk-blocks must be positive, tile-group and state-block not negative
 
 // channel_first: one scf.parallel iteration per (batch, 16-channel tile)
 // (channel_first keeps tile groups of one), which allocates its own 64 x 16
@@ -145,7 +147,8 @@ func.func @channel_first(%u: tensor<2x20x37xf32>, %dt: tensor<2x20x37xf32>, %A: 
 // transpose. The d = 24 channels' two tiles form one group (at most 16
 // tiles, fewer when the threads need more groups) that walks time chunk by
 // chunk, each tile taking its states and A from the parked buffers in
-// turn; time-invariant B is read in each chunk.
+// turn (the states after the chunk's prologue, just before its state
+// loop); time-invariant B is read in each chunk.
 // CHECK-LABEL: func.func @token_major
 // CHECK: %[[PARKH:.*]] = memref.alloc(%c1, %c2) : memref<?x?x1x16xf32>
 // CHECK: %[[PARKA:.*]] = memref.alloc(%c1, %c2) : memref<?x?x1x16xf32>
@@ -162,13 +165,13 @@ func.func @channel_first(%u: tensor<2x20x37xf32>, %dt: tensor<2x20x37xf32>, %A: 
 // CHECK:       %[[BBLK:.*]] = vector.transfer_read %{{.*}} : memref<24x1xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
 // CHECK:       %[[BT:.*]] = vector.transpose %[[BBLK]], [1, 0]
 // CHECK:       %[[BINV:.*]] = vector.extract %[[BT]][0]
-// CHECK:       %[[H:.*]] = vector.load %[[PARKH]][%[[B]], %[[TK]], %c0, %c0]
 // CHECK:       vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], %{{.*}} : memref<1x9x24xf32, strided<[?, ?, 1], offset: ?>>, vector<16x16xf32>
 // CHECK-NOT:   vector.transpose
+// CHECK:       %[[H:.*]] = vector.load %[[PARKH]][%[[B]], %[[TK]], %c0, %c0]
 // CHECK:       scf.for {{.*}} iter_args(%{{.*}} = %[[H]])
 // CHECK:         arith.mulf %{{.*}}, %[[BINV]]
-// CHECK:       vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : vector<16x16xf32>, memref<1x9x24xf32>
 // CHECK:       vector.store %{{.*}}, %[[PARKH]][%[[B]], %[[TK]], %c0, %c0]
+// CHECK:       vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : vector<16x16xf32>, memref<1x9x24xf32>
 // CHECK-NOT: vector.transpose
 // tile-group=1: token_major takes single tiles too, one parallel iteration
 // per tile, states loop-carried from chunk to chunk, nothing parked.
@@ -455,13 +458,34 @@ func.func @state_groups_h0(%u: tensor<1x16x8xf32>, %A: tensor<16x100xf32>, %B: t
 
 // -----
 
-// n = 67, token-major B: one group of 34 in the loop (B sliced on its last
-// axis) and a last group of 33 after it.
+// n = 67, token-major B, without parking (tile-group=1): one group of 34
+// in the loop (B sliced on its last axis) and a last group of 33 after it.
+// TG1-LABEL: func.func @state_groups_tail
+// TG1: scf.for %[[J:.*]] = %c0 to %c34 step %c34
+// TG1:   tensor.extract_slice %arg1[0, %[[J]]] [4, 34] [1, 1] : tensor<4x67xf32> to tensor<4x34xf32>
+// TG1:   tensor.extract_slice %arg2[0, 0, %[[J]]] [1, 9, 34] [1, 1, 1] : tensor<1x9x67xf32> to tensor<1x9x34xf32>
+// TG1: tensor.extract_slice %arg1[0, 34] [4, 33] [1, 1] : tensor<4x67xf32> to tensor<4x33xf32>
+// TG1-NOT: ssm.selective_scan
+// By default the chunk path parks the states and takes the scan whole: a
+// chunk's state loop runs in three blocks of 23, 23 and 21 states (at most
+// 32 each, balanced), each loading its states from the park before the
+// loop and storing them after it; only the first prefetches, the others add
+// their contraction to the first's.
 // CHECK-LABEL: func.func @state_groups_tail
-// CHECK: scf.for %[[J:.*]] = %c0 to %c34 step %c34
-// CHECK:   tensor.extract_slice %arg1[0, %[[J]]] [4, 34] [1, 1] : tensor<4x67xf32> to tensor<4x34xf32>
-// CHECK:   tensor.extract_slice %arg2[0, 0, %[[J]]] [1, 9, 34] [1, 1, 1] : tensor<1x9x67xf32> to tensor<1x9x34xf32>
-// CHECK: tensor.extract_slice %arg1[0, 34] [4, 33] [1, 1] : tensor<4x67xf32> to tensor<4x33xf32>
+// CHECK-NOT: ssm.selective_scan
+// CHECK: %[[PARKH:.*]] = memref.alloc(%c1, %c1) : memref<?x?x67x16xf32>
+// CHECK: vector.load %[[PARKH]][%{{.*}}, %{{.*}}, %c0, %c0]
+// CHECK: %{{.*}}:23 = scf.for {{.*}}
+// CHECK:   memref.prefetch
+// CHECK: vector.store %{{.*}}, %[[PARKH]][%{{.*}}, %{{.*}}, %c22, %c0]
+// CHECK: vector.load %[[PARKH]][%{{.*}}, %{{.*}}, %c23, %c0]
+// CHECK: %{{.*}}:23 = scf.for {{.*}}
+// CHECK-NOT: memref.prefetch
+// CHECK:   arith.addf
+// CHECK: vector.load %[[PARKH]][%{{.*}}, %{{.*}}, %c46, %c0]
+// CHECK: %{{.*}}:21 = scf.for {{.*}}
+// CHECK-NOT: memref.prefetch
+// CHECK: vector.store %{{.*}}, %[[PARKH]][%{{.*}}, %{{.*}}, %c66, %c0]
 // CHECK-NOT: ssm.selective_scan
 func.func @state_groups_tail(%u: tensor<1x9x4xf32>, %A: tensor<4x67xf32>, %B: tensor<1x9x67xf32>) -> tensor<1x9x4xf32> {
   %y = ssm.selective_scan token_major %u, %u, %A, %B, %B
@@ -519,21 +543,38 @@ func.func @last_state_own_buffer(%u: tensor<1x1x32xf32>, %A: tensor<32x16xf32>, 
 
 // -----
 
-// The same with L known at run time (a model's program): one step runs the
-// whole scan on operands cast to L = 1, longer scans the groups of 64.
+// The same with L known at run time (a model's program). The chunk path
+// parks the states (token_major tile groups), so the scan stays whole: one
+// step takes the step with the states in the lanes, longer scans the chunks,
+// whose state loop runs in blocks: 4 of 32 states (a decay per state; with
+// state-block=64, 2 of 64), the first storing its contraction, the others
+// adding theirs.
 // CHECK-LABEL: func.func @step_or_groups_n128
-// CHECK: %[[L:.*]] = tensor.dim %arg0, %c1 : tensor<1x?x32xf32>
-// CHECK: %[[ONE:.*]] = arith.cmpi eq, %[[L]], %c1
-// CHECK: %[[R:.*]]:2 = scf.if %[[ONE]] -> (tensor<1x?x32xf32>, tensor<1x32x128xf32>) {
-// CHECK:   tensor.cast %arg0 : tensor<1x?x32xf32> to tensor<1x1x32xf32>
-// CHECK:   tensor.cast %arg2 : tensor<1x?x128xf32> to tensor<1x1x128xf32>
 // CHECK-NOT: scf.for {{.*}} step %c64
-// CHECK:   scf.parallel
-// CHECK:   scf.yield
-// CHECK: } else {
-// CHECK:   scf.for %{{.*}} = %c0 to %c128 step %c64
-// CHECK:   scf.yield
-// CHECK: return %[[R]]#0, %[[R]]#1
+// CHECK: memref.alloc(%c1, %c2) : memref<?x?x128x16xf32>
+// CHECK: scf.parallel
+// CHECK-COUNT-4: %{{.*}}:32 = scf.for {{.*}}
+// CHECK-NOT: iter_args
+// CHECK: return
+// SB64-LABEL: func.func @step_or_groups_n128
+// SB64-COUNT-2: %{{.*}}:64 = scf.for {{.*}}
+// SB64-NOT: iter_args
+// SB64: return
+// Without parking (tile-group=1) StateGroups splits it: one step runs the
+// whole scan on operands cast to L = 1, longer scans the groups of 64.
+// TG1-LABEL: func.func @step_or_groups_n128
+// TG1: %[[L:.*]] = tensor.dim %arg0, %c1 : tensor<1x?x32xf32>
+// TG1: %[[ONE:.*]] = arith.cmpi eq, %[[L]], %c1
+// TG1: %[[R:.*]]:2 = scf.if %[[ONE]] -> (tensor<1x?x32xf32>, tensor<1x32x128xf32>) {
+// TG1:   tensor.cast %arg0 : tensor<1x?x32xf32> to tensor<1x1x32xf32>
+// TG1:   tensor.cast %arg2 : tensor<1x?x128xf32> to tensor<1x1x128xf32>
+// TG1-NOT: scf.for {{.*}} step %c64
+// TG1:   scf.parallel
+// TG1:   scf.yield
+// TG1: } else {
+// TG1:   scf.for %{{.*}} = %c0 to %c128 step %c64
+// TG1:   scf.yield
+// TG1: return %[[R]]#0, %[[R]]#1
 func.func @step_or_groups_n128(%u: tensor<1x?x32xf32>, %A: tensor<32x128xf32>, %B: tensor<1x?x128xf32>, %h0: tensor<1x32x128xf32>) -> (tensor<1x?x32xf32>, tensor<1x32x128xf32>) {
   %y, %h = ssm.selective_scan token_major %u, %u, %A, %B, %B h0(%h0 : tensor<1x32x128xf32>)
     : (tensor<1x?x32xf32>, tensor<1x?x32xf32>, tensor<32x128xf32>, tensor<1x?x128xf32>, tensor<1x?x128xf32>) -> tensor<1x?x32xf32>, tensor<1x32x128xf32>
@@ -557,8 +598,12 @@ func.func @step_or_groups_n128(%u: tensor<1x?x32xf32>, %A: tensor<32x128xf32>, %
 // CHECK: vector.transfer_read %{{.*}} : memref<16x1xf32, strided<[?, 1], offset: ?>>, vector<16x16xf32>
 // CHECK: math.roundeven
 // CHECK-NOT: math.roundeven
-// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK: } else {
+// The chunks: the prologue's row loop computes each step's decay (one exp2)
+// into the dt workspace, so the state loop computes none.
 // CHECK: math.roundeven
+// CHECK-NOT: math.roundeven
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // CHECK-NOT: math.roundeven
 // CHECK: vector.fma
 // CHECK: scf.yield

@@ -58,10 +58,19 @@ case("tm_tile_groups", 2, 16 * 18 + 5, 37, 5, D=True, z=True, bias=True, h0=True
 case("tm_tile_groups_threads", 1, 80, 50, 16, D=True, z=True, h0=True)
 # A group walking chunks of 4 blocks whose second chunk has 3 (L = 100).
 case("tm_chunk_tail_blocks", 2, 16 * 3 + 7, 100, 16, D=True, z=True, bias=True, h0=True)
-# n above 64: state groups (StateGroups.cpp), static and dynamic shapes.
-case("tm_n100_groups", 2, 17, 23, 100, bform="grp", cform="var", bgroups=1, D=True,
+# More states than one pass of the state loop holds (at most 32 with a
+# decay per state): the chunk's state loop runs once per block of states,
+# parked in between (n = 100: 4 blocks of 25; 70: 24, 24, 22; 33: 17, 16),
+# static and dynamic shapes, several chunks with a partial last one (L =
+# 130), partial tiles. Above 256 states StateGroups splits the scan first
+# (n = 257: groups of 52 and 51, each run in 2 blocks).
+case("tm_n100_blocks", 2, 17, 23, 100, bform="grp", cform="var", bgroups=1, D=True,
      z=True, bias=True, h0=True)
 case("tm_n70_dynamic", 1, 9, 31, 70, dynamic=True, D=True, z=True)
+case("tm_step_n70_dynamic", 2, 9, 1, 70, dynamic=True, D=True, z=True, h0=True)
+case("tm_n33_blocks_chunks", 2, 37, 130, 33, bform="grp", cform="grp", bgroups=1, cgroups=1,
+     D=True, z=True, bias=True, h0=True)
+case("tm_n257_groups_blocks", 1, 20, 19, 257, D=True, z=True, h0=True)
 # Decoding steps with a dynamic length (as in a model, whose program serves
 # the prefill and the steps): the fast path branches at run time to its
 # one-step code, states in the lanes (n = 16, 32 on AVX-512) or channels in
@@ -72,7 +81,7 @@ case("tm_step_n32_grouped", 1, 32, 1, 32, bform="grp", cform="var", bgroups=2, d
 case("tm_step_n3_dynamic", 3, 21, 1, 3, bform="inv", dynamic=True, D=True, h0=True)
 # n = 128 (Mamba-2's): one step runs whole, all states streamed through the
 # lanes (no state groups), static or behind the run-time branch on L; the
-# branch's other side (L > 1) runs the groups.
+# branch's other side (L > 1) runs the chunks with the states in blocks.
 case("tm_step_n128_whole", 2, 35, 1, 128, bform="grp", cform="grp", bgroups=1, cgroups=1,
      D=True, z=True, bias=True, h0=True)
 case("tm_step_n128_dynamic", 1, 40, 1, 128, dynamic=True, D=True, z=True, bias=True, h0=True)

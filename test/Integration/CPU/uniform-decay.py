@@ -146,10 +146,18 @@ func.func @main(%s) -> (%s, %s) {%s
 
 
 case("broadcast, d 40, n 16", "broadcast", 2, 40, 37, 16)
-case("broadcast, state groups n 80, h0", "broadcast", 1, 40, 29, 80, h0=True)
+case("broadcast, state blocks n 80, h0", "broadcast", 1, 40, 29, 80, h0=True)
 case("broadcast, one step, h0", "broadcast", 2, 48, 1, 16, h0=True)
 case("heads of 4 (expand-blocks form), n 8", "heads", 1, 36, 45, 8)
 case("heads of 16, n 128, h0", "heads", 1, 32, 21, 128, h0=True, P=16)
+# The chunk's state loop in blocks of at most 16 states sharing the decay
+# the prologue computed once per step (n = 128: 8 blocks; 200: 12 of 16 and
+# one of 8), over several chunks (L = 150: 64, 64, 22 steps) and partial
+# tiles; above 256 states, StateGroups' groups first (n = 300: 5 groups of
+# 60, each in 4 blocks of 15).
+case("heads of 16, n 128, 3 chunks, h0", "heads", 2, 48, 150, 128, h0=True, P=16)
+case("broadcast, n 200, d 40, h0", "broadcast", 1, 40, 70, 200, h0=True)
+case("broadcast, n 300 (groups, then blocks), h0", "broadcast", 1, 20, 33, 300, h0=True)
 # Mamba-2's decoding step: states in the lanes, A narrowed to one column.
 case("heads of 16, n 128, one step, h0", "heads", 2, 48, 1, 128, h0=True, P=16)
 case("constant uniform rows, one step, d 20, n 16, h0", "constant", 1, 20, 1, 16, h0=True)
