@@ -60,10 +60,11 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     whose states and scaled A are parked in small (b, tiles, n, width)
     buffers between chunks, so that a chunk reads rows group * width
     channels wide. channel_first keeps groups of one tile (measured: no
-    gain there). With parked states a chunk runs its state loop once per
-    block of at most `state-block` states, so that a block's states stay in
-    registers however large n is (up to 256 states; larger n is split into
-    scans over groups of states first, as without parking above 64).
+    gain there) unless its states take more than one block. With parked
+    states a chunk runs its state loop once per block of at most
+    `state-block` states, so that a block's states stay in registers
+    however large n is (up to 256 states; larger n is split into scans over
+    groups of states first, as without parking above 64).
 
     Ops the fast path does not cover (f64, dynamic n or k, groups that split
     a channel tile) are left for ssm-lower-to-loops. Softplus and SiLU use
@@ -80,7 +81,8 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     Option<"tileGroup", "tile-group", "int64_t", /*default=*/"0",
            "Channel tiles that advance through time together, chunk by "
            "chunk (1: each tile walks the whole sequence alone; 0: 16 in "
-           "token_major layout, 1 in channel_first)">,
+           "token_major layout and where the states take more than one "
+           "state block, else 1)">,
     Option<"numThreads", "num-threads", "int64_t", /*default=*/"1",
            "Threads the parallel loops run on: tile groups shrink until "
            "each thread has one">,

@@ -45,10 +45,26 @@ constexpr int64_t kMaxRegisterStates = 64;
 /// state loop's code, hence the bound. Larger n goes to StateGroups first.
 constexpr int64_t kMaxBlockedStates = 256;
 
-/// Whether the chunk path parks a tile's states between chunks: tile
-/// groups, by default in token_major layout only (`tile-group`).
-bool parksStates(bool tokenMajor, int64_t tileGroup) {
-  return tileGroup ? tileGroup > 1 : tokenMajor;
+/// The most states per pass of the parked state loop: `state-block`, or
+/// by default 16 with one decay per channel and 32 with a decay per state.
+/// Measured on Mamba-2-130m's scan (d 1536, L 2048, n 128, token_major,
+/// one thread; docs/cpu-fast-path.md, "State blocks"): with one decay per
+/// channel 16 states per block ran 15.6-16.3 ms, 8 17.2, 24 16.5-17.6, 32
+/// 22.1, 64 30.7; with a decay per state (an exp2 each, and A's block in
+/// registers too) 32 ran 43.3 ms, 24 42.4, 16 51.3.
+int64_t stateBlockLimit(int64_t stateBlock, bool uniformA) {
+  return stateBlock ? stateBlock : uniformA ? 16 : 32;
+}
+
+/// Whether the chunk path parks a tile's states between chunks (tile
+/// groups): with `tile-group` set, when it is above 1; by default in
+/// token_major layout, and in channel_first where the states take more
+/// than one block (docs/cpu-fast-path.md: single tiles, which carry their
+/// states in registers from chunk to chunk, measured no slower at n = 16;
+/// parked blocks 1.3x faster at n = 64 and 1.4-1.5x at 256).
+bool parksStates(bool tokenMajor, int64_t tileGroup, int64_t n,
+                 int64_t blockLimit) {
+  return tileGroup ? tileGroup > 1 : tokenMajor || n > blockLimit;
 }
 
 constexpr double kLog2E = 1.4426950408889634;
@@ -252,8 +268,8 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
   int64_t width;
   bool avx512;
   /// Channel tiles that advance through time together, chunk by chunk (at
-  /// most; 0: kDefaultTileGroup in token_major layout, 1 in channel_first),
-  /// and the threads that must each get a group.
+  /// most; 0: kDefaultTileGroup where parksStates, else 1), and the threads
+  /// that must each get a group.
   int64_t tileGroup, threads;
   /// Blocks of `width` steps per time chunk. Measured on the reference
   /// shape, performance.md's problem, one thread (docs/cpu-fast-path.md):
@@ -261,13 +277,8 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
   /// 6.4-7.1.
   int64_t chunkBlocks;
   /// With parked states, the most states per pass of the state loop (0:
-  /// the defaults below). Measured on Mamba-2-130m's scan (d 1536, L 2048,
-  /// n 128, one thread; docs/cpu-fast-path.md, "State blocks"): with one
-  /// decay per channel 16 states per block ran 15.6-16.3 ms, 8 17.2, 24
-  /// 16.5-17.6, 32 22.1, 64 30.7; with a decay per state (an exp2 each, and
-  /// A's block in registers too) 32 ran 43.3 ms, 24 42.4, 16 51.3.
+  /// stateBlockLimit's defaults).
   int64_t stateBlock;
-  static constexpr int64_t kUniformStateBlock = 16, kDefaultStateBlock = 32;
   /// Measured on the reference shape (docs/cpu-fast-path.md): token_major
   /// ran 11.0-11.4 ms with single tiles, 9.5-10.6 with groups of 8 and
   /// 9.7-10.0 with 16; channel_first 10.2-10.7 with single tiles and
@@ -299,13 +310,18 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     if (aType.isDynamicDim(1))
       return rewriter.notifyMatchFailure(op, "needs a static n");
     const int64_t n = aType.getDimSize(1);
-    const bool parked = !onlyStep && parksStates(tm, tileGroup);
+    const bool uniformA = isUniformAlongStates(op.getA());
+    const int64_t blockLimit = stateBlockLimit(stateBlock, uniformA);
+    const int64_t maxGroup = tileGroup ? tileGroup
+                             : parksStates(tm, 0, n, blockLimit)
+                                 ? kDefaultTileGroup
+                                 : 1;
+    const bool parked = !onlyStep && maxGroup > 1;
     if (n > kMaxRegisterStates && !(onlyStep && n % V == 0) &&
         !(parked && n <= kMaxBlockedStates))
       return rewriter.notifyMatchFailure(
           op, "n > 64 needs parked states (n <= 256) or a token_major single "
               "step with n a multiple of the vector width");
-    const bool uniformA = isUniformAlongStates(op.getA());
     Kind kindB = SelectiveScanOp::getProjectionKind(op.getB());
     Kind kindC = SelectiveScanOp::getProjectionKind(op.getC());
     // A channel tile must read one group: d / g a multiple of V, statically.
@@ -320,9 +336,6 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
         return rewriter.notifyMatchFailure(
             op, "grouped B/C whose groups split a channel tile");
     }
-
-    const int64_t maxGroup =
-        tileGroup ? tileGroup : tm ? kDefaultTileGroup : 1;
 
     Location loc = op.getLoc();
     VectorBuilder vb(rewriter, loc, V, avx512);
@@ -1011,10 +1024,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // A, four of 32 otherwise; n = 67: 23, 23 and 21).
     SmallVector<std::pair<int64_t, int64_t>> stateBlocks;
     {
-      int64_t limit = stateBlock ? stateBlock
-                      : uniformA ? kUniformStateBlock
-                                 : kDefaultStateBlock;
-      int64_t count = (n + limit - 1) / limit;
+      int64_t count = (n + blockLimit - 1) / blockLimit;
       int64_t size = (n + count - 1) / count;
       for (int64_t j0 = 0; j0 < n; j0 += size)
         stateBlocks.push_back({j0, std::min(size, n - j0)});
@@ -1356,11 +1366,13 @@ struct SSMLowerToVectorPass
     // unless the chunk path parks the states and runs them in blocks (a
     // single step of the chunk path holds them all: no static L = 1).
     RewritePatternSet split(ctx);
-    auto keepWhole = [tg = int64_t(tileGroup)](SelectiveScanOp op) {
-      auto aType = cast<RankedTensorType>(op.getA().getType());
+    auto keepWhole = [tg = int64_t(tileGroup),
+                      sb = int64_t(stateBlock)](SelectiveScanOp op) {
+      int64_t n = cast<RankedTensorType>(op.getA().getType()).getDimSize(1);
       auto yType = cast<RankedTensorType>(op.getY().getType());
       bool tm = op.isTokenMajor();
-      return parksStates(tm, tg) && aType.getDimSize(1) <= kMaxBlockedStates &&
+      int64_t limit = stateBlockLimit(sb, isUniformAlongStates(op.getA()));
+      return parksStates(tm, tg, n, limit) && n <= kMaxBlockedStates &&
              !(tm && yType.getDimSize(1) == 1);
     };
     populateSplitStateGroupsPatterns(split, kMaxRegisterStates, vectorWidth,

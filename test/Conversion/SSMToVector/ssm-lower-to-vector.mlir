@@ -413,28 +413,35 @@ func.func @conv_declined(%x64: tensor<1x4x8xf64>, %w64: tensor<4x4xf64>, %x: ten
 
 // -----
 
-// n = 100 is more than the registers hold: an scf.for over groups of 50
-// states runs one scan per group on slices of A, B and C (lowered to the
+// n = 100 is more than the registers hold. Without parking (tile-group=1)
+// an scf.for over groups of 50 states runs one scan per group on slices of A, B and C (lowered to the
 // vector loop nest, without D and z) and accumulates y and the last state;
 // one linalg.generic then adds D * u and gates by silu(z) (its exp is the
 // upstream polynomial).
-// CHECK-LABEL: func.func @state_groups
+// By default channel_first parks the states too when they take more than
+// one block (here 4 blocks of 25): the scan stays whole.
+// CHECK-LABEL: func.func @state_groups(
+// CHECK-NOT: step %c50
+// CHECK: memref.alloc(%c2, %c1) : memref<?x?x100x16xf32>
+// CHECK-COUNT-4: %{{.*}}:25 = scf.for {{.*}}
 // CHECK-NOT: ssm.selective_scan
-// CHECK: %[[ZERO:.*]] = linalg.fill
-// CHECK: %[[LOOP:.*]]:2 = scf.for %[[J:.*]] = %c0 to %c100 step %c50 iter_args(%[[Y:.*]] = %[[ZERO]], %[[H:.*]] = %{{.*}}) -> (tensor<2x16x8xf32>, tensor<2x16x100xf32>)
-// CHECK:   tensor.extract_slice %arg2[0, %[[J]]] [16, 50] [1, 1] : tensor<16x100xf32> to tensor<16x50xf32>
-// CHECK:   tensor.extract_slice %arg3[0, %[[J]], 0] [2, 50, 8] [1, 1, 1] : tensor<2x100x8xf32> to tensor<2x50x8xf32>
-// CHECK:   tensor.extract_slice %arg4[0, %[[J]], 0] [2, 50, 8] [1, 1, 1] : tensor<2x100x8xf32> to tensor<2x50x8xf32>
-// CHECK:   scf.parallel
-// CHECK:   linalg.generic {{.*}} ins(%[[Y]], %{{.*}} : tensor<2x16x8xf32>, tensor<2x16x8xf32>) outs(%[[Y]] : tensor<2x16x8xf32>)
-// CHECK:   tensor.insert_slice %{{.*}} into %[[H]][0, 0, %[[J]]] [2, 16, 50] [1, 1, 1] : tensor<2x16x50xf32> into tensor<2x16x100xf32>
-// CHECK: linalg.generic {{.*}} ins(%[[LOOP]]#0, %arg0, %arg5, %arg6 : tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<16xf32>, tensor<2x16x8xf32>)
-// CHECK:   arith.mulf
-// CHECK:   arith.addf
-// CHECK:   arith.negf
-// CHECK:   arith.divf
-// CHECK:   arith.mulf
-// CHECK: return %{{.*}}, %[[LOOP]]#1
+// TG1-LABEL: func.func @state_groups(
+// TG1-NOT: ssm.selective_scan
+// TG1: %[[ZERO:.*]] = linalg.fill
+// TG1: %[[LOOP:.*]]:2 = scf.for %[[J:.*]] = %c0 to %c100 step %c50 iter_args(%[[Y:.*]] = %[[ZERO]], %[[H:.*]] = %{{.*}}) -> (tensor<2x16x8xf32>, tensor<2x16x100xf32>)
+// TG1:   tensor.extract_slice %arg2[0, %[[J]]] [16, 50] [1, 1] : tensor<16x100xf32> to tensor<16x50xf32>
+// TG1:   tensor.extract_slice %arg3[0, %[[J]], 0] [2, 50, 8] [1, 1, 1] : tensor<2x100x8xf32> to tensor<2x50x8xf32>
+// TG1:   tensor.extract_slice %arg4[0, %[[J]], 0] [2, 50, 8] [1, 1, 1] : tensor<2x100x8xf32> to tensor<2x50x8xf32>
+// TG1:   scf.parallel
+// TG1:   linalg.generic {{.*}} ins(%[[Y]], %{{.*}} : tensor<2x16x8xf32>, tensor<2x16x8xf32>) outs(%[[Y]] : tensor<2x16x8xf32>)
+// TG1:   tensor.insert_slice %{{.*}} into %[[H]][0, 0, %[[J]]] [2, 16, 50] [1, 1, 1] : tensor<2x16x50xf32> into tensor<2x16x100xf32>
+// TG1: linalg.generic {{.*}} ins(%[[LOOP]]#0, %arg0, %arg5, %arg6 : tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<16xf32>, tensor<2x16x8xf32>)
+// TG1:   arith.mulf
+// TG1:   arith.addf
+// TG1:   arith.negf
+// TG1:   arith.divf
+// TG1:   arith.mulf
+// TG1: return %{{.*}}, %[[LOOP]]#1
 func.func @state_groups(%u: tensor<2x16x8xf32>, %dt: tensor<2x16x8xf32>, %A: tensor<16x100xf32>, %B: tensor<2x100x8xf32>, %C: tensor<2x100x8xf32>, %D: tensor<16xf32>, %z: tensor<2x16x8xf32>) -> (tensor<2x16x8xf32>, tensor<2x16x100xf32>) {
   %y, %h = ssm.selective_scan channel_first %u, %dt, %A, %B, %C D(%D : tensor<16xf32>) z(%z : tensor<2x16x8xf32>) delta_softplus
     : (tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<16x100xf32>, tensor<2x100x8xf32>, tensor<2x100x8xf32>) -> tensor<2x16x8xf32>, tensor<2x16x100xf32>
@@ -445,11 +452,15 @@ func.func @state_groups(%u: tensor<2x16x8xf32>, %dt: tensor<2x16x8xf32>, %A: ten
 
 // With h0 and a last state, each group reads its slice of h0 read-only
 // (ssm.shared_h0): the other groups read h0 too, so writing a group's last
-// state over its slice would make bufferization copy the slice first.
+// state over its slice would make bufferization copy the slice first. By
+// default the scan stays whole and reads h0, an argument, read-only.
 // CHECK-LABEL: func.func @state_groups_h0
-// CHECK: scf.for
-// CHECK: %[[SLICE:.*]] = tensor.extract_slice %arg3[0, 0, %{{.*}}] [1, 16, 50] [1, 1, 1] : tensor<1x16x100xf32> to tensor<1x16x50xf32>
-// CHECK: bufferization.to_buffer %[[SLICE]] read_only
+// CHECK: bufferization.to_buffer %arg3 read_only
+// CHECK-NOT: tensor.extract_slice %arg3
+// TG1-LABEL: func.func @state_groups_h0
+// TG1: scf.for
+// TG1: %[[SLICE:.*]] = tensor.extract_slice %arg3[0, 0, %{{.*}}] [1, 16, 50] [1, 1, 1] : tensor<1x16x100xf32> to tensor<1x16x50xf32>
+// TG1: bufferization.to_buffer %[[SLICE]] read_only
 func.func @state_groups_h0(%u: tensor<1x16x8xf32>, %A: tensor<16x100xf32>, %B: tensor<1x100x8xf32>, %h0: tensor<1x16x100xf32>) -> (tensor<1x16x8xf32>, tensor<1x16x100xf32>) {
   %y, %h = ssm.selective_scan channel_first %u, %u, %A, %B, %B h0(%h0 : tensor<1x16x100xf32>)
     : (tensor<1x16x8xf32>, tensor<1x16x8xf32>, tensor<16x100xf32>, tensor<1x100x8xf32>, tensor<1x100x8xf32>) -> tensor<1x16x8xf32>, tensor<1x16x100xf32>
