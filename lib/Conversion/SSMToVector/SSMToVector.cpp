@@ -61,7 +61,7 @@ int64_t stateBlockLimit(int64_t stateBlock, bool uniformA) {
 /// token_major layout, and in channel_first where the states take more
 /// than one block (docs/cpu-fast-path.md: single tiles, which carry their
 /// states in registers from chunk to chunk, measured no slower at n = 16;
-/// parked blocks 1.3x faster at n = 64 and 1.4-1.5x at 256).
+/// parked blocks 1.4x faster at n = 64 and 1.2-1.5x at 256).
 bool parksStates(bool tokenMajor, int64_t tileGroup, int64_t n,
                  int64_t blockLimit) {
   return tileGroup ? tileGroup > 1 : tokenMajor || n > blockLimit;
