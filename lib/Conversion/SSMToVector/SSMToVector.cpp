@@ -1362,23 +1362,21 @@ struct SSMLowerToVectorPass
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
-    // Scans with more states than registers hold: groups of at most 64, or
-    // of at most 256 where the chunk path parks the states and runs them in
-    // blocks (not a static L = 1, whose step holds them all; a group of 64
-    // or more states takes more than one block, so it parks too).
+    // Scans with more states than registers hold: groups of at most 64,
+    // unless the chunk path parks the states and runs them in blocks (a
+    // single step of the chunk path holds them all: no static L = 1).
     RewritePatternSet split(ctx);
-    auto maxStatesOf = [tg = int64_t(tileGroup),
-                        sb = int64_t(stateBlock)](SelectiveScanOp op) {
+    auto keepWhole = [tg = int64_t(tileGroup),
+                      sb = int64_t(stateBlock)](SelectiveScanOp op) {
       int64_t n = cast<RankedTensorType>(op.getA().getType()).getDimSize(1);
       auto yType = cast<RankedTensorType>(op.getY().getType());
       bool tm = op.isTokenMajor();
       int64_t limit = stateBlockLimit(sb, isUniformAlongStates(op.getA()));
-      bool blocks =
-          parksStates(tm, tg, std::min(n, kMaxBlockedStates), limit) &&
-          !(tm && yType.getDimSize(1) == 1);
-      return blocks ? kMaxBlockedStates : kMaxRegisterStates;
+      return parksStates(tm, tg, n, limit) && n <= kMaxBlockedStates &&
+             !(tm && yType.getDimSize(1) == 1);
     };
-    populateSplitStateGroupsPatterns(split, maxStatesOf, vectorWidth);
+    populateSplitStateGroupsPatterns(split, kMaxRegisterStates, vectorWidth,
+                                     keepWhole);
     if (failed(applyPatternsGreedily(getOperation(), std::move(split))))
       return signalPassFailure();
 

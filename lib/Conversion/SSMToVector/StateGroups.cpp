@@ -1,16 +1,15 @@
 //===- StateGroups.cpp - split a scan's states into register groups -------===//
 //
 // The fast path keeps a channel tile's n states in vector registers, which
-// holds up to n = 64, or up to 256 where it parks them between time chunks
-// and runs them in blocks (SSMToVector.cpp). Larger n (the exact MQAR
-// construction has one state per key) would otherwise fall back to the
-// reference loops, an order of magnitude slower. The states of a channel are
-// independent until the C contraction sums them, so a scan with n states is the
-// sum of scans over slices of the states: each group recomputes dt (a few
-// operations per step, against 2 * 64 state updates) and adds its partial y to
-// a running sum; the D skip and the gate apply once, to the sum. The groups run
-// in an scf.for, so that the kernel is generated once (plus once for a smaller
-// last group) whatever n is.
+// holds up to n = 64. Larger n (the exact MQAR construction has one state
+// per key) would otherwise fall back to the reference loops, an order of
+// magnitude slower. The states of a channel are independent until the C
+// contraction sums them, so a scan with n states is the sum of scans over
+// slices of the states: each group recomputes dt (a few operations per
+// step, against 2 * 64 state updates) and adds its partial y to a running
+// sum; the D skip and the gate apply once, to the sum. The groups run in
+// an scf.for, so that the kernel is generated once (plus once for a
+// smaller last group) whatever n is.
 //
 // A decoding step (L = 1) in token_major layout with n a multiple of the
 // vector width needs no groups: the fast path's step with the states in
@@ -38,13 +37,12 @@ using namespace mlir::ssm;
 namespace {
 
 struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
-  SplitStateGroups(MLIRContext *ctx,
-                   std::function<int64_t(SelectiveScanOp)> maxStatesOf,
-                   int64_t laneWidth)
-      : OpRewritePattern(ctx, /*benefit=*/2),
-        maxStatesOf(std::move(maxStatesOf)), laneWidth(laneWidth) {}
-  std::function<int64_t(SelectiveScanOp)> maxStatesOf;
-  int64_t laneWidth;
+  SplitStateGroups(MLIRContext *ctx, int64_t maxStates, int64_t laneWidth,
+                   std::function<bool(SelectiveScanOp)> keepWhole)
+      : OpRewritePattern(ctx, /*benefit=*/2), maxStates(maxStates),
+        laneWidth(laneWidth), keepWhole(std::move(keepWhole)) {}
+  int64_t maxStates, laneWidth;
+  std::function<bool(SelectiveScanOp)> keepWhole;
 
   /// The state axis of operand `v` of `op` (A, B, C or h0).
   static unsigned stateAxis(SelectiveScanOp op, Value v) {
@@ -169,10 +167,9 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
     auto aType = cast<RankedTensorType>(op.getA().getType());
     auto yType = cast<RankedTensorType>(op.getY().getType());
     if (!yType.getElementType().isF32() || op.isComplex() ||
-        aType.isDynamicDim(1))
-      return rewriter.notifyMatchFailure(op, "no real f32 scan with static n");
-    const int64_t maxStates = maxStatesOf(op);
-    if (aType.getDimSize(1) <= maxStates)
+        aType.isDynamicDim(1) || aType.getDimSize(1) <= maxStates)
+      return rewriter.notifyMatchFailure(op, "no real f32 scan with large n");
+    if (keepWhole && keepWhole(op))
       return rewriter.notifyMatchFailure(op, "the fast path takes it whole");
     const int64_t n = aType.getDimSize(1);
     const bool stepWhole = op.isTokenMajor() && n % laneWidth == 0;
@@ -180,7 +177,7 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
     if (stepWhole && staticL == 1)
       return rewriter.notifyMatchFailure(op, "a single step needs no groups");
     if (!stepWhole || !ShapedType::isDynamic(staticL)) {
-      rewriter.replaceOp(op, groups(rewriter, op, maxStates));
+      rewriter.replaceOp(op, groups(rewriter, op));
       return success();
     }
     // L at run time: one step whole, more in groups.
@@ -196,15 +193,15 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
       rewriter.setInsertionPointToStart(&branch.getThenRegion().front());
       scf::YieldOp::create(rewriter, loc, oneStep(rewriter, loc, op));
       rewriter.setInsertionPointToStart(&branch.getElseRegion().front());
-      scf::YieldOp::create(rewriter, loc, groups(rewriter, op, maxStates));
+      scf::YieldOp::create(rewriter, loc, groups(rewriter, op));
     }
     rewriter.replaceOp(op, branch.getResults());
     return success();
   }
 
   /// The scan `op` as groups of states: its results.
-  SmallVector<Value> groups(PatternRewriter &rewriter, SelectiveScanOp op,
-                            int64_t maxStates) const {
+  SmallVector<Value> groups(PatternRewriter &rewriter,
+                            SelectiveScanOp op) const {
     auto yType = cast<RankedTensorType>(op.getY().getType());
     int64_t n = cast<RankedTensorType>(op.getA().getType()).getDimSize(1);
     Location loc = op.getLoc();
@@ -320,8 +317,8 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
 } // namespace
 
 void mlir::ssm::populateSplitStateGroupsPatterns(
-    RewritePatternSet &patterns,
-    std::function<int64_t(SelectiveScanOp)> maxStatesOf, int64_t laneWidth) {
-  patterns.add<SplitStateGroups>(patterns.getContext(), std::move(maxStatesOf),
-                                 laneWidth);
+    RewritePatternSet &patterns, int64_t maxStates, int64_t laneWidth,
+    std::function<bool(SelectiveScanOp)> keepWhole) {
+  patterns.add<SplitStateGroups>(patterns.getContext(), maxStates, laneWidth,
+                                 std::move(keepWhole));
 }

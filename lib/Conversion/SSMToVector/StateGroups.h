@@ -11,16 +11,17 @@
 
 namespace mlir::ssm {
 
-/// Rewrites an f32 ssm.selective_scan with a static n above
-/// `maxStatesOf(scan)` into scans over groups of at most that many states
-/// (slices of A, B, C and h0), whose outputs are summed before the D skip and
-/// the SiLU(z) gate; the last states are put back together. A token_major scan
-/// with n a multiple of `laneWidth` is left whole on a single step (the fast
+/// Rewrites an f32 ssm.selective_scan with a static n above `maxStates`
+/// into scans over groups of at most `maxStates` states (slices of A, B, C
+/// and h0), whose outputs are summed before the D skip and the SiLU(z)
+/// gate; the last states are put back together. A token_major scan with n
+/// a multiple of `laneWidth` is left whole on a single step (the fast
 /// path's step streams any n), and branches on its length when that is
-/// dynamic.
+/// dynamic. Scans for which `keepWhole` holds are left whole (the fast
+/// path runs their states in blocks).
 void populateSplitStateGroupsPatterns(
-    RewritePatternSet &patterns,
-    std::function<int64_t(SelectiveScanOp)> maxStatesOf, int64_t laneWidth);
+    RewritePatternSet &patterns, int64_t maxStates, int64_t laneWidth,
+    std::function<bool(SelectiveScanOp)> keepWhole);
 
 /// Marks a group's scan, whose h0 is a slice of a state the other groups
 /// read too: its last state must not overwrite its h0 (SSMToVector.cpp),

@@ -506,22 +506,6 @@ func.func @state_groups_tail(%u: tensor<1x9x4xf32>, %A: tensor<4x67xf32>, %B: te
 
 // -----
 
-// n = 300 is more than one scan's blocks take (256): with parked states
-// StateGroups splits it into groups of at most 256 (here 2 of 150), whose
-// scans run in 5 blocks of 30 states each.
-// CHECK-LABEL: func.func @state_groups_parked
-// CHECK: scf.for %[[J:.*]] = %c0 to %c300 step %c150
-// CHECK:   tensor.extract_slice %arg1[0, %[[J]]] [4, 150] [1, 1] : tensor<4x300xf32> to tensor<4x150xf32>
-// CHECK-COUNT-5: %{{.*}}:30 = scf.for {{.*}}
-// CHECK-NOT: ssm.selective_scan
-func.func @state_groups_parked(%u: tensor<1x9x4xf32>, %A: tensor<4x300xf32>, %B: tensor<1x9x300xf32>) -> tensor<1x9x4xf32> {
-  %y = ssm.selective_scan token_major %u, %u, %A, %B, %B
-    : (tensor<1x9x4xf32>, tensor<1x9x4xf32>, tensor<4x300xf32>, tensor<1x9x300xf32>, tensor<1x9x300xf32>) -> tensor<1x9x4xf32>
-  return %y : tensor<1x9x4xf32>
-}
-
-// -----
-
 // A token_major single step with n = 128 (a multiple of the vector width):
 // no groups; the step with the states in the lanes streams all 128 states
 // of a channel, 8 vectors of 16, in one parallel loop over the tiles.

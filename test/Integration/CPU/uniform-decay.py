@@ -153,8 +153,8 @@ case("heads of 16, n 128, h0", "heads", 1, 32, 21, 128, h0=True, P=16)
 # The chunk's state loop in blocks of at most 16 states sharing the decay
 # the prologue computed once per step (n = 128: 8 blocks; 200: 12 of 16 and
 # one of 8), over several chunks (L = 150: 64, 64, 22 steps) and partial
-# tiles; above 256 states, StateGroups' groups first (n = 300: 2 groups of
-# 150, each in 10 blocks of 15).
+# tiles; above 256 states, StateGroups' groups first (n = 300: 5 groups of
+# 60, each in 4 blocks of 15).
 case("heads of 16, n 128, 3 chunks, h0", "heads", 2, 48, 150, 128, h0=True, P=16)
 case("broadcast, n 200, d 40, h0", "broadcast", 1, 40, 70, 200, h0=True)
 case("broadcast, n 300 (groups, then blocks), h0", "broadcast", 1, 20, 33, 300, h0=True)
