@@ -63,7 +63,7 @@ case("tm_chunk_tail_blocks", 2, 16 * 3 + 7, 100, 16, D=True, z=True, bias=True, 
 # parked in between (n = 100: 4 blocks of 25; 70: 24, 24, 22; 33: 17, 16),
 # static and dynamic shapes, several chunks with a partial last one (L =
 # 130), partial tiles. Above 256 states StateGroups splits the scan first
-# (n = 257: groups of 52 and 51, each run in 2 blocks).
+# (n = 257: four groups of 52 and one of 49, each run in 2 blocks).
 case("tm_n100_blocks", 2, 17, 23, 100, bform="grp", cform="var", bgroups=1, D=True,
      z=True, bias=True, h0=True)
 case("tm_n70_dynamic", 1, 9, 31, 70, dynamic=True, D=True, z=True)
