@@ -56,15 +56,36 @@ int64_t stateBlockLimit(int64_t stateBlock, bool uniformA) {
   return stateBlock ? stateBlock : uniformA ? 16 : 32;
 }
 
-/// Whether the chunk path parks a tile's states between chunks (tile
-/// groups): with `tile-group` set, when it is above 1; by default in
-/// token_major layout, and in channel_first where the states take more
-/// than one block (docs/cpu-fast-path.md: single tiles, which carry their
-/// states in registers from chunk to chunk, measured no slower at n = 16;
-/// parked blocks 1.4x faster at n = 64 and 1.2-1.5x at 256).
-bool parksStates(bool tokenMajor, int64_t tileGroup, int64_t n,
-                 int64_t blockLimit) {
-  return tileGroup ? tileGroup > 1 : tokenMajor || n > blockLimit;
+/// The most channel tiles that advance through time together, chunk by
+/// chunk, parking their states in between (1: none, each tile walks the
+/// whole sequence alone): `tile-group` when set; by default 16 in
+/// token_major layout, and in channel_first where the states take more than
+/// one block, else 1. Measured (docs/cpu-fast-path.md): on the reference
+/// shape token_major ran 11.0-11.4 ms with single tiles, 9.5-10.6 with
+/// groups of 8 and 9.7-10.0 with 16; channel_first 10.2-10.7 with single
+/// tiles and 10.5-10.8 with groups of 8, which carry their states in
+/// registers from chunk to chunk; with more than one block of states,
+/// channel_first's parked blocks ran 1.4x faster at n = 64 and 1.2-1.5x at
+/// 256.
+int64_t maxTileGroup(bool tokenMajor, int64_t tileGroup, int64_t n,
+                     int64_t blockLimit) {
+  if (tileGroup)
+    return tileGroup;
+  return tokenMajor || n > blockLimit ? 16 : 1;
+}
+
+/// Whether the fast path takes `op` whole with its states parked in blocks
+/// (so StateGroups must not split it): more than one tile per group, not a
+/// single step (static L = 1 in token_major layout, which parks nothing),
+/// and at most kMaxBlockedStates states.
+bool blocksStates(SelectiveScanOp op, int64_t tileGroup, int64_t stateBlock) {
+  int64_t n = cast<RankedTensorType>(op.getA().getType()).getDimSize(1);
+  bool tm = op.isTokenMajor();
+  bool onlyStep =
+      tm && cast<RankedTensorType>(op.getY().getType()).getDimSize(1) == 1;
+  int64_t limit = stateBlockLimit(stateBlock, isUniformAlongStates(op.getA()));
+  return !onlyStep && maxTileGroup(tm, tileGroup, n, limit) > 1 &&
+         n <= kMaxBlockedStates;
 }
 
 constexpr double kLog2E = 1.4426950408889634;
@@ -268,8 +289,8 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
   int64_t width;
   bool avx512;
   /// Channel tiles that advance through time together, chunk by chunk (at
-  /// most; 0: kDefaultTileGroup where parksStates, else 1), and the threads
-  /// that must each get a group.
+  /// most; 0: maxTileGroup's defaults), and the threads that must each get
+  /// a group.
   int64_t tileGroup, threads;
   /// Blocks of `width` steps per time chunk. Measured on the reference
   /// shape, performance.md's problem, one thread (docs/cpu-fast-path.md):
@@ -279,11 +300,6 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
   /// With parked states, the most states per pass of the state loop (0:
   /// stateBlockLimit's defaults).
   int64_t stateBlock;
-  /// Measured on the reference shape (docs/cpu-fast-path.md): token_major
-  /// ran 11.0-11.4 ms with single tiles, 9.5-10.6 with groups of 8 and
-  /// 9.7-10.0 with 16; channel_first 10.2-10.7 with single tiles and
-  /// 10.5-10.8 with groups of 8, so it keeps single tiles.
-  static constexpr int64_t kDefaultTileGroup = 16;
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -312,13 +328,9 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     const int64_t n = aType.getDimSize(1);
     const bool uniformA = isUniformAlongStates(op.getA());
     const int64_t blockLimit = stateBlockLimit(stateBlock, uniformA);
-    const int64_t maxGroup = tileGroup ? tileGroup
-                             : parksStates(tm, 0, n, blockLimit)
-                                 ? kDefaultTileGroup
-                                 : 1;
-    const bool parked = !onlyStep && maxGroup > 1;
+    const int64_t maxGroup = maxTileGroup(tm, tileGroup, n, blockLimit);
     if (n > kMaxRegisterStates && !(onlyStep && n % V == 0) &&
-        !(parked && n <= kMaxBlockedStates))
+        !blocksStates(op, tileGroup, stateBlock))
       return rewriter.notifyMatchFailure(
           op, "n > 64 needs parked states (n <= 256) or a token_major single "
               "step with n a multiple of the vector width");
@@ -902,20 +914,6 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     auto parkAt = [&](int64_t j) -> SmallVector<Value> {
       return {bi, tile, vb.idx(j), vb.idx(0)};
     };
-    // A uniform A parks and reloads one row, then repeats it.
-    auto parkRows = [&](ArrayRef<Value> rows, Value mem, bool one = false) {
-      for (int64_t j = 0; j < (one ? 1 : n); ++j)
-        vector::StoreOp::create(rewriter, loc, rows[j], mem, parkAt(j));
-    };
-    auto unparkRows = [&](Value mem, bool one = false) -> SmallVector<Value> {
-      SmallVector<Value> rows;
-      for (int64_t j = 0; j < (one ? 1 : n); ++j)
-        rows.push_back(
-            vector::LoadOp::create(rewriter, loc, vb.vt, mem, parkAt(j)));
-      if (one)
-        rows.assign(n, rows.front());
-      return rows;
-    };
     // Rows j0 .. j0 + count - 1 of the current tile in parkH or parkA.
     auto unparkBlock = [&](Value mem, int64_t j0,
                            int64_t count) -> SmallVector<Value> {
@@ -928,6 +926,16 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     auto parkBlock = [&](ArrayRef<Value> rows, Value mem, int64_t j0) {
       for (auto [j, r] : llvm::enumerate(rows))
         vector::StoreOp::create(rewriter, loc, r, mem, parkAt(j0 + j));
+    };
+    // All n rows; a uniform A parks and reloads one row, then repeats it.
+    auto parkRows = [&](ArrayRef<Value> rows, Value mem, bool one = false) {
+      parkBlock(rows.take_front(one ? 1 : n), mem, 0);
+    };
+    auto unparkRows = [&](Value mem, bool one = false) -> SmallVector<Value> {
+      SmallVector<Value> rows = unparkBlock(mem, 0, one ? 1 : n);
+      if (one)
+        rows.assign(n, rows.front());
+      return rows;
     };
 
     // The state loop over a chunk's `steps` steps from t0 for the states j0
@@ -1368,12 +1376,7 @@ struct SSMLowerToVectorPass
     RewritePatternSet split(ctx);
     auto keepWhole = [tg = int64_t(tileGroup),
                       sb = int64_t(stateBlock)](SelectiveScanOp op) {
-      int64_t n = cast<RankedTensorType>(op.getA().getType()).getDimSize(1);
-      auto yType = cast<RankedTensorType>(op.getY().getType());
-      bool tm = op.isTokenMajor();
-      int64_t limit = stateBlockLimit(sb, isUniformAlongStates(op.getA()));
-      return parksStates(tm, tg, n, limit) && n <= kMaxBlockedStates &&
-             !(tm && yType.getDimSize(1) == 1);
+      return blocksStates(op, tg, sb);
     };
     populateSplitStateGroupsPatterns(split, kMaxRegisterStates, vectorWidth,
                                      keepWhole);
