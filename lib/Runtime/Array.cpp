@@ -1,6 +1,7 @@
 //===- Array.cpp - host arrays --------------------------------------------===//
 
 #include "ssm/Runtime/Array.h"
+#include "ssm/Runtime/BufferCache.h"
 
 #include "llvm/ADT/APFloat.h"
 #include "llvm/Support/raw_ostream.h"
@@ -103,10 +104,11 @@ void Array::Free::operator()(void *p) const { std::free(p); }
 
 Array::Array(DType dtype, llvm::ArrayRef<int64_t> shape)
     : dtype_(dtype), shape_(shape.begin(), shape.end()) {
-  // 64-byte aligned (one cache line, one zmm register); at least one line
-  // so that empty arrays still have a valid, distinct pointer.
-  size_t bytes = (byteSize() + 63) / 64 * 64;
-  data_.reset(std::aligned_alloc(64, bytes ? bytes : 64));
+  // 64-byte aligned (one cache line, one zmm register), large ones in huge
+  // pages (hostAlloc); at least one line so that empty arrays still have a
+  // valid, distinct pointer.
+  size_t bytes = byteSize();
+  data_.reset(hostAlloc(64, bytes ? bytes : 64));
   if (!data_)
     llvm::report_fatal_error("out of memory allocating a host array");
   begin_ = data_.get();

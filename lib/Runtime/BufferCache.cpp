@@ -12,6 +12,7 @@
 #include <malloc.h>
 #include <map>
 #include <mutex>
+#include <sys/mman.h>
 
 using namespace mlir::ssm;
 
@@ -90,20 +91,32 @@ Cache &cache() {
 
 } // namespace
 
+void *mlir::ssm::hostAlloc(size_t alignment, size_t bytes) {
+  constexpr size_t kHugePage = size_t(2) << 20;
+  if (bytes >= kHugePageMinBytes && alignment < kHugePage)
+    alignment = kHugePage;
+  // aligned_alloc wants a size that is a multiple of the alignment.
+  size_t rounded = (bytes + alignment - 1) / alignment * alignment;
+  void *p = std::aligned_alloc(alignment, rounded);
+  if (p && bytes >= kHugePageMinBytes)
+    madvise(p, rounded, MADV_HUGEPAGE); // advice: its failure changes nothing
+  return p;
+}
+
 void *mlir::ssm::bufferAlloc(size_t bytes) {
-  if (bytes >= kBufferCacheMinBytes)
-    if (void *p = cache().take(bytes, alignof(std::max_align_t)))
-      return p;
-  return std::malloc(bytes);
+  if (bytes < kBufferCacheMinBytes)
+    return std::malloc(bytes);
+  if (void *p = cache().take(bytes, alignof(std::max_align_t)))
+    return p;
+  return hostAlloc(alignof(std::max_align_t), bytes);
 }
 
 void *mlir::ssm::bufferAlignedAlloc(size_t alignment, size_t bytes) {
-  // aligned_alloc wants a size that is a multiple of the alignment.
   size_t rounded = (bytes + alignment - 1) / alignment * alignment;
   if (rounded >= kBufferCacheMinBytes)
     if (void *p = cache().take(rounded, alignment))
       return p;
-  return std::aligned_alloc(alignment, rounded);
+  return hostAlloc(alignment, rounded);
 }
 
 void mlir::ssm::bufferFree(void *p) {

@@ -22,11 +22,19 @@ MixerWeights::MixerWeights(const MambaConfig &cfg)
   }
 }
 
-float &MixerWeights::at(llvm::StringRef name, int64_t i, int64_t j) {
+Array &MixerWeights::weight(llvm::StringRef name) {
+  if (last && name == lastName)
+    return *last;
   auto it = arrays.find(("mixer." + name).str());
   if (it == arrays.end())
     llvm::report_fatal_error("task model: no weight mixer." + name);
-  Array &a = it->second;
+  lastName = name.str();
+  last = &it->second;
+  return *last;
+}
+
+float &MixerWeights::at(llvm::StringRef name, int64_t i, int64_t j) {
+  Array &a = weight(name);
   int64_t cols = a.rank() == 2 ? a.shape()[1] : 1;
   if (i < 0 || i >= a.shape()[0] || j < 0 || j >= cols)
     llvm::report_fatal_error("task model: index out of range in mixer." + name);
@@ -34,7 +42,7 @@ float &MixerWeights::at(llvm::StringRef name, int64_t i, int64_t j) {
 }
 
 void MixerWeights::fill(llvm::StringRef name, float value) {
-  Array &a = arrays.find(("mixer." + name).str())->second;
+  Array &a = weight(name);
   std::fill_n(a.as<float>(), a.numElements(), value);
 }
 

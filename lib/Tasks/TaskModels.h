@@ -63,9 +63,17 @@ public:
   llvm::SmallVector<const Array *> ordered() const;
 
 private:
+  /// The weight `name` ("mixer." implied). The last one found is kept: the
+  /// builders set millions of elements of one weight in turn (MQAR at V =
+  /// 8192 sets 34 M), and a lookup by the prefixed name each time took 5 s
+  /// of a 20 s task.
+  Array &weight(llvm::StringRef name);
+
   MambaConfig cfg;
   llvm::SmallVector<WeightSpec> specs;
   llvm::StringMap<Array> arrays;
+  std::string lastName;
+  Array *last = nullptr; // an entry of `arrays`: stays valid when moved
 };
 
 /// Builds the module `build` makes in a fresh context and JIT-compiles it
