@@ -6,7 +6,9 @@
    1536 -> 768) and the LM head (768 -> 50280), compiled with 1 and 2
    threads: GFLOP/s and the fraction of the FMA peak of performance.md
    (222 GFLOP/s per core with AVX-512), next to PyTorch's (else numpy's)
-   one-thread matmul on the same arrays (median of 3);
+   one-thread matmul on the same arrays (median of 3); with --long-rows
+   also long rows of x (K = 2560, 5120 and 8192: docs/projections.md,
+   "Long rows");
 2. one decoding scan step (selective_scan, L = 1, d_inner 1536, n 16, from
    a state), the state-update part of a decoding step: in a compiled loop
    of 1000 steps, as one runner call, on the reference lowering, and as
@@ -114,28 +116,36 @@ def reference_matmul():
         return "numpy 1T", f
 
 
-def projections(tools, tmp, tokens, reps):
+def projections(tools, tmp, tokens, reps, long_rows=False):
     ref_name, ref = reference_matmul()
     print("== projections (ssm.linear, %d tokens): GFLOP/s, fraction of FMA peak, and %s "
           "matmul on the same data" % (tokens, ref_name))
     print("%-22s %9s %9s %6s %9s %6s %6s %10s %7s" % (
         "projection", "1T ms", "GFLOP/s", "peak", "2T ms", "peak", "2T/1T", ref_name + " ms",
         "ref/1T"))
-    shapes = [("in_proj 768->3072", 768, 3072), ("x_proj 1536->80", 1536, 80),
-              ("dt_proj 48->1536", 48, 1536), ("out_proj 1536->768", 1536, 768),
-              ("lm_head 768->50280", 768, 50280)]
+    # (name, rows of x, K, N): Mamba-130m's projections, then long rows
+    # (docs/projections.md, "Long rows"): Mamba-2.8b's out_proj (d_inner
+    # 5120) and in_proj, and K = 8192 (MQAR at V = 8192 reads one-hot rows
+    # of 8192).
+    shapes = [("in_proj 768->3072", tokens, 768, 3072), ("x_proj 1536->80", tokens, 1536, 80),
+              ("dt_proj 48->1536", tokens, 48, 1536), ("out_proj 1536->768", tokens, 1536, 768),
+              ("lm_head 768->50280", tokens, 768, 50280)]
+    if long_rows:
+        shapes += [("2.8b out_proj 5120->2560", tokens, 5120, 2560),
+                   ("2.8b in_proj 2560->10240", tokens, 2560, 10240),
+                   ("1024 rows 8192->4096", 1024, 8192, 4096)]
     rng = np.random.default_rng(0)
-    for name, k, n in shapes:
+    for name, m, k, n in shapes:
         src = os.path.join(tmp, "linear.mlir")
         with open(src, "w") as f:
-            f.write(LINEAR % {"m": tokens, "k": k, "n": n})
-        xa = rng.standard_normal((tokens, k)).astype(np.float32)
+            f.write(LINEAR % {"m": m, "k": k, "n": n})
+        xa = rng.standard_normal((m, k)).astype(np.float32)
         wa = rng.standard_normal((n, k)).astype(np.float32)
         x = os.path.join(tmp, "x.npy")
         w = os.path.join(tmp, "w.npy")
         np.save(x, xa)
         np.save(w, wa)
-        flop = 2.0 * tokens * k * n
+        flop = 2.0 * m * k * n
         times = []
         for threads in (1, 2):
             out = run([os.path.join(tools, "ssm-run"), src, "-e", "main", "--input", x,
@@ -665,6 +675,8 @@ def main():
     ap.add_argument("--parts", default="projections,step,model",
                     help="comma-separated parts to run (projections, step, model, weights16, int8, batch, "
                          "sampling, prompts)")
+    ap.add_argument("--long-rows", action="store_true",
+                    help="projections: also K = 2560, 5120 and 8192 (docs/projections.md)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="weights16, int8 and sampling: rounds alternating the modes")
     ap.add_argument("--dtype", default="BF16", choices=("BF16", "F16"),
@@ -685,7 +697,7 @@ def main():
                  ",".join(sorted(unknown)))
     with tempfile.TemporaryDirectory(prefix="bench-mamba-") as tmp:
         if "projections" in parts:
-            projections(args.tools, tmp, args.prompt, args.reps)
+            projections(args.tools, tmp, args.prompt, args.reps, args.long_rows)
         if "step" in parts:
             decode_step(args.tools, tmp, args.reps)
         if "model" in parts:

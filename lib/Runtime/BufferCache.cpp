@@ -92,14 +92,21 @@ Cache &cache() {
 } // namespace
 
 void *mlir::ssm::hostAlloc(size_t alignment, size_t bytes) {
-  constexpr size_t kHugePage = size_t(2) << 20;
-  if (bytes >= kHugePageMinBytes && alignment < kHugePage)
-    alignment = kHugePage;
   // aligned_alloc wants a size that is a multiple of the alignment.
   size_t rounded = (bytes + alignment - 1) / alignment * alignment;
   void *p = std::aligned_alloc(alignment, rounded);
-  if (p && bytes >= kHugePageMinBytes)
-    madvise(p, rounded, MADV_HUGEPAGE); // advice: its failure changes nothing
+  if (p && rounded >= kHugePageMinBytes) {
+    // The whole pages of the block: the kernel backs each 2 MB-aligned range
+    // inside them with a huge page, and the few KB at the ends with small
+    // ones. (Aligning the block to 2 MB instead would make glibc map 2 MB
+    // more, which malloc_usable_size then counts.) Advice: its failure
+    // changes nothing.
+    constexpr uintptr_t kPage = 4096;
+    uintptr_t begin =
+        (reinterpret_cast<uintptr_t>(p) + kPage - 1) & ~(kPage - 1);
+    uintptr_t end = (reinterpret_cast<uintptr_t>(p) + rounded) & ~(kPage - 1);
+    madvise(reinterpret_cast<void *>(begin), end - begin, MADV_HUGEPAGE);
+  }
   return p;
 }
 

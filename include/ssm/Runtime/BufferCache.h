@@ -23,11 +23,10 @@
 // programs' OpenMP threads allocate.
 //
 // Blocks of kHugePageMinBytes or more (the cache's fresh ones and host
-// Arrays) are aligned to 2 MB and advised for transparent huge pages
-// (hostAlloc): a first touch then faults once per 2 MB instead of once per
-// 4 KB. On the development machine writing fresh memory ran at 0.3 GB/s in
-// 4 KB pages and 1 GB/s in huge ones (docs/performance.md, "First touch of
-// large buffers").
+// Arrays) are advised for transparent huge pages (hostAlloc): a first touch
+// then faults once per 2 MB instead of once per 4 KB. On the development
+// machine writing fresh memory ran at 0.3 GB/s in 4 KB pages and 1 GB/s in huge
+// ones (docs/performance.md, "First touch of large buffers").
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,9 +47,9 @@ constexpr size_t kBufferCacheBytes = size_t(512) << 20;
 constexpr size_t kHugePageMinBytes = size_t(8) << 20;
 
 /// aligned_alloc(alignment, bytes rounded up to it), from kHugePageMinBytes
-/// on aligned to 2 MB and rounded up to it, with madvise(MADV_HUGEPAGE)
-/// (which a kernel without transparent huge pages ignores). The block is
-/// plain malloc memory: std::free releases it. Null when out of memory.
+/// on with madvise(MADV_HUGEPAGE) over its whole pages (which a kernel
+/// without transparent huge pages ignores). The block is plain malloc
+/// memory: std::free releases it. Null when out of memory.
 void *hostAlloc(size_t alignment, size_t bytes);
 
 /// malloc(bytes), or a cached block of at least `bytes` (and at most a

@@ -49,6 +49,16 @@ constexpr int64_t kPackedFromRowsF32 = 16, kPackedFromRows16 = 32;
 /// bytes, and it leads up to ~64 rows (measured on one and two threads,
 /// docs/performance.md, "8-bit weights").
 constexpr int64_t kPackedFromRows8 = 64;
+/// The prefill kernel's chunks of x: about this many bytes of rows, every
+/// panel over one chunk before the next (so that the chunk stays in cache
+/// from panel to panel), and, for long rows, this many k per pass of the
+/// register blocks (so that the part of the panel they read stays in L2:
+/// 256 KB of a panel of K x 32 floats). Measured at 2048 rows, one thread
+/// (docs/projections.md, "Long rows"): K = 5120 -> 2560 155-170 GFLOP/s
+/// unchunked, 181-184 with both; K = 8192 -> 4096 150 -> 180; rows chunks
+/// of 4 or 16 MB and k chunks of 512 or 1024 no better.
+constexpr int64_t kRowChunkBytes = int64_t(8) << 20;
+constexpr int64_t kPanelChunkK = 2048;
 /// The decoding kernel's register block: outputs (rows of w) per parallel
 /// iteration, each with kDecodeUnroll accumulators over alternate vectors
 /// of k: 16 independent FMA chains sharing each vector of x (8 on AVX2's
@@ -309,19 +319,30 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
     // power of two (the remainder's bits): a kernel's register blocks need
     // a static count of rows, and a block of one row where 4 would fit runs
     // a quarter as many independent FMA chains.
+    // The rows are those of [from, to) (default: all).
     auto forRowBlocks = [&](int64_t size,
-                            function_ref<void(Value, int64_t)> body) {
-      Value full = roundDown(totalRows, size);
-      scf::ForOp::create(
-          rewriter, loc, lb.idx(0), full, lb.idx(size), ValueRange{},
-          [&](OpBuilder &nb, Location l, Value r0, ValueRange) {
-            OpBuilder::InsertionGuard g(rewriter);
-            rewriter.setInsertionPointToStart(nb.getInsertionBlock());
-            body(r0, size);
-            scf::YieldOp::create(rewriter, loc);
-          });
+                            function_ref<void(Value, int64_t)> body,
+                            Value from = {}, Value to = {}) {
+      Value full;
+      if (!from) {
+        from = lb.idx(0);
+        to = totalRows;
+        full = roundDown(totalRows, size);
+      } else {
+        full = arith::AddIOp::create(
+            rewriter, loc, from,
+            roundDown(arith::SubIOp::create(rewriter, loc, to, from), size));
+      }
+      scf::ForOp::create(rewriter, loc, from, full, lb.idx(size), ValueRange{},
+                         [&](OpBuilder &nb, Location l, Value r0, ValueRange) {
+                           OpBuilder::InsertionGuard g(rewriter);
+                           rewriter.setInsertionPointToStart(
+                               nb.getInsertionBlock());
+                           body(r0, size);
+                           scf::YieldOp::create(rewriter, loc);
+                         });
       Value r = full;
-      Value left = arith::SubIOp::create(rewriter, loc, totalRows, full);
+      Value left = arith::SubIOp::create(rewriter, loc, to, full);
       for (int64_t count = size / 2; count >= 1; count /= 2) {
         Value has = arith::CmpIOp::create(
             rewriter, loc, arith::CmpIPredicate::ne,
@@ -358,6 +379,28 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
       // transposed copy of all of w (154 MB for Mamba-130m's LM head).
       Value nPanels = ceilDiv(N, nr);
       auto panelType = MemRefType::get({ShapedType::kDynamic, nr}, f32);
+      // The rows of x in chunks of about kRowChunkBytes (a multiple of
+      // `rows` rows, at least one block), every panel over one chunk before
+      // the next: each panel walks its chunk of x, which stays in cache from
+      // panel to panel, where a walk over all of x would stream it from
+      // memory once per panel. A panel is packed once per chunk.
+      Value kBytes = arith::MulIOp::create(
+          rewriter, loc, arith::MaxUIOp::create(rewriter, loc, K, lb.idx(1)),
+          lb.idx(4));
+      Value chunkRows = arith::MaxUIOp::create(
+          rewriter, loc,
+          roundDown(arith::DivUIOp::create(rewriter, loc,
+                                           lb.idx(kRowChunkBytes), kBytes),
+                    rows),
+          lb.idx(rows));
+      auto chunks =
+          scf::ForOp::create(rewriter, loc, lb.idx(0), totalRows, chunkRows);
+      OpBuilder::InsertionGuard chunkGuard(rewriter);
+      rewriter.setInsertionPointToStart(chunks.getBody());
+      Value c0 = chunks.getInductionVar();
+      Value c1 = arith::MinUIOp::create(
+          rewriter, loc, arith::AddIOp::create(rewriter, loc, c0, chunkRows),
+          totalRows);
       parallel(nPanels, [&](Value p) {
         Value panel =
             memref::AllocOp::create(rewriter, loc, panelType, ValueRange{K});
@@ -441,11 +484,17 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
         // element in turn, so that a batch of single tokens fills the
         // register blocks as a longer sequence does): accumulate over k, add
         // init, store.
-        auto block = [&](Value r0, int64_t count) {
+        // The sums over k in [k0, k1) of `count` rows from the flat row r0
+        // (the rows of every batch element in turn, so that a batch of
+        // single tokens fills the register blocks as a longer sequence
+        // does), added to init when `first` is null or true, else to what
+        // `out` holds (the chunks of k before), and stored.
+        auto block = [&](Value r0, int64_t count, Value k0, Value k1,
+                         Value first) {
           SmallVector<std::pair<Value, Value>> at = rowsFrom(r0, count);
           SmallVector<Value> accs(2 * count, lb.flt(vt, 0.0));
           auto loop = scf::ForOp::create(
-              rewriter, loc, lb.idx(0), K, lb.idx(1), accs,
+              rewriter, loc, k0, k1, lb.idx(1), accs,
               [&](OpBuilder &nb, Location l, Value k, ValueRange args) {
                 OpBuilder::InsertionGuard g(rewriter);
                 rewriter.setInsertionPointToStart(nb.getInsertionBlock());
@@ -466,19 +515,69 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                 scf::YieldOp::create(rewriter, loc, next);
               });
           for (int64_t i = 0; i < count; ++i) {
-            auto [bi, m] = at[i];
+            Value bi = at[i].first, m = at[i].second;
             for (int64_t h = 0; h < 2; ++h) {
               Value n = arith::AddIOp::create(rewriter, loc, n0,
                                               lb.idx(h * width));
-              Value sum = arith::AddFOp::create(
-                  rewriter, loc, loop.getResult(2 * i + h),
-                  init ? lanes(init, index(bi, m, n)) : initLanes[h]);
-              writeLanes(sum, out, index(bi, m, n));
+              auto initOf = [&] {
+                return init ? lanes(init, index(bi, m, n)) : initLanes[h];
+              };
+              Value base;
+              if (!first) {
+                base = initOf();
+              } else {
+                auto pick = scf::IfOp::create(rewriter, loc, TypeRange{vt},
+                                              first, /*withElse=*/true);
+                OpBuilder::InsertionGuard g(rewriter);
+                rewriter.setInsertionPointToStart(
+                    &pick.getThenRegion().front());
+                scf::YieldOp::create(rewriter, loc, initOf());
+                rewriter.setInsertionPointToStart(
+                    &pick.getElseRegion().front());
+                scf::YieldOp::create(rewriter, loc,
+                                     lanes(out, index(bi, m, n)));
+                base = pick.getResult(0);
+              }
+              writeLanes(arith::AddFOp::create(rewriter, loc,
+                                               loop.getResult(2 * i + h), base),
+                         out, index(bi, m, n));
             }
           }
         };
-        // Blocks of `rows` rows, then of 4, 2 and 1 for the rest.
-        forRowBlocks(rows, block);
+        // Blocks of `rows` rows, then of 4, 2 and 1 for the rest; over k
+        // in chunks of kPanelChunkK when K may be longer, so that the part
+        // of the panel the blocks read stays in L2 (the whole panel is
+        // 1 MB, L2's size, at K = 8192).
+        int64_t staticK = cast<MemRefType>(x.getType()).getDimSize(r - 1);
+        if (!ShapedType::isDynamic(staticK) && staticK <= kPanelChunkK) {
+          forRowBlocks(
+              rows,
+              [&](Value r0, int64_t count) {
+                block(r0, count, lb.idx(0), K, Value());
+              },
+              c0, c1);
+          return;
+        }
+        scf::ForOp::create(
+            rewriter, loc, lb.idx(0), K, lb.idx(kPanelChunkK), ValueRange{},
+            [&](OpBuilder &nb, Location l, Value k0, ValueRange) {
+              OpBuilder::InsertionGuard g(rewriter);
+              rewriter.setInsertionPointToStart(nb.getInsertionBlock());
+              Value k1 = arith::MinUIOp::create(
+                  rewriter, loc,
+                  arith::AddIOp::create(rewriter, loc, k0,
+                                        lb.idx(kPanelChunkK)),
+                  K);
+              Value first = arith::CmpIOp::create(
+                  rewriter, loc, arith::CmpIPredicate::eq, k0, lb.idx(0));
+              forRowBlocks(
+                  rows,
+                  [&](Value r0, int64_t count) {
+                    block(r0, count, k0, k1, first);
+                  },
+                  c0, c1);
+              scf::YieldOp::create(rewriter, loc);
+            });
       });
 
       // Decoding (few rows): every output a dot product of a row of x with

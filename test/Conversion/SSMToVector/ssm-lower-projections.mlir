@@ -23,6 +23,14 @@
 // CHECK: %[[ROWS:.*]] = arith.muli
 // CHECK: %[[PACKED:.*]] = arith.cmpi uge, %[[ROWS]], %c16
 // CHECK: scf.if %[[PACKED]] {
+// The rows in chunks of about 8 MB of x (8 MB / 4 K rows, rounded down to
+// a multiple of the 8-row block, at least one block), every panel over a
+// chunk before the next.
+// CHECK:   %[[KB:.*]] = arith.muli %{{.*}}, %c4 : index
+// CHECK:   %[[PER:.*]] = arith.divui %c8388608, %[[KB]] : index
+// CHECK:   %[[CHUNK:.*]] = arith.maxui %{{.*}}, %c8 : index
+// CHECK:   scf.for %[[C0:.*]] = %c0 to %[[ROWS]] step %[[CHUNK]] {
+// CHECK:     %[[C1:.*]] = arith.minui %{{.*}}, %[[ROWS]] : index
 // Panels of 32 outputs, each packed transposed into its own K x 32 buffer
 // inside the parallel loop, as 16 x 16 blocks transposed in registers: rows
 // of w in bounds for a whole panel, the last block of k masked.
@@ -41,9 +49,11 @@
 // The last panel: rows of w past N read as zeros.
 // CHECK:     } else {
 // CHECK:         vector.transfer_read %{{.*}} {in_bounds = [false, true]}
-// Register blocks of 8 rows x 2 vectors: 16 accumulators over k, the rows
-// of every batch element in turn.
-// CHECK:     scf.for %{{.*}} step %c8 {
+// CHECK-NOT: step %c2048
+// Register blocks of 8 rows x 2 vectors over the chunk's rows: 16
+// accumulators over k (all of it: K is at most 2048), the rows of every
+// batch element in turn.
+// CHECK:     scf.for %{{.*}} = %[[C0]] to %{{.*}} step %c8 {
 // CHECK:       arith.divui
 // CHECK:       arith.remui
 // CHECK:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
@@ -56,7 +66,7 @@
 // CHECK:       vector.transfer_write %{{.*}}, %[[OUT]]
 // The rows left over (fewer than 8): a block of 4, of 2, of 1 row as the
 // remainder's bits say (8, 4, 2 accumulators).
-// CHECK:     %[[LEFT:.*]] = arith.subi %[[ROWS]], %{{.*}} : index
+// CHECK:     %[[LEFT:.*]] = arith.subi %[[C1]], %{{.*}} : index
 // CHECK:     arith.andi %[[LEFT]], %c4 : index
 // CHECK:     scf.if
 // CHECK:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
@@ -66,6 +76,7 @@
 // CHECK:     arith.andi %[[LEFT]], %c1 : index
 // CHECK:     scf.if
 // CHECK:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>) {
+// CHECK:     }
 // CHECK:   }
 // CHECK: } else {
 // Decoding: groups of 8 outputs, w read in place: pairs of full vectors of
@@ -149,6 +160,59 @@ func.func @projection(%x: tensor<2x?x8xf32>, %w: tensor<40x8xf32>, %init: tensor
     linalg.yield %s : f32
   } -> tensor<2x?x40xf32>
   return %y : tensor<2x?x40xf32>
+}
+
+// -----
+
+// Long rows (K = 5000 > 2048): each panel's register blocks go over k in
+// chunks of 2048 (2048, 2048, 904), so that the part of the panel they read
+// stays in L2; the first chunk adds the bias, the later ones what `out`
+// holds. The rows of x come in chunks of 8 MB / 20000 B = 419 -> 416 rows
+// (K is the buffer's dim here; LLVM folds it).
+
+#xl = affine_map<(d0, d1, d2) -> (d0, d2)>
+#wl = affine_map<(d0, d1, d2) -> (d1, d2)>
+#ol = affine_map<(d0, d1, d2) -> (d0, d1)>
+#bl = affine_map<(d0, d1) -> (d1)>
+#il = affine_map<(d0, d1) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @long_rows(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x5000xf32>
+// CHECK: arith.divui %c8388608, %{{.*}} : index
+// CHECK: scf.for %[[C0:.*]] = %c0 to %{{.*}} step %{{.*}} {
+// CHECK:   scf.parallel
+// CHECK:     scf.for %[[K0:.*]] = %c0 to %[[K:.*]] step %c2048 {
+// CHECK:       %[[K1:.*]] = arith.minui %{{.*}}, %[[K]] : index
+// CHECK:       %[[FIRST:.*]] = arith.cmpi eq, %[[K0]], %c0 : index
+// CHECK:       scf.for %{{.*}} = %[[C0]] to %{{.*}} step %c8 {
+// CHECK:         scf.for %{{.*}} = %[[K0]] to %[[K1]] step %c1 iter_args
+// CHECK-COUNT-16: vector.fma
+// CHECK:         }
+// CHECK:         %[[BASE:.*]] = scf.if %[[FIRST]] -> (vector<16xf32>) {
+// CHECK:           scf.yield %{{.*}} : vector<16xf32>
+// CHECK:         } else {
+// CHECK:           %[[SO_FAR:.*]] = vector.transfer_read %[[OUT:[^\[]*]]
+// CHECK:           scf.yield %[[SO_FAR]] : vector<16xf32>
+// CHECK:         }
+// CHECK:         %[[SUM:.*]] = arith.addf %{{.*}}, %[[BASE]] : vector<16xf32>
+// CHECK:         vector.transfer_write %[[SUM]], %[[OUT]]
+func.func @long_rows(%x: tensor<?x5000xf32>, %w: tensor<40x5000xf32>, %bias: tensor<40xf32>) -> tensor<?x40xf32> {
+  %c0 = arith.constant 0 : index
+  %rows = tensor.dim %x, %c0 : tensor<?x5000xf32>
+  %e = tensor.empty(%rows) : tensor<?x40xf32>
+  %b = linalg.generic {indexing_maps = [#bl, #il], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : tensor<40xf32>) outs(%e : tensor<?x40xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  } -> tensor<?x40xf32>
+  %y = linalg.generic {indexing_maps = [#xl, #wl, #ol], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x5000xf32>, tensor<40x5000xf32>) outs(%b : tensor<?x40xf32>) {
+  ^bb0(%a: f32, %c: f32, %d: f32):
+    %m = arith.mulf %a, %c : f32
+    %s = arith.addf %m, %d : f32
+    linalg.yield %s : f32
+  } -> tensor<?x40xf32>
+  return %y : tensor<?x40xf32>
 }
 
 // -----

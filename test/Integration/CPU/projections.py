@@ -51,6 +51,12 @@ CASES = [
     ("L 31 dynamic, K = 17, N = 65", (1, 31, 17), 65, False, True),
     ("L 32 dynamic, K = 17, N = 65", (1, 32, 17), 65, True, True),
     ("b 3 x L 70, K = 1, N = 129", (3, 70, 1), 129, False, False),
+    # The packed kernel's chunks: 8 MB of rows of x (here 8 MB / 12004 B ->
+    # 696 rows: 696 + 696 + 8, the second across batch elements) and k in
+    # chunks of 2048 (2048 + 953), the later adding to what the earlier
+    # stored.
+    ("b 2 x L 700 dynamic: row chunks of 696, K = 3001 (k chunks 2048 + 953), N = 45",
+     (2, 700, 3001), 45, True, True),
 ]
 LOWERINGS_ALL = SCAN_LOWERINGS + [
     ("fast-packed", ["--packed-from-rows", "1"]),
@@ -151,6 +157,8 @@ INT8_CASES = [(name.replace("bf16 pairs only", "unrolled steps only")
      (3, 13, 40), 33, False, True),
     ("64 rows (packed from 64 with int8), K = 770, N = 31 (one partial panel)", (64, 770), 31,
      True, False),
+    ("600 rows (packed), K = 4100 (k chunks 2048 + 2048 + 4; row chunks 504 + 96), N = 33",
+     (600, 4100), 33, False, False),
 ]
 for index, (name, xshape, n, bias, dynamic) in enumerate(INT8_CASES):
     k = xshape[-1]
