@@ -112,12 +112,14 @@ def SSMLowerProjections : Pass<"ssm-lower-projections"> {
     rank 2 or 3, w in checkpoint layout) to one of two kernels, chosen at run
     time by the number of rows of x:
 
-    * prefill (>= `packed-from-rows` rows): a parallel loop over panels of 2 x `vector-width`
-      outputs; each iteration packs its panel of w transposed (k-major, so a
-      step of k reads two contiguous vectors) and runs register blocks of 8
-      rows (4 with AVX2) x 2 vectors over all rows of x: per k, two vector
-      loads, one broadcast per row and two FMAs per row, 16 accumulators in
-      registers. Output tails are masked.
+    * prefill (>= `packed-from-rows` rows): the rows of x in chunks of
+      about 8 MB, and for each a parallel loop over panels of 2 x
+      `vector-width` outputs; each iteration packs its panel of w
+      transposed (k-major, so a step of k reads two contiguous vectors) and
+      runs register blocks of 8 rows (4 with AVX2) x 2 vectors over the
+      chunk's rows: per k, two vector loads, one broadcast per row and two
+      FMAs per row, 16 accumulators in registers; over k in chunks of 2048
+      when K exceeds that. Output tails are masked.
     * decoding (fewer rows): per output, a dot product of a row of x with a
       row of w, vectorised along k: w is read once and never packed; several
       rows (sequences decoding together) share each vector of w in blocks

@@ -368,9 +368,10 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
                               : kPackedFromRows16));
     auto choice = scf::IfOp::create(rewriter, loc, packed, /*else=*/true);
     {
-      // Prefill: each parallel iteration packs a panel of nr rows of w,
-      // transposed (panel p: [k][j] = w[n0 + j][k], zeros past N), and runs the
-      // register blocks of `rows` x nr outputs over every row of x.
+      // Prefill: for each chunk of rows of x, each parallel iteration packs
+      // a panel of nr rows of w, transposed (panel p: [k][j] = w[n0 + j][k],
+      // zeros past N), and runs the register blocks of `rows` x nr outputs
+      // over every row of the chunk.
       OpBuilder::InsertionGuard guard(rewriter);
       rewriter.setInsertionPointToStart(&choice.getThenRegion().front());
       // Each iteration packs into its own buffer of K x nr floats (96 KB at
