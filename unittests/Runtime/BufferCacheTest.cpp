@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <malloc.h>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -97,6 +100,52 @@ TEST(BufferCache, ThreadsAllocateTogether) {
     t.join();
   EXPECT_LE(bufferCacheStats().cachedBytes, bufferCacheStats().limitBytes);
   releaseBufferCache();
+}
+
+/// The VmFlags line of the mapping in /proc/self/smaps that holds `p`, or
+/// "" when there is none (no procfs).
+std::string vmFlagsOf(const void *p) {
+  std::ifstream smaps("/proc/self/smaps");
+  auto at = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long long lo, hi;
+    char dash;
+    std::istringstream head(line);
+    if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+      inside = lo <= at && at < hi;
+      continue;
+    }
+    if (inside && line.rfind("VmFlags:", 0) == 0)
+      return line;
+  }
+  return "";
+}
+
+TEST(BufferCache, LargeHostBlocksAskForHugePages) {
+  // From kHugePageMinBytes on, hostAlloc advises the block's pages for
+  // transparent huge pages: the kernel marks their mapping "hg".
+  size_t bytes = 2 * kHugePageMinBytes;
+  auto *p = static_cast<unsigned char *>(hostAlloc(64, bytes));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 64, 0u);
+  EXPECT_GE(malloc_usable_size(p), bytes);
+  // Within a page of the requested size (no 2 MB of slack).
+  EXPECT_LT(malloc_usable_size(p), bytes + 2 * 4096);
+  std::memset(p, 1, bytes);
+  std::string flags = vmFlagsOf(p + bytes / 2);
+  if (flags.empty() ||
+      !std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled")) {
+    std::free(p);
+    GTEST_SKIP() << "no /proc/self/smaps or no transparent huge pages";
+  }
+  EXPECT_NE(flags.find(" hg"), std::string::npos) << flags;
+  std::free(p);
+  // Small blocks are plain aligned_alloc.
+  void *q = hostAlloc(64, 100);
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(q) % 64, 0u);
+  std::free(q);
 }
 
 } // namespace
