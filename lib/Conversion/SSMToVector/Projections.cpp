@@ -481,10 +481,6 @@ struct ProjectionToVector : OpRewritePattern<linalg::GenericOp> {
           initLanes.push_back(lanes(bias, {n}));
         }
 
-        // `count` rows from the flat row r0 (the rows of every batch
-        // element in turn, so that a batch of single tokens fills the
-        // register blocks as a longer sequence does): accumulate over k, add
-        // init, store.
         // The sums over k in [k0, k1) of `count` rows from the flat row r0
         // (the rows of every batch element in turn, so that a batch of
         // single tokens fills the register blocks as a longer sequence
