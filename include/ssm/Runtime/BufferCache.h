@@ -25,8 +25,9 @@
 // Blocks of kHugePageMinBytes or more (the cache's fresh ones and host
 // Arrays) are advised for transparent huge pages (hostAlloc): a first touch
 // then faults once per 2 MB instead of once per 4 KB. On the development
-// machine writing fresh memory ran at 0.3 GB/s in 4 KB pages and 1 GB/s in huge
-// ones (docs/performance.md, "First touch of large buffers").
+// machine a first write of fresh memory ran at 0.4 GB/s in 4 KB pages and
+// 1.5 GB/s or more in huge ones (bench/first_touch.cpp; docs/performance.md,
+// "First touch of large buffers").
 //
 //===----------------------------------------------------------------------===//
 
