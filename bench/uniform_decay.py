@@ -105,7 +105,8 @@ def main():
             # (identical outputs); the full form passes over the states in
             # blocks of another size (32 instead of 16, docs/cpu-fast-path.md),
             # so its C contractions are summed in another order (outputs
-            # within rounding: 1e-6 normwise).
+            # within rounding: the largest difference at most 1e-6 of the
+            # largest output).
             ref_y = np.load(outs["broadcast"])
             if not np.array_equal(ref_y, np.load(outs["strided"])):
                 sys.exit("uniform_decay: the strided form's output differs from the "
