@@ -5,6 +5,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
@@ -478,12 +479,19 @@ mlir::ssm::buildMambaLMModule(MLIRContext &ctx, const MambaConfig &cfg,
   return verified(std::move(module), "the Mamba model does not verify: ");
 }
 
-llvm::Expected<OwningOpRef<ModuleOp>>
-mlir::ssm::buildMambaStackModule(MLIRContext &ctx,
-                                 llvm::ArrayRef<MambaConfig> layers,
-                                 bool residual, int64_t batch, int64_t length) {
+llvm::Expected<OwningOpRef<ModuleOp>> mlir::ssm::buildMambaStackModule(
+    MLIRContext &ctx, llvm::ArrayRef<MambaConfig> layers, bool residual,
+    int64_t batch, int64_t length, llvm::ArrayRef<bool> uniformALog) {
   if (layers.empty())
     return llvm::createStringError("a mixer stack needs at least one layer");
+  if (!uniformALog.empty() && uniformALog.size() != layers.size())
+    return llvm::createStringError(
+        "uniformALog has %zu flags for a stack of %zu layers",
+        uniformALog.size(), layers.size());
+  for (auto [l, uniform] : llvm::enumerate(uniformALog))
+    if (uniform && layers[l].mixer != MixerKind::Mamba1)
+      return llvm::createStringError(
+          "layer %zu: only a Mamba-1 mixer takes A_log per channel", l);
   int64_t D = layers.front().dModel;
   for (auto [l, cfg] : llvm::enumerate(layers))
     if (cfg.dModel != D)
@@ -491,7 +499,7 @@ mlir::ssm::buildMambaStackModule(MLIRContext &ctx,
           "layer %zu of the mixer stack has width %lld, layer 0 has %lld", l,
           static_cast<long long>(cfg.dModel), static_cast<long long>(D));
   ctx.loadDialect<func::FuncDialect, arith::ArithDialect, tensor::TensorDialect,
-                  ssm::SSMDialect>();
+                  linalg::LinalgDialect, ssm::SSMDialect>();
   OpBuilder b(&ctx);
   Location loc = NameLoc::get(b.getStringAttr("mamba_stack"));
   auto tensor = [&](llvm::ArrayRef<int64_t> shape) -> RankedTensorType {
@@ -501,10 +509,13 @@ mlir::ssm::buildMambaStackModule(MLIRContext &ctx,
 
   SmallVector<Type> args = {hType};
   SmallVector<SmallVector<WeightSpec>> weights;
-  for (const MambaConfig &cfg : layers) {
+  for (auto [l, cfg] : llvm::enumerate(layers)) {
     weights.push_back(mambaLayerWeights(cfg, /*withNorm=*/false));
-    for (const WeightSpec &w : weights.back())
+    for (WeightSpec &w : weights.back()) {
+      if (w.name == "mixer.A_log" && !uniformALog.empty() && uniformALog[l])
+        w.argShape = {cfg.dInner};
       args.push_back(tensor(w.argShape));
+    }
   }
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   b.setInsertionPointToEnd(module->getBody());
@@ -516,10 +527,20 @@ mlir::ssm::buildMambaStackModule(MLIRContext &ctx,
   b.setInsertionPointToStart(body);
   Value h = body->getArgument(0);
   unsigned next = 1;
-  for (auto [cfg, layer] : llvm::zip(layers, weights)) {
+  for (auto [l, cfg] : llvm::enumerate(layers)) {
     llvm::StringMap<Value> arg;
-    for (const WeightSpec &w : layer)
+    for (const WeightSpec &w : weights[l])
       arg[w.name] = body->getArgument(next++);
+    if (!uniformALog.empty() && uniformALog[l]) {
+      // (E) -> (E, N): the same value for every state of a channel.
+      Value &aLog = arg["mixer.A_log"];
+      Value init = tensor::EmptyOp::create(b, loc, {cfg.dInner, cfg.dState},
+                                           b.getF32Type());
+      aLog = linalg::BroadcastOp::create(b, loc, aLog, init,
+                                         ArrayRef<int64_t>{1})
+                 .getResult()
+                 .front();
+    }
     Value out;
     switch (cfg.mixer) {
     case MixerKind::Mamba1:

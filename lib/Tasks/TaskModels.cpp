@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 using namespace mlir::ssm;
 using namespace mlir::ssm::tasks;
@@ -46,6 +47,13 @@ void MixerWeights::fill(llvm::StringRef name, float value) {
   std::fill_n(a.as<float>(), a.numElements(), value);
 }
 
+size_t MixerWeights::aLogIndex() const {
+  for (auto [i, w] : llvm::enumerate(specs))
+    if (w.name == "mixer.A_log")
+      return i;
+  llvm::report_fatal_error("task model: this mixer has no A_log");
+}
+
 llvm::SmallVector<const Array *> MixerWeights::ordered() const {
   llvm::SmallVector<const Array *> out;
   for (const WeightSpec &w : specs)
@@ -64,31 +72,83 @@ llvm::Expected<std::unique_ptr<JitProgram>> mlir::ssm::tasks::compileProgram(
   return JitProgram::compile(**module, options);
 }
 
+/// The first column of `aLog` (E, N) when every row is one value, else
+/// std::nullopt.
+static std::optional<Array> uniformColumn(const Array &aLog) {
+  const int64_t rows = aLog.shape()[0], cols = aLog.shape()[1];
+  const float *a = aLog.as<float>();
+  Array column(DType::F32, {rows});
+  for (int64_t i = 0; i < rows; ++i) {
+    const float *row = a + i * cols;
+    // Bitwise, so that -0.0 and 0.0 or two NaNs are not taken as one value.
+    if (std::any_of(row + 1, row + cols, [&](const float &v) {
+          return std::memcmp(&v, row, sizeof(float)) != 0;
+        }))
+      return std::nullopt;
+    column.as<float>()[i] = row[0];
+  }
+  return column;
+}
+
+llvm::Error MixerStack::compileProgram() {
+  llvm::SmallVector<MambaConfig> configs;
+  uniformALog.clear();
+  for (const MixerWeights &w : layers) {
+    configs.push_back(w.config());
+    uniformALog.push_back(
+        w.config().mixer == MixerKind::Mamba1 &&
+        uniformColumn(*w.ordered()[w.aLogIndex()]).has_value());
+  }
+  auto compiled = tasks::compileProgram(
+      [&](MLIRContext &ctx) {
+        return buildMambaStackModule(ctx, configs, residual,
+                                     ShapedType::kDynamic, ShapedType::kDynamic,
+                                     uniformALog);
+      },
+      options);
+  if (!compiled)
+    return compiled.takeError();
+  program = std::move(*compiled);
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::unique_ptr<MixerStack>>
 MixerStack::compile(std::vector<MixerWeights> layers, bool residual,
                     const JitOptions &options) {
   auto stack = std::unique_ptr<MixerStack>(new MixerStack());
   stack->layers = std::move(layers);
-  llvm::SmallVector<MambaConfig> configs;
-  for (const MixerWeights &w : stack->layers)
-    configs.push_back(w.config());
-  auto program = compileProgram(
-      [&](MLIRContext &ctx) {
-        return buildMambaStackModule(ctx, configs, residual,
-                                     ShapedType::kDynamic,
-                                     ShapedType::kDynamic);
-      },
-      options);
-  if (!program)
-    return program.takeError();
-  stack->program = std::move(*program);
+  stack->residual = residual;
+  stack->options = options;
+  if (llvm::Error err = stack->compileProgram())
+    return std::move(err);
   return stack;
 }
 
 llvm::Expected<Array> MixerStack::run(const Array &x) {
+  // A layer compiled to take A_log per channel whose A_log now varies along
+  // the states (changed through weights()) needs a program that takes it
+  // whole: compile again.
+  aLogColumns.clear();
+  aLogColumns.reserve(layers.size());
+  for (auto [l, w] : llvm::enumerate(layers)) {
+    if (!uniformALog[l])
+      continue;
+    std::optional<Array> column = uniformColumn(*w.ordered()[w.aLogIndex()]);
+    if (!column) {
+      if (llvm::Error err = compileProgram())
+        return std::move(err);
+      return run(x);
+    }
+    aLogColumns.push_back(std::move(*column));
+  }
   llvm::SmallVector<const Array *> args = {&x};
-  for (const MixerWeights &w : layers)
-    llvm::append_range(args, w.ordered());
+  size_t nextColumn = 0;
+  for (auto [l, w] : llvm::enumerate(layers)) {
+    llvm::SmallVector<const Array *> ordered = w.ordered();
+    if (uniformALog[l])
+      ordered[w.aLogIndex()] = &aLogColumns[nextColumn++];
+    llvm::append_range(args, ordered);
+  }
   auto results = program->call(kMambaStackFunc, args);
   if (!results)
     return results.takeError();

@@ -61,6 +61,8 @@ public:
   void fill(llvm::StringRef name, float value);
   /// The weights in the order the stack function takes them.
   llvm::SmallVector<const Array *> ordered() const;
+  /// The position of A_log in ordered() (Mamba-1 and Mamba-2 mixers).
+  size_t aLogIndex() const;
 
 private:
   /// The weight `name` ("mixer." implied). The last one found is kept: the
@@ -97,11 +99,26 @@ public:
   /// The widest layer's d_inner.
   int64_t maxInner() const;
   /// Layer l's weights, which later runs use: the program takes them as
-  /// arguments, so changing them needs no recompilation.
+  /// arguments, so changing them needs no recompilation (but for A_log's
+  /// form, below).
   MixerWeights &weights(size_t l) { return layers[l]; }
 
 private:
+  /// Compiles the program for the layers' current A_log: a Mamba-1 layer
+  /// whose A_log is the same for all states of each channel (the tasks'
+  /// constructions fill it with one value) takes it per channel
+  /// (buildMambaStackModule's uniformALog), and its scan computes one decay
+  /// per channel and step instead of one per state. MQAR at V = 8192 has
+  /// 4095 states.
+  llvm::Error compileProgram();
+
   std::vector<MixerWeights> layers;
+  bool residual = false;
+  JitOptions options;
+  /// Per layer: compiled with A_log per channel; and that column, which run()
+  /// passes in place of the (E, N) array.
+  llvm::SmallVector<bool> uniformALog;
+  std::vector<Array> aLogColumns;
   std::unique_ptr<JitProgram> program;
 };
 

@@ -3,7 +3,8 @@
 // buildS4DModule in both forms (S4D-Real, S4D-Lin), JIT-compiled and run on
 // a short random input against the S4D recurrence in float64 (ZOH), and its
 // error for an empty layer; buildMambaStackModule with S4D mixers against
-// the same recurrence inside the Mamba block, in float64.
+// the same recurrence inside the Mamba block, in float64, and its checks of
+// the per-channel A_log flags (MixerStackTest runs them).
 //
 //===----------------------------------------------------------------------===//
 
@@ -218,6 +219,27 @@ TEST(BuildMambaStackModule, S4DRealMixerMatchesFloat64) {
 }
 TEST(BuildMambaStackModule, S4DLinMixerWithBiasesMatchesFloat64) {
   checkS4DMixerStack(/*complex=*/true, /*bias=*/true);
+}
+
+TEST(BuildMambaStackModule, UniformALogFlagsAreChecked) {
+  MambaConfig mamba1, s4d;
+  mamba1.dModel = s4d.dModel = 4;
+  mamba1.dInner = s4d.dInner = 8;
+  s4d.mixer = MixerKind::S4D;
+  MambaConfig both[] = {mamba1, s4d};
+  auto ctx = createRunnerContext();
+  const bool one[] = {true}, second[] = {false, true};
+  auto wrongCount = buildMambaStackModule(*ctx, both, true, 1, 4, one);
+  ASSERT_FALSE(static_cast<bool>(wrongCount));
+  EXPECT_EQ(llvm::toString(wrongCount.takeError()),
+            "uniformALog has 1 flags for a stack of 2 layers");
+  auto notMamba1 = buildMambaStackModule(*ctx, both, true, 1, 4, second);
+  ASSERT_FALSE(static_cast<bool>(notMamba1));
+  EXPECT_EQ(llvm::toString(notMamba1.takeError()),
+            "layer 1: only a Mamba-1 mixer takes A_log per channel");
+  const bool first[] = {true, false};
+  auto ok = buildMambaStackModule(*ctx, both, true, 1, 4, first);
+  EXPECT_TRUE(static_cast<bool>(ok)) << llvm::toString(ok.takeError());
 }
 
 TEST(BuildMambaLMModule, S4DMixerIsRefused) {

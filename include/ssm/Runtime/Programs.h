@@ -139,11 +139,15 @@ inline constexpr const char *kMambaStackFunc = "stack";
 /// the research tasks' fixed-weight constructions (tasks.md): layer l maps
 /// h to h + mixer_l(h), or to mixer_l(h) when `residual` is false. Every
 /// layer has the width `layers[l].dModel`, which must be the same for all.
-/// `batch` and `length` may be ShapedType::kDynamic.
-llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
-buildMambaStackModule(mlir::MLIRContext &ctx,
-                      llvm::ArrayRef<MambaConfig> layers, bool residual,
-                      int64_t batch, int64_t length);
+/// `batch` and `length` may be ShapedType::kDynamic. A Mamba-1 layer l with
+/// `uniformALog[l]` takes A_log as (d_inner) instead of (d_inner, d_state),
+/// one value per channel for all its states, broadcast in the program: the
+/// IR then shows A uniform along the states, and the scan takes one decay
+/// per channel and step (SSMAnalysis.h). `uniformALog` is empty or one flag
+/// per layer.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>> buildMambaStackModule(
+    mlir::MLIRContext &ctx, llvm::ArrayRef<MambaConfig> layers, bool residual,
+    int64_t batch, int64_t length, llvm::ArrayRef<bool> uniformALog = {});
 
 /// The name of the function buildLinearAttentionStackModule() defines.
 /// Arguments: the features x (b, L, W), then per layer the q, k and v

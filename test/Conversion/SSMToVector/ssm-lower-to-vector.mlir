@@ -640,6 +640,82 @@ func.func @per_state_decay(%u: tensor<1x?x16xf32>, %dt: tensor<1x?x16xf32>, %A: 
 
 // -----
 
+// Mamba-1's A = -exp(A_log) (ssm-expand-blocks' elementwise generic) on an
+// A_log broadcast along the states, as the tasks' fixed-weight models give
+// it: uniform too. The generic is rebuilt on the broadcast's one column and
+// the scan computes one decay per channel vector and step. A generic that
+// reads a per-state input along the states, or reads a uniform one through
+// another indexing than its output's, stays per state.
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#tr = affine_map<(d0, d1) -> (d1, d0)>
+// CHECK-LABEL: func.func @uniform_alog(
+// CHECK-NOT: tensor<16x4xf32>
+// CHECK: %[[COL:.*]] = tensor.empty() : tensor<16x1xf32>
+// CHECK: %[[BC:.*]] = linalg.broadcast ins(%{{.*}} : tensor<16xf32>) outs(%[[COL]] : tensor<16x1xf32>) dimensions = [1]
+// CHECK: linalg.generic {{.*}} ins(%[[BC]] : tensor<16x1xf32>) outs(%{{.*}} : tensor<16x1xf32>)
+// CHECK-NOT: tensor<16x4xf32>
+// CHECK: math.roundeven
+// CHECK-NOT: math.roundeven
+// CHECK: } else {
+// CHECK: math.roundeven
+// CHECK-NOT: math.roundeven
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK-NOT: math.roundeven
+// CHECK: scf.yield
+// CHECK-LABEL: func.func @per_state_alog_with_uniform_input(
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK-COUNT-4: math.roundeven
+// CHECK-LABEL: func.func @transposed_uniform_input(
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK-COUNT-4: math.roundeven
+func.func @uniform_alog(%u: tensor<1x?x16xf32>, %dt: tensor<1x?x16xf32>, %a: tensor<16xf32>,
+                        %B: tensor<1x?x4xf32>) -> tensor<1x?x16xf32> {
+  %e = tensor.empty() : tensor<16x4xf32>
+  %alog = linalg.broadcast ins(%a : tensor<16xf32>) outs(%e : tensor<16x4xf32>) dimensions = [1]
+  %A = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%alog : tensor<16x4xf32>) outs(%e : tensor<16x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %x = math.exp %in : f32
+    %n = arith.negf %x : f32
+    linalg.yield %n : f32
+  } -> tensor<16x4xf32>
+  %y = ssm.selective_scan token_major %u, %dt, %A, %B, %B
+      : (tensor<1x?x16xf32>, tensor<1x?x16xf32>, tensor<16x4xf32>, tensor<1x?x4xf32>, tensor<1x?x4xf32>) -> tensor<1x?x16xf32>
+  return %y : tensor<1x?x16xf32>
+}
+func.func @per_state_alog_with_uniform_input(%u: tensor<1x?x16xf32>, %dt: tensor<1x?x16xf32>, %a: tensor<16xf32>,
+                                             %s: tensor<16x4xf32>, %B: tensor<1x?x4xf32>) -> tensor<1x?x16xf32> {
+  %e = tensor.empty() : tensor<16x4xf32>
+  %alog = linalg.broadcast ins(%a : tensor<16xf32>) outs(%e : tensor<16x4xf32>) dimensions = [1]
+  %A = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%alog, %s : tensor<16x4xf32>, tensor<16x4xf32>) outs(%e : tensor<16x4xf32>) {
+  ^bb0(%in: f32, %in2: f32, %out: f32):
+    %x = arith.addf %in, %in2 : f32
+    linalg.yield %x : f32
+  } -> tensor<16x4xf32>
+  %y = ssm.selective_scan token_major %u, %dt, %A, %B, %B
+      : (tensor<1x?x16xf32>, tensor<1x?x16xf32>, tensor<16x4xf32>, tensor<1x?x4xf32>, tensor<1x?x4xf32>) -> tensor<1x?x16xf32>
+  return %y : tensor<1x?x16xf32>
+}
+func.func @transposed_uniform_input(%u: tensor<1x?x16xf32>, %dt: tensor<1x?x16xf32>, %a: tensor<16xf32>,
+                                    %B: tensor<1x?x4xf32>) -> tensor<1x?x16xf32> {
+  %e = tensor.empty() : tensor<16x16xf32>
+  %alog = linalg.broadcast ins(%a : tensor<16xf32>) outs(%e : tensor<16x16xf32>) dimensions = [1]
+  %e4 = tensor.empty() : tensor<16x4xf32>
+  %sq = tensor.extract_slice %alog[0, 0] [4, 16] [1, 1] : tensor<16x16xf32> to tensor<4x16xf32>
+  %A = linalg.generic {indexing_maps = [#tr, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%sq : tensor<4x16xf32>) outs(%e4 : tensor<16x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<16x4xf32>
+  %y = ssm.selective_scan token_major %u, %dt, %A, %B, %B
+      : (tensor<1x?x16xf32>, tensor<1x?x16xf32>, tensor<16x4xf32>, tensor<1x?x4xf32>, tensor<1x?x4xf32>) -> tensor<1x?x16xf32>
+  return %y : tensor<1x?x16xf32>
+}
+
+// -----
+
 // A computed elementwise from A_log (Mamba-1's -exp(A_log), as
 // ssm-expand-blocks writes it): the scan reads A_log and applies the body to
 // the vectors it loads, in its tiles; the generic over the whole array is

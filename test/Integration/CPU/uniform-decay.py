@@ -3,8 +3,9 @@
 # ssm.selective_scan whose A does not vary along the states (Mamba-2's one
 # decay per head), for which the fast path computes exp(dt * A) once per
 # channel and step: A built in the program by linalg.broadcast, by a
-# linalg.generic plus collapse_shape (ssm-expand-blocks' Mamba-2 form) and as
-# a constant with uniform rows; and controls the shortcut must not take: a
+# linalg.generic plus collapse_shape (ssm-expand-blocks' Mamba-2 form), as
+# a constant with uniform rows and as -exp of a broadcast A_log (Mamba-1's
+# form on one value per channel); and controls the shortcut must not take: a
 # constant whose last row is not uniform, a generic that reads the state
 # index, and a per-state A computed elementwise from A_log (Mamba-1's form,
 # which the fast path maps per vector it loads). Token-major, against the
@@ -64,6 +65,23 @@ def a_program(form, d, n, P=4):
     linalg.yield %%ng : f32
   } -> tensor<%dx%dxf32>
 """ % (d, n, d, n, d, n), lambda a: -np.exp(a.astype(np.float64)))
+    if form == "broadcast-elementwise":
+        # Mamba-1's A = -exp(A_log) on an A_log broadcast along the states
+        # (the tasks' fixed-weight models): uniform, the generic rebuilt on
+        # the broadcast's column.
+        return ("%%a: tensor<%dxf32>" % d, """
+  %%e = tensor.empty() : tensor<%dx%dxf32>
+  %%alog = linalg.broadcast ins(%%a : tensor<%dxf32>) outs(%%e : tensor<%dx%dxf32>) dimensions = [1]
+  %%A = linalg.generic {indexing_maps = [affine_map<(c, j) -> (c, j)>, affine_map<(c, j) -> (c, j)>],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%%alog : tensor<%dx%dxf32>) outs(%%e : tensor<%dx%dxf32>) {
+  ^bb0(%%x: f32, %%o: f32):
+    %%ex = math.exp %%x : f32
+    %%ng = arith.negf %%ex : f32
+    linalg.yield %%ng : f32
+  } -> tensor<%dx%dxf32>
+""" % (d, n, d, d, n, d, n, d, n, d, n),
+                lambda a: np.repeat(-np.exp(a.astype(np.float64))[:, None], n, axis=1))
     if form == "index":
         # Control: A[c, j] = a[c] * (1 + j / 8) varies along j.
         return ("%%a: tensor<%dxf32>" % d, """
@@ -113,6 +131,7 @@ def case(name, form, b, d, L, n, h0=False, P=4,
         decl, build, expand = a_program(form, d, n, P)
         a = (rng.uniform(-2.0, 1.5, d // P) if form == "heads"
              else rng.uniform(-2.0, 1.5, (d, n)) if form == "elementwise"
+             else rng.uniform(-2.0, 1.5, d) if form == "broadcast-elementwise"
              else -np.exp(rng.uniform(-2.0, 1.5, d))).astype(np.float32)
         A = expand(a)
         a_in = [a]
@@ -158,6 +177,10 @@ case("heads of 16, n 128, h0", "heads", 1, 32, 21, 128, h0=True, P=16)
 case("heads of 16, n 128, 3 chunks, h0", "heads", 2, 48, 150, 128, h0=True, P=16)
 case("broadcast, n 200, d 40, h0", "broadcast", 1, 40, 70, 200, h0=True)
 case("broadcast, n 300 (groups, then blocks), h0", "broadcast", 1, 20, 33, 300, h0=True)
+# Mamba-1's form on a per-channel A_log: chunks, groups then blocks, a step.
+case("-exp(broadcast A_log), d 40, n 16", "broadcast-elementwise", 2, 40, 37, 16)
+case("-exp(broadcast A_log), n 300, h0", "broadcast-elementwise", 1, 20, 33, 300, h0=True)
+case("-exp(broadcast A_log), one step, h0", "broadcast-elementwise", 2, 48, 1, 16, h0=True)
 # Mamba-2's decoding step: states in the lanes, A narrowed to one column.
 case("heads of 16, n 128, one step, h0", "heads", 2, 48, 1, 128, h0=True, P=16)
 case("constant uniform rows, one step, d 20, n 16, h0", "constant", 1, 20, 1, 16, h0=True)

@@ -14,7 +14,18 @@
 
 using namespace mlir;
 
-bool mlir::ssm::isUniformAlongStates(Value a) {
+/// The depth of producers isUniformAlongStates follows through elementwise
+/// generics (each level may branch over the generic's inputs).
+static constexpr int kMaxUniformDepth = 8;
+
+/// True when `map`, an input's indexing map in a generic of `loops` loops
+/// whose last loop is the state dimension, reads along that loop: then the
+/// input must be uniform itself, and indexed exactly as the output.
+static bool readsAlongLast(AffineMap map, unsigned loops) {
+  return map.isFunctionOfDim(loops - 1);
+}
+
+static bool isUniform(Value a, int depth) {
   while (true) {
     auto type = dyn_cast<RankedTensorType>(a.getType());
     if (!type || type.getRank() < 2)
@@ -58,7 +69,9 @@ bool mlir::ssm::isUniformAlongStates(Value a) {
       return llvm::is_contained(bcast.getDimensions(), last);
     if (auto gen = dyn_cast<linalg::GenericOp>(def)) {
       // Every output element a function of inputs that ignore the last
-      // loop, with that loop parallel and the output indexed identically.
+      // loop, or that read it through the output's own indexing and are
+      // uniform themselves (-exp(A_log) on a broadcast A_log), with that
+      // loop parallel and the output indexed identically.
       if (gen.getNumDpsInits() != 1 || !gen.hasPureTensorSemantics() ||
           gen.getNumLoops() != type.getRank() ||
           gen.getIteratorTypesArray()[last] != utils::IteratorType::parallel ||
@@ -68,14 +81,21 @@ bool mlir::ssm::isUniformAlongStates(Value a) {
       if (!body.getArguments().back().use_empty() ||
           !body.getOps<linalg::IndexOp>().empty())
         return false;
-      for (OpOperand *in : gen.getDpsInputOperands())
-        if (gen.getMatchingIndexingMap(in).isFunctionOfDim(last))
+      for (OpOperand *in : gen.getDpsInputOperands()) {
+        AffineMap map = gen.getMatchingIndexingMap(in);
+        if (!readsAlongLast(map, gen.getNumLoops()))
+          continue;
+        if (!map.isIdentity() || depth >= kMaxUniformDepth ||
+            !isUniform(in->get(), depth + 1))
           return false;
+      }
       return true;
     }
     return false;
   }
 }
+
+bool mlir::ssm::isUniformAlongStates(Value a) { return isUniform(a, 0); }
 
 /// narrowUniformAlongStates on an `a` already known to be uniform: each
 /// level rebuilds its op on what the level below returns.
@@ -145,6 +165,10 @@ static Value narrowUniform(OpBuilder &b, Value a) {
   auto gen = cast<linalg::GenericOp>(def);
   IRMapping map;
   map.map(gen.getDpsInits()[0], init);
+  // An input read along the states is uniform (isUniform): its column too.
+  for (OpOperand *in : gen.getDpsInputOperands())
+    if (readsAlongLast(gen.getMatchingIndexingMap(in), gen.getNumLoops()))
+      map.map(in->get(), narrowUniform(b, in->get()));
   Operation *narrow = b.clone(*gen, map);
   narrow->getResult(0).setType(init.getType());
   return narrow->getResult(0);

@@ -22,8 +22,10 @@ namespace mlir::ssm {
 /// inputs ignore the state dimension, then a collapse_shape of (H, P) into
 /// channels), seen through the slices of tiling and of state groups; a
 /// linalg.broadcast along the last dimension; a constant whose rows are
-/// uniform. The scans then compute exp(dt * A) once per channel and step
-/// instead of once per state, as mamba_ssm's Mamba-2 kernels do; nothing
+/// uniform; an elementwise generic on such values (Mamba-1's -exp(A_log)
+/// on an A_log broadcast along the states, as the tasks' fixed-weight
+/// models give it). The scans then compute exp(dt * A) once per channel and
+/// step instead of once per state, as mamba_ssm's Mamba-2 kernels do; nothing
 /// is assumed that the IR does not show.
 bool isUniformAlongStates(Value a);
 
