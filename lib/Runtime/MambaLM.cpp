@@ -328,36 +328,6 @@ llvm::Expected<Array> MambaLM::forward(const Array &tokensIn, State &state,
   return std::move((*results)[0]);
 }
 
-/// log softmax(row)[at] = row[at] - max - log sum exp(row - max): the
-/// exponentials in float (each within an ulp), summed in double in eight
-/// independent partial sums, which lets them overlap (one chain of double
-/// exponentials would wait on each add).
-///
-/// The arguments are clamped at kExpFloor: below about -87.3 glibc's expf
-/// leaves its fast path for the underflow's (a subnormal or zero result,
-/// errno), which took a third of a scoring's host time on a random model,
-/// whose logits spread over hundreds. A clamped term adds under 1.7e-38 to
-/// a sum of at least 1 (the maximum's own term), far below a double's last
-/// bit: the log-probabilities do not change.
-static double logSoftmaxAt(const float *row, int64_t n, int64_t at) {
-  constexpr float kExpFloor = -87.0f;
-  const float max = *std::max_element(row, row + n);
-  auto term = [&](int64_t v) {
-    return std::exp(std::max(row[v] - max, kExpFloor));
-  };
-  double part[8] = {};
-  int64_t v = 0;
-  for (; v + 8 <= n; v += 8)
-    for (int j = 0; j < 8; ++j)
-      part[j] += term(v + j);
-  for (; v < n; ++v)
-    part[0] += term(v);
-  double sum = 0;
-  for (double p : part)
-    sum += p;
-  return static_cast<double>(row[at] - max) - std::log(sum);
-}
-
 llvm::Expected<Array> MambaLM::score(const Array &tokensIn, State &state,
                                      int64_t chunk, double *ms) {
   if (chunk < 0)

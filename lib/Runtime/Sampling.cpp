@@ -120,3 +120,76 @@ int64_t TokenSampler::next(const float *logits, int64_t vocab) {
   }
   return candidates.back().second;
 }
+
+namespace {
+
+/// The floor of logSoftmaxAt's exponents.
+constexpr float kExpFloor = -87.0f;
+
+/// exp(x) for x in [kExpFloor, 0] (or NaN) in float, within an ulp
+/// (1.02e-7 relative at most, over every float of the range): x = k ln 2 +
+/// r with |r| <= ln 2 / 2, e^r by its Taylor polynomial of degree 7
+/// (truncation under 1e-8), 2^k from the exponent bits. k comes from the
+/// float's rounding to an integer after adding 1.5 * 2^23, so that the loop
+/// vectorises without a conversion whose NaN case C++ leaves undefined.
+/// Not std::exp: glibc's expf is a call per element, 6x slower here.
+inline float expNonPositive(float x) {
+  // No fused multiply-adds: every clone of logSoftmaxAt below then rounds
+  // alike, and gives the same log-probabilities on every x86-64 CPU.
+#pragma clang fp contract(off)
+  constexpr float kLog2e = 1.44269504088896341f;
+  // ln 2 in two parts: k * kLn2Hi is exact for |k| < 2^8.
+  constexpr float kLn2Hi = 0.693145751953125f, kLn2Lo = 1.42860682030941723e-6f;
+  constexpr float kShifter = 12582912.0f; // 1.5 * 2^23
+  const float t = x * kLog2e + kShifter;
+  const float k = t - kShifter;
+  const int32_t ki = __builtin_bit_cast(int32_t, t) -
+                     __builtin_bit_cast(int32_t, kShifter);
+  const float r = (x - k * kLn2Hi) - k * kLn2Lo;
+  float p = 1.0f / 5040;
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  // k >= -126 for x >= -87: 2^k is a normal float.
+  return p * __builtin_bit_cast(float, (ki + 127) << 23);
+}
+
+} // namespace
+
+// Sixteen independent maxima and sums (two vectors of doubles), so that the
+// loops vectorise without reassociating anything: each lane adds its own
+// terms in order. One clone per instruction set, chosen when loaded; all
+// compute the same values.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+double mlir::ssm::logSoftmaxAt(const float *row, int64_t n, int64_t at) {
+  constexpr int kLanes = 16;
+  float lanesMax[kLanes];
+  std::fill_n(lanesMax, kLanes, -INFINITY);
+  const int64_t whole = n - n % kLanes;
+  for (int64_t v = 0; v < whole; v += kLanes)
+    for (int j = 0; j < kLanes; ++j)
+      lanesMax[j] = std::max(lanesMax[j], row[v + j]);
+  float max = -INFINITY;
+  for (int64_t v = whole; v < n; ++v)
+    max = std::max(max, row[v]);
+  for (float m : lanesMax)
+    max = std::max(max, m);
+  // std::max(NaN - max, floor) keeps the NaN: a NaN logit makes the sum NaN.
+  auto term = [&](float x) {
+    return static_cast<double>(expNonPositive(std::max(x - max, kExpFloor)));
+  };
+  double sums[kLanes] = {};
+  for (int64_t v = 0; v < whole; v += kLanes)
+    for (int j = 0; j < kLanes; ++j)
+      sums[j] += term(row[v + j]);
+  for (int64_t v = whole; v < n; ++v)
+    sums[0] += term(row[v]);
+  double sum = 0;
+  for (double s : sums)
+    sum += s;
+  return static_cast<double>(row[at] - max) - std::log(sum);
+}

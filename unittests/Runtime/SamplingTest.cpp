@@ -1,10 +1,12 @@
-//===- SamplingTest.cpp - the token sampler of generation -----------------===//
+//===- SamplingTest.cpp - the token sampler and the log-softmax ------------===//
 
 #include "ssm/Runtime/Sampling.h"
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <vector>
 
 using namespace mlir::ssm;
@@ -159,6 +161,59 @@ TEST(SamplingTest, OptionsOutOfRange) {
   EXPECT_EQ(message(o), "top-p must be in (0, 1] (1: every token), got 0");
   o.topP = 1.5;
   EXPECT_EQ(message(o), "top-p must be in (0, 1] (1: every token), got 1.5");
+}
+
+} // namespace
+
+namespace {
+
+/// log softmax(row)[at] in double from the float row.
+double logSoftmaxReference(const std::vector<float> &row, int64_t at) {
+  double max = -INFINITY;
+  for (float x : row)
+    max = std::max(max, double(x));
+  double sum = 0;
+  for (float x : row)
+    sum += std::exp(double(x) - max);
+  return double(row[at]) - max - std::log(sum);
+}
+
+TEST(LogSoftmaxTest, MatchesFloat64) {
+  // Lengths around the 16 lanes and a vocabulary's, logits of a trained
+  // model's spread (sd 3) and of a random model's (sd 100: most terms
+  // clamped), the maximum anywhere (also in the tail).
+  std::mt19937 gen(4);
+  for (int64_t n : {1, 2, 15, 16, 17, 33, 1000, 50280})
+    for (double sd : {3.0, 100.0}) {
+      std::normal_distribution<float> dist(0, sd);
+      std::vector<float> row(n);
+      for (float &x : row)
+        x = dist(gen);
+      row[n - 1] = std::abs(row[n - 1]) + 4 * sd;
+      for (int64_t at : {int64_t(0), n / 2, n - 1}) {
+        double want = logSoftmaxReference(row, at);
+        EXPECT_NEAR(logSoftmaxAt(row.data(), n, at), want,
+                    1e-6 * std::max(1.0, std::abs(want)))
+            << "n " << n << ", sd " << sd << ", at " << at;
+      }
+    }
+}
+
+TEST(LogSoftmaxTest, ExtremesAndNaN) {
+  // Terms far below the maximum add nothing: log p of the maximum is 0.
+  std::vector<float> far = {0.0f, -1000.0f, -INFINITY, -90.0f};
+  EXPECT_EQ(logSoftmaxAt(far.data(), far.size(), 0), 0.0);
+  EXPECT_NEAR(logSoftmaxAt(far.data(), far.size(), 3), -90.0, 1e-6);
+  // Equal logits: log(1 / n) for every token.
+  std::vector<float> flat(37, 2.5f);
+  EXPECT_NEAR(logSoftmaxAt(flat.data(), flat.size(), 20), -std::log(37.0),
+              1e-7);
+  // A NaN anywhere (in the lanes or the tail) makes every result NaN.
+  for (size_t where : {size_t(3), size_t(35)}) {
+    std::vector<float> row(37, 1.0f);
+    row[where] = NAN;
+    EXPECT_TRUE(std::isnan(logSoftmaxAt(row.data(), row.size(), 0)));
+  }
 }
 
 } // namespace

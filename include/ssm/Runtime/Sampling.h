@@ -5,7 +5,8 @@
 // implementations), and the token sampler of generation: greedy, or a draw
 // from the tempered softmax restricted to the top k tokens and to the top-p
 // nucleus, in the order of mamba_ssm's and transformers' generate
-// (docs/models.md, "Sampling").
+// (docs/models.md, "Sampling"); and the log-softmax that scoring takes of
+// each position's logits.
 //
 //===----------------------------------------------------------------------===//
 
@@ -92,6 +93,15 @@ private:
   /// The top-k selection's heap.
   std::vector<int64_t> kept;
 };
+
+/// log softmax(row)[at] over the n values of `row`, the log-probability
+/// scoring reads: row[at] - max - log sum exp(row - max), the exponentials
+/// in float (each within an ulp) and their sum in double. Vectorised, with
+/// AVX-512 or AVX2 where the CPU has them (docs/models.md, "Scoring").
+/// Arguments below -87 count as -87 (glibc's expf would leave its fast path
+/// for the underflow's there; a clamped term adds under 1.7e-38 to a sum of
+/// at least 1). A NaN in the row gives NaN.
+double logSoftmaxAt(const float *row, int64_t n, int64_t at);
 
 } // namespace mlir::ssm
 
