@@ -536,10 +536,10 @@ llvm::Expected<OwningOpRef<ModuleOp>> mlir::ssm::buildMambaStackModule(
       Value &aLog = arg["mixer.A_log"];
       Value init = tensor::EmptyOp::create(b, loc, {cfg.dInner, cfg.dState},
                                            b.getF32Type());
-      aLog = linalg::BroadcastOp::create(b, loc, aLog, init,
-                                         ArrayRef<int64_t>{1})
-                 .getResult()
-                 .front();
+      aLog =
+          linalg::BroadcastOp::create(b, loc, aLog, init, ArrayRef<int64_t>{1})
+              .getResult()
+              .front();
     }
     Value out;
     switch (cfg.mixer) {

@@ -143,8 +143,8 @@ inline float expNonPositive(float x) {
   constexpr float kShifter = 12582912.0f; // 1.5 * 2^23
   const float t = x * kLog2e + kShifter;
   const float k = t - kShifter;
-  const int32_t ki = __builtin_bit_cast(int32_t, t) -
-                     __builtin_bit_cast(int32_t, kShifter);
+  const int32_t ki =
+      __builtin_bit_cast(int32_t, t) - __builtin_bit_cast(int32_t, kShifter);
   const float r = (x - k * kLn2Hi) - k * kLn2Lo;
   float p = 1.0f / 5040;
   p = p * r + 1.0f / 720;
@@ -164,8 +164,9 @@ inline float expNonPositive(float x) {
 // loops vectorise without reassociating anything: each lane adds its own
 // terms in order. One clone per instruction set, chosen when loaded; all
 // compute the same values.
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-double mlir::ssm::logSoftmaxAt(const float *row, int64_t n, int64_t at) {
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3",
+                             "default"))) double
+mlir::ssm::logSoftmaxAt(const float *row, int64_t n, int64_t at) {
   constexpr int kLanes = 16;
   float lanesMax[kLanes];
   std::fill_n(lanesMax, kLanes, -INFINITY);

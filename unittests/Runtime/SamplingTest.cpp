@@ -1,4 +1,5 @@
-//===- SamplingTest.cpp - the token sampler and the log-softmax ------------===//
+//===- SamplingTest.cpp - the token sampler and the log-softmax
+//------------===//
 
 #include "ssm/Runtime/Sampling.h"
 
