@@ -1,5 +1,4 @@
-//===- ProgramsTest.cpp - builders of Runtime/Programs.h, compiled
-//---------===//
+//===- ProgramsTest.cpp - builders of Runtime/Programs.h, compiled -------===//
 //
 // buildS4DModule in both forms (S4D-Real, S4D-Lin), JIT-compiled and run on
 // a short random input against the S4D recurrence in float64 (ZOH), and its

@@ -1,5 +1,4 @@
-//===- SamplingTest.cpp - the token sampler and the log-softmax
-//------------===//
+//===- SamplingTest.cpp - the token sampler and the log-softmax ----------===//
 
 #include "ssm/Runtime/Sampling.h"
 

@@ -29,6 +29,21 @@ EMULATOR = [("gpu-emulator", ["--target", "gpu-emulator"]),
 rng = np.random.default_rng(23)
 
 
+def neg_exp(src, init, d, n):
+    """IR of %A = -exp(src) (d, n) elementwise, as ssm-expand-blocks writes
+    Mamba-1's A from A_log, into `init`."""
+    return """
+  %%A = linalg.generic {indexing_maps = [affine_map<(c, j) -> (c, j)>, affine_map<(c, j) -> (c, j)>],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%s : tensor<%dx%dxf32>) outs(%s : tensor<%dx%dxf32>) {
+  ^bb0(%%x: f32, %%o: f32):
+    %%ex = math.exp %%x : f32
+    %%ng = arith.negf %%ex : f32
+    linalg.yield %%ng : f32
+  } -> tensor<%dx%dxf32>
+""" % (src, d, n, init, d, n, d, n)
+
+
 def a_program(form, d, n, P=4):
     """(argument declaration, IR building %A (d, n) from %a, the A the
     reference sees as a function of the array passed as %a)."""
@@ -55,16 +70,8 @@ def a_program(form, d, n, P=4):
     if form == "elementwise":
         # Control: Mamba-1's A = -exp(A_log), one value per state, which the
         # fast path reads at A_log and maps per vector it loads.
-        return ("%%a: tensor<%dx%dxf32>" % (d, n), """
-  %%A = linalg.generic {indexing_maps = [affine_map<(c, j) -> (c, j)>, affine_map<(c, j) -> (c, j)>],
-                        iterator_types = ["parallel", "parallel"]}
-      ins(%%a : tensor<%dx%dxf32>) outs(%%a : tensor<%dx%dxf32>) {
-  ^bb0(%%x: f32, %%o: f32):
-    %%ex = math.exp %%x : f32
-    %%ng = arith.negf %%ex : f32
-    linalg.yield %%ng : f32
-  } -> tensor<%dx%dxf32>
-""" % (d, n, d, n, d, n), lambda a: -np.exp(a.astype(np.float64)))
+        return ("%%a: tensor<%dx%dxf32>" % (d, n), neg_exp("%a", "%a", d, n),
+                lambda a: -np.exp(a.astype(np.float64)))
     if form == "broadcast-elementwise":
         # Mamba-1's A = -exp(A_log) on an A_log broadcast along the states
         # (the tasks' fixed-weight models): uniform, the generic rebuilt on
@@ -72,15 +79,7 @@ def a_program(form, d, n, P=4):
         return ("%%a: tensor<%dxf32>" % d, """
   %%e = tensor.empty() : tensor<%dx%dxf32>
   %%alog = linalg.broadcast ins(%%a : tensor<%dxf32>) outs(%%e : tensor<%dx%dxf32>) dimensions = [1]
-  %%A = linalg.generic {indexing_maps = [affine_map<(c, j) -> (c, j)>, affine_map<(c, j) -> (c, j)>],
-                        iterator_types = ["parallel", "parallel"]}
-      ins(%%alog : tensor<%dx%dxf32>) outs(%%e : tensor<%dx%dxf32>) {
-  ^bb0(%%x: f32, %%o: f32):
-    %%ex = math.exp %%x : f32
-    %%ng = arith.negf %%ex : f32
-    linalg.yield %%ng : f32
-  } -> tensor<%dx%dxf32>
-""" % (d, n, d, d, n, d, n, d, n, d, n),
+""" % (d, n, d, d, n) + neg_exp("%alog", "%e", d, n),
                 lambda a: np.repeat(-np.exp(a.astype(np.float64))[:, None], n, axis=1))
     if form == "index":
         # Control: A[c, j] = a[c] * (1 + j / 8) varies along j.
