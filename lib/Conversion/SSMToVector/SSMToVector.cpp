@@ -23,6 +23,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <numeric>
+
 namespace mlir::ssm {
 #define GEN_PASS_DEF_SSMLOWERTOVECTOR
 #include "ssm/Conversion/Passes.h.inc"
@@ -86,6 +88,29 @@ bool blocksStates(SelectiveScanOp op, int64_t tileGroup, int64_t stateBlock) {
   int64_t limit = stateBlockLimit(stateBlock, isUniformAlongStates(op.getA()));
   return !onlyStep && maxTileGroup(tm, tileGroup, n, limit) > 1 &&
          n <= kMaxBlockedStates;
+}
+
+/// A grouped B or C (channel c reads group c / G, G = d / g channels per
+/// group) is read by a tile of V channels as one broadcast per (state,
+/// step) when G is a multiple of V. Otherwise a tile's lanes span groups:
+/// up to kMaxBlendGroups groups are read as that many broadcasts blended by
+/// lane (masks fixed per tile), more as a per-lane gather.
+constexpr int64_t kMaxBlendGroups = 4;
+
+/// The broadcasts a tile of V channels blends for a grouped B or C of g
+/// groups over d channels: the most groups that meet in one tile (1 when G
+/// is a multiple of V), or 0 for a per-lane gather (more than
+/// kMaxBlendGroups, or a dynamic d or g).
+int64_t blendedGroups(int64_t d, int64_t g, int64_t V) {
+  if (ShapedType::isDynamic(d) || ShapedType::isDynamic(g) || g < 1 || d < 1)
+    return 0;
+  const int64_t G = d / g;
+  if (G % V == 0)
+    return 1;
+  int64_t most = 1;
+  for (int64_t c0 = 0; c0 < d && most <= kMaxBlendGroups; c0 += V)
+    most = std::max(most, (std::min(c0 + V, d) - 1) / G - c0 / G + 1);
+  return most <= kMaxBlendGroups ? most : 0;
 }
 
 constexpr double kLog2E = 1.4426950408889634;
@@ -336,18 +361,18 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
               "step with n a multiple of the vector width");
     Kind kindB = SelectiveScanOp::getProjectionKind(op.getB());
     Kind kindC = SelectiveScanOp::getProjectionKind(op.getC());
-    // A channel tile must read one group: d / g a multiple of V, statically.
-    for (Value proj : {op.getB(), op.getC()}) {
-      if (SelectiveScanOp::getProjectionKind(proj) != Kind::Grouped)
-        continue;
-      auto pt = cast<RankedTensorType>(proj.getType());
-      int64_t g = pt.getDimSize(tm ? 2 : 1);
-      int64_t d = uType.getDimSize(tm ? 2 : 1);
-      if (ShapedType::isDynamic(g) || ShapedType::isDynamic(d) ||
-          (d / g) % V != 0)
-        return rewriter.notifyMatchFailure(
-            op, "grouped B/C whose groups split a channel tile");
-    }
+    // How a tile reads a grouped B or C (blendedGroups): 1 for a single
+    // broadcast (also every other kind), k > 1 broadcasts blended by lane,
+    // 0 a gather.
+    auto readMode = [&](Value proj, Kind kind) -> int64_t {
+      if (kind != Kind::Grouped)
+        return 1;
+      return blendedGroups(
+          uType.getDimSize(tm ? 2 : 1),
+          cast<RankedTensorType>(proj.getType()).getDimSize(tm ? 2 : 1), V);
+    };
+    const int64_t blendB = readMode(op.getB(), kindB),
+                  blendC = readMode(op.getC(), kindC);
 
     Location loc = op.getLoc();
     VectorBuilder vb(rewriter, loc, V, avx512);
@@ -397,6 +422,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     Value nTiles = arith::DivUIOp::create(
         rewriter, loc, arith::AddIOp::create(rewriter, loc, nd, vb.idx(V - 1)),
         vb.idx(V));
+    Value lastC = arith::SubIOp::create(rewriter, loc, nd, vb.idx(1));
     auto groupSize = [&](Value proj, Kind kind) -> Value {
       if (kind != Kind::Grouped)
         return Value();
@@ -404,6 +430,33 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
                                     vb.dim(proj, tm ? 2 : 1));
     };
     Value perGroupB = groupSize(B, kindB), perGroupC = groupSize(C, kindC);
+    // Tiles spanning groups: the lane numbers (blend masks, gather
+    // offsets); for a gather the groups' stride, and the gather's mask and
+    // pass-through (every lane is read; the last tile's lanes past the last
+    // channel read the last channel's group).
+    VectorType laneIdx = VectorType::get({V}, rewriter.getI64Type());
+    Value gatherAll, gatherPass, laneIota;
+    if (blendB != 1 || blendC != 1) {
+      SmallVector<int64_t> iota(V);
+      std::iota(iota.begin(), iota.end(), 0);
+      laneIota = arith::ConstantOp::create(
+          rewriter, loc, laneIdx,
+          DenseElementsAttr::get(laneIdx, ArrayRef<int64_t>(iota)));
+    }
+    if (blendB == 0 || blendC == 0) {
+      auto maskType = VectorType::get({V}, rewriter.getI1Type());
+      gatherAll = arith::ConstantOp::create(
+          rewriter, loc, maskType,
+          DenseElementsAttr::get(maskType, rewriter.getBoolAttr(true)));
+      gatherPass = vb.splat(0.0);
+    }
+    auto groupStride = [&](Value mem, int64_t blend) -> Value {
+      if (blend != 0)
+        return Value();
+      auto meta = memref::ExtractStridedMetadataOp::create(rewriter, loc, mem);
+      return meta.getStrides()[tm ? 2 : 1];
+    };
+    Value strideB = groupStride(B, blendB), strideC = groupStride(C, blendC);
 
     // Tile groups: the chunk path runs the tiles of a group (maxGroup
     // consecutive tiles at most) one chunk each, then the next chunk, so
@@ -564,7 +617,69 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       if (kindC == Kind::TimeInvariant)
         invC = readStates(C, {c0});
     };
-    Value Dv, biasV, gB, gC;
+    Value Dv, biasV;
+    // A tile's groups of a grouped B or C: the group of its first channel,
+    // then for a blend each later group (clamped to the last) with the
+    // lanes that read it, or for a gather each lane's element offset.
+    //
+    // In channel_first layout the blend reads the k groups' rows from a
+    // copy the chunk's prologue makes, `rows` ((k, n, chunk steps),
+    // contiguous): the rows themselves lie L floats apart, and with L a
+    // multiple of 1024 the 2 k n rows that the state loop reads one float
+    // at a time all fall in one set of the 12-way L1 cache. At the
+    // reference shape (L 2048) two groups per tile ran 2.2x slower than
+    // one without the copy, and as fast with L 2064 (docs/cpu-fast-path.md).
+    struct TileGroups {
+      SmallVector<Value> groups, masks;
+      Value offsets, rows;
+    };
+    TileGroups tgB, tgC;
+    // The chunk path's copies of a blend's rows (TileGroups::rows).
+    Value wsRowsB, wsRowsC;
+    auto tileGroups = [&](Value mem, Value perGroup, int64_t blend,
+                          Value stride) -> TileGroups {
+      TileGroups tg;
+      if (!perGroup)
+        return tg;
+      auto i64 = [&](Value index) -> Value {
+        return arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(),
+                                          index);
+      };
+      auto lanes = [&](Value index) -> Value {
+        return vector::BroadcastOp::create(rewriter, loc, laneIdx, i64(index));
+      };
+      if (blend == 0) {
+        Value ch = arith::MinUIOp::create(
+            rewriter, loc,
+            arith::AddIOp::create(rewriter, loc, lanes(c0), laneIota),
+            lanes(lastC));
+        Value grp = arith::DivUIOp::create(rewriter, loc, ch, lanes(perGroup));
+        tg.offsets = arith::MulIOp::create(rewriter, loc, grp, lanes(stride));
+        return tg;
+      }
+      if (blend > 1 && !tm)
+        tg.rows = mem == B ? wsRowsB : wsRowsC;
+      Value first = arith::DivUIOp::create(rewriter, loc, c0, perGroup);
+      tg.groups.push_back(first);
+      Value lastGroup = arith::SubIOp::create(
+          rewriter, loc, vb.dim(mem, tm ? 2 : 1), vb.idx(1));
+      for (int64_t i = 1; i < blend; ++i) {
+        Value gi = arith::AddIOp::create(rewriter, loc, first, vb.idx(i));
+        tg.groups.push_back(
+            arith::MinUIOp::create(rewriter, loc, gi, lastGroup));
+        // Group gi starts at lane gi * G - c0 (at least 1), past the tile's
+        // lanes when the tile ends first.
+        Value from = arith::MinUIOp::create(
+            rewriter, loc,
+            arith::SubIOp::create(
+                rewriter, loc,
+                arith::MulIOp::create(rewriter, loc, gi, perGroup), c0),
+            vb.idx(V));
+        tg.masks.push_back(arith::CmpIOp::create(
+            rewriter, loc, arith::CmpIPredicate::uge, laneIota, lanes(from)));
+      }
+      return tg;
+    };
     // body(tile) for each tile of this iteration, with tile, c0 and the
     // per-tile constants above set for it.
     auto forTiles = [&](function_ref<void()> body) {
@@ -573,12 +688,8 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
         c0 = arith::MulIOp::create(rewriter, loc, t, vb.idx(V));
         Dv = D ? vb.readLanes(D, {c0}, 0) : Value();
         biasV = bias ? vb.readLanes(bias, {c0}, 0) : Value();
-        gB = perGroupB ? arith::DivUIOp::create(rewriter, loc, c0, perGroupB)
-                             .getResult()
-                       : Value();
-        gC = perGroupC ? arith::DivUIOp::create(rewriter, loc, c0, perGroupC)
-                             .getResult()
-                       : Value();
+        tgB = tileGroups(B, perGroupB, blendB, strideB);
+        tgC = tileGroups(C, perGroupC, blendC, strideC);
         body();
       };
       if (onlyStep || maxGroup == 1) // one tile per iteration
@@ -595,17 +706,37 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     };
 
     // Projection coefficient of state j at step t, broadcast over the lanes.
-    auto proj = [&](Value mem, Kind kind, ArrayRef<Value> inv, Value group,
-                    int64_t j, Value t) -> Value {
+    // A grouped one is one broadcast, a blend of broadcasts or a gather
+    // (TileGroups).
+    auto proj = [&](Value mem, Kind kind, ArrayRef<Value> inv,
+                    const TileGroups &tg, int64_t j, Value t,
+                    Value s) -> Value {
       Value jj = vb.idx(j);
       switch (kind) {
       case Kind::TimeInvariant:
         return inv[j];
       case Kind::Variable:
         return vb.bcast(tm ? vb.load(mem, {bi, t, jj}) : vb.load(mem, {bi, jj, t}));
-      case Kind::Grouped:
-        return vb.bcast(tm ? vb.load(mem, {bi, t, group, jj})
-                           : vb.load(mem, {bi, group, jj, t}));
+      case Kind::Grouped: {
+        auto at = [&](Value group) -> SmallVector<Value> {
+          return tm ? SmallVector<Value>{bi, t, group, jj}
+                    : SmallVector<Value>{bi, group, jj, t};
+        };
+        if (tg.offsets)
+          return vector::GatherOp::create(rewriter, loc, vb.vt, mem,
+                                          at(vb.idx(0)), tg.offsets, gatherAll,
+                                          gatherPass);
+        // The chunk's copy of the groups' rows (TileGroups::rows), else
+        // the operand.
+        auto group = [&](int64_t i) -> Value {
+          return vb.bcast(tg.rows && s ? vb.load(tg.rows, {vb.idx(i), jj, s})
+                                       : vb.load(mem, at(tg.groups[i])));
+        };
+        Value v = group(0);
+        for (auto [i, mask] : llvm::enumerate(tg.masks))
+          v = arith::SelectOp::create(rewriter, loc, mask, group(i + 1), v);
+        return v;
+      }
       }
       llvm_unreachable("unknown projection kind");
     };
@@ -674,7 +805,6 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // 15-35% slower (docs/cpu-fast-path.md). Indices are clamped into the
     // buffers.
     constexpr int64_t kAhead = 4;
-    Value lastC = arith::SubIOp::create(rewriter, loc, nd, vb.idx(1));
     Value lastT = arith::SubIOp::create(rewriter, loc, nL, vb.idx(1));
     // Row r of the block kAhead blocks after the one at step tb.
     auto prefetchRow = [&](Value tb, Value r) {
@@ -702,7 +832,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // them, returns their C contraction. With a uniform A `dtOrDecay` is the
     // step's decay exp2(dt A2), computed once per step by the caller (the
     // chunk's prologue), else dt; `a2` holds A2 of those states.
-    auto step = [&](Value dtOrDecay, Value dtu, Value t,
+    auto step = [&](Value dtOrDecay, Value dtu, Value t, Value s,
                     SmallVectorImpl<Value> &h, int64_t j0,
                     ArrayRef<Value> a2) -> Value {
       // The C contraction accumulates into kAcc partial sums summed as a
@@ -712,8 +842,8 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       SmallVector<Value> partial;
       for (int64_t j = 0; j < int64_t(h.size()); ++j) {
         Value decay = uniformA ? dtOrDecay : vb.exp2(vb.mul(dtOrDecay, a2[j]));
-        Value bj = proj(B, kindB, invB, gB, j0 + j, t);
-        Value cj = proj(C, kindC, invC, gC, j0 + j, t);
+        Value bj = proj(B, kindB, invB, tgB, j0 + j, t, s);
+        Value cj = proj(C, kindC, invC, tgC, j0 + j, t, s);
         h[j] = vb.fma(decay, h[j], vb.mul(dtu, bj));
         if (j < kAcc)
           partial.push_back(vb.mul(cj, h[j]));
@@ -794,7 +924,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       SmallVector<Value> h = initialStates();
       Value dtu = stepInputs();
       Value dtOrDecay = uniformA ? vb.exp2(vb.mul(stepDt, A2[0])) : stepDt;
-      stepOutput(step(dtOrDecay, dtu, vb.idx(0), h, 0, A2));
+      stepOutput(step(dtOrDecay, dtu, vb.idx(0), Value(), h, 0, A2));
       if (last)
         writeStates(h, last, {bi, c0});
     };
@@ -833,8 +963,23 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       };
       // exp(dt A) = 2^((dt log2 e) A): log2 e goes into dt once per tile.
       Value dtLog2e = vb.mul(stepDt, log2e);
-      SmallVector<Value> rowsB = stateRows(B, kindB, gB);
-      SmallVector<Value> rowsC = stateRows(C, kindC, gC);
+      // A grouped B or C whose groups split the tile is read per channel.
+      auto tileRows = [&](Value mem, Kind kind, int64_t blend,
+                          const TileGroups &tg) -> SmallVector<Value> {
+        if (blend != 1)
+          return {};
+        return stateRows(mem, kind, tg.groups.empty() ? Value() : tg.groups[0]);
+      };
+      SmallVector<Value> rowsB = tileRows(B, kindB, blendB, tgB);
+      SmallVector<Value> rowsC = tileRows(C, kindC, blendC, tgC);
+      auto channelRows = [&](Value mem, Kind kind, int64_t blend,
+                             Value perGroup, ArrayRef<Value> rows,
+                             Value ch) -> SmallVector<Value> {
+        if (blend == 1)
+          return SmallVector<Value>(rows);
+        return stateRows(mem, kind,
+                         arith::DivUIOp::create(rewriter, loc, ch, perGroup));
+      };
       auto load = [&](Value mem, ArrayRef<Value> at) -> Value {
         return vector::LoadOp::create(rewriter, loc, vb.vt, mem, at);
       };
@@ -862,11 +1007,17 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
           sharedDecay = vb.exp2(
               vb.mul(dtc, vb.bcast(memref::LoadOp::create(
                               rewriter, loc, A, ValueRange{ch, vb.idx(0)}))));
+        SmallVector<Value> chRowsB =
+            channelRows(B, kindB, blendB, perGroupB, rowsB, ch);
+        SmallVector<Value> chRowsC =
+            channelRows(C, kindC, blendC, perGroupC, rowsC, ch);
         Value acc;
         for (int64_t q = 0; q < k; ++q) {
           Value j0 = vb.idx(q * V);
-          Value bq = kindB == Kind::TimeInvariant ? load(B, {ch, j0}) : rowsB[q];
-          Value cq = kindC == Kind::TimeInvariant ? load(C, {ch, j0}) : rowsC[q];
+          Value bq =
+              kindB == Kind::TimeInvariant ? load(B, {ch, j0}) : chRowsB[q];
+          Value cq =
+              kindC == Kind::TimeInvariant ? load(C, {ch, j0}) : chRowsC[q];
           Value hq = vb.mul(dtuc, bq);
           if (h0)
             hq = vb.fma(
@@ -955,7 +1106,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
               Value r = arith::RemUIOp::create(rewriter, loc, s, vb.idx(V));
               prefetchRow(arith::SubIOp::create(rewriter, loc, t, r), r);
             }
-            Value acc = step(row(wsDt, s), row(wsDtu, s), t, h, j0, a2);
+            Value acc = step(row(wsDt, s), row(wsDtu, s), t, s, h, j0, a2);
             if (!first)
               acc = vb.add(row(wsY, s), acc);
             vector::StoreOp::create(rewriter, loc, acc, wsY, slot(s));
@@ -992,6 +1143,20 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
         park(readBlock(delta, tb), wsDt, r0);
         park(readBlock(u, tb), wsU, r0);
       });
+      // The chunk's steps of each state row of the groups a blend reads.
+      for (auto [mem, tg] :
+           {std::make_pair(B, &tgB), std::make_pair(C, &tgC)}) {
+        if (!tg->rows)
+          continue;
+        forBlocks([&](Value r0, Value tb) {
+          vb.forLoop(vb.idx(n), [&](Value j) {
+            for (auto [i, g] : llvm::enumerate(tg->groups))
+              vector::StoreOp::create(rewriter, loc,
+                                      vb.readLanes(mem, {bi, g, j, tb}, 3),
+                                      tg->rows, ValueRange{vb.idx(i), j, r0});
+          });
+        });
+      }
       // With a uniform A, wsDt takes the step's decay in place of dt: one
       // exp2 per step and tile, whatever the state blocks.
       vb.forLoop(rows, [&](Value r) {
@@ -1050,6 +1215,16 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       wsU = ws();
       wsDtu = ws();
       wsY = ws();
+      auto wsRows = [&](int64_t blend) -> Value {
+        if (tm || blend < 2)
+          return Value();
+        return memref::AllocOp::create(
+            rewriter, loc,
+            MemRefType::get({blend, n, chunkSteps}, rewriter.getF32Type()),
+            ValueRange{}, rewriter.getI64IntegerAttr(64));
+      };
+      wsRowsB = wsRows(blendB);
+      wsRowsC = wsRows(blendC);
       if (maxGroup == 1)
         return forTiles([&] {
           loadChannelLaneConstants();

@@ -309,26 +309,87 @@ func.func @decode_channel_first(%u: tensor<1x40x?xf32>, %A: tensor<40x16xf32>, %
 // -----
 
 // What the fast path leaves to ssm-lower-to-loops: f64, a dynamic state
-// size, groups that do not align with 16-channel tiles, and complex A (S4D).
+// size and complex A (S4D).
 // CHECK-LABEL: func.func @declined
 // CHECK: ssm.selective_scan {{.*}} -> tensor<1x4x8xf64>
 // CHECK: ssm.selective_scan {{.*}} -> tensor<1x4x8xf32>
-// CHECK: ssm.selective_scan {{.*}} -> tensor<1x24x8xf32>
 // CHECK: ssm.selective_scan {{.*}} tensor<16x2xcomplex<f32>>{{.*}} -> tensor<1x16x8xf32>
 func.func @declined(%u64: tensor<1x4x8xf64>, %A64: tensor<4x2xf64>, %u: tensor<1x4x8xf32>,
-                    %Adyn: tensor<4x?xf32>, %B: tensor<1x?x8xf32>, %u24: tensor<1x24x8xf32>,
-                    %A24: tensor<24x2xf32>, %Bg: tensor<1x3x2x8xf32>, %u16: tensor<1x16x8xf32>,
+                    %Adyn: tensor<4x?xf32>, %B: tensor<1x?x8xf32>, %u16: tensor<1x16x8xf32>,
                     %Ac: tensor<16x2xcomplex<f32>>)
-    -> (tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x24x8xf32>, tensor<1x16x8xf32>) {
+    -> (tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x16x8xf32>) {
   %0 = ssm.selective_scan channel_first %u64, %u64, %A64, %A64, %A64
       : (tensor<1x4x8xf64>, tensor<1x4x8xf64>, tensor<4x2xf64>, tensor<4x2xf64>, tensor<4x2xf64>) -> tensor<1x4x8xf64>
   %1 = ssm.selective_scan channel_first %u, %u, %Adyn, %B, %B
       : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x?xf32>, tensor<1x?x8xf32>, tensor<1x?x8xf32>) -> tensor<1x4x8xf32>
-  %2 = ssm.selective_scan channel_first %u24, %u24, %A24, %Bg, %A24
-      : (tensor<1x24x8xf32>, tensor<1x24x8xf32>, tensor<24x2xf32>, tensor<1x3x2x8xf32>, tensor<24x2xf32>) -> tensor<1x24x8xf32>
   %3 = ssm.selective_scan channel_first %u16, %u16, %Ac, %Ac, %Ac
       : (tensor<1x16x8xf32>, tensor<1x16x8xf32>, tensor<16x2xcomplex<f32>>, tensor<16x2xcomplex<f32>>, tensor<16x2xcomplex<f32>>) -> tensor<1x16x8xf32>
-  return %0, %1, %2, %3 : tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x24x8xf32>, tensor<1x16x8xf32>
+  return %0, %1, %3 : tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x16x8xf32>
+}
+
+// -----
+
+// Grouped B and C whose groups split the 16-channel tiles. Up to four
+// groups per tile (8 channels per group here: two) are read as broadcasts
+// blended by lane, the mask fixed per tile; in channel_first layout from a
+// copy of the groups' rows that the chunk's prologue makes (the rows are L
+// floats apart). With 8-lane tiles those groups align and one broadcast
+// does. More groups per tile (one channel per group), or a dynamic group
+// count, are read by a per-lane gather whose offsets are fixed per tile.
+// CHECK-LABEL: func.func @grouped_blend(
+// CHECK: scf.parallel
+// CHECK: %[[ROWS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x2x64xf32>
+// CHECK: %[[MASK:.*]] = arith.cmpi ule, %{{.*}}, %{{.*}} : vector<16xi64>
+// CHECK: scf.for %{{.*}} = %c0 to %c2
+// CHECK-NEXT: %[[G0:.*]] = vector.transfer_read %[[BUF:.*]][%{{.*}}, %{{.*}}, %[[J:.*]], %[[T:.*]]], %{{.*}} : memref<1x3x2x40xf32
+// CHECK-NEXT: vector.store %[[G0]], %[[ROWS]][%c0, %[[J]], %{{.*}}] : memref<2x2x64xf32>, vector<16xf32>
+// CHECK-NEXT: %[[G1:.*]] = vector.transfer_read %[[BUF]][%{{.*}}, %{{.*}}, %[[J]], %[[T]]]
+// CHECK-NEXT: vector.store %[[G1]], %[[ROWS]][%c1, %[[J]], %{{.*}}] : memref<2x2x64xf32>, vector<16xf32>
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: %[[B0:.*]] = memref.load %[[ROWS]][%c0, %c0, %[[S:.*]]] : memref<2x2x64xf32>
+// CHECK-NEXT: %[[B0V:.*]] = vector.broadcast %[[B0]]
+// CHECK-NEXT: %[[B1:.*]] = memref.load %[[ROWS]][%c1, %c0, %[[S]]] : memref<2x2x64xf32>
+// CHECK-NEXT: %[[B1V:.*]] = vector.broadcast %[[B1]]
+// CHECK-NEXT: arith.select %[[MASK]], %[[B1V]], %[[B0V]] : vector<16xi1>, vector<16xf32>
+// CHECK-NOT: vector.gather
+// CHECK-LABEL: func.func @grouped_blend_tm(
+// CHECK-NOT: memref<2x2x64xf32>
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: %[[B0:.*]] = memref.load %[[BUF:.*]][%{{.*}}, %[[T:.*]], %{{.*}}, %c0] : memref<1x40x3x2xf32
+// CHECK-NEXT: %[[B0V:.*]] = vector.broadcast %[[B0]]
+// CHECK-NEXT: %[[B1:.*]] = memref.load %[[BUF]][%{{.*}}, %[[T]], %{{.*}}, %c0] : memref<1x40x3x2xf32
+// CHECK-NEXT: %[[B1V:.*]] = vector.broadcast %[[B1]]
+// CHECK-NEXT: arith.select %{{.*}}, %[[B1V]], %[[B0V]] : vector<16xi1>, vector<16xf32>
+// CHECK-LABEL: func.func @grouped_gather(
+// CHECK: scf.parallel
+// CHECK: %[[OFFB:.*]] = arith.muli %{{.*}}, %{{.*}} : vector<16xi64>
+// CHECK: arith.divui %{{.*}}, %{{.*}} : vector<16xi64>
+// CHECK: %[[OFFC:.*]] = arith.muli %{{.*}}, %{{.*}} : vector<16xi64>
+// CHECK: scf.for
+// CHECK: vector.gather %{{.*}}[%{{.*}}, %c0, %c0, %{{.*}}] [%[[OFFB]]], %{{.*}}, %{{.*}} : memref<1x24x2x40xf32, {{.*}}>, vector<16xi64>, vector<16xi1>, vector<16xf32> into vector<16xf32>
+// CHECK-NEXT: vector.gather %{{.*}}[%{{.*}}, %c0, %c0, %{{.*}}] [%[[OFFC]]], %{{.*}}, %{{.*}} : memref<1x?x2x40xf32
+// CHECK-NOT: arith.select {{.*}} vector<16xf32>
+// CHECK: return
+// W8-LABEL: func.func @grouped_blend(
+// W8-NOT: arith.select
+// W8: return
+func.func @grouped_blend(%u: tensor<1x24x40xf32>, %A: tensor<24x2xf32>, %B: tensor<1x3x2x40xf32>)
+    -> tensor<1x24x40xf32> {
+  %y = ssm.selective_scan channel_first %u, %u, %A, %B, %B
+      : (tensor<1x24x40xf32>, tensor<1x24x40xf32>, tensor<24x2xf32>, tensor<1x3x2x40xf32>, tensor<1x3x2x40xf32>) -> tensor<1x24x40xf32>
+  return %y : tensor<1x24x40xf32>
+}
+func.func @grouped_blend_tm(%u: tensor<1x40x24xf32>, %A: tensor<24x2xf32>, %B: tensor<1x40x3x2xf32>)
+    -> tensor<1x40x24xf32> {
+  %y = ssm.selective_scan token_major %u, %u, %A, %B, %B
+      : (tensor<1x40x24xf32>, tensor<1x40x24xf32>, tensor<24x2xf32>, tensor<1x40x3x2xf32>, tensor<1x40x3x2xf32>) -> tensor<1x40x24xf32>
+  return %y : tensor<1x40x24xf32>
+}
+func.func @grouped_gather(%u: tensor<1x24x40xf32>, %A: tensor<24x2xf32>, %B: tensor<1x24x2x40xf32>,
+                          %C: tensor<1x?x2x40xf32>) -> tensor<1x24x40xf32> {
+  %y = ssm.selective_scan channel_first %u, %u, %A, %B, %C
+      : (tensor<1x24x40xf32>, tensor<1x24x40xf32>, tensor<24x2xf32>, tensor<1x24x2x40xf32>, tensor<1x?x2x40xf32>) -> tensor<1x24x40xf32>
+  return %y : tensor<1x24x40xf32>
 }
 
 // -----

@@ -69,6 +69,20 @@ case("n3_long", 1, 3, 513, 3, softplus=True)
 case("tiles_and_tails", 2, 35, 50, 4, D=True, z=True, bias=True, softplus=True, h0=True)
 case("exact_tiles", 1, 32, 64, 16, bform="grp", cform="var", bgroups=2, D=True, softplus=True)
 case("groups_split_tile", 1, 24, 40, 2, bform="grp", cform="grp", bgroups=3, cgroups=2, z=True)
+# Groups that split the fast path's tiles: a tile's lanes read up to four
+# groups as broadcasts blended by lane (8 and 10 channels per group: two
+# or three per 16-lane tile), more groups (3 or 1 channel per group, or
+# a dynamic group count) through a per-lane gather; the last tile partial.
+case("groups_split_long", 1, 40, 4096, 16, bform="grp", cform="grp", bgroups=5, cgroups=4,
+     D=True, z=True, bias=True, softplus=True, h0=True)
+case("groups_split_gather", 2, 36, 100, 4, bform="grp", cform="grp", bgroups=12, cgroups=36,
+     D=True, z=True, softplus=True, h0=True)
+case("groups_split_step", 2, 24, 1, 16, bform="grp", cform="grp", bgroups=3, cgroups=2,
+     D=True, z=True, bias=True, softplus=True, h0=True)
+case("groups_split_step_n5", 2, 36, 1, 5, bform="grp", cform="grp", bgroups=3, cgroups=12,
+     D=True, z=True, softplus=True, h0=True)
+case("groups_split_n100", 1, 40, 50, 100, bform="grp", cform="grp", bgroups=5, cgroups=4,
+     D=True, z=True, softplus=True, h0=True)
 # Time chunks of 4 blocks of 16 steps (AVX-512; 4 of 8 on AVX2): a second
 # chunk with 3 blocks, the last one partial (L = 100); two whole chunks
 # (128); a last chunk of one step short of whole (127).

@@ -79,6 +79,19 @@ case("tm_step_n16_dynamic", 2, 35, 1, 16, dynamic=True, D=True, z=True, bias=Tru
 case("tm_step_n32_grouped", 1, 32, 1, 32, bform="grp", cform="var", bgroups=2, dynamic=True,
      z=True, h0=True)
 case("tm_step_n3_dynamic", 3, 21, 1, 3, bform="inv", dynamic=True, D=True, h0=True)
+# Groups that split the tiles (blended broadcasts up to four groups per
+# tile, a gather beyond or with a dynamic group count): chunks with tile
+# groups and a partial last tile, a dynamic shape, a single step with the
+# states in the lanes (B and C rows read per channel) and one with the
+# channels in the lanes.
+case("tm_groups_split", 2, 40, 150, 16, bform="grp", cform="grp", bgroups=5, cgroups=4,
+     D=True, z=True, bias=True, h0=True)
+case("tm_groups_split_dynamic", 1, 36, 70, 5, bform="grp", cform="grp", bgroups=12,
+     cgroups=4, dynamic=True, D=True, z=True, h0=True)
+case("tm_step_n32_groups_split", 2, 36, 1, 32, bform="grp", cform="grp", bgroups=3,
+     cgroups=36, D=True, z=True, bias=True, h0=True)
+case("tm_step_n3_groups_split", 2, 24, 1, 3, bform="grp", cform="grp", bgroups=3, cgroups=2,
+     dynamic=True, D=True, h0=True)
 # n = 128 (Mamba-2's): one step runs whole, all states streamed through the
 # lanes (no state groups), static or behind the run-time branch on L; the
 # branch's other side (L > 1) runs the chunks with the states in blocks.
