@@ -97,20 +97,19 @@ bool blocksStates(SelectiveScanOp op, int64_t tileGroup, int64_t stateBlock) {
 /// lane (masks fixed per tile), more as a per-lane gather.
 constexpr int64_t kMaxBlendGroups = 4;
 
-/// The broadcasts a tile of V channels blends for a grouped B or C of g
-/// groups over d channels: the most groups that meet in one tile (1 when G
-/// is a multiple of V), or 0 for a per-lane gather (more than
-/// kMaxBlendGroups, or a dynamic d or g).
-int64_t blendedGroups(int64_t d, int64_t g, int64_t V) {
+/// The most groups of a grouped B or C (g groups over d channels) that the
+/// V channels of one tile read: 1 when G is a multiple of V, V when d or g
+/// is dynamic.
+int64_t groupsPerTile(int64_t d, int64_t g, int64_t V) {
   if (ShapedType::isDynamic(d) || ShapedType::isDynamic(g) || g < 1 || d < 1)
-    return 0;
+    return V;
   const int64_t G = d / g;
   if (G % V == 0)
     return 1;
   int64_t most = 1;
-  for (int64_t c0 = 0; c0 < d && most <= kMaxBlendGroups; c0 += V)
+  for (int64_t c0 = 0; c0 < d && most < V; c0 += V)
     most = std::max(most, (std::min(c0 + V, d) - 1) / G - c0 / G + 1);
-  return most <= kMaxBlendGroups ? most : 0;
+  return most;
 }
 
 constexpr double kLog2E = 1.4426950408889634;
@@ -361,18 +360,21 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
               "step with n a multiple of the vector width");
     Kind kindB = SelectiveScanOp::getProjectionKind(op.getB());
     Kind kindC = SelectiveScanOp::getProjectionKind(op.getC());
-    // How a tile reads a grouped B or C (blendedGroups): 1 for a single
-    // broadcast (also every other kind), k > 1 broadcasts blended by lane,
-    // 0 a gather.
-    auto readMode = [&](Value proj, Kind kind) -> int64_t {
+    // How a tile reads a grouped B or C: `span` groups at most
+    // (groupsPerTile; 1 for the other kinds), as a blend of that many
+    // broadcasts (one broadcast for 1) up to kMaxBlendGroups, else gathered
+    // (blend 0).
+    auto groupSpan = [&](Value proj, Kind kind) -> int64_t {
       if (kind != Kind::Grouped)
         return 1;
-      return blendedGroups(
+      return groupsPerTile(
           uType.getDimSize(tm ? 2 : 1),
           cast<RankedTensorType>(proj.getType()).getDimSize(tm ? 2 : 1), V);
     };
-    const int64_t blendB = readMode(op.getB(), kindB),
-                  blendC = readMode(op.getC(), kindC);
+    const int64_t spanB = groupSpan(op.getB(), kindB),
+                  spanC = groupSpan(op.getC(), kindC);
+    const int64_t blendB = spanB <= kMaxBlendGroups ? spanB : 0,
+                  blendC = spanC <= kMaxBlendGroups ? spanC : 0;
 
     Location loc = op.getLoc();
     VectorBuilder vb(rewriter, loc, V, avx512);
@@ -618,26 +620,29 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
         invC = readStates(C, {c0});
     };
     Value Dv, biasV;
-    // A tile's groups of a grouped B or C: the group of its first channel,
-    // then for a blend each later group (clamped to the last) with the
-    // lanes that read it, or for a gather each lane's element offset.
+    // A tile's groups of a grouped B or C whose groups split tiles: the
+    // `span` groups from its first channel's (clamped to the last group),
+    // for a blend with the lanes that read each group after the first, for
+    // a gather with each lane's element offset in the operand.
     //
-    // In channel_first layout the blend reads the k groups' rows from a
-    // copy the chunk's prologue makes, `rows` ((k, n, chunk steps),
-    // contiguous): the rows themselves lie L floats apart, and with L a
-    // multiple of 1024 the 2 k n rows that the state loop reads one float
-    // at a time all fall in one set of the 12-way L1 cache. At the
-    // reference shape (L 2048) two groups per tile ran 2.2x slower than
-    // one without the copy, and as fast with L 2064 (docs/cpu-fast-path.md).
+    // In channel_first layout the chunk path reads those groups' rows from
+    // a copy that the chunk's prologue makes, `rows` ((span, n, chunk
+    // steps), contiguous; a gather then takes `rowOffsets`): the rows
+    // themselves lie L floats apart, and with L a multiple of 1024 the 2
+    // span n rows that the state loop reads one float at a time all fall
+    // in one set of the 12-way L1 cache. At the reference shape (L 2048)
+    // two groups per tile ran 2.2x slower than one without the copy, and as
+    // fast with L 2064 (docs/cpu-fast-path.md).
     struct TileGroups {
       SmallVector<Value> groups, masks;
-      Value offsets, rows;
+      Value offsets, rows, rowOffsets;
     };
     TileGroups tgB, tgC;
-    // The chunk path's copies of a blend's rows (TileGroups::rows).
+    // The chunk path's copies of the rows (TileGroups::rows).
     Value wsRowsB, wsRowsC;
-    auto tileGroups = [&](Value mem, Value perGroup, int64_t blend,
-                          Value stride) -> TileGroups {
+    auto tileGroups = [&](Value mem, Value perGroup, int64_t span,
+                          int64_t blend, Value stride,
+                          Value rows) -> TileGroups {
       TileGroups tg;
       if (!perGroup)
         return tg;
@@ -648,25 +653,19 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       auto lanes = [&](Value index) -> Value {
         return vector::BroadcastOp::create(rewriter, loc, laneIdx, i64(index));
       };
-      if (blend == 0) {
-        Value ch = arith::MinUIOp::create(
-            rewriter, loc,
-            arith::AddIOp::create(rewriter, loc, lanes(c0), laneIota),
-            lanes(lastC));
-        Value grp = arith::DivUIOp::create(rewriter, loc, ch, lanes(perGroup));
-        tg.offsets = arith::MulIOp::create(rewriter, loc, grp, lanes(stride));
-        return tg;
-      }
-      if (blend > 1 && !tm)
-        tg.rows = mem == B ? wsRowsB : wsRowsC;
       Value first = arith::DivUIOp::create(rewriter, loc, c0, perGroup);
       tg.groups.push_back(first);
+      if (span == 1)
+        return tg;
+      tg.rows = rows;
       Value lastGroup = arith::SubIOp::create(
           rewriter, loc, vb.dim(mem, tm ? 2 : 1), vb.idx(1));
-      for (int64_t i = 1; i < blend; ++i) {
+      for (int64_t i = 1; i < span; ++i) {
         Value gi = arith::AddIOp::create(rewriter, loc, first, vb.idx(i));
         tg.groups.push_back(
             arith::MinUIOp::create(rewriter, loc, gi, lastGroup));
+        if (blend == 0)
+          continue;
         // Group gi starts at lane gi * G - c0 (at least 1), past the tile's
         // lanes when the tile ends first.
         Value from = arith::MinUIOp::create(
@@ -678,6 +677,19 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
         tg.masks.push_back(arith::CmpIOp::create(
             rewriter, loc, arith::CmpIPredicate::uge, laneIota, lanes(from)));
       }
+      if (blend != 0)
+        return tg;
+      Value ch = arith::MinUIOp::create(
+          rewriter, loc,
+          arith::AddIOp::create(rewriter, loc, lanes(c0), laneIota),
+          lanes(lastC));
+      Value grp = arith::DivUIOp::create(rewriter, loc, ch, lanes(perGroup));
+      tg.offsets = arith::MulIOp::create(rewriter, loc, grp, lanes(stride));
+      if (rows)
+        tg.rowOffsets = arith::MulIOp::create(
+            rewriter, loc,
+            arith::SubIOp::create(rewriter, loc, grp, lanes(first)),
+            lanes(vb.idx(n * chunkSteps)));
       return tg;
     };
     // body(tile) for each tile of this iteration, with tile, c0 and the
@@ -688,8 +700,8 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
         c0 = arith::MulIOp::create(rewriter, loc, t, vb.idx(V));
         Dv = D ? vb.readLanes(D, {c0}, 0) : Value();
         biasV = bias ? vb.readLanes(bias, {c0}, 0) : Value();
-        tgB = tileGroups(B, perGroupB, blendB, strideB);
-        tgC = tileGroups(C, perGroupC, blendC, strideC);
+        tgB = tileGroups(B, perGroupB, spanB, blendB, strideB, wsRowsB);
+        tgC = tileGroups(C, perGroupC, spanC, blendC, strideC, wsRowsC);
         body();
       };
       if (onlyStep || maxGroup == 1) // one tile per iteration
@@ -723,9 +735,14 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
                     : SmallVector<Value>{bi, group, jj, t};
         };
         if (tg.offsets)
-          return vector::GatherOp::create(rewriter, loc, vb.vt, mem,
-                                          at(vb.idx(0)), tg.offsets, gatherAll,
-                                          gatherPass);
+          return tg.rows && s
+                     ? vector::GatherOp::create(rewriter, loc, vb.vt, tg.rows,
+                                                ValueRange{vb.idx(0), jj, s},
+                                                tg.rowOffsets, gatherAll,
+                                                gatherPass)
+                     : vector::GatherOp::create(rewriter, loc, vb.vt, mem,
+                                                at(vb.idx(0)), tg.offsets,
+                                                gatherAll, gatherPass);
         // The chunk's copy of the groups' rows (TileGroups::rows), else
         // the operand.
         auto group = [&](int64_t i) -> Value {
@@ -1143,20 +1160,22 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
         park(readBlock(delta, tb), wsDt, r0);
         park(readBlock(u, tb), wsU, r0);
       });
-      // The chunk's steps of each state row of the groups a blend reads.
-      for (auto [mem, tg] :
-           {std::make_pair(B, &tgB), std::make_pair(C, &tgC)}) {
-        if (!tg->rows)
-          continue;
+      // The chunk's steps of each state row of the tile's groups, where the
+      // state loop reads them from a copy (TileGroups::rows).
+      auto copyRows = [&](Value mem, const TileGroups &tg) {
+        if (!tg.rows)
+          return;
         forBlocks([&](Value r0, Value tb) {
           vb.forLoop(vb.idx(n), [&](Value j) {
-            for (auto [i, g] : llvm::enumerate(tg->groups))
+            for (auto [i, g] : llvm::enumerate(tg.groups))
               vector::StoreOp::create(rewriter, loc,
                                       vb.readLanes(mem, {bi, g, j, tb}, 3),
-                                      tg->rows, ValueRange{vb.idx(i), j, r0});
+                                      tg.rows, ValueRange{vb.idx(i), j, r0});
           });
         });
-      }
+      };
+      copyRows(B, tgB);
+      copyRows(C, tgC);
       // With a uniform A, wsDt takes the step's decay in place of dt: one
       // exp2 per step and tile, whatever the state blocks.
       vb.forLoop(rows, [&](Value r) {
@@ -1215,16 +1234,16 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       wsU = ws();
       wsDtu = ws();
       wsY = ws();
-      auto wsRows = [&](int64_t blend) -> Value {
-        if (tm || blend < 2)
+      auto wsRows = [&](int64_t span) -> Value {
+        if (tm || span == 1)
           return Value();
         return memref::AllocOp::create(
             rewriter, loc,
-            MemRefType::get({blend, n, chunkSteps}, rewriter.getF32Type()),
+            MemRefType::get({span, n, chunkSteps}, rewriter.getF32Type()),
             ValueRange{}, rewriter.getI64IntegerAttr(64));
       };
-      wsRowsB = wsRows(blendB);
-      wsRowsC = wsRows(blendC);
+      wsRowsB = wsRows(spanB);
+      wsRowsC = wsRows(spanC);
       if (maxGroup == 1)
         return forTiles([&] {
           loadChannelLaneConstants();

@@ -335,7 +335,8 @@ func.func @declined(%u64: tensor<1x4x8xf64>, %A64: tensor<4x2xf64>, %u: tensor<1
 // copy of the groups' rows that the chunk's prologue makes (the rows are L
 // floats apart). With 8-lane tiles those groups align and one broadcast
 // does. More groups per tile (one channel per group), or a dynamic group
-// count, are read by a per-lane gather whose offsets are fixed per tile.
+// count, are read by a per-lane gather whose offsets are fixed per tile,
+// in channel_first layout from the copy of the rows too.
 // CHECK-LABEL: func.func @grouped_blend(
 // CHECK: scf.parallel
 // CHECK: %[[ROWS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x2x64xf32>
@@ -362,12 +363,16 @@ func.func @declined(%u64: tensor<1x4x8xf64>, %A64: tensor<4x2xf64>, %u: tensor<1
 // CHECK-NEXT: arith.select %{{.*}}, %[[B1V]], %[[B0V]] : vector<16xi1>, vector<16xf32>
 // CHECK-LABEL: func.func @grouped_gather(
 // CHECK: scf.parallel
+// CHECK: %[[ROWSB:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x2x64xf32>
+// CHECK: %[[ROWSC:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x2x64xf32>
 // CHECK: %[[OFFB:.*]] = arith.muli %{{.*}}, %{{.*}} : vector<16xi64>
 // CHECK: arith.divui %{{.*}}, %{{.*}} : vector<16xi64>
 // CHECK: %[[OFFC:.*]] = arith.muli %{{.*}}, %{{.*}} : vector<16xi64>
-// CHECK: scf.for
-// CHECK: vector.gather %{{.*}}[%{{.*}}, %c0, %c0, %{{.*}}] [%[[OFFB]]], %{{.*}}, %{{.*}} : memref<1x24x2x40xf32, {{.*}}>, vector<16xi64>, vector<16xi1>, vector<16xf32> into vector<16xf32>
-// CHECK-NEXT: vector.gather %{{.*}}[%{{.*}}, %c0, %c0, %{{.*}}] [%[[OFFC]]], %{{.*}}, %{{.*}} : memref<1x?x2x40xf32
+// CHECK: vector.store %{{.*}}, %[[ROWSB]][%c15, %{{.*}}, %{{.*}}] : memref<16x2x64xf32>, vector<16xf32>
+// CHECK: vector.store %{{.*}}, %[[ROWSC]][%c15, %{{.*}}, %{{.*}}] : memref<16x2x64xf32>, vector<16xf32>
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: vector.gather %[[ROWSB]][%c0, %c0, %[[S:.*]]] [%[[OFFB]]], %{{.*}}, %{{.*}} : memref<16x2x64xf32>, vector<16xi64>, vector<16xi1>, vector<16xf32> into vector<16xf32>
+// CHECK-NEXT: vector.gather %[[ROWSC]][%c0, %c0, %[[S]]] [%[[OFFC]]]
 // CHECK-NOT: arith.select {{.*}} vector<16xf32>
 // CHECK: return
 // W8-LABEL: func.func @grouped_blend(
