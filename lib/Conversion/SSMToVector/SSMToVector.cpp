@@ -635,7 +635,7 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     // fast with L 2064 (docs/cpu-fast-path.md).
     struct TileGroups {
       SmallVector<Value> groups, masks;
-      Value offsets, rows, rowOffsets;
+      Value offsets, rows, rowOffsets, spanned;
     };
     TileGroups tgB, tgC;
     // The chunk path's copies of the rows (TileGroups::rows).
@@ -685,6 +685,16 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
           lanes(lastC));
       Value grp = arith::DivUIOp::create(rewriter, loc, ch, lanes(perGroup));
       tg.offsets = arith::MulIOp::create(rewriter, loc, grp, lanes(stride));
+      // The groups this tile spans: from its first channel's to its last's.
+      Value lastCh = arith::MinUIOp::create(
+          rewriter, loc,
+          arith::AddIOp::create(rewriter, loc, c0, vb.idx(V - 1)), lastC);
+      tg.spanned = arith::AddIOp::create(
+          rewriter, loc,
+          arith::SubIOp::create(
+              rewriter, loc,
+              arith::DivUIOp::create(rewriter, loc, lastCh, perGroup), first),
+          vb.idx(1));
       if (rows)
         tg.rowOffsets = arith::MulIOp::create(
             rewriter, loc,
@@ -843,6 +853,27 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
                                      /*localityHint=*/3, /*isDataCache=*/true);
       memref::PrefetchOp::create(rewriter, loc, y, at, /*isWrite=*/true,
                                  /*localityHint=*/3, /*isDataCache=*/true);
+      // In token_major layout the groups a blend reads (one line of each per
+      // 16 states, at step t): steps lie g n floats
+      // apart, a page or more for many groups, where the hardware's
+      // prefetchers do not follow. Measured (b 1, d 1536, L 2048, n 16, one
+      // thread; docs/cpu-fast-path.md): 12 channels per group 18.1-21.6 ms
+      // without, 8.9-10.1 with; 24 channels 10.7-12.1 and 8.0-9.3; 8
+      // channels 10.7-13.1 and 12.9-13.3; groups of 16 (one broadcast, not
+      // prefetched) 7.5-8.1.
+      if (!tm)
+        return;
+      for (auto [mem, blend, tg] : {std::make_tuple(B, blendB, &tgB),
+                                    std::make_tuple(C, blendC, &tgC)}) {
+        if (blend < 2)
+          continue;
+        for (Value g : tg->groups)
+          for (int64_t j = 0; j < n; j += 16)
+            memref::PrefetchOp::create(rewriter, loc, mem,
+                                       {bi, t, g, vb.idx(j)},
+                                       /*isWrite=*/false, /*localityHint=*/3,
+                                       /*isDataCache=*/true);
+      }
     };
 
     // One step on V channels of states j0 .. j0 + h.size() - 1: updates
@@ -1162,16 +1193,28 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
       });
       // The chunk's steps of each state row of the tile's groups, where the
       // state loop reads them from a copy (TileGroups::rows).
+      // A blend copies its groups (clamped), a gather the ones its lanes
+      // read (as many as the tile spans, which may be far fewer than the
+      // most, `span`, with a dynamic d or g).
       auto copyRows = [&](Value mem, const TileGroups &tg) {
         if (!tg.rows)
           return;
-        forBlocks([&](Value r0, Value tb) {
+        auto copy = [&](Value i, Value g) {
           vb.forLoop(vb.idx(n), [&](Value j) {
-            for (auto [i, g] : llvm::enumerate(tg.groups))
+            forBlocks([&](Value r0, Value tb) {
               vector::StoreOp::create(rewriter, loc,
                                       vb.readLanes(mem, {bi, g, j, tb}, 3),
-                                      tg.rows, ValueRange{vb.idx(i), j, r0});
+                                      tg.rows, ValueRange{i, j, r0});
+            });
           });
+        };
+        if (!tg.offsets) {
+          for (auto [i, g] : llvm::enumerate(tg.groups))
+            copy(vb.idx(i), g);
+          return;
+        }
+        vb.forLoop(tg.spanned, [&](Value i) {
+          copy(i, arith::AddIOp::create(rewriter, loc, tg.groups.front(), i));
         });
       };
       copyRows(B, tgB);

@@ -341,11 +341,12 @@ func.func @declined(%u64: tensor<1x4x8xf64>, %A64: tensor<4x2xf64>, %u: tensor<1
 // CHECK: scf.parallel
 // CHECK: %[[ROWS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x2x64xf32>
 // CHECK: %[[MASK:.*]] = arith.cmpi ule, %{{.*}}, %{{.*}} : vector<16xi64>
-// CHECK: scf.for %{{.*}} = %c0 to %c2
-// CHECK-NEXT: %[[G0:.*]] = vector.transfer_read %[[BUF:.*]][%{{.*}}, %{{.*}}, %[[J:.*]], %[[T:.*]]], %{{.*}} : memref<1x3x2x40xf32
+// CHECK: scf.for %[[J:.*]] = %c0 to %c2
+// CHECK: %[[G0:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %[[J]], %{{.*}}], %{{.*}} : memref<1x3x2x40xf32
 // CHECK-NEXT: vector.store %[[G0]], %[[ROWS]][%c0, %[[J]], %{{.*}}] : memref<2x2x64xf32>, vector<16xf32>
-// CHECK-NEXT: %[[G1:.*]] = vector.transfer_read %[[BUF]][%{{.*}}, %{{.*}}, %[[J]], %[[T]]]
-// CHECK-NEXT: vector.store %[[G1]], %[[ROWS]][%c1, %[[J]], %{{.*}}] : memref<2x2x64xf32>, vector<16xf32>
+// CHECK: scf.for %[[J1:.*]] = %c0 to %c2
+// CHECK: %[[G1:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %[[J1]], %{{.*}}], %{{.*}} : memref<1x3x2x40xf32
+// CHECK-NEXT: vector.store %[[G1]], %[[ROWS]][%c1, %[[J1]], %{{.*}}] : memref<2x2x64xf32>, vector<16xf32>
 // CHECK: scf.for {{.*}} iter_args
 // CHECK: %[[B0:.*]] = memref.load %[[ROWS]][%c0, %c0, %[[S:.*]]] : memref<2x2x64xf32>
 // CHECK-NEXT: %[[B0V:.*]] = vector.broadcast %[[B0]]
@@ -368,8 +369,11 @@ func.func @declined(%u64: tensor<1x4x8xf64>, %A64: tensor<4x2xf64>, %u: tensor<1
 // CHECK: %[[OFFB:.*]] = arith.muli %{{.*}}, %{{.*}} : vector<16xi64>
 // CHECK: arith.divui %{{.*}}, %{{.*}} : vector<16xi64>
 // CHECK: %[[OFFC:.*]] = arith.muli %{{.*}}, %{{.*}} : vector<16xi64>
-// CHECK: vector.store %{{.*}}, %[[ROWSB]][%c15, %{{.*}}, %{{.*}}] : memref<16x2x64xf32>, vector<16xf32>
-// CHECK: vector.store %{{.*}}, %[[ROWSC]][%c15, %{{.*}}, %{{.*}}] : memref<16x2x64xf32>, vector<16xf32>
+// The groups the tile spans, from its first channel's to its last's.
+// CHECK: scf.for %[[I:.*]] = %c0 to %[[SPANB:.*]] step %c1 {
+// CHECK: vector.store %{{.*}}, %[[ROWSB]][%[[I]], %{{.*}}, %{{.*}}] : memref<16x2x64xf32>, vector<16xf32>
+// CHECK: scf.for %[[I:.*]] = %c0 to %[[SPANC:.*]] step %c1 {
+// CHECK: vector.store %{{.*}}, %[[ROWSC]][%[[I]], %{{.*}}, %{{.*}}] : memref<16x2x64xf32>, vector<16xf32>
 // CHECK: scf.for {{.*}} iter_args
 // CHECK: vector.gather %[[ROWSB]][%c0, %c0, %[[S:.*]]] [%[[OFFB]]], %{{.*}}, %{{.*}} : memref<16x2x64xf32>, vector<16xi64>, vector<16xi1>, vector<16xf32> into vector<16xf32>
 // CHECK-NEXT: vector.gather %[[ROWSC]][%c0, %c0, %[[S]]] [%[[OFFC]]]

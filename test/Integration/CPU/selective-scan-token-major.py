@@ -132,4 +132,29 @@ for lowering, extra in SCAN_LOWERINGS + GPU_LOWERINGS:
         suite.compare(label, "y", outs[0], y_ref)
         suite.compare(label, "last_state", outs[1], h_ref)
 
+# channel_first with dynamic shapes and groups that split the tiles: a
+# dynamic group count is gathered, from a copy of the rows of the groups
+# each tile spans (B: 24 channels per group, C: 3).
+x = scan_inputs(rng, 2, 72, 150, 5, bform="grp", cform="grp", bgroups=3, cgroups=24, D=True,
+                z=True, h0=True)
+dyn3, dyn4 = "tensor<?x?x?xf32>", "tensor<?x?x?x?xf32>"
+program = """
+func.func @main(%u: T3, %delta: T3, %A: tensor<?x5xf32>, %B: T4, %C: T4, %D: tensor<?xf32>,
+                %z: T3, %h0: T3) -> (T3, T3) {
+  %y, %h = ssm.selective_scan channel_first %u, %delta, %A, %B, %C D(%D : tensor<?xf32>)
+      z(%z : T3) h0(%h0 : T3) delta_softplus
+      : (T3, T3, tensor<?x5xf32>, T4, T4) -> T3, T3
+  return %y, %h : T3, T3
+}
+""".replace("T3", dyn3).replace("T4", dyn4)
+y_ref, h_ref = ref.selective_scan(x["u"], x["delta"], x["A"], x["B"], x["C"], D=x["D"], z=x["z"],
+                                  delta_softplus=True, h0=x["h0"])
+for lowering, extra in SCAN_LOWERINGS + GPU_LOWERINGS:
+    label = "cf_groups_split_dynamic [%s]" % lowering
+    outs = run_file(suite, label, program, "main",
+                    [x[k] for k in ("u", "delta", "A", "B", "C", "D", "z", "h0")], 2, extra)
+    if outs is not None:
+        suite.compare(label, "y", outs[0], y_ref)
+        suite.compare(label, "last_state", outs[1], h_ref)
+
 suite.finish()
