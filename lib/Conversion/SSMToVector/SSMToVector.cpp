@@ -853,27 +853,38 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
                                      /*localityHint=*/3, /*isDataCache=*/true);
       memref::PrefetchOp::create(rewriter, loc, y, at, /*isWrite=*/true,
                                  /*localityHint=*/3, /*isDataCache=*/true);
-      // In token_major layout the groups a blend reads (one line of each per
-      // 16 states, at step t): steps lie g n floats
-      // apart, a page or more for many groups, where the hardware's
-      // prefetchers do not follow. Measured (b 1, d 1536, L 2048, n 16, one
-      // thread; docs/cpu-fast-path.md): 12 channels per group 18.1-21.6 ms
-      // without, 8.9-10.1 with; 24 channels 10.7-12.1 and 8.0-9.3; 8
-      // channels 10.7-13.1 and 12.9-13.3; groups of 16 (one broadcast, not
-      // prefetched) 7.5-8.1.
+      // In token_major layout the groups of a tile whose lanes span groups
+      // (one line of each per 16 states, at step t; a gather's as many as
+      // the tile spans): steps lie g n floats apart, a page or more for many
+      // groups, where the hardware's prefetchers do not follow. Measured (b
+      // 1, d 1536, L 2048, n 16, one thread; docs/cpu-fast-path.md): blends
+      // of 12 channels per group 18.1-21.6 ms without, 8.9-10.1 with; 24
+      // channels 10.7-12.1 and 8.0-9.3; 8 channels 10.7-13.1 and 12.9-13.3;
+      // gathers of 3 channels 101-102 and 46-49, of 1 channel 126-128 and
+      // 93-102; groups of 16 (one broadcast, not prefetched) 7.5-8.1.
       if (!tm)
         return;
-      for (auto [mem, blend, tg] : {std::make_tuple(B, blendB, &tgB),
-                                    std::make_tuple(C, blendC, &tgC)}) {
-        if (blend < 2)
-          continue;
-        for (Value g : tg->groups)
+      auto prefetchGroups = [&](Value mem, int64_t span, const TileGroups &tg) {
+        if (span == 1)
+          return;
+        auto lines = [&](Value g) {
           for (int64_t j = 0; j < n; j += 16)
             memref::PrefetchOp::create(rewriter, loc, mem,
                                        {bi, t, g, vb.idx(j)},
                                        /*isWrite=*/false, /*localityHint=*/3,
                                        /*isDataCache=*/true);
-      }
+        };
+        if (!tg.offsets) {
+          for (Value g : tg.groups)
+            lines(g);
+          return;
+        }
+        vb.forLoop(tg.spanned, [&](Value i) {
+          lines(arith::AddIOp::create(rewriter, loc, tg.groups.front(), i));
+        });
+      };
+      prefetchGroups(B, spanB, tgB);
+      prefetchGroups(C, spanC, tgC);
     };
 
     // One step on V channels of states j0 .. j0 + h.size() - 1: updates
