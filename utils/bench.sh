@@ -4,6 +4,7 @@
 # conv, in one run), then
 # bench/parallel_scan.py (sequential vs time-parallel scans, 1 and 2 threads),
 # then bench/uniform_decay.py (scans with Mamba-2's one decay per channel),
+# then bench/grouped_bc.py (grouped B/C whose groups split the vector tiles),
 # then bench/mamba_model.py (projections, a decoding step, a Mamba-130m-shaped
 # model against PyTorch, which it installs: Debian's python3-torch; and a
 # BF16 checkpoint's decoding with 16-bit and widened matrices), then
@@ -33,6 +34,8 @@ if [[ " $* " != *" --quick "* ]]; then
   echo
   /usr/bin/python3 "$root/bench/uniform_decay.py" --tools "$root/build/bin" \
     --plain "$root/build/bin/plain_scan"
+  echo
+  /usr/bin/python3 "$root/bench/grouped_bc.py" --tools "$root/build/bin"
   echo
   if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
     SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
