@@ -1203,10 +1203,10 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
         park(readBlock(u, tb), wsU, r0);
       });
       // The chunk's steps of each state row of the tile's groups, where the
-      // state loop reads them from a copy (TileGroups::rows).
-      // A blend copies its groups (clamped), a gather the ones its lanes
-      // read (as many as the tile spans, which may be far fewer than the
-      // most, `span`, with a dynamic d or g).
+      // state loop reads them from a copy (TileGroups::rows): a blend's
+      // groups (clamped), or the groups a gather's lanes read (as many as
+      // the tile spans, which may be far fewer than the most, `span`, with
+      // a dynamic d or g).
       auto copyRows = [&](Value mem, const TileGroups &tg) {
         if (!tg.rows)
           return;
