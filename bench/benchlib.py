@@ -15,6 +15,21 @@ import numpy as np
 os.environ["SSM_CACHE_DIR"] = "off"
 
 
+# The selective scan in token_major layout with D, z, delta_bias and
+# delta_softplus, as an ssm-run FILE program (entry @scan); fill with the
+# tensor types of act (u, delta, z, y: (b, L, d)), a (A), bc (B, C), ch (D,
+# delta_bias).
+TM_PROGRAM = """
+func.func @scan(%%u: %(act)s, %%delta: %(act)s, %%A: %(a)s, %%B: %(bc)s, %%C: %(bc)s,
+                %%D: %(ch)s, %%z: %(act)s, %%bias: %(ch)s) -> %(act)s {
+  %%y = ssm.selective_scan token_major %%u, %%delta, %%A, %%B, %%C D(%%D : %(ch)s)
+      z(%%z : %(act)s) delta_bias(%%bias : %(ch)s) delta_softplus
+      : (%(act)s, %(act)s, %(a)s, %(bc)s, %(bc)s) -> %(act)s
+  return %%y : %(act)s
+}
+"""
+
+
 def run(cmd, stdin=None):
     """Runs `cmd`; exits with its stderr if it fails; returns stdout+stderr."""
     proc = subprocess.run(cmd, capture_output=True, text=True, input=stdin)

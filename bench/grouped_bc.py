@@ -25,24 +25,13 @@ import tempfile
 
 import numpy as np
 
-from benchlib import run, median_ms
+from benchlib import TM_PROGRAM, run, median_ms, scan_inputs
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "lib"))
 import ssm_reference as ref  # noqa: E402
 
 BOUND_NS_PER_UPDATE = 5.28e6 / 50.3e6   # as bench/run.py
 STREAM_GBS_1T = 36.9                     # STREAM triad, one core (performance.md)
-
-TM_PROGRAM = """
-func.func @scan(%%u: %(act)s, %%delta: %(act)s, %%A: %(a)s, %%B: %(bc)s, %%C: %(bc)s,
-                %%D: %(ch)s, %%z: %(act)s, %%bias: %(ch)s) -> %(act)s {
-  %%y = ssm.selective_scan token_major %%u, %%delta, %%A, %%B, %%C D(%%D : %(ch)s)
-      z(%%z : %(act)s) delta_bias(%%bias : %(ch)s) delta_softplus
-      : (%(act)s, %(act)s, %(a)s, %(bc)s, %(bc)s) -> %(act)s
-  return %%y : %(act)s
-}
-"""
-
 
 def token_major(a):
     """(b, d, L) -> (b, L, d); (b, n, L) -> (b, L, n); (b, g, n, L) -> (b, L, g, n)."""
@@ -51,11 +40,12 @@ def token_major(a):
 GROUP_SIZES = [None, 16, 24, 12, 8, 6, 3, 1]
 
 
-def how(G, V=16):
-    """How the fast path reads a group size with V lanes (as blendedGroups)."""
+def how(G, d, V=16):
+    """How the fast path reads G channels per group over d channels with V
+    lanes (as groupsPerTile and kMaxBlendGroups in SSMToVector.cpp)."""
     if G is None or G % V == 0:
         return "one broadcast"
-    most = max((min(c0 + V, 1536) - 1) // G - c0 // G + 1 for c0 in range(0, 1536, V))
+    most = max((min(c0 + V, d) - 1) // G - c0 // G + 1 for c0 in range(0, d, V))
     return "blend of %d" % most if most <= 4 else "gather"
 
 
@@ -68,15 +58,8 @@ def main():
     b, d, L, n = 1, 1536, 2048, 16
     arith = b * d * L * n * BOUND_NS_PER_UPDATE / 1e6
     rng = np.random.default_rng(5)
-    x = {
-        "u": rng.standard_normal((b, d, L)),
-        "delta": rng.uniform(-4.0, 1.0, (b, d, L)),
-        "A": -np.exp(rng.uniform(-2.0, 1.5, (d, n))),
-        "D": rng.standard_normal(d),
-        "z": rng.standard_normal((b, d, L)),
-        "delta-bias": rng.uniform(-1.0, 0.5, d),
-    }
-    x = {k: v.astype(np.float32) for k, v in x.items()}
+    # bench/run.py's inputs; B and C are drawn per group size below.
+    x = {k: v for k, v in scan_inputs(rng, b, d, L, n).items() if k not in ("B", "C")}
     print("== selective scan with grouped B/C (b %d, d %d, L %d, n %d), "
           "both layouts, median ms (%d calls; reference loops 3)" % (b, d, L, n, args.reps))
     print("| channels per group | read as | B + C MB | 1T bound ms | channel_first 1T | 2T "
@@ -133,7 +116,7 @@ def main():
             vs16 = "%.2fx, %.2fx" % (t[1] / base[0], ttm[1] / base[1]) if base else "-"
             print("| %s | %s | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.0fx | %s "
                   "| %.0f%%, %.0f%% | %.1e, %.1e |"
-                  % ("all (shared B/C)" if G is None else G, how(G), bc_mb, bound, t[1], t[2],
+                  % ("all (shared B/C)" if G is None else G, how(G, d), bc_mb, bound, t[1], t[2],
                      ttm[1], ttm[2], loops, loops / t[1], vs16, 100 * bound / t[1],
                      100 * bound / ttm[1], errs[0], errs[1]), flush=True)
 

@@ -25,7 +25,7 @@ import tempfile
 
 import numpy as np
 
-from benchlib import run, median_ms, peak_mb, scan_inputs
+from benchlib import TM_PROGRAM, run, median_ms, peak_mb, scan_inputs
 
 BOUND_NS_PER_UPDATE = 5.28e6 / 50.3e6   # ns per update, one core
 STREAM_GBS = {1: 36.9, 2: 70.2}          # STREAM triad, performance.md
@@ -53,17 +53,6 @@ SHAPES = [
     ("d = 24", 1, 24, 2048, 16, True),
     ("d = 4096", 1, 4096, 2048, 16, False),
 ]
-
-
-TM_PROGRAM = """
-func.func @scan(%%u: %(act)s, %%delta: %(act)s, %%A: %(a)s, %%B: %(bc)s, %%C: %(bc)s,
-                %%D: %(ch)s, %%z: %(act)s, %%bias: %(ch)s) -> %(act)s {
-  %%y = ssm.selective_scan token_major %%u, %%delta, %%A, %%B, %%C D(%%D : %(ch)s)
-      z(%%z : %(act)s) delta_bias(%%bias : %(ch)s) delta_softplus
-      : (%(act)s, %(act)s, %(a)s, %(bc)s, %(bc)s) -> %(act)s
-  return %%y : %(act)s
-}
-"""
 
 
 def token_major_times(ssm_run, tmp, x, shape, reps):

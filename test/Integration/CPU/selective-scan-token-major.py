@@ -100,6 +100,18 @@ case("tm_step_n128_whole", 2, 35, 1, 128, bform="grp", cform="grp", bgroups=1, c
 case("tm_step_n128_dynamic", 1, 40, 1, 128, dynamic=True, D=True, z=True, bias=True, h0=True)
 case("tm_n128_dynamic_chunks", 1, 19, 6, 128, dynamic=True, D=True, z=True, h0=True)
 
+def cf_case(name, program, x, y_ref, h_ref):
+    """Runs a channel_first program @main(u, delta, A, B, C, D, z, h0) ->
+    (y, last state) on every lowering against the float64 results."""
+    for lowering, extra in SCAN_LOWERINGS + GPU_LOWERINGS:
+        label = "%s [%s]" % (name, lowering)
+        outs = run_file(suite, label, program, "main",
+                        [x[k] for k in ("u", "delta", "A", "B", "C", "D", "z", "h0")], 2, extra)
+        if outs is not None:
+            suite.compare(label, "y", outs[0], y_ref)
+            suite.compare(label, "last_state", outs[1], h_ref)
+
+
 # channel_first: the one-step code reads a batch row's channels through a
 # unit-stride view, valid when the channel stride is 1. A time slice of a
 # longer array (stride 3 here) must take the chunk path and still be right.
@@ -124,13 +136,7 @@ func.func @main(%u: tensor<1x40x3xf32>, %delta: tensor<1x40x3xf32>, %A: tensor<4
 sl = {k: (v[..., 1:2] if k in ("u", "delta", "z", "B", "C") else v) for k, v in x.items()}
 y_ref, h_ref = ref.selective_scan(sl["u"], sl["delta"], sl["A"], sl["B"], sl["C"], D=sl["D"],
                                   z=sl["z"], delta_softplus=True, h0=sl["h0"])
-for lowering, extra in SCAN_LOWERINGS + GPU_LOWERINGS:
-    label = "cf_step_strided_slice [%s]" % lowering
-    outs = run_file(suite, label, program, "main",
-                    [x[k] for k in ("u", "delta", "A", "B", "C", "D", "z", "h0")], 2, extra)
-    if outs is not None:
-        suite.compare(label, "y", outs[0], y_ref)
-        suite.compare(label, "last_state", outs[1], h_ref)
+cf_case("cf_step_strided_slice", program, x, y_ref, h_ref)
 
 # channel_first with dynamic shapes and groups that split the tiles: a
 # dynamic group count is gathered, from a copy of the rows of the groups
@@ -149,12 +155,6 @@ func.func @main(%u: T3, %delta: T3, %A: tensor<?x5xf32>, %B: T4, %C: T4, %D: ten
 """.replace("T3", dyn3).replace("T4", dyn4)
 y_ref, h_ref = ref.selective_scan(x["u"], x["delta"], x["A"], x["B"], x["C"], D=x["D"], z=x["z"],
                                   delta_softplus=True, h0=x["h0"])
-for lowering, extra in SCAN_LOWERINGS + GPU_LOWERINGS:
-    label = "cf_groups_split_dynamic [%s]" % lowering
-    outs = run_file(suite, label, program, "main",
-                    [x[k] for k in ("u", "delta", "A", "B", "C", "D", "z", "h0")], 2, extra)
-    if outs is not None:
-        suite.compare(label, "y", outs[0], y_ref)
-        suite.compare(label, "last_state", outs[1], h_ref)
+cf_case("cf_groups_split_dynamic", program, x, y_ref, h_ref)
 
 suite.finish()
