@@ -66,8 +66,13 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
     however large n is (up to 256 states; larger n is split into scans over
     groups of states first, as without parking above 64).
 
-    Ops the fast path does not cover (f64, dynamic n or k, groups that split
-    a channel tile) are left for ssm-lower-to-loops. Softplus and SiLU use
+    A grouped B or C whose groups split a channel tile is read as
+    broadcasts blended by lane (up to four groups per tile) or gathered
+    per lane (more, or a dynamic group count), in channel_first layout
+    from a per-chunk copy of the groups' rows.
+
+    Ops the fast path does not cover (f64, dynamic n or k, complex A) are
+    left for ssm-lower-to-loops. Softplus and SiLU use
     the same exp2 as the recurrence; any other math op left behind gets
     upstream's polynomial approximations, applied by this pass.
     docs/cpu-fast-path.md explains the design.
