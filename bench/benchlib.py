@@ -15,6 +15,14 @@ import numpy as np
 os.environ["SSM_CACHE_DIR"] = "off"
 
 
+# performance.md's machine limits: the selective scan's arithmetic bound
+# (5.28 ms per 50.3 M state updates on one core: one exp2 and about four
+# FMA-class operations per update at the FMA peak), and the STREAM triad
+# bandwidth in GB/s on 1 and 2 threads.
+BOUND_NS_PER_UPDATE = 5.28e6 / 50.3e6
+STREAM_GBS = {1: 36.9, 2: 70.2}
+
+
 # The selective scan in token_major layout with D, z, delta_bias and
 # delta_softplus, as an ssm-run FILE program (entry @scan); fill with the
 # tensor types of act (u, delta, z, y: (b, L, d)), a (A), bc (B, C), ch (D,

@@ -1,18 +1,18 @@
 #!/usr/bin/python3
 """Selective scans with grouped B and C (channel c reads group c / G, G
-channels per group), in one run (utils/bench.sh): the compiled fast path
-(1 and 2 threads, mamba_ssm's channel_first layout and token_major) for
-group sizes that fit its 16-lane channel tiles (G a
-multiple of 16: one broadcast per state and step), that split them into up
-to four groups (blended broadcasts) and into more (a per-lane gather),
-beside the reference loop lowering (what every split group size ran before
-the fast path took them) and B and C shared by all channels (the same scan
-with one group, the fast path's best case). The reference shape (b 1, d 1536, L 2048, n 16) with D, z, delta_bias and
+channels per group), in one run (utils/bench.sh): the compiled fast path (1
+and 2 threads, mamba_ssm's channel_first layout and token_major) for group
+sizes that fit its 16-lane channel tiles (G a multiple of 16: one broadcast
+per state and step), that split them into up to four groups (blended
+broadcasts) and into more (a per-lane gather), beside the reference loop
+lowering (what every split group size ran before the fast path took them)
+and B and C shared by all channels (the fast path's best case). The
+reference shape (b 1, d 1536, L 2048, n 16) with D, z, delta_bias and
 delta_softplus; every output is checked against the float64 reference
 (semantics.md's 1e-5). The one-thread bound is the larger of
-performance.md's arithmetic bound (as in bench/run.py) and the time to
-move the operands once at its one-core STREAM bandwidth: smaller groups
-mean more of B and C (d / G groups of n L floats each).
+performance.md's arithmetic bound and the time to move the operands once at
+its one-core STREAM bandwidth: smaller groups mean more of B and C (d / G
+groups of n L floats each).
 """
 import os
 
@@ -25,19 +25,18 @@ import tempfile
 
 import numpy as np
 
-from benchlib import TM_PROGRAM, run, median_ms, scan_inputs
+from benchlib import BOUND_NS_PER_UPDATE, STREAM_GBS, TM_PROGRAM, run, median_ms, scan_inputs
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "lib"))
 import ssm_reference as ref  # noqa: E402
 
-BOUND_NS_PER_UPDATE = 5.28e6 / 50.3e6   # as bench/run.py
-STREAM_GBS_1T = 36.9                     # STREAM triad, one core (performance.md)
+# Channels per group: None is B and C shared by every channel (b, n, L).
+GROUP_SIZES = [None, 16, 24, 12, 8, 6, 3, 1]
+
 
 def token_major(a):
     """(b, d, L) -> (b, L, d); (b, n, L) -> (b, L, n); (b, g, n, L) -> (b, L, g, n)."""
     return np.ascontiguousarray(np.moveaxis(a, -1, 1)) if a.ndim >= 3 else a
-# Channels per group: None is B and C shared by every channel (b, n, L).
-GROUP_SIZES = [None, 16, 24, 12, 8, 6, 3, 1]
 
 
 def how(G, d, V=16):
@@ -112,7 +111,7 @@ def main():
                 base = (t[1], ttm[1])
             bc_mb = 2 * B.nbytes / 1e6
             act_mb = 4 * x["u"].nbytes / 1e6          # u, delta, z, y
-            bound = max(arith, (bc_mb + act_mb) / 1e3 / STREAM_GBS_1T * 1e3)
+            bound = max(arith, (bc_mb + act_mb) / 1e3 / STREAM_GBS[1] * 1e3)
             vs16 = "%.2fx, %.2fx" % (t[1] / base[0], ttm[1] / base[1]) if base else "-"
             print("| %s | %s | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.0fx | %s "
                   "| %.0f%%, %.0f%% | %.1e, %.1e |"

@@ -62,7 +62,7 @@ import time
 
 import numpy as np
 
-from benchlib import run, median_ms, peak_mb
+from benchlib import STREAM_GBS, run, median_ms, peak_mb
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "test", "lib"))
@@ -70,8 +70,7 @@ import mamba_reference as mr  # noqa: E402
 
 PEAK_1T = 222.0  # GFLOP/s, fp32 FMA, AVX-512, one core (performance.md)
 PEAK_2T = 448.0
-STREAM_1T = 36.9  # GB/s, STREAM triad (performance.md)
-STREAM_2T = 70.2
+STREAM_1T, STREAM_2T = STREAM_GBS[1], STREAM_GBS[2]  # GB/s (benchlib)
 
 LINEAR = """
 func.func @main(%%x: tensor<%(m)dx%(k)dxf32>, %%w: tensor<%(n)dx%(k)dxf32>) -> tensor<%(m)dx%(n)dxf32> {

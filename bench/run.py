@@ -25,10 +25,8 @@ import tempfile
 
 import numpy as np
 
-from benchlib import TM_PROGRAM, run, median_ms, peak_mb, scan_inputs
-
-BOUND_NS_PER_UPDATE = 5.28e6 / 50.3e6   # ns per update, one core
-STREAM_GBS = {1: 36.9, 2: 70.2}          # STREAM triad, performance.md
+from benchlib import (BOUND_NS_PER_UPDATE, STREAM_GBS, TM_PROGRAM, run, median_ms, peak_mb,
+                      scan_inputs)
 
 # Causal conv1d (k = 4, bias, SiLU) in both layouts: b, d, L.
 CONV_SHAPES = [("reference shape", 1, 1536, 2048), ("d = 4096, L = 8192", 1, 4096, 8192)]

@@ -71,8 +71,9 @@ case("exact_tiles", 1, 32, 64, 16, bform="grp", cform="var", bgroups=2, D=True, 
 case("groups_split_tile", 1, 24, 40, 2, bform="grp", cform="grp", bgroups=3, cgroups=2, z=True)
 # Groups that split the fast path's tiles: a tile's lanes read up to four
 # groups as broadcasts blended by lane (8 and 10 channels per group: two
-# or three per 16-lane tile), more groups (3 or 1 channel per group, or
-# a dynamic group count) through a per-lane gather; the last tile partial.
+# or three per 16-lane tile), more groups (3 or 1 channel per group)
+# through a per-lane gather; the last tile partial. (A dynamic group count:
+# selective-scan-token-major.py.)
 case("groups_split_long", 1, 40, 4096, 16, bform="grp", cform="grp", bgroups=5, cgroups=4,
      D=True, z=True, bias=True, softplus=True, h0=True)
 case("groups_split_gather", 2, 36, 100, 4, bform="grp", cform="grp", bgroups=12, cgroups=36,
