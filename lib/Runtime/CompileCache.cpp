@@ -28,7 +28,7 @@ using llvm::StringRef;
 namespace {
 
 /// The first line of every entry; a new format gets a new one.
-constexpr StringRef kMagic = "ssm-mlir compiled program 1\n";
+constexpr StringRef kMagic = "ssm-mlir compiled program 2\n";
 /// Entries are named so that llvm::pruneCache, which only looks at files
 /// whose names start with "llvmcache-", manages them.
 constexpr StringRef kPrefix = "llvmcache-ssm-";
@@ -140,7 +140,7 @@ std::optional<CachedProgram> mlir::ssm::loadCachedProgram(StringRef dir,
     llvm::sys::fs::remove(path);
     return std::nullopt;
   };
-  // magic, one line of JSON, then the object.
+  // magic, one line of JSON, then the objects, one after the other.
   if (!bytes.consume_front(kMagic))
     return damaged();
   size_t eol = bytes.find('\n');
@@ -151,13 +151,27 @@ std::optional<CachedProgram> mlir::ssm::loadCachedProgram(StringRef dir,
     llvm::consumeError(header.takeError());
     return damaged();
   }
-  StringRef object = bytes.drop_front(eol + 1);
+  StringRef rest = bytes.drop_front(eol + 1);
   const llvm::json::Object *h = header->getAsObject();
-  if (!h || h->getString("key") != key ||
-      h->getInteger("object_bytes") != static_cast<int64_t>(object.size()) ||
-      h->getString("object_xxh3") != checksum(object))
+  const llvm::json::Array *objects = h ? h->getArray("objects") : nullptr;
+  if (!h || h->getString("key") != key || !objects || objects->empty())
     return damaged();
   CachedProgram program;
+  for (const llvm::json::Value &o : *objects) {
+    const llvm::json::Object *entry = o.getAsObject();
+    std::optional<int64_t> size =
+        entry ? entry->getInteger("bytes") : std::nullopt;
+    if (!size || *size <= 0 || static_cast<uint64_t>(*size) > rest.size())
+      return damaged();
+    StringRef object = rest.take_front(*size);
+    rest = rest.drop_front(*size);
+    if (entry->getString("xxh3") != checksum(object))
+      return damaged();
+    program.objects.push_back(
+        llvm::MemoryBuffer::getMemBufferCopy(object, path));
+  }
+  if (!rest.empty())
+    return damaged();
   program.runnerUtils = h->getBoolean("runner_utils").value_or(false);
   if (const llvm::json::Object *results = h->getObject("in_place_results"))
     for (const auto &[name, value] : *results) {
@@ -172,7 +186,6 @@ std::optional<CachedProgram> mlir::ssm::loadCachedProgram(StringRef dir,
         out.push_back(*i);
       }
     }
-  program.object = llvm::MemoryBuffer::getMemBufferCopy(object, path);
   // Mark the entry used, for the pruning's expiration (as LLVM's own
   // caches do on a hit).
   if (auto fd = llvm::sys::fs::openNativeFileForRead(path)) {
@@ -190,7 +203,11 @@ llvm::Error mlir::ssm::storeCachedProgram(StringRef dir, StringRef key,
   if (std::error_code ec = llvm::sys::fs::create_directories(dir))
     return llvm::createStringError(ec, "%s: cannot create the directory: %s",
                                    dir.str().c_str(), ec.message().c_str());
-  StringRef object = program.object->getBuffer();
+  llvm::json::Array objects;
+  for (const std::unique_ptr<llvm::MemoryBuffer> &object : program.objects)
+    objects.push_back(llvm::json::Object{
+        {"bytes", static_cast<int64_t>(object->getBufferSize())},
+        {"xxh3", checksum(object->getBuffer())}});
   llvm::json::Object results;
   for (const auto &entry : program.resultArguments) {
     llvm::json::Array args;
@@ -198,12 +215,10 @@ llvm::Error mlir::ssm::storeCachedProgram(StringRef dir, StringRef key,
       args.push_back(a);
     results[entry.getKey()] = std::move(args);
   }
-  llvm::json::Object header{
-      {"key", key},
-      {"object_bytes", static_cast<int64_t>(object.size())},
-      {"object_xxh3", checksum(object)},
-      {"runner_utils", program.runnerUtils},
-      {"in_place_results", std::move(results)}};
+  llvm::json::Object header{{"key", key},
+                            {"objects", std::move(objects)},
+                            {"runner_utils", program.runnerUtils},
+                            {"in_place_results", std::move(results)}};
 
   const std::string path = entryPath(dir, key);
   int fd;
@@ -214,7 +229,9 @@ llvm::Error mlir::ssm::storeCachedProgram(StringRef dir, StringRef key,
                                    ec.message().c_str());
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    os << kMagic << llvm::json::Value(std::move(header)) << '\n' << object;
+    os << kMagic << llvm::json::Value(std::move(header)) << '\n';
+    for (const std::unique_ptr<llvm::MemoryBuffer> &object : program.objects)
+      os << object->getBuffer();
     os.close();
     if (os.has_error()) {
       std::error_code ec = os.error();

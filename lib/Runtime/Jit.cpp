@@ -6,6 +6,7 @@
 #include "ssm/Runtime/CompileCache.h"
 #include "ssm/Runtime/CudaRuntime.h"
 #include "ssm/Runtime/GpuEmulator.h"
+#include "ssm/Runtime/ObjectCompiler.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -216,6 +217,33 @@ void inlineIntoPackedWrappers(llvm::Module &module) {
     if (llvm::InlineFunction(*call, info).isSuccess() && callee->use_empty())
       callee->eraseFromParent();
   }
+}
+
+/// A lowered CPU program's object files: its LLVM IR with a packed wrapper
+/// for each callable function (JitProgram::call's convention), optimised
+/// and compiled by compileToObjects.
+llvm::Expected<llvm::SmallVector<std::unique_ptr<llvm::MemoryBuffer>>>
+compileCpuObjects(mlir::ModuleOp module, const JitOptions &options,
+                  const llvm::StringMap<FunctionSig> &functions) {
+  auto tm = createTargetMachine(options);
+  if (!tm)
+    return tm.takeError();
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      mlir::translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule)
+    return llvm::createStringError("translation to LLVM IR failed");
+  llvmModule->setDataLayout((*tm)->createDataLayout());
+  llvmModule->setTargetTriple((*tm)->getTargetTriple());
+  llvm::SmallVector<std::string> names;
+  for (const auto &entry : functions)
+    names.push_back(entry.getKey().str());
+  llvm::sort(names);
+  if (llvm::Error err = addPackedWrappers(*llvmModule, names))
+    return std::move(err);
+  inlineIntoPackedWrappers(*llvmModule);
+  return compileToObjects(std::move(llvmModule), options.optLevel,
+                          [&] { return createTargetMachine(options); });
 }
 
 } // namespace
@@ -430,12 +458,15 @@ static llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner &mangle,
 
 JitProgram::~JitProgram() = default;
 
-llvm::Error JitProgram::loadObject(CachedProgram &cached,
-                                   const JitOptions &options) {
+llvm::Error JitProgram::loadObjects(CachedProgram &cached,
+                                    const JitOptions &options) {
   initializeNativeTarget();
-  // As ExecutionEngine links what it compiles: RuntimeDyld with a section
-  // memory manager, the GDB and perf listeners (so that profiles name the
-  // cached code too), the process's symbols and the libraries it loads.
+  // As MLIR's ExecutionEngine links what it compiles: RuntimeDyld with a
+  // section memory manager, the GDB and perf listeners (so that debuggers
+  // and profiles name the code), the process's symbols and the libraries
+  // it loads. The target machine's JIT code model (large on x86-64) makes
+  // the references between the partitions' objects absolute, so they
+  // resolve wherever the memory manager puts each object.
   static llvm::JITEventListener *gdb =
       llvm::JITEventListener::createGDBRegistrationListener();
   static llvm::JITEventListener *perf =
@@ -477,8 +508,9 @@ llvm::Error JitProgram::loadObject(CachedProgram &cached,
   if (llvm::Error err = main.define(
           llvm::orc::absoluteSymbols(runtimeSymbols(mangle, false))))
     return err;
-  if (llvm::Error err = (*jit)->addObjectFile(std::move(cached.object)))
-    return err;
+  for (std::unique_ptr<llvm::MemoryBuffer> &object : cached.objects)
+    if (llvm::Error err = (*jit)->addObjectFile(std::move(object)))
+      return err;
   llvm::StringMap<void (*)(void **)> found;
   for (const auto &entry : functions) {
     auto address = (*jit)->lookup(("_mlir_" + entry.getKey()).str());
@@ -488,10 +520,9 @@ llvm::Error JitProgram::loadObject(CachedProgram &cached,
   }
   if (llvm::Error err = (*jit)->initialize(main))
     return err;
-  cachedJit = std::move(*jit);
+  objectJit = std::move(*jit);
   entries = std::move(found);
   resultArguments = std::move(cached.resultArguments);
-  fromCache = true;
   return llvm::Error::success();
 }
 
@@ -549,9 +580,11 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
             loadCachedProgram(*cacheDir, *cacheKey)) {
       // A loaded entry that does not link (it cannot, short of a bug) is
       // compiled again, below, and overwritten.
-      llvm::Error err = program->loadObject(*cached, options);
-      if (!err)
+      llvm::Error err = program->loadObjects(*cached, options);
+      if (!err) {
+        program->fromCache = true;
         return program;
+      }
       llvm::consumeError(std::move(err));
     }
   }
@@ -579,7 +612,29 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
     program->resultArguments[name].assign(argOf.asArrayRef().begin(),
                                           argOf.asArrayRef().end());
   }
+  // Strided memref.copy becomes a call to memrefCopy.
+  const bool runnerUtils = module.lookupSymbol("memrefCopy") != nullptr;
 
+  // CPU programs: compiled to object files here, in parallel
+  // (ObjectCompiler.h), then linked as a cached program is.
+  if (options.target == Target::CPU) {
+    auto objects = compileCpuObjects(module, options, program->functions);
+    if (!objects)
+      return objects.takeError();
+    CachedProgram built;
+    built.objects = std::move(*objects);
+    built.resultArguments = program->resultArguments;
+    built.runnerUtils = runnerUtils;
+    // A failure to store costs the next run a compile, nothing else.
+    if (cacheKey)
+      llvm::consumeError(storeCachedProgram(*cacheDir, *cacheKey, built));
+    if (llvm::Error err = program->loadObjects(built, options))
+      return std::move(err);
+    return program;
+  }
+
+  // GPU programs: MLIR's ExecutionEngine, whose JIT runs the global
+  // constructors that load the kernels.
   auto tm = createTargetMachine(options);
   if (!tm)
     return tm.takeError();
@@ -593,14 +648,10 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   };
   mlir::ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
-  // The compiled object, for the cache.
-  engineOptions.enableObjectDump = cacheKey.has_value();
-  // Parallel loops call into libomp; the CPU path loads it only then.
+  // Parallel loops call into libomp; it is loaded only then.
   llvm::SmallVector<llvm::StringRef> libs;
   if (resolveThreads(options) > 1)
     libs.push_back(SSM_OPENMP_LIBRARY);
-  // Strided memref.copy becomes a call to memrefCopy.
-  const bool runnerUtils = module.lookupSymbol("memrefCopy") != nullptr;
   if (runnerUtils)
     libs.push_back(SSM_C_RUNNER_UTILS_LIBRARY);
   if (options.target == Target::NVPTX)
@@ -629,26 +680,6 @@ JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
     program->entries[entry.getKey()] = *fn;
   }
   program->engine->initialize();
-  if (cacheKey) {
-    // The engine's copy of the object, through a file (the only way
-    // ExecutionEngine hands it out). A failure costs the next run a
-    // compile, nothing else.
-    CachedProgram entry;
-    entry.resultArguments = program->resultArguments;
-    entry.runnerUtils = runnerUtils;
-    llvm::SmallString<128> temp;
-    if (!llvm::sys::fs::createTemporaryFile("ssm-program", "o", temp)) {
-      program->engine->dumpToObjectFile(temp);
-      auto object =
-          llvm::MemoryBuffer::getFile(temp, /*IsText=*/false,
-                                      /*RequiresNullTerminator=*/false);
-      llvm::sys::fs::remove(temp);
-      if (object && (*object)->getBufferSize() > 0) {
-        entry.object = std::move(*object);
-        llvm::consumeError(storeCachedProgram(*cacheDir, *cacheKey, entry));
-      }
-    }
-  }
   // The kernels' modules were loaded by the program's constructors.
   if (llvm::Error err = gpuError(program->takeGpuError, "loading the kernels"))
     return std::move(err);

@@ -3,7 +3,7 @@
 // Compiling a model takes seconds (Mamba-130m: ~1.2 s of MLIR lowering,
 // ~2 s of LLVM optimisation and code generation) and gives the same machine
 // code every time for the same program, options, host and build. The cache
-// keeps that code, one object file per program, so that a second run of
+// keeps that code, the object files of each program, so that a second run of
 // ssm-run, of a task or of MambaLM.from_pretrained loads it instead
 // (docs/compile-cache.md). JitProgram::compile uses it for CPU programs.
 //
@@ -24,10 +24,11 @@
 
 namespace mlir::ssm {
 
-/// One cache entry: the program's object file and what the lowering found
-/// that the object does not say.
+/// One cache entry: the program's object files (one per partition the
+/// compile cut it into, ObjectCompiler.h) and what the lowering found that
+/// the objects do not say.
 struct CachedProgram {
-  std::unique_ptr<llvm::MemoryBuffer> object;
+  llvm::SmallVector<std::unique_ptr<llvm::MemoryBuffer>> objects;
   /// JitProgram's resultArguments (ssm.in_place_results of the lowering).
   llvm::StringMap<llvm::SmallVector<int64_t>> resultArguments;
   /// Whether the program calls the MLIR C runner utilities (memrefCopy).
@@ -48,7 +49,7 @@ std::optional<std::string> compileCacheKey(mlir::ModuleOp module,
                                            const JitOptions &options);
 
 /// The entry `key` in `dir`, or none when it is absent, unreadable or
-/// damaged (a damaged entry is removed; its checksum covers the object).
+/// damaged (a damaged entry is removed; checksums cover the objects).
 std::optional<CachedProgram> loadCachedProgram(llvm::StringRef dir,
                                                llvm::StringRef key);
 

@@ -180,13 +180,14 @@ public:
 
 private:
   JitProgram() = default;
-  /// Links a cached program's object into a fresh LLJIT (cachedJit) and
-  /// looks its functions up.
-  llvm::Error loadObject(CachedProgram &cached, const JitOptions &options);
-  /// The JIT holding the code: MLIR's engine when compiled here, an LLJIT
-  /// of the cached object file when loaded.
+  /// Links a CPU program's object files (compiled here, or from the cache)
+  /// into a fresh LLJIT (objectJit) and looks its functions up.
+  llvm::Error loadObjects(CachedProgram &cached, const JitOptions &options);
+  /// The JIT holding the code: an LLJIT of the object files for CPU
+  /// programs, MLIR's engine for GPU programs (its JIT runs the global
+  /// constructors that load their kernels).
   std::unique_ptr<mlir::ExecutionEngine> engine;
-  std::unique_ptr<llvm::orc::LLJIT> cachedJit;
+  std::unique_ptr<llvm::orc::LLJIT> objectJit;
   bool fromCache = false;
   /// Each callable function's packed wrapper (_mlir_<name>).
   llvm::StringMap<void (*)(void **)> entries;
