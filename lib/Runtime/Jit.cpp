@@ -242,8 +242,11 @@ compileCpuObjects(mlir::ModuleOp module, const JitOptions &options,
   if (llvm::Error err = addPackedWrappers(*llvmModule, names))
     return std::move(err);
   inlineIntoPackedWrappers(*llvmModule);
-  return compileToObjects(std::move(llvmModule), options.optLevel,
-                          [&] { return createTargetMachine(options); });
+  // On as many threads as the program runs on: a run told to use one core
+  // compiles on one too (the code is the same either way).
+  return compileToObjects(
+      std::move(llvmModule), options.optLevel,
+      [&] { return createTargetMachine(options); }, resolveThreads(options));
 }
 
 } // namespace
