@@ -12,7 +12,8 @@
 # the same compiled programs) and bench/python_model.py (a language model's
 # prefill and scoring from Python, with and without the buffer cache), then
 # bench/compile_cache.py (whole runs with the compile cache off, empty and
-# stored).
+# stored) and bench/compile_time.py (the time of compiling a task's block, a
+# model and a scan).
 # Pass --quick for the reference shape only (no time-parallel or model run).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,4 +52,6 @@ if [[ " $* " != *" --quick "* ]]; then
     --tools "$root/build/bin"
   echo
   /usr/bin/python3 "$root/bench/compile_cache.py" --tools "$root/build/bin"
+  echo
+  /usr/bin/python3 "$root/bench/compile_time.py" --tools "$root/build/bin"
 fi
