@@ -45,8 +45,8 @@ size_t instructionCount(const llvm::Function &f) {
   return n;
 }
 
-/// The cut of a module: the partition of each defined function, and which
-/// global variables every partition defines for itself.
+/// The cut of a module: the partition of each defined function, and each
+/// partition's instruction count.
 struct Plan {
   unsigned numPartitions = 1;
   llvm::DenseMap<const llvm::Function *, unsigned> partitionOf;
