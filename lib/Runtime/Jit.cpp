@@ -219,33 +219,43 @@ void inlineIntoPackedWrappers(llvm::Module &module) {
   }
 }
 
-/// A lowered CPU program's object files: its LLVM IR with a packed wrapper
-/// for each callable function (JitProgram::call's convention), optimised
-/// and compiled by compileToObjects.
-llvm::Expected<llvm::SmallVector<std::unique_ptr<llvm::MemoryBuffer>>>
-compileCpuObjects(mlir::ModuleOp module, const JitOptions &options,
-                  const llvm::StringMap<FunctionSig> &functions) {
+/// The LLVM IR of an LLVM-dialect module, for `options`' target machine.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+translateForHost(mlir::ModuleOp module, const JitOptions &options,
+                 llvm::LLVMContext &llvmContext) {
   auto tm = createTargetMachine(options);
   if (!tm)
     return tm.takeError();
-  llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       mlir::translateModuleToLLVMIR(module, llvmContext);
   if (!llvmModule)
     return llvm::createStringError("translation to LLVM IR failed");
   llvmModule->setDataLayout((*tm)->createDataLayout());
   llvmModule->setTargetTriple((*tm)->getTargetTriple());
+  return llvmModule;
+}
+
+/// A lowered CPU program's object files: its LLVM IR with a packed wrapper
+/// for each callable function (JitProgram::call's convention), optimised
+/// and compiled by compileToObjects.
+llvm::Expected<llvm::SmallVector<std::unique_ptr<llvm::MemoryBuffer>>>
+compileCpuObjects(mlir::ModuleOp module, const JitOptions &options,
+                  const llvm::StringMap<FunctionSig> &functions) {
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = translateForHost(module, options, llvmContext);
+  if (!llvmModule)
+    return llvmModule.takeError();
   llvm::SmallVector<std::string> names;
   for (const auto &entry : functions)
     names.push_back(entry.getKey().str());
   llvm::sort(names);
-  if (llvm::Error err = addPackedWrappers(*llvmModule, names))
+  if (llvm::Error err = addPackedWrappers(**llvmModule, names))
     return std::move(err);
-  inlineIntoPackedWrappers(*llvmModule);
+  inlineIntoPackedWrappers(**llvmModule);
   // On as many threads as the program runs on: a run told to use one core
   // compiles on one too (the code is the same either way).
   return compileToObjects(
-      std::move(llvmModule), options.optLevel,
+      std::move(*llvmModule), options.optLevel,
       [&] { return createTargetMachine(options); }, resolveThreads(options));
 }
 
@@ -422,19 +432,16 @@ llvm::Expected<std::string> mlir::ssm::emitLLVMIR(mlir::ModuleOp module,
   if (!tm)
     return tm.takeError();
   llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      mlir::translateModuleToLLVMIR(module, llvmContext);
+  auto llvmModule = translateForHost(module, options, llvmContext);
   if (!llvmModule)
-    return llvm::createStringError("translation to LLVM IR failed");
-  llvmModule->setDataLayout((*tm)->createDataLayout());
-  llvmModule->setTargetTriple((*tm)->getTargetTriple());
+    return llvmModule.takeError();
   auto optimize =
       mlir::makeOptimizingTransformer(options.optLevel, 0, tm->get());
-  if (llvm::Error err = optimize(llvmModule.get()))
+  if (llvm::Error err = optimize(llvmModule->get()))
     return std::move(err);
   std::string text;
   llvm::raw_string_ostream os(text);
-  llvmModule->print(os, nullptr);
+  (*llvmModule)->print(os, nullptr);
   return text;
 }
 
