@@ -74,6 +74,25 @@ def scan_inputs(rng, b, d, L, n):
     return {k: v.astype(np.float32) for k, v in x.items()}
 
 
+def save_inputs(tmp, arrays, paths=None):
+    """Writes each array to tmp/<key>.npy; returns (or adds to) the paths by
+    key."""
+    paths = {} if paths is None else paths
+    for k, v in arrays.items():
+        paths[k] = os.path.join(tmp, k + ".npy")
+        np.save(paths[k], v)
+    return paths
+
+
+def scan_command(ssm_run, paths, out):
+    """`ssm-run scan` on the .npy inputs `paths` (keys as its options), with
+    delta_softplus, writing y to `out`."""
+    cmd = [ssm_run, "scan", "--delta-softplus", "--out", out]
+    for k, p in paths.items():
+        cmd += ["--" + k, p]
+    return cmd
+
+
 def find_ncu():
     """Nsight Compute's ncu, or None."""
     for c in [shutil.which("ncu"), "/usr/local/cuda/bin/ncu"] + sorted(

@@ -25,7 +25,8 @@ import tempfile
 
 import numpy as np
 
-from benchlib import BOUND_NS_PER_UPDATE, STREAM_GBS, TM_PROGRAM, run, median_ms, scan_inputs
+from benchlib import (BOUND_NS_PER_UPDATE, STREAM_GBS, TM_PROGRAM, run, median_ms, save_inputs,
+                      scan_command, scan_inputs)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "lib"))
 import ssm_reference as ref  # noqa: E402
@@ -67,21 +68,14 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     base = None
     with tempfile.TemporaryDirectory(prefix="bench-grouped-") as tmp:
-        paths = {}
-        for k, v in x.items():
-            paths[k] = os.path.join(tmp, k + ".npy")
-            np.save(paths[k], v)
+        paths = save_inputs(tmp, x)
         for G in GROUP_SIZES:
             shape = (b, n, L) if G is None else (b, d // G, n, L)
             B = rng.standard_normal(shape).astype(np.float32)
             C = rng.standard_normal(shape).astype(np.float32)
-            for k, v in (("B", B), ("C", C)):
-                paths[k] = os.path.join(tmp, k + ".npy")
-                np.save(paths[k], v)
+            save_inputs(tmp, {"B": B, "C": C}, paths)
             out = os.path.join(tmp, "y.npy")
-            cmd = [ssm_run, "scan", "--delta-softplus", "--out", out]
-            for k, p in paths.items():
-                cmd += ["--" + k, p]
+            cmd = scan_command(ssm_run, paths, out)
             t = {th: median_ms(run(cmd + ["--time", str(args.reps), "--threads", str(th)]))
                  for th in (1, 2)}
             y = np.load(out).astype(np.float64)

@@ -26,7 +26,7 @@ import tempfile
 import numpy as np
 
 from benchlib import (BOUND_NS_PER_UPDATE, STREAM_GBS, TM_PROGRAM, run, median_ms, peak_mb,
-                      scan_inputs)
+                      save_inputs, scan_command, scan_inputs)
 
 # Causal conv1d (k = 4, bias, SiLU) in both layouts: b, d, L.
 CONV_SHAPES = [("reference shape", 1, 1536, 2048), ("d = 4096, L = 8192", 1, 4096, 8192)]
@@ -147,14 +147,9 @@ def main():
             # buffers (expensive in this VM) until glibc reuses them.
             reps = max(11, min(51, int(2e9 / max(updates, 1) / 10)))
             x = scan_inputs(rng, b, d, L, n)
-            paths = {}
-            for k, v in x.items():
-                paths[k] = os.path.join(tmp, k + ".npy")
-                np.save(paths[k], v)
+            paths = save_inputs(tmp, x)
             out = os.path.join(tmp, "y.npy")
-            base = [ssm_run, "scan", "--delta-softplus", "--out", out]
-            for k, p in paths.items():
-                base += ["--" + k, p]
+            base = scan_command(ssm_run, paths, out)
             scan = base + ["--time", str(reps)]
             t = {}
             res1 = run(["/usr/bin/time", "-v"] + scan + ["--threads", "1"])
