@@ -5,22 +5,14 @@
 #include "ssm/Dialect/SSM/Transforms/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
-#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
-#include "mlir/Conversion/ComplexToLLVM/ComplexToLLVM.h"
-#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
-#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
 #include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
-#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MathToLibm/MathToLibm.h"
-#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
-#include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
-#include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -68,21 +60,16 @@ static void addBufferization(OpPassManager &pm, const Options &options) {
 }
 
 /// The host's scalar code (math, arith, complex, index, memref, func, cf,
-/// ub) to the LLVM dialect; allocations call the generic functions with
-/// `runtimeAllocator`.
+/// ub) and OpenMP regions to the LLVM dialect; allocations call the generic
+/// functions with `runtimeAllocator`.
 static void addHostToLLVM(OpPassManager &pm, bool runtimeAllocator) {
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  // complex.create/re/im of the S4D scans (their arithmetic is real).
-  pm.addPass(createConvertComplexToLLVMPass());
-  pm.addPass(createConvertIndexToLLVMPass());
-  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
-  memrefToLLVM.useGenericFunctions = runtimeAllocator;
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
-  pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createUBToLLVMConversionPass());
+  // arith, complex (the S4D scans' create/re/im), index, memref, func, cf,
+  // ub and OpenMP in one conversion (docs/compile-time.md).
+  SSMHostToLLVMOptions toLLVM;
+  toLLVM.runtimeAllocator = runtimeAllocator;
+  pm.addPass(createSSMHostToLLVM(toLLVM));
 }
 
 /// The fast paths of the host's ops (every target has a host): scans and
@@ -146,8 +133,6 @@ static void addHostCodeToLLVM(OpPassManager &pm,
   vectorToLLVM.x86Vector = options.x86Avx512;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   addHostToLLVM(pm, options.runtimeAllocator);
-  if (options.numThreads > 1)
-    pm.addPass(createConvertOpenMPToLLVMPass());
 }
 
 void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,

@@ -32,7 +32,8 @@
 // TIMING: SSMLowerToLoops
 // TIMING: OneShotBufferizePass
 // TIMING: OwnershipBasedBufferDeallocationPass
-// TIMING: FinalizeMemRefToLLVMConversionPass
+// TIMING: ConvertVectorToLLVMPass
+// TIMING: SSMHostToLLVM
 // TIMING: ReconcileUnrealizedCastsPass
 // AFTER: IR Dump After SSMLowerToVector (ssm-lower-to-vector)
 // AFTER: IR Dump After SSMLowerToLoops (ssm-lower-to-loops)
