@@ -30,6 +30,10 @@ llvm_config.with_environment("SSM_TOOLS_DIR", config.ssm_tools_dir)
 # Every test compiles what it runs: the compile cache (docs/compile-cache.md)
 # is off unless a test sets SSM_CACHE_DIR itself (Tools/ssm-run/compile-cache.test).
 config.environment["SSM_CACHE_DIR"] = "off"
+# The JIT verifies the IR after every pass of its pipeline, not only once at
+# the end as it does for users (docs/compile-time.md): a pass that breaks the
+# IR fails the test that made it do so, by name.
+config.environment["SSM_VERIFY_PASSES"] = "1"
 
 with open("/proc/cpuinfo") as f:
     if "avx512f" in f.read():

@@ -13,6 +13,7 @@
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ExecutionEngine/JITEventListener.h"
@@ -363,47 +364,62 @@ llvm::Error setHostOptions(mlir::ssm::HostOptions<Derived> &pipeline,
 
 } // namespace
 
+/// Whether the pass manager verifies the IR after every pass of the
+/// pipeline (SSM_VERIFY_PASSES set and not "0": the test suites set it)
+/// rather than once, at the end. A verification walks the whole module:
+/// after each of the pipeline's thirty-odd passes it took about a third of
+/// a program's lowering (docs/compile-time.md). The input was verified
+/// when it was parsed or built; what the passes make of it is checked once
+/// before it goes on.
+static bool verifyEachPass() {
+  static const bool on = [] {
+    const char *value = std::getenv("SSM_VERIFY_PASSES");
+    return value && *value && llvm::StringRef(value) != "0";
+  }();
+  return on;
+}
+
 llvm::Error mlir::ssm::lowerToLLVMDialect(
     mlir::ModuleOp module, const JitOptions &options,
     llvm::function_ref<void(mlir::PassManager &)> configure,
     HostAllocation allocation) {
   markArgumentsReadOnly(module);
   mlir::PassManager pm(module.getContext());
+  const bool verifyPasses = verifyEachPass();
+  pm.enableVerifier(verifyPasses);
+  const char *pipelineName = "--ssm-to-llvm";
   if (options.target == Target::GPUEmulator) {
     mlir::ssm::SSMToGPUEmulatorOptions pipeline;
     if (llvm::Error err = setHostOptions(pipeline, options, allocation))
       return err;
     setKernelOptions(pipeline, options);
     mlir::ssm::buildSSMToGPUEmulatorPipeline(pm, pipeline);
-    if (configure)
-      configure(pm);
-    if (mlir::failed(pm.run(module)))
-      return llvm::createStringError(
-          "lowering with --ssm-to-gpu-emulator failed");
-    return llvm::Error::success();
-  }
-  if (options.target == Target::NVPTX) {
+    pipelineName = "--ssm-to-gpu-emulator";
+  } else if (options.target == Target::NVPTX) {
     mlir::ssm::SSMToNVPTXOptions pipeline;
     pipeline.chip = options.gpuChip;
     if (llvm::Error err = setHostOptions(pipeline, options, allocation))
       return err;
     setKernelOptions(pipeline, options);
     mlir::ssm::buildSSMToNVPTXPipeline(pm, pipeline);
-    if (configure)
-      configure(pm);
-    if (mlir::failed(pm.run(module)))
-      return llvm::createStringError("lowering with --ssm-to-nvptx failed");
-    return llvm::Error::success();
+    pipelineName = "--ssm-to-nvptx";
+  } else {
+    mlir::ssm::SSMToLLVMOptions pipeline;
+    if (llvm::Error err = setHostOptions(pipeline, options, allocation))
+      return err;
+    pipeline.parallelScan = options.parallelScan;
+    mlir::ssm::buildSSMToLLVMPipeline(pm, pipeline);
   }
-  mlir::ssm::SSMToLLVMOptions pipeline;
-  if (llvm::Error err = setHostOptions(pipeline, options, allocation))
-    return err;
-  pipeline.parallelScan = options.parallelScan;
-  mlir::ssm::buildSSMToLLVMPipeline(pm, pipeline);
   if (configure)
     configure(pm);
   if (mlir::failed(pm.run(module)))
-    return llvm::createStringError("lowering with --ssm-to-llvm failed");
+    return llvm::createStringError("lowering with %s failed", pipelineName);
+  if (!verifyPasses && mlir::failed(mlir::verify(module)))
+    return llvm::createStringError(
+        "the program lowered with %s does not verify (a bug of the "
+        "pipeline; SSM_VERIFY_PASSES=1 verifies after each pass and names "
+        "the pass)",
+        pipelineName);
   return llvm::Error::success();
 }
 

@@ -18,6 +18,9 @@ os.environ.setdefault("SSM_TOOLS_DIR", TOOLS_DIR)
 # Every test compiles what it runs (the compile cache is off, whatever the
 # shell says; test_compile_cache.py turns it on in a directory of its own).
 os.environ["SSM_CACHE_DIR"] = "off"
+# The JIT verifies the IR after every pass (docs/compile-time.md; users get
+# one verification, at the end of the pipeline).
+os.environ["SSM_VERIFY_PASSES"] = "1"
 
 
 @pytest.fixture

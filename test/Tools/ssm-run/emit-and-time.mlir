@@ -20,6 +20,13 @@
 // The recurrence with a = 1 is a running sum of b along dim 1.
 // RUN: %python -c "import numpy as np; h = np.load('%t/h.npy'); b = np.arange(15.).reshape(3, 5); assert h.dtype == np.float32 and np.array_equal(h, np.cumsum(b, axis=1)), h"
 
+// Users' runs verify the lowered program once, at the end of the pipeline;
+// the test suites verify after every pass (SSM_VERIFY_PASSES=1, lit.cfg.py).
+// Both give the same program.
+// RUN: env -u SSM_VERIFY_PASSES ssm-run %s -e twice --input %t/a.npy --input %t/b.npy --output %t/h-once.npy
+// RUN: env SSM_VERIFY_PASSES=0 ssm-run %s -e twice --input %t/a.npy --input %t/b.npy --output %t/h-zero.npy
+// RUN: %python -c "import numpy as np; h = np.load('%t/h.npy'); assert all(np.array_equal(np.load('%t/' + n), h) for n in ('h-once.npy', 'h-zero.npy'))"
+
 // scan mode builds its program through the dialect: --emit=ssm shows it.
 // RUN: %python -c "import numpy as np; [np.save('%t/' + k + '.npy', np.ones(s, np.float32)) for k, s in [('u', (1, 4, 6)), ('A', (4, 2)), ('B', (1, 2, 2, 6))]]"
 // RUN: not ssm-run scan --u %t/u.npy --delta %t/u.npy --A %t/A.npy --B %t/B.npy --C %t/A.npy --D %t/A.npy --emit=ssm 2>&1 | FileCheck %s --check-prefix=BADD
