@@ -367,7 +367,7 @@ llvm::Error setHostOptions(mlir::ssm::HostOptions<Derived> &pipeline,
 /// Whether the pass manager verifies the IR after every pass of the
 /// pipeline (SSM_VERIFY_PASSES set and not "0": the test suites set it)
 /// rather than once, at the end. A verification walks the whole module:
-/// after each of the pipeline's thirty-odd passes it took about a third of
+/// after each of the pipeline's thirty-odd passes it took about a fifth of
 /// a program's lowering (docs/compile-time.md). The input was verified
 /// when it was parsed or built; what the passes make of it is checked once
 /// before it goes on.
