@@ -350,6 +350,11 @@ struct SelectiveScanToVector : OpRewritePattern<SelectiveScanOp> {
     if (aType.isDynamicDim(1))
       return rewriter.notifyMatchFailure(op, "needs a static n");
     const int64_t n = aType.getDimSize(1);
+    // No states: y is D u (gated) and the state is h0 or empty. The tile
+    // code sizes its registers and blocks by n, so the reference loops,
+    // which compute that directly, take it.
+    if (n == 0)
+      return rewriter.notifyMatchFailure(op, "no states (n = 0)");
     const bool uniformA = isUniformAlongStates(op.getA());
     const int64_t blockLimit = stateBlockLimit(stateBlock, uniformA);
     const int64_t maxGroup = maxTileGroup(tm, tileGroup, n, blockLimit);

@@ -309,22 +309,27 @@ func.func @decode_channel_first(%u: tensor<1x40x?xf32>, %A: tensor<40x16xf32>, %
 // -----
 
 // What the fast path leaves to ssm-lower-to-loops: f64, a dynamic state
-// size and complex A (S4D).
+// size, complex A (S4D) and no states at all (n = 0: y is D u; the tiles
+// are sized by n).
 // CHECK-LABEL: func.func @declined
 // CHECK: ssm.selective_scan {{.*}} -> tensor<1x4x8xf64>
 // CHECK: ssm.selective_scan {{.*}} -> tensor<1x4x8xf32>
 // CHECK: ssm.selective_scan {{.*}} tensor<16x2xcomplex<f32>>{{.*}} -> tensor<1x16x8xf32>
+// CHECK: ssm.selective_scan {{.*}} tensor<16x0xf32>{{.*}} -> tensor<1x16x8xf32>
 func.func @declined(%u64: tensor<1x4x8xf64>, %A64: tensor<4x2xf64>, %u: tensor<1x4x8xf32>,
                     %Adyn: tensor<4x?xf32>, %B: tensor<1x?x8xf32>, %u16: tensor<1x16x8xf32>,
-                    %Ac: tensor<16x2xcomplex<f32>>)
-    -> (tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x16x8xf32>) {
+                    %Ac: tensor<16x2xcomplex<f32>>, %A0: tensor<16x0xf32>, %B0: tensor<1x0x8xf32>,
+                    %D: tensor<16xf32>)
+    -> (tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x16x8xf32>, tensor<1x16x8xf32>) {
   %0 = ssm.selective_scan channel_first %u64, %u64, %A64, %A64, %A64
       : (tensor<1x4x8xf64>, tensor<1x4x8xf64>, tensor<4x2xf64>, tensor<4x2xf64>, tensor<4x2xf64>) -> tensor<1x4x8xf64>
   %1 = ssm.selective_scan channel_first %u, %u, %Adyn, %B, %B
       : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x?xf32>, tensor<1x?x8xf32>, tensor<1x?x8xf32>) -> tensor<1x4x8xf32>
   %3 = ssm.selective_scan channel_first %u16, %u16, %Ac, %Ac, %Ac
       : (tensor<1x16x8xf32>, tensor<1x16x8xf32>, tensor<16x2xcomplex<f32>>, tensor<16x2xcomplex<f32>>, tensor<16x2xcomplex<f32>>) -> tensor<1x16x8xf32>
-  return %0, %1, %3 : tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x16x8xf32>
+  %4 = ssm.selective_scan channel_first %u16, %u16, %A0, %B0, %B0 D(%D : tensor<16xf32>)
+      : (tensor<1x16x8xf32>, tensor<1x16x8xf32>, tensor<16x0xf32>, tensor<1x0x8xf32>, tensor<1x0x8xf32>) -> tensor<1x16x8xf32>
+  return %0, %1, %3, %4 : tensor<1x4x8xf64>, tensor<1x4x8xf32>, tensor<1x16x8xf32>, tensor<1x16x8xf32>
 }
 
 // -----

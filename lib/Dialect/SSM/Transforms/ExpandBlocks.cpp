@@ -60,6 +60,13 @@ struct Expander {
         strides(rank, b.getIndexAttr(1));
     offsets.back() = b.getIndexAttr(offset);
     sz.back() = b.getIndexAttr(size);
+    // An empty slice is an empty tensor. tensor.extract_slice cannot say it
+    // when a static dimension of `v` is 0 (no sequence, no batch) or the
+    // slice starts at the end (no states): upstream's verifier wants every
+    // static offset below its dimension's size, even for a slice of size 0.
+    auto type = cast<RankedTensorType>(v.getType());
+    if (size == 0 || llvm::is_contained(type.getShape(), 0))
+      return tensor::EmptyOp::create(b, loc, sz, type.getElementType());
     return tensor::ExtractSliceOp::create(b, loc, v, offsets, sz, strides);
   }
 

@@ -41,6 +41,56 @@ func.func @block(%h: tensor<2x5x8xf32>, %win: tensor<32x8xf32>, %cw: tensor<16x4
 
 // -----
 
+// Empty slices are empty tensors: upstream's verifier refuses a static
+// tensor.extract_slice whose offset is not below its dimension's size, even
+// of size 0, so neither an empty sequence (every slice of x / z and of dt /
+// B / C) nor a block without states (B and C start at the end of x_proj's
+// output) may slice.
+
+// CHECK-LABEL: func.func @empty_sequence(
+// CHECK-NOT: tensor.extract_slice
+// CHECK: tensor.empty() : tensor<2x0x16xf32>
+// CHECK: ssm.causal_conv1d
+// CHECK: tensor.empty() : tensor<2x0x1xf32>
+// CHECK: tensor.empty() : tensor<2x0x4xf32>
+// CHECK: ssm.selective_scan
+// CHECK-NOT: tensor.extract_slice
+func.func @empty_sequence(%h: tensor<2x0x8xf32>, %win: tensor<32x8xf32>, %cw: tensor<16x4xf32>, %cb: tensor<16xf32>,
+                 %wx: tensor<9x16xf32>, %wdt: tensor<16x1xf32>, %bdt: tensor<16xf32>, %alog: tensor<16x4xf32>,
+                 %d: tensor<16xf32>, %wout: tensor<8x16xf32>, %cs: tensor<2x16x3xf32>, %ss: tensor<2x16x4xf32>)
+    -> (tensor<2x0x8xf32>, tensor<2x16x3xf32>, tensor<2x16x4xf32>) {
+  %o, %cs2, %ss2 = ssm.mamba_block %h in_proj(%win : tensor<32x8xf32>)
+      conv(%cw : tensor<16x4xf32>) conv_bias(%cb : tensor<16xf32>)
+      x_proj(%wx : tensor<9x16xf32>) dt_proj(%wdt : tensor<16x1xf32>)
+      dt_bias(%bdt : tensor<16xf32>) A_log(%alog : tensor<16x4xf32>)
+      D(%d : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>)
+      conv_state(%cs : tensor<2x16x3xf32>) ssm_state(%ss : tensor<2x16x4xf32>) states
+      : tensor<2x0x8xf32> -> tensor<2x0x8xf32>, tensor<2x16x3xf32>, tensor<2x16x4xf32>
+  return %o, %cs2, %ss2 : tensor<2x0x8xf32>, tensor<2x16x3xf32>, tensor<2x16x4xf32>
+}
+
+// CHECK-LABEL: func.func @no_states(
+// CHECK: %[[DBC:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x6x2xf32>)
+// CHECK-NOT: tensor.extract_slice %[[DBC]]
+// CHECK: %[[B:.*]] = tensor.empty() : tensor<1x6x0xf32>
+// CHECK: %[[C:.*]] = tensor.empty() : tensor<1x6x0xf32>
+// CHECK-NOT: tensor.extract_slice %[[DBC]]
+// CHECK: linalg.generic {{.*}} ins(%[[DBC]], %{{.*}} : tensor<1x6x2xf32>, tensor<16x2xf32>)
+// CHECK: ssm.selective_scan token_major %{{.*}}, %{{.*}}, %{{.*}}, %[[B]], %[[C]] D(
+func.func @no_states(%h: tensor<1x6x8xf32>, %win: tensor<32x8xf32>, %cw: tensor<16x4xf32>, %cb: tensor<16xf32>,
+                 %wx: tensor<2x16xf32>, %wdt: tensor<16x2xf32>, %bdt: tensor<16xf32>, %alog: tensor<16x0xf32>,
+                 %d: tensor<16xf32>, %wout: tensor<8x16xf32>) -> tensor<1x6x8xf32> {
+  %o = ssm.mamba_block %h in_proj(%win : tensor<32x8xf32>)
+      conv(%cw : tensor<16x4xf32>) conv_bias(%cb : tensor<16xf32>)
+      x_proj(%wx : tensor<2x16xf32>) dt_proj(%wdt : tensor<16x2xf32>)
+      dt_bias(%bdt : tensor<16xf32>) A_log(%alog : tensor<16x0xf32>)
+      D(%d : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>)
+      : tensor<1x6x8xf32> -> tensor<1x6x8xf32>
+  return %o : tensor<1x6x8xf32>
+}
+
+// -----
+
 // Biases of the projections initialise the contraction's accumulator.
 
 // CHECK-DAG: #[[BCAST:.*]] = affine_map<(d0, d1) -> (d1)>
