@@ -67,7 +67,18 @@ enum class Raise { Value, Compile, Runtime };
 
 [[noreturn]] void raise(llvm::Error err, Raise as,
                         const std::string &diagnostics = "") {
-  std::string message = llvm::toString(std::move(err));
+  // A program whose buffer the system refused (JitProgram::call) raises
+  // MemoryError, as numpy does for an array it cannot allocate.
+  bool outOfMemory = false;
+  std::string message;
+  llvm::handleAllErrors(std::move(err), [&](const llvm::ErrorInfoBase &e) {
+    outOfMemory |= e.convertToErrorCode() == std::errc::not_enough_memory;
+    message += (message.empty() ? "" : "\n") + e.message();
+  });
+  if (outOfMemory) {
+    PyErr_SetString(PyExc_MemoryError, message.c_str());
+    throw py::error_already_set();
+  }
   if (!diagnostics.empty())
     message += "\n" + diagnostics;
   raise(message, as);

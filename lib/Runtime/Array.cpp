@@ -110,7 +110,8 @@ Array::Array(DType dtype, llvm::ArrayRef<int64_t> shape)
   size_t bytes = byteSize();
   data_.reset(hostAlloc(64, bytes ? bytes : 64));
   if (!data_)
-    llvm::report_fatal_error("out of memory allocating a host array");
+    reportOutOfMemory(("a host array of shape " + shapeString(shape_)).c_str(),
+                      bytes);
   begin_ = data_.get();
 }
 

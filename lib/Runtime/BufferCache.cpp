@@ -6,20 +6,40 @@
 
 #include "ssm/Runtime/BufferCache.h"
 
+#include <csetjmp>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <dlfcn.h>
 #include <malloc.h>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sys/mman.h>
+#include <unordered_map>
+#include <vector>
 
 using namespace mlir::ssm;
 
 namespace {
 
+/// A call in progress under callWithAllocationGuard.
+struct Guard {
+  sigjmp_buf resume;
+  /// The size of the refused request.
+  size_t refused = 0;
+  /// Large blocks allocated on the guarded thread during the call (some
+  /// may have been freed since: Cache::owners says which are still live).
+  std::vector<void *> blocks;
+};
+
+/// The guard of the call running on this thread, if any.
+thread_local Guard *currentGuard = nullptr;
+
 struct Cache {
   std::mutex mutex;
+  /// The live large blocks allocated under a guard, and by which.
+  std::unordered_map<void *, Guard *> owners;
   /// Free blocks by usable size (malloc_usable_size), oldest first among
   /// equal sizes.
   std::multimap<size_t, void *> blocks;
@@ -92,6 +112,8 @@ Cache &cache() {
 } // namespace
 
 void *mlir::ssm::hostAlloc(size_t alignment, size_t bytes) {
+  if (bytes > SIZE_MAX - alignment)
+    return nullptr;
   // aligned_alloc wants a size that is a multiple of the alignment.
   size_t rounded = (bytes + alignment - 1) / alignment * alignment;
   void *p = std::aligned_alloc(alignment, rounded);
@@ -110,31 +132,142 @@ void *mlir::ssm::hostAlloc(size_t alignment, size_t bytes) {
   return p;
 }
 
+std::string mlir::ssm::formatByteCount(size_t bytes) {
+  const char *units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double value = double(bytes);
+  int unit = -1;
+  while (value >= 1024.0 && unit < 5) {
+    value /= 1024.0;
+    ++unit;
+  }
+  char text[64];
+  if (unit < 0)
+    std::snprintf(text, sizeof(text), "%zu bytes", bytes);
+  else
+    std::snprintf(text, sizeof(text), "%zu bytes (%.1f %s)", bytes, value,
+                  units[unit]);
+  return text;
+}
+
+void mlir::ssm::reportOutOfMemory(const char *what, size_t bytes) {
+  std::fprintf(stderr,
+               "ssm: error: out of memory: %s of %s could not be "
+               "allocated\n",
+               what, formatByteCount(bytes).c_str());
+  std::fflush(stdout);
+  // Not exit(): other threads may still be running compiled code (the
+  // refusal can come from a parallel region) and static destructors
+  // would run under them.
+  std::_Exit(1);
+}
+
+namespace {
+
+/// Whether this thread is inside an OpenMP parallel region (including one
+/// serialised to a single thread). libomp is loaded, into the global
+/// namespace, only for programs with parallel loops.
+bool inParallelRegion() {
+  using LevelFn = int (*)();
+  auto level = reinterpret_cast<LevelFn>(dlsym(RTLD_DEFAULT, "omp_get_level"));
+  return level && level() > 0;
+}
+
+/// `p` (a request of `bytes`) as allocated: a large block allocated under
+/// a guard on its thread is recorded; a refused request abandons the
+/// guarded call or stops the process.
+void *checked(void *p, size_t bytes) {
+  if (!p && bytes) {
+    Guard *guard = currentGuard;
+    if (!guard || inParallelRegion())
+      reportOutOfMemory("a compiled program's buffer", bytes);
+    guard->refused = bytes;
+    siglongjmp(guard->resume, 1);
+  }
+  if (p && currentGuard && bytes >= kBufferCacheMinBytes) {
+    Cache &c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.owners[p] = currentGuard;
+    currentGuard->blocks.push_back(p);
+  }
+  return p;
+}
+
+} // namespace
+
 void *mlir::ssm::bufferAlloc(size_t bytes) {
   if (bytes < kBufferCacheMinBytes)
-    return std::malloc(bytes);
+    return checked(std::malloc(bytes), bytes);
   if (void *p = cache().take(bytes, alignof(std::max_align_t)))
-    return p;
-  return hostAlloc(alignof(std::max_align_t), bytes);
+    return checked(p, bytes);
+  return checked(hostAlloc(alignof(std::max_align_t), bytes), bytes);
 }
 
 void *mlir::ssm::bufferAlignedAlloc(size_t alignment, size_t bytes) {
+  // A size the rounding would wrap around is refused as it is.
+  if (bytes > SIZE_MAX - alignment)
+    return checked(nullptr, bytes);
   size_t rounded = (bytes + alignment - 1) / alignment * alignment;
   if (rounded >= kBufferCacheMinBytes)
     if (void *p = cache().take(rounded, alignment))
-      return p;
-  return hostAlloc(alignment, rounded);
+      return checked(p, rounded);
+  return checked(hostAlloc(alignment, rounded), rounded);
 }
 
 void mlir::ssm::bufferFree(void *p) {
   if (!p)
     return;
   size_t size = malloc_usable_size(p);
+  if (size >= kBufferCacheMinBytes) {
+    Cache &c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.owners.erase(p);
+  }
   if (size < kBufferCacheMinBytes || cache().limit == 0) {
     std::free(p);
     return;
   }
   cache().put(p, size);
+}
+
+namespace {
+
+/// Runs the call; true when it completed, false when an allocation refused
+/// it (guard.refused). The setjmp lives in this frame, which stays active
+/// for the whole call; the guard is heap memory that the longjmp leaves as
+/// the allocator wrote it.
+bool runGuarded(Guard &guard, void (*fn)(void **), void **args) {
+  if (sigsetjmp(guard.resume, 0) != 0)
+    return false;
+  fn(args);
+  return true;
+}
+
+} // namespace
+
+size_t mlir::ssm::callWithAllocationGuard(void (*fn)(void **), void **args) {
+  auto guard = std::make_unique<Guard>();
+  Guard *outer = currentGuard;
+  currentGuard = guard.get();
+  bool completed = runGuarded(*guard, fn, args);
+  currentGuard = outer;
+  // Forget the call's blocks; after a refusal, release those still live
+  // (the results of a completed call belong to the caller).
+  std::vector<void *> release;
+  if (!guard->blocks.empty()) {
+    Cache &c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    for (void *p : guard->blocks) {
+      auto it = c.owners.find(p);
+      if (it == c.owners.end() || it->second != guard.get())
+        continue;
+      c.owners.erase(it);
+      if (!completed)
+        release.push_back(p);
+    }
+  }
+  for (void *p : release)
+    bufferFree(p);
+  return completed ? 0 : guard->refused;
 }
 
 BufferCacheStats mlir::ssm::bufferCacheStats() {

@@ -777,8 +777,14 @@ JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
     packed.push_back(resultBuffer.data());
 
   auto start = std::chrono::steady_clock::now();
-  entries.lookup(name)(packed.data());
+  size_t refused = callWithAllocationGuard(entries.lookup(name), packed.data());
   auto stop = std::chrono::steady_clock::now();
+  if (refused)
+    return llvm::createStringError(
+        std::make_error_code(std::errc::not_enough_memory),
+        "out of memory: @%s asked for a buffer of %s, which could not be "
+        "allocated; the call was abandoned and its buffers released",
+        name.str().c_str(), formatByteCount(refused).c_str());
   if (ms)
     *ms = std::chrono::duration<double, std::milli>(stop - start).count();
 

@@ -1,6 +1,7 @@
 """ssm_mlir.compile: programs from text and files, calls on numpy arrays
 (dtypes, shapes, results), ir() at each stage, errors as exceptions with
 the compiler's message, caching, and the GIL released while running."""
+import os
 import re
 import threading
 import time
@@ -184,6 +185,35 @@ def test_call_errors():
         prog.two(np.zeros(3), np.zeros(2))
     with pytest.raises(ValueError, match="int64 value 1099511627776 at flat index 0 does not fit in int32"):
         prog.two(np.zeros(3), np.array([2**40, 1]))
+
+
+def test_out_of_memory_is_a_memory_error():
+    # A buffer no machine can give (more than a process's address space):
+    # MemoryError with the size, the call abandoned, its buffers released
+    # (docs/out-of-memory.md). The programs are ssm-run's test inputs.
+    inputs = os.path.join(os.path.dirname(__file__), "..", "Tools", "ssm-run", "Inputs")
+    prog = ssm_mlir.compile(os.path.join(inputs, "out-of-memory.mlir"), threads=1)
+
+    def rss_mb():
+        with open("/proc/self/status") as f:
+            return int(f.read().split("VmRSS:")[1].split()[0]) // 1024
+
+    message = (r"out of memory: @huge_result asked for a buffer of 400000000000064 bytes "
+               r"\(363.8 TiB\), which could not be allocated; the call was abandoned")
+    with pytest.raises(MemoryError, match=message):
+        prog.huge_result(np.ones(2, np.float32))
+    # Each call fills a 300 MB buffer before the refusal: were it not
+    # released, every call would hold 300 MB more.
+    before = rss_mb()
+    for _ in range(4):
+        with pytest.raises(MemoryError):
+            prog.huge_result(np.ones(2, np.float32))
+    assert rss_mb() - before < 300, (before, rss_mb())
+    with pytest.raises(MemoryError, match=r"@huge_in_parallel_loop asked for a buffer"):
+        prog.huge_in_parallel_loop(np.arange(4, dtype=np.float32))
+    # The process and the compiler go on.
+    out = ssm_mlir.compile(SCAN).scan(np.ones((2, 3), np.float32), np.ones((2, 3), np.float32))
+    assert np.array_equal(out, np.cumsum(np.ones((2, 3)), axis=1))
 
 
 def test_arguments_are_never_written():

@@ -148,4 +148,89 @@ TEST(BufferCache, LargeHostBlocksAskForHugePages) {
   std::free(q);
 }
 
+// Refused requests (callWithAllocationGuard). A request of half the
+// address space is refused by any malloc.
+constexpr size_t kRefused = SIZE_MAX / 2;
+
+/// What the "programs" below saw: args[0] points at this.
+struct ProgramState {
+  void *kept = nullptr;
+  bool pastTheRefusal = false;
+};
+
+/// Keeps an 8 MB buffer, allocates and frees a 2 MB one, then asks for
+/// kRefused (and, were it granted, would go on).
+void refusedProgram(void **args) {
+  auto *state = static_cast<ProgramState *>(args[0]);
+  state->kept = bufferAlloc(8 * MB);
+  std::memset(state->kept, 1, 8 * MB);
+  bufferFree(bufferAlignedAlloc(64, 2 * MB));
+  void *huge = bufferAlloc(kRefused);
+  state->pastTheRefusal = true;
+  bufferFree(huge);
+}
+
+/// Returns an 8 MB buffer to its caller, as a program's result.
+void completedProgram(void **args) {
+  auto *state = static_cast<ProgramState *>(args[0]);
+  state->kept = bufferAlloc(8 * MB);
+}
+
+TEST(BufferCache, RefusedRequestAbandonsTheCallAndReleasesItsBlocks) {
+  releaseBufferCache();
+  ProgramState state;
+  void *args[] = {&state};
+  EXPECT_EQ(callWithAllocationGuard(&refusedProgram, args), kRefused);
+  EXPECT_FALSE(state.pastTheRefusal);
+  // The freed 2 MB block and the 8 MB one the call still held are cached:
+  // the next 8 MB request gets the latter back.
+  BufferCacheStats s = bufferCacheStats();
+  EXPECT_EQ(s.cachedBlocks, 2u);
+  EXPECT_GE(s.cachedBytes, 10 * MB);
+  void *again = bufferAlloc(8 * MB);
+  EXPECT_EQ(again, state.kept);
+  bufferFree(again);
+  // The thread can make guarded calls again.
+  ProgramState next;
+  void *nextArgs[] = {&next};
+  EXPECT_EQ(callWithAllocationGuard(&completedProgram, nextArgs), 0u);
+  releaseBufferCache();
+  bufferFree(next.kept);
+  releaseBufferCache();
+}
+
+TEST(BufferCache, CompletedCallKeepsItsResults) {
+  releaseBufferCache();
+  ProgramState state;
+  void *args[] = {&state};
+  EXPECT_EQ(callWithAllocationGuard(&completedProgram, args), 0u);
+  ASSERT_NE(state.kept, nullptr);
+  EXPECT_EQ(bufferCacheStats().cachedBlocks, 0u);
+  // A later refusal releases only its own call's blocks, not this result.
+  ProgramState refused;
+  void *refusedArgs[] = {&refused};
+  EXPECT_EQ(callWithAllocationGuard(&refusedProgram, refusedArgs), kRefused);
+  std::memset(state.kept, 2, 8 * MB);
+  std::free(state.kept);
+  releaseBufferCache();
+}
+
+TEST(BufferCache, SizesThatWrapAroundAreRefused) {
+  auto program = [](void **) { bufferAlignedAlloc(4096, SIZE_MAX - 100); };
+  EXPECT_EQ(callWithAllocationGuard(program, nullptr), SIZE_MAX - 100);
+  EXPECT_EQ(hostAlloc(64, SIZE_MAX - 10), nullptr);
+}
+
+TEST(BufferCacheDeathTest, UnguardedRefusalExitsWithAMessage) {
+  EXPECT_EXIT(bufferAlloc(kRefused), testing::ExitedWithCode(1),
+              "ssm: error: out of memory: a compiled program's buffer of "
+              "[0-9]+ bytes \\(8\\.0 EiB\\) could not be allocated");
+}
+
+TEST(BufferCache, FormatsByteCounts) {
+  EXPECT_EQ(formatByteCount(1000), "1000 bytes");
+  EXPECT_EQ(formatByteCount(3 * MB / 2), "1572864 bytes (1.5 MiB)");
+  EXPECT_EQ(formatByteCount(size_t(40) << 30), "42949672960 bytes (40.0 GiB)");
+}
+
 } // namespace

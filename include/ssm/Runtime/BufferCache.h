@@ -29,6 +29,11 @@
 // 1.5 GB/s or more in huge ones (bench/first_touch.cpp; docs/performance.md,
 // "First touch of large buffers").
 //
+// A request the system refuses must not become a write through a null
+// pointer in compiled code. callWithAllocationGuard abandons the program's
+// call instead, where that is safe, and everywhere else the process stops
+// with a message (docs/out-of-memory.md).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef SSM_RUNTIME_BUFFERCACHE_H
@@ -36,6 +41,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace mlir::ssm {
 
@@ -60,6 +66,25 @@ void *bufferAlloc(size_t bytes);
 void *bufferAlignedAlloc(size_t alignment, size_t bytes);
 /// free(p), or p kept for reuse.
 void bufferFree(void *p);
+
+/// Calls `fn(args)`, a compiled program's packed entry point. When one of
+/// its buffer allocations fails on this thread outside any OpenMP parallel
+/// region, the call is abandoned at that allocation (a longjmp out of the
+/// compiled code, which holds no locks and runs no destructors there): the
+/// blocks of kBufferCacheMinBytes or more that it allocated on this thread
+/// and had not freed go back to the cache or the system, and the size of
+/// the refused request is returned. 0 when the call completed. A refused
+/// request anywhere else (another thread, a parallel region: the call
+/// cannot be abandoned there) stops the process: reportOutOfMemory.
+size_t callWithAllocationGuard(void (*fn)(void **), void **args);
+
+/// Prints "ssm: error: out of memory: <what> of N bytes (X GiB) could not
+/// be allocated" on stderr and exits with status 1 (no crash report, no
+/// core). For the allocations no caller can be told about.
+[[noreturn]] void reportOutOfMemory(const char *what, size_t bytes);
+
+/// "40000000000 bytes (37.3 GiB)".
+std::string formatByteCount(size_t bytes);
 
 struct BufferCacheStats {
   uint64_t hits = 0, misses = 0;
