@@ -1,6 +1,7 @@
 //===- Jit.cpp - compile ssm programs in process and call them ------------===//
 
 #include "ssm/Runtime/Jit.h"
+#include "ssm/Conversion/Passes.h"
 #include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Runtime/BufferCache.h"
 #include "ssm/Runtime/CompileCache.h"
@@ -343,6 +344,12 @@ llvm::Error setHostOptions(mlir::ssm::HostOptions<Derived> &pipeline,
         "%u threads requested, at most %u here (4 per hardware thread, at "
         "least 256)",
         options.numThreads, threadLimit);
+  if (options.vectorWidth > kMaxVectorWidth)
+    return llvm::createStringError(
+        "a vector width of %lld f32 lanes requested, at most %lld (one "
+        "AVX-512 register)",
+        static_cast<long long>(options.vectorWidth),
+        static_cast<long long>(kMaxVectorWidth));
   auto tm = createTargetMachine(options);
   if (!tm)
     return tm.takeError();

@@ -77,7 +77,8 @@ def jit_options(target="cpu", threads=None, reference=False,
         GPU).
     threads: threads for the parallel loops; None means every core.
     reference: lower with the reference loops instead of the fast paths.
-    vector_width: f32 lanes per vector (None: 16 with AVX-512, else 8).
+    vector_width: f32 lanes per vector, 1 to 16 (None: 16 with AVX-512,
+        else 8).
     packed_from_rows: rows (batch x tokens) from which a projection runs
         the packed prefill kernel rather than the decoding dot products
         (None: 16 with float32 weights, 32 with 16-bit ones;

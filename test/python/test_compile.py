@@ -152,6 +152,11 @@ def test_too_many_threads_is_an_error_not_an_abort():
     with pytest.raises(ssm_mlir.CompileError,
                        match=r"100000 threads requested, at most \d+ here"):
         ssm_mlir.compile(SCAN, threads=100000)
+    # Past one register's 16 lanes the fast path's code only grows (width
+    # 128 compiled for minutes).
+    with pytest.raises(ssm_mlir.CompileError,
+                       match=r"a vector width of 128 f32 lanes requested, at most 16"):
+        ssm_mlir.compile(SCAN, vector_width=128)
 
 
 def test_parse_errors_carry_the_location(tmp_path):

@@ -145,8 +145,8 @@ common options:
   --mattr A,B       extra target features, e.g. -avx512f
   --reference       lower with the reference loops (the oracle of the tests)
                     instead of the fast vector paths
-  --vector-width N  f32 lanes per vector on the fast paths (default: 16 with
-                    AVX-512, else 8)
+  --vector-width N  f32 lanes per vector on the fast paths, 1 to 16
+                    (default: 16 with AVX-512, else 8)
   --packed-from-rows N
                     rows (batch x tokens) from which a projection runs the
                     packed prefill kernel rather than the decoding dot

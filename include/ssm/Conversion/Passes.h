@@ -10,6 +10,11 @@
 namespace mlir {
 namespace ssm {
 
+/// The most f32 lanes the CPU fast paths (ssm-lower-to-vector,
+/// ssm-lower-projections) accept as their vector width: one AVX-512
+/// register. Wider vectors only grow the code.
+constexpr int64_t kMaxVectorWidth = 16;
+
 #define GEN_PASS_DECL
 #include "ssm/Conversion/Passes.h.inc"
 

@@ -79,7 +79,7 @@ def SSMLowerToVector : Pass<"ssm-lower-to-vector"> {
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
-           "Channels per vector: 16 for AVX-512, 8 for AVX2">,
+           "Channels per vector, 1 to 16: 16 for AVX-512, 8 for AVX2">,
     Option<"x86Avx512", "x86-avx512", "bool", /*default=*/"false",
            "With vector-width=16: scale exp2's polynomial by AVX-512's "
            "vscalefps (needs AVX512F)">,
@@ -134,7 +134,7 @@ def SSMLowerProjections : Pass<"ssm-lower-projections"> {
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
-           "f32 lanes per vector: 16 for AVX-512, 8 for AVX2">,
+           "f32 lanes per vector, 1 to 16: 16 for AVX-512, 8 for AVX2">,
     Option<"packedFromRows", "packed-from-rows", "int64_t", /*default=*/"0",
            "rows of x (b * L) from which the packed prefill kernel runs "
            "rather than the decoding one; 0: by the weight's type (16 rows "

@@ -29,8 +29,8 @@ struct HostOptions : public PassPipelineOptions<Derived> {
       llvm::cl::init(false)};
   Option<int64_t> vectorWidth{
       *this, "vector-width",
-      llvm::cl::desc("f32 lanes per vector on the fast paths (16: AVX-512, "
-                     "8: AVX2)"),
+      llvm::cl::desc("f32 lanes per vector on the fast paths, 1 to 16 "
+                     "(16: AVX-512, 8: AVX2)"),
       llvm::cl::init(16)};
   Option<int64_t> packedFromRows{
       *this, "packed-from-rows",

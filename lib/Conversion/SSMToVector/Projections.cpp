@@ -802,9 +802,10 @@ struct SSMLowerProjectionsPass
     : ssm::impl::SSMLowerProjectionsBase<SSMLowerProjectionsPass> {
   using Base::Base;
   void runOnOperation() override {
-    if (vectorWidth < 1) {
-      getOperation()->emitError("ssm-lower-projections: vector-width must be "
-                                "positive");
+    if (vectorWidth < 1 || vectorWidth > kMaxVectorWidth) {
+      getOperation()->emitError()
+          << "ssm-lower-projections: vector-width must be 1 to "
+          << kMaxVectorWidth << ", got " << static_cast<int64_t>(vectorWidth);
       return signalPassFailure();
     }
     if (packedFromRows < 0) {

@@ -1622,6 +1622,16 @@ struct SSMLowerToVectorPass
                                 "negative");
       return signalPassFailure();
     }
+    // A tile transposes V x V blocks and keeps V vectors per state row: past
+    // one register's 16 lanes the code only grows (width 128 took LLVM over
+    // five minutes to compile one scan).
+    if (vectorWidth > kMaxVectorWidth) {
+      getOperation()->emitError()
+          << "ssm-lower-to-vector: vector-width must be at most "
+          << kMaxVectorWidth << " (the f32 lanes of one AVX-512 register), got "
+          << static_cast<int64_t>(vectorWidth);
+      return signalPassFailure();
+    }
     MLIRContext *ctx = &getContext();
     // Scans with more states than registers hold: groups of at most 64,
     // unless the chunk path parks the states and runs them in blocks (a

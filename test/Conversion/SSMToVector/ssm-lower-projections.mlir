@@ -3,6 +3,8 @@
 // RUN: ssm-opt %s --ssm-lower-projections=packed-from-rows=5 --split-input-file | FileCheck %s --check-prefix=FROM5
 // RUN: not ssm-opt %s --ssm-lower-projections=packed-from-rows=-1 --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: error: ssm-lower-projections: packed-from-rows must not be negative
+// RUN: not ssm-opt %s --ssm-lower-projections=vector-width=32 --split-input-file 2>&1 | FileCheck %s --check-prefix=WIDE
+// WIDE: error: ssm-lower-projections: vector-width must be 1 to 16, got 32
 
 // A projection as ssm-expand-blocks emits it (x (b, L, K), w (N, K), the
 // accumulator initialised with the bias): the run-time choice between the

@@ -9,6 +9,8 @@
 // RUN: not ssm-opt %s --ssm-lower-to-vector=chunk-blocks=0 --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not ssm-opt %s --ssm-lower-to-vector=state-block=-1 --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: error: ssm-lower-to-vector: vector-width, num-threads and chunk-blocks must be positive, tile-group and state-block not negative
+// RUN: not ssm-opt %s --ssm-lower-to-vector=vector-width=32 --split-input-file 2>&1 | FileCheck %s --check-prefix=WIDE
+// WIDE: error: ssm-lower-to-vector: vector-width must be at most 16 (the f32 lanes of one AVX-512 register), got 32
 
 // channel_first: one scf.parallel iteration per (batch, 16-channel tile)
 // (channel_first keeps tile groups of one), which allocates its own 64 x 16
