@@ -156,6 +156,17 @@ TEST_F(TempDir, WritesNothingWhenOneOutputFails) {
   EXPECT_EQ(entries, 0) << "a destination or temporary file was left behind";
 }
 
+TEST(ArrayDeathTest, UnallocatableArrayExitsWithAMessage) {
+  // 2^57 bytes: more than any address space. A message naming the shape
+  // and the size, and status 1, not an abort.
+  EXPECT_EXIT(
+      Array(DType::F32, {int64_t(1) << 45, 1 << 10}),
+      testing::ExitedWithCode(1),
+      "ssm: error: out of memory: a host array of shape \\(35184372088832, "
+      "1024\\) of 144115188075855872 bytes \\(128\\.0 PiB\\) could not "
+      "be allocated");
+}
+
 TEST(Array, ConvertsWithinAKind) {
   Array d(DType::F64, {3});
   d.as<double>()[0] = 1.5;
