@@ -15,6 +15,7 @@
 #include "ssm/Runtime/Jit.h"
 #include "ssm/Runtime/MambaLM.h"
 #include "ssm/Runtime/Programs.h"
+#include "ssm/Runtime/Tokenizer.h"
 #include "ssm/Tasks/Tasks.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -868,6 +869,43 @@ PYBIND11_MODULE(_ssm_mlir, m) {
       "row, the operands of ssm.dequantize (what MambaLM's weights='int8' "
       "does to each matrix).",
       py::arg("w"));
+
+  py::class_<Tokenizer>(m, "Tokenizer")
+      .def_static(
+          "load",
+          [](const std::string &path) {
+            return unwrap(Tokenizer::load(path), Raise::Runtime);
+          },
+          py::arg("path"))
+      .def_property_readonly("vocab_size", &Tokenizer::vocabSize)
+      .def(
+          "token_id",
+          [](const Tokenizer &t, const std::string &token) {
+            return t.tokenId(token);
+          },
+          py::arg("token"))
+      .def(
+          "encode",
+          [](const Tokenizer &t, const std::string &text) {
+            return unwrap(t.encode(text), Raise::Value);
+          },
+          py::arg("text"))
+      .def(
+          "decode",
+          [](const Tokenizer &t, const std::vector<int64_t> &ids,
+             bool skipSpecial) {
+            return unwrap(t.decode(ids, skipSpecial), Raise::Value);
+          },
+          py::arg("ids"), py::arg("skip_special_tokens"));
+  m.def(
+      "normalize_nfc",
+      [](const std::string &text) {
+        return unwrap(normalizeNFC(text), Raise::Value);
+      },
+      "The NFC form of a string, by the tokenizer's own tables (for tests "
+      "against unicodedata).",
+      py::arg("text"));
+  m.attr("unicode_version") = tokenizerUnicodeVersion().str();
 
   m.def("list_tasks", &listTasks);
   m.def("run_task", &runTask, py::arg("name"), py::arg("options"),

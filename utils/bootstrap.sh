@@ -11,6 +11,8 @@ packages=(
   # tests: Debian's interpreter and numpy (PyPI is not reachable), gtest,
   # pytest
   python3 python3-numpy libgtest-dev python3-pytest
+  # tests: the tokenizer's reference runs GPT-2's pattern with the regex module
+  python3-regex
   # the ssm_mlir Python package (pybind11 over the C++ API)
   python3-dev pybind11-dev
   # OpenMP runtime for the threaded CPU code

@@ -7,6 +7,8 @@
     prog = ssm_mlir.compile(open("prog.mlir").read())
     y = prog.main(x)                   # numpy in, numpy out
     lm = ssm_mlir.MambaLM.from_pretrained("path/to/checkpoint")
+    tok = ssm_mlir.Tokenizer.from_pretrained("path/to/checkpoint")
+    text = tok.decode(lm.generate(tok.encode("Mamba is"), 20))
     ssm_mlir.tasks.run("induction", seq_len=4096)
 
 Everything runs through the compiler: the operations are ssm dialect
@@ -23,11 +25,12 @@ from ._cache import cache_info, clear_cache
 from .models import MambaLM, MambaState
 from .ops import causal_conv1d_fn, selective_scan_fn
 from .program import Function, Program, compile
+from .tokenizer import Tokenizer
 from ._ssm_mlir import quantize_rows
 from . import tasks
 
 __all__ = [
     "CompileError", "Error", "Function", "MambaLM", "MambaState", "Program",
     "cache_info", "causal_conv1d_fn", "clear_cache", "compile",
-    "quantize_rows", "selective_scan_fn", "tasks",
+    "Tokenizer", "quantize_rows", "selective_scan_fn", "tasks",
 ]

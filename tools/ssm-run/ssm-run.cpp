@@ -3,6 +3,7 @@
 //   ssm-run FILE.mlir -e FUNC --input a.npy ... --output out.npy ...
 //   ssm-run scan --u U --delta DELTA --A A --B B --C C [...] --out Y
 //   ssm-run model --checkpoint DIR --tokens 1,2,3 [--logits OUT] [...]
+//   ssm-run tokenize --checkpoint DIR --text "..." [--ids 1,2,3]
 //   ssm-run task NAME [task options] [--csv FILE] [--plot FILE.png]
 //
 // Every failure prints "ssm-run: error: ..." naming the file, argument or
@@ -14,11 +15,15 @@
 #include "ssm/Runtime/MambaLM.h"
 #include "ssm/Runtime/Npy.h"
 #include "ssm/Runtime/Programs.h"
+#include "ssm/Runtime/Tokenizer.h"
 #include "ssm/Tasks/Tasks.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -41,13 +46,16 @@ constexpr const char *kUsage = R"(usage:
                [--delta-bias BIAS] [--delta-softplus] [--h0 H0]
                --out Y [--last-state S] [--threads N]
   ssm-run model --checkpoint DIR (--tokens 1,2,3 [--tokens 4,5]... |
-               --tokens-npy T.npy) [--logits OUT.npy]
+               --tokens-npy T.npy | --prompt TEXT [--prompt TEXT]...)
+               [--tokenizer FILE] [--logits OUT.npy]
                [--score [--logprobs OUT.npy]]
                [--generate N [--stop-tokens eos,0,...] [--temperature T
                [--top-k K] [--top-p P] [--seed S]]] [--conv-state C.npy
                --ssm-state S.npy] [--conv-state-out C.npy --ssm-state-out
                S.npy] [--weights stored|f32|int8] [--threads N]
                [--target cpu|nvptx|gpu-emulator]
+  ssm-run tokenize (--checkpoint DIR | --tokenizer FILE) [--text TEXT]...
+               [--ids 1,2,3]... [--skip-special]
   ssm-run task NAME [task options] [--csv FILE] [--plot FILE.png]
                [--threads N] [--target cpu|nvptx|gpu-emulator]
   ssm-run task --list
@@ -88,7 +96,13 @@ or BF16 projection matrices (embedding, LM head, in/x/dt/out_proj) stay
 step reads); --weights f32 converts them to float32 when loading instead,
 and --weights int8 quantizes every matrix (any stored type) to int8 rows
 with one scale per row (a quarter of float32's bytes; the results are the
-model's with those weights).
+model's with those weights). --prompt gives a sequence as text, made token
+ids by the checkpoint's tokenizer.json (or --tokenizer FILE): byte-level
+BPE, as Mamba's GPT-NeoX tokenizer; each sequence's text (prompt and
+generated tokens) is then printed as text="..." (a JSON string).
+`tokenize` prints the ids of each --text (ids=...) and the text of each
+--ids list (text="..."; --skip-special leaves out special tokens such as
+<|endoftext|>), by the same tokenizer.
 `task` runs one of the research tasks of tasks.md (mqar, induction,
 keep-nth, ...) with its fixed-weight model compiled for the CPU (or with
 --target nvptx, its scans and convs for an NVIDIA GPU), prints a
@@ -662,18 +676,62 @@ parseIds(StringRef list, StringRef option,
   return ids;
 }
 
-/// The prompts of `model`: --tokens 1,2,3 once per sequence (lengths may
-/// differ), or --tokens-npy with (batch, length) integers.
-llvm::Expected<std::vector<std::vector<int64_t>>>
-readPrompts(const Options &opts) {
-  std::vector<std::string> lists = opts.list("tokens");
-  std::optional<std::string> file = opts.value("tokens-npy");
-  if (lists.empty() == !file.has_value())
+/// The tokenizer of `model` and `tokenize`: --tokenizer FILE, else the
+/// checkpoint's tokenizer.json; `why` says what needs it when there is none.
+llvm::Expected<Tokenizer> loadTokenizer(const Options &opts, StringRef why) {
+  if (std::optional<std::string> file = opts.value("tokenizer"))
+    return Tokenizer::load(*file);
+  std::optional<std::string> dir = opts.value("checkpoint");
+  if (!dir)
     return llvm::createStringError(
-        "give the prompts with '--tokens 1,2,3' (once per sequence) or with "
-        "'--tokens-npy T.npy'%s",
-        file ? ", not both" : "");
+        "%s needs a tokenizer: give '--checkpoint DIR' (its tokenizer.json) "
+        "or '--tokenizer FILE'",
+        why.str().c_str());
+  llvm::SmallString<256> path(*dir);
+  llvm::sys::path::append(path, "tokenizer.json");
+  if (!llvm::sys::fs::exists(path))
+    return llvm::createStringError(
+        "%s needs a tokenizer: %s does not exist (give '--tokenizer "
+        "FILE'%s)",
+        why.str().c_str(), path.c_str(),
+        why == "--prompt" ? ", or token ids with '--tokens'" : "");
+  return Tokenizer::load(path);
+}
+
+/// The prompts of `model`: --tokens 1,2,3 once per sequence (lengths may
+/// differ), --tokens-npy with (batch, length) integers, or --prompt TEXT
+/// once per sequence, made ids by `tokenizer` (loaded here when null).
+llvm::Expected<std::vector<std::vector<int64_t>>>
+readPrompts(const Options &opts, std::optional<Tokenizer> &tokenizer) {
+  std::vector<std::string> lists = opts.list("tokens");
+  std::vector<std::string> texts = opts.list("prompt");
+  std::optional<std::string> file = opts.value("tokens-npy");
+  if (!lists.empty() + !texts.empty() + file.has_value() != 1)
+    return llvm::createStringError(
+        "give the prompts with '--tokens 1,2,3' (once per sequence), with "
+        "'--tokens-npy T.npy' or as text with '--prompt TEXT'%s",
+        lists.empty() && texts.empty() && !file ? "" : ", only one of them");
   std::vector<std::vector<int64_t>> prompts;
+  if (!texts.empty()) {
+    if (!tokenizer) {
+      auto t = loadTokenizer(opts, "--prompt");
+      if (!t)
+        return t.takeError();
+      tokenizer = std::move(*t);
+    }
+    for (const std::string &text : texts) {
+      auto ids = tokenizer->encode(text);
+      if (!ids)
+        return llvm::createStringError("--prompt: %s",
+                                       llvm::toString(ids.takeError()).c_str());
+      if (ids->empty())
+        return llvm::createStringError(
+            "--prompt '%s' has no tokens (give at least one character)",
+            text.c_str());
+      prompts.push_back(std::move(*ids));
+    }
+    return prompts;
+  }
   if (file) {
     auto a = readNpy(*file);
     if (!a)
@@ -726,12 +784,15 @@ llvm::Error runModel(Options &opts) {
   // The logits of every position only when they are written out; a
   // generation needs the last position's.
   const LMLogits which = opts.value("logits") ? LMLogits::All : LMLogits::Last;
+  // Loaded for --prompt, or with --tokenizer to print the texts.
+  std::optional<Tokenizer> tokenizer;
   if (!common->emit.empty()) {
     // The program of the prompts' batch when they are given (the one that
     // decodes them together), else of one sequence.
     int64_t batch = 1;
-    if (opts.value("tokens") || opts.value("tokens-npy")) {
-      auto prompts = readPrompts(opts);
+    if (opts.value("tokens") || opts.value("tokens-npy") ||
+        opts.value("prompt")) {
+      auto prompts = readPrompts(opts, tokenizer);
       if (!prompts)
         return prompts.takeError();
       batch = prompts->size();
@@ -749,9 +810,22 @@ llvm::Error runModel(Options &opts) {
     return emitModule(**module, *common);
   }
 
-  auto prompts = readPrompts(opts);
+  if (opts.value("tokenizer") && !opts.value("prompt")) {
+    auto t = loadTokenizer(opts, "--tokenizer");
+    if (!t)
+      return t.takeError();
+    tokenizer = std::move(*t);
+  }
+  auto prompts = readPrompts(opts, tokenizer);
   if (!prompts)
     return prompts.takeError();
+  // What the texts became.
+  if (opts.value("prompt"))
+    for (const std::vector<int64_t> &p : *prompts) {
+      llvm::outs() << "prompt=";
+      llvm::interleave(p, llvm::outs(), ",");
+      llvm::outs() << "\n";
+    }
   const int64_t batch = prompts->size();
   int64_t length = prompts->front().size(), promptTokens = 0;
   bool ragged = false;
@@ -900,7 +974,7 @@ llvm::Error runModel(Options &opts) {
     }
     std::vector<std::pair<std::string, const Array *>> files;
     if (std::optional<std::string> path = opts.value("logprobs")) {
-      if (opts.list("tokens").size() == 1)
+      if (opts.list("tokens").size() + opts.list("prompt").size() == 1)
         logprobs->reshape({length - 1});
       files.push_back({*path, &*logprobs});
     }
@@ -1014,13 +1088,32 @@ llvm::Error runModel(Options &opts) {
         llvm::outs() << (s ? "," : "")
                      << generated.tokens.as<int64_t>()[b * width + s];
       llvm::outs() << "\n";
+      if (tokenizer) {
+        // The sequence's text: its prompt and generated tokens decoded
+        // together (a character may span the two).
+        std::vector<int64_t> ids = (*prompts)[b];
+        ids.insert(ids.end(), generated.tokens.as<int64_t>() + b * width,
+                   generated.tokens.as<int64_t>() + b * width +
+                       generated.lengths[b]);
+        auto text = tokenizer->decode(ids);
+        if (!text)
+          return text.takeError();
+        llvm::outs() << "text=" << llvm::json::Value(std::move(*text)) << "\n";
+      }
+    }
+  } else if (tokenizer) {
+    for (const std::vector<int64_t> &p : *prompts) {
+      auto text = tokenizer->decode(p);
+      if (!text)
+        return text.takeError();
+      llvm::outs() << "text=" << llvm::json::Value(std::move(*text)) << "\n";
     }
   }
 
   std::vector<std::pair<std::string, const Array *>> files;
   if (std::optional<std::string> path = opts.value("logits")) {
     // One sequence given as --tokens: (length, vocab).
-    if (opts.list("tokens").size() == 1)
+    if (opts.list("tokens").size() + opts.list("prompt").size() == 1)
       logits->reshape({length, (*lm)->config().vocabSize});
     files.push_back({*path, &*logits});
   }
@@ -1125,6 +1218,40 @@ llvm::Error runTaskMode(Options &opts,
   return llvm::Error::success();
 }
 
+/// `tokenize`: the ids of each --text and the text of each --ids list.
+llvm::Error runTokenize(Options &opts) {
+  if (!opts.positional.empty())
+    return llvm::createStringError("unexpected argument '%s' for 'tokenize'",
+                                   opts.positional.front().c_str());
+  std::vector<std::string> texts = opts.list("text"), lists = opts.list("ids");
+  if (texts.empty() && lists.empty())
+    return llvm::createStringError(
+        "give '--text TEXT' to tokenize or '--ids 1,2,3' to decode");
+  auto tokenizer = loadTokenizer(opts, "tokenize");
+  if (!tokenizer)
+    return tokenizer.takeError();
+  for (const std::string &text : texts) {
+    auto ids = tokenizer->encode(text);
+    if (!ids)
+      return llvm::createStringError("--text: %s",
+                                     llvm::toString(ids.takeError()).c_str());
+    llvm::outs() << "ids=";
+    llvm::interleave(*ids, llvm::outs(), ",");
+    llvm::outs() << "\n";
+  }
+  for (const std::string &list : lists) {
+    auto ids = parseIds(list, "ids");
+    if (!ids)
+      return ids.takeError();
+    auto text = tokenizer->decode(*ids, opts.flag("skip-special"));
+    if (!text)
+      return llvm::createStringError("--ids %s: %s", list.c_str(),
+                                     llvm::toString(text.takeError()).c_str());
+    llvm::outs() << "text=" << llvm::json::Value(std::move(*text)) << "\n";
+  }
+  return llvm::Error::success();
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -1143,7 +1270,8 @@ int main(int argc, char **argv) {
   };
 
   StringRef mode = args.empty() ? "" : StringRef(args.front());
-  bool scan = mode == "scan", model = mode == "model", task = mode == "task";
+  bool scan = mode == "scan", model = mode == "model", task = mode == "task",
+       tokenize = mode == "tokenize";
   std::map<std::string, Options::Spec> specs = commonSpecs();
   std::vector<std::string> taskOptions;
   if (task) {
@@ -1164,11 +1292,22 @@ int main(int argc, char **argv) {
     for (const char *name :
          {"checkpoint", "tokens", "tokens-npy", "logits", "generate",
           "conv-state", "ssm-state", "conv-state-out", "ssm-state-out",
-          "weights", "temperature", "top-k", "top-p", "seed", "stop-tokens"})
+          "weights", "temperature", "top-k", "top-p", "seed", "stop-tokens",
+          "tokenizer"})
       specs[name] = {true, false};
     specs["tokens"] = {true, true};
+    specs["prompt"] = {true, true};
     specs["score"] = {false, false};
     specs["logprobs"] = {true, false};
+  } else if (tokenize) {
+    args = args.drop_front();
+    // No compiling: none of the common options apply.
+    specs = {{"help", {false, false}}, {"h", {false, false}}};
+    specs["checkpoint"] = {true, false};
+    specs["tokenizer"] = {true, false};
+    specs["text"] = {true, true};
+    specs["ids"] = {true, true};
+    specs["skip-special"] = {false, false};
   } else if (scan) {
     args = args.drop_front();
     for (const char *name : {"u", "delta", "A", "B", "C", "D", "z",
@@ -1191,10 +1330,11 @@ int main(int argc, char **argv) {
     listTasks();
     return 0;
   }
-  if (llvm::Error err = task    ? runTaskMode(opts, taskOptions)
-                        : model ? runModel(opts)
-                        : scan  ? runScan(opts)
-                                : runFile(opts))
+  if (llvm::Error err = task       ? runTaskMode(opts, taskOptions)
+                        : model    ? runModel(opts)
+                        : tokenize ? runTokenize(opts)
+                        : scan     ? runScan(opts)
+                                   : runFile(opts))
     return fail(std::move(err));
   return 0;
 }
