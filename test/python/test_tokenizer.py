@@ -2,7 +2,8 @@
 test/lib/tokenizer_reference.py (the `regex` module running GPT-2's
 pattern, unicodedata's NFC, the plain merge loop) on tokenizer.json files
 of GPT-NeoX's form trained here, on random text of many scripts: ids,
-decoded text, NFC, and the errors of unsupported or malformed files."""
+decoded text, NFC, the errors of unsupported or malformed files, and a
+model run from a text prompt (ssm-run model --prompt, and in Python)."""
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ import unicodedata
 import numpy as np
 import pytest
 
+import mamba_reference as mr
 import ssm_mlir
 import tokenizer_reference as tr
 
@@ -223,3 +225,35 @@ def test_ssm_run_tokenize_agrees(tokenizers, rng, tmp_path):
     assert lines[:5] == ["ids=" + ",".join(map(str, i)) for i in ids]
     assert [json.loads(l[len("text="):]) for l in lines[5:]] == [
         ref.decode(i) for i in ids]
+
+
+def test_model_prompt_is_the_tokens_of_its_text(tmp_path, rng):
+    tj = tr.tokenizer_json(np.random.default_rng(9), merges=80, lines=60)
+    ref = tr.Reference(tj)
+    cfg = mr.Config(d_model=8, n_layer=2, vocab=max(ref.id_to_token) + 1,
+                    d_state=4)
+    d = str(tmp_path)
+    mr.write_checkpoint(d, cfg.hf_json(), mr.random_weights(cfg, rng))
+    tr.write_tokenizer(d, tj)
+    text = "Mamba's state\tspace  model, caf\u00e9 e\u0301\n"
+    ids = ref.encode(text)
+
+    def run(*args):
+        out = subprocess.run([SSM_RUN, "model", "--checkpoint", d,
+                              "--generate", "6", *args], capture_output=True,
+                             text=True, check=True).stdout
+        return dict(line.split("=", 1) for line in out.split("\n")
+                    if line.startswith(("prompt=", "generated=", "text=")))
+
+    by_text = run("--prompt", text)
+    by_ids = run("--tokens", ",".join(map(str, ids)))
+    assert by_text["prompt"] == ",".join(map(str, ids))
+    assert by_text["generated"] == by_ids["generated"]
+    generated = [int(t) for t in by_text["generated"].split(",")]
+    assert json.loads(by_text["text"]) == ref.decode(ids + generated)
+    # The same in Python: the tokenizer's ids through MambaLM.generate.
+    lm = ssm_mlir.MambaLM.from_pretrained(d)
+    tok = ssm_mlir.Tokenizer.from_pretrained(d)
+    out = lm.generate(tok.encode(text), 6)
+    assert list(out) == ids + generated
+    assert tok.decode(out) == json.loads(by_text["text"])

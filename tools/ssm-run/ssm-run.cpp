@@ -23,6 +23,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
@@ -46,7 +47,7 @@ constexpr const char *kUsage = R"(usage:
                [--delta-bias BIAS] [--delta-softplus] [--h0 H0]
                --out Y [--last-state S] [--threads N]
   ssm-run model --checkpoint DIR (--tokens 1,2,3 [--tokens 4,5]... |
-               --tokens-npy T.npy | --prompt TEXT [--prompt TEXT]...)
+               --tokens-npy T.npy | (--prompt TEXT | --prompt-file F)...)
                [--tokenizer FILE] [--logits OUT.npy]
                [--score [--logprobs OUT.npy]]
                [--generate N [--stop-tokens eos,0,...] [--temperature T
@@ -55,7 +56,7 @@ constexpr const char *kUsage = R"(usage:
                S.npy] [--weights stored|f32|int8] [--threads N]
                [--target cpu|nvptx|gpu-emulator]
   ssm-run tokenize (--checkpoint DIR | --tokenizer FILE) [--text TEXT]...
-               [--ids 1,2,3]... [--skip-special]
+               [--text-file F]... [--ids 1,2,3]... [--skip-special]
   ssm-run task NAME [task options] [--csv FILE] [--plot FILE.png]
                [--threads N] [--target cpu|nvptx|gpu-emulator]
   ssm-run task --list
@@ -96,13 +97,15 @@ or BF16 projection matrices (embedding, LM head, in/x/dt/out_proj) stay
 step reads); --weights f32 converts them to float32 when loading instead,
 and --weights int8 quantizes every matrix (any stored type) to int8 rows
 with one scale per row (a quarter of float32's bytes; the results are the
-model's with those weights). --prompt gives a sequence as text, made token
-ids by the checkpoint's tokenizer.json (or --tokenizer FILE): byte-level
-BPE, as Mamba's GPT-NeoX tokenizer; each sequence's text (prompt and
-generated tokens) is then printed as text="..." (a JSON string).
-`tokenize` prints the ids of each --text (ids=...) and the text of each
---ids list (text="..."; --skip-special leaves out special tokens such as
-<|endoftext|>), by the same tokenizer.
+model's with those weights). --prompt TEXT (or --prompt-file with the text)
+gives a sequence as text, made token ids by the checkpoint's tokenizer.json
+(or --tokenizer FILE; byte-level BPE, as Mamba's GPT-NeoX tokenizer), which
+are printed (prompt=...); each sequence's text, prompt and generated tokens,
+is then printed as text="..." (a JSON string), also for token ids with
+--tokenizer.
+`tokenize` prints the ids of each --text or --text-file (ids=...) and the
+text of each --ids list (text="..."; --skip-special leaves out special
+tokens such as <|endoftext|>), by the same tokenizer.
 `task` runs one of the research tasks of tasks.md (mqar, induction,
 keep-nth, ...) with its fixed-weight model compiled for the CPU (or with
 --target nvptx, its scans and convs for an NVIDIA GPU), prints a
@@ -698,18 +701,43 @@ llvm::Expected<Tokenizer> loadTokenizer(const Options &opts, StringRef why) {
   return Tokenizer::load(path);
 }
 
+/// The texts of `--NAME TEXT` and of `--NAME-file FILE` (the file's bytes),
+/// each with the option that gave it, for errors.
+llvm::Expected<std::vector<std::pair<std::string, std::string>>>
+readTexts(const Options &opts, StringRef name) {
+  std::vector<std::pair<std::string, std::string>> texts;
+  for (const std::string &t : opts.list(name))
+    texts.push_back({"--" + name.str(), t});
+  for (const std::string &f : opts.list((name + "-file").str())) {
+    auto buffer = llvm::MemoryBuffer::getFile(f, /*IsText=*/false,
+                                              /*RequiresNullTerminator=*/false);
+    if (!buffer)
+      return llvm::createStringError("--%s-file %s: cannot open: %s",
+                                     name.str().c_str(), f.c_str(),
+                                     buffer.getError().message().c_str());
+    texts.push_back(
+        {"--" + name.str() + "-file " + f, (*buffer)->getBuffer().str()});
+  }
+  return texts;
+}
+
 /// The prompts of `model`: --tokens 1,2,3 once per sequence (lengths may
-/// differ), --tokens-npy with (batch, length) integers, or --prompt TEXT
-/// once per sequence, made ids by `tokenizer` (loaded here when null).
+/// differ), --tokens-npy with (batch, length) integers, or texts (--prompt
+/// TEXT, --prompt-file FILE) once per sequence, made ids by `tokenizer`
+/// (loaded here when null).
 llvm::Expected<std::vector<std::vector<int64_t>>>
 readPrompts(const Options &opts, std::optional<Tokenizer> &tokenizer) {
   std::vector<std::string> lists = opts.list("tokens");
-  std::vector<std::string> texts = opts.list("prompt");
+  auto textsOr = readTexts(opts, "prompt");
+  if (!textsOr)
+    return textsOr.takeError();
+  const std::vector<std::pair<std::string, std::string>> &texts = *textsOr;
   std::optional<std::string> file = opts.value("tokens-npy");
   if (!lists.empty() + !texts.empty() + file.has_value() != 1)
     return llvm::createStringError(
         "give the prompts with '--tokens 1,2,3' (once per sequence), with "
-        "'--tokens-npy T.npy' or as text with '--prompt TEXT'%s",
+        "'--tokens-npy T.npy' or as text with '--prompt TEXT' or "
+        "'--prompt-file FILE'%s",
         lists.empty() && texts.empty() && !file ? "" : ", only one of them");
   std::vector<std::vector<int64_t>> prompts;
   if (!texts.empty()) {
@@ -719,15 +747,15 @@ readPrompts(const Options &opts, std::optional<Tokenizer> &tokenizer) {
         return t.takeError();
       tokenizer = std::move(*t);
     }
-    for (const std::string &text : texts) {
+    for (const auto &[from, text] : texts) {
       auto ids = tokenizer->encode(text);
       if (!ids)
-        return llvm::createStringError("--prompt: %s",
+        return llvm::createStringError("%s: %s", from.c_str(),
                                        llvm::toString(ids.takeError()).c_str());
       if (ids->empty())
         return llvm::createStringError(
-            "--prompt '%s' has no tokens (give at least one character)",
-            text.c_str());
+            "%s: the text has no tokens (give at least one character)",
+            from.c_str());
       prompts.push_back(std::move(*ids));
     }
     return prompts;
@@ -791,7 +819,7 @@ llvm::Error runModel(Options &opts) {
     // decodes them together), else of one sequence.
     int64_t batch = 1;
     if (opts.value("tokens") || opts.value("tokens-npy") ||
-        opts.value("prompt")) {
+        opts.value("prompt") || opts.value("prompt-file")) {
       auto prompts = readPrompts(opts, tokenizer);
       if (!prompts)
         return prompts.takeError();
@@ -810,7 +838,8 @@ llvm::Error runModel(Options &opts) {
     return emitModule(**module, *common);
   }
 
-  if (opts.value("tokenizer") && !opts.value("prompt")) {
+  const bool textPrompts = opts.value("prompt") || opts.value("prompt-file");
+  if (opts.value("tokenizer") && !textPrompts) {
     auto t = loadTokenizer(opts, "--tokenizer");
     if (!t)
       return t.takeError();
@@ -820,7 +849,7 @@ llvm::Error runModel(Options &opts) {
   if (!prompts)
     return prompts.takeError();
   // What the texts became.
-  if (opts.value("prompt"))
+  if (textPrompts)
     for (const std::vector<int64_t> &p : *prompts) {
       llvm::outs() << "prompt=";
       llvm::interleave(p, llvm::outs(), ",");
@@ -974,7 +1003,9 @@ llvm::Error runModel(Options &opts) {
     }
     std::vector<std::pair<std::string, const Array *>> files;
     if (std::optional<std::string> path = opts.value("logprobs")) {
-      if (opts.list("tokens").size() + opts.list("prompt").size() == 1)
+      if (opts.list("tokens").size() + opts.list("prompt").size() +
+              opts.list("prompt-file").size() ==
+          1)
         logprobs->reshape({length - 1});
       files.push_back({*path, &*logprobs});
     }
@@ -1113,7 +1144,9 @@ llvm::Error runModel(Options &opts) {
   std::vector<std::pair<std::string, const Array *>> files;
   if (std::optional<std::string> path = opts.value("logits")) {
     // One sequence given as --tokens: (length, vocab).
-    if (opts.list("tokens").size() + opts.list("prompt").size() == 1)
+    if (opts.list("tokens").size() + opts.list("prompt").size() +
+            opts.list("prompt-file").size() ==
+        1)
       logits->reshape({length, (*lm)->config().vocabSize});
     files.push_back({*path, &*logits});
   }
@@ -1223,17 +1256,20 @@ llvm::Error runTokenize(Options &opts) {
   if (!opts.positional.empty())
     return llvm::createStringError("unexpected argument '%s' for 'tokenize'",
                                    opts.positional.front().c_str());
-  std::vector<std::string> texts = opts.list("text"), lists = opts.list("ids");
-  if (texts.empty() && lists.empty())
-    return llvm::createStringError(
-        "give '--text TEXT' to tokenize or '--ids 1,2,3' to decode");
+  auto texts = readTexts(opts, "text");
+  if (!texts)
+    return texts.takeError();
+  std::vector<std::string> lists = opts.list("ids");
+  if (texts->empty() && lists.empty())
+    return llvm::createStringError("give '--text TEXT' or '--text-file FILE' "
+                                   "to tokenize, or '--ids 1,2,3' to decode");
   auto tokenizer = loadTokenizer(opts, "tokenize");
   if (!tokenizer)
     return tokenizer.takeError();
-  for (const std::string &text : texts) {
+  for (const auto &[from, text] : *texts) {
     auto ids = tokenizer->encode(text);
     if (!ids)
-      return llvm::createStringError("--text: %s",
+      return llvm::createStringError("%s: %s", from.c_str(),
                                      llvm::toString(ids.takeError()).c_str());
     llvm::outs() << "ids=";
     llvm::interleave(*ids, llvm::outs(), ",");
@@ -1295,8 +1331,8 @@ int main(int argc, char **argv) {
           "weights", "temperature", "top-k", "top-p", "seed", "stop-tokens",
           "tokenizer"})
       specs[name] = {true, false};
-    specs["tokens"] = {true, true};
-    specs["prompt"] = {true, true};
+    for (const char *name : {"tokens", "prompt", "prompt-file"})
+      specs[name] = {true, true};
     specs["score"] = {false, false};
     specs["logprobs"] = {true, false};
   } else if (tokenize) {
@@ -1306,6 +1342,7 @@ int main(int argc, char **argv) {
     specs["checkpoint"] = {true, false};
     specs["tokenizer"] = {true, false};
     specs["text"] = {true, true};
+    specs["text-file"] = {true, true};
     specs["ids"] = {true, true};
     specs["skip-special"] = {false, false};
   } else if (scan) {
