@@ -109,6 +109,17 @@ class MambaLM:
         self._core = core
         self.path = path
         self.config = dict(core.config)
+        self._tokenizer = None
+
+    @property
+    def tokenizer(self):
+        """The checkpoint's tokenizer (ssm_mlir.Tokenizer of its
+        tokenizer.json), loaded on first use:
+        lm.tokenizer.decode(lm.generate(lm.tokenizer.encode("Mamba is"), 20))."""
+        if self._tokenizer is None:
+            from .tokenizer import Tokenizer
+            self._tokenizer = Tokenizer.from_pretrained(self.path)
+        return self._tokenizer
 
     @classmethod
     def from_pretrained(cls, path, target="cpu", threads=None,

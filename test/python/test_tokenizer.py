@@ -253,7 +253,8 @@ def test_model_prompt_is_the_tokens_of_its_text(tmp_path, rng):
     assert json.loads(by_text["text"]) == ref.decode(ids + generated)
     # The same in Python: the tokenizer's ids through MambaLM.generate.
     lm = ssm_mlir.MambaLM.from_pretrained(d)
-    tok = ssm_mlir.Tokenizer.from_pretrained(d)
+    tok = lm.tokenizer
+    assert tok is lm.tokenizer and tok.path == os.path.join(d, "tokenizer.json")
     out = lm.generate(tok.encode(text), 6)
     assert list(out) == ids + generated
     assert tok.decode(out) == json.loads(by_text["text"])
