@@ -511,25 +511,21 @@ llvm::Expected<Tokenizer> Tokenizer::parse(StringRef text, StringRef path) {
         return lx != ly ? lx > ly : x < y;
       });
 
-  tok.idToToken.assign(maxId + 1, std::string());
-  tok.isAdded.assign(maxId + 1, false);
-  tok.isSpecial.assign(maxId + 1, false);
-  std::vector<bool> seen(maxId + 1, false);
+  tok.maxId = maxId;
   for (const auto &entry : tok.vocab) {
     int64_t id = entry.getValue();
-    if (seen[id])
+    auto [it, fresh] = tok.idToToken.try_emplace(id);
+    if (!fresh)
       return fieldError(path, "model.vocab",
                         llvm::formatv("tokens '{0}' and '{1}' share id {2}",
-                                      tok.idToToken[id], entry.getKey(), id)
+                                      it->second.text, entry.getKey(), id)
                             .str());
-    seen[id] = true;
-    tok.idToToken[id] = entry.getKey().str();
+    it->second.text = entry.getKey().str();
   }
-  for (const AddedToken &t : tok.added) {
-    tok.idToToken[t.id] = t.content;
-    tok.isAdded[t.id] = true;
-    tok.isSpecial[t.id] = t.special;
-  }
+  // An added token's text stands for its id, also where the vocabulary
+  // has a token of that id.
+  for (const AddedToken &t : tok.added)
+    tok.idToToken[t.id] = {t.content, t.special};
 
   // Merges: "left right" strings or [left, right] pairs, by rank.
   const llvm::json::Array *merges = model->getArray("merges");
@@ -680,7 +676,7 @@ llvm::Expected<Tokenizer> Tokenizer::parse(StringRef text, StringRef path) {
                           "no ids for '" + *name + "'");
       for (const llvm::json::Value &idv : *ids) {
         std::optional<int64_t> id = idv.getAsInteger();
-        if (!id || *id < 0 || *id >= static_cast<int64_t>(tok.idToToken.size()))
+        if (!id || !tok.idToToken.count(*id))
           return fieldError(path, where + ".special_tokens",
                             "an id of '" + *name +
                                 "' is not a token of the vocabulary");
@@ -837,14 +833,16 @@ llvm::Expected<std::string> Tokenizer::decode(llvm::ArrayRef<int64_t> ids,
                                               bool skipSpecial) const {
   std::string bytes;
   for (int64_t id : ids) {
-    if (id < 0 || id >= vocabSize() || idToToken[id].empty())
+    // (The range check first: DenseMap reserves two keys near INT64_MAX.)
+    auto it = id < 0 || id > maxId ? idToToken.end() : idToToken.find(id);
+    if (it == idToToken.end())
       return fileError(path, llvm::formatv("token id {0} is not in the "
                                            "vocabulary (ids 0 to {1})",
                                            id, vocabSize() - 1)
                                  .str());
-    if (skipSpecial && isSpecial[id])
+    if (skipSpecial && it->second.special)
       continue;
-    const std::string &t = idToToken[id];
+    const std::string &t = it->second.text;
     // A token whose characters are all byte-level ones is those bytes;
     // any other (an added token's text) stands as written.
     std::string asBytes;

@@ -203,21 +203,28 @@ NFC_CASES = ["e\u0301", "A\u030a", "\u212b", "\u2126", "\u0958", "s\u0323\u0307"
              "\u03b9\u0308\u0301", "\u0344", "q\u0307\u0323"]
 
 
+def _draw(rng, choices):
+    """An item of the first pool whose bound a uniform draw is below (a
+    callable pool makes its item from the generator)."""
+    r = rng.random()
+    for bound, pool in choices:
+        if r < bound:
+            return pool(rng) if callable(pool) else pool[rng.integers(len(pool))]
+    raise AssertionError("the last bound must be 1")
+
+
+def _number(bound):
+    return lambda rng: str(int(rng.integers(0, bound)))
+
+
 def corpus(rng, n):
     """`n` random lines of the pools above."""
     lines = []
     for _ in range(n):
         parts = []
         for _ in range(int(rng.integers(3, 15))):
-            r = rng.random()
-            if r < 0.6:
-                parts.append(WORDS[rng.integers(len(WORDS))])
-            elif r < 0.7:
-                parts.append(CONTRACTIONS[rng.integers(len(CONTRACTIONS))])
-            elif r < 0.85:
-                parts.append(PUNCT[rng.integers(len(PUNCT))])
-            else:
-                parts.append(str(int(rng.integers(0, 100000))))
+            parts.append(_draw(rng, [(0.6, WORDS), (0.7, CONTRACTIONS),
+                                     (0.85, PUNCT), (1.0, _number(100000))]))
             parts.append(" " if rng.random() < 0.8 else
                          SPACES[rng.integers(len(SPACES))])
         lines.append("".join(parts))
@@ -297,28 +304,11 @@ def write_tokenizer(directory, tj):
 def random_text(rng, length):
     """Text to tokenize: the corpus' pools, NFC's hard cases, combining
     marks, added tokens and random code points of many scripts."""
-    parts = []
-    for _ in range(length):
-        r = rng.random()
-        if r < 0.35:
-            parts.append(WORDS[rng.integers(len(WORDS))])
-        elif r < 0.45:
-            parts.append(SPACES[rng.integers(len(SPACES))])
-        elif r < 0.55:
-            parts.append(CONTRACTIONS[rng.integers(len(CONTRACTIONS))])
-        elif r < 0.65:
-            parts.append(PUNCT[rng.integers(len(PUNCT))])
-        elif r < 0.72:
-            parts.append(NFC_CASES[rng.integers(len(NFC_CASES))])
-        elif r < 0.77:
-            parts.append(COMBINING[rng.integers(len(COMBINING))])
-        elif r < 0.80:
-            parts.append((SPECIALS + SPACE_RUNS)[rng.integers(6)])
-        elif r < 0.85:
-            parts.append(str(int(rng.integers(0, 10**6))))
-        else:
-            parts.append(random_char(rng))
-    return "".join(parts)
+    choices = [(0.35, WORDS), (0.45, SPACES), (0.55, CONTRACTIONS),
+               (0.65, PUNCT), (0.72, NFC_CASES), (0.77, COMBINING),
+               (0.80, SPECIALS + SPACE_RUNS), (0.85, _number(10**6)),
+               (1.0, random_char)]
+    return "".join(_draw(rng, choices) for _ in range(length))
 
 
 def random_char(rng):

@@ -133,6 +133,8 @@ def test_token_ids_and_vocab_size(tokenizers):
         tok.decode([1, 100000])
     with pytest.raises(ValueError, match="token id -1"):
         tok.decode([-1])
+    with pytest.raises(ValueError, match="token id 9223372036854775807"):
+        tok.decode([2**63 - 1])
     with pytest.raises(TypeError):
         tok.encode(b"bytes")
 

@@ -63,6 +63,23 @@ TEST(Tokenizer, MergesWordsAndAddedTokens) {
   EXPECT_EQ(t->tokenId("zz"), -1);
 }
 
+TEST(Tokenizer, SparseIdsAllocateNothingByValue) {
+  // The largest id a file may give: the tokens are a map, not a vector
+  // sized by it.
+  std::string json = tinyJson();
+  json.replace(json.find("\"ab\": 4"), 7, "\"ab\": 2147483647");
+  json.replace(json.find("\"\\u0120ab\": 5"), 13, "\"\\u0120ab\": 4");
+  auto t = Tokenizer::parse(json, "sparse.json");
+  ASSERT_TRUE(static_cast<bool>(t)) << llvm::toString(t.takeError());
+  EXPECT_EQ(t->vocabSize(), 2147483648);
+  EXPECT_EQ(encode(*t, "ab"), (std::vector<int64_t>{2147483647}));
+  auto text = t->decode({2147483647, 4});
+  ASSERT_TRUE(static_cast<bool>(text));
+  EXPECT_EQ(*text, "ab ab");
+  EXPECT_FALSE(static_cast<bool>(t->decode({5})));
+  EXPECT_FALSE(static_cast<bool>(t->decode({INT64_MAX})));
+}
+
 TEST(Tokenizer, TemplateAddsItsSpecialTokens) {
   auto t = Tokenizer::parse(tinyJson(R"({"type": "TemplateProcessing",
         "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},

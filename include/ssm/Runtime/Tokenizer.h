@@ -64,7 +64,7 @@ public:
                                      bool skipSpecial = false) const;
 
   /// One more than the largest id of a token.
-  int64_t vocabSize() const { return static_cast<int64_t>(idToToken.size()); }
+  int64_t vocabSize() const { return maxId + 1; }
   /// The id of a token, in byte-level form for the model's vocabulary or as
   /// written for an added token; -1 if none.
   int64_t tokenId(llvm::StringRef token) const;
@@ -91,9 +91,14 @@ private:
 
   std::string path;
   llvm::StringMap<int64_t> vocab;
-  /// Token strings by id (empty where no token has that id).
-  std::vector<std::string> idToToken;
-  std::vector<bool> isAdded, isSpecial;
+  struct TokenText {
+    std::string text;
+    bool special = false;
+  };
+  /// The tokens by id (a map: ids come from the file and need not be
+  /// dense, and a vector sized by the largest would let one id allocate).
+  llvm::DenseMap<int64_t, TokenText> idToToken;
+  int64_t maxId = -1;
   /// (left id << 32 | right id) -> (rank, merged id).
   llvm::DenseMap<uint64_t, std::pair<int32_t, int32_t>> merges;
   /// The id of each byte's byte-level character (-1: none).
