@@ -46,7 +46,13 @@ class Tokenizer:
         """The token ids of a string, a list of ints."""
         if not isinstance(text, str):
             raise TypeError("encode takes a str, got %s" % type(text).__name__)
-        return self._core.encode(text)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            # A lone surrogate has no UTF-8.
+            raise ValueError("encode: the text has no UTF-8 form (%s)" % e) \
+                from None
+        return self._core.encode(data)
 
     def decode(self, ids, skip_special_tokens=False):
         """The text of token ids (a sequence or a 1-D integer array)."""

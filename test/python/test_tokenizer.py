@@ -137,6 +137,8 @@ def test_token_ids_and_vocab_size(tokenizers):
         tok.decode([2**63 - 1])
     with pytest.raises(TypeError):
         tok.encode(b"bytes")
+    with pytest.raises(ValueError, match="no UTF-8 form .*surrogate"):
+        tok.encode("a\ud800b")
 
 
 def broken(tj, change):
