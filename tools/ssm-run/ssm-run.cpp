@@ -697,7 +697,7 @@ llvm::Expected<Tokenizer> loadTokenizer(const Options &opts, StringRef why) {
         "%s needs a tokenizer: %s does not exist (give '--tokenizer "
         "FILE'%s)",
         why.str().c_str(), path.c_str(),
-        why == "--prompt" ? ", or token ids with '--tokens'" : "");
+        why.starts_with("--prompt") ? ", or token ids with '--tokens'" : "");
   return Tokenizer::load(path);
 }
 
@@ -742,7 +742,8 @@ readPrompts(const Options &opts, std::optional<Tokenizer> &tokenizer) {
   std::vector<std::vector<int64_t>> prompts;
   if (!texts.empty()) {
     if (!tokenizer) {
-      auto t = loadTokenizer(opts, "--prompt");
+      auto t = loadTokenizer(
+          opts, opts.value("prompt") ? "--prompt" : "--prompt-file");
       if (!t)
         return t.takeError();
       tokenizer = std::move(*t);
