@@ -793,6 +793,8 @@ llvm::Error Tokenizer::encodeWord(StringRef word,
 }
 
 llvm::Expected<std::vector<int64_t>> Tokenizer::encode(StringRef text) const {
+  // Validated once here; the pieces below are cut at character
+  // boundaries (added tokens are whole UTF-8), so their decoding cannot fail.
   if (auto valid = decodeUtf8(text, "the text"); !valid)
     return valid.takeError();
   std::vector<int64_t> ids(prefixIds);
@@ -805,7 +807,7 @@ llvm::Expected<std::vector<int64_t>> Tokenizer::encode(StringRef text) const {
     }
     std::string normal = p.text;
     if (nfc)
-      normal = encodeUtf8(toNFC(*decodeUtf8(p.text, "the text")));
+      normal = encodeUtf8(toNFC(llvm::cantFail(decodeUtf8(p.text, ""))));
     std::vector<Piece> pieces;
     splitAdded(normal, normalizedAdded, pieces);
     for (const Piece &q : pieces) {
@@ -813,7 +815,7 @@ llvm::Expected<std::vector<int64_t>> Tokenizer::encode(StringRef text) const {
         ids.push_back(q.addedId);
         continue;
       }
-      std::vector<char32_t> cps = *decodeUtf8(q.text, "the text");
+      std::vector<char32_t> cps = llvm::cantFail(decodeUtf8(q.text, ""));
       if (addPrefixSpace && (cps.empty() || cps.front() != ' '))
         cps.insert(cps.begin(), ' ');
       llvm::ArrayRef<char32_t> all(cps);
