@@ -348,6 +348,24 @@ struct Expander {
   }
 };
 
+/// Replaces `op` by `values`, each cast to the op's declared result type
+/// where it differs. A model op's result type may be less static than what
+/// its operands fix (tensor<1x5x?xf32> where the weights make it 8), or
+/// more static than its operands (a dynamic input, a static result), as
+/// the verifiers allow any compatible type; the expansion computes its own
+/// shapes, and a replacement of another type would leave invalid IR.
+void replaceWithCasts(RewriterBase &rewriter, Operation *op,
+                      ValueRange values) {
+  SmallVector<Value> replacements;
+  for (auto [v, result] : llvm::zip_equal(values, op->getResults()))
+    replacements.push_back(v.getType() == result.getType()
+                               ? v
+                               : tensor::CastOp::create(rewriter, op->getLoc(),
+                                                        result.getType(), v)
+                                     .getResult());
+  rewriter.replaceOp(op, replacements);
+}
+
 /// Replaces a one-result model op by what `expand` builds for it.
 template <typename OpTy>
 struct ExpandOneResult : OpRewritePattern<OpTy> {
@@ -361,7 +379,7 @@ struct ExpandOneResult : OpRewritePattern<OpTy> {
     Expander e{rewriter, op.getLoc(),
                cast<RankedTensorType>(op->getResult(0).getType())
                    .getElementType()};
-    rewriter.replaceOp(op, expand(e, op));
+    replaceWithCasts(rewriter, op, expand(e, op));
     return success();
   }
 };
@@ -418,7 +436,7 @@ struct ExpandMambaBlock : OpRewritePattern<MambaBlockOp> {
       results.push_back(conv.getFinalState());
       results.push_back(scan.getLastState());
     }
-    rewriter.replaceOp(op, results);
+    replaceWithCasts(rewriter, op, results);
     return success();
   }
 };
@@ -505,10 +523,10 @@ struct ExpandMamba2Block : OpRewritePattern<Mamba2BlockOp> {
       SmallVector<OpFoldResult> split = {shape[0], rewriter.getIndexAttr(heads),
                                          rewriter.getIndexAttr(p), shape[2]};
       results.push_back(tensor::ExpandShapeOp::create(
-          rewriter, loc, op.getNewStates()[1].getType(), last,
+          rewriter, loc, Expander::typeOf(split, hType.getElementType()), last,
           SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}}, split));
     }
-    rewriter.replaceOp(op, results);
+    replaceWithCasts(rewriter, op, results);
     return success();
   }
 };
@@ -622,7 +640,7 @@ struct ExpandS4D : OpRewritePattern<S4DOp> {
         rewriter, loc, op.getY().getType(), Type(), Layout::token_major,
         op.getU(), delta, A, Bp, C, op.getD(), op.getZ(), dt, Value(),
         /*delta_softplus=*/false);
-    rewriter.replaceOp(op, scan.getY());
+    replaceWithCasts(rewriter, op, scan.getY());
     return success();
   }
 };
@@ -653,7 +671,7 @@ struct ExpandLinearAttention : OpRewritePattern<LinearAttentionOp> {
         rewriter, loc, op.getY().getType(), Type(), Layout::token_major,
         op.getV(), delta, A, B, C, Value(), Value(), Value(), Value(),
         /*delta_softplus=*/false);
-    rewriter.replaceOp(op, scan.getY());
+    replaceWithCasts(rewriter, op, scan.getY());
     return success();
   }
 };
@@ -688,12 +706,13 @@ struct SSMExpandBlocksPass
                  cast<RankedTensorType>(op.getType()).getElementType()};
       AffineMap rowScale = AffineMap::get(
           2, 0, rewriter.getAffineDimExpr(0), rewriter.getContext());
-      rewriter.replaceOp(
-          op, e.generate(e.sizes(op.getQ()), {op.getQ(), op.getScale()},
-                         {rewriter.getMultiDimIdentityMap(2), rowScale},
-                         [&](OpBuilder &nb, Location l, ValueRange args) {
-                           return e.dequantized(nb, l, args[0], args[1]);
-                         }));
+      replaceWithCasts(
+          rewriter, op,
+          e.generate(e.sizes(op.getQ()), {op.getQ(), op.getScale()},
+                     {rewriter.getMultiDimIdentityMap(2), rowScale},
+                     [&](OpBuilder &nb, Location l, ValueRange args) {
+                       return e.dequantized(nb, l, args[0], args[1]);
+                     }));
     });
     // A block left unexpanded would reach the lowerings: name it.
     WalkResult left = getOperation()->walk([](Operation *op) {

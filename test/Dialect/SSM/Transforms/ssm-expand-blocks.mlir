@@ -326,3 +326,31 @@ func.func @linear_attention(%q: tensor<1x5x4xf32>, %k: tensor<1x5x4xf32>, %v: te
   %y = ssm.linear_attention %q, %k, %v heads = 2 : tensor<1x5x4xf32>, tensor<1x5x4xf32>, tensor<1x5x6xf32> -> tensor<1x5x6xf32>
   return %y : tensor<1x5x6xf32>
 }
+
+// -----
+
+// Result types the verifiers allow but the expansion does not compute: more
+// static than the operands (a projection of dynamic x declared 1x5x16) or
+// less static than the weights (a Mamba-2 state declared with a dynamic
+// head width). Each replacement is cast to the declared type; before, the
+// state's tensor.expand_shape took the declared type and was invalid.
+
+// CHECK-LABEL: func.func @declared_types(
+// CHECK: %[[Y:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<?x?x16xf32>)
+// CHECK: %[[YC:.*]] = tensor.cast %[[Y]] : tensor<?x?x16xf32> to tensor<1x5x16xf32>
+// CHECK: %[[S:.*]] = tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2], [3]] output_shape [1, 2, 8, 4] : tensor<1x16x4xf32> into tensor<1x2x8x4xf32>
+// CHECK: %[[OC:.*]] = tensor.cast %{{.*}} : tensor<1x5x8xf32> to tensor<1x5x?xf32>
+// CHECK: %[[SC:.*]] = tensor.cast %[[S]] : tensor<1x2x8x4xf32> to tensor<1x2x?x4xf32>
+// CHECK: return %[[YC]], %[[OC]], %[[SC]]
+func.func @declared_types(%x: tensor<?x?x?xf32>, %w: tensor<16x8xf32>, %h: tensor<1x5x8xf32>,
+    %win: tensor<50x8xf32>, %cw: tensor<32x4xf32>, %e: tensor<2xf32>, %nw: tensor<16xf32>,
+    %wout: tensor<8x16xf32>, %ss: tensor<1x2x8x4xf32>)
+    -> (tensor<1x5x16xf32>, tensor<1x5x?xf32>, tensor<1x2x?x4xf32>) {
+  %y = ssm.linear %x, %w : tensor<?x?x?xf32>, tensor<16x8xf32> -> tensor<1x5x16xf32>
+  %o, %cs, %s = ssm.mamba2_block %h in_proj(%win : tensor<50x8xf32>) conv(%cw : tensor<32x4xf32>)
+      dt_bias(%e : tensor<2xf32>) A_log(%e : tensor<2xf32>) D(%e : tensor<2xf32>)
+      norm(%nw : tensor<16xf32>) out_proj(%wout : tensor<8x16xf32>) ssm_state(%ss : tensor<1x2x8x4xf32>)
+      ngroups = 2 epsilon = 1.0e-05 states
+      : tensor<1x5x8xf32> -> tensor<1x5x?xf32>, tensor<1x32x3xf32>, tensor<1x2x?x4xf32>
+  return %y, %o, %s : tensor<1x5x16xf32>, tensor<1x5x?xf32>, tensor<1x2x?x4xf32>
+}
