@@ -1,4 +1,4 @@
-// The cost of calling a compiled program through callWithAllocationGuard
+// The cost of calling a compiled program through callGuarded
 // (docs/out-of-memory.md): the same empty entry point called plainly and
 // through the guard, alternating rounds, nanoseconds per call.
 //
@@ -22,7 +22,7 @@ static double nsPerCall(bool guarded, int calls) {
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < calls; ++i) {
     if (guarded)
-      mlir::ssm::callWithAllocationGuard(fn, nullptr);
+      mlir::ssm::callGuarded(fn, nullptr);
     else
       fn(nullptr);
   }

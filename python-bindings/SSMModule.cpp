@@ -69,11 +69,14 @@ enum class Raise { Value, Compile, Runtime };
 [[noreturn]] void raise(llvm::Error err, Raise as,
                         const std::string &diagnostics = "") {
   // A program whose buffer the system refused (JitProgram::call) raises
-  // MemoryError, as numpy does for an array it cannot allocate.
+  // MemoryError, as numpy does for an array it cannot allocate; one whose
+  // run-time check of its arguments' sizes failed, ValueError.
   bool outOfMemory = false;
   std::string message;
   llvm::handleAllErrors(std::move(err), [&](const llvm::ErrorInfoBase &e) {
     outOfMemory |= e.convertToErrorCode() == std::errc::not_enough_memory;
+    if (e.convertToErrorCode() == std::errc::invalid_argument)
+      as = Raise::Value;
     message += (message.empty() ? "" : "\n") + e.message();
   });
   if (outOfMemory) {

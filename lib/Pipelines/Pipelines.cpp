@@ -137,7 +137,9 @@ static void addHostCodeToLLVM(OpPassManager &pm,
 
 void ssm::buildSSMToLLVMPipeline(OpPassManager &pm,
                                  const SSMToLLVMOptions &options) {
-  // Model-level ops become core ops and linalg first.
+  // Checks of the dynamic sizes the verifiers could not check, on the
+  // program as written; then model-level ops become core ops and linalg.
+  pm.addPass(createSSMRuntimeVerification());
   pm.addPass(createSSMExpandBlocks());
   // Long sequences with too few channel tiles for the threads: chunks of
   // time in parallel (the cost model is the pass's).
@@ -170,6 +172,7 @@ static void addGPUKernels(OpPassManager &pm, const Options &options) {
   // activations and states on the device from layer to layer (a call's
   // arguments and results would be host memory), and
   // ssm-gpu-dedup-kernels merges the layers' copies of each kernel.
+  pm.addPass(createSSMRuntimeVerification());
   if (options.allKernels)
     pm.addPass(createInlinerPass());
   pm.addPass(createSSMExpandBlocks());

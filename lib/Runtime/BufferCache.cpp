@@ -23,11 +23,13 @@ using namespace mlir::ssm;
 
 namespace {
 
-/// A call in progress under callWithAllocationGuard.
+/// A call in progress under callGuarded.
 struct Guard {
   sigjmp_buf resume;
   /// The size of the refused request.
   size_t refused = 0;
+  /// The message of the run-time check that failed.
+  const char *failedCheck = nullptr;
   /// Large blocks allocated on the guarded thread during the call (some
   /// may have been freed since: Cache::owners says which are still live).
   std::vector<void *> blocks;
@@ -232,9 +234,9 @@ void mlir::ssm::bufferFree(void *p) {
 namespace {
 
 /// Runs the call; true when it completed, false when an allocation refused
-/// it (guard.refused). The setjmp lives in this frame, which stays active
-/// for the whole call; the guard is heap memory that the longjmp leaves as
-/// the allocator wrote it.
+/// it (guard.refused) or a run-time check failed (guard.failedCheck). The
+/// setjmp lives in this frame, which stays active for the whole call; the guard
+/// is heap memory that the longjmp leaves as the allocator wrote it.
 bool runGuarded(Guard &guard, void (*fn)(void **), void **args) {
   if (sigsetjmp(guard.resume, 0) != 0)
     return false;
@@ -244,7 +246,8 @@ bool runGuarded(Guard &guard, void (*fn)(void **), void **args) {
 
 } // namespace
 
-size_t mlir::ssm::callWithAllocationGuard(void (*fn)(void **), void **args) {
+mlir::ssm::GuardedCall mlir::ssm::callGuarded(void (*fn)(void **),
+                                              void **args) {
   auto guard = std::make_unique<Guard>();
   Guard *outer = currentGuard;
   currentGuard = guard.get();
@@ -267,7 +270,20 @@ size_t mlir::ssm::callWithAllocationGuard(void (*fn)(void **), void **args) {
   }
   for (void *p : release)
     bufferFree(p);
-  return completed ? 0 : guard->refused;
+  if (completed)
+    return {};
+  return {guard->refused, guard->failedCheck};
+}
+
+void mlir::ssm::runtimeCheckFailed(const char *message) {
+  Guard *guard = currentGuard;
+  if (!guard || inParallelRegion()) {
+    std::fprintf(stderr, "ssm: error: %s\n", message);
+    std::fflush(stderr);
+    std::_Exit(1);
+  }
+  guard->failedCheck = message;
+  siglongjmp(guard->resume, 1);
 }
 
 BufferCacheStats mlir::ssm::bufferCacheStats() {

@@ -117,10 +117,13 @@ std::optional<std::string> mlir::ssm::compileCacheKey(mlir::ModuleOp module,
      << ' ' << o.vectorWidth << ' ' << resolveThreads(o) << ' '
      << o.parallelScan << '\n';
   // In full: elided constants (a command-line default of MLIR's printer)
-  // would let two programs that differ only there share a key.
+  // would let two programs that differ only there share a key. With the
+  // locations: the run-time checks' messages name the file, line and
+  // column of their op (ssm-runtime-verification).
   module->print(
       os, mlir::OpPrintingFlags()
               .printGenericOpForm()
+              .enableDebugInfo()
               .elideLargeElementsAttrs(std::numeric_limits<int64_t>::max())
               .elideLargeResourceString(std::numeric_limits<int64_t>::max()));
   os.flush();

@@ -469,7 +469,8 @@ llvm::Expected<std::string> mlir::ssm::emitLLVMIR(mlir::ModuleOp module,
 }
 
 /// The symbols the programs call that the runner defines: the buffer
-/// cache's allocation functions (the pipelines' runtime-allocator) and, for
+/// cache's allocation functions (the pipelines' runtime-allocator), the
+/// failure of a run-time check (ssm-host-to-llvm's cf.assert) and, for
 /// the emulator, its functions, which win over any mgpu* a loaded CUDA
 /// runtime exports.
 static llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner &mangle,
@@ -483,6 +484,8 @@ static llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner &mangle,
   define("_mlir_memref_to_llvm_aligned_alloc",
          reinterpret_cast<void *>(&bufferAlignedAlloc));
   define("_mlir_memref_to_llvm_free", reinterpret_cast<void *>(&bufferFree));
+  define("ssm_runtime_check_failed",
+         reinterpret_cast<void *>(&runtimeCheckFailed));
   if (emulator)
     for (const GpuEmulatorSymbol &symbol : gpuEmulatorSymbols())
       define(symbol.name, symbol.address);
@@ -784,14 +787,21 @@ JitProgram::call(StringRef name, llvm::ArrayRef<const Array *> inputs,
     packed.push_back(resultBuffer.data());
 
   auto start = std::chrono::steady_clock::now();
-  size_t refused = callWithAllocationGuard(entries.lookup(name), packed.data());
+  GuardedCall call = callGuarded(entries.lookup(name), packed.data());
   auto stop = std::chrono::steady_clock::now();
-  if (refused)
+  if (call.refusedBytes)
     return llvm::createStringError(
         std::make_error_code(std::errc::not_enough_memory),
         "out of memory: @%s asked for a buffer of %s, which could not be "
         "allocated; the call was abandoned and its buffers released",
-        name.str().c_str(), formatByteCount(refused).c_str());
+        name.str().c_str(), formatByteCount(call.refusedBytes).c_str());
+  // A dynamic size that disagrees with another (ssm-runtime-verification):
+  // the check's message names the op, its location and the operands.
+  if (call.failedCheck)
+    return llvm::createStringError(
+        std::make_error_code(std::errc::invalid_argument),
+        "%s (in a call of @%s, abandoned before the op ran)", call.failedCheck,
+        name.str().c_str());
   if (ms)
     *ms = std::chrono::duration<double, std::milli>(stop - start).count();
 

@@ -192,6 +192,22 @@ def test_call_errors():
         prog.two(np.zeros(3), np.array([2**40, 1]))
 
 
+def test_sizes_that_disagree_at_run_time_are_a_value_error():
+    # Each argument fits its type (every size dynamic), but b is shorter
+    # than a: the run-time check before ssm.scan stops the call with the
+    # verifier's words (docs/runtime-checks.md); the session goes on.
+    prog = ssm_mlir.compile(SCAN)
+    a = np.full((2, 5), 0.5, np.float32)
+    message = (r"'ssm.scan' op operand 'b' \(d0, L\): its L \(dimension 1\) differs from "
+               r"the L of 'a' \(in a call of @scan, abandoned before the op ran\)")
+    for _ in range(3):
+        with pytest.raises(ValueError, match=message):
+            prog.scan(a, np.ones((2, 4), np.float32))
+    b = np.ones((2, 5), np.float32)
+    got = prog.scan(a, b)
+    assert max_rel_err(got, linear_scan(a, b, 1)) <= TOL
+
+
 def test_out_of_memory_is_a_memory_error():
     # A buffer no machine can give (more than a process's address space):
     # MemoryError with the size, the call abandoned, its buffers released
@@ -280,7 +296,8 @@ def test_ir_stages():
     prog = ssm_mlir.compile(SCAN)
     assert "ssm.scan" in prog.ir() and prog.ir("ssm") == prog.ir("input")
     vec = prog.ir("ssm-lower-to-loops")
-    assert "IR Dump After" in vec and "ssm.scan" not in vec
+    # No ssm.scan op is left (the run-time checks' messages name it).
+    assert "IR Dump After" in vec and "ssm.scan %" not in vec
     assert "llvm.func @scan" in prog.ir("llvm-dialect")
     assert prog.ir("mlir") == prog.ir("llvm-dialect")
     assert "define " in prog.ir("llvm")

@@ -148,7 +148,7 @@ TEST(BufferCache, LargeHostBlocksAskForHugePages) {
   std::free(q);
 }
 
-// Refused requests (callWithAllocationGuard). A request of half the
+// Refused requests (callGuarded). A request of half the
 // address space is refused by any malloc.
 constexpr size_t kRefused = SIZE_MAX / 2;
 
@@ -180,7 +180,7 @@ TEST(BufferCache, RefusedRequestAbandonsTheCallAndReleasesItsBlocks) {
   releaseBufferCache();
   ProgramState state;
   void *args[] = {&state};
-  EXPECT_EQ(callWithAllocationGuard(&refusedProgram, args), kRefused);
+  EXPECT_EQ(callGuarded(&refusedProgram, args).refusedBytes, kRefused);
   EXPECT_FALSE(state.pastTheRefusal);
   // The freed 2 MB block and the 8 MB one the call still held are cached:
   // the next 8 MB request gets the latter back.
@@ -193,7 +193,7 @@ TEST(BufferCache, RefusedRequestAbandonsTheCallAndReleasesItsBlocks) {
   // The thread can make guarded calls again.
   ProgramState next;
   void *nextArgs[] = {&next};
-  EXPECT_EQ(callWithAllocationGuard(&completedProgram, nextArgs), 0u);
+  EXPECT_EQ(callGuarded(&completedProgram, nextArgs).refusedBytes, 0u);
   releaseBufferCache();
   bufferFree(next.kept);
   releaseBufferCache();
@@ -203,13 +203,13 @@ TEST(BufferCache, CompletedCallKeepsItsResults) {
   releaseBufferCache();
   ProgramState state;
   void *args[] = {&state};
-  EXPECT_EQ(callWithAllocationGuard(&completedProgram, args), 0u);
+  EXPECT_EQ(callGuarded(&completedProgram, args).refusedBytes, 0u);
   ASSERT_NE(state.kept, nullptr);
   EXPECT_EQ(bufferCacheStats().cachedBlocks, 0u);
   // A later refusal releases only its own call's blocks, not this result.
   ProgramState refused;
   void *refusedArgs[] = {&refused};
-  EXPECT_EQ(callWithAllocationGuard(&refusedProgram, refusedArgs), kRefused);
+  EXPECT_EQ(callGuarded(&refusedProgram, refusedArgs).refusedBytes, kRefused);
   std::memset(state.kept, 2, 8 * MB);
   std::free(state.kept);
   releaseBufferCache();
@@ -217,8 +217,47 @@ TEST(BufferCache, CompletedCallKeepsItsResults) {
 
 TEST(BufferCache, SizesThatWrapAroundAreRefused) {
   auto program = [](void **) { bufferAlignedAlloc(4096, SIZE_MAX - 100); };
-  EXPECT_EQ(callWithAllocationGuard(program, nullptr), SIZE_MAX - 100);
+  EXPECT_EQ(callGuarded(program, nullptr).refusedBytes, SIZE_MAX - 100);
   EXPECT_EQ(hostAlloc(64, SIZE_MAX - 10), nullptr);
+}
+
+/// Keeps an 8 MB buffer, then fails a run-time check.
+void failedCheckProgram(void **args) {
+  auto *state = static_cast<ProgramState *>(args[0]);
+  state->kept = bufferAlloc(8 * MB);
+  runtimeCheckFailed("x.mlir:3:8: 'ssm.linear' op operand 'x' differs");
+  state->pastTheRefusal = true;
+}
+
+TEST(BufferCache, FailedCheckAbandonsTheCallAndReleasesItsBlocks) {
+  releaseBufferCache();
+  ProgramState state;
+  void *args[] = {&state};
+  GuardedCall call = callGuarded(&failedCheckProgram, args);
+  EXPECT_FALSE(call.completed());
+  EXPECT_EQ(call.refusedBytes, 0u);
+  ASSERT_NE(call.failedCheck, nullptr);
+  EXPECT_STREQ(call.failedCheck,
+               "x.mlir:3:8: 'ssm.linear' op operand 'x' differs");
+  EXPECT_FALSE(state.pastTheRefusal);
+  // The block the call held went back to the cache.
+  EXPECT_EQ(bufferCacheStats().cachedBlocks, 1u);
+  void *again = bufferAlloc(8 * MB);
+  EXPECT_EQ(again, state.kept);
+  bufferFree(again);
+  // A completed call says so.
+  ProgramState next;
+  void *nextArgs[] = {&next};
+  EXPECT_TRUE(callGuarded(&completedProgram, nextArgs).completed());
+  releaseBufferCache();
+  bufferFree(next.kept);
+  releaseBufferCache();
+}
+
+TEST(BufferCacheDeathTest, UnguardedFailedCheckExitsWithItsMessage) {
+  EXPECT_EXIT(runtimeCheckFailed("t.mlir:1:2: 'ssm.scan' op bad"),
+              testing::ExitedWithCode(1),
+              "ssm: error: t.mlir:1:2: 'ssm.scan' op bad");
 }
 
 TEST(BufferCacheDeathTest, UnguardedRefusalExitsWithAMessage) {

@@ -30,7 +30,7 @@
 // "First touch of large buffers").
 //
 // A request the system refuses must not become a write through a null
-// pointer in compiled code. callWithAllocationGuard abandons the program's
+// pointer in compiled code. callGuarded abandons the program's
 // call instead, where that is safe, and everywhere else the process stops
 // with a message (docs/out-of-memory.md).
 //
@@ -67,16 +67,30 @@ void *bufferAlignedAlloc(size_t alignment, size_t bytes);
 /// free(p), or p kept for reuse.
 void bufferFree(void *p);
 
+/// How a call under callGuarded ended.
+struct GuardedCall {
+  /// The size of the buffer request that was refused, or 0.
+  size_t refusedBytes = 0;
+  /// The message of the run-time check that failed (a constant of the
+  /// program's), or null.
+  const char *failedCheck = nullptr;
+  bool completed() const { return !refusedBytes && !failedCheck; }
+};
 /// Calls `fn(args)`, a compiled program's packed entry point. When one of
-/// its buffer allocations fails on this thread outside any OpenMP parallel
-/// region, the call is abandoned at that allocation (a longjmp out of the
-/// compiled code, which holds no locks and runs no destructors there): the
-/// blocks of kBufferCacheMinBytes or more that it allocated on this thread
-/// and had not freed go back to the cache or the system, and the size of
-/// the refused request is returned. 0 when the call completed. A refused
-/// request anywhere else (another thread, a parallel region: the call
-/// cannot be abandoned there) stops the process: reportOutOfMemory.
-size_t callWithAllocationGuard(void (*fn)(void **), void **args);
+/// its buffer allocations fails, or one of its run-time checks
+/// (runtimeCheckFailed), on this thread outside any OpenMP parallel region,
+/// the call is abandoned there (a longjmp out of the compiled code, which
+/// holds no locks and runs no destructors there): the blocks of
+/// kBufferCacheMinBytes or more that it allocated on this thread and had
+/// not freed go back to the cache or the system, and the result says why.
+/// A refused request or a failed check anywhere else (another thread, a
+/// parallel region: the call cannot be abandoned there) stops the process:
+/// reportOutOfMemory, or the check's message and exit status 1.
+GuardedCall callGuarded(void (*fn)(void **), void **args);
+/// What a program's failed run-time check calls (the lowering of cf.assert
+/// in ssm-host-to-llvm, as `ssm_runtime_check_failed`): abandons the
+/// guarded call with `message` as above. Does not return.
+[[noreturn]] void runtimeCheckFailed(const char *message);
 
 /// Prints "ssm: error: out of memory: <what> of N bytes (X GiB) could not
 /// be allocated" on stderr and exits with status 1 (no crash report, no

@@ -2,7 +2,9 @@
 //
 // See the pass description in Passes.td. The patterns are upstream's; what
 // is ours is that they share one conversion, so that the module is walked
-// and legalised once rather than once per source dialect.
+// and legalised once rather than once per source dialect, and the lowering
+// of cf.assert (the run-time checks of ssm-runtime-verification), which
+// calls the runtime rather than abort().
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +18,7 @@
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/LLVMCommon/ConversionTarget.h"
 #include "mlir/Conversion/LLVMCommon/LoweringOptions.h"
+#include "mlir/Conversion/LLVMCommon/Pattern.h"
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
@@ -24,8 +27,10 @@
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Complex/IR/Complex.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Index/IR/IndexDialect.h"
+#include "mlir/Dialect/LLVMIR/FunctionCallUtils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
@@ -42,6 +47,57 @@ namespace mlir::ssm {
 using namespace mlir;
 
 namespace {
+
+/// cf.assert as a call of the runtime's ssm_runtime_check_failed(message)
+/// where the condition is false. Upstream's lowering calls abort(), which
+/// would end a Python session as well; the runtime instead abandons the
+/// call with the message as its error (docs/runtime-checks.md).
+struct AssertToRuntimeCall : ConvertOpToLLVMPattern<cf::AssertOp> {
+  AssertToRuntimeCall(const LLVMTypeConverter &converter,
+                      SymbolTableCollection &symbolTables)
+      : ConvertOpToLLVMPattern(converter, /*benefit=*/2),
+        symbolTables(symbolTables) {}
+
+  LogicalResult
+  matchAndRewrite(cf::AssertOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto module = op->getParentOfType<ModuleOp>();
+    auto ptr = LLVM::LLVMPointerType::get(rewriter.getContext());
+    FailureOr<LLVM::LLVMFuncOp> fail = LLVM::lookupOrCreateFn(
+        rewriter, module, "ssm_runtime_check_failed", {ptr},
+        LLVM::LLVMVoidType::get(rewriter.getContext()), /*isVarArg=*/false,
+        /*isReserved=*/false, &symbolTables);
+    if (failed(fail))
+      return rewriter.notifyMatchFailure(op, "ssm_runtime_check_failed is "
+                                             "declared with another type");
+
+    Block *before = rewriter.getInsertionBlock();
+    Block *after = rewriter.splitBlock(before, rewriter.getInsertionPoint());
+    Block *failure = rewriter.createBlock(after);
+    // The message as a NUL-terminated constant with a name of its own.
+    SymbolTable &table = symbolTables.getSymbolTable(module);
+    std::string name;
+    while (name.empty() || table.lookup(name))
+      name = "ssm_check_message_" + std::to_string(nextMessage++);
+    Value message = LLVM::createGlobalString(loc, rewriter, name,
+                                             (op.getMsg() + Twine('\0')).str(),
+                                             LLVM::Linkage::Internal);
+    if (auto global = module.lookupSymbol<LLVM::GlobalOp>(name))
+      table.insert(global);
+    LLVM::CallOp::create(rewriter, loc, *fail, ValueRange{message});
+    LLVM::UnreachableOp::create(rewriter, loc);
+
+    rewriter.setInsertionPointToEnd(before);
+    rewriter.replaceOpWithNewOp<LLVM::CondBrOp>(op, adaptor.getArg(), after,
+                                                failure);
+    return success();
+  }
+
+  SymbolTableCollection &symbolTables;
+  /// The number the next message's name tries (the pattern is const).
+  mutable unsigned nextMessage = 0;
+};
 
 struct SSMHostToLLVMPass : ssm::impl::SSMHostToLLVMBase<SSMHostToLLVMPass> {
   using Base::Base;
@@ -70,8 +126,7 @@ struct SSMHostToLLVMPass : ssm::impl::SSMHostToLLVMBase<SSMHostToLLVMPass> {
                                                    &symbolTables);
     populateFuncToLLVMConversionPatterns(converter, patterns, &symbolTables);
     cf::populateControlFlowToLLVMConversionPatterns(converter, patterns);
-    cf::populateAssertToLLVMConversionPattern(
-        converter, patterns, /*abortOnFailure=*/true, &symbolTables);
+    patterns.add<AssertToRuntimeCall>(converter, symbolTables);
     ub::populateUBToLLVMConversionPatterns(converter, patterns);
     populateOpenMPToLLVMConversionPatterns(converter, patterns);
 

@@ -90,3 +90,28 @@ func.func @tensor_arith() {
   %s = arith.addf %t, %t : tensor<4xf32>
   return
 }
+
+// -----
+
+// cf.assert (the run-time checks of ssm-runtime-verification): a branch to
+// a call of the runtime's ssm_runtime_check_failed with the message, a
+// NUL-terminated constant of its own, never abort().
+// CHECK-DAG: llvm.mlir.global internal constant @[[M0:ssm_check_message_[0-9]+]]("first\00")
+// CHECK-DAG: llvm.mlir.global internal constant @[[M1:ssm_check_message_[0-9]+]]("second\00")
+// CHECK-DAG: llvm.func @ssm_runtime_check_failed(!llvm.ptr)
+// CHECK-LABEL: llvm.func @checks(
+// CHECK-SAME: %[[A:.*]]: i1, %[[B:.*]]: i1)
+// CHECK: llvm.cond_br %[[A]], ^[[OK:.*]], ^[[FAIL:[a-z0-9]+]]
+// CHECK: ^[[FAIL]]:
+// CHECK: %[[P:.*]] = llvm.mlir.addressof @[[M0]]
+// CHECK: llvm.call @ssm_runtime_check_failed(%{{.*}}) : (!llvm.ptr) -> ()
+// CHECK: llvm.unreachable
+// CHECK: llvm.cond_br %[[B]]
+// CHECK: llvm.mlir.addressof @[[M1]]
+// CHECK: llvm.call @ssm_runtime_check_failed
+// CHECK-NOT: abort
+func.func @checks(%a: i1, %b: i1) {
+  cf.assert %a, "first"
+  cf.assert %b, "second"
+  return
+}

@@ -4,6 +4,7 @@
 #define SSM_DIALECT_SSM_IR_SSMDIALECT_TD
 
 include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/RuntimeVerifiableOpInterface.td"
 
 def SSM_Dialect : Dialect {
   let name = "ssm";
@@ -22,7 +23,10 @@ def SSM_Dialect : Dialect {
   ];
 }
 
+// Every op checks at run time the shape relations its verifier could not
+// check at compile time, for dynamic sizes (ssm-runtime-verification).
 class SSM_Op<string mnemonic, list<Trait> traits = []>
-    : Op<SSM_Dialect, mnemonic, traits>;
+    : Op<SSM_Dialect, mnemonic, !listconcat(traits,
+        [DeclareOpInterfaceMethods<RuntimeVerifiableOpInterface>])>;
 
 #endif // SSM_DIALECT_SSM_IR_SSMDIALECT_TD

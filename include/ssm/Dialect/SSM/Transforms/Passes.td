@@ -33,6 +33,34 @@ def SSMExpandBlocks : Pass<"ssm-expand-blocks"> {
   ];
 }
 
+def SSMRuntimeVerification : Pass<"ssm-runtime-verification"> {
+  let summary = "Check at run time the shapes the verifiers could not check";
+  let description = [{
+    An op's verifier checks every relation between its operands' sizes that
+    the types fix; a dynamic size (`?`) is known only when the program runs,
+    and an input that disagrees with the others would make the lowered code
+    read or write out of bounds. This pass inserts before every ssm op the
+    checks of those relations (its RuntimeVerifiableOpInterface, from the
+    same shape description as its verifier) as `cf.assert` ops, whose
+    message says where and what, in the verifier's words:
+
+      file.mlir:3:8: 'ssm.selective_scan' op operand 'delta' (b, d, L) in
+      channel_first layout: its L (dimension 2) differs from the L of 'u'
+
+    A program whose sizes are all static gets no checks. The pipelines run
+    it first; ssm-host-to-llvm lowers the asserts to a call of the runtime's
+    `ssm_runtime_check_failed`, which abandons the call with that error
+    (docs/runtime-checks.md). Upstream ops (linalg, tensor) keep to
+    upstream's generate-runtime-verification, which also calls the ssm
+    ops' interface, with its own messages.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::cf::ControlFlowDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def SSMTile : Pass<"ssm-tile"> {
   let summary = "Tile ssm ops over batch x channel tiles and time chunks";
   let description = [{
