@@ -29,8 +29,9 @@ class Program:
     of them (several results) or None (no result). Float arguments accept
     any float dtype and integer arguments any integer dtype (converted to
     the argument's width); shapes must match the function's (dynamic
-    dimensions take any size). Arguments are never written: results are
-    fresh arrays."""
+    dimensions take any size, and where an op needs two of them to agree,
+    a call whose sizes disagree raises ValueError naming the op and the
+    size). Arguments are never written: results are fresh arrays."""
 
     def __init__(self, core, options):
         self._core = core
