@@ -2,11 +2,11 @@
 //
 // ssm-runtime-verification: each ssm op (RuntimeVerifiableOpInterface)
 // emits, before itself, the checks of what its verifier could not check at
-// compile time. Upstream's
-// generate-runtime-verification pass calls the same interface; this one
-// exists for the message, which it writes as a diagnostic would
-// ("file:line:col: 'ssm.linear' op ...") rather than as upstream's dump of
-// the op, because a user sees it as the error of their program.
+// compile time. Upstream's generate-runtime-verification pass calls the
+// same interface; this one exists for the message, which it writes as a
+// diagnostic would ("file:line:col: 'ssm.linear' op ...") rather than as
+// upstream's dump of the op, because a user sees it as the error of their
+// program.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,7 +30,8 @@ using namespace mlir;
 namespace {
 
 /// "file:line:col" for a file location (the first one a fused or named
-/// location holds), else the location as MLIR prints it.
+/// location holds), "unknown location" for none (a program built in
+/// memory), else the location as MLIR prints it.
 std::string describe(Location loc) {
   FileLineColLoc file;
   loc->walk([&](Location inner) {
@@ -45,6 +46,8 @@ std::string describe(Location loc) {
   if (file)
     os << file.getFilename().getValue() << ":" << file.getLine() << ":"
        << file.getColumn();
+  else if (isa<UnknownLoc>(loc))
+    os << "unknown location";
   else
     os << loc;
   return text;
