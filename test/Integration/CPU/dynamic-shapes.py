@@ -7,7 +7,8 @@
 # ssm-run exits 1 with the run-time check's message (the op, its location
 # in the file, the operand and the size; ssm-runtime-verification), writes
 # no output, and never reads out of bounds (before these checks: silent
-# wrong answers, heap corruption and segfaults).
+# wrong answers, heap corruption and segfaults). Token ids outside the
+# embedding table are the same kind of error.
 import os
 import subprocess
 
@@ -176,5 +177,21 @@ bad[-1] = f32(1, H, 4, N)                                           # P = 4
 disagree("mamba2_block, head width 4 of 8", MAMBA2, bad, 3,
          "'ssm.mamba2_block' op operand 'ssm_state' (b, H, P, N): its P (dimension 2) differs "
          "from the P = 8 of 'norm_weight and A_log'")
+
+# ssm.embedding: ids outside the table are an error, not a read past it
+# (int32 ids, a dynamic table).
+EMBEDDING = """
+func.func @main(%t: tensor<?x?xi32>, %w: tensor<?x8xf32>) -> tensor<?x?x8xf32> {
+  %y = ssm.embedding %t, %w : tensor<?x?xi32>, tensor<?x8xf32> -> tensor<?x?x8xf32>
+  return %y : tensor<?x?x8xf32>
+}
+"""
+table = f32(11, 8)
+ids = np.array([[0, 10, 3], [7, 7, 1]], np.int32)
+agree("embedding", EMBEDDING, [ids, table], [table.astype(np.float64)[ids]])
+for bad_id in (11, -1):
+    disagree("embedding, id %d of 11 rows" % bad_id, EMBEDDING,
+             [np.array([[0, bad_id]], np.int32), table], 1,
+             "'ssm.embedding' op a token id in 'tokens' is outside the table's rows [0, V)")
 
 suite.finish()

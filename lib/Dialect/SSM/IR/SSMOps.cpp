@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -827,12 +828,55 @@ SSM_SHAPE_CHECKS(CausalConv1dOp)
 SSM_SHAPE_CHECKS(RMSNormOp)
 SSM_SHAPE_CHECKS(LinearOp)
 SSM_SHAPE_CHECKS(DequantizeOp)
-SSM_SHAPE_CHECKS(EmbeddingOp)
 SSM_SHAPE_CHECKS(MambaBlockOp)
 SSM_SHAPE_CHECKS(Mamba2BlockOp)
 SSM_SHAPE_CHECKS(S4DOp)
 SSM_SHAPE_CHECKS(LinearAttentionOp)
 #undef SSM_SHAPE_CHECKS
+
+LogicalResult EmbeddingOp::verify() { return verifyShapes(*this); }
+
+/// The shapes as for the other ops, then the ids: each must pick a row of
+/// the table, [0, V). A loop over the ids at the op's level, outside any
+/// parallel region; b x L compares against the gather of b x L rows.
+void EmbeddingOp::generateRuntimeVerification(
+    OpBuilder &b, Location loc,
+    function_ref<std::string(Operation *, StringRef)> message) {
+  generateShapeChecks(*this, b, loc, message);
+  Value tokens = getTokens();
+  Type idType = getTokens().getType().getElementType();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value rows = arith::IndexCastOp::create(
+      b, loc, idType, tensor::DimOp::create(b, loc, getTable(), 0));
+  Value firstId =
+      arith::ConstantOp::create(b, loc, b.getIntegerAttr(idType, 0));
+  Value all = arith::ConstantIntOp::create(b, loc, 1, 1);
+  auto inRange = [&](OpBuilder &ib, Location l, ValueRange at, Value acc) {
+    Value id = tensor::ExtractOp::create(ib, l, tokens, at);
+    Value low =
+        arith::CmpIOp::create(ib, l, arith::CmpIPredicate::sge, id, firstId);
+    Value high =
+        arith::CmpIOp::create(ib, l, arith::CmpIPredicate::slt, id, rows);
+    return arith::AndIOp::create(ib, l, acc,
+                                 arith::AndIOp::create(ib, l, low, high));
+  };
+  auto outer = scf::ForOp::create(
+      b, loc, zero, tensor::DimOp::create(b, loc, tokens, 0), one,
+      ValueRange{all}, [&](OpBuilder &ob, Location l, Value i, ValueRange acc) {
+        auto inner = scf::ForOp::create(
+            ob, l, zero, tensor::DimOp::create(ob, l, tokens, 1), one, acc,
+            [&](OpBuilder &ib, Location il, Value j, ValueRange inAcc) {
+              scf::YieldOp::create(
+                  ib, il, ValueRange{inRange(ib, il, {i, j}, inAcc[0])});
+            });
+        scf::YieldOp::create(ob, l, inner.getResults());
+      });
+  cf::AssertOp::create(b, loc, outer.getResult(0),
+                       message(getOperation(),
+                               "a token id in 'tokens' is outside the "
+                               "table's rows [0, V)"));
+}
 
 //===----------------------------------------------------------------------===//
 // custom<Layout>: the layout as a bare keyword (channel_first, token_major)

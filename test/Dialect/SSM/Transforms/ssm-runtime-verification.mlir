@@ -1,6 +1,7 @@
 // RUN: ssm-opt %s --ssm-runtime-verification --split-input-file | FileCheck %s
 
-// Every size static: the verifier checked it all, no run-time check.
+// Every size static: the verifier checked it all, no run-time check (but
+// for the ids of ssm.embedding, at the end).
 // CHECK-LABEL: func.func @all_static
 // CHECK-NOT: cf.assert
 // CHECK: ssm.selective_scan
@@ -109,4 +110,24 @@ func.func @linear_attention(%q: tensor<1x5x?xf32>, %k: tensor<1x5x?xf32>, %v: te
   %y = ssm.linear_attention %q, %k, %v heads = 2
       : tensor<1x5x?xf32>, tensor<1x5x?xf32>, tensor<1x5x8xf32> -> tensor<1x5x8xf32>
   return %y : tensor<1x5x8xf32>
+}
+
+// -----
+
+// ssm.embedding: every id picks a row of the table, [0, V), checked by a
+// loop over the ids even when every size is static.
+// CHECK-LABEL: func.func @embedding(
+// CHECK-SAME: %[[T:[^:]*]]: tensor<2x3xi32>, %[[W:[^:]*]]: tensor<16x8xf32>
+// CHECK: %[[V:.*]] = tensor.dim %[[W]], %{{.*}}
+// CHECK: %[[VI:.*]] = arith.index_cast %[[V]] : index to i32
+// CHECK: %[[ALL:.*]] = scf.for %[[I:.*]] = {{.*}} iter_args(%{{.*}} = %true)
+// CHECK:   scf.for %[[J:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %{{.*}})
+// CHECK:     %[[ID:.*]] = tensor.extract %[[T]][%[[I]], %[[J]]] : tensor<2x3xi32>
+// CHECK:     %[[LO:.*]] = arith.cmpi sge, %[[ID]], %{{.*}} : i32
+// CHECK:     %[[HI:.*]] = arith.cmpi slt, %[[ID]], %[[VI]] : i32
+// CHECK: cf.assert %[[ALL]], "{{.*}}'ssm.embedding' op a token id in 'tokens' is outside the table's rows [0, V)"
+// CHECK: ssm.embedding
+func.func @embedding(%t: tensor<2x3xi32>, %w: tensor<16x8xf32>) -> tensor<2x3x8xf32> {
+  %y = ssm.embedding %t, %w : tensor<2x3xi32>, tensor<16x8xf32> -> tensor<2x3x8xf32>
+  return %y : tensor<2x3x8xf32>
 }

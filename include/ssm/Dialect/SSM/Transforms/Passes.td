@@ -47,7 +47,9 @@ def SSMRuntimeVerification : Pass<"ssm-runtime-verification"> {
       file.mlir:3:8: 'ssm.selective_scan' op operand 'delta' (b, d, L) in
       channel_first layout: its L (dimension 2) differs from the L of 'u'
 
-    A program whose sizes are all static gets no checks. The pipelines run
+    ssm.embedding also checks that every token id picks a row of its table
+    (a loop over the ids). Otherwise a program whose sizes are all static
+    gets no checks. The pipelines run
     it first; ssm-host-to-llvm lowers the asserts to a call of the runtime's
     `ssm_runtime_check_failed`, which abandons the call with that error
     (docs/runtime-checks.md). Upstream ops (linalg, tensor) keep to
@@ -57,6 +59,7 @@ def SSMRuntimeVerification : Pass<"ssm-runtime-verification"> {
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::cf::ControlFlowDialect",
+    "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
   ];
 }
