@@ -110,10 +110,10 @@ func.func @main(%%a: %s, %%b: %s, %%h0: %s) -> %s {
     return program, [a, b, h0], expected
 
 
-def run_file(suite, name, program, func, inputs, n_outputs, extra=()):
-    """Writes `program` to <name>.mlir, runs `ssm-run FILE -e func` (plus
-    `extra` options) on the arrays `inputs` and returns the list of output
-    arrays (None on error)."""
+def file_command(suite, name, program, func, inputs, n_outputs, extra=()):
+    """Writes `program` to <name>.mlir and the arrays `inputs` as .npy
+    files; returns the arguments of `ssm-run FILE -e func` (plus `extra`
+    options) on them, the paths of its outputs and the program's path."""
     src = suite.path(name + ".mlir")
     with open(src, "w") as f:
         f.write(program)
@@ -125,6 +125,13 @@ def run_file(suite, name, program, func, inputs, n_outputs, extra=()):
     outs = [suite.path("%s_out%d.npy" % (name, i)) for i in range(n_outputs)]
     for p in outs:
         args += ["--output", p]
+    return args, outs, src
+
+
+def run_file(suite, name, program, func, inputs, n_outputs, extra=()):
+    """Runs `ssm-run FILE -e func` (file_command) and returns the list of
+    output arrays (None on error)."""
+    args, outs, _ = file_command(suite, name, program, func, inputs, n_outputs, extra)
     if not suite.run(args, name):
         return None
     return [np.load(p) for p in outs]

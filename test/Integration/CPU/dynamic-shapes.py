@@ -15,7 +15,8 @@ import subprocess
 import numpy as np
 
 import ssm_reference as ref
-from ssm_testing import SCAN_LOWERINGS, SSM_RUN, Suite, run_file, scan_inputs, to_token_major
+from ssm_testing import (SCAN_LOWERINGS, SSM_RUN, Suite, compare_lowerings, file_command,
+                         scan_inputs, to_token_major)
 
 suite = Suite("dynamic-shapes")
 rng = np.random.default_rng(71)
@@ -75,13 +76,7 @@ def f32(*shape, scale=1.0):
 
 
 def agree(name, text, inputs, expected):
-    for lowering, extra in LOWERINGS:
-        label = "%s [%s]" % (name, lowering)
-        outs = run_file(suite, label, text, "main", inputs, len(expected), extra)
-        if outs is None:
-            continue
-        for i, (got, want) in enumerate(zip(outs, expected)):
-            suite.compare(label, "result%d" % i, got, want)
+    compare_lowerings(suite, name, text, inputs, expected, LOWERINGS)
 
 
 def disagree(name, text, inputs, results, message, lowerings=LOWERINGS):
@@ -89,18 +84,8 @@ def disagree(name, text, inputs, results, message, lowerings=LOWERINGS):
     op's line and column) and write none of the `results` outputs."""
     for lowering, extra in lowerings:
         label = "%s [%s]" % (name, lowering)
-        src = suite.path(label + ".mlir")
-        with open(src, "w") as f:
-            f.write(text)
-        args = [SSM_RUN, src, "-e", "main"] + list(extra)
-        for i, a in enumerate(inputs):
-            p = suite.path("%s_in%d.npy" % (label, i))
-            np.save(p, a)
-            args += ["--input", p]
-        outs = [suite.path("%s_out%d.npy" % (label, i)) for i in range(results)]
-        for out in outs:
-            args += ["--output", out]
-        proc = subprocess.run(args, capture_output=True, text=True)
+        args, outs, src = file_command(suite, label, text, "main", inputs, results, extra)
+        proc = subprocess.run([SSM_RUN] + args, capture_output=True, text=True)
         suite.count += 1
         err = proc.stderr.strip()
         if proc.returncode != 1:
