@@ -171,6 +171,15 @@ struct SplitStateGroups : OpRewritePattern<SelectiveScanOp> {
       return rewriter.notifyMatchFailure(op, "no real f32 scan with large n");
     if (keepWhole && keepWhole(op))
       return rewriter.notifyMatchFailure(op, "the fast path takes it whole");
+    // No batch, channels or steps: nothing to split, and upstream's
+    // verifier refuses a static slice at offset 0 of an empty dimension.
+    // The op stays whole for ssm-lower-to-loops (y empty, the last state
+    // h0 or empty).
+    if (llvm::any_of(op->getOperands(), [](Value v) {
+          return llvm::is_contained(
+              cast<RankedTensorType>(v.getType()).getShape(), 0);
+        }))
+      return rewriter.notifyMatchFailure(op, "an empty dimension");
     const int64_t n = aType.getDimSize(1);
     const bool stepWhole = op.isTokenMajor() && n % laneWidth == 0;
     const int64_t staticL = yType.getDimSize(op.isTokenMajor() ? 1 : 2);

@@ -98,6 +98,11 @@ selective(scans, "L = 0", 2, 5, 0, 4, **full)
 selective(scans, "L = 0, token_major, dynamic", 1, 17, 0, 16, tm=True, dynamic=True, h0=True)
 selective(scans, "b = 0", 0, 5, 9, 4, **full)
 selective(scans, "d = 0", 2, 0, 9, 4, **full)
+# More states than the fast path's registers (state groups), empty: the
+# groups' slices of an empty dimension failed upstream's verifier.
+selective(scans, "d = 0, n = 513", 1, 0, 9, 513, **full)
+selective(scans, "L = 0, n = 300, token_major", 1, 16, 0, 300, tm=True, h0=True)
+selective(scans, "b = 0, n = 300", 0, 16, 5, 300, D=True)
 scans.check("scans")
 
 others = Program()
