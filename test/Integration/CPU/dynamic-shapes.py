@@ -178,5 +178,13 @@ for bad_id in (11, -1):
     disagree("embedding, id %d of 11 rows" % bad_id, EMBEDDING,
              [np.array([[0, bad_id]], np.int32), table], 1,
              "'ssm.embedding' op a token id in 'tokens' is outside the table's rows [0, V)")
+# i8 ids of a 300-row table: the bound is not narrowed to the ids' type.
+EMBEDDING_I8 = EMBEDDING.replace("xi32>", "xi8>")
+table300 = f32(300, 8)
+ids8 = np.array([[0, 127, 44, 5]], np.int8)
+agree("embedding, i8 ids, 300 rows", EMBEDDING_I8, [ids8, table300],
+      [table300.astype(np.float64)[ids8.astype(np.int64)]])
+disagree("embedding, i8 id -3", EMBEDDING_I8, [np.array([[1, -3]], np.int8), table300], 1,
+         "'ssm.embedding' op a token id in 'tokens' is outside the table's rows [0, V)")
 
 suite.finish()

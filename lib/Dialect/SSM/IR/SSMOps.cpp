@@ -844,18 +844,17 @@ void EmbeddingOp::generateRuntimeVerification(
     function_ref<std::string(Operation *, StringRef)> message) {
   generateShapeChecks(*this, b, loc, message);
   Value tokens = getTokens();
-  Type idType = getTokens().getType().getElementType();
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  Value rows = arith::IndexCastOp::create(
-      b, loc, idType, tensor::DimOp::create(b, loc, getTable(), 0));
-  Value firstId =
-      arith::ConstantOp::create(b, loc, b.getIntegerAttr(idType, 0));
+  Value rows = tensor::DimOp::create(b, loc, getTable(), 0);
   Value all = arith::ConstantIntOp::create(b, loc, 1, 1);
+  // Compared as indices (sign-extended): an id type narrower than the
+  // table's row count (i8 ids, 300 rows) must not wrap the bound.
   auto inRange = [&](OpBuilder &ib, Location l, ValueRange at, Value acc) {
-    Value id = tensor::ExtractOp::create(ib, l, tokens, at);
+    Value id = arith::IndexCastOp::create(
+        ib, l, ib.getIndexType(), tensor::ExtractOp::create(ib, l, tokens, at));
     Value low =
-        arith::CmpIOp::create(ib, l, arith::CmpIPredicate::sge, id, firstId);
+        arith::CmpIOp::create(ib, l, arith::CmpIPredicate::sge, id, zero);
     Value high =
         arith::CmpIOp::create(ib, l, arith::CmpIPredicate::slt, id, rows);
     return arith::AndIOp::create(ib, l, acc,

@@ -119,12 +119,12 @@ func.func @linear_attention(%q: tensor<1x5x?xf32>, %k: tensor<1x5x?xf32>, %v: te
 // CHECK-LABEL: func.func @embedding(
 // CHECK-SAME: %[[T:[^:]*]]: tensor<2x3xi32>, %[[W:[^:]*]]: tensor<16x8xf32>
 // CHECK: %[[V:.*]] = tensor.dim %[[W]], %{{.*}}
-// CHECK: %[[VI:.*]] = arith.index_cast %[[V]] : index to i32
 // CHECK: %[[ALL:.*]] = scf.for %[[I:.*]] = {{.*}} iter_args(%{{.*}} = %true)
 // CHECK:   scf.for %[[J:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %{{.*}})
-// CHECK:     %[[ID:.*]] = tensor.extract %[[T]][%[[I]], %[[J]]] : tensor<2x3xi32>
-// CHECK:     %[[LO:.*]] = arith.cmpi sge, %[[ID]], %{{.*}} : i32
-// CHECK:     %[[HI:.*]] = arith.cmpi slt, %[[ID]], %[[VI]] : i32
+// CHECK:     %[[E:.*]] = tensor.extract %[[T]][%[[I]], %[[J]]] : tensor<2x3xi32>
+// CHECK:     %[[ID:.*]] = arith.index_cast %[[E]] : i32 to index
+// CHECK:     %[[LO:.*]] = arith.cmpi sge, %[[ID]], %{{.*}} : index
+// CHECK:     %[[HI:.*]] = arith.cmpi slt, %[[ID]], %[[V]] : index
 // CHECK: cf.assert %[[ALL]], "{{.*}}'ssm.embedding' op a token id in 'tokens' is outside the table's rows [0, V)"
 // CHECK: ssm.embedding
 func.func @embedding(%t: tensor<2x3xi32>, %w: tensor<16x8xf32>) -> tensor<2x3x8xf32> {
