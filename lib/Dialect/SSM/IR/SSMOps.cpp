@@ -83,18 +83,22 @@ public:
   /// At run time, `sym` is `base + offset` where `base` is dynamic (the
   /// conv state's k-1 from a weight of dynamic k).
   void defineOffset(StringRef sym, StringRef base, int64_t offset) {
-    offsets[sym] = {base.str(), offset};
+    if (recording)
+      offsets[sym] = {base.str(), offset};
   }
 
   /// At run time, where `sym` is dynamic: it is at least `min`.
-  void requireAtLeast(StringRef sym, int64_t min, StringRef what) {
-    requirements.push_back({sym.str(), "", min, what.str()});
+  void requireAtLeast(StringRef sym, int64_t min, const Twine &what) {
+    if (recording)
+      requirements.push_back({sym.str(), "", min, what.str()});
   }
 
   /// At run time, where either is dynamic: `divisor` (a symbol) is not 0
   /// and divides `dividend` (a symbol).
-  void requireDivides(StringRef divisor, StringRef dividend, StringRef what) {
-    requirements.push_back({dividend.str(), divisor.str(), 0, what.str()});
+  void requireDivides(StringRef divisor, StringRef dividend,
+                      const Twine &what) {
+    if (recording)
+      requirements.push_back({dividend.str(), divisor.str(), 0, what.str()});
   }
 
   std::optional<int64_t> get(StringRef sym) const {
@@ -350,10 +354,9 @@ static LogicalResult verifyOp(SelectiveScanOp op, DimBinder &dims) {
                               : SmallVector<StringRef>{"b", group, "n", "L"})))
         return failure();
       dims.requireDivides(group, "d",
-                          ("operand '" + name +
-                           "' must have at least one group (g), and g must "
-                           "divide the d channels")
-                              .str());
+                          "operand '" + name +
+                              "' must have at least one group (g), and g "
+                              "must divide the d channels");
       std::optional<int64_t> g = dims.get(group), d = dims.get("d");
       if (g && *g == 0)
         return op.emitOpError()
