@@ -42,7 +42,7 @@ TASKS = [
               "--state", "4,8,16,32", "--examples", "4"]),
     ("mqar", ["--vocab", "8192", "--seq-len", "256", "--kv-pairs", "64", "--examples", "4"]),
     ("haar", []),
-    ("polynomial", ["--degree", "1,4,16", "--layers", "1", "--examples", "512"]),
+    ("polynomial", ["--degree", "1,4,16", "--layers", "1,2,3,4", "--examples", "512"]),
 ]
 
 
