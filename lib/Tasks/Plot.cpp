@@ -237,6 +237,7 @@ void drawPanel(Canvas &c, const Plot &plot, int ox, int oy, int pw, int ph) {
   // wider than the ones after it and every one stays visible.
   c.setClip(x0, y0, x1 + 1, y1 + 1);
   size_t n = plot.series.size();
+  std::vector<std::pair<double, double>> drawn; // points along the curves
   for (size_t i = 0; i < n; ++i) {
     const PlotSeries &s = plot.series[i];
     Rgb colour = kPalette[i % std::size(kPalette)];
@@ -245,16 +246,24 @@ void drawPanel(Canvas &c, const Plot &plot, int ox, int oy, int pw, int ph) {
     for (size_t j = 0; j < std::min(s.x.size(), s.y.size()); ++j)
       if (ax.shows(s.x[j]) && ay.shows(s.y[j]))
         pts.push_back({toX(s.x[j]), toY(s.y[j])});
-    for (size_t j = 1; j < pts.size(); ++j)
-      c.line(pts[j - 1].first, pts[j - 1].second, pts[j].first, pts[j].second,
-             colour, 2 + 0.75 * wider);
+    for (size_t j = 1; j < pts.size(); ++j) {
+      auto [ax0, ay0] = pts[j - 1];
+      auto [ax1, ay1] = pts[j];
+      c.line(ax0, ay0, ax1, ay1, colour, 2 + 0.75 * wider);
+      int steps = 1 + int(std::hypot(ax1 - ax0, ay1 - ay0) / 8);
+      for (int k = 0; k <= steps; ++k)
+        drawn.push_back(
+            {ax0 + (ax1 - ax0) * k / steps, ay0 + (ay1 - ay0) * k / steps});
+    }
+    drawn.insert(drawn.end(), pts.begin(), pts.end());
     if (pts.size() <= 40)
       for (auto [x, y] : pts)
         c.disc(x, y, 3.5 + 1.5 * wider, colour);
   }
   c.resetClip();
 
-  // The legend, in the top right corner of the axes.
+  // The legend, in the corner (or the middle of a side) of the axes that
+  // hides the least of the curves; the top right when several tie.
   size_t longest = 0;
   for (const PlotSeries &s : plot.series)
     longest = std::max(longest, s.name.size());
@@ -263,6 +272,21 @@ void drawPanel(Canvas &c, const Plot &plot, int ox, int oy, int pw, int ph) {
   int lw = int(longest) * kGlyphWidth + 34,
       lh = int(plot.series.size()) * 18 + 8;
   int lx = x1 - lw - 6, ly = y0 + 6;
+  size_t fewest = SIZE_MAX;
+  int mid = (y0 + y1 - lh) / 2;
+  for (auto [cx, cy] : {std::pair{x1 - lw - 6, y0 + 6},
+                        {x0 + 6, y0 + 6},
+                        {x1 - lw - 6, y1 - lh - 6},
+                        {x0 + 6, y1 - lh - 6},
+                        {x1 - lw - 6, mid},
+                        {x0 + 6, mid}}) {
+    size_t hidden = llvm::count_if(drawn, [&](auto p) {
+      return p.first >= cx - 4 && p.first <= cx + lw + 4 &&
+             p.second >= cy - 4 && p.second <= cy + lh + 4;
+    });
+    if (hidden < fewest)
+      fewest = hidden, lx = cx, ly = cy;
+  }
   c.fill(lx, ly, lx + lw, ly + lh, kWhite);
   c.line(lx, ly, lx + lw, ly, kGrid, 1);
   c.line(lx, ly + lh, lx + lw, ly + lh, kGrid, 1);
