@@ -399,8 +399,9 @@ llvm::Expected<TaskReport> runPolynomial(const TaskArgs &args,
           static_cast<long long>(K));
   if (L > 256)
     return llvm::createStringError(
-        "polynomial: --seq-len %lld is above 256 (the baseline's one-hot "
-        "positions make its width L + 1)",
+        "polynomial: --seq-len %lld is above 256 (the baseline's width is "
+        "L + 1 features plus up to L channels per "
+        "monomial, and its projections cost examples x L x width^2)",
         static_cast<long long>(L));
 
   // The targets and inputs of every degree first: the construction's width
