@@ -23,8 +23,8 @@
 //    previous features: x_t, plus at most w inputs before t from Q, w from
 //    each of K(s) and V(s), and x_s once. So w_K = 3 w_{K-1} + 1 =
 //    (3^K - 1) / 2, for any width, heads and weights. A target monomial on
-//    more inputs is orthogonal (Legendre) to every such feature, so no
-//    readout recovers any of it.
+//    more inputs is orthogonal to every such feature (the inputs are
+//    independent with mean 0), so no readout recovers any of it.
 //  - Construction. Heads of width 1 (each channel y_t = q_t sum k_s v_s)
 //    reach every monomial within that bound exactly: a channel for a set U
 //    takes its largest position p as the pivot, K a channel that is U's
@@ -212,14 +212,13 @@ public:
     return others <= linearAttentionReach(layers);
   }
 
-  /// Builds the channels of prod_{j in vars} x_j (sorted, distinct, at
-  /// least one) and returns the column holding it at the last step.
-  int64_t monomial(llvm::ArrayRef<int64_t> vars) {
+  /// Builds the channels that hold prod_{j in vars} x_j (sorted, distinct,
+  /// at least one) at the last step; the readout reads every channel.
+  void addMonomial(llvm::ArrayRef<int64_t> vars) {
     // A current channel is x_t times its set: at t = L - 1, the monomial.
     bool last = vars.back() == L - 1;
-    Form f = plan(last ? Kind::Current : Kind::Broadcast,
-                  last ? vars.drop_back() : vars, 0);
-    return f.column(L);
+    plan(last ? Kind::Current : Kind::Broadcast, last ? vars.drop_back() : vars,
+         0);
   }
 
   int64_t numChannels() const { return channels.size(); }
@@ -426,7 +425,7 @@ llvm::Expected<TaskReport> runPolynomial(const TaskArgs &args,
       row.target[i] = evaluate(row.poly, &row.x[i * L]);
     for (const Monomial &m : row.poly)
       if (LinearAttentionPlan::reaches(m.vars, L, maxLayers))
-        row.plan.monomial(m.vars);
+        row.plan.addMonomial(m.vars);
     channels = std::max(channels, row.plan.numChannels());
     monomials = std::max<int64_t>(monomials, row.poly.size());
     rows.push_back(std::move(row));
