@@ -358,7 +358,7 @@ double normwise(const std::vector<double> &got,
                 const std::vector<double> &want) {
   double err = 0, scale = 0;
   for (size_t i = 0; i < got.size(); ++i) {
-    err = std::max(err, std::abs(got[i] - want[i]));
+    err = maxError(err, std::abs(got[i] - want[i]));
     scale = std::max(scale, std::abs(want[i]));
   }
   return scale > 0 ? err / scale : err;

@@ -254,7 +254,8 @@ Array mlir::ssm::tasks::oneHot(llvm::ArrayRef<int64_t> tokens, int64_t batch,
 }
 
 int64_t mlir::ssm::tasks::argmax(const float *p, int64_t n) {
-  return std::max_element(p, p + n) - p;
+  const float *nan = std::find_if(p, p + n, [](float v) { return v != v; });
+  return (nan != p + n ? nan : std::max_element(p, p + n)) - p;
 }
 
 std::string mlir::ssm::tasks::formatDouble(double v, int digits) {

@@ -18,6 +18,7 @@
 
 #include "llvm/ADT/StringMap.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -163,9 +164,15 @@ Array filled(llvm::ArrayRef<int64_t> shape, float value);
 Array oneHot(llvm::ArrayRef<int64_t> tokens, int64_t batch, int64_t length,
              int64_t width);
 
-/// The index of the largest of `n` values at `p` (the first on ties, as
-/// numpy's argmax).
+/// The index of the largest of `n` values at `p` (the first on ties, and
+/// the first NaN if there is one, as numpy's argmax).
 int64_t argmax(const float *p, int64_t n);
+
+/// max(a, b) for error measures: NaN if either is NaN. std::max(err, NaN)
+/// keeps err, so a NaN output would leave an error of 0 and a PASS.
+inline double maxError(double a, double b) {
+  return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
+}
 
 std::string formatDouble(double v, int digits = 4);
 

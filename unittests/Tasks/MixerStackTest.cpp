@@ -135,7 +135,7 @@ void expectMatches(MixerStack &stack, std::vector<MixerWeights> &layers,
   ASSERT_EQ(out->numElements(), static_cast<int64_t>(want.size()));
   double err = 0, scale = 0;
   for (size_t i = 0; i < want.size(); ++i) {
-    err = std::max(err, std::abs(out->as<float>()[i] - want[i]));
+    err = maxError(err, std::abs(out->as<float>()[i] - want[i]));
     scale = std::max(scale, std::abs(want[i]));
   }
   EXPECT_LE(err / scale, 1e-5) << "normwise relative error " << err / scale;

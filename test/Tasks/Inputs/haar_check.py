@@ -5,6 +5,7 @@
 # squares on exact ZOH modes. Compares every machine line's rms values.
 #
 # usage: haar_check.py SSM_RUN T JUMPS SEED N [N ...]
+import math
 import subprocess
 import sys
 
@@ -110,7 +111,9 @@ def main():
                 sys.exit("no machine line for function=%s N=%d" % (kind, N))
             for key, value in want.items():
                 diff = abs(float(line[key]) - value)
-                worst[key] = max(worst[key], diff)
+                # max() drops a NaN second argument: a "nan" from the task
+                # must fail the check.
+                worst[key] = max(worst[key], diff if diff == diff else math.inf)
                 print("%s N=%d %s: task %s float64 %.6e diff %.1e"
                       % (kind, N, key, line[key], value, diff))
     # The block's projections are fp32 (<= 1e-5 relative of |f| <= 1); the
