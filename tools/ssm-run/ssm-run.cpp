@@ -59,7 +59,7 @@ constexpr const char *kUsage = R"(usage:
                [--text-file F]... [--ids 1,2,3]... [--skip-special]
   ssm-run task NAME [task options] [--csv FILE] [--plot FILE.png]
                [--threads N] [--target cpu|nvptx|gpu-emulator]
-  ssm-run task --list
+  ssm-run task --list | ssm-run task NAME --help
 
 FILE mode compiles FILE (ssm and upstream dialects on tensors) with
 --ssm-to-llvm (--ssm-to-nvptx with --target nvptx), calls FUNC on the .npy
@@ -112,7 +112,8 @@ keep-nth, ...) with its fixed-weight model compiled for the CPU (or with
 table with the expected values and PASS/FAIL and one machine-readable line
 per result (accuracy=...), and exits 1 when a result misses its expected
 value; --csv writes the table, --plot a PNG of the task's curves. `ssm-run
-task --list` lists the tasks and their options.
+task --list` lists the tasks and their options, `ssm-run task NAME --help`
+one task's.
 
 common options:
   --time N          call once to warm up, then N times; print median_ms=
@@ -1158,9 +1159,13 @@ llvm::Error runModel(Options &opts) {
   return writeNpyFiles(files);
 }
 
-/// Prints the tasks and their options.
-void listTasks() {
+/// Prints the tasks and their options: every task, or the one named.
+llvm::Error listTasks(llvm::StringRef only = "") {
+  bool found = only.empty();
   for (const tasks::TaskInfo &t : tasks::allTasks()) {
+    if (!only.empty() && t.name != only)
+      continue;
+    found = true;
     llvm::outs() << t.name << ": " << t.summary << "\n";
     for (const tasks::TaskOption &o : t.options) {
       std::string name = "--" + o.name + (o.flag ? "" : " V");
@@ -1170,6 +1175,17 @@ void listTasks() {
       llvm::outs() << "\n";
     }
   }
+  if (!found) {
+    std::string names;
+    for (const tasks::TaskInfo &t : tasks::allTasks())
+      names += (names.empty() ? "" : ", ") + t.name;
+    return llvm::createStringError("unknown task '%s' (tasks: %s)",
+                                   only.str().c_str(), names.c_str());
+  }
+  if (!only.empty())
+    llvm::outs() << "  and, as every task: [--csv FILE] [--plot FILE.png] "
+                    "[--threads N] [--target cpu|nvptx|gpu-emulator]\n";
+  return llvm::Error::success();
 }
 
 llvm::Error runTaskMode(Options &opts,
@@ -1360,13 +1376,17 @@ int main(int argc, char **argv) {
   Options opts(specs);
   if (llvm::Error err = opts.parse(args))
     return fail(std::move(err));
-  if (opts.flag("help") || opts.flag("h") || argc == 1) {
+  bool help = opts.flag("help") || opts.flag("h");
+  // `ssm-run task NAME --help`: that task's options.
+  if (task && (opts.flag("list") || (help && opts.positional.size() == 1))) {
+    if (llvm::Error err =
+            listTasks(opts.flag("list") ? "" : opts.positional.front()))
+      return fail(std::move(err));
+    return 0;
+  }
+  if (help || argc == 1) {
     llvm::outs() << kUsage;
     return argc == 1 ? 1 : 0;
-  }
-  if (task && opts.flag("list")) {
-    listTasks();
-    return 0;
   }
   if (llvm::Error err = task       ? runTaskMode(opts, taskOptions)
                         : model    ? runModel(opts)
