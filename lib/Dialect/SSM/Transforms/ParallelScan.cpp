@@ -534,6 +534,15 @@ struct SSMParallelScanPass
   /// parallel-scan.md): parallel over time only when the lane tiles cannot
   /// occupy the threads and each chunk gets at least min-chunk-length steps.
   int64_t chooseChunks(Operation *op) {
+    // An empty scan (a size 0 anywhere) has nothing to split, and chunk
+    // slices at offset 0 of a size-0 dimension do not verify.
+    auto empty = [](Type t) {
+      auto shaped = dyn_cast<RankedTensorType>(t);
+      return shaped && llvm::is_contained(shaped.getShape(), 0);
+    };
+    if (llvm::any_of(op->getOperandTypes(), empty) ||
+        llvm::any_of(op->getResultTypes(), empty))
+      return 0;
     if (chunks > 0)
       return chunks;
     if (numThreads < 2)

@@ -57,6 +57,43 @@ func.func @two_tiles(%u: tensor<1x131072x32xf32>, %dt: tensor<1x131072x32xf32>, 
 
 // -----
 
+// An empty batch: no lane tiles at all, which the cost model took for
+// spare threads; the chunks' slices at offset 0 of the size-0 dimension
+// did not verify. Empty scans stay as they are, forced chunks or not.
+// CHECK-LABEL: func.func @empty_batch
+// CHECK-NOT: scf.forall
+// CHECK: ssm.selective_scan channel_first
+// FORCED-LABEL: func.func @empty_batch
+// FORCED-NOT: scf.forall
+// FORCED: ssm.selective_scan channel_first
+// FORCED-NOT: scf.forall
+// FORCED: return
+func.func @empty_batch(%u: tensor<0x1x131072xf32>, %dt: tensor<0x1x131072xf32>, %A: tensor<1x4xf32>,
+                       %B: tensor<0x4x131072xf32>, %C: tensor<0x4x131072xf32>)
+    -> (tensor<0x1x131072xf32>, tensor<0x1x4xf32>) {
+  %y, %h = ssm.selective_scan channel_first %u, %dt, %A, %B, %C
+      : (tensor<0x1x131072xf32>, tensor<0x1x131072xf32>, tensor<1x4xf32>, tensor<0x4x131072xf32>, tensor<0x4x131072xf32>)
+      -> tensor<0x1x131072xf32>, tensor<0x1x4xf32>
+  return %y, %h : tensor<0x1x131072xf32>, tensor<0x1x4xf32>
+}
+
+// -----
+
+// No lanes in a generic scan, forced chunks: stays as it is.
+// CHECK-LABEL: func.func @empty_lanes
+// CHECK: ssm.scan
+// FORCED-LABEL: func.func @empty_lanes
+// FORCED-NOT: scf.forall
+// FORCED: ssm.scan
+// FORCED-NOT: scf.forall
+// FORCED: return
+func.func @empty_lanes(%a: tensor<0x200000xf32>, %b: tensor<0x200000xf32>) -> tensor<0x200000xf32> {
+  %h = ssm.scan %a, %b dim = 1 : tensor<0x200000xf32>, tensor<0x200000xf32> -> tensor<0x200000xf32>
+  return %h : tensor<0x200000xf32>
+}
+
+// -----
+
 // Too short for two chunks of min-chunk-length steps: sequential.
 // CHECK-LABEL: func.func @short
 // CHECK-NOT: scf.forall
