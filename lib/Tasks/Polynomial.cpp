@@ -1,14 +1,15 @@
 //===- Polynomial.cpp - P2's polynomial expressivity (tasks.md section 5) -===//
 //
-// Targets are sparse multilinear polynomials of x in [-1, 1]^L: a few
-// monomials prod_{j in S} x_j on distinct positions, one of them of the
-// row's degree d, each scaled to unit RMS (by 3^{|S|/2}) so that every
-// monomial carries its coefficient's share of the target's energy.
+// Targets are sparse multilinear polynomials of x in [-1, 1]^L (uniform, or
+// +-1 with --inputs signs): a few monomials prod_{j in S} x_j on distinct
+// positions, one of them of the row's degree d, each scaled to unit RMS
+// (of the unit-RMS inputs z = x / RMS(x)) so that every monomial carries
+// its coefficient's share of the target's energy.
 //
 // The simplified selective layer computes each monomial exactly in one
 // channel of a generic recurrence h_t = a_t h_{t-1} + b_t (ssm.scan): a BOS
-// step (a = 0, b = 1) writes h = 1, then a_t = sqrt(3) x_t where t is in
-// the monomial's set and 1 elsewhere (the selection: the decay depends on
+// step (a = 0, b = 1) writes h = 1, then a_t = z_t where t is in the
+// monomial's set and 1 elsewhere (the selection: the decay depends on
 // the input and the step); a readout adds the coefficients. Its error is fp32
 // rounding.
 //
@@ -52,21 +53,28 @@ using namespace mlir::ssm::tasks;
 
 namespace {
 
-/// sqrt(3), the factor that gives x in U[-1, 1] unit RMS. The programs take
-/// sqrt(3) x_j, not x_j, so that a monomial's channel holds it at unit RMS:
-/// prod x_j itself, of RMS 3^{-|S|/2}, leaves fp32's range from |S| = 160
-/// or so, and its scale 3^{|S|/2} from |S| = 162 (at |S| = 256 the selective
-/// layer's channel read 0, its weight inf, its output NaN).
-constexpr double kUnitRms = 1.7320508075688772;
+/// The inputs as every part of the task holds them: z = x / RMS(x), of
+/// unit RMS, so that a monomial prod z_j has unit RMS too and the programs
+/// compute it at that scale. prod x_j itself, with x uniform in [-1, 1],
+/// has RMS 3^{-|S|/2}, below fp32's normal range from |S| = 160 on, and
+/// the weight 3^{|S|/2} that would restore it is infinite in fp32 from
+/// |S| = 162 (at |S| = 256 the selective layer's channel read 0, its
+/// weight inf, its output NaN).
+///  - uniform: x uniform in [-1, 1], z = sqrt(3) x;
+///  - signs: x = z = +-1 with probability 1/2 each. Every monomial is then
+///    +-1 on every example, with no rare corners (docs/tasks.md, "What the
+///    columns say"), and fp32 computes it exactly.
+std::vector<double> sampleInputs(Rng &rng, int64_t count, bool signs) {
+  std::vector<double> z(count);
+  for (double &v : z)
+    v = signs ? (rng.below(2) ? 1.0 : -1.0)
+              : 1.7320508075688772 * (2 * rng.uniform() - 1);
+  return z;
+}
 
 struct Monomial {
   std::vector<int64_t> vars; ///< positions j, distinct and sorted
-  double coeff;              ///< on the unit-RMS monomial
-
-  /// The factor of prod x_j: coeff * 3^{|S|/2} (E[x_j^2] = 1/3).
-  double scale() const {
-    return coeff * std::pow(3.0, 0.5 * static_cast<double>(vars.size()));
-  }
+  double coeff;              ///< on the unit-RMS monomial prod z_j
 };
 
 /// `terms` monomials over L positions; the first has degree `degree`, the
@@ -94,12 +102,13 @@ std::vector<Monomial> samplePolynomial(Rng &rng, int64_t L, int64_t degree,
   return poly;
 }
 
-double evaluate(const std::vector<Monomial> &poly, const double *x) {
+/// The polynomial at the unit-RMS inputs z (one example's L values).
+double evaluate(const std::vector<Monomial> &poly, const double *z) {
   double sum = 0;
   for (const Monomial &m : poly) {
-    double p = m.scale();
+    double p = m.coeff;
     for (int64_t j : m.vars)
-      p *= x[j];
+      p *= z[j];
     sum += p;
   }
   return sum;
@@ -159,10 +168,10 @@ std::vector<double> leastSquares(const std::vector<double> &A,
 }
 
 /// The selective layer (`program`: buildScanReadoutModule over n examples,
-/// L + 1 steps, one channel per monomial) on x (n, L): its outputs.
+/// L + 1 steps, one channel per monomial) on z (n, L): its outputs.
 llvm::Expected<std::vector<double>>
 runSelective(JitProgram &program, const std::vector<Monomial> &poly,
-             int64_t channels, const std::vector<double> &x, int64_t n,
+             int64_t channels, const std::vector<double> &z, int64_t n,
              int64_t L) {
   int64_t m = poly.size(), steps = L + 1;
   Array a(DType::F32, {n, steps, channels}),
@@ -177,7 +186,7 @@ runSelective(JitProgram &program, const std::vector<Monomial> &poly,
       pb[(i * steps) * channels + c] = 1;
       for (int64_t j : poly[c].vars)
         pa[(i * steps + j + 1) * channels + c] =
-            static_cast<float>(kUnitRms * x[i * L + j]);
+            static_cast<float>(z[i * L + j]);
     }
   for (int64_t c = 0; c < m; ++c)
     w.as<float>()[c] = static_cast<float>(poly[c].coeff);
@@ -331,11 +340,11 @@ int64_t examplesPerCall(int64_t n, int64_t L, int64_t W) {
 
 /// The last-step features (n, W) of a K-layer linear-attention stack
 /// (`program`: buildLinearAttentionStackModule of width W, heads W, over
-/// `chunk` examples of L steps) on x (n, L) with the plan's weights, called
+/// `chunk` examples of L steps) on z (n, L) with the plan's weights, called
 /// on `chunk` examples at a time (the last call padded with zeros).
 llvm::Expected<std::vector<double>>
 runLinearAttention(JitProgram &program, const LinearAttentionPlan &plan,
-                   int64_t layers, int64_t W, const std::vector<double> &x,
+                   int64_t layers, int64_t W, const std::vector<double> &z,
                    int64_t n, int64_t L, int64_t chunk) {
   std::vector<Array> weights;
   for (int64_t l = 1; l <= layers; ++l)
@@ -355,8 +364,7 @@ runLinearAttention(JitProgram &program, const LinearAttentionPlan &plan,
     std::fill_n(pf, feats.numElements(), 0.0f);
     for (int64_t i = 0; i < count; ++i)
       for (int64_t t = 0; t < L; ++t) {
-        pf[(i * L + t) * W] =
-            static_cast<float>(kUnitRms * x[(first + i) * L + t]);
+        pf[(i * L + t) * W] = static_cast<float>(z[(first + i) * L + t]);
         pf[(i * L + t) * W + 1 + t] = 1.0f;
       }
     auto out = program.call(kLinearAttentionStackFunc, args);
@@ -408,6 +416,12 @@ llvm::Expected<TaskReport> runPolynomial(const TaskArgs &args,
                                    examples, seed, batch))
     return std::move(err);
   int64_t L = *length, n = *examples;
+  std::string inputKind = args.str("inputs");
+  if (inputKind != "uniform" && inputKind != "signs")
+    return llvm::createStringError(
+        "polynomial: --inputs '%s' is not one of uniform, signs",
+        inputKind.c_str());
+  bool signs = inputKind == "signs";
   for (int64_t d : *degrees)
     if (d > L)
       return llvm::createStringError(
@@ -436,7 +450,7 @@ llvm::Expected<TaskReport> runPolynomial(const TaskArgs &args,
   struct Row {
     int64_t degree;
     std::vector<Monomial> poly;
-    std::vector<double> x, target;
+    std::vector<double> z, target; ///< unit-RMS inputs (n, L), targets
     LinearAttentionPlan plan;
   };
   std::vector<Row> rows;
@@ -446,10 +460,9 @@ llvm::Expected<TaskReport> runPolynomial(const TaskArgs &args,
   for (int64_t d : *degrees) {
     Row row{d, samplePolynomial(rng, L, d, *terms), std::vector<double>(n * L),
             std::vector<double>(n), LinearAttentionPlan(L)};
-    for (double &v : row.x)
-      v = 2 * inputs.uniform() - 1;
+    row.z = sampleInputs(inputs, n * L, signs);
     for (int64_t i = 0; i < n; ++i)
-      row.target[i] = evaluate(row.poly, &row.x[i * L]);
+      row.target[i] = evaluate(row.poly, &row.z[i * L]);
     for (const Monomial &m : row.poly)
       if (LinearAttentionPlan::reaches(m.vars, L, maxLayers))
         row.plan.addMonomial(m.vars);
@@ -470,8 +483,8 @@ llvm::Expected<TaskReport> runPolynomial(const TaskArgs &args,
 
   TaskReport report;
   report.title = llvm::formatv("Polynomial expressivity, L = {0}, {1} "
-                               "monomials per target, {2} examples",
-                               L, *terms, n)
+                               "monomials per target, {2} examples{3}",
+                               L, *terms, n, signs ? ", inputs +-1" : "")
                      .str();
   report.columns = {"degree", "model",     "max_err",  "rel_rms",
                     "best",   "best_dist", "expected", "result"};
@@ -521,7 +534,7 @@ llvm::Expected<TaskReport> runPolynomial(const TaskArgs &args,
       sumSq += t * t;
     double rms = std::sqrt(sumSq / n);
     ctx.progress(llvm::formatv("polynomial degree {0}: selective layer", d));
-    auto got = runSelective(**selective, row.poly, monomials, row.x, n, L);
+    auto got = runSelective(**selective, row.poly, monomials, row.z, n, L);
     if (!got)
       return got.takeError();
     double maxErr = 0, errSq = 0;
@@ -545,7 +558,7 @@ llvm::Expected<TaskReport> runPolynomial(const TaskArgs &args,
                                  "attention",
                                  d, K));
       auto feats =
-          runLinearAttention(*stack, row.plan, K, W, row.x, n, L, chunk);
+          runLinearAttention(*stack, row.plan, K, W, row.z, n, L, chunk);
       if (!feats)
         return feats.takeError();
       // The readout: x_t's column and the channels of layers <= K (the
@@ -573,10 +586,10 @@ llvm::Expected<TaskReport> runPolynomial(const TaskArgs &args,
       std::vector<double> part(n);
       double heldSq = 0, beyondSq = 0;
       for (int64_t i = 0; i < n; ++i) {
-        part[i] = evaluate(reachable, &row.x[i * L]);
+        part[i] = evaluate(reachable, &row.z[i * L]);
         if (i >= train) {
           heldSq += row.target[i] * row.target[i];
-          double rest = evaluate(beyond, &row.x[i * L]);
+          double rest = evaluate(beyond, &row.z[i * L]);
           beyondSq += rest * rest;
         }
       }
@@ -635,6 +648,9 @@ TaskInfo mlir::ssm::tasks::polynomialTask() {
            {"terms", "4", "monomials per target"},
            {"examples", "2048", "examples (half fit the baseline's readout)"},
            {"seed", "0", "generator seed"},
+           {"inputs", "uniform",
+            "x uniform in [-1, 1], or signs: +-1 (each monomial +-1 on every "
+            "example)"},
            {"batch", "0",
             "examples per call of the linear-attention stack (0: as many "
             "as keep its activations near 32 MB)"}},
