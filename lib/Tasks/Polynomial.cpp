@@ -458,9 +458,9 @@ llvm::Expected<TaskReport> runPolynomial(const TaskArgs &args,
       *std::max_element(layerCounts->begin(), layerCounts->end());
   int64_t channels = 0, monomials = 1;
   for (int64_t d : *degrees) {
-    Row row{d, samplePolynomial(rng, L, d, *terms), std::vector<double>(n * L),
-            std::vector<double>(n), LinearAttentionPlan(L)};
-    row.z = sampleInputs(inputs, n * L, signs);
+    Row row{d, samplePolynomial(rng, L, d, *terms),
+            sampleInputs(inputs, n * L, signs), std::vector<double>(n),
+            LinearAttentionPlan(L)};
     for (int64_t i = 0; i < n; ++i)
       row.target[i] = evaluate(row.poly, &row.z[i * L]);
     for (const Monomial &m : row.poly)
