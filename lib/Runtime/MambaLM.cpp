@@ -19,19 +19,24 @@ using namespace mlir::ssm;
 
 MambaLM::~MambaLM() = default;
 
-/// The checkpoint names of the model's matrices; `embedding` is the
-/// embedding's spelling in this checkpoint.
-static llvm::SmallVector<std::string>
-matrixNames(const Checkpoint &ckpt, const std::string &embedding) {
-  llvm::SmallVector<std::string> names = {embedding};
-  if (ckpt.has("lm_head.weight"))
-    names.push_back("lm_head.weight");
+/// Calls `fn` with the checkpoint name of each of the model's matrices
+/// (`embedding` is the embedding's spelling in this checkpoint) until it
+/// returns false. Lazily: config.json's layer count is not checked against
+/// the tensors yet (load() does that, tensor by tensor), and a list of every
+/// name for num_hidden_layers = 10^12 hung the loader.
+static void
+forEachMatrixName(const Checkpoint &ckpt, const std::string &embedding,
+                  llvm::function_ref<bool(const std::string &)> fn) {
+  if (!fn(embedding))
+    return;
+  if (ckpt.has("lm_head.weight") && !fn("lm_head.weight"))
+    return;
   const MambaConfig &cfg = ckpt.config();
   for (int64_t l = 0; l < cfg.nLayer; ++l)
     for (const WeightSpec &w : mambaLayerWeights(cfg))
-      if (w.matrix)
-        names.push_back("backbone.layers." + std::to_string(l) + "." + w.name);
-  return names;
+      if (w.matrix &&
+          !fn("backbone.layers." + std::to_string(l) + "." + w.name))
+        return;
 }
 
 DType MambaLM::matrixDType(const Checkpoint &ckpt, const JitOptions &options,
@@ -50,15 +55,18 @@ DType MambaLM::matrixDType(const Checkpoint &ckpt, const JitOptions &options,
   // One type for all of them (the layers share one function): a checkpoint
   // that mixes dtypes is widened. A missing tensor is load()'s error.
   llvm::StringRef first;
-  for (const std::string &name : matrixNames(ckpt, *embedding)) {
+  bool mixed = false;
+  forEachMatrixName(ckpt, *embedding, [&](const std::string &name) {
     llvm::StringRef dtype = ckpt.dtype(name);
     if (dtype.empty())
-      continue;
+      return false; // load() reports the missing tensor
     if (first.empty())
       first = dtype;
-    else if (dtype != first)
-      return DType::F32;
-  }
+    mixed = dtype != first;
+    return !mixed;
+  });
+  if (mixed)
+    return DType::F32;
   return first == "BF16"  ? DType::BF16
          : first == "F16" ? DType::F16
                           : DType::F32;
@@ -149,11 +157,24 @@ MambaLM::load(llvm::StringRef dir, const JitOptions &options,
     if (!scales.empty())
       scales.push_back(Array::view(DType::F32, {V}, scales.front().data()));
   }
-  for (int64_t l = 0; l < cfg.nLayer; ++l)
+  for (int64_t l = 0; l < cfg.nLayer; ++l) {
+    std::string prefix = "backbone.layers." + std::to_string(l) + ".";
+    // A layer with none of its tensors: config.json's count is wrong (or
+    // the files incomplete), which "missing tensor" alone does not say.
+    if (llvm::none_of(mambaLayerWeights(cfg), [&](const WeightSpec &w) {
+          return lm->ckpt->has(prefix + w.name);
+        }))
+      return llvm::createStringError(
+          "%s: config.json's num_hidden_layers is %lld, but there is no "
+          "tensor of layer %lld ('%s*')",
+          lm->ckpt->weightsSource().str().c_str(),
+          static_cast<long long>(cfg.nLayer), static_cast<long long>(l),
+          prefix.c_str());
     for (const WeightSpec &w : mambaLayerWeights(cfg))
-      if (auto e = take("backbone.layers." + std::to_string(l) + "." + w.name,
-                        w.checkpointShape, w.argShape, w.matrix))
+      if (auto e =
+              take(prefix + w.name, w.checkpointShape, w.argShape, w.matrix))
         return std::move(e);
+  }
   for (Array &s : scales)
     lm->weights.push_back(std::move(s));
   for (const Array &w : lm->weights)

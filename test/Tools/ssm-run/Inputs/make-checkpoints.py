@@ -74,6 +74,14 @@ write("disagree", config=c)
 c = cfg.hf_json()
 c["ssm_cfg"] = {"layer": "Mamba2"}
 write("layer_disagrees", config=c)
+# More layers in config.json than tensors: one more, and 10^12 (which hung
+# the loader, listing every layer's matrices before looking for any).
+c = cfg.hf_json()
+c["num_hidden_layers"] = 3
+write("extra_layer", config=c)
+c = cfg.hf_json()
+c["num_hidden_layers"] = 10**12
+write("huge_layers", config=c)
 c = cfg.hf_json()
 c["eos_token_id"] = 16
 write("bad_eos", config=c)
