@@ -531,7 +531,17 @@ MambaLM::decode(const Array &logits, int64_t steps, State &state,
       if (lengths[b]) {
         token = out.as<int64_t>()[b * steps + s - 1];
       } else {
-        token = sampler.next(last->as<float>() + (b * L + L - 1) * V, V);
+        const float *row = last->as<float>() + (b * L + L - 1) * V;
+        // NaN logits leave nothing to pick from (greedy took token 0, as a
+        // sampler that skips NaN does when every logit is one): an error
+        // rather than tokens that mean nothing.
+        if (std::any_of(row, row + V, [](float v) { return std::isnan(v); }))
+          return llvm::createStringError(
+              "cannot pick token %lld of sequence %lld: its logits are NaN "
+              "(the model's outputs are not numbers: non-finite weights, or "
+              "an overflow)",
+              static_cast<long long>(s + 1), static_cast<long long>(b));
+        token = sampler.next(row, V);
         if (llvm::is_contained(stopTokens, token)) {
           lengths[b] = s + 1;
           --running;
