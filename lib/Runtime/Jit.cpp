@@ -124,8 +124,8 @@ llvm::Expected<TensorSig> tensorSig(mlir::Type t, StringRef func,
   std::optional<DType> dtype = dtypeOf(shaped.getElementType());
   if (!dtype)
     return llvm::createStringError(
-        "@%s: %s has element type %s; supported are f32, f64, f16, bf16, i32 "
-        "and i64",
+        "@%s: %s has element type %s; supported are f32, f64, f16, bf16, i8, "
+        "i32 and i64",
         func.str().c_str(), what.str().c_str(),
         printType(shaped.getElementType()).c_str());
   return TensorSig{*dtype,
@@ -494,6 +494,63 @@ static llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner &mangle,
 
 JitProgram::~JitProgram() = default;
 
+/// What a JIT's session reports while it links: the names it found no
+/// definition for (SymbolsNotFound) and any other error's message. A
+/// lookup that fails returns only "Failed to materialize symbols" (the
+/// functions that needed them); the session's reporter gets the reason,
+/// and printed it to stderr, in the JIT's words and once per lookup.
+namespace {
+struct SessionReports {
+  std::mutex mutex;
+  std::vector<std::string> missing, other;
+
+  /// Makes `reports` the session's reporter for as long as the session
+  /// lives (it outlives the lookups that read it).
+  static void install(std::shared_ptr<SessionReports> reports,
+                      llvm::orc::ExecutionSession &es) {
+    es.setErrorReporter(
+        [reports](llvm::Error err) { reports->record(std::move(err)); });
+  }
+
+  void record(llvm::Error err) {
+    std::lock_guard<std::mutex> lock(mutex);
+    llvm::handleAllErrors(
+        std::move(err),
+        [&](const llvm::orc::SymbolsNotFound &e) {
+          for (const llvm::orc::SymbolStringPtr &sym : e.getSymbols())
+            if (!llvm::is_contained(missing, (*sym).str()))
+              missing.push_back((*sym).str());
+        },
+        [&](const llvm::ErrorInfoBase &e) { other.push_back(e.message()); });
+  }
+
+  /// `err` (a failed lookup) said in the program's terms: the functions
+  /// it declares without a body (`declared`: name -> location) that
+  /// nothing defines, or the session's own messages.
+  llvm::Error explain(llvm::Error err,
+                      const llvm::StringMap<std::string> &declared) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (missing.empty() && other.empty())
+      return err;
+    llvm::consumeError(std::move(err));
+    if (missing.empty())
+      return llvm::createStringError(llvm::join(other, "; "));
+    std::string names, where;
+    for (const std::string &name : missing) {
+      names += (names.empty() ? "'" : ", '") + name + "'";
+      auto it = declared.find(name);
+      if (where.empty() && it != declared.end() && !it->second.empty())
+        where = it->second + ": ";
+    }
+    return llvm::createStringError(
+        "%sthe program calls %s, which nothing defines: neither the program "
+        "(a function declared without a body) nor the process and the "
+        "libraries the runner loads",
+        where.c_str(), names.c_str());
+  }
+};
+} // namespace
+
 llvm::Error JitProgram::loadObjects(CachedProgram &cached,
                                     const JitOptions &options) {
   initializeNativeTarget();
@@ -547,11 +604,13 @@ llvm::Error JitProgram::loadObjects(CachedProgram &cached,
   for (std::unique_ptr<llvm::MemoryBuffer> &object : cached.objects)
     if (llvm::Error err = (*jit)->addObjectFile(std::move(object)))
       return err;
+  auto reports = std::make_shared<SessionReports>();
+  SessionReports::install(reports, (*jit)->getExecutionSession());
   llvm::StringMap<void (*)(void **)> found;
   for (const auto &entry : functions) {
     auto address = (*jit)->lookup(("_mlir_" + entry.getKey()).str());
     if (!address)
-      return address.takeError();
+      return reports->explain(address.takeError(), declared);
     found[entry.getKey()] = address->toPtr<void (*)(void **)>();
   }
   if (llvm::Error err = (*jit)->initialize(main))
@@ -566,6 +625,14 @@ llvm::Expected<std::unique_ptr<JitProgram>>
 JitProgram::compile(mlir::ModuleOp module, const JitOptions &options) {
   std::unique_ptr<JitProgram> program(new JitProgram());
   for (auto func : module.getOps<mlir::func::FuncOp>()) {
+    if (func.isExternal()) {
+      std::string where;
+      llvm::raw_string_ostream os(where);
+      if (auto loc = llvm::dyn_cast<mlir::FileLineColLoc>(func.getLoc()))
+        os << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
+           << loc.getColumn();
+      program->declared[func.getName()] = where;
+    }
     if (func.isExternal() || !func.isPublic())
       continue;
     FunctionSig sig;
@@ -730,13 +797,17 @@ JitProgram::signature(StringRef name) const {
   auto why = uncallable.find(name);
   if (why != uncallable.end())
     return llvm::createStringError("%s", why->second.c_str());
-  std::string known;
+  llvm::SmallVector<llvm::StringRef> names;
   for (const auto &entry : functions)
-    known += (known.empty() ? "@" : ", @") + entry.getKey().str();
+    names.push_back(entry.getKey());
+  llvm::sort(names);
+  std::string known;
+  for (llvm::StringRef n : names)
+    known += (known.empty() ? "@" : ", @") + n.str();
   return llvm::createStringError(
       "no callable public function @%s in the program (callable: %s; a "
       "callable function takes and returns ranked tensors or memrefs of f32, "
-      "f64, i32 or i64)",
+      "f64, f16, bf16, i8, i32 or i64)",
       name.str().c_str(), known.empty() ? "none" : known.c_str());
 }
 

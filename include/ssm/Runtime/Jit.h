@@ -195,6 +195,9 @@ private:
   /// ssmGpuEmulatorTakeError).
   int (*takeGpuError)(char *, size_t) = nullptr;
   llvm::StringMap<FunctionSig> functions;
+  /// The program's functions declared without a body, with where: when the
+  /// JIT finds no definition of one, the error says which and where.
+  llvm::StringMap<std::string> declared;
   /// Functions whose lowering dropped results that were writable arguments
   /// updated in place: for each result, that argument, or -1.
   llvm::StringMap<llvm::SmallVector<int64_t>> resultArguments;
