@@ -8,6 +8,8 @@ from . import _cache, _ssm_mlir
 def _float32(name, value, fn):
     """`value` as a C-ordered float32 array (other float dtypes converted);
     complex, integer and other dtypes are a TypeError naming `name`."""
+    if value is None:
+        raise TypeError("%s: %s is required, got None" % (fn, name))
     a = np.asarray(value)
     if a.dtype.kind == "c":
         raise TypeError("%s: %s is complex; ssm-mlir's scan is real (complex "
@@ -54,8 +56,9 @@ def selective_scan_fn(u, delta, A, B, C, D=None, z=None, delta_bias=None,
     fn = "selective_scan_fn"
     names = ("u", "delta", "A", "B", "C", "D", "z", "delta_bias", "h0")
     values = (u, delta, A, B, C, D, z, delta_bias, h0)
-    arrays = [None if v is None else _float32(n, v, fn)
-              for n, v in zip(names, values)]
+    # The first five are required: None there is _float32's TypeError.
+    arrays = [None if v is None and i >= 5 else _float32(n, v, fn)
+              for i, (n, v) in enumerate(zip(names, values))]
     key, opts = _cache.jit_options(target, threads, gpu=gpu)
     shapes = [_shape(a) for a in arrays]
     flags = (bool(delta_softplus), bool(return_last_state))
@@ -94,8 +97,10 @@ def causal_conv1d_fn(x, weight, bias=None, seq_idx=None, initial_states=None,
         raise ValueError("%s: final_states_out needs return_final_states=True"
                          % fn)
     names = ("x", "weight", "bias", "initial_states")
-    arrays = [None if v is None else _float32(n, v, fn)
-              for n, v in zip(names, (x, weight, bias, initial_states))]
+    # x and weight are required: None there is _float32's TypeError.
+    arrays = [None if v is None and i >= 2 else _float32(n, v, fn)
+              for i, (n, v) in enumerate(zip(names, (x, weight, bias,
+                                                     initial_states)))]
     key, opts = _cache.jit_options(target, threads, gpu=gpu)
     shapes = [_shape(a) for a in arrays]
     flags = (activation is not None, bool(return_final_states))

@@ -64,3 +64,5 @@ def test_errors(rng):
                                   final_states_out=np.zeros((1, 4, 3)))
     with pytest.raises(TypeError, match="x must be a floating-point array"):
         ssm_mlir.causal_conv1d_fn(np.ones((1, 4, 8), np.int32), w)
+    with pytest.raises(TypeError, match="causal_conv1d_fn: weight is required, got None"):
+        ssm_mlir.causal_conv1d_fn(x, None)

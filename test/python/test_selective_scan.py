@@ -129,6 +129,9 @@ def test_dtype_and_target_errors(rng):
     with pytest.raises(TypeError, match="u must be a floating-point array"):
         ssm_mlir.selective_scan_fn(np.ones((1, 4, 8), np.int64), x["delta"],
                                    x["A"], x["B"], x["C"])
+    # A required operand given as None (it reached pybind11's own message).
+    with pytest.raises(TypeError, match="selective_scan_fn: C is required, got None"):
+        ssm_mlir.selective_scan_fn(x["u"], x["delta"], x["A"], x["B"], None)
     with pytest.raises(ValueError, match="target must be one of"):
         ssm_mlir.selective_scan_fn(*(x[k] for k in "u delta A B C".split()),
                                    target="tpu")
