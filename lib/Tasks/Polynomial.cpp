@@ -65,10 +65,10 @@ namespace {
 ///    +-1 on every example, with no rare corners (docs/tasks.md, "What the
 ///    columns say"), and fp32 computes it exactly.
 std::vector<double> sampleInputs(Rng &rng, int64_t count, bool signs) {
+  const double sqrt3 = std::sqrt(3.0);
   std::vector<double> z(count);
   for (double &v : z)
-    v = signs ? (rng.below(2) ? 1.0 : -1.0)
-              : 1.7320508075688772 * (2 * rng.uniform() - 1);
+    v = signs ? (rng.below(2) ? 1.0 : -1.0) : sqrt3 * (2 * rng.uniform() - 1);
   return z;
 }
 

@@ -122,21 +122,27 @@ const std::vector<TaskInfo> &mlir::ssm::tasks::allTasks() {
   return tasks;
 }
 
+llvm::Expected<const TaskInfo *>
+mlir::ssm::tasks::findTask(llvm::StringRef name) {
+  std::vector<std::string> names;
+  for (const TaskInfo &t : allTasks()) {
+    if (t.name == name)
+      return &t;
+    names.push_back(t.name);
+  }
+  return llvm::createStringError("unknown task '%s' (tasks: %s)",
+                                 name.str().c_str(),
+                                 llvm::join(names, ", ").c_str());
+}
+
 llvm::Expected<TaskReport>
 mlir::ssm::tasks::runTask(llvm::StringRef name,
                           const llvm::StringMap<std::string> &options,
                           TaskContext &context) {
-  const TaskInfo *task = nullptr;
-  std::vector<std::string> names;
-  for (const TaskInfo &t : allTasks()) {
-    names.push_back(t.name);
-    if (t.name == name)
-      task = &t;
-  }
-  if (!task)
-    return llvm::createStringError("unknown task '%s' (tasks: %s)",
-                                   name.str().c_str(),
-                                   llvm::join(names, ", ").c_str());
+  auto found = findTask(name);
+  if (!found)
+    return found.takeError();
+  const TaskInfo *task = *found;
   for (const auto &entry : options) {
     auto it = llvm::find_if(task->options, [&](const TaskOption &o) {
       return o.name == entry.getKey();

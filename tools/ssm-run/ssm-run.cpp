@@ -1159,32 +1159,26 @@ llvm::Error runModel(Options &opts) {
   return writeNpyFiles(files);
 }
 
-/// Prints the tasks and their options: every task, or the one named.
-llvm::Error listTasks(llvm::StringRef only = "") {
-  bool found = only.empty();
-  for (const tasks::TaskInfo &t : tasks::allTasks()) {
-    if (!only.empty() && t.name != only)
-      continue;
-    found = true;
-    llvm::outs() << t.name << ": " << t.summary << "\n";
-    for (const tasks::TaskOption &o : t.options) {
-      std::string name = "--" + o.name + (o.flag ? "" : " V");
-      llvm::outs() << "    " << llvm::left_justify(name, 18) << o.help;
-      if (!o.defaultValue.empty())
-        llvm::outs() << " (default " << o.defaultValue << ")";
-      llvm::outs() << "\n";
-    }
+/// Prints a task and its options.
+void printTask(const tasks::TaskInfo &t) {
+  llvm::outs() << t.name << ": " << t.summary << "\n";
+  for (const tasks::TaskOption &o : t.options) {
+    std::string name = "--" + o.name + (o.flag ? "" : " V");
+    llvm::outs() << "    " << llvm::left_justify(name, 18) << o.help;
+    if (!o.defaultValue.empty())
+      llvm::outs() << " (default " << o.defaultValue << ")";
+    llvm::outs() << "\n";
   }
-  if (!found) {
-    std::string names;
-    for (const tasks::TaskInfo &t : tasks::allTasks())
-      names += (names.empty() ? "" : ", ") + t.name;
-    return llvm::createStringError("unknown task '%s' (tasks: %s)",
-                                   only.str().c_str(), names.c_str());
-  }
-  if (!only.empty())
-    llvm::outs() << "  and, as every task: [--csv FILE] [--plot FILE.png] "
-                    "[--threads N] [--target cpu|nvptx|gpu-emulator]\n";
+}
+
+/// `ssm-run task NAME --help`: that task's options and the common ones.
+llvm::Error printTaskHelp(llvm::StringRef name) {
+  auto task = tasks::findTask(name);
+  if (!task)
+    return task.takeError();
+  printTask(**task);
+  llvm::outs() << "  and, as every task: [--csv FILE] [--plot FILE.png] "
+                  "[--threads N] [--target cpu|nvptx|gpu-emulator]\n";
   return llvm::Error::success();
 }
 
@@ -1378,9 +1372,13 @@ int main(int argc, char **argv) {
     return fail(std::move(err));
   bool help = opts.flag("help") || opts.flag("h");
   // `ssm-run task NAME --help`: that task's options.
-  if (task && (opts.flag("list") || (help && opts.positional.size() == 1))) {
-    if (llvm::Error err =
-            listTasks(opts.flag("list") ? "" : opts.positional.front()))
+  if (task && opts.flag("list")) {
+    for (const tasks::TaskInfo &t : tasks::allTasks())
+      printTask(t);
+    return 0;
+  }
+  if (task && help && opts.positional.size() == 1) {
+    if (llvm::Error err = printTaskHelp(opts.positional.front()))
       return fail(std::move(err));
     return 0;
   }

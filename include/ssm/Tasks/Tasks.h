@@ -96,6 +96,9 @@ struct TaskInfo {
 /// Every task, in the order tasks.md lists them.
 const std::vector<TaskInfo> &allTasks();
 
+/// The task called `name`, or an error that names it and lists the tasks.
+llvm::Expected<const TaskInfo *> findTask(llvm::StringRef name);
+
 /// Runs task `name` with `options` (name -> value; flags map to "").
 /// Unknown tasks and options, and values that do not parse, are errors that
 /// name them.
